@@ -1,0 +1,67 @@
+// Api maps HTTP requests to the control layer: routing, authentication (bearer token
+// or the UI's session cookie), role checks, JSON in and out, long-polls and the SSE
+// stream. It holds no rules of its own: decisions are the control layer's and core's.
+//
+// Thread-safe; Handle runs on the HTTP server's threads.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/http_server.h"
+#include "api/http_types.h"
+#include "control/run_watch.h"
+#include "control/service.h"
+
+namespace sw {
+
+struct ApiOptions {
+  size_t max_body_bytes = 1 << 20;
+  int64_t max_wait_ms = 60000;
+  int64_t sse_keepalive_ms = 15000;
+};
+
+class Api {
+ public:
+  // `manual_clock` is set only with --fake-clock (enables the testing route).
+  Api(ControlService& control, Store& store, Engine& engine, RunWatch& watch,
+      ManualClock* manual_clock, ApiOptions options);
+
+  void Handle(std::shared_ptr<Exchange> ex);
+  // Where /metrics reads the HTTP latency from; set once the server exists.
+  void SetServer(const HttpServer* server) { server_ = server; }
+
+ private:
+  struct Call;  // one request being handled
+
+  void Route(Call& call);
+  void RouteRuns(Call& call, const std::vector<std::string>& seg);
+  void RouteWorkflows(Call& call, const std::vector<std::string>& seg);
+  void RouteTokens(Call& call, const std::vector<std::string>& seg);
+
+  void StartRun(Call& call, const std::string& workflow_id, bool trigger);
+  void GetRun(Call& call, const std::string& run_id, const std::string& workflow_id);
+  void ListRuns(Call& call);
+  void ControlRun(Call& call, const std::string& run_id, RunAction action,
+                  const std::string& workflow_id);
+  void SendEvent(Call& call, const std::string& run_id);
+  void StreamRun(Call& call, const std::string& run_id);
+  void Session(Call& call);
+  void Metrics(Call& call);
+
+  nlohmann::json RunBody(const RunRecord& run);
+
+  ControlService& control_;
+  Store& store_;
+  Engine& engine_;
+  RunWatch& watch_;
+  ManualClock* manual_clock_;
+  ApiOptions options_;
+  const HttpServer* server_ = nullptr;
+};
+
+}  // namespace sw

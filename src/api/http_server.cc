@@ -1,0 +1,415 @@
+#include "api/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace sw {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(120);
+constexpr size_t kMaxHeaderBytes = 64 * 1024;
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(s[i + 1]) && std::isxdigit(s[i + 2])) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else if (s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+Request ToRequest(const http::request<http::string_body>& msg) {
+  Request req;
+  req.method = std::string(msg.method_string());
+  std::string_view target = msg.target();
+  size_t q = target.find('?');
+  req.path = PercentDecode(target.substr(0, q));
+  if (q != std::string_view::npos) {
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      size_t amp = query.find('&');
+      std::string_view pair = query.substr(0, amp);
+      size_t eq = pair.find('=');
+      std::string key = PercentDecode(pair.substr(0, eq));
+      std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+      if (!key.empty()) {
+        req.query[key] = value;
+      }
+      if (amp == std::string_view::npos) {
+        break;
+      }
+      query = query.substr(amp + 1);
+    }
+  }
+  for (const auto& field : msg) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    req.headers[name] = std::string(field.value());
+  }
+  req.body = msg.body();
+  return req;
+}
+
+class Server;
+
+// One connection. All its state is touched only on its strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Server& server);
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  }
+
+  auto executor() { return stream_.get_executor(); }
+  void WriteResponse(Response r, bool keep_alive, std::chrono::steady_clock::time_point start);
+  void WriteRaw(std::string data, bool end_after);
+  void Close();
+  bool closed() const { return closed_.load(); }
+  void AddTimer(std::shared_ptr<net::steady_timer> t) { timers_.push_back(std::move(t)); }
+
+ private:
+  void DoRead();
+  void OnRead(beast::error_code ec);
+  void FlushRaw();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Server& server_;
+  std::atomic<bool> closed_{false};
+  std::deque<std::string> raw_queue_;
+  bool raw_writing_ = false;
+  bool end_after_raw_ = false;
+  std::vector<std::shared_ptr<net::steady_timer>> timers_;
+};
+
+class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
+ public:
+  ExchangeImpl(std::shared_ptr<Session> session, Request req, bool keep_alive)
+      : session_(std::move(session)),
+        req_(std::move(req)),
+        keep_alive_(keep_alive),
+        start_(std::chrono::steady_clock::now()) {}
+
+  const Request& request() const override { return req_; }
+
+  void Respond(Response response) override {
+    if (done_.exchange(true)) {
+      return;
+    }
+    net::post(session_->executor(), [s = session_, r = std::move(response), k = keep_alive_,
+                                     start = start_]() mutable {
+      s->WriteResponse(std::move(r), k, start);
+    });
+  }
+
+  void Post(std::function<void()> fn) override { net::post(session_->executor(), std::move(fn)); }
+
+  void After(int64_t ms, std::function<void()> fn) override {
+    net::post(session_->executor(), [s = session_, ms, fn = std::move(fn),
+                                     self = shared_from_this()]() mutable {
+      auto timer = std::make_shared<net::steady_timer>(s->executor());
+      timer->expires_after(std::chrono::milliseconds(ms));
+      s->AddTimer(timer);
+      // `fn` runs even when the connection closed first, so it can release what it
+      // holds; it checks Done() itself.
+      timer->async_wait([timer, fn = std::move(fn), self](beast::error_code) { fn(); });
+    });
+  }
+
+  void StartStream(Response head) override {
+    if (streaming_.exchange(true)) {
+      return;
+    }
+    std::string text = "HTTP/1.1 " + std::to_string(head.status) + " OK\r\nContent-Type: " +
+                       head.content_type + "\r\nConnection: close\r\n";
+    for (const auto& [k, v] : head.headers) {
+      text += k + ": " + v + "\r\n";
+    }
+    text += "\r\n";
+    Send(std::move(text));
+  }
+
+  void Send(std::string chunk) override {
+    net::post(session_->executor(),
+              [s = session_, c = std::move(chunk)]() mutable { s->WriteRaw(std::move(c), false); });
+  }
+
+  void EndStream() override {
+    if (done_.exchange(true)) {
+      return;
+    }
+    net::post(session_->executor(), [s = session_] { s->WriteRaw("", true); });
+  }
+
+  bool Done() const override { return done_.load() || session_->closed(); }
+
+ private:
+  std::shared_ptr<Session> session_;
+  Request req_;
+  bool keep_alive_;
+  std::chrono::steady_clock::time_point start_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> streaming_{false};
+};
+
+class Server final : public HttpServer {
+ public:
+  Server(Handler handler, int threads, size_t max_body)
+      : handler_(std::move(handler)), threads_(threads), max_body_(max_body), acceptor_(ioc_) {}
+
+  Status Bind(const std::string& listen) {
+    size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      return InvalidArgument("--listen must be HOST:PORT, got '" + listen + "'");
+    }
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    beast::error_code ec;
+    auto addr = net::ip::make_address(host, ec);
+    if (ec) {
+      return InvalidArgument("--listen host must be an IP address, got '" + host + "'");
+    }
+    int port = 0;
+    try {
+      port = std::stoi(listen.substr(colon + 1));
+    } catch (...) {
+      return InvalidArgument("--listen port is not a number");
+    }
+    tcp::endpoint endpoint(addr, static_cast<unsigned short>(port));
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status(StatusCode::kUnavailable, "cannot listen on " + listen + ": " + ec.message());
+    }
+    auto local = acceptor_.local_endpoint();
+    address_ = (local.address().is_v6() ? "[" + local.address().to_string() + "]"
+                                        : local.address().to_string()) +
+               ":" + std::to_string(local.port());
+    return Status::Ok();
+  }
+
+  std::string address() const override { return address_; }
+
+  void Run() override {
+    DoAccept();
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads_; ++i) {
+      pool.emplace_back([this] { ioc_.run(); });
+    }
+    ioc_.run();
+    for (auto& t : pool) {
+      t.join();
+    }
+  }
+
+  void Stop() override { ioc_.stop(); }
+
+  HttpLatencyStats Latency() const override {
+    std::lock_guard lock(stats_mu_);
+    return latency_;
+  }
+
+  void Record(std::chrono::steady_clock::duration d) {
+    const double seconds = std::chrono::duration<double>(d).count();
+    static constexpr double kBounds[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25};
+    std::lock_guard lock(stats_mu_);
+    int bucket = HttpLatencyStats::kBuckets - 1;
+    for (int i = 0; i < HttpLatencyStats::kBuckets - 1; ++i) {
+      if (seconds <= kBounds[i]) {
+        bucket = i;
+        break;
+      }
+    }
+    latency_.buckets[bucket]++;
+    latency_.count++;
+    latency_.sum_seconds += seconds;
+  }
+
+  const Handler& handler() const { return handler_; }
+  size_t max_body() const { return max_body_; }
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+      if (!ec) {
+        s.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(s), *this)->Start();
+      }
+      if (acceptor_.is_open()) {
+        DoAccept();
+      }
+    });
+  }
+
+  Handler handler_;
+  int threads_;
+  size_t max_body_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::string address_;
+  mutable std::mutex stats_mu_;
+  HttpLatencyStats latency_;  // guarded by stats_mu_
+};
+
+Session::Session(tcp::socket socket, Server& server)
+    : stream_(std::move(socket)), server_(server) {}
+
+void Session::DoRead() {
+  parser_.emplace();
+  parser_->body_limit(server_.max_body());
+  parser_->header_limit(kMaxHeaderBytes);
+  stream_.expires_after(kIdleTimeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+}
+
+void Session::OnRead(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    Response r;
+    r.status = 413;
+    r.body = R"({"error":{"code":"payload_too_large","message":"Request body exceeds )" +
+             std::to_string(server_.max_body()) + R"( bytes"}})";
+    WriteResponse(std::move(r), /*keep_alive=*/false, std::chrono::steady_clock::now());
+    return;
+  }
+  if (ec) {
+    if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+        ec != net::error::operation_aborted && ec != net::error::connection_reset) {
+      Response r;
+      r.status = 400;
+      r.body = R"({"error":{"code":"invalid_request","message":"Malformed HTTP request"}})";
+      WriteResponse(std::move(r), false, std::chrono::steady_clock::now());
+      return;
+    }
+    Close();
+    return;
+  }
+  stream_.expires_never();
+  auto msg = parser_->release();
+  auto exchange = std::make_shared<ExchangeImpl>(shared_from_this(), ToRequest(msg),
+                                                 msg.keep_alive());
+  try {
+    server_.handler()(exchange);
+  } catch (const std::exception& e) {
+    spdlog::error("handler threw: {}", e.what());
+    Response r;
+    r.status = 500;
+    r.body = R"({"error":{"code":"internal","message":"Internal error"}})";
+    exchange->Respond(std::move(r));
+  }
+}
+
+void Session::WriteResponse(Response r, bool keep_alive,
+                            std::chrono::steady_clock::time_point start) {
+  if (closed_) {
+    return;
+  }
+  auto msg = std::make_shared<http::response<http::string_body>>();
+  msg->version(11);
+  msg->result(static_cast<unsigned>(r.status));
+  if (!r.body.empty() || r.status != 204) {
+    msg->set(http::field::content_type, r.content_type);
+  }
+  for (const auto& [k, v] : r.headers) {
+    msg->insert(k, v);
+  }
+  msg->body() = std::move(r.body);
+  msg->keep_alive(keep_alive);
+  msg->prepare_payload();
+  http::async_write(stream_, *msg,
+                    [self = shared_from_this(), msg, keep_alive, start](beast::error_code ec,
+                                                                        size_t) {
+                      self->server_.Record(std::chrono::steady_clock::now() - start);
+                      if (ec || !keep_alive) {
+                        self->Close();
+                        return;
+                      }
+                      self->DoRead();
+                    });
+}
+
+void Session::WriteRaw(std::string data, bool end_after) {
+  if (closed_) {
+    return;
+  }
+  if (!data.empty()) {
+    raw_queue_.push_back(std::move(data));
+  }
+  end_after_raw_ = end_after_raw_ || end_after;
+  if (!raw_writing_) {
+    FlushRaw();
+  }
+}
+
+void Session::FlushRaw() {
+  if (raw_queue_.empty()) {
+    raw_writing_ = false;
+    if (end_after_raw_) {
+      Close();
+    }
+    return;
+  }
+  raw_writing_ = true;
+  auto data = std::make_shared<std::string>(std::move(raw_queue_.front()));
+  raw_queue_.pop_front();
+  net::async_write(stream_.socket(), net::buffer(*data),
+                   [self = shared_from_this(), data](beast::error_code ec, size_t) {
+                     if (ec) {
+                       self->Close();
+                       return;
+                     }
+                     self->FlushRaw();
+                   });
+}
+
+void Session::Close() {
+  if (closed_.exchange(true)) {
+    return;
+  }
+  for (auto& t : timers_) {
+    t->cancel();
+  }
+  timers_.clear();
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> MakeHttpServer(const std::string& listen, Handler handler,
+                                                   int threads, size_t max_body_bytes) {
+  auto server = std::make_unique<Server>(std::move(handler), threads, max_body_bytes);
+  if (Status s = server->Bind(listen); !s.ok()) {
+    return s;
+  }
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+}  // namespace sw

@@ -1,0 +1,187 @@
+#include "api/render.h"
+
+#include <set>
+
+#include "core/time_format.h"
+
+namespace sw {
+
+using nlohmann::json;
+
+namespace {
+
+json TimeOrNull(int64_t ms) { return ms == 0 ? json() : json(FormatTime(ms)); }
+
+json StepJson(const StepRecord& s) {
+  return {{"id", s.step_id},
+          {"path", s.path},
+          {"type", s.type},
+          {"status", ToString(s.status)},
+          {"attempt", s.attempt},
+          {"started_at", TimeOrNull(s.started_at)},
+          {"finished_at", TimeOrNull(s.finished_at)},
+          {"output", s.output},
+          {"error", s.error},
+          {"result_discarded", s.result_discarded}};
+}
+
+// Removes the internal `path` of a wait object.
+json PublicWait(const json& wait) {
+  if (!wait.is_object()) {
+    return wait;
+  }
+  json out = wait;
+  out.erase("path");
+  return out;
+}
+
+}  // namespace
+
+json RunJson(const RunRecord& run, bool detail, const Definition* definition) {
+  json actions = json::array();
+  for (RunAction a : AllowedActions(run.status)) {
+    actions.push_back(ToString(a));
+  }
+  json j = {{"id", run.id},
+            {"workflow_id", run.workflow_id},
+            {"workflow_version", run.workflow_version},
+            {"status", ToString(run.status)},
+            {"version", run.version},
+            {"allowed_actions", actions},
+            {"pause", run.pause},
+            {"wait", PublicWait(run.wait)},
+            {"cancel", run.cancel},
+            {"error", run.error},
+            {"trigger", run.trigger},
+            {"replay_of", run.replay_of.empty() ? json() : json(run.replay_of)},
+            {"created_at", TimeOrNull(run.created_at)},
+            {"started_at", TimeOrNull(run.started_at)},
+            {"updated_at", TimeOrNull(run.updated_at)},
+            {"finished_at", TimeOrNull(run.finished_at)}};
+  if (!detail) {
+    return j;
+  }
+  j["input"] = run.input;
+  j["output"] = run.output;
+  json steps = json::array();
+  std::set<std::string> seen;
+  for (const StepRecord& s : run.steps) {
+    steps.push_back(StepJson(s));
+    seen.insert(s.path);
+  }
+  if (definition != nullptr) {
+    for (const StepDef& def : definition->steps) {
+      if (seen.contains(def.id)) {
+        continue;
+      }
+      StepRecord pending;
+      pending.step_id = pending.path = def.id;
+      pending.type = std::string(ToString(def.type));
+      pending.status = StepStatus::kPending;
+      steps.push_back(StepJson(pending));
+    }
+  }
+  j["steps"] = std::move(steps);
+  return j;
+}
+
+json WorkflowJson(const WorkflowRecord& wf, bool detail) {
+  json j = {{"id", wf.id},
+            {"kind", wf.kind},
+            {"mode", wf.mode},
+            {"status", wf.status},
+            {"safety", nullptr},
+            {"version", wf.version},
+            {"created_at", TimeOrNull(wf.created_at)},
+            {"updated_at", TimeOrNull(wf.updated_at)}};
+  if (detail) {
+    j["definition"] = wf.definition;
+  }
+  return j;
+}
+
+json TokenJson(const TokenRecord& t) {
+  return {{"id", t.id},
+          {"name", t.name},
+          {"role", ToString(t.role)},
+          {"created_at", TimeOrNull(t.created_at)},
+          {"revoked_at", TimeOrNull(t.revoked_at)}};
+}
+
+json AuditJson(const AuditEntry& a) {
+  return {{"id", a.id},
+          {"at", TimeOrNull(a.at)},
+          {"actor", a.actor},
+          {"action", a.action},
+          {"target", a.target},
+          {"reason", a.reason.empty() ? json() : json(a.reason)},
+          {"request_id", a.request_id},
+          {"status_before", a.status_before.empty() ? json() : json(a.status_before)},
+          {"status_after", a.status_after.empty() ? json() : json(a.status_after)}};
+}
+
+int HttpStatusFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kAborted:
+    case StatusCode::kAlreadyExists:
+      return 409;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kResourceExhausted:
+      return s.api_code() == "rate_limited" ? 429 : 413;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+json ErrorJson(const Status& s) {
+  std::string code = s.api_code();
+  if (code.empty()) {
+    switch (s.code()) {
+      case StatusCode::kInvalidArgument:
+        code = "invalid_request";
+        break;
+      case StatusCode::kNotFound:
+        code = "not_found";
+        break;
+      case StatusCode::kFailedPrecondition:
+        code = "invalid_transition";
+        break;
+      case StatusCode::kAborted:
+        code = "state_changed";
+        break;
+      case StatusCode::kPermissionDenied:
+        code = "forbidden";
+        break;
+      case StatusCode::kUnauthenticated:
+        code = "unauthorized";
+        break;
+      case StatusCode::kUnavailable:
+        code = "unavailable";
+        break;
+      default:
+        code = "internal";
+    }
+  }
+  json error = {{"code", code}, {"message", s.message()}};
+  if (s.extra().is_object()) {
+    for (const auto& [k, v] : s.extra().items()) {
+      error[k] = v;
+    }
+  }
+  return json{{"error", error}};
+}
+
+}  // namespace sw

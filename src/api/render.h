@@ -1,0 +1,22 @@
+// JSON shapes of the API's objects (API.md): runs, steps, workflows, tokens, audit
+// entries, and the error body. Pure functions over records.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "core/definition.h"
+#include "core/result.h"
+#include "store/records.h"
+
+namespace sw {
+
+// `definition` (may be null) adds the top-level steps not reached yet as `pending`.
+nlohmann::json RunJson(const RunRecord& run, bool detail, const Definition* definition);
+nlohmann::json WorkflowJson(const WorkflowRecord& wf, bool detail);
+nlohmann::json TokenJson(const TokenRecord& token);
+nlohmann::json AuditJson(const AuditEntry& entry);
+nlohmann::json ErrorJson(const Status& status);
+// The HTTP status for a non-ok Status.
+int HttpStatusFor(const Status& status);
+
+}  // namespace sw

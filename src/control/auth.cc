@@ -1,0 +1,52 @@
+#include "control/auth.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <array>
+
+namespace sw {
+
+std::string NewTokenSecret() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::array<unsigned char, 43> bytes;
+  SW_CHECK(RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) == 1);
+  std::string secret = "sw_";
+  for (unsigned char b : bytes) {
+    secret += kAlphabet[b & 63];
+  }
+  return secret;
+}
+
+std::string HashToken(const std::string& secret) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : digest) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
+  }
+  return hex;
+}
+
+bool RoleAllows(Role role, Role needed) {
+  if (role == Role::kAgent || needed == Role::kAgent) {
+    return role == needed;
+  }
+  return static_cast<int>(role) >= static_cast<int>(needed);
+}
+
+Result<Principal> Authenticate(Store& store, const std::string& secret) {
+  if (secret.empty()) {
+    return Status(StatusCode::kUnauthenticated, "Missing bearer token", "unauthorized");
+  }
+  Result<TokenRecord> token = store.FindTokenByHash(HashToken(secret));
+  if (!token.ok()) {
+    return Status(StatusCode::kUnauthenticated, "Invalid or revoked token", "unauthorized");
+  }
+  return Principal{token->workspace_id, token->id, token->name, token->role};
+}
+
+}  // namespace sw

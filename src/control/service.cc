@@ -1,0 +1,476 @@
+#include "control/service.h"
+
+#include <future>
+
+#include "core/cursor.h"
+#include "core/definition.h"
+#include "core/expression.h"
+#include "core/ids.h"
+#include "core/time_format.h"
+
+namespace sw {
+
+using nlohmann::json;
+
+namespace {
+
+// Bound on re-reading a run whose version moved under a control request.
+constexpr int kMaxControlRetries = 32;
+
+Status StateChanged(const RunRecord& run) {
+  return Status(StatusCode::kAborted, "State changed; please refresh", "state_changed",
+                json{{"current_status", ToString(run.status)}, {"version", run.version}});
+}
+
+}  // namespace
+
+ControlService::ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids,
+                               HttpClient& http)
+    : store_(store), engine_(engine), clock_(clock), ids_(ids), http_(http) {}
+
+AuditEntry ControlService::Audit(const RequestContext& ctx, std::string action,
+                                 std::string target, std::string reason, std::string before,
+                                 std::string after) {
+  AuditEntry a;
+  a.id = ids_.Next("aud");
+  a.workspace_id = ctx.principal.workspace_id;
+  a.at = clock_.NowMs();
+  a.actor = ctx.principal.actor();
+  a.action = std::move(action);
+  a.target = std::move(target);
+  a.reason = std::move(reason);
+  a.request_id = ctx.request_id;
+  a.status_before = std::move(before);
+  a.status_after = std::move(after);
+  return a;
+}
+
+// --- workflows ---
+
+Result<PutWorkflowResult> ControlService::ApplyWorkflow(const RequestContext& ctx,
+                                                        const std::string& workflow_id,
+                                                        const json& body) {
+  if (!IsValidSlug(workflow_id)) {
+    return InvalidArgument("workflow id '" + workflow_id +
+                           "' must match [a-z0-9][a-z0-9-]{0,62}");
+  }
+  Result<std::shared_ptr<const Definition>> def = ParseDefinition(body, workflow_id);
+  if (!def.ok()) {
+    return def.status();
+  }
+  json stored = body;
+  stored["id"] = workflow_id;
+  WorkflowRecord wf;
+  wf.workspace_id = ctx.principal.workspace_id;
+  wf.id = workflow_id;
+  wf.kind = std::string(ToString((*def)->kind));
+  wf.mode = std::string(ToString((*def)->mode));
+  wf.definition = stored;
+  wf.created_at = wf.updated_at = clock_.NowMs();
+  Result<WorkflowRecord> before = store_.GetWorkflow(wf.workspace_id, workflow_id);
+  return store_.PutWorkflow(wf, Audit(ctx, "workflow.apply", workflow_id, "",
+                                      before.ok() ? "v" + std::to_string(before->version) : "",
+                                      "applied"));
+}
+
+Result<WorkflowRecord> ControlService::GetWorkflow(const RequestContext& ctx,
+                                                   const std::string& workflow_id) {
+  return store_.GetWorkflow(ctx.principal.workspace_id, workflow_id);
+}
+
+Result<std::vector<WorkflowRecord>> ControlService::ListWorkflows(const RequestContext& ctx) {
+  return store_.ListWorkflows(ctx.principal.workspace_id);
+}
+
+Result<WorkflowRecord> ControlService::SetWorkflowStatus(const RequestContext& ctx,
+                                                         const std::string& workflow_id,
+                                                         const std::string& status) {
+  if (status != "active" && status != "disabled") {
+    return InvalidArgument("'status' must be 'active' or 'disabled'");
+  }
+  Result<WorkflowRecord> before = store_.GetWorkflow(ctx.principal.workspace_id, workflow_id);
+  if (!before.ok()) {
+    return before.status();
+  }
+  return store_.SetWorkflowStatus(
+      ctx.principal.workspace_id, workflow_id, status, clock_.NowMs(),
+      Audit(ctx, "workflow.status", workflow_id, "", before->status, status));
+}
+
+Result<json> ControlService::Invoke(const RequestContext& ctx, const std::string& workflow_id,
+                                    const json& input) {
+  Result<WorkflowRecord> wf = store_.GetWorkflow(ctx.principal.workspace_id, workflow_id);
+  if (!wf.ok()) {
+    return wf.status();
+  }
+  if (wf->kind != "script") {
+    return InvalidArgument("workflow '" + workflow_id +
+                           "' is kind 'workflow': start a run with POST "
+                           "/api/v1/workflows/" + workflow_id + "/runs");
+  }
+  if (wf->status == "disabled") {
+    return Status(StatusCode::kFailedPrecondition, "workflow '" + workflow_id + "' is disabled",
+                  "workflow_disabled");
+  }
+  Result<std::shared_ptr<const Definition>> def =
+      engine_.LoadDefinition(wf->workspace_id, wf->id, wf->version);
+  if (!def.ok()) {
+    return def.status();
+  }
+  return RunScript(**def, input);
+}
+
+// A script runs in the caller's request, without a run record: noop, fail, http,
+// loop and switch (validation refuses steps that park).
+Result<json> ControlService::RunScript(const Definition& def, const json& input) {
+  auto shared = std::shared_ptr<const Definition>(std::shared_ptr<const Definition>{}, &def);
+  Cursor cursor(shared, input, json{{"workflow_id", def.id}});
+  // Every leaf runs at most once per iteration and loops are bounded, so this ends.
+  while (true) {
+    CursorAction action = cursor.Next();
+    if (action.kind == CursorAction::Kind::kComplete) {
+      return json{{"output", action.output}};
+    }
+    if (action.kind == CursorAction::Kind::kFail) {
+      return json{{"output", nullptr},
+                  {"error", {{"message", action.error.message()}, {"code", "expression_error"}}}};
+    }
+    const StepDef& step = *action.step;
+    Result<json> with = RenderTemplate(step.with, cursor.scope());
+    if (!with.ok()) {
+      return json{{"output", nullptr},
+                  {"error",
+                   {{"message", with.status().message()},
+                    {"code", "expression_error"},
+                    {"step_id", step.id}}}};
+    }
+    if (step.type == StepType::kFail) {
+      json error = {{"message", with->value("message", "step '" + step.id + "' failed")},
+                    {"step_id", step.id}};
+      if (with->contains("code")) {
+        error["code"] = (*with)["code"];
+      }
+      return json{{"output", nullptr}, {"error", error}};
+    }
+    if (step.type != StepType::kHttp) {
+      cursor.Complete(with->value("value", json()));
+      continue;
+    }
+    HttpRequest request;
+    request.method = with->value("method", "GET");
+    request.url = with->value("url", "");
+    if (with->contains("headers") && (*with)["headers"].is_object()) {
+      for (const auto& [k, v] : (*with)["headers"].items()) {
+        request.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+      }
+    }
+    if (with->contains("body") && !(*with)["body"].is_null()) {
+      request.body = (*with)["body"].dump();
+      request.headers.emplace_back("Content-Type", "application/json");
+    }
+    request.timeout_ms = step.timeout ? step.timeout->count() : 30000;
+    auto promise = std::make_shared<std::promise<Result<HttpResponse>>>();
+    auto future = promise->get_future();
+    http_.Send(std::move(request), std::make_shared<CancellationToken>(),
+               [promise](Result<HttpResponse> r) { promise->set_value(std::move(r)); });
+    Result<HttpResponse> response = future.get();
+    if (!response.ok() || response->status >= 400) {
+      std::string message = response.ok() ? "HTTP " + std::to_string(response->status)
+                                          : response.status().message();
+      return json{{"output", nullptr},
+                  {"error",
+                   {{"message", message},
+                    {"code", response.ok() ? "http_error" : response.status().api_code()},
+                    {"step_id", step.id}}}};
+    }
+    json body = json::parse(response->body, nullptr, false);
+    cursor.Complete(json{{"status", response->status},
+                         {"headers", response->headers},
+                         {"body", body.is_discarded() ? json(response->body) : body}});
+  }
+}
+
+// --- runs ---
+
+Result<CreateRunResult> ControlService::StartRun(const RequestContext& ctx,
+                                                 const StartRunRequest& request) {
+  Result<WorkflowRecord> wf = store_.GetWorkflow(ctx.principal.workspace_id, request.workflow_id);
+  if (!wf.ok()) {
+    return wf.status();
+  }
+  if (wf->kind == "script") {
+    return InvalidArgument("workflow '" + wf->id +
+                           "' is kind 'script': it has no runs; call POST /api/v1/workflows/" +
+                           wf->id + "/invoke");
+  }
+  if (wf->status == "disabled") {
+    return Status(StatusCode::kFailedPrecondition,
+                  "workflow '" + wf->id + "' is disabled and accepts no new runs",
+                  "workflow_disabled");
+  }
+  const int64_t now = clock_.NowMs();
+  RunRecord run;
+  run.id = ids_.Next("run");
+  run.workspace_id = ctx.principal.workspace_id;
+  run.workflow_id = wf->id;
+  run.workflow_version = wf->version;
+  run.status = RunStatus::kPending;
+  run.version = 1;
+  run.input = request.input;
+  run.trigger = json{{"kind", request.trigger_kind}, {"actor", ctx.principal.actor()}};
+  run.created_at = run.updated_at = now;
+  std::optional<IdempotencyKey> key;
+  if (request.idempotency_key) {
+    json fingerprint = {{"workflow_id", wf->id},
+                        {"kind", request.trigger_kind},
+                        {"input", request.input}};
+    key = IdempotencyKey{*request.idempotency_key, HashToken(fingerprint.dump()),
+                         now - kIdempotencyWindowMs};
+  }
+  Result<CreateRunResult> created = store_.CreateRun(run, key);
+  if (created.ok() && !created->replayed) {
+    engine_.Drive(run.id);
+  }
+  return created;
+}
+
+Result<RunRecord> ControlService::LoadRun(const RequestContext& ctx, const std::string& run_id,
+                                          const std::string& workflow_id, bool with_steps) {
+  Result<RunRecord> run = store_.GetRun(run_id, with_steps);
+  if (!run.ok() || run->workspace_id != ctx.principal.workspace_id ||
+      (!workflow_id.empty() && run->workflow_id != workflow_id)) {
+    return NotFound("workflow run " + run_id + " not found");
+  }
+  return run;
+}
+
+Result<RunRecord> ControlService::GetRun(const RequestContext& ctx, const std::string& run_id,
+                                         const std::string& workflow_id) {
+  return LoadRun(ctx, run_id, workflow_id, /*with_steps=*/true);
+}
+
+Result<RunPage> ControlService::ListRuns(const RequestContext& ctx, const RunFilter& filter) {
+  return store_.ListRuns(ctx.principal.workspace_id, filter);
+}
+
+Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::string& run_id,
+                                          const ControlRequest& request,
+                                          const std::string& workflow_id) {
+  const bool has_precondition = request.expected_version || request.expected_status;
+  for (int attempt = 0; attempt < kMaxControlRetries; ++attempt) {
+    Result<RunRecord> run = LoadRun(ctx, run_id, workflow_id, /*with_steps=*/false);
+    if (!run.ok()) {
+      return run.status();
+    }
+    if ((request.expected_version && *request.expected_version != run->version) ||
+        (request.expected_status && *request.expected_status != run->status)) {
+      return StateChanged(*run);
+    }
+    Result<ActionOutcome> outcome =
+        DecideAction(run_id, run->status, request.action, run->paused_from);
+    if (!outcome.ok()) {
+      return outcome.status();
+    }
+    if (outcome->noop) {
+      return LoadRun(ctx, run_id, workflow_id, true);
+    }
+    const int64_t now = clock_.NowMs();
+    RunTransition t;
+    t.run_id = run_id;
+    t.expected_version = run->version;
+    t.expected_status = run->status;
+    t.next_status = outcome->next;
+    t.now = now;
+    const json by = ctx.principal.actor();
+    std::string reason;
+    switch (request.action) {
+      case RunAction::kPause:
+        t.paused_from = run->status;
+        t.pause = json{{"reason", "operator"}, {"by", by}, {"at", FormatTime(now)}};
+        break;
+      case RunAction::kResume:
+        t.pause = json();
+        break;
+      case RunAction::kCancel:
+        reason = request.reason.empty() ? kDefaultCancelReason : request.reason;
+        t.cancel = json{{"reason", reason}, {"by", by}, {"at", FormatTime(now)}};
+        t.pause = json();
+        t.wait = json();
+        t.output = json();
+        t.error = json();
+        t.finished_at = now;
+        t.cancel_steps_in_flight = "workflow stopped by user";
+        t.clear_timers = true;
+        break;
+    }
+    t.audit = Audit(ctx, "run." + std::string(ToString(request.action)), run_id, reason,
+                    std::string(ToString(run->status)), std::string(ToString(outcome->next)));
+    Result<int64_t> committed = store_.TransitionRun(std::move(t));
+    if (committed.ok()) {
+      if (request.action == RunAction::kCancel) {
+        engine_.OnCancelled(run_id);
+      } else if (request.action == RunAction::kResume) {
+        engine_.Drive(run_id);
+      }
+      return LoadRun(ctx, run_id, workflow_id, true);
+    }
+    if (committed.status().code() != StatusCode::kAborted) {
+      return committed.status();
+    }
+    if (has_precondition) {
+      Result<RunRecord> now_run = LoadRun(ctx, run_id, workflow_id, false);
+      return now_run.ok() ? StateChanged(*now_run) : now_run.status();
+    }
+  }
+  return Status(StatusCode::kUnavailable, "the run kept changing; try again", "unavailable");
+}
+
+Result<bool> ControlService::SendEvent(const RequestContext& ctx, const std::string& run_id,
+                                       const std::string& event_type, const json& payload) {
+  for (int attempt = 0; attempt < kMaxControlRetries; ++attempt) {
+    Result<RunRecord> run = LoadRun(ctx, run_id, "", false);
+    if (!run.ok()) {
+      return run.status();
+    }
+    if (IsTerminal(run->status)) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "Cannot send an event to workflow run " + run_id + " with status " +
+                        std::string(ToString(run->status)),
+                    "invalid_transition");
+    }
+    const int64_t now = clock_.NowMs();
+    const json& wait = run->wait;
+    if (run->status == RunStatus::kWaiting && wait.is_object() && wait.value("kind", "") == "event" &&
+        wait.value("event_type", "") == event_type) {
+      RunTransition t;
+      t.run_id = run_id;
+      t.expected_version = run->version;
+      t.expected_status = RunStatus::kWaiting;
+      t.next_status = RunStatus::kRunning;
+      t.wait = json();
+      t.clear_timers = true;
+      t.now = now;
+      StepRecord row;
+      row.path = wait.value("path", "");
+      row.step_id = wait.value("step_id", "");
+      row.type = "wait_for_event";
+      row.status = StepStatus::kCompleted;
+      row.finished_at = now;
+      row.output = json{{"payload", payload}};
+      t.upsert_steps.push_back(std::move(row));
+      Result<int64_t> committed = store_.TransitionRun(std::move(t));
+      if (committed.ok()) {
+        engine_.Drive(run_id);
+        return true;
+      }
+      if (committed.status().code() != StatusCode::kAborted) {
+        return committed.status();
+      }
+      continue;
+    }
+    EventRecord event;
+    event.run_id = run_id;
+    event.event_type = event_type;
+    event.payload = payload;
+    event.created_at = now;
+    Status buffered = store_.BufferEvent(run_id, run->version, event);
+    if (buffered.ok()) {
+      return false;
+    }
+    if (buffered.code() != StatusCode::kAborted) {
+      return buffered;
+    }
+  }
+  return Status(StatusCode::kUnavailable, "the run kept changing; try again", "unavailable");
+}
+
+Result<RunRecord> ControlService::Replay(const RequestContext& ctx, const std::string& run_id) {
+  Result<RunRecord> original = LoadRun(ctx, run_id, "", false);
+  if (!original.ok()) {
+    return original.status();
+  }
+  if (!IsTerminal(original->status)) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "Cannot replay workflow run " + run_id + " with status " +
+                      std::string(ToString(original->status)),
+                  "invalid_transition");
+  }
+  const int64_t now = clock_.NowMs();
+  RunRecord run;
+  run.id = ids_.Next("run");
+  run.workspace_id = original->workspace_id;
+  run.workflow_id = original->workflow_id;
+  run.workflow_version = original->workflow_version;
+  run.input = original->input;
+  run.trigger = json{{"kind", "replay"}, {"actor", ctx.principal.actor()}};
+  run.replay_of = run_id;
+  run.created_at = run.updated_at = now;
+  Result<CreateRunResult> created = store_.CreateRun(run, std::nullopt);
+  if (!created.ok()) {
+    return created.status();
+  }
+  engine_.Drive(run.id);
+  return created->run;
+}
+
+// --- tokens, workspaces, audit ---
+
+Result<CreatedToken> ControlService::CreateToken(const RequestContext& ctx, Role role,
+                                                 const std::string& name) {
+  CreatedToken out;
+  out.secret = NewTokenSecret();
+  out.record.id = ids_.Next("tok");
+  out.record.workspace_id = ctx.principal.workspace_id;
+  out.record.name = name;
+  out.record.role = role;
+  out.record.hash = HashToken(out.secret);
+  out.record.created_at = clock_.NowMs();
+  Status s = store_.CreateToken(
+      out.record, Audit(ctx, "token.create", out.record.id, name, "", std::string(ToString(role))));
+  if (!s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+Result<std::vector<TokenRecord>> ControlService::ListTokens(const RequestContext& ctx) {
+  return store_.ListTokens(ctx.principal.workspace_id);
+}
+
+Status ControlService::RevokeToken(const RequestContext& ctx, const std::string& token_id) {
+  return store_.RevokeToken(ctx.principal.workspace_id, token_id, clock_.NowMs(),
+                            Audit(ctx, "token.revoke", token_id, "", "active", "revoked"));
+}
+
+Result<std::vector<AuditEntry>> ControlService::ListAudit(const RequestContext& ctx,
+                                                          const std::string& target,
+                                                          const std::string& cursor, int limit) {
+  return store_.ListAudit(ctx.principal.workspace_id, target, cursor, limit);
+}
+
+Result<CreatedToken> CreateWorkspace(Store& store, IdSource& ids, const Clock& clock,
+                                     const std::string& slug, const std::string& secret) {
+  if (!IsValidSlug(slug)) {
+    return InvalidArgument("workspace slug '" + slug + "' must match [a-z0-9][a-z0-9-]{0,62}");
+  }
+  WorkspaceRecord ws{ids.Next("ws"), slug, clock.NowMs()};
+  Result<WorkspaceRecord> created = store.CreateWorkspace(ws);
+  if (!created.ok()) {
+    return created.status();
+  }
+  CreatedToken out;
+  out.secret = secret.empty() ? NewTokenSecret() : secret;
+  out.record.id = ids.Next("tok");
+  out.record.workspace_id = ws.id;
+  out.record.name = "admin";
+  out.record.role = Role::kAdmin;
+  out.record.hash = HashToken(out.secret);
+  out.record.created_at = ws.created_at;
+  Status s = store.CreateToken(out.record, std::nullopt);
+  if (!s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+}  // namespace sw

@@ -1,0 +1,112 @@
+// ControlService is what the API (and the CLI's offline commands) call: workflows,
+// runs and their controls, events, tokens, workspaces and the audit log. It checks
+// the caller's workspace, decides with core's transition table, commits through the
+// Store's compare-and-set and then tells the engine (drive, or stop the work in
+// flight). Role checks are the API's; workspace scoping is here: an object of
+// another workspace is "not found".
+//
+// Thread-safe; blocks on commits.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "control/auth.h"
+#include "core/result.h"
+#include "core/run_status.h"
+#include "engine/clock.h"
+#include "engine/engine.h"
+#include "engine/http_client.h"
+#include "engine/id_source.h"
+#include "store/store.h"
+
+namespace sw {
+
+struct RequestContext {
+  Principal principal;
+  std::string request_id;
+};
+
+struct ControlRequest {
+  RunAction action = RunAction::kCancel;
+  std::optional<int64_t> expected_version;
+  std::optional<RunStatus> expected_status;
+  std::string reason;  // cancel only; empty means "Cancelled by user"
+};
+
+struct StartRunRequest {
+  std::string workflow_id;
+  nlohmann::json input = nlohmann::json::object();
+  std::string trigger_kind = "api";  // "api" (POST .../runs) or "http" (POST .../trigger)
+  std::optional<std::string> idempotency_key;
+};
+
+struct CreatedToken {
+  TokenRecord record;
+  std::string secret;
+};
+
+// Bootstrap (no caller): a workspace and its first admin token, named "admin".
+// `secret` empty: a random one. Used by `serve` on first start and by
+// `stepwell workspaces create`.
+Result<CreatedToken> CreateWorkspace(Store& store, IdSource& ids, const Clock& clock,
+                                     const std::string& slug, const std::string& secret);
+
+class ControlService {
+ public:
+  static constexpr char kDefaultCancelReason[] = "Cancelled by user";
+  static constexpr int64_t kIdempotencyWindowMs = 24LL * 3600 * 1000;
+
+  ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids,
+                 HttpClient& http);
+
+  // Workflows.
+  Result<PutWorkflowResult> ApplyWorkflow(const RequestContext& ctx, const std::string& workflow_id,
+                                          const nlohmann::json& body);
+  Result<WorkflowRecord> GetWorkflow(const RequestContext& ctx, const std::string& workflow_id);
+  Result<std::vector<WorkflowRecord>> ListWorkflows(const RequestContext& ctx);
+  Result<WorkflowRecord> SetWorkflowStatus(const RequestContext& ctx,
+                                           const std::string& workflow_id,
+                                           const std::string& status);
+  // Runs a `kind: script` synchronously: {"output": ...} or {"output": null, "error": ...}.
+  Result<nlohmann::json> Invoke(const RequestContext& ctx, const std::string& workflow_id,
+                                const nlohmann::json& input);
+
+  // Runs.
+  Result<CreateRunResult> StartRun(const RequestContext& ctx, const StartRunRequest& request);
+  // `workflow_id`, when given, must match the run's (workflow-scoped routes).
+  Result<RunRecord> GetRun(const RequestContext& ctx, const std::string& run_id,
+                           const std::string& workflow_id = "");
+  Result<RunPage> ListRuns(const RequestContext& ctx, const RunFilter& filter);
+  Result<RunRecord> Control(const RequestContext& ctx, const std::string& run_id,
+                            const ControlRequest& request, const std::string& workflow_id = "");
+  // True when a waiting step took the event, false when it was buffered.
+  Result<bool> SendEvent(const RequestContext& ctx, const std::string& run_id,
+                         const std::string& event_type, const nlohmann::json& payload);
+  Result<RunRecord> Replay(const RequestContext& ctx, const std::string& run_id);
+
+  // Tokens, workspaces, audit.
+  Result<CreatedToken> CreateToken(const RequestContext& ctx, Role role, const std::string& name);
+  Result<std::vector<TokenRecord>> ListTokens(const RequestContext& ctx);
+  Status RevokeToken(const RequestContext& ctx, const std::string& token_id);
+  Result<std::vector<AuditEntry>> ListAudit(const RequestContext& ctx, const std::string& target,
+                                            const std::string& cursor, int limit);
+
+ private:
+  AuditEntry Audit(const RequestContext& ctx, std::string action, std::string target,
+                   std::string reason, std::string before, std::string after);
+  Result<RunRecord> LoadRun(const RequestContext& ctx, const std::string& run_id,
+                            const std::string& workflow_id, bool with_steps);
+  Result<nlohmann::json> RunScript(const Definition& def, const nlohmann::json& input);
+
+  Store& store_;
+  Engine& engine_;
+  const Clock& clock_;
+  IdSource& ids_;
+  HttpClient& http_;
+};
+
+}  // namespace sw

@@ -1,0 +1,76 @@
+// Workflow definitions: parsed from JSON and validated on apply, so a stored version
+// is always one the engine can run. Errors name the step and the field.
+// Immutable after parsing; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+
+namespace sw {
+
+// Bounds of a definition (API.md "Limits").
+inline constexpr size_t kMaxSteps = 100;
+inline constexpr int kMaxLoopIterations = 10000;
+inline constexpr int kMaxNesting = 8;
+
+enum class StepType { kNoop, kFail, kHttp, kSleep, kSleepUntil, kWaitForEvent, kLoop, kSwitch };
+std::string_view ToString(StepType t);
+
+enum class WorkflowKind { kWorkflow, kScript };
+enum class WorkflowMode { kStandard, kAgent };
+std::string_view ToString(WorkflowKind k);
+std::string_view ToString(WorkflowMode m);
+
+struct StepDef;
+
+struct SwitchCase {
+  std::string when;  // a condition expression
+  std::vector<StepDef> steps;
+};
+
+struct StepDef {
+  std::string id;
+  StepType type = StepType::kNoop;
+  nlohmann::json with = nlohmann::json::object();  // as written; may hold expressions
+  std::optional<std::chrono::milliseconds> timeout;  // per attempt
+
+  // kLoop
+  int max_iterations = 0;
+  std::string until;  // empty: run max_iterations times
+  std::vector<StepDef> steps;
+
+  // kSwitch
+  std::vector<SwitchCase> cases;
+  std::vector<StepDef> default_steps;
+
+  // True for steps that contain other steps (loop, switch): the engine never
+  // "executes" them; the cursor walks into them.
+  bool IsControl() const { return type == StepType::kLoop || type == StepType::kSwitch; }
+};
+
+struct Definition {
+  std::string id;
+  WorkflowKind kind = WorkflowKind::kWorkflow;
+  WorkflowMode mode = WorkflowMode::kStandard;
+  nlohmann::json limits = nlohmann::json::object();
+  std::vector<StepDef> steps;
+
+  // Finds a step anywhere in the tree by id (ids are unique in a definition).
+  const StepDef* FindStep(std::string_view step_id) const;
+};
+
+// Parses and validates `doc`. `workflow_id` is the id from the URL; a body `id` must
+// match it. Errors are kInvalidArgument with api code "invalid_definition" and extra
+// {"step_id"?, "field"}.
+Result<std::shared_ptr<const Definition>> ParseDefinition(const nlohmann::json& doc,
+                                                          std::string_view workflow_id);
+
+}  // namespace sw

@@ -1,0 +1,681 @@
+#include "engine/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/cursor.h"
+#include "core/duration.h"
+#include "core/expression.h"
+#include "core/time_format.h"
+
+namespace sw {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr char kStoppedByUser[] = "workflow stopped by user";
+// Bound on compare-and-set retries when the run changed under a commit.
+constexpr int kMaxCommitRetries = 16;
+
+json RunScope(const RunRecord& run) {
+  return {{"id", run.id},
+          {"workflow_id", run.workflow_id},
+          {"workflow_version", run.workflow_version},
+          {"created_at", FormatTime(run.created_at)}};
+}
+
+}  // namespace
+
+// The in-memory state of a run being driven. Only the chain of tasks driving it
+// touches these fields (one at a time), except `token` and `cancelled`, which
+// OnCancelled reads under Engine::mu_.
+struct Engine::ActiveRun {
+  explicit ActiveRun(std::string run_id) : id(std::move(run_id)) {}
+  std::string id;
+  RunRecord run;  // without steps; `version` is the last committed version
+  std::shared_ptr<const Definition> definition;
+  std::unique_ptr<Cursor> cursor;
+  std::vector<ControlEffect> pending_effects;   // control rows not committed yet
+  std::map<std::string, int> attempts;          // path -> last attempt in the store
+  std::map<std::string, int64_t> started;       // path -> started_at in the store
+  int retries = 0;
+  std::shared_ptr<CancellationToken> token;     // guarded by Engine::mu_
+  bool cancelled = false;                       // guarded by Engine::mu_
+};
+
+Engine::Engine(Store& store, const Clock& clock, HttpClient& http, IdSource& ids,
+               EngineOptions options)
+    : store_(store),
+      clock_(clock),
+      http_(http),
+      ids_(ids),
+      options_(options),
+      pool_(options.workers),
+      timers_(store, clock, [this](const TimerRecord& t) {
+        pool_.Post([this, t] { FireTimer(t); });
+      }) {}
+
+Engine::~Engine() { Stop(); }
+
+Status Engine::Start() {
+  for (RunStatus status : {RunStatus::kRunning, RunStatus::kPending}) {
+    Result<std::vector<std::string>> ids = store_.ListRunIdsByStatus(status);
+    if (!ids.ok()) {
+      return ids.status();
+    }
+    for (const std::string& id : *ids) {
+      Drive(id);
+    }
+    if (!ids->empty()) {
+      spdlog::info("recovery: driving {} {} runs", ids->size(), ToString(status));
+    }
+  }
+  timers_.Start();
+  return Status::Ok();
+}
+
+void Engine::Stop() {
+  if (stopping_.exchange(true)) {
+    return;
+  }
+  timers_.Stop();
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, ar] : active_) {
+      if (ar->token) {
+        ar->token->Fire(CancelReason::kShutdown);
+      }
+    }
+  }
+  pool_.Stop();
+}
+
+void Engine::Drive(const std::string& run_id) {
+  if (stopping_) {
+    return;
+  }
+  std::shared_ptr<ActiveRun> ar;
+  {
+    std::lock_guard lock(mu_);
+    if (active_.contains(run_id)) {
+      return;  // its driver re-reads the run when a commit loses a race
+    }
+    ar = std::make_shared<ActiveRun>(run_id);
+    active_.emplace(run_id, ar);
+  }
+  pool_.Post([this, ar] { Load(ar); });
+}
+
+void Engine::OnCancelled(const std::string& run_id) {
+  std::shared_ptr<CancellationToken> token;
+  {
+    std::lock_guard lock(mu_);
+    auto it = active_.find(run_id);
+    if (it == active_.end()) {
+      return;
+    }
+    it->second->cancelled = true;
+    token = it->second->token;
+  }
+  if (token) {
+    token->Fire(CancelReason::kUser);
+  }
+}
+
+size_t Engine::ActiveRuns() const {
+  std::lock_guard lock(mu_);
+  return active_.size();
+}
+
+TimerLagStats Engine::GetTimerLag() const {
+  std::lock_guard lock(mu_);
+  return timer_lag_;
+}
+
+Result<std::shared_ptr<const Definition>> Engine::LoadDefinition(const std::string& workspace_id,
+                                                                 const std::string& workflow_id,
+                                                                 int version) {
+  const std::string key = workspace_id + "/" + workflow_id + "/" + std::to_string(version);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = definitions_.find(key); it != definitions_.end()) {
+      return it->second;
+    }
+  }
+  Result<json> doc = store_.GetDefinition(workspace_id, workflow_id, version);
+  if (!doc.ok()) {
+    return doc.status();
+  }
+  Result<std::shared_ptr<const Definition>> def = ParseDefinition(*doc, workflow_id);
+  if (!def.ok()) {
+    return def.status();
+  }
+  std::lock_guard lock(mu_);
+  definitions_.emplace(key, *def);
+  return *def;
+}
+
+void Engine::Load(const std::shared_ptr<ActiveRun>& ar) {
+  Result<RunRecord> run = store_.GetRun(ar->id, /*with_steps=*/true);
+  if (!run.ok() || (run->status != RunStatus::kPending && run->status != RunStatus::kRunning)) {
+    Drop(ar, /*recheck=*/false);
+    return;
+  }
+  Result<std::shared_ptr<const Definition>> def =
+      LoadDefinition(run->workspace_id, run->workflow_id, run->workflow_version);
+  if (!def.ok()) {
+    spdlog::error("run {}: cannot load its definition: {}", ar->id, def.status().message());
+    Drop(ar, false);
+    return;
+  }
+  ar->definition = *def;
+  ar->cursor = std::make_unique<Cursor>(*def, run->input, RunScope(*run));
+  Status replayed = Replay(*ar, *run);
+  ar->run = std::move(run).value();
+  ar->run.steps.clear();
+  if (!replayed.ok()) {
+    json error = {{"message", replayed.message()}, {"code", replayed.api_code()}};
+    if (replayed.extra().is_object() && replayed.extra().contains("step_id")) {
+      error["step_id"] = replayed.extra()["step_id"];
+    }
+    FailRun(ar, nullptr, "", std::move(error), nullptr, CommitKind::kBeforeWork);
+    return;
+  }
+  if (ar->run.status == RunStatus::kPending) {
+    RunTransition t;
+    t.expected_status = RunStatus::kPending;
+    t.next_status = RunStatus::kRunning;
+    t.started_at = clock_.NowMs();
+    Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Step(ar); });
+    return;
+  }
+  Step(ar);
+}
+
+// Feeds the stored outputs of completed leaves back into the cursor. Stops at the
+// first leaf that is not completed: that is where the run goes on.
+Status Engine::Replay(ActiveRun& ar, const RunRecord& run) {
+  for (const StepRecord& row : run.steps) {
+    ar.attempts[row.path] = row.attempt;
+    ar.started[row.path] = row.started_at;
+  }
+  for (const StepRecord& row : run.steps) {
+    if (row.type == ToString(StepType::kLoop) || row.type == ToString(StepType::kSwitch)) {
+      continue;
+    }
+    if (row.status == StepStatus::kFailed) {
+      // It failed while the run was paused; the failure takes effect on resume.
+      return Status(StatusCode::kFailedPrecondition,
+                    row.error.value("message", "step '" + row.step_id + "' failed"),
+                    row.error.value("code", "step_failed"), json{{"step_id", row.step_id}});
+    }
+    if (row.status != StepStatus::kCompleted) {
+      break;
+    }
+    CursorAction action = ar.cursor->Next();
+    if (action.kind != CursorAction::Kind::kExecute || action.path != row.path) {
+      return Internal("stored step " + row.path + " does not match the definition");
+    }
+    ar.cursor->Complete(row.output);
+  }
+  return Status::Ok();
+}
+
+StepRecord Engine::StepRow(const ActiveRun& ar, const StepDef& step, const std::string& path,
+                           StepStatus status) const {
+  StepRecord row;
+  row.path = path;
+  row.step_id = step.id;
+  row.type = std::string(ToString(step.type));
+  row.status = status;
+  auto it = ar.attempts.find(path);
+  row.attempt = it == ar.attempts.end() ? 1 : it->second;
+  auto started = ar.started.find(path);
+  row.started_at = started == ar.started.end() ? 0 : started->second;
+  return row;
+}
+
+void Engine::Step(const std::shared_ptr<ActiveRun>& ar) {
+  if (stopping_) {
+    return;
+  }
+  CursorAction action = ar->cursor->Next();
+  for (ControlEffect& e : action.effects) {
+    ar->pending_effects.push_back(std::move(e));
+  }
+  switch (action.kind) {
+    case CursorAction::Kind::kComplete: {
+      RunTransition t;
+      t.next_status = RunStatus::kCompleted;
+      t.output = action.output;
+      t.finished_at = clock_.NowMs();
+      Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Drop(ar, false); });
+      return;
+    }
+    case CursorAction::Kind::kFail:
+      FailRun(ar, nullptr, "",
+              json{{"message", action.error.message()}, {"code", action.error.api_code()}},
+              nullptr, CommitKind::kBeforeWork);
+      return;
+    case CursorAction::Kind::kExecute:
+      ExecuteLeaf(ar, action);
+      return;
+  }
+}
+
+void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorAction& action) {
+  const StepDef& step = *action.step;
+  const std::string& path = action.path;
+  // A fresh attempt: one more than what the store saw (an attempt in flight when the
+  // server stopped counts as made).
+  ar->attempts[path] = ar->attempts.contains(path) ? ar->attempts[path] + 1 : 1;
+  ar->started[path] = clock_.NowMs();
+  Result<json> with = RenderTemplate(step.with, ar->cursor->scope());
+  if (!with.ok()) {
+    FailRun(ar, &step, path,
+            json{{"message", with.status().message()}, {"code", "expression_error"},
+                 {"step_id", step.id}},
+            nullptr, CommitKind::kBeforeWork);
+    return;
+  }
+  switch (step.type) {
+    case StepType::kNoop:
+      CompleteLeaf(ar, step, path, with->value("value", json()), CommitKind::kBeforeWork,
+                   std::nullopt);
+      return;
+    case StepType::kFail: {
+      json error = {{"message", with->value("message", "step '" + step.id + "' failed")},
+                    {"step_id", step.id}};
+      if (with->contains("code")) {
+        error["code"] = (*with)["code"];
+      }
+      FailRun(ar, &step, path, std::move(error), nullptr, CommitKind::kBeforeWork);
+      return;
+    }
+    case StepType::kHttp:
+      ExecuteHttp(ar, step, path, *with);
+      return;
+    case StepType::kSleep:
+    case StepType::kSleepUntil:
+    case StepType::kWaitForEvent:
+      ExecuteWait(ar, step, path, *with);
+      return;
+    case StepType::kLoop:
+    case StepType::kSwitch:
+      break;  // the cursor walks into control steps; they never come here
+  }
+  SW_CHECK(false);
+}
+
+void Engine::CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                          const std::string& path, json output, CommitKind kind,
+                          std::optional<int64_t> consume_event) {
+  RunTransition t;
+  StepRecord row = StepRow(*ar, step, path, StepStatus::kCompleted);
+  row.finished_at = clock_.NowMs();
+  row.output = output;
+  t.upsert_steps.push_back(std::move(row));
+  t.consume_event_id = consume_event;
+  auto shared_output = std::make_shared<json>(std::move(output));
+  Commit(ar, std::move(t), kind, [this, ar, shared_output] {
+    ar->cursor->Complete(std::move(*shared_output));
+    Step(ar);
+  });
+}
+
+void Engine::FailRun(const std::shared_ptr<ActiveRun>& ar, const StepDef* step,
+                     const std::string& path, json error, json step_output, CommitKind kind) {
+  RunTransition t;
+  t.next_status = RunStatus::kFailed;
+  t.finished_at = clock_.NowMs();
+  if (step != nullptr) {
+    StepRecord row = StepRow(*ar, *step, path, StepStatus::kFailed);
+    row.finished_at = *t.finished_at;
+    row.output = std::move(step_output);
+    row.error = json{{"message", error["message"]}};
+    if (error.contains("code")) {
+      row.error["code"] = error["code"];
+    }
+    t.upsert_steps.push_back(std::move(row));
+  }
+  t.error = std::move(error);
+  Commit(ar, std::move(t), kind, [this, ar] { Drop(ar, false); });
+}
+
+void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitKind kind,
+                    std::function<void()> on_ok) {
+  t.run_id = ar->id;
+  t.expected_version = ar->run.version;
+  if (!t.expected_status) {
+    t.expected_status = RunStatus::kRunning;
+  }
+  t.now = clock_.NowMs();
+  // Control rows reached on the way are committed with the first change after them.
+  std::vector<StepRecord> effects;
+  for (const ControlEffect& e : ar->pending_effects) {
+    StepRecord row = StepRow(*ar, *e.step, e.path, e.status);
+    row.attempt = 1;
+    auto started = ar->started.find(e.path);
+    if (started == ar->started.end()) {
+      ar->started[e.path] = t.now;
+    }
+    row.started_at = ar->started[e.path];
+    if (e.status == StepStatus::kCompleted) {
+      row.finished_at = t.now;
+      row.output = e.output;
+    }
+    effects.push_back(std::move(row));
+  }
+  t.upsert_steps.insert(t.upsert_steps.begin(), effects.begin(), effects.end());
+  const size_t effect_count = effects.size();
+  auto shared = std::make_shared<RunTransition>(t);
+  store_.TransitionRunAsync(std::move(t), [this, ar, shared, kind, effect_count,
+                                           on_ok = std::move(on_ok)](Result<int64_t> r) mutable {
+    pool_.Post([this, ar, shared, kind, effect_count, r = std::move(r),
+                on_ok = std::move(on_ok)]() mutable {
+      if (r.ok()) {
+        ar->run.version = *r;
+        ar->retries = 0;
+        if (shared->next_status) {
+          ar->run.status = *shared->next_status;
+        }
+        ar->pending_effects.erase(ar->pending_effects.begin(),
+                                  ar->pending_effects.begin() + effect_count);
+        on_ok();
+        return;
+      }
+      if (r.status().code() == StatusCode::kAborted) {
+        // Drop the effects we prepended; they are re-added from pending_effects.
+        shared->upsert_steps.erase(shared->upsert_steps.begin(),
+                                   shared->upsert_steps.begin() + effect_count);
+        OnLostRace(ar, std::move(*shared), kind, std::move(on_ok));
+        return;
+      }
+      spdlog::error("run {}: commit failed: {}", ar->id, r.status().message());
+      Drop(ar, false);
+    });
+  });
+}
+
+void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitKind kind,
+                        std::function<void()> on_ok) {
+  Result<RunRecord> now = store_.GetRun(ar->id, /*with_steps=*/false);
+  if (!now.ok() || ++ar->retries > kMaxCommitRetries) {
+    Drop(ar, true);
+    return;
+  }
+  ar->run.version = now->version;
+  const RunStatus status = now->status;
+  const RunStatus expected = t.expected_status.value_or(RunStatus::kRunning);
+  if (status == expected) {
+    // Something else changed the run (an event was buffered, it was paused and
+    // resumed): plan again, or commit the result again.
+    if (kind == CommitKind::kBeforeWork && expected == RunStatus::kRunning) {
+      Step(ar);
+    } else {
+      Commit(ar, std::move(t), kind, std::move(on_ok));
+    }
+    return;
+  }
+  if (kind == CommitKind::kResult && status == RunStatus::kPaused) {
+    // Paused while the step was in flight: keep its result; the run stays paused.
+    RunTransition keep;
+    keep.expected_status = RunStatus::kPaused;
+    keep.upsert_steps = std::move(t.upsert_steps);
+    ar->pending_effects.clear();
+    Commit(ar, std::move(keep), CommitKind::kBeforeWork, [this, ar] { Drop(ar, true); });
+    return;
+  }
+  if (kind == CommitKind::kResult && status == RunStatus::kCancelled &&
+      !t.upsert_steps.empty()) {
+    // Cancelled while the step was in flight: the late result is not applied.
+    RunTransition discard;
+    discard.expected_status = RunStatus::kCancelled;
+    discard.discard_step_result = t.upsert_steps.back().path;
+    ar->pending_effects.clear();
+    Commit(ar, std::move(discard), CommitKind::kBeforeWork, [this, ar] { Drop(ar, false); });
+    return;
+  }
+  Drop(ar, /*recheck=*/!IsTerminal(status));
+}
+
+void Engine::Drop(const std::shared_ptr<ActiveRun>& ar, bool recheck) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = active_.find(ar->id);
+    if (it != active_.end() && it->second == ar) {
+      active_.erase(it);
+    }
+  }
+  if (!recheck || stopping_) {
+    return;
+  }
+  // A resume or wake-up may have come while we still held the run: Drive saw it
+  // active and left it to us. Look once more now that it is not.
+  Result<RunRecord> now = store_.GetRun(ar->id, /*with_steps=*/false);
+  if (now.ok() && (now->status == RunStatus::kPending || now->status == RunStatus::kRunning)) {
+    Drive(ar->id);
+  }
+}
+
+void Engine::ExecuteHttp(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                         const std::string& path, const json& with) {
+  HttpRequest request;
+  request.method = with.value("method", "GET");
+  if (!with.contains("url") || !with["url"].is_string()) {
+    FailRun(ar, &step, path,
+            json{{"message", "'with.url' did not render to a string"},
+                 {"code", "invalid_request"},
+                 {"step_id", step.id}},
+            nullptr, CommitKind::kBeforeWork);
+    return;
+  }
+  request.url = with["url"].get<std::string>();
+  bool has_content_type = false;
+  if (with.contains("headers") && with["headers"].is_object()) {
+    for (const auto& [name, value] : with["headers"].items()) {
+      std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+      request.headers.emplace_back(name, text);
+      has_content_type = has_content_type || name == "Content-Type" || name == "content-type";
+    }
+  }
+  if (with.contains("body") && !with["body"].is_null()) {
+    request.body = with["body"].is_string() ? with["body"].get<std::string>() : with["body"].dump();
+    if (!has_content_type && !with["body"].is_string()) {
+      request.headers.emplace_back("Content-Type", "application/json");
+    }
+  }
+  request.timeout_ms = step.timeout ? step.timeout->count() : options_.default_http_timeout_ms;
+
+  // The attempt starts durably before the request leaves, so a restart knows it was
+  // in flight and a pause keeps its result.
+  RunTransition start;
+  start.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kRunning));
+  const StepDef* step_ptr = &step;
+  Commit(ar, std::move(start), CommitKind::kBeforeWork,
+         [this, ar, step_ptr, path, request = std::move(request)]() mutable {
+           auto token = std::make_shared<CancellationToken>();
+           bool cancelled = false;
+           {
+             std::lock_guard lock(mu_);
+             ar->token = token;
+             cancelled = ar->cancelled;
+           }
+           if (cancelled) {
+             token->Fire(CancelReason::kUser);
+           }
+           http_.Send(std::move(request), token,
+                      [this, ar, step_ptr, path](Result<HttpResponse> r) {
+                        pool_.Post([this, ar, step_ptr, path, r = std::move(r)] {
+                          {
+                            std::lock_guard lock(mu_);
+                            ar->token.reset();
+                          }
+                          if (!r.ok()) {
+                            if (r.status().api_code() == "cancelled") {
+                              // Cancelled (or shutting down): the cancel already
+                              // marked the step; a restart runs it again.
+                              Drop(ar, !stopping_);
+                              return;
+                            }
+                            FailRun(ar, step_ptr, path,
+                                    json{{"message", r.status().message()},
+                                         {"code", r.status().api_code()},
+                                         {"step_id", step_ptr->id}},
+                                    nullptr, CommitKind::kResult);
+                            return;
+                          }
+                          json body = json::parse(r->body, nullptr, false);
+                          if (body.is_discarded()) {
+                            body = r->body;
+                          }
+                          json output = {{"status", r->status},
+                                         {"headers", r->headers},
+                                         {"body", std::move(body)}};
+                          if (r->status >= 400) {
+                            FailRun(ar, step_ptr, path,
+                                    json{{"message", "HTTP " + std::to_string(r->status)},
+                                         {"code", "http_error"},
+                                         {"step_id", step_ptr->id}},
+                                    std::move(output), CommitKind::kResult);
+                            return;
+                          }
+                          CompleteLeaf(ar, *step_ptr, path, std::move(output), CommitKind::kResult,
+                                       std::nullopt);
+                        });
+                      });
+         });
+}
+
+void Engine::ExecuteWait(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                         const std::string& path, const json& with) {
+  const int64_t now = clock_.NowMs();
+  if (step.type == StepType::kSleep || step.type == StepType::kSleepUntil) {
+    Result<int64_t> due = InvalidArgument("bad time");
+    if (step.type == StepType::kSleep) {
+      Result<std::chrono::milliseconds> d = with["duration"].is_string()
+                                                ? ParseDuration(with["duration"].get<std::string>())
+                                                : Result<std::chrono::milliseconds>(
+                                                      InvalidArgument("not a duration string"));
+      due = d.ok() ? Result<int64_t>(now + d->count()) : Result<int64_t>(d.status());
+    } else {
+      due = with["at"].is_string() ? ParseTime(with["at"].get<std::string>())
+                                   : Result<int64_t>(InvalidArgument("not a time string"));
+    }
+    if (!due.ok()) {
+      FailRun(ar, &step, path,
+              json{{"message", due.status().message()}, {"code", "invalid_request"},
+                   {"step_id", step.id}},
+              nullptr, CommitKind::kBeforeWork);
+      return;
+    }
+    if (*due <= now) {
+      CompleteLeaf(ar, step, path, nullptr, CommitKind::kBeforeWork, std::nullopt);
+      return;
+    }
+    ParkOnTimer(ar, step, path, *due);
+    return;
+  }
+  // wait_for_event: take an event that came early, else park.
+  const std::string event_type =
+      with["event_type"].is_string() ? with["event_type"].get<std::string>() : "";
+  Result<std::optional<EventRecord>> early = store_.FindBufferedEvent(ar->id, event_type);
+  if (early.ok() && early->has_value()) {
+    CompleteLeaf(ar, step, path, json{{"payload", (*early)->payload}}, CommitKind::kBeforeWork,
+                 (*early)->id);
+    return;
+  }
+  std::optional<int64_t> until;
+  if (with.contains("timeout") && with["timeout"].is_string()) {
+    Result<std::chrono::milliseconds> d = ParseDuration(with["timeout"].get<std::string>());
+    if (d.ok()) {
+      until = now + d->count();
+    }
+  }
+  RunTransition t;
+  t.next_status = RunStatus::kWaiting;
+  t.wait = json{{"kind", "event"},
+                {"step_id", step.id},
+                {"path", path},
+                {"event_type", event_type},
+                {"until", until ? json(FormatTime(*until)) : json()}};
+  t.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kWaiting));
+  if (until) {
+    t.add_timers.push_back(TimerRecord{ar->id, "timeout", path, *until});
+  }
+  Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar, until, path] {
+    if (until) {
+      timers_.Add(TimerRecord{ar->id, "timeout", path, *until});
+    }
+    Drop(ar, true);
+  });
+}
+
+void Engine::ParkOnTimer(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                         const std::string& path, int64_t due_at) {
+  RunTransition t;
+  t.next_status = RunStatus::kWaiting;
+  t.wait = json{{"kind", "timer"}, {"step_id", step.id}, {"path", path},
+                {"until", FormatTime(due_at)}};
+  t.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kWaiting));
+  TimerRecord timer{ar->id, "wake", path, due_at};
+  t.add_timers.push_back(timer);
+  Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar, timer] {
+    timers_.Add(timer);
+    Drop(ar, true);
+  });
+}
+
+void Engine::FireTimer(const TimerRecord& timer) {
+  if (stopping_) {
+    return;
+  }
+  Result<RunRecord> run = store_.GetRun(timer.run_id, /*with_steps=*/false);
+  if (!run.ok() || run->status != RunStatus::kWaiting || !run->wait.is_object() ||
+      run->wait.value("path", "") != timer.path) {
+    return;
+  }
+  const int64_t now = clock_.NowMs();
+  {
+    std::lock_guard lock(mu_);
+    const int64_t lag = std::max<int64_t>(0, now - timer.due_at);
+    timer_lag_.count++;
+    timer_lag_.sum_ms += lag;
+    timer_lag_.max_ms = std::max(timer_lag_.max_ms, lag);
+  }
+  RunTransition t;
+  t.run_id = run->id;
+  t.expected_version = run->version;
+  t.expected_status = RunStatus::kWaiting;
+  t.wait = json();
+  t.clear_timers = true;
+  t.now = now;
+  StepRecord row;
+  row.path = timer.path;
+  row.step_id = run->wait.value("step_id", "");
+  row.finished_at = now;
+  const bool timeout = timer.kind == "timeout";
+  if (timeout) {
+    const std::string message =
+        "timed out waiting for event '" + run->wait.value("event_type", "") + "'";
+    row.type = std::string(ToString(StepType::kWaitForEvent));
+    row.status = StepStatus::kFailed;
+    row.error = json{{"message", message}, {"code", "wait_timeout"}};
+    t.next_status = RunStatus::kFailed;
+    t.finished_at = now;
+    t.error = json{{"message", message}, {"code", "wait_timeout"}, {"step_id", row.step_id}};
+  } else {
+    row.status = StepStatus::kCompleted;
+    row.output = nullptr;
+    t.next_status = RunStatus::kRunning;
+  }
+  t.upsert_steps.push_back(std::move(row));
+  const std::string run_id = run->id;
+  store_.TransitionRunAsync(std::move(t), [this, run_id, timeout](Result<int64_t> r) {
+    if (r.ok() && !timeout) {
+      Drive(run_id);
+    }
+  });
+}
+
+}  // namespace sw

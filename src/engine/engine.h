@@ -1,0 +1,123 @@
+// Engine executes runs: it takes a runnable run (created, resumed, woken), walks its
+// definition with a Cursor and executes one step at a time, committing every step
+// result (a compare-and-set on the run's version) before the run moves on. Runs that
+// park (sleep, wait_for_event) leave memory; their timers live in the store.
+//
+// When a commit loses its compare-and-set, the engine re-reads the run and does what
+// the new status asks: a paused run keeps the result of a step whose start was
+// committed and stops; a cancelled run marks such a result discarded; a run that is
+// still running retries.
+//
+// Thread-safe. Owns a worker pool and the timer service; Drive/OnCancelled may be
+// called from any thread, after the commit that made them necessary.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "core/definition.h"
+#include "engine/clock.h"
+#include "engine/http_client.h"
+#include "engine/id_source.h"
+#include "engine/timer_service.h"
+#include "engine/worker_pool.h"
+#include "store/store.h"
+
+namespace sw {
+
+struct EngineOptions {
+  int workers = 4;
+  int64_t default_http_timeout_ms = 30000;
+};
+
+// Timer lateness, for /metrics.
+struct TimerLagStats {
+  uint64_t count = 0;
+  int64_t sum_ms = 0;
+  int64_t max_ms = 0;
+};
+
+class Engine {
+ public:
+  Engine(Store& store, const Clock& clock, HttpClient& http, IdSource& ids,
+         EngineOptions options);
+  ~Engine();
+
+  // Picks up where the last process stopped: drives every pending and running run
+  // (an attempt that was in flight runs again) and starts the timer service.
+  Status Start();
+  // Stops driving runs; work in flight is abandoned (it runs again after restart).
+  void Stop();
+
+  // The run may be runnable now (created, resumed, woken): drive it unless already.
+  void Drive(const std::string& run_id);
+  // A cancel of the run was committed: stop the work in flight.
+  void OnCancelled(const std::string& run_id);
+  // The clock moved (fake clock): look for due timers now.
+  void PokeTimers() { timers_.Poke(); }
+
+  // Parsed definitions by (workspace, workflow, version), cached.
+  Result<std::shared_ptr<const Definition>> LoadDefinition(const std::string& workspace_id,
+                                                           const std::string& workflow_id,
+                                                           int version);
+
+  TimerLagStats GetTimerLag() const;
+  size_t ActiveRuns() const;
+
+ private:
+  struct ActiveRun;
+  enum class CommitKind {
+    kBeforeWork,  // nothing outside the store happened yet: a lost race re-plans
+    kResult,      // work was done (its start committed): a lost race keeps or discards it
+  };
+
+  void Load(const std::shared_ptr<ActiveRun>& ar);
+  Status Replay(ActiveRun& ar, const RunRecord& run);
+  void Step(const std::shared_ptr<ActiveRun>& ar);
+  void ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const struct CursorAction& action);
+  void ExecuteHttp(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                   const std::string& path, const nlohmann::json& with);
+  void ExecuteWait(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                   const std::string& path, const nlohmann::json& with);
+  void ParkOnTimer(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                   const std::string& path, int64_t due_at);
+  void CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                    const std::string& path, nlohmann::json output, CommitKind kind,
+                    std::optional<int64_t> consume_event);
+  void FailRun(const std::shared_ptr<ActiveRun>& ar, const StepDef* step,
+               const std::string& path, nlohmann::json error, nlohmann::json step_output,
+               CommitKind kind);
+
+  // Commits `t` (expected: the run's known version, status running) plus the control
+  // effects not yet committed; `on_ok` runs on a worker with the new version.
+  void Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitKind kind,
+              std::function<void()> on_ok);
+  void OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitKind kind,
+                  std::function<void()> on_ok);
+  // Forgets the run; when `recheck`, drives it again if it became runnable meanwhile.
+  void Drop(const std::shared_ptr<ActiveRun>& ar, bool recheck);
+
+  void FireTimer(const TimerRecord& timer);
+  StepRecord StepRow(const ActiveRun& ar, const StepDef& step, const std::string& path,
+                     StepStatus status) const;
+
+  Store& store_;
+  const Clock& clock_;
+  HttpClient& http_;
+  IdSource& ids_;
+  EngineOptions options_;
+  WorkerPool pool_;
+  TimerService timers_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<ActiveRun>> active_;  // guarded by mu_
+  std::map<std::string, std::shared_ptr<const Definition>> definitions_;  // guarded by mu_
+  TimerLagStats timer_lag_;                                               // guarded by mu_
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace sw

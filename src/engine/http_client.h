@@ -1,0 +1,58 @@
+// HttpClient performs the `http` step's request: http or https (OpenSSL), a method,
+// headers, a body, a timeout, redirects (at most kMaxRedirects), and an abort when
+// the step's CancellationToken fires (the socket is closed, so the remote end sees the
+// connection go). Targets are checked after name resolution and on every redirect:
+// loopback, private, link-local, unique-local and metadata addresses are refused
+// unless private targets are allowed.
+//
+// Thread-safe. Owns its I/O threads; `done` runs on one of them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "engine/cancellation.h"
+
+namespace sw {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  int64_t timeout_ms = 30000;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+};
+
+// Largest response body kept (the step output limit).
+inline constexpr size_t kMaxResponseBody = 1 << 20;
+inline constexpr int kMaxRedirects = 5;
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // Errors: kUnavailable (connect/read failures, api code "connection_error"),
+  // kDeadline as kUnavailable with api code "timeout", kPermissionDenied with api code
+  // "target_not_allowed", kAborted with "cancelled" when the token fired.
+  virtual void Send(HttpRequest request, std::shared_ptr<CancellationToken> token,
+                    std::function<void(Result<HttpResponse>)> done) = 0;
+};
+
+// The real client on Boost.Beast. `threads` I/O threads.
+std::unique_ptr<HttpClient> MakeBeastHttpClient(bool allow_private_targets, int threads);
+
+// True when `address` (textual IPv4 or IPv6) is loopback, private, link-local,
+// unique-local, unspecified, or a cloud metadata address.
+bool IsPrivateAddress(const std::string& address);
+
+}  // namespace sw

@@ -1,0 +1,115 @@
+// Plain records the Store reads and writes: runs, steps, workflows, tokens, audit.
+// Times are milliseconds since the Unix epoch; 0 means "not set". Value types.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/run_status.h"
+
+namespace sw {
+
+struct StepRecord {
+  int64_t seq = 0;  // execution order within the run
+  std::string path;
+  std::string step_id;
+  std::string type;
+  StepStatus status = StepStatus::kPending;
+  int attempt = 0;
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  nlohmann::json output;
+  nlohmann::json error;
+  bool result_discarded = false;
+};
+
+struct RunRecord {
+  std::string id;
+  std::string workspace_id;
+  std::string workflow_id;
+  int workflow_version = 0;
+  RunStatus status = RunStatus::kPending;
+  int64_t version = 1;
+  RunStatus paused_from = RunStatus::kPending;
+  nlohmann::json pause;   // null unless paused
+  nlohmann::json wait;    // null unless waiting
+  nlohmann::json cancel;  // null unless cancelled
+  nlohmann::json input = nlohmann::json::object();
+  nlohmann::json output;
+  nlohmann::json error;
+  nlohmann::json trigger;
+  std::string replay_of;
+  int64_t created_at = 0;
+  int64_t started_at = 0;
+  int64_t updated_at = 0;
+  int64_t finished_at = 0;
+  std::vector<StepRecord> steps;  // filled only when asked for
+};
+
+enum class WorkflowStatus { kActive, kDisabled };
+
+struct WorkflowRecord {
+  std::string workspace_id;
+  std::string id;
+  std::string kind;
+  std::string mode;
+  std::string status = "active";
+  int version = 0;
+  nlohmann::json definition;  // of `version`
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+enum class Role { kViewer, kOperator, kAdmin, kAgent };
+std::string_view ToString(Role r);
+std::optional<Role> ParseRole(std::string_view s);
+
+struct TokenRecord {
+  std::string id;
+  std::string workspace_id;
+  std::string name;
+  Role role = Role::kViewer;
+  std::string hash;  // hex SHA-256 of the secret
+  int64_t created_at = 0;
+  int64_t revoked_at = 0;
+};
+
+struct WorkspaceRecord {
+  std::string id;
+  std::string slug;
+  int64_t created_at = 0;
+};
+
+struct AuditEntry {
+  std::string id;
+  std::string workspace_id;
+  int64_t at = 0;
+  std::string actor;
+  std::string action;
+  std::string target;
+  std::string reason;
+  std::string request_id;
+  std::string status_before;
+  std::string status_after;
+};
+
+struct TimerRecord {
+  std::string run_id;
+  std::string kind;  // "wake" (sleep) or "timeout" (wait_for_event)
+  std::string path;  // the step it belongs to
+  int64_t due_at = 0;
+};
+
+struct EventRecord {
+  int64_t id = 0;
+  std::string run_id;
+  std::string event_type;
+  nlohmann::json payload;
+  int64_t created_at = 0;
+};
+
+}  // namespace sw

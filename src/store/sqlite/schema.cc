@@ -1,0 +1,150 @@
+#include "store/sqlite/schema.h"
+
+#include <string>
+
+namespace sw::sqlite {
+
+namespace {
+
+// Times are INTEGER milliseconds since the epoch (0 = not set); JSON is TEXT.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE workspaces (
+  id TEXT PRIMARY KEY,
+  slug TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE workflows (
+  workspace_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  status TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE TABLE workflow_versions (
+  workspace_id TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, workflow_id, version)
+);
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  workflow_version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  paused_from TEXT NOT NULL,
+  pause TEXT, wait TEXT, cancel TEXT,
+  input TEXT, output TEXT, error TEXT, trigger TEXT,
+  replay_of TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL DEFAULT 0,
+  pause_reason TEXT NOT NULL DEFAULT '',
+  wait_kind TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_by_workspace ON runs (workspace_id, id);
+CREATE INDEX runs_by_status ON runs (status);
+CREATE TABLE steps (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  output TEXT, error TEXT,
+  result_discarded INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, path)
+) WITHOUT ROWID;
+CREATE INDEX steps_by_seq ON steps (run_id, seq);
+CREATE TABLE timers (
+  run_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  path TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, kind)
+) WITHOUT ROWID;
+CREATE INDEX timers_by_due ON timers (due_at);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  payload TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX events_by_run ON events (run_id, event_type, id);
+CREATE TABLE idempotency (
+  workspace_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (workspace_id, key)
+) WITHOUT ROWID;
+CREATE TABLE audit (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  status_before TEXT NOT NULL,
+  status_after TEXT NOT NULL
+);
+CREATE INDEX audit_by_target ON audit (workspace_id, target, id);
+)sql",
+};
+
+}  // namespace
+
+Status Migrate(Connection& db) {
+  Result<Statement*> version_stmt = db.Prepare("PRAGMA user_version");
+  if (!version_stmt.ok()) {
+    return version_stmt.status();
+  }
+  Result<bool> row = (*version_stmt)->Step();
+  if (!row.ok()) {
+    return row.status();
+  }
+  const int64_t applied = (*version_stmt)->Int(0);
+  (*version_stmt)->Reset();
+  const int64_t total = static_cast<int64_t>(std::size(kMigrations));
+  if (applied > total) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "the database schema (version " + std::to_string(applied) +
+                      ") is newer than this server understands (" + std::to_string(total) + ")");
+  }
+  for (int64_t i = applied; i < total; ++i) {
+    std::string sql = std::string("BEGIN;") + kMigrations[i] +
+                      "PRAGMA user_version = " + std::to_string(i + 1) + ";COMMIT;";
+    if (Status s = db.Exec(sql); !s.ok()) {
+      db.Exec("ROLLBACK");
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace sw::sqlite

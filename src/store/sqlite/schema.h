@@ -1,0 +1,13 @@
+// The SQLite schema as an ordered list of migrations. `PRAGMA user_version` records
+// how many have been applied; Migrate applies the rest, each in its own transaction.
+// Append new migrations; never edit a released one.
+#pragma once
+
+#include "core/result.h"
+#include "store/sqlite/db.h"
+
+namespace sw::sqlite {
+
+Status Migrate(Connection& db);
+
+}  // namespace sw::sqlite

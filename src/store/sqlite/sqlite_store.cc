@@ -1,0 +1,1010 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <filesystem>
+
+#include "store/sqlite/schema.h"
+
+namespace sw {
+
+using nlohmann::json;
+using sqlite::Connection;
+using sqlite::Statement;
+
+namespace {
+
+constexpr char kRunColumns[] =
+    "id, workspace_id, workflow_id, workflow_version, status, version, paused_from, pause, "
+    "wait, cancel, input, output, error, trigger, replay_of, created_at, started_at, "
+    "updated_at, finished_at";
+
+RunRecord ReadRun(const Statement& s) {
+  RunRecord r;
+  r.id = s.Text(0);
+  r.workspace_id = s.Text(1);
+  r.workflow_id = s.Text(2);
+  r.workflow_version = static_cast<int>(s.Int(3));
+  r.status = ParseRunStatus(s.Text(4)).value_or(RunStatus::kFailed);
+  r.version = s.Int(5);
+  r.paused_from = ParseRunStatus(s.Text(6)).value_or(RunStatus::kPending);
+  r.pause = s.Json(7);
+  r.wait = s.Json(8);
+  r.cancel = s.Json(9);
+  r.input = s.Json(10);
+  r.output = s.Json(11);
+  r.error = s.Json(12);
+  r.trigger = s.Json(13);
+  r.replay_of = s.Text(14);
+  r.created_at = s.Int(15);
+  r.started_at = s.Int(16);
+  r.updated_at = s.Int(17);
+  r.finished_at = s.Int(18);
+  return r;
+}
+
+StepRecord ReadStep(const Statement& s) {
+  StepRecord st;
+  st.seq = s.Int(0);
+  st.path = s.Text(1);
+  st.step_id = s.Text(2);
+  st.type = s.Text(3);
+  st.status = ParseStepStatus(s.Text(4)).value_or(StepStatus::kPending);
+  st.attempt = static_cast<int>(s.Int(5));
+  st.started_at = s.Int(6);
+  st.finished_at = s.Int(7);
+  st.output = s.Json(8);
+  st.error = s.Json(9);
+  st.result_discarded = s.Int(10) != 0;
+  return st;
+}
+
+WorkflowRecord ReadWorkflow(const Statement& s) {
+  WorkflowRecord w;
+  w.workspace_id = s.Text(0);
+  w.id = s.Text(1);
+  w.kind = s.Text(2);
+  w.mode = s.Text(3);
+  w.status = s.Text(4);
+  w.version = static_cast<int>(s.Int(5));
+  w.created_at = s.Int(6);
+  w.updated_at = s.Int(7);
+  return w;
+}
+
+TokenRecord ReadToken(const Statement& s) {
+  TokenRecord t;
+  t.id = s.Text(0);
+  t.workspace_id = s.Text(1);
+  t.name = s.Text(2);
+  t.role = ParseRole(s.Text(3)).value_or(Role::kViewer);
+  t.hash = s.Text(4);
+  t.created_at = s.Int(5);
+  t.revoked_at = s.Int(6);
+  return t;
+}
+
+AuditEntry ReadAudit(const Statement& s) {
+  AuditEntry a;
+  a.id = s.Text(0);
+  a.workspace_id = s.Text(1);
+  a.at = s.Int(2);
+  a.actor = s.Text(3);
+  a.action = s.Text(4);
+  a.target = s.Text(5);
+  a.reason = s.Text(6);
+  a.request_id = s.Text(7);
+  a.status_before = s.Text(8);
+  a.status_after = s.Text(9);
+  return a;
+}
+
+Status InsertAudit(Connection& db, const AuditEntry& a) {
+  Result<Statement*> st = db.Prepare(
+      "INSERT INTO audit(id, workspace_id, at, actor, action, target, reason, request_id, "
+      "status_before, status_after) VALUES(?,?,?,?,?,?,?,?,?,?)");
+  if (!st.ok()) {
+    return st.status();
+  }
+  (*st)->Bind(1, a.id).Bind(2, a.workspace_id).Bind(3, a.at).Bind(4, a.actor).Bind(5, a.action);
+  (*st)->Bind(6, a.target).Bind(7, a.reason).Bind(8, a.request_id).Bind(9, a.status_before);
+  (*st)->Bind(10, a.status_after);
+  return (*st)->Run();
+}
+
+// Runs a query and maps every row with `read`.
+template <typename T, typename Binder, typename Reader>
+Result<std::vector<T>> QueryAll(Connection& db, const std::string& sql, Binder bind, Reader read) {
+  Result<Statement*> st = db.Prepare(sql);
+  if (!st.ok()) {
+    return st.status();
+  }
+  bind(**st);
+  std::vector<T> rows;
+  while (true) {
+    Result<bool> row = (*st)->Step();
+    if (!row.ok()) {
+      return row.status();
+    }
+    if (!*row) {
+      break;
+    }
+    rows.push_back(read(**st));
+  }
+  (*st)->Reset();
+  return rows;
+}
+
+template <typename T, typename Binder, typename Reader>
+Result<T> QueryOne(Connection& db, const std::string& sql, Binder bind, Reader read,
+                   const std::string& not_found) {
+  Result<std::vector<T>> rows = QueryAll<T>(db, sql, bind, read);
+  if (!rows.ok()) {
+    return rows.status();
+  }
+  if (rows->empty()) {
+    return NotFound(not_found);
+  }
+  return std::move(rows->front());
+}
+
+Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s) {
+  Result<Statement*> st = db.Prepare(
+      "INSERT INTO steps(run_id, seq, path, step_id, type, status, attempt, started_at, "
+      "finished_at, output, error, result_discarded) VALUES(?, (SELECT COALESCE(MAX(seq), 0) + 1 "
+      "FROM steps WHERE run_id = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT(run_id, path) DO UPDATE SET status = excluded.status, attempt = CASE WHEN "
+      "excluded.attempt = 0 THEN steps.attempt ELSE excluded.attempt END, started_at = CASE WHEN "
+      "excluded.started_at = 0 THEN steps.started_at ELSE excluded.started_at END, finished_at = "
+      "excluded.finished_at, "
+      "output = excluded.output, error = excluded.error, result_discarded = "
+      "excluded.result_discarded");
+  if (!st.ok()) {
+    return st.status();
+  }
+  Statement& q = **st;
+  q.Bind(1, run_id).Bind(2, s.path).Bind(3, s.step_id).Bind(4, s.type);
+  q.Bind(5, ToString(s.status)).Bind(6, s.attempt).Bind(7, s.started_at).Bind(8, s.finished_at);
+  q.BindJson(9, s.output).BindJson(10, s.error).Bind(11, s.result_discarded ? 1 : 0);
+  return q.Run();
+}
+
+std::string JsonField(const json& v, const char* key) {
+  if (v.is_object() && v.contains(key) && v[key].is_string()) {
+    return v[key].get<std::string>();
+  }
+  return "";
+}
+
+Status ApplyTransition(Connection& db, const RunTransition& t) {
+  Result<Statement*> read = db.Prepare("SELECT status, version FROM runs WHERE id = ?");
+  if (!read.ok()) {
+    return read.status();
+  }
+  (*read)->Bind(1, t.run_id);
+  Result<bool> row = (*read)->Step();
+  if (!row.ok()) {
+    return row.status();
+  }
+  if (!*row) {
+    return NotFound("run " + t.run_id + " not found");
+  }
+  const std::string status = (*read)->Text(0);
+  const int64_t version = (*read)->Int(1);
+  (*read)->Reset();
+  if (version != t.expected_version ||
+      (t.expected_status && ToString(*t.expected_status) != status)) {
+    return Status(StatusCode::kAborted, "State changed; please refresh", "state_changed",
+                  json{{"current_status", status}, {"version", version}});
+  }
+  std::string sql = "UPDATE runs SET version = version + 1, updated_at = ?1";
+  if (t.next_status) sql += ", status = ?2";
+  if (t.paused_from) sql += ", paused_from = ?3";
+  if (t.pause) sql += ", pause = ?4, pause_reason = ?5";
+  if (t.wait) sql += ", wait = ?6, wait_kind = ?7";
+  if (t.cancel) sql += ", cancel = ?8";
+  if (t.output) sql += ", output = ?9";
+  if (t.error) sql += ", error = ?10";
+  if (t.started_at) sql += ", started_at = ?11";
+  if (t.finished_at) sql += ", finished_at = ?12";
+  sql += " WHERE id = ?13 AND version = ?14";
+  Result<Statement*> up = db.Prepare(sql);
+  if (!up.ok()) {
+    return up.status();
+  }
+  Statement& q = **up;
+  q.Bind(1, t.now);
+  if (t.next_status) q.Bind(2, ToString(*t.next_status));
+  if (t.paused_from) q.Bind(3, ToString(*t.paused_from));
+  if (t.pause) q.BindJson(4, *t.pause).Bind(5, JsonField(*t.pause, "reason"));
+  if (t.wait) q.BindJson(6, *t.wait).Bind(7, JsonField(*t.wait, "kind"));
+  if (t.cancel) q.BindJson(8, *t.cancel);
+  if (t.output) q.BindJson(9, *t.output);
+  if (t.error) q.BindJson(10, *t.error);
+  if (t.started_at) q.Bind(11, *t.started_at);
+  if (t.finished_at) q.Bind(12, *t.finished_at);
+  q.Bind(13, t.run_id).Bind(14, t.expected_version);
+  if (Status s = q.Run(); !s.ok()) {
+    return s;
+  }
+  if (t.cancel_steps_in_flight) {
+    Result<Statement*> st = db.Prepare(
+        "UPDATE steps SET status = 'cancelled', error = ?1, finished_at = ?2 WHERE run_id = ?3 "
+        "AND status IN ('running', 'waiting')");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->BindJson(1, json{{"message", *t.cancel_steps_in_flight}});
+    (*st)->Bind(2, t.now).Bind(3, t.run_id);
+    if (Status s = (*st)->Run(); !s.ok()) {
+      return s;
+    }
+  }
+  for (const StepRecord& step : t.upsert_steps) {
+    if (Status s = UpsertStep(db, t.run_id, step); !s.ok()) {
+      return s;
+    }
+  }
+  if (t.discard_step_result) {
+    Result<Statement*> st =
+        db.Prepare("UPDATE steps SET result_discarded = 1 WHERE run_id = ? AND path = ?");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, t.run_id).Bind(2, *t.discard_step_result);
+    if (Status s = (*st)->Run(); !s.ok()) {
+      return s;
+    }
+  }
+  if (t.clear_timers) {
+    Result<Statement*> st = db.Prepare("DELETE FROM timers WHERE run_id = ?");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, t.run_id);
+    if (Status s = (*st)->Run(); !s.ok()) {
+      return s;
+    }
+  }
+  for (const TimerRecord& timer : t.add_timers) {
+    Result<Statement*> st = db.Prepare(
+        "INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?)");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, t.run_id).Bind(2, timer.kind).Bind(3, timer.path).Bind(4, timer.due_at);
+    if (Status s = (*st)->Run(); !s.ok()) {
+      return s;
+    }
+  }
+  if (t.consume_event_id) {
+    Result<Statement*> st = db.Prepare("DELETE FROM events WHERE id = ?");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, *t.consume_event_id);
+    if (Status s = (*st)->Run(); !s.ok()) {
+      return s;
+    }
+  }
+  if (t.audit) {
+    return InsertAudit(db, *t.audit);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view ToString(Role r) {
+  switch (r) {
+    case Role::kViewer:
+      return "viewer";
+    case Role::kOperator:
+      return "operator";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kAgent:
+      return "agent";
+  }
+  return "viewer";
+}
+
+std::optional<Role> ParseRole(std::string_view s) {
+  for (Role r : {Role::kViewer, Role::kOperator, Role::kAdmin, Role::kAgent}) {
+    if (ToString(r) == s) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+Result<int64_t> Store::TransitionRun(RunTransition t) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<int64_t>> out;
+  TransitionRunAsync(std::move(t), [&](Result<int64_t> r) {
+    std::lock_guard lock(mu);
+    out.emplace(std::move(r));
+    cv.notify_one();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return out.has_value(); });
+  return std::move(*out);
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return Status(StatusCode::kUnavailable, "cannot create " + data_dir + ": " + ec.message());
+  }
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(data_dir + "/stepwell.db"));
+  if (Status s = store->Init(); !s.ok()) {
+    return s;
+  }
+  return store;
+}
+
+Status SqliteStore::Init() {
+  Result<std::unique_ptr<Connection>> conn = Connection::Open(path_, /*read_only=*/false);
+  if (!conn.ok()) {
+    return conn.status();
+  }
+  writer_conn_ = std::move(conn).value();
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA wal_autocheckpoint=4000", "PRAGMA temp_store=MEMORY",
+                             "PRAGMA cache_size=-65536"}) {
+    if (Status s = writer_conn_->Exec(pragma); !s.ok()) {
+      return s;
+    }
+  }
+  if (Status s = sqlite::Migrate(*writer_conn_); !s.ok()) {
+    return s;
+  }
+  for (size_t i = 0; i < kReaders; ++i) {
+    Result<std::unique_ptr<Connection>> reader = Connection::Open(path_, /*read_only=*/true);
+    if (!reader.ok()) {
+      return reader.status();
+    }
+    (*reader)->Exec("PRAGMA cache_size=-16384");
+    readers_.push_back(std::move(reader).value());
+  }
+  writer_ = std::thread([this] { WriterLoop(); });
+  return Status::Ok();
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) {
+    writer_.join();
+  }
+}
+
+template <typename Fn>
+auto SqliteStore::Read(Fn&& fn) -> decltype(fn(std::declval<Connection&>())) {
+  std::unique_ptr<Connection> conn;
+  {
+    std::unique_lock lock(readers_mu_);
+    readers_cv_.wait(lock, [&] { return !readers_.empty(); });
+    conn = std::move(readers_.back());
+    readers_.pop_back();
+  }
+  auto result = fn(*conn);
+  {
+    std::lock_guard lock(readers_mu_);
+    readers_.push_back(std::move(conn));
+  }
+  readers_cv_.notify_one();
+  return result;
+}
+
+void SqliteStore::Enqueue(WriteOp op) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(op));
+      cv_.notify_one();
+      return;
+    }
+  }
+  op.done(Status(StatusCode::kUnavailable, "the store is shutting down"));
+}
+
+Status SqliteStore::WriteSync(
+    std::function<Status(Connection&, std::vector<std::string>&)> apply) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Status> out;
+  Enqueue(WriteOp{std::move(apply), [&](Status s) {
+                    std::lock_guard lock(mu);
+                    out = std::move(s);
+                    cv.notify_one();
+                  }});
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return out.has_value(); });
+  return *out;
+}
+
+void SqliteStore::WriterLoop() {
+  std::vector<WriteOp> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        return;  // stopping and drained
+      }
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitBatch(batch);
+    batch.clear();
+  }
+}
+
+void SqliteStore::CommitBatch(std::vector<WriteOp>& batch) {
+  std::vector<Status> results(batch.size());
+  std::vector<std::string> changed;
+  if (!healthy_.load()) {
+    for (WriteOp& op : batch) {
+      op.done(Status(StatusCode::kUnavailable, "the store failed and stopped writing"));
+    }
+    return;
+  }
+  Status begin = writer_conn_->Exec("BEGIN IMMEDIATE");
+  for (size_t i = 0; i < batch.size() && begin.ok(); ++i) {
+    writer_conn_->Exec("SAVEPOINT op");
+    std::vector<std::string> op_changed;
+    results[i] = batch[i].apply(*writer_conn_, op_changed);
+    if (results[i].ok()) {
+      changed.insert(changed.end(), op_changed.begin(), op_changed.end());
+      writer_conn_->Exec("RELEASE op");
+    } else {
+      writer_conn_->Exec("ROLLBACK TO op");
+      writer_conn_->Exec("RELEASE op");
+    }
+  }
+  Status commit = begin.ok() ? writer_conn_->Exec("COMMIT") : begin;
+  if (!commit.ok()) {
+    writer_conn_->Exec("ROLLBACK");
+    healthy_.store(false);
+    for (WriteOp& op : batch) {
+      op.done(Status(StatusCode::kUnavailable, "commit failed: " + commit.message()));
+    }
+    return;
+  }
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.commits++;
+    stats_.transitions += batch.size();
+    stats_.batch_size_sum += batch.size();
+    stats_.batch_size_max = std::max<uint64_t>(stats_.batch_size_max, batch.size());
+    const size_t bounds[] = {1, 4, 16, 64, 256};
+    size_t bucket = 5;
+    for (size_t b = 0; b < 5; ++b) {
+      if (batch.size() <= bounds[b]) {
+        bucket = b;
+        break;
+      }
+    }
+    stats_.batch_buckets[bucket]++;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done(results[i]);
+  }
+  if (listener_ && !changed.empty()) {
+    listener_(changed);
+  }
+}
+
+Store::Stats SqliteStore::GetStats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+// --- workspaces and tokens ---
+
+Result<WorkspaceRecord> SqliteStore::CreateWorkspace(const WorkspaceRecord& ws) {
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<Statement*> st =
+        db.Prepare("INSERT INTO workspaces(id, slug, created_at) VALUES(?, ?, ?)");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, ws.id).Bind(2, ws.slug).Bind(3, ws.created_at);
+    Status run = (*st)->Run();
+    if (!run.ok() && db.Changes() == 0) {
+      return Status(StatusCode::kAlreadyExists, "workspace '" + ws.slug + "' already exists",
+                    "already_exists");
+    }
+    return run;
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return ws;
+}
+
+Result<WorkspaceRecord> SqliteStore::FindWorkspaceBySlug(const std::string& slug) {
+  return Read([&](Connection& db) {
+    return QueryOne<WorkspaceRecord>(
+        db, "SELECT id, slug, created_at FROM workspaces WHERE slug = ?",
+        [&](Statement& q) { q.Bind(1, slug); },
+        [](const Statement& q) { return WorkspaceRecord{q.Text(0), q.Text(1), q.Int(2)}; },
+        "workspace not found");
+  });
+}
+
+Result<WorkspaceRecord> SqliteStore::FindWorkspace(const std::string& id) {
+  return Read([&](Connection& db) {
+    return QueryOne<WorkspaceRecord>(
+        db, "SELECT id, slug, created_at FROM workspaces WHERE id = ?",
+        [&](Statement& q) { q.Bind(1, id); },
+        [](const Statement& q) { return WorkspaceRecord{q.Text(0), q.Text(1), q.Int(2)}; },
+        "workspace not found");
+  });
+}
+
+Status SqliteStore::CreateToken(const TokenRecord& t, const std::optional<AuditEntry>& audit) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<Statement*> st = db.Prepare(
+        "INSERT INTO tokens(id, workspace_id, name, role, hash, created_at, revoked_at) "
+        "VALUES(?, ?, ?, ?, ?, ?, 0)");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, t.id).Bind(2, t.workspace_id).Bind(3, t.name).Bind(4, ToString(t.role));
+    (*st)->Bind(5, t.hash).Bind(6, t.created_at);
+    if (Status s = (*st)->Run(); !s.ok()) {
+      return s;
+    }
+    return audit ? InsertAudit(db, *audit) : Status::Ok();
+  });
+}
+
+constexpr char kTokenColumns[] =
+    "SELECT id, workspace_id, name, role, hash, created_at, revoked_at FROM tokens ";
+
+Result<TokenRecord> SqliteStore::FindTokenByHash(const std::string& hash) {
+  return Read([&](Connection& db) {
+    return QueryOne<TokenRecord>(
+        db, std::string(kTokenColumns) + "WHERE hash = ? AND revoked_at = 0",
+        [&](Statement& q) { q.Bind(1, hash); }, ReadToken, "token not found");
+  });
+}
+
+Result<std::vector<TokenRecord>> SqliteStore::ListTokens(const std::string& workspace_id) {
+  return Read([&](Connection& db) {
+    return QueryAll<TokenRecord>(
+        db, std::string(kTokenColumns) + "WHERE workspace_id = ? ORDER BY id DESC",
+        [&](Statement& q) { q.Bind(1, workspace_id); }, ReadToken);
+  });
+}
+
+Status SqliteStore::RevokeToken(const std::string& workspace_id, const std::string& token_id,
+                                int64_t now, const AuditEntry& audit) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<Statement*> st = db.Prepare(
+        "UPDATE tokens SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at = 0");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, now).Bind(2, token_id).Bind(3, workspace_id);
+    if (Status s = (*st)->Run(); !s.ok()) {
+      return s;
+    }
+    if (db.Changes() == 0) {
+      return NotFound("token " + token_id + " not found");
+    }
+    return InsertAudit(db, audit);
+  });
+}
+
+// --- workflows ---
+
+constexpr char kWorkflowColumns[] =
+    "SELECT workspace_id, id, kind, mode, status, version, created_at, updated_at FROM "
+    "workflows ";
+
+Result<PutWorkflowResult> SqliteStore::PutWorkflow(const WorkflowRecord& wf,
+                                                   const AuditEntry& audit) {
+  PutWorkflowResult out;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<WorkflowRecord> current = QueryOne<WorkflowRecord>(
+        db, std::string(kWorkflowColumns) + "WHERE workspace_id = ? AND id = ?",
+        [&](Statement& q) { q.Bind(1, wf.workspace_id).Bind(2, wf.id); }, ReadWorkflow, "");
+    int next_version = 1;
+    out.created = !current.ok();
+    out.workflow = wf;
+    if (current.ok()) {
+      Result<json> def = QueryOne<json>(
+          db,
+          "SELECT definition FROM workflow_versions WHERE workspace_id = ? AND workflow_id = ? "
+          "AND version = ?",
+          [&](Statement& q) {
+            q.Bind(1, wf.workspace_id).Bind(2, wf.id).Bind(3, current->version);
+          },
+          [](const Statement& q) { return q.Json(0); }, "");
+      if (def.ok() && *def == wf.definition) {
+        out.workflow = *current;
+        out.workflow.definition = *def;
+        out.changed = false;
+        return Status::Ok();
+      }
+      next_version = current->version + 1;
+      out.workflow.created_at = current->created_at;
+      out.workflow.status = current->status;
+    }
+    out.changed = true;
+    out.workflow.version = next_version;
+    Result<Statement*> v = db.Prepare(
+        "INSERT INTO workflow_versions(workspace_id, workflow_id, version, definition, "
+        "created_at) VALUES(?, ?, ?, ?, ?)");
+    if (!v.ok()) {
+      return v.status();
+    }
+    (*v)->Bind(1, wf.workspace_id).Bind(2, wf.id).Bind(3, next_version);
+    (*v)->BindJson(4, wf.definition).Bind(5, wf.updated_at);
+    if (Status r = (*v)->Run(); !r.ok()) {
+      return r;
+    }
+    Result<Statement*> w = db.Prepare(
+        "INSERT INTO workflows(workspace_id, id, kind, mode, status, version, created_at, "
+        "updated_at) VALUES(?, ?, ?, ?, 'active', ?, ?, ?) ON CONFLICT(workspace_id, id) DO "
+        "UPDATE SET kind = excluded.kind, mode = excluded.mode, version = excluded.version, "
+        "updated_at = excluded.updated_at");
+    if (!w.ok()) {
+      return w.status();
+    }
+    (*w)->Bind(1, wf.workspace_id).Bind(2, wf.id).Bind(3, wf.kind).Bind(4, wf.mode);
+    (*w)->Bind(5, next_version).Bind(6, out.workflow.created_at).Bind(7, wf.updated_at);
+    if (Status r = (*w)->Run(); !r.ok()) {
+      return r;
+    }
+    return InsertAudit(db, audit);
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+Result<WorkflowRecord> SqliteStore::GetWorkflow(const std::string& workspace_id,
+                                                const std::string& workflow_id) {
+  return Read([&](Connection& db) -> Result<WorkflowRecord> {
+    Result<WorkflowRecord> wf = QueryOne<WorkflowRecord>(
+        db, std::string(kWorkflowColumns) + "WHERE workspace_id = ? AND id = ?",
+        [&](Statement& q) { q.Bind(1, workspace_id).Bind(2, workflow_id); }, ReadWorkflow,
+        "workflow " + workflow_id + " not found");
+    if (!wf.ok()) {
+      return wf;
+    }
+    Result<json> def = QueryOne<json>(
+        db,
+        "SELECT definition FROM workflow_versions WHERE workspace_id = ? AND workflow_id = ? AND "
+        "version = ?",
+        [&](Statement& q) { q.Bind(1, workspace_id).Bind(2, workflow_id).Bind(3, wf->version); },
+        [](const Statement& q) { return q.Json(0); }, "definition not found");
+    if (!def.ok()) {
+      return def.status();
+    }
+    wf->definition = std::move(def).value();
+    return wf;
+  });
+}
+
+Result<std::vector<WorkflowRecord>> SqliteStore::ListWorkflows(const std::string& workspace_id) {
+  return Read([&](Connection& db) {
+    return QueryAll<WorkflowRecord>(
+        db, std::string(kWorkflowColumns) + "WHERE workspace_id = ? ORDER BY id",
+        [&](Statement& q) { q.Bind(1, workspace_id); }, ReadWorkflow);
+  });
+}
+
+Result<json> SqliteStore::GetDefinition(const std::string& workspace_id,
+                                        const std::string& workflow_id, int version) {
+  return Read([&](Connection& db) {
+    return QueryOne<json>(
+        db,
+        "SELECT definition FROM workflow_versions WHERE workspace_id = ? AND workflow_id = ? AND "
+        "version = ?",
+        [&](Statement& q) { q.Bind(1, workspace_id).Bind(2, workflow_id).Bind(3, version); },
+        [](const Statement& q) { return q.Json(0); }, "definition not found");
+  });
+}
+
+Result<WorkflowRecord> SqliteStore::SetWorkflowStatus(const std::string& workspace_id,
+                                                      const std::string& workflow_id,
+                                                      const std::string& status, int64_t now,
+                                                      const AuditEntry& audit) {
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<Statement*> st = db.Prepare(
+        "UPDATE workflows SET status = ?, updated_at = ? WHERE workspace_id = ? AND id = ?");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, status).Bind(2, now).Bind(3, workspace_id).Bind(4, workflow_id);
+    if (Status r = (*st)->Run(); !r.ok()) {
+      return r;
+    }
+    if (db.Changes() == 0) {
+      return NotFound("workflow " + workflow_id + " not found");
+    }
+    return InsertAudit(db, audit);
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return GetWorkflow(workspace_id, workflow_id);
+}
+
+// --- runs ---
+
+namespace {
+
+Status InsertRun(Connection& db, const RunRecord& r) {
+  Result<Statement*> st = db.Prepare(
+      std::string("INSERT INTO runs(") + kRunColumns +
+      ", pause_reason, wait_kind) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','')");
+  if (!st.ok()) {
+    return st.status();
+  }
+  Statement& q = **st;
+  q.Bind(1, r.id).Bind(2, r.workspace_id).Bind(3, r.workflow_id).Bind(4, r.workflow_version);
+  q.Bind(5, ToString(r.status)).Bind(6, r.version).Bind(7, ToString(r.paused_from));
+  q.BindJson(8, r.pause).BindJson(9, r.wait).BindJson(10, r.cancel).BindJson(11, r.input);
+  q.BindJson(12, r.output).BindJson(13, r.error).BindJson(14, r.trigger).Bind(15, r.replay_of);
+  q.Bind(16, r.created_at).Bind(17, r.started_at).Bind(18, r.updated_at).Bind(19, r.finished_at);
+  return q.Run();
+}
+
+Result<RunRecord> SelectRun(Connection& db, const std::string& run_id) {
+  return QueryOne<RunRecord>(
+      db, std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?",
+      [&](Statement& q) { q.Bind(1, run_id); }, ReadRun, "run " + run_id + " not found");
+}
+
+}  // namespace
+
+Result<CreateRunResult> SqliteStore::CreateRun(const RunRecord& run,
+                                               const std::optional<IdempotencyKey>& key) {
+  CreateRunResult out{run, false};
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) -> Status {
+    if (key) {
+      Result<std::pair<std::string, std::string>> existing =
+          QueryOne<std::pair<std::string, std::string>>(
+              db,
+              "SELECT request_hash, run_id FROM idempotency WHERE workspace_id = ? AND key = ? "
+              "AND created_at >= ?",
+              [&](Statement& q) {
+                q.Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->expires_before);
+              },
+              [](const Statement& q) { return std::make_pair(q.Text(0), q.Text(1)); }, "");
+      if (existing.ok()) {
+        if (existing->first != key->request_hash) {
+          return Status(StatusCode::kAlreadyExists,
+                        "Idempotency-Key was already used with a different request",
+                        "idempotency_conflict");
+        }
+        Result<RunRecord> first = SelectRun(db, existing->second);
+        if (!first.ok()) {
+          return first.status();
+        }
+        out.run = std::move(first).value();
+        out.replayed = true;
+        return Status::Ok();
+      }
+      Result<Statement*> st = db.Prepare(
+          "INSERT OR REPLACE INTO idempotency(workspace_id, key, request_hash, run_id, "
+          "created_at) VALUES(?, ?, ?, ?, ?)");
+      if (!st.ok()) {
+        return st.status();
+      }
+      (*st)->Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->request_hash);
+      (*st)->Bind(4, run.id).Bind(5, run.created_at);
+      if (Status r = (*st)->Run(); !r.ok()) {
+        return r;
+      }
+    }
+    changed.push_back(run.id);
+    return InsertRun(db, run);
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps) {
+  return Read([&](Connection& db) -> Result<RunRecord> {
+    // One read transaction so the run and its steps are one snapshot.
+    db.Exec("BEGIN");
+    Result<RunRecord> run = SelectRun(db, run_id);
+    if (run.ok() && with_steps) {
+      Result<std::vector<StepRecord>> steps = QueryAll<StepRecord>(
+          db,
+          "SELECT seq, path, step_id, type, status, attempt, started_at, finished_at, output, "
+          "error, result_discarded FROM steps WHERE run_id = ? ORDER BY seq",
+          [&](Statement& q) { q.Bind(1, run_id); }, ReadStep);
+      if (!steps.ok()) {
+        db.Exec("COMMIT");
+        return steps.status();
+      }
+      run->steps = std::move(steps).value();
+    }
+    db.Exec("COMMIT");
+    return run;
+  });
+}
+
+Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const RunFilter& f) {
+  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE workspace_id = ?1";
+  if (f.statuses) {
+    sql += " AND status IN (";
+    for (size_t i = 0; i < f.statuses->size(); ++i) {
+      sql += (i ? ",'" : "'") + std::string(ToString((*f.statuses)[i])) + "'";
+    }
+    sql += ")";
+  }
+  if (f.workflow_id) sql += " AND workflow_id = ?2";
+  if (f.pause_reason) sql += " AND pause_reason = ?3";
+  if (f.wait_kind) sql += " AND wait_kind = ?4";
+  if (f.id_contains) sql += " AND instr(id, ?5) > 0";
+  if (!f.cursor.empty()) sql += " AND id < ?6";
+  sql += " ORDER BY id DESC LIMIT ?7";
+  return Read([&](Connection& db) -> Result<RunPage> {
+    Result<std::vector<RunRecord>> rows = QueryAll<RunRecord>(
+        db, sql,
+        [&](Statement& q) {
+          q.Bind(1, workspace_id);
+          if (f.workflow_id) q.Bind(2, *f.workflow_id);
+          if (f.pause_reason) q.Bind(3, *f.pause_reason);
+          if (f.wait_kind) q.Bind(4, *f.wait_kind);
+          if (f.id_contains) q.Bind(5, *f.id_contains);
+          if (!f.cursor.empty()) q.Bind(6, f.cursor);
+          q.Bind(7, f.limit + 1);
+        },
+        ReadRun);
+    if (!rows.ok()) {
+      return rows.status();
+    }
+    RunPage page;
+    page.items = std::move(rows).value();
+    if (page.items.size() > static_cast<size_t>(f.limit)) {
+      page.items.resize(f.limit);
+      page.next_cursor = page.items.back().id;
+    }
+    return page;
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::ListRunIdsByStatus(RunStatus status) {
+  return Read([&](Connection& db) {
+    return QueryAll<std::string>(
+        db, "SELECT id FROM runs WHERE status = ? ORDER BY id",
+        [&](Statement& q) { q.Bind(1, ToString(status)); },
+        [](const Statement& q) { return q.Text(0); });
+  });
+}
+
+Result<std::vector<RunStatusCount>> SqliteStore::CountRunsByStatus() {
+  return Read([&](Connection& db) {
+    return QueryAll<RunStatusCount>(
+        db, "SELECT status, COUNT(*) FROM runs GROUP BY status", [](Statement&) {},
+        [](const Statement& q) {
+          return RunStatusCount{ParseRunStatus(q.Text(0)).value_or(RunStatus::kFailed), q.Int(1)};
+        });
+  });
+}
+
+void SqliteStore::TransitionRunAsync(RunTransition t, TransitionDone done) {
+  auto new_version = std::make_shared<int64_t>(0);
+  auto shared = std::make_shared<RunTransition>(std::move(t));
+  Enqueue(WriteOp{
+      [shared, new_version](Connection& db, std::vector<std::string>& changed) -> Status {
+        Status s = ApplyTransition(db, *shared);
+        if (s.ok()) {
+          *new_version = shared->expected_version + 1;
+          changed.push_back(shared->run_id);
+        }
+        return s;
+      },
+      [new_version, done = std::move(done), shared, this](Status s) {
+        if (s.ok()) {
+          std::lock_guard lock(stats_mu_);
+          for (const StepRecord& step : shared->upsert_steps) {
+            if (step.status == StepStatus::kCompleted) {
+              stats_.steps_committed++;
+            }
+          }
+        }
+        done(s.ok() ? Result<int64_t>(*new_version) : Result<int64_t>(s));
+      }});
+}
+
+// --- timers and events ---
+
+Result<std::vector<TimerRecord>> SqliteStore::DueTimers(int64_t due_before, int limit) {
+  return Read([&](Connection& db) {
+    return QueryAll<TimerRecord>(
+        db, "SELECT run_id, kind, path, due_at FROM timers WHERE due_at < ? ORDER BY due_at LIMIT ?",
+        [&](Statement& q) { q.Bind(1, due_before).Bind(2, limit); },
+        [](const Statement& q) { return TimerRecord{q.Text(0), q.Text(1), q.Text(2), q.Int(3)}; });
+  });
+}
+
+Result<std::optional<EventRecord>> SqliteStore::FindBufferedEvent(const std::string& run_id,
+                                                                  const std::string& event_type) {
+  return Read([&](Connection& db) -> Result<std::optional<EventRecord>> {
+    Result<std::vector<EventRecord>> rows = QueryAll<EventRecord>(
+        db,
+        "SELECT id, run_id, event_type, payload, created_at FROM events WHERE run_id = ? AND "
+        "event_type = ? ORDER BY id LIMIT 1",
+        [&](Statement& q) { q.Bind(1, run_id).Bind(2, event_type); },
+        [](const Statement& q) {
+          return EventRecord{q.Int(0), q.Text(1), q.Text(2), q.Json(3), q.Int(4)};
+        });
+    if (!rows.ok()) {
+      return rows.status();
+    }
+    if (rows->empty()) {
+      return std::optional<EventRecord>();
+    }
+    return std::optional<EventRecord>(rows->front());
+  });
+}
+
+Status SqliteStore::BufferEvent(const std::string& run_id, int64_t expected_version,
+                                const EventRecord& event) {
+  return WriteSync([&](Connection& db, std::vector<std::string>& changed) -> Status {
+    Result<Statement*> up = db.Prepare(
+        "UPDATE runs SET version = version + 1, updated_at = ? WHERE id = ? AND version = ?");
+    if (!up.ok()) {
+      return up.status();
+    }
+    (*up)->Bind(1, event.created_at).Bind(2, run_id).Bind(3, expected_version);
+    if (Status s = (*up)->Run(); !s.ok()) {
+      return s;
+    }
+    if (db.Changes() == 0) {
+      return Status(StatusCode::kAborted, "State changed; please refresh", "state_changed");
+    }
+    Result<Statement*> st = db.Prepare(
+        "INSERT INTO events(run_id, event_type, payload, created_at) VALUES(?, ?, ?, ?)");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, run_id).Bind(2, event.event_type).BindJson(3, event.payload);
+    (*st)->Bind(4, event.created_at);
+    changed.push_back(run_id);
+    return (*st)->Run();
+  });
+}
+
+Result<std::vector<AuditEntry>> SqliteStore::ListAudit(const std::string& workspace_id,
+                                                       const std::string& target,
+                                                       const std::string& cursor, int limit) {
+  std::string sql =
+      "SELECT id, workspace_id, at, actor, action, target, reason, request_id, status_before, "
+      "status_after FROM audit WHERE workspace_id = ?1";
+  if (!target.empty()) sql += " AND target = ?2";
+  if (!cursor.empty()) sql += " AND id < ?3";
+  sql += " ORDER BY id DESC LIMIT ?4";
+  return Read([&](Connection& db) {
+    return QueryAll<AuditEntry>(
+        db, sql,
+        [&](Statement& q) {
+          q.Bind(1, workspace_id);
+          if (!target.empty()) q.Bind(2, target);
+          if (!cursor.empty()) q.Bind(3, cursor);
+          q.Bind(4, limit);
+        },
+        ReadAudit);
+  });
+}
+
+}  // namespace sw

@@ -1,0 +1,162 @@
+// Store is where everything durable lives: workspaces, tokens, workflow versions,
+// runs, their steps, timers, buffered events, idempotency keys and the audit log.
+// It speaks the domain, never SQL: a run changes only through TransitionRun, a
+// compare-and-set on (status, version) committed in one transaction together with
+// its step rows, timers and audit entry.
+//
+// Implementations are thread-safe. Writes go through one writer that commits many
+// callers' changes per transaction (group commit); reads may run concurrently.
+// After a commit the store calls its change listener with the runs that changed.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "store/records.h"
+
+namespace sw {
+
+// A compare-and-set on one run. Fields left unset are not changed.
+struct RunTransition {
+  std::string run_id;
+  int64_t expected_version = 0;
+  std::optional<RunStatus> expected_status;
+  std::optional<RunStatus> next_status;  // unset: status unchanged (only a version bump)
+  std::optional<RunStatus> paused_from;
+  std::optional<nlohmann::json> pause;
+  std::optional<nlohmann::json> wait;
+  std::optional<nlohmann::json> cancel;
+  std::optional<nlohmann::json> output;
+  std::optional<nlohmann::json> error;
+  std::optional<int64_t> started_at;
+  std::optional<int64_t> finished_at;
+  int64_t now = 0;
+
+  std::vector<StepRecord> upsert_steps;  // by (run, path); a new path gets the next seq
+  // Steps in flight (running/waiting) become cancelled with this error message.
+  std::optional<std::string> cancel_steps_in_flight;
+  // Marks the step at this path result_discarded (a late result after a cancel).
+  std::optional<std::string> discard_step_result;
+  std::vector<TimerRecord> add_timers;
+  bool clear_timers = false;  // delete the run's timers before adding new ones
+  std::optional<int64_t> consume_event_id;
+  std::optional<AuditEntry> audit;
+};
+
+struct RunFilter {
+  std::optional<std::vector<RunStatus>> statuses;
+  std::optional<std::string> workflow_id;
+  std::optional<std::string> pause_reason;
+  std::optional<std::string> wait_kind;
+  std::optional<std::string> id_contains;
+  std::string cursor;  // exclusive: runs with smaller ids
+  int limit = 50;
+};
+
+struct RunPage {
+  std::vector<RunRecord> items;
+  std::string next_cursor;  // empty when there is no further page
+};
+
+struct CreateRunResult {
+  RunRecord run;
+  bool replayed = false;  // an Idempotency-Key repeat: `run` is the first run
+};
+
+struct IdempotencyKey {
+  std::string key;
+  std::string request_hash;
+  int64_t expires_before = 0;  // keys created before this time are forgotten
+};
+
+struct PutWorkflowResult {
+  WorkflowRecord workflow;
+  bool created = false;
+  bool changed = false;  // false: identical to the current version
+};
+
+struct RunStatusCount {
+  RunStatus status;
+  int64_t count;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Health: false after a failed commit (a sticky error; the store stops writing).
+  virtual bool Healthy() const = 0;
+
+  // Workspaces and tokens.
+  virtual Result<WorkspaceRecord> CreateWorkspace(const WorkspaceRecord& ws) = 0;
+  virtual Result<WorkspaceRecord> FindWorkspaceBySlug(const std::string& slug) = 0;
+  virtual Result<WorkspaceRecord> FindWorkspace(const std::string& id) = 0;
+  virtual Status CreateToken(const TokenRecord& token, const std::optional<AuditEntry>& audit) = 0;
+  virtual Result<TokenRecord> FindTokenByHash(const std::string& hash) = 0;
+  virtual Result<std::vector<TokenRecord>> ListTokens(const std::string& workspace_id) = 0;
+  virtual Status RevokeToken(const std::string& workspace_id, const std::string& token_id,
+                             int64_t now, const AuditEntry& audit) = 0;
+
+  // Workflows. PutWorkflow stores a new version unless identical to the current one.
+  virtual Result<PutWorkflowResult> PutWorkflow(const WorkflowRecord& wf,
+                                                const AuditEntry& audit) = 0;
+  virtual Result<WorkflowRecord> GetWorkflow(const std::string& workspace_id,
+                                             const std::string& workflow_id) = 0;
+  virtual Result<std::vector<WorkflowRecord>> ListWorkflows(const std::string& workspace_id) = 0;
+  virtual Result<nlohmann::json> GetDefinition(const std::string& workspace_id,
+                                               const std::string& workflow_id, int version) = 0;
+  virtual Result<WorkflowRecord> SetWorkflowStatus(const std::string& workspace_id,
+                                                   const std::string& workflow_id,
+                                                   const std::string& status, int64_t now,
+                                                   const AuditEntry& audit) = 0;
+
+  // Runs.
+  virtual Result<CreateRunResult> CreateRun(const RunRecord& run,
+                                            const std::optional<IdempotencyKey>& key) = 0;
+  virtual Result<RunRecord> GetRun(const std::string& run_id, bool with_steps) = 0;
+  virtual Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) = 0;
+  virtual Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) = 0;
+  virtual Result<std::vector<RunStatusCount>> CountRunsByStatus() = 0;
+
+  // The compare-and-set. Answers the new version; kAborted when the run is not at
+  // (expected_status, expected_version). `done` runs on the writer thread after the
+  // commit: keep it short.
+  using TransitionDone = std::function<void(Result<int64_t>)>;
+  virtual void TransitionRunAsync(RunTransition t, TransitionDone done) = 0;
+  Result<int64_t> TransitionRun(RunTransition t);
+
+  // Timers and events.
+  virtual Result<std::vector<TimerRecord>> DueTimers(int64_t due_before, int limit) = 0;
+  virtual Result<std::optional<EventRecord>> FindBufferedEvent(const std::string& run_id,
+                                                               const std::string& event_type) = 0;
+  // Buffers an event for a run at `expected_version` (a CAS, so a wait that starts
+  // concurrently either sees the event or makes this fail with kAborted).
+  virtual Status BufferEvent(const std::string& run_id, int64_t expected_version,
+                             const EventRecord& event) = 0;
+
+  // Audit.
+  virtual Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,
+                                                    const std::string& target,
+                                                    const std::string& cursor, int limit) = 0;
+
+  // Called after each commit with the ids of the runs it changed. Set before use.
+  using ChangeListener = std::function<void(const std::vector<std::string>& run_ids)>;
+  virtual void SetChangeListener(ChangeListener listener) = 0;
+
+  // Commit statistics for /metrics.
+  struct Stats {
+    uint64_t commits = 0;
+    uint64_t transitions = 0;
+    uint64_t steps_committed = 0;
+    uint64_t batch_size_sum = 0;
+    uint64_t batch_size_max = 0;
+    uint64_t batch_buckets[6] = {};  // <=1, <=4, <=16, <=64, <=256, more
+  };
+  virtual Stats GetStats() const = 0;
+};
+
+}  // namespace sw
