@@ -67,6 +67,45 @@ bool IsJsonContentType(const std::string& ct) {
   return media == "application/json";
 }
 
+// The deepest nesting of arrays and objects in `text` (strings skipped). Checked
+// before parsing: very deep JSON would exhaust the stack when it is freed or printed.
+int JsonDepth(std::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// Run ids are "run_" + 26 Crockford base32 characters.
+bool LooksLikeRunId(const std::string& s) {
+  if (s.size() != 30 || s.rfind("run_", 0) != 0) {
+    return false;
+  }
+  for (size_t i = 4; i < s.size(); ++i) {
+    const char c = s[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Status MethodNotAllowed() {
   return Status(StatusCode::kInvalidArgument, "Method not allowed on this path",
                 "method_not_allowed");
@@ -82,6 +121,7 @@ struct Api::Call {
   RequestContext ctx;
   bool via_cookie = false;
   json body;
+  int max_json_depth = 64;
 
   void Reply(int status, const json& body_json, std::vector<std::pair<std::string, std::string>>
                                                     headers = {}) {
@@ -145,6 +185,11 @@ struct Api::Call {
                   "unsupported_media_type"));
       return false;
     }
+    if (JsonDepth(req.body) > max_json_depth) {
+      Fail(InvalidArgument("JSON nested deeper than " + std::to_string(max_json_depth) +
+                           " levels"));
+      return false;
+    }
     try {
       body = json::parse(req.body);
     } catch (const json::parse_error& e) {
@@ -156,17 +201,18 @@ struct Api::Call {
 };
 
 Api::Api(ControlService& control, Store& store, Engine& engine, RunWatch& watch,
-         ManualClock* manual_clock, ApiOptions options)
+         const Clock& clock, ManualClock* manual_clock, ApiOptions options)
     : control_(control),
       store_(store),
       engine_(engine),
       watch_(watch),
+      clock_(clock),
       manual_clock_(manual_clock),
       options_(options) {}
 
 void Api::Handle(std::shared_ptr<Exchange> ex) {
   const Request& req = ex->request();
-  Call call{ex, req, req.Header("x-request-id"), {}, false, json()};
+  Call call{ex, req, req.Header("x-request-id"), {}, false, json(), options_.max_json_depth};
   if (call.request_id.empty() || call.request_id.size() > 128) {
     static std::atomic<uint64_t> counter{0};
     call.request_id = "req_" + std::to_string(++counter);
@@ -208,7 +254,9 @@ void Api::Route(Call& call) {
     secret = CookieValue(req.Header("cookie"), kCookieName);
     call.via_cookie = !secret.empty();
   }
-  Result<Principal> principal = Authenticate(store_, secret);
+  Result<Principal> principal = call.via_cookie
+                                    ? AuthenticateSession(store_, secret, clock_.NowMs())
+                                    : Authenticate(store_, secret);
   if (!principal.ok()) {
     call.Fail(principal.status());
     return;
@@ -284,6 +332,10 @@ void Api::Route(Call& call) {
 void Api::Session(Call& call) {
   const Request& req = call.req;
   if (req.method == "DELETE") {
+    std::string cookie = CookieValue(req.Header("cookie"), kCookieName);
+    if (!cookie.empty()) {
+      store_.DeleteSession(HashToken(cookie));
+    }
     call.Reply(204, nullptr,
                {{"Set-Cookie", std::string(kCookieName) +
                                    "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"}});
@@ -298,15 +350,23 @@ void Api::Session(Call& call) {
     call.Fail(InvalidArgument("'token' must be a string"));
     return;
   }
-  std::string secret = call.body["token"].get<std::string>();
-  Result<Principal> principal = Authenticate(store_, secret);
+  Result<Principal> principal = Authenticate(store_, call.body["token"].get<std::string>());
   if (!principal.ok()) {
     call.Fail(principal.status());
     return;
   }
+  // The cookie holds a session secret of its own, so signing out ends it for good.
+  const std::string session = NewTokenSecret();
+  Status created = store_.CreateSession(HashToken(session), principal->token_id,
+                                        clock_.NowMs() + options_.session_ttl_ms);
+  if (!created.ok()) {
+    call.Fail(created);
+    return;
+  }
   call.Reply(204, nullptr,
-             {{"Set-Cookie", std::string(kCookieName) + "=" + secret +
-                                 "; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400"}});
+             {{"Set-Cookie", std::string(kCookieName) + "=" + session +
+                                 "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                                 std::to_string(options_.session_ttl_ms / 1000)}});
 }
 
 void Api::RouteWorkflows(Call& call, const std::vector<std::string>& seg) {
@@ -317,16 +377,46 @@ void Api::RouteWorkflows(Call& call, const std::vector<std::string>& seg) {
       return;
     }
     if (!call.Require(Role::kViewer)) return;
+    int64_t limit = 50;
+    std::string cursor;
+    for (const auto& [key, value] : call.req.query) {
+      if (key == "limit") {
+        std::optional<int64_t> v = ParseInt(value);
+        if (!v || *v < 1 || *v > 500) {
+          call.Fail(InvalidArgument("'limit' must be an integer from 1 to 500"));
+          return;
+        }
+        limit = *v;
+      } else if (key == "cursor") {
+        if (!value.empty() && !IsValidSlug(value)) {
+          call.Fail(InvalidArgument("'cursor' is not a cursor this server gave out"));
+          return;
+        }
+        cursor = value;
+      } else {
+        call.Fail(InvalidArgument("Unknown query parameter '" + key + "'"));
+        return;
+      }
+    }
     Result<std::vector<WorkflowRecord>> list = control_.ListWorkflows(call.ctx);
     if (!list.ok()) {
       call.Fail(list.status());
       return;
     }
+    // Workflows are few and listed by id; the cursor is the last id of the page.
     json items = json::array();
+    json next = nullptr;
     for (const WorkflowRecord& wf : *list) {
+      if (!cursor.empty() && wf.id <= cursor) {
+        continue;
+      }
+      if (static_cast<int64_t>(items.size()) == limit) {
+        next = items.back()["id"];
+        break;
+      }
       items.push_back(WorkflowJson(wf, false));
     }
-    call.Reply(200, json{{"items", items}, {"next_cursor", nullptr}});
+    call.Reply(200, json{{"items", items}, {"next_cursor", next}});
     return;
   }
   const std::string& wf = seg[1];
@@ -452,7 +542,9 @@ void Api::RouteRuns(Call& call, const std::vector<std::string>& seg) {
     method == "GET" ? StreamRun(call, run_id) : call.Fail(MethodNotAllowed());
     return;
   }
-  if (seg.size() != 3) {
+  static const std::set<std::string> kActions = {"pause", "resume", "cancel", "events",
+                                                  "replay"};
+  if (seg.size() != 3 || !kActions.contains(sub)) {
     call.Fail(NotFound("No route for " + call.req.path));
     return;
   }
@@ -519,7 +611,11 @@ void Api::ListRuns(Call& call) {
   if (auto it = q.find("q"); it != q.end() && !it->second.empty()) {
     filter.id_contains = it->second;
   }
-  if (auto it = q.find("cursor"); it != q.end()) {
+  if (auto it = q.find("cursor"); it != q.end() && !it->second.empty()) {
+    if (!LooksLikeRunId(it->second)) {
+      call.Fail(InvalidArgument("'cursor' is not a cursor this server gave out"));
+      return;
+    }
     filter.cursor = it->second;
   }
   if (auto it = q.find("limit"); it != q.end()) {

@@ -21,6 +21,8 @@ namespace sw {
 
 struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
+  int max_json_depth = 64;
+  int64_t session_ttl_ms = 24LL * 3600 * 1000;
   int64_t max_wait_ms = 60000;
   int64_t sse_keepalive_ms = 15000;
 };
@@ -28,7 +30,7 @@ struct ApiOptions {
 class Api {
  public:
   // `manual_clock` is set only with --fake-clock (enables the testing route).
-  Api(ControlService& control, Store& store, Engine& engine, RunWatch& watch,
+  Api(ControlService& control, Store& store, Engine& engine, RunWatch& watch, const Clock& clock,
       ManualClock* manual_clock, ApiOptions options);
 
   void Handle(std::shared_ptr<Exchange> ex);
@@ -59,6 +61,7 @@ class Api {
   Store& store_;
   Engine& engine_;
   RunWatch& watch_;
+  const Clock& clock_;
   ManualClock* manual_clock_;
   ApiOptions options_;
   const HttpServer* server_ = nullptr;

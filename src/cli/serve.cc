@@ -92,7 +92,7 @@ int Serve(const ServeOptions& opt) {
     watch.Notify(ids_changed);
   });
   ControlService control(*store, engine, *clock, ids, *http);
-  Api api(control, *store, engine, watch, manual_clock.get(), ApiOptions{});
+  Api api(control, *store, engine, watch, *clock, manual_clock.get(), ApiOptions{});
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
       opt.http_threads, ApiOptions{}.max_body_bytes);

@@ -49,4 +49,13 @@ Result<Principal> Authenticate(Store& store, const std::string& secret) {
   return Principal{token->workspace_id, token->id, token->name, token->role};
 }
 
+Result<Principal> AuthenticateSession(Store& store, const std::string& cookie, int64_t now) {
+  Result<TokenRecord> token = store.FindSessionToken(HashToken(cookie), now);
+  if (!token.ok()) {
+    return Status(StatusCode::kUnauthenticated, "The session has ended; sign in again",
+                  "unauthorized");
+  }
+  return Principal{token->workspace_id, token->id, token->name, token->role};
+}
+
 }  // namespace sw

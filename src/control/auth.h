@@ -29,5 +29,7 @@ bool RoleAllows(Role role, Role needed);
 
 // The principal of a bearer secret, or kUnauthenticated.
 Result<Principal> Authenticate(Store& store, const std::string& secret);
+// The principal of a UI session cookie, or kUnauthenticated.
+Result<Principal> AuthenticateSession(Store& store, const std::string& cookie, int64_t now);
 
 }  // namespace sw

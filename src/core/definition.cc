@@ -184,8 +184,11 @@ class Parser {
                                "with." + std::string(r));
       }
     }
-    if (Status s = ValidateTemplate(step.with); !s.ok()) {
-      return DefinitionError("invalid expression: " + s.message(), step.id, "with");
+    for (const auto& [key, value] : step.with.items()) {
+      if (Status s = ValidateTemplate(value); !s.ok()) {
+        return DefinitionError("invalid expression in 'with." + key + "': " + s.message(),
+                               step.id, "with." + key);
+      }
     }
     return Status::Ok();
   }

@@ -101,6 +101,13 @@ class Store {
   virtual Status RevokeToken(const std::string& workspace_id, const std::string& token_id,
                              int64_t now, const AuditEntry& audit) = 0;
 
+  // UI sessions: a cookie secret's hash that stands for a token until it expires, is
+  // deleted (sign-out) or its token is revoked.
+  virtual Status CreateSession(const std::string& hash, const std::string& token_id,
+                               int64_t expires_at) = 0;
+  virtual Result<TokenRecord> FindSessionToken(const std::string& hash, int64_t now) = 0;
+  virtual Status DeleteSession(const std::string& hash) = 0;
+
   // Workflows. PutWorkflow stores a new version unless identical to the current one.
   virtual Result<PutWorkflowResult> PutWorkflow(const WorkflowRecord& wf,
                                                 const AuditEntry& audit) = 0;

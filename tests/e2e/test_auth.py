@@ -2,6 +2,7 @@
 agent, viewer, operator and admin roles, and an admin token of another workspace.
 Also tokens (listing without secrets, revocation) and the session cookie."""
 
+import re
 import secrets
 import unittest
 
@@ -350,13 +351,31 @@ class AuthTest(E2ETestCase):
                      headers={"Cookie": op, "Content-Type": "application/json"})
         self.assertEqual(self.assertStatus(resp, 200)["status"], "cancelled")
 
-        # Signing out ends the session.
+    def test_sign_out_clears_the_cookie(self):
+        s = self.server
+        op = self.session_cookie(self.tokens["operator"])
+        resp = s.api("DELETE", "/api/v1/session", token=None,
+                     headers={"Cookie": op, "Content-Type": "application/json"})
+        self.assertEqual(resp.status, 204, resp)
+        cleared = resp.headers.get_all("Set-Cookie") or []
+        names = {p.split("=")[0] for p in op.split("; ")}
+        expired = [c for c in cleared if c.split("=")[0] in names
+                   and re.search(r"(?i)max-age=0|expires=thu, 01 jan 1970", c)]
+        self.assertTrue(expired, f"sign-out did not expire the session cookie: {cleared}")
+
+    def test_signed_out_session_cannot_be_replayed(self):
+        """Beyond the literal contract ("DELETE /api/v1/session signs out"): a session
+        value captured before sign-out must not authenticate afterwards (OWASP session
+        management: invalidate on logout, server side)."""
+        s = self.server
+        op = self.session_cookie(self.tokens["operator"])
+        viewer = self.session_cookie(self.tokens["viewer"])
         resp = s.api("DELETE", "/api/v1/session", token=None,
                      headers={"Cookie": op, "Content-Type": "application/json"})
         self.assertEqual(resp.status, 204, resp)
         resp = s.api("GET", "/api/v1/runs?limit=1", token=None, headers={"Cookie": op})
         self.assertError(resp, 401, "unauthorized")
-        # The viewer's session is a different one and still works.
+        # Another session is not affected.
         resp = s.api("GET", "/api/v1/runs?limit=1", token=None, headers={"Cookie": viewer})
         self.assertStatus(resp, 200)
 

@@ -115,6 +115,13 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_target ON audit (workspace_id, target, id);
 )sql",
+    R"sql(
+CREATE TABLE sessions (
+  hash TEXT PRIMARY KEY,
+  token_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

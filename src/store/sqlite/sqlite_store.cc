@@ -604,6 +604,41 @@ Status SqliteStore::RevokeToken(const std::string& workspace_id, const std::stri
   });
 }
 
+Status SqliteStore::CreateSession(const std::string& hash, const std::string& token_id,
+                                  int64_t expires_at) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<Statement*> st =
+        db.Prepare("INSERT INTO sessions(hash, token_id, expires_at) VALUES(?, ?, ?)");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, hash).Bind(2, token_id).Bind(3, expires_at);
+    return (*st)->Run();
+  });
+}
+
+Result<TokenRecord> SqliteStore::FindSessionToken(const std::string& hash, int64_t now) {
+  return Read([&](Connection& db) {
+    return QueryOne<TokenRecord>(
+        db,
+        "SELECT t.id, t.workspace_id, t.name, t.role, t.hash, t.created_at, t.revoked_at FROM "
+        "sessions s JOIN tokens t ON t.id = s.token_id WHERE s.hash = ? AND s.expires_at > ? "
+        "AND t.revoked_at = 0",
+        [&](Statement& q) { q.Bind(1, hash).Bind(2, now); }, ReadToken, "session not found");
+  });
+}
+
+Status SqliteStore::DeleteSession(const std::string& hash) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<Statement*> st = db.Prepare("DELETE FROM sessions WHERE hash = ?");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, hash);
+    return (*st)->Run();
+  });
+}
+
 // --- workflows ---
 
 constexpr char kWorkflowColumns[] =

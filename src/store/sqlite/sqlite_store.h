@@ -40,6 +40,10 @@ class SqliteStore final : public Store {
   Result<std::vector<TokenRecord>> ListTokens(const std::string& workspace_id) override;
   Status RevokeToken(const std::string& workspace_id, const std::string& token_id, int64_t now,
                      const AuditEntry& audit) override;
+  Status CreateSession(const std::string& hash, const std::string& token_id,
+                       int64_t expires_at) override;
+  Result<TokenRecord> FindSessionToken(const std::string& hash, int64_t now) override;
+  Status DeleteSession(const std::string& hash) override;
 
   Result<PutWorkflowResult> PutWorkflow(const WorkflowRecord& wf, const AuditEntry& audit) override;
   Result<WorkflowRecord> GetWorkflow(const std::string& workspace_id,
