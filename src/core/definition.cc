@@ -166,9 +166,10 @@ class Parser {
     return DefinitionError("unknown step type '" + type + "'", step.id, "type");
   }
 
-  // Checks that `with` has only `allowed` keys and every `required` one.
+  // Checks that `with` has only `allowed` keys and every `required` one, and (unless
+  // `templates` is false) that every expression in its values parses.
   Status CheckKeys(const StepDef& step, std::initializer_list<std::string_view> allowed,
-                   std::initializer_list<std::string_view> required) {
+                   std::initializer_list<std::string_view> required, bool templates = true) {
     for (const auto& [key, value] : step.with.items()) {
       bool known = false;
       for (std::string_view a : allowed) {
@@ -183,6 +184,9 @@ class Parser {
         return DefinitionError("missing 'with." + std::string(r) + "'", step.id,
                                "with." + std::string(r));
       }
+    }
+    if (!templates) {
+      return Status::Ok();
     }
     for (const auto& [key, value] : step.with.items()) {
       if (Status s = ValidateTemplate(value); !s.ok()) {
@@ -359,7 +363,10 @@ class Parser {
   }
 
   Status ValidateSwitch(StepDef& step, int depth) {
-    if (Status s = CheckKeys(step, {"cases", "default"}, {"cases"}); !s.ok()) {
+    // A switch's `with` holds conditions and nested steps, each validated below with
+    // the field (and the nested step) at fault; no blanket template check.
+    if (Status s = CheckKeys(step, {"cases", "default"}, {"cases"}, /*templates=*/false);
+        !s.ok()) {
       return s;
     }
     const json& cases = step.with["cases"];
