@@ -8,10 +8,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/definition.h"
 #include "core/result.h"
@@ -52,6 +51,12 @@ class Cursor {
   // Records the output of the leaf the last Next() returned.
   // REQUIRES: the last Next() returned kExecute.
   void Complete(nlohmann::json output);
+
+  // True when the leaf the last Next() returned is the last top-level step: once it
+  // completes, the run is done (the engine then commits both at once).
+  bool AtLastTopLevelLeaf() const {
+    return pending_leaf_ && frames_.size() == 1 && frames_[0].index + 1 == frames_[0].steps->size();
+  }
 
   // {"input", "steps": {"<id>": {"output"}}, "run"}: what expressions read.
   const nlohmann::json& scope() const { return scope_; }

@@ -35,12 +35,13 @@ struct Engine::ActiveRun {
   RunRecord run;  // without steps; `version` is the last committed version
   std::shared_ptr<const Definition> definition;
   std::unique_ptr<Cursor> cursor;
-  std::vector<ControlEffect> pending_effects;   // control rows not committed yet
-  std::map<std::string, int> attempts;          // path -> last attempt in the store
-  std::map<std::string, int64_t> started;       // path -> started_at in the store
+  std::vector<ControlEffect> pending_effects;  // control rows not committed yet
+  std::map<std::string, int> attempts;         // path -> last attempt in the store
+  std::map<std::string, int64_t> started;      // path -> started_at in the store
+  bool dispatching = false;  // still pending: the first commit also starts the run
   int retries = 0;
-  std::shared_ptr<CancellationToken> token;     // guarded by Engine::mu_
-  bool cancelled = false;                       // guarded by Engine::mu_
+  std::shared_ptr<CancellationToken> token;  // guarded by Engine::mu_
+  bool cancelled = false;                    // guarded by Engine::mu_
 };
 
 Engine::Engine(Store& store, const Clock& clock, HttpClient& http, IdSource& ids,
@@ -51,9 +52,8 @@ Engine::Engine(Store& store, const Clock& clock, HttpClient& http, IdSource& ids
       ids_(ids),
       options_(options),
       pool_(options.workers),
-      timers_(store, clock, [this](const TimerRecord& t) {
-        pool_.Post([this, t] { FireTimer(t); });
-      }) {}
+      timers_(store, clock,
+              [this](const TimerRecord& t) { pool_.Post([this, t] { FireTimer(t); }); }) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -181,14 +181,8 @@ void Engine::Load(const std::shared_ptr<ActiveRun>& ar) {
     FailRun(ar, nullptr, "", std::move(error), nullptr, CommitKind::kBeforeWork);
     return;
   }
-  if (ar->run.status == RunStatus::kPending) {
-    RunTransition t;
-    t.expected_status = RunStatus::kPending;
-    t.next_status = RunStatus::kRunning;
-    t.started_at = clock_.NowMs();
-    Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Step(ar); });
-    return;
-  }
+  // A pending run is started by its first commit (one fsync fewer per run).
+  ar->dispatching = ar->run.status == RunStatus::kPending;
   Step(ar);
 }
 
@@ -254,8 +248,8 @@ void Engine::Step(const std::shared_ptr<ActiveRun>& ar) {
     }
     case CursorAction::Kind::kFail:
       FailRun(ar, nullptr, "",
-              json{{"message", action.error.message()}, {"code", action.error.api_code()}},
-              nullptr, CommitKind::kBeforeWork);
+              json{{"message", action.error.message()}, {"code", action.error.api_code()}}, nullptr,
+              CommitKind::kBeforeWork);
       return;
     case CursorAction::Kind::kExecute:
       ExecuteLeaf(ar, action);
@@ -273,7 +267,8 @@ void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorActio
   Result<json> with = RenderTemplate(step.with, ar->cursor->scope());
   if (!with.ok()) {
     FailRun(ar, &step, path,
-            json{{"message", with.status().message()}, {"code", "expression_error"},
+            json{{"message", with.status().message()},
+                 {"code", "expression_error"},
                  {"step_id", step.id}},
             nullptr, CommitKind::kBeforeWork);
     return;
@@ -316,6 +311,14 @@ void Engine::CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& s
   row.output = output;
   t.upsert_steps.push_back(std::move(row));
   t.consume_event_id = consume_event;
+  if (ar->cursor->AtLastTopLevelLeaf()) {
+    // The last step: its result and the run's completion go in one commit.
+    t.next_status = RunStatus::kCompleted;
+    t.output = output;
+    t.finished_at = clock_.NowMs();
+    Commit(ar, std::move(t), kind, [this, ar] { Drop(ar, false); });
+    return;
+  }
   auto shared_output = std::make_shared<json>(std::move(output));
   Commit(ar, std::move(t), kind, [this, ar, shared_output] {
     ar->cursor->Complete(std::move(*shared_output));
@@ -346,10 +349,16 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
                     std::function<void()> on_ok) {
   t.run_id = ar->id;
   t.expected_version = ar->run.version;
-  if (!t.expected_status) {
-    t.expected_status = RunStatus::kRunning;
-  }
   t.now = clock_.NowMs();
+  if (!t.expected_status) {
+    t.expected_status = ar->dispatching ? RunStatus::kPending : RunStatus::kRunning;
+    if (ar->dispatching) {
+      t.started_at = t.now;
+      if (!t.next_status) {
+        t.next_status = RunStatus::kRunning;
+      }
+    }
+  }
   // Control rows reached on the way are committed with the first change after them.
   std::vector<StepRecord> effects;
   for (const ControlEffect& e : ar->pending_effects) {
@@ -376,6 +385,9 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
       if (r.ok()) {
         ar->run.version = *r;
         ar->retries = 0;
+        if (shared->expected_status == RunStatus::kPending) {
+          ar->dispatching = false;
+        }
         if (shared->next_status) {
           ar->run.status = *shared->next_status;
         }
@@ -410,7 +422,12 @@ void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, C
   if (status == expected) {
     // Something else changed the run (an event was buffered, it was paused and
     // resumed): plan again, or commit the result again.
-    if (kind == CommitKind::kBeforeWork && expected == RunStatus::kRunning) {
+    if (kind == CommitKind::kBeforeWork && expected != RunStatus::kPaused &&
+        expected != RunStatus::kCancelled) {
+      if (expected == RunStatus::kPending) {
+        // The first commit carried the dispatch; plan it again from scratch.
+        ar->dispatching = true;
+      }
       Step(ar);
     } else {
       Commit(ar, std::move(t), kind, std::move(on_ok));
@@ -426,8 +443,7 @@ void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, C
     Commit(ar, std::move(keep), CommitKind::kBeforeWork, [this, ar] { Drop(ar, true); });
     return;
   }
-  if (kind == CommitKind::kResult && status == RunStatus::kCancelled &&
-      !t.upsert_steps.empty()) {
+  if (kind == CommitKind::kResult && status == RunStatus::kCancelled && !t.upsert_steps.empty()) {
     // Cancelled while the step was in flight: the late result is not applied.
     RunTransition discard;
     discard.expected_status = RunStatus::kCancelled;
@@ -492,59 +508,57 @@ void Engine::ExecuteHttp(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
   RunTransition start;
   start.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kRunning));
   const StepDef* step_ptr = &step;
-  Commit(ar, std::move(start), CommitKind::kBeforeWork,
-         [this, ar, step_ptr, path, request = std::move(request)]() mutable {
-           auto token = std::make_shared<CancellationToken>();
-           bool cancelled = false;
-           {
-             std::lock_guard lock(mu_);
-             ar->token = token;
-             cancelled = ar->cancelled;
-           }
-           if (cancelled) {
-             token->Fire(CancelReason::kUser);
-           }
-           http_.Send(std::move(request), token,
-                      [this, ar, step_ptr, path](Result<HttpResponse> r) {
-                        pool_.Post([this, ar, step_ptr, path, r = std::move(r)] {
-                          {
-                            std::lock_guard lock(mu_);
-                            ar->token.reset();
-                          }
-                          if (!r.ok()) {
-                            if (r.status().api_code() == "cancelled") {
-                              // Cancelled (or shutting down): the cancel already
-                              // marked the step; a restart runs it again.
-                              Drop(ar, !stopping_);
-                              return;
-                            }
-                            FailRun(ar, step_ptr, path,
-                                    json{{"message", r.status().message()},
-                                         {"code", r.status().api_code()},
-                                         {"step_id", step_ptr->id}},
-                                    nullptr, CommitKind::kResult);
-                            return;
-                          }
-                          json body = json::parse(r->body, nullptr, false);
-                          if (body.is_discarded()) {
-                            body = r->body;
-                          }
-                          json output = {{"status", r->status},
-                                         {"headers", r->headers},
-                                         {"body", std::move(body)}};
-                          if (r->status >= 400) {
-                            FailRun(ar, step_ptr, path,
-                                    json{{"message", "HTTP " + std::to_string(r->status)},
-                                         {"code", "http_error"},
-                                         {"step_id", step_ptr->id}},
-                                    std::move(output), CommitKind::kResult);
-                            return;
-                          }
-                          CompleteLeaf(ar, *step_ptr, path, std::move(output), CommitKind::kResult,
-                                       std::nullopt);
-                        });
-                      });
-         });
+  Commit(
+      ar, std::move(start), CommitKind::kBeforeWork,
+      [this, ar, step_ptr, path, request = std::move(request)]() mutable {
+        auto token = std::make_shared<CancellationToken>();
+        bool cancelled = false;
+        {
+          std::lock_guard lock(mu_);
+          ar->token = token;
+          cancelled = ar->cancelled;
+        }
+        if (cancelled) {
+          token->Fire(CancelReason::kUser);
+        }
+        http_.Send(std::move(request), token, [this, ar, step_ptr, path](Result<HttpResponse> r) {
+          pool_.Post([this, ar, step_ptr, path, r = std::move(r)] {
+            {
+              std::lock_guard lock(mu_);
+              ar->token.reset();
+            }
+            if (!r.ok()) {
+              if (r.status().api_code() == "cancelled") {
+                // Cancelled (or shutting down): the cancel already
+                // marked the step; a restart runs it again.
+                Drop(ar, !stopping_);
+                return;
+              }
+              FailRun(ar, step_ptr, path,
+                      json{{"message", r.status().message()},
+                           {"code", r.status().api_code()},
+                           {"step_id", step_ptr->id}},
+                      nullptr, CommitKind::kResult);
+              return;
+            }
+            json body = json::parse(r->body, nullptr, false);
+            if (body.is_discarded()) {
+              body = r->body;
+            }
+            json output = {
+                {"status", r->status}, {"headers", r->headers}, {"body", std::move(body)}};
+            if (r->status >= 400) {
+              FailRun(ar, step_ptr, path,
+                      json{{"message", "HTTP " + std::to_string(r->status)},
+                           {"code", "http_error"},
+                           {"step_id", step_ptr->id}},
+                      std::move(output), CommitKind::kResult);
+              return;
+            }
+            CompleteLeaf(ar, *step_ptr, path, std::move(output), CommitKind::kResult, std::nullopt);
+          });
+        });
+      });
 }
 
 void Engine::ExecuteWait(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
@@ -553,10 +567,10 @@ void Engine::ExecuteWait(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
   if (step.type == StepType::kSleep || step.type == StepType::kSleepUntil) {
     Result<int64_t> due = InvalidArgument("bad time");
     if (step.type == StepType::kSleep) {
-      Result<std::chrono::milliseconds> d = with["duration"].is_string()
-                                                ? ParseDuration(with["duration"].get<std::string>())
-                                                : Result<std::chrono::milliseconds>(
-                                                      InvalidArgument("not a duration string"));
+      Result<std::chrono::milliseconds> d =
+          with["duration"].is_string()
+              ? ParseDuration(with["duration"].get<std::string>())
+              : Result<std::chrono::milliseconds>(InvalidArgument("not a duration string"));
       due = d.ok() ? Result<int64_t>(now + d->count()) : Result<int64_t>(d.status());
     } else {
       due = with["at"].is_string() ? ParseTime(with["at"].get<std::string>())
@@ -564,7 +578,8 @@ void Engine::ExecuteWait(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
     }
     if (!due.ok()) {
       FailRun(ar, &step, path,
-              json{{"message", due.status().message()}, {"code", "invalid_request"},
+              json{{"message", due.status().message()},
+                   {"code", "invalid_request"},
                    {"step_id", step.id}},
               nullptr, CommitKind::kBeforeWork);
       return;
@@ -615,8 +630,8 @@ void Engine::ParkOnTimer(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
                          const std::string& path, int64_t due_at) {
   RunTransition t;
   t.next_status = RunStatus::kWaiting;
-  t.wait = json{{"kind", "timer"}, {"step_id", step.id}, {"path", path},
-                {"until", FormatTime(due_at)}};
+  t.wait =
+      json{{"kind", "timer"}, {"step_id", step.id}, {"path", path}, {"until", FormatTime(due_at)}};
   t.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kWaiting));
   TimerRecord timer{ar->id, "wake", path, due_at};
   t.add_timers.push_back(timer);
