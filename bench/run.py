@@ -1,0 +1,1383 @@
+#!/usr/bin/env python3
+"""Stepwell benchmark driver: the workloads W1-W5 of ../shared/WORKLOADS.md.
+
+Standard library only (Python 3.11). For every workload repetition it starts the real
+server (`build/stepwell serve`) on a fresh temporary data directory bound to 127.0.0.1,
+applies the workflow kinds of WORKLOADS.md, drives the public HTTP API with persistent
+keep-alive connections, and stops the server again. Every loop is bounded in count and
+time; every process it starts is stopped, also on error and Ctrl-C.
+
+    python3 bench/run.py                          # all workloads, twice each
+    python3 bench/run.py --workload W1,W3a --repeat 1
+
+Results: one JSON file per invocation in bench/results/, and a table on stdout with the
+peers' figures and our targets beside ours. See bench/README.md for the fields.
+"""
+
+import argparse
+import calendar
+import hashlib
+import http.client
+import json
+import math
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO / "bench" / "results"
+TERMINAL = ("completed", "failed", "cancelled")
+ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+# Bounds (seconds) that do not depend on the workload size.
+SERVER_START_TIMEOUT = 20.0
+SERVER_STOP_TIMEOUT = 15.0
+REQUEST_TIMEOUT = 70.0  # > the longest long-poll (wait_ms <= 60000)
+
+STOP = threading.Event()  # set on Ctrl-C / SIGTERM: every driver loop checks it
+
+
+class Aborted(Exception):
+    pass
+
+
+def check_stop():
+    if STOP.is_set():
+        raise Aborted("interrupted")
+
+
+# --------------------------------------------------------------------------- peers
+
+# From WORKLOADS.md ("Where the others stand, and our targets").
+PEERS = [
+    # (workload, metric, OpenWorkflow, DBOS, Restate, target)
+    ("W1", "p50 / p99 ms", "82 / 111", "6.5 / 17.8", "9.7 / 24.1", "<= 1.5 / <= 5"),
+    ("W2", "steps/s", "747", "818", "1,598", ">= 20,000"),
+    ("W2x10k", "steps/s", "-", "-", "-", ">= 20,000"),
+    ("W3a", "p50 / p99 ms", "1.3 / 6.9", "2.9 / 10.1", "18.5 / 72", "<= 0.6 / <= 2"),
+    ("W3b", "interrupted after cancel", "never (30 s)", "~1,000 ms", "61-63 ms", "<= 10 ms"),
+    ("W4", "10k parked / cancel all", "80 s / 3.4 s", "21.6 s / 2.9 s", "21.5 s / 13.9 s",
+     "<= 3 s / <= 2 s"),
+    ("W4", "memory added by 10k parked", "+92 MiB", "+145 MiB", "+671 MiB", "<= +30 MiB"),
+    ("W5", "lateness p50 / p99 ms", "6,503 / 6,666", "618 / 982", "139 / 386",
+     "<= 5 / <= 25, 0 early"),
+]
+
+# --------------------------------------------------------------------------- definitions
+
+
+def noop(step_id, value):
+    return {"id": step_id, "type": "noop", "with": {"value": value}}
+
+
+def definitions(target_url=None):
+    defs = {
+        "noop1": {"id": "noop1", "steps": [noop("s0", {"ok": True})]},
+        "steps10": {"id": "steps10",
+                    "steps": [noop(f"s{i}", {"step": i, "v": "ok"}) for i in range(10)]},
+        "sleep1h": {"id": "sleep1h",
+                    "steps": [{"id": "nap", "type": "sleep", "with": {"duration": "1h"}}]},
+        "timer2s": {"id": "timer2s", "steps": [
+            noop("t0", {"t": 0}),
+            {"id": "nap", "type": "sleep", "with": {"duration": "2s"}},
+            noop("t1", {"t": 1})]},
+    }
+    if target_url:
+        # The target answers after 30 s; the step's own timeout (default 30 s) is raised
+        # so that only a cancel can end it early.
+        defs["busy"] = {"id": "busy", "steps": [
+            {"id": "call", "type": "http", "timeout": "90s",
+             "with": {"method": "GET", "url": target_url}}]}
+    return defs
+
+
+BUSY_SHELL = {"id": "busy-shell", "steps": [
+    {"id": "call", "type": "shell", "timeout": "90s", "with": {"argv": ["sleep", "30"]}}]}
+
+# --------------------------------------------------------------------------- stats
+
+
+def nearest_rank(sorted_values, p):
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(p / 100.0 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def summary(values, digits=3):
+    """n, min, p50, p90, p99, max, mean (nearest-rank percentiles)."""
+    vals = sorted(v for v in values if v is not None)
+    if not vals:
+        return {"n": 0}
+    r = lambda x: round(x, digits)  # noqa: E731
+    return {"n": len(vals), "min": r(vals[0]), "p50": r(nearest_rank(vals, 50)),
+            "p90": r(nearest_rank(vals, 90)), "p99": r(nearest_rank(vals, 99)),
+            "max": r(vals[-1]), "mean": r(statistics.fmean(vals))}
+
+
+TIME_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z$")
+
+
+def rfc3339_ms(text):
+    """RFC 3339 UTC ('...T10:00:00.123Z') -> integer epoch milliseconds."""
+    m = TIME_RE.match(text or "")
+    if not m:
+        raise ValueError(f"bad timestamp {text!r}")
+    y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
+    frac = (m.group(7) or "0")[:3].ljust(3, "0")
+    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1000 + int(frac)
+
+
+def utc_now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# --------------------------------------------------------------------------- /proc
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def machine_busy_jiffies():
+    with open("/proc/stat") as f:
+        parts = f.readline().split()
+    # cpu user nice system idle iowait irq softirq steal guest guest_nice
+    v = [int(x) for x in parts[1:]]
+    v += [0] * (10 - len(v))
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]  # guest time is inside user
+
+
+def proc_jiffies(pid, children=False):
+    """utime+stime of a process (all its threads); plus reaped children's if asked."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    total = int(rest[11]) + int(rest[12])
+    if children:
+        total += int(rest[13]) + int(rest[14])
+    return total
+
+
+def memory(pid):
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line.split(":")[0].lower() + "_kib"] = int(line.split()[1])
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    out["pss_kib"] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+def thread_jiffies(pid):
+    """{tid: (thread name, utime+stime)} for every thread of a process."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.find("(") + 1:raw.rfind(")")]
+        rest = raw.rsplit(")", 1)[1].split()
+        out[tid] = (name, int(rest[11]) + int(rest[12]))
+    return out
+
+
+def phase_cpu_start(server_pid):
+    return (time.perf_counter(), machine_busy_jiffies(), proc_jiffies(server_pid, True),
+            proc_jiffies(os.getpid()), server_pid, thread_jiffies(server_pid))
+
+
+def phase_cpu_end(snap):
+    t, m, s, d, pid, threads0 = snap
+    dt = time.perf_counter() - t
+    threads = []
+    for tid, (name, j) in thread_jiffies(pid).items():
+        used = (j - threads0.get(tid, (name, 0))[1]) / CLK_TCK
+        if used > 0:
+            threads.append((f"{name}/{tid}", round(used, 2)))
+    threads.sort(key=lambda x: -x[1])
+    sv = (proc_jiffies(pid, True) - s) / CLK_TCK
+    dr = (proc_jiffies(os.getpid()) - d) / CLK_TCK
+    mb = (machine_busy_jiffies() - m) / CLK_TCK
+    return {"elapsed_s": round(dt, 3), "server_cpu_s": round(sv, 2), "driver_cpu_s": round(dr, 2),
+            "other_cpu_s": round(max(0.0, mb - sv - dr), 2),
+            "server_cores": round(sv / dt, 2) if dt else None,
+            "driver_cores": round(dr / dt, 2) if dt else None,
+            "server_threads_cpu_s": threads[:8]}
+
+
+class CpuWindow:
+    """CPU time used by the server, the driver and everything else over a window."""
+
+    def __init__(self, server_pid):
+        self.server_pid = server_pid
+        self.t0 = time.monotonic()
+        self.machine0 = machine_busy_jiffies()
+        self.server0 = proc_jiffies(server_pid, children=True)
+        self.driver0 = proc_jiffies(os.getpid())
+        self.load0 = loadavg()
+
+    def finish(self):
+        elapsed = time.monotonic() - self.t0
+        machine = machine_busy_jiffies() - self.machine0
+        server = proc_jiffies(self.server_pid, children=True) - self.server0
+        driver = proc_jiffies(os.getpid()) - self.driver0
+        return {
+            "elapsed_s": round(elapsed, 3),
+            "cpus": os.cpu_count(),
+            "machine_busy_cpu_s": round(machine / CLK_TCK, 2),
+            "server_cpu_s": round(server / CLK_TCK, 2),
+            "driver_cpu_s": round(driver / CLK_TCK, 2),
+            "other_processes_cpu_s": round(max(0, machine - server - driver) / CLK_TCK, 2),
+            "loadavg_start": self.load0,
+            "loadavg_end": loadavg(),
+        }
+
+
+# --------------------------------------------------------------------------- HTTP client
+
+
+class Conn:
+    """One persistent keep-alive HTTP/1.1 connection (not thread-safe: one per thread)."""
+
+    def __init__(self, host, port, token, timeout=REQUEST_TIMEOUT):
+        self.host, self.port, self.token, self.timeout = host, port, token, timeout
+        self.c = None
+        self.reconnects = 0
+
+    def _connect(self):
+        self.c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        self.c.connect()
+        self.c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def close(self):
+        if self.c is not None:
+            try:
+                self.c.close()
+            except OSError:
+                pass
+        self.c = None
+
+    def request(self, method, path, body=None, retry=None, auth=True):
+        """-> (status, parsed JSON or text or None). Retries once on a broken
+        connection only for requests that are safe to repeat (GET, or retry=True)."""
+        if retry is None:
+            retry = method == "GET"
+        data = None
+        headers = {}
+        if auth:
+            headers["Authorization"] = "Bearer " + self.token
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in (0, 1):
+            if self.c is None:
+                self._connect()
+                if attempt:
+                    self.reconnects += 1
+            try:
+                self.c.request(method, path, body=data, headers=headers)
+                resp = self.c.getresponse()
+                raw = resp.read()
+                if resp.will_close:
+                    self.close()
+                ctype = resp.getheader("Content-Type", "")
+                if raw and "json" in ctype:
+                    return resp.status, json.loads(raw)
+                return resp.status, (raw.decode("utf-8", "replace") if raw else None)
+            except (http.client.HTTPException, OSError):
+                self.close()
+                if attempt or not retry:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def run_bounded(make_conn, items, fn, k, deadline):
+    """Call fn(conn, item) for every item with at most k in flight (k threads, each with
+    its own keep-alive connection). Returns a list aligned with items: fn's result, or the
+    exception it raised, or None if the deadline or a stop came first."""
+    results = [None] * len(items)
+    lock = threading.Lock()
+    nxt = [0]
+
+    def worker():
+        conn = make_conn()
+        try:
+            while not STOP.is_set() and time.monotonic() < deadline:
+                with lock:
+                    i = nxt[0]
+                    if i >= len(items):
+                        return
+                    nxt[0] += 1
+                try:
+                    results[i] = fn(conn, items[i])
+                except Exception as e:  # noqa: BLE001 - recorded per item
+                    results[i] = e
+                    conn.close()
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(k, len(items))))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(timeout=0.2)
+            check_stop()
+            if time.monotonic() > deadline + REQUEST_TIMEOUT + 5:
+                raise TimeoutError("driver threads did not finish")
+    return results
+
+
+# --------------------------------------------------------------------------- processes
+
+_LIVE = []  # (Popen) started by us; stopped on exit
+
+
+def _pdeathsig():
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+def stop_process(proc, timeout=SERVER_STOP_TIMEOUT):
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        except OSError:
+            pass
+    if proc in _LIVE:
+        _LIVE.remove(proc)
+
+
+def stop_all():
+    for proc in list(_LIVE):
+        stop_process(proc, timeout=5)
+
+
+class Server:
+    """`stepwell serve` on a fresh temporary data directory, 127.0.0.1, port 0."""
+
+    def __init__(self, binary, tmp_root, flags=(), keep=False):
+        self.binary = binary = os.path.abspath(binary)
+        self.keep = keep
+        self.data_dir = tempfile.mkdtemp(prefix="stepwell-bench-", dir=tmp_root)
+        self.token = "sw_" + secrets.token_urlsafe(32)
+        self.log_path = os.path.join(self.data_dir, "server.log")
+        self.flags = list(flags)
+        env = dict(os.environ)
+        env["STEPWELL_ADMIN_TOKEN"] = self.token
+        args = [binary, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
+                *self.flags]
+        self.log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
+                                         stderr=subprocess.STDOUT, env=env, cwd=self.data_dir,
+                                         preexec_fn=_pdeathsig)
+        except OSError:
+            self.log.close()
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            raise
+        _LIVE.append(self.proc)
+        self.pid = self.proc.pid
+        try:
+            self._await_listening()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _await_listening(self):
+        t0 = time.monotonic()
+        addr = None
+        listen_file = os.path.join(self.data_dir, "listen-address")
+        while time.monotonic() - t0 < SERVER_START_TIMEOUT:
+            check_stop()
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with open(listen_file) as f:
+                    content = f.read()
+                if content.endswith("\n") and content.strip():
+                    addr = content.strip()
+                    break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.01)
+        if addr is None:
+            raise RuntimeError(f"no listen-address within {SERVER_START_TIMEOUT} s")
+        host, port = addr.rsplit(":", 1)
+        if host != "127.0.0.1":
+            raise RuntimeError(f"server listens on {addr}, expected 127.0.0.1")
+        self.host, self.port = host, int(port)
+        self.startup_s = time.monotonic() - t0
+        c = self.conn()
+        status, _ = c.request("GET", "/healthz", auth=False)
+        c.close()
+        if status != 200:
+            raise RuntimeError(f"/healthz answered {status}")
+
+    def conn(self):
+        return Conn(self.host, self.port, self.token)
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            return "\n".join(lines[-n:])
+        except OSError:
+            return ""
+
+    def log_problems(self, limit=20):
+        """Log lines that look like errors or warnings (count and the first few)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return {"count": 0, "lines": []}
+        bad = [ln for ln in lines
+               if re.search(r"\b(error|warn|warning|critical|fatal|abort)\b", ln, re.I)]
+        return {"count": len(bad), "lines": bad[:limit]}
+
+    def data_dir_bytes(self):
+        total = 0
+        for root, _, files in os.walk(self.data_dir):
+            for name in files:
+                try:
+                    total += os.path.getsize(os.path.join(root, name))
+                except OSError:
+                    pass
+        return total
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        stop_process(self.proc)
+        try:
+            self.log.close()
+        except OSError:
+            pass
+        rc = self.proc.returncode
+        if not self.keep:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        return rc
+
+
+# --------------------------------------------------------------------------- server helpers
+
+METRIC_RE = re.compile(r'^stepwell_runs\{status="(\w+)"\} (\d+)$', re.M)
+METRIC_SCALAR_RE = re.compile(r"^(stepwell_[a-z_]+) ([0-9.eE+-]+)$", re.M)
+
+
+def metrics(conn):
+    status, text = conn.request("GET", "/metrics", auth=False)
+    if status != 200 or not isinstance(text, str):
+        raise RuntimeError(f"/metrics answered {status}")
+    runs = {m.group(1): int(m.group(2)) for m in METRIC_RE.finditer(text)}
+    scalars = {m.group(1): float(m.group(2)) for m in METRIC_SCALAR_RE.finditer(text)}
+    return runs, scalars
+
+
+def commit_stats(before, after):
+    """Store commit counters from /metrics, as deltas over a phase."""
+    def d(name):
+        return after.get(name, 0) - before.get(name, 0)
+    commits = d("stepwell_store_commits_total")
+    changes = d("stepwell_commit_batch_size_sum")
+    return {"store_commits": int(commits), "steps_committed": int(d("stepwell_steps_committed_total")),
+            "changes_committed": int(changes),
+            "mean_batch_size": round(changes / commits, 2) if commits else None,
+            "timer_lag_ms_max": after.get("stepwell_timer_lag_ms_max")}
+
+
+def apply_definitions(server, defs):
+    c = server.conn()
+    try:
+        for wf, d in defs.items():
+            status, body = c.request("PUT", f"/api/v1/workflows/{wf}", d, retry=True)
+            if status not in (200, 201):
+                raise RuntimeError(f"PUT workflow {wf} -> {status} {body}")
+    finally:
+        c.close()
+
+
+def start_run(conn, wf, inp=None):
+    """POST start; -> (run id or None, seconds, status code, body on error)."""
+    t0 = time.perf_counter()
+    status, body = conn.request("POST", f"/api/v1/workflows/{wf}/runs", {"input": inp or {}},
+                                retry=False)
+    dt = time.perf_counter() - t0
+    if status != 201 or not isinstance(body, dict) or "id" not in body:
+        return None, dt, status, body
+    return body["id"], dt, status, None
+
+
+def start_many(server, wf, n, k, deadline):
+    """Start n runs with up to k outstanding. -> dict with ids, latencies, errors, times."""
+    t_wall0 = time.time()
+    t0 = time.perf_counter()
+    res = run_bounded(server.conn, list(range(n)), lambda c, _i: start_run(c, wf), k, deadline)
+    t1 = time.perf_counter()
+    ids, lat, errors = [], [], []
+    for r in res:
+        if isinstance(r, tuple) and r[0]:
+            ids.append(r[0])
+            lat.append(r[1] * 1000)
+        elif isinstance(r, tuple):
+            errors.append(f"HTTP {r[2]}: {str(r[3])[:200]}")
+        elif r is None:
+            errors.append("not attempted (deadline)")
+        else:
+            errors.append(f"{type(r).__name__}: {r}")
+    return {"ids": ids, "latency_ms": lat, "errors": errors, "t_wall0": t_wall0,
+            "t0": t0, "t1": t1, "phase_s": t1 - t0}
+
+
+def wait_counts(conn, predicate, timeout, interval=0.02):
+    """Poll /metrics until predicate(counts) holds. -> (ok, seconds, counts, polls)."""
+    t0 = time.perf_counter()
+    polls = 0
+    counts = {}
+    while True:
+        check_stop()
+        counts, _ = metrics(conn)
+        polls += 1
+        if predicate(counts):
+            return True, time.perf_counter() - t0, counts, polls
+        if time.perf_counter() - t0 > timeout:
+            return False, time.perf_counter() - t0, counts, polls
+        time.sleep(interval)
+
+
+def get_runs(server, ids, k, deadline):
+    res = run_bounded(server.conn, ids, lambda c, rid: c.request("GET", f"/api/v1/runs/{rid}"),
+                      k, deadline)
+    out = []
+    for rid, r in zip(ids, res):
+        if isinstance(r, tuple) and r[0] == 200 and isinstance(r[1], dict):
+            out.append(r[1])
+        else:
+            out.append({"id": rid, "_error": repr(r)[:300]})
+    return out
+
+
+def list_status_ids(conn, status, limit_pages=5):
+    """First few ids of runs with a status (for reporting stuck runs)."""
+    status_code, body = conn.request("GET", f"/api/v1/runs?status={status}&limit=20")
+    if status_code != 200 or not isinstance(body, dict):
+        return [f"list -> {status_code}"]
+    return [(it.get("id"), it.get("status"), it.get("workflow_id")) for it in body.get("items", [])]
+
+
+def error_digest(errors, limit=5):
+    counts = {}
+    for e in errors:
+        counts[e] = counts.get(e, 0) + 1
+    return {"count": len(errors),
+            "top": sorted(counts.items(), key=lambda kv: -kv[1])[:limit]}
+
+
+def ms(x):
+    return round(x * 1000, 3)
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+def w1(server, ctx):
+    defs = definitions()
+    apply_definitions(server, {"noop1": defs["noop1"]})
+    c = server.conn()
+    full, start, bad = [], [], []
+    deadline = time.monotonic() + 120
+    try:
+        for i in range(10 + 200):
+            check_stop()
+            if time.monotonic() > deadline:
+                bad.append("deadline reached")
+                break
+            t0 = time.perf_counter()
+            rid, _, code, body = start_run(c, "noop1")
+            t1 = time.perf_counter()
+            if not rid:
+                bad.append(f"start HTTP {code}: {str(body)[:200]}")
+                continue
+            status, run = c.request("GET", f"/api/v1/runs/{rid}?wait_ms=5000")
+            t2 = time.perf_counter()
+            if status != 200 or run.get("status") != "completed" or run.get("output") != {"ok": True}:
+                bad.append(f"{rid}: HTTP {status} status={run.get('status') if isinstance(run, dict) else run!r}"
+                           f" output={run.get('output') if isinstance(run, dict) else None}")
+                continue
+            if i >= 10:
+                full.append(ms(t2 - t0))
+                start.append(ms(t1 - t0))
+    finally:
+        c.close()
+    return {"n_target": 200, "full_ms": summary(full), "start_ms": summary(start),
+            "await_ms": summary([f - s for f, s in zip(full, start)]),
+            "errors": error_digest(bad), "ok": not bad and len(full) == 200}
+
+
+def w2(server, ctx, n):
+    defs = definitions()
+    apply_definitions(server, {"steps10": defs["steps10"]})
+    mc = server.conn()
+    _, m0 = metrics(mc)
+    pc = phase_cpu_start(server.pid)
+    timeout = max(60.0, n / 50.0)  # generous: 50 wf/s would be far below every peer
+    st = start_many(server, "steps10", n, 50, time.monotonic() + timeout)
+    n_started = len(st["ids"])
+    # Wait for all started runs to reach a terminal status.
+    ok, waited, counts, polls = wait_counts(
+        mc, lambda c: sum(c.get(s, 0) for s in TERMINAL) >= n_started,
+        timeout=timeout, interval=0.02)
+    t_detect = time.perf_counter()
+    phase = phase_cpu_end(pc)
+    _, m1 = metrics(mc)
+    stuck = []
+    if not ok:
+        for s in ("pending", "running", "waiting", "paused"):
+            if counts.get(s):
+                stuck.append({"status": s, "count": counts[s], "sample": list_status_ids(mc, s)})
+    mc.close()
+    # Verify every output; take completion times from the runs.
+    runs = get_runs(server, st["ids"], 50, time.monotonic() + max(60.0, n / 20.0))
+    expected = {"step": 9, "v": "ok"}
+    bad_output, finished, not_completed = [], [], {}
+    for r in runs:
+        if r.get("status") != "completed":
+            key = r.get("status") or r.get("_error", "?")
+            not_completed[key] = not_completed.get(key, 0) + 1
+            continue
+        if r.get("output") != expected:
+            bad_output.append((r["id"], r.get("output")))
+        steps = r.get("steps") or []
+        if len(steps) != 10 or any(s.get("status") != "completed" for s in steps):
+            bad_output.append((r["id"], "steps: " + ",".join(str(s.get("status")) for s in steps)))
+        try:
+            finished.append(rfc3339_ms(r.get("finished_at")))
+        except ValueError:
+            bad_output.append((r["id"], f"finished_at {r.get('finished_at')!r}"))
+    completed = len(finished)
+    elapsed_server = (max(finished) / 1000.0 - st["t_wall0"]) if finished else None
+    elapsed_detect = t_detect - st["t0"]
+    wf_s = completed / elapsed_server if elapsed_server else None
+    out = {
+        "n": n, "started": n_started, "completed": completed,
+        "start_errors": error_digest(st["errors"]),
+        "not_completed": not_completed, "bad_outputs": len(bad_output),
+        "bad_output_sample": bad_output[:5],
+        "all_completed_within_timeout": ok, "stuck": stuck,
+        "start_phase_s": round(st["phase_s"], 3),
+        "start_rate_per_s": round(n_started / st["phase_s"], 1) if st["phase_s"] else None,
+        "start_ms": summary(st["latency_ms"]),
+        "first_start_to_last_finished_at_s": round(elapsed_server, 3) if elapsed_server else None,
+        "first_start_to_all_seen_terminal_s": round(elapsed_detect, 3),
+        "wf_per_s": round(wf_s, 1) if wf_s else None,
+        "steps_per_s": round(10 * wf_s, 1) if wf_s else None,
+        "wf_per_s_by_detection": round(completed / elapsed_detect, 1) if elapsed_detect else None,
+        "metric_polls": polls, "store": commit_stats(m0, m1), "timed_phase_cpu": phase,
+        "ok": ok and completed == n and not bad_output,
+    }
+    disk = ctx.get("disk") or {}
+    if wf_s and disk.get("sqlite_full_commits_per_s"):
+        out["steps_per_s_over_sqlite_full_commits_per_s"] = round(
+            10 * wf_s / disk["sqlite_full_commits_per_s"], 2)
+    return out
+
+
+def w3a(server, ctx):
+    defs = definitions()
+    apply_definitions(server, {"sleep1h": defs["sleep1h"]})
+    n = 100
+    st = start_many(server, "sleep1h", n, 50, time.monotonic() + 60)
+    c = server.conn()
+    ok, park_s, counts, _ = wait_counts(c, lambda k: k.get("waiting", 0) >= len(st["ids"]), 30)
+    if not ok:
+        c.close()
+        return {"ok": False, "error": "not all runs parked within 30 s", "counts": counts,
+                "start_errors": error_digest(st["errors"])}
+    to_terminal, call, gets_needed, bad = [], [], [], []
+    cancelled_in_response = 0
+    deadline = time.monotonic() + 120
+    try:
+        for rid in st["ids"]:
+            check_stop()
+            if time.monotonic() > deadline:
+                bad.append("deadline reached")
+                break
+            t0 = time.perf_counter()
+            status, body = c.request("POST", f"/api/v1/runs/{rid}/cancel", {}, retry=True)
+            t1 = time.perf_counter()
+            if status != 200:
+                bad.append(f"cancel HTTP {status}: {str(body)[:200]}")
+                continue
+            if isinstance(body, dict) and body.get("status") == "cancelled":
+                cancelled_in_response += 1
+            gets, terminal = 0, False
+            while gets < 1000 and time.perf_counter() - t0 < 5:
+                gets += 1
+                status, run = c.request("GET", f"/api/v1/runs/{rid}")
+                if status == 200 and run.get("status") in TERMINAL:
+                    terminal = True
+                    break
+            t2 = time.perf_counter()
+            if not terminal:
+                bad.append(f"{rid} not terminal 5 s after cancel")
+                continue
+            call.append(ms(t1 - t0))
+            to_terminal.append(ms(t2 - t0))
+            gets_needed.append(gets)
+    finally:
+        c.close()
+    return {"n": n, "parked_s": round(park_s, 3), "start_errors": error_digest(st["errors"]),
+            "cancel_to_terminal_ms": summary(to_terminal), "cancel_call_ms": summary(call),
+            "cancel_response_already_cancelled": cancelled_in_response,
+            "gets_until_terminal_max": max(gets_needed) if gets_needed else None,
+            "errors": error_digest(bad), "ok": not bad and len(to_terminal) == n}
+
+
+class SlowTarget:
+    """Local HTTP target: answers after 30 s; records when each caller hangs up."""
+
+    def __init__(self, delay=30.0):
+        self.delay = delay
+        self.events = {}  # path -> {"arrived": perf, "closed": perf | None, "answered": bool}
+        self.cond = threading.Condition()
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):  # quiet
+                pass
+
+            def do_GET(self):
+                key = self.path
+                with target.cond:
+                    target.events[key] = {"arrived": time.perf_counter(), "closed": None,
+                                          "answered": False}
+                    target.cond.notify_all()
+                sock = self.connection
+                end = time.monotonic() + target.delay
+                while time.monotonic() < end and not STOP.is_set():
+                    r, _, _ = select.select([sock], [], [], min(0.5, max(0.0, end - time.monotonic())))
+                    if r:
+                        try:
+                            data = sock.recv(1, socket.MSG_PEEK)
+                        except OSError:
+                            data = b""
+                        if not data:
+                            with target.cond:
+                                target.events[key]["closed"] = time.perf_counter()
+                                target.cond.notify_all()
+                            return
+                        time.sleep(0.001)  # pipelined bytes: ignore
+                body = b'{"slow": true}'
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+                with target.cond:
+                    target.events[key]["answered"] = True
+                    target.cond.notify_all()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+
+    def wait_for(self, key, field, timeout):
+        end = time.monotonic() + timeout
+        with self.cond:
+            while time.monotonic() < end and not STOP.is_set():
+                ev = self.events.get(key)
+                if ev is not None and (field == "arrived" or ev.get(field)):
+                    return ev
+                self.cond.wait(timeout=min(0.05, max(0.0, end - time.monotonic())))
+        return self.events.get(key)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def find_children(pid, comm):
+    """pids of live (non-zombie) processes with parent pid and command name comm."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.find("(") + 1:raw.rfind(")")]
+        rest = raw.rsplit(")", 1)[1].split()
+        if name == comm and int(rest[1]) == pid and rest[0] != "Z":
+            out.append(int(entry))
+    return out
+
+
+def process_gone(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _cancel_busy(server, c, rid, t_running, probe_gone, step_id="call"):
+    """Cancel 1 s after the step was seen running; -> measurement dict."""
+    while time.perf_counter() < t_running + 1.0:
+        check_stop()
+        time.sleep(min(0.01, max(0.0, t_running + 1.0 - time.perf_counter())))
+    t0 = time.perf_counter()
+    status, body = c.request("POST", f"/api/v1/runs/{rid}/cancel", {}, retry=True)
+    t1 = time.perf_counter()
+    gone_at = None
+    terminal_at, run = None, None
+    # Interleave: probe the step's work (connection / process) tightly, read status.
+    end = t0 + 35.0
+    while time.perf_counter() < end and (gone_at is None or terminal_at is None):
+        check_stop()
+        if gone_at is None:
+            g = probe_gone()
+            if g:
+                gone_at = g if isinstance(g, float) else time.perf_counter()
+        if terminal_at is None:
+            s, r = c.request("GET", f"/api/v1/runs/{rid}")
+            if s == 200 and r.get("status") in TERMINAL:
+                terminal_at, run = time.perf_counter(), r
+        if gone_at is None:
+            time.sleep(0.0005)
+    step = next((s for s in (run or {}).get("steps", []) if s.get("id") == step_id), {})
+    return {
+        "cancel_http_status": status,
+        "cancel_call_ms": ms(t1 - t0),
+        "cancel_to_terminal_ms": ms(terminal_at - t0) if terminal_at else None,
+        "cancel_to_work_stopped_ms": ms(gone_at - t0) if gone_at else None,
+        "final_status": (run or {}).get("status"),
+        "step_status": step.get("status"),
+        "step_error": (step.get("error") or {}).get("message") if isinstance(step.get("error"), dict) else step.get("error"),
+        "interrupted": gone_at is not None and gone_at - t0 < 29.0,
+    }
+
+
+def w3b(server, ctx):
+    out = {}
+    target = SlowTarget(30.0)
+    c = server.conn()
+    try:
+        key = f"/slow?bench={secrets.token_hex(4)}"
+        defs = definitions(target_url=f"http://127.0.0.1:{target.port}{key}")
+        apply_definitions(server, {"busy": defs["busy"]})
+        rid, _, code, body = start_run(c, "busy")
+        if not rid:
+            out["http"] = {"ok": False, "error": f"start HTTP {code}: {body}"}
+        else:
+            t_running = None
+            end = time.perf_counter() + 15
+            while time.perf_counter() < end:
+                check_stop()
+                s, run = c.request("GET", f"/api/v1/runs/{rid}")
+                step = next((x for x in run.get("steps", []) if x.get("id") == "call"), {})
+                if step.get("status") == "running":
+                    t_running = time.perf_counter()
+                    break
+                if run.get("status") in TERMINAL:
+                    break
+                time.sleep(0.005)
+            ev = target.wait_for(key, "arrived", 10)
+            if t_running is None or ev is None:
+                out["http"] = {"ok": False, "error": "step never seen running / target not called",
+                               "run_status": run.get("status"), "step": step}
+            else:
+                def probe():
+                    e = target.events.get(key) or {}
+                    return e.get("closed")
+                r = _cancel_busy(server, c, rid, t_running, probe)
+                r["target_called_to_step_seen_running_ms"] = ms(t_running - ev["arrived"])
+                r["ok"] = r["interrupted"] and r["final_status"] == "cancelled"
+                out["http"] = r
+        # Variant busy-shell (needs --allow-shell and the shell step type).
+        status, body = c.request("PUT", "/api/v1/workflows/busy-shell", BUSY_SHELL, retry=True)
+        if status not in (200, 201):
+            out["shell"] = {"ok": None, "skipped": f"PUT busy-shell -> {status}: "
+                            f"{(body.get('error') or {}).get('message') if isinstance(body, dict) else body}"}
+        else:
+            rid, _, code, body = start_run(c, "busy-shell")
+            t_running, pids = None, []
+            end = time.perf_counter() + 15
+            while rid and time.perf_counter() < end:
+                check_stop()
+                s, run = c.request("GET", f"/api/v1/runs/{rid}")
+                step = next((x for x in run.get("steps", []) if x.get("id") == "call"), {})
+                if step.get("status") == "running":
+                    pids = find_children(server.pid, "sleep")
+                    if pids:
+                        t_running = time.perf_counter()
+                        break
+                if run.get("status") in TERMINAL:
+                    break
+                time.sleep(0.005)
+            if t_running is None:
+                out["shell"] = {"ok": False, "error": "shell step never seen running with a child `sleep`",
+                                "run_status": run.get("status") if rid else None,
+                                "step": step if rid else None}
+            else:
+                r = _cancel_busy(server, c, rid, t_running,
+                                 lambda: all(process_gone(p) for p in pids))
+                r["ok"] = r["interrupted"] and r["final_status"] == "cancelled"
+                out["shell"] = r
+    finally:
+        c.close()
+        target.close()
+    out["ok"] = bool(out.get("http", {}).get("ok")) and out.get("shell", {}).get("ok") is not False
+    return out
+
+
+def w4(server, ctx, n=10000):
+    defs = definitions()
+    apply_definitions(server, {"sleep1h": defs["sleep1h"]})
+    c = server.conn()
+    _, m0 = metrics(c)
+    mem0 = memory(server.pid)
+    pc = phase_cpu_start(server.pid)
+    st = start_many(server, "sleep1h", n, 50, time.monotonic() + 300)
+    ok, _, counts, _ = wait_counts(c, lambda k: k.get("waiting", 0) >= len(st["ids"]),
+                                   timeout=300, interval=0.025)
+    t_parked = time.perf_counter()
+    park_cpu = phase_cpu_end(pc)
+    parked_s = t_parked - st["t0"]
+    time.sleep(0.5)  # let allocator settle a little before reading memory
+    mem1 = memory(server.pid)
+    _, m1 = metrics(c)
+    db1 = server.data_dir_bytes()
+    out = {"n": n, "started": len(st["ids"]), "start_errors": error_digest(st["errors"]),
+           "start_phase_s": round(st["phase_s"], 3), "start_ms": summary(st["latency_ms"]),
+           "all_parked": ok, "counts_when_parked": counts,
+           "first_start_to_all_parked_s": round(parked_s, 3),
+           "store_park_phase": commit_stats(m0, m1), "park_phase_cpu": park_cpu}
+    if not ok:
+        out["stuck"] = {s: list_status_ids(c, s) for s in ("pending", "running") if counts.get(s)}
+    # Cancel all with up to 16 outstanding.
+    pc = phase_cpu_start(server.pid)
+    t0 = time.perf_counter()
+
+    def cancel(conn, rid):
+        t = time.perf_counter()
+        s, b = conn.request("POST", f"/api/v1/runs/{rid}/cancel", {}, retry=True)
+        return s, time.perf_counter() - t, (b if s != 200 else None)
+
+    res = run_bounded(server.conn, st["ids"], cancel, 16, time.monotonic() + 300)
+    t_calls = time.perf_counter()
+    lat = [r[1] * 1000 for r in res if isinstance(r, tuple) and r[0] == 200]
+    errs = [f"HTTP {r[0]}: {str(r[2])[:150]}" if isinstance(r, tuple) else repr(r)[:150]
+            for r in res if not (isinstance(r, tuple) and r[0] == 200)]
+    ok2, _, counts2, _ = wait_counts(c, lambda k: sum(k.get(s, 0) for s in TERMINAL) >= len(st["ids"]),
+                                     timeout=120, interval=0.02)
+    t_term = time.perf_counter()
+    cancel_cpu = phase_cpu_end(pc)
+    time.sleep(0.5)
+    mem2 = memory(server.pid)
+    _, m2 = metrics(c)
+    c.close()
+    mib = lambda a, b, k: round((b.get(k, 0) - a.get(k, 0)) / 1024, 1)  # noqa: E731
+    out.update({
+        "cancel_calls_s": round(t_calls - t0, 3), "cancel_ms": summary(lat),
+        "cancel_errors": error_digest(errs),
+        "all_terminal": ok2, "counts_when_terminal": counts2,
+        "first_cancel_to_all_terminal_s": round(t_term - t0, 3),
+        "store_cancel_phase": commit_stats(m1, m2), "cancel_phase_cpu": cancel_cpu,
+        "memory_kib": {"before": mem0, "parked": mem1, "after_cancel": mem2},
+        "pss_added_by_parked_mib": mib(mem0, mem1, "pss_kib"),
+        "rss_added_by_parked_mib": mib(mem0, mem1, "vmrss_kib"),
+        "pss_after_cancel_vs_before_mib": mib(mem0, mem2, "pss_kib"),
+        "data_dir_bytes_parked": db1, "data_dir_bytes_end": server.data_dir_bytes(),
+        "ok": ok and ok2 and not errs and len(st["ids"]) == n,
+    })
+    return out
+
+
+def w5(server, ctx, n=1000):
+    defs = definitions()
+    apply_definitions(server, {"timer2s": defs["timer2s"]})
+    c = server.conn()
+    _, m0 = metrics(c)
+    pc = phase_cpu_start(server.pid)
+    st = start_many(server, "timer2s", n, 50, time.monotonic() + 120)
+    ok, _, counts, _ = wait_counts(c, lambda k: sum(k.get(s, 0) for s in TERMINAL) >= len(st["ids"]),
+                                   timeout=120, interval=0.05)
+    t_done = time.perf_counter()
+    phase = phase_cpu_end(pc)
+    _, m1 = metrics(c)
+    stuck = {}
+    if not ok:
+        stuck = {s: list_status_ids(c, s) for s in ("pending", "running", "waiting") if counts.get(s)}
+    c.close()
+    runs = get_runs(server, st["ids"], 50, time.monotonic() + 120)
+    late, bad = [], []
+    for r in runs:
+        if r.get("status") != "completed":
+            bad.append(f"status {r.get('status') or r.get('_error')}")
+            continue
+        steps = {s.get("id"): s for s in r.get("steps", [])}
+        try:
+            t0 = rfc3339_ms(steps["t0"]["started_at"])
+            t1 = rfc3339_ms(steps["t1"]["started_at"])
+        except (KeyError, ValueError, TypeError) as e:
+            bad.append(f"timestamps: {e}")
+            continue
+        late.append(t1 - t0 - 2000)
+    early = sum(1 for x in late if x < 0)
+    return {"n": n, "started": len(st["ids"]), "start_errors": error_digest(st["errors"]),
+            "start_phase_s": round(st["phase_s"], 3), "start_ms": summary(st["latency_ms"]),
+            "all_completed": ok, "first_start_to_all_terminal_s": round(t_done - st["t0"], 3),
+            "counts": counts, "stuck": stuck,
+            "lateness_ms": summary(late, 0), "early_wakeups": early,
+            "early_min_ms": min(late) if early else None,
+            "errors": error_digest(bad), "store": commit_stats(m0, m1), "timed_phase_cpu": phase,
+            "ok": ok and not bad and early == 0 and len(late) == n}
+
+
+WORKLOADS = {
+    "W1": (w1, []),
+    "W2": (lambda s, ctx: w2(s, ctx, 1000), []),
+    "W2x10k": (lambda s, ctx: w2(s, ctx, 10000), []),
+    "W3a": (w3a, []),
+    "W3b": (w3b, ["--allow-private-targets", "--allow-shell"]),
+    "W4": (w4, []),
+    "W5": (w5, []),
+}
+
+# --------------------------------------------------------------------------- disk
+
+
+def measure_disk(directory, seconds=1.0):
+    out = {"dir": str(directory)}
+    d = tempfile.mkdtemp(prefix="stepwell-bench-disk-", dir=directory)
+    try:
+        path = os.path.join(d, "fsync.bin")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        block = os.urandom(4096)
+        n = 0
+        t0 = time.perf_counter()
+        try:
+            while n < 200000 and time.perf_counter() - t0 < seconds:
+                os.write(fd, block)
+                os.fdatasync(fd)
+                n += 1
+        finally:
+            os.close(fd)
+        dt = time.perf_counter() - t0
+        out["fdatasync_per_s"] = round(n / dt, 1)
+        out["fdatasync_mean_ms"] = round(dt / n * 1000, 3) if n else None
+        for sync in ("FULL", "NORMAL"):
+            db = sqlite3.connect(os.path.join(d, f"t-{sync}.db"), isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(f"PRAGMA synchronous={sync}")
+                db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
+                payload = os.urandom(200)
+                n = 0
+                t0 = time.perf_counter()
+                while n < 500000 and time.perf_counter() - t0 < seconds:
+                    db.execute("BEGIN")
+                    db.execute("INSERT INTO t (v) VALUES (?)", (payload,))
+                    db.execute("COMMIT")
+                    n += 1
+                dt = time.perf_counter() - t0
+                out[f"sqlite_{sync.lower()}_commits_per_s"] = round(n / dt, 1)
+            finally:
+                db.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    out["sqlite_version"] = sqlite3.sqlite_version
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt(x, unit=""):
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        x = f"{x:,.1f}" if abs(x) >= 100 else f"{x:.2f}"
+    elif isinstance(x, int):
+        x = f"{x:,}"
+    return f"{x}{unit}"
+
+
+def headline(workload, r):
+    """-> list of (metric, our value string, pass/fail or '')."""
+    if "exception" in r:
+        return [("error", r["exception"].splitlines()[-1][:60], "FAIL")]
+    rows = []
+    flag = lambda cond: "" if cond is None else ("ok" if cond else "MISS")  # noqa: E731
+    if workload == "W1":
+        f, s = r["full_ms"], r["start_ms"]
+        rows.append(("p50 / p99 ms", f"{fmt(f.get('p50'))} / {fmt(f.get('p99'))}",
+                     flag(f.get("n") and f["p50"] <= 1.5 and f["p99"] <= 5)))
+        rows.append(("start alone p50 / p99 ms", f"{fmt(s.get('p50'))} / {fmt(s.get('p99'))}", ""))
+    elif workload in ("W2", "W2x10k"):
+        rows.append(("steps/s", fmt(r.get("steps_per_s")),
+                     flag(r.get("steps_per_s") is not None and r["steps_per_s"] >= 20000 and r["ok"])))
+        rows.append(("wf/s; completed/n", f"{fmt(r.get('wf_per_s'))}; {r['completed']}/{r['n']}", ""))
+        rows.append(("x SQLite FULL commits/s", fmt(r.get("steps_per_s_over_sqlite_full_commits_per_s")), ""))
+        rows.append(("start phase s; mean batch", f"{fmt(r['start_phase_s'])}; {fmt(r['store']['mean_batch_size'])}", ""))
+    elif workload == "W3a":
+        if not r.get("cancel_to_terminal_ms"):
+            rows.append(("error", str(r.get("error")), "FAIL"))
+        else:
+            t, c = r["cancel_to_terminal_ms"], r["cancel_call_ms"]
+            rows.append(("p50 / p99 ms", f"{fmt(t.get('p50'))} / {fmt(t.get('p99'))}",
+                         flag(t.get("n") and t["p50"] <= 0.6 and t["p99"] <= 2)))
+            rows.append(("cancel call p50 / p99 ms", f"{fmt(c.get('p50'))} / {fmt(c.get('p99'))}", ""))
+    elif workload == "W3b":
+        for variant in ("http", "shell"):
+            v = r.get(variant, {})
+            if "skipped" in v:
+                why = "not supported" if "not supported" in v["skipped"] else v["skipped"]
+                rows.append((f"{variant}: skipped", why[:30], ""))
+            elif "error" in v:
+                rows.append((f"{variant}: error", v["error"][:30], "FAIL"))
+            elif v:
+                stopped = v.get("cancel_to_work_stopped_ms")
+                rows.append((f"{variant}: work stopped after cancel ms", fmt(stopped),
+                             flag(stopped is not None and stopped <= 10)))
+                rows.append((f"{variant}: cancel->terminal ms", fmt(v.get("cancel_to_terminal_ms")), ""))
+    elif workload == "W4":
+        rows.append(("10k parked / cancel all s",
+                     f"{fmt(r.get('first_start_to_all_parked_s'))} / {fmt(r.get('first_cancel_to_all_terminal_s'))}",
+                     flag(r.get("ok") and r["first_start_to_all_parked_s"] <= 3
+                          and r["first_cancel_to_all_terminal_s"] <= 2)))
+        rows.append(("memory added (PSS / RSS)",
+                     f"+{fmt(r.get('pss_added_by_parked_mib'))} / +{fmt(r.get('rss_added_by_parked_mib'))} MiB",
+                     flag(r.get("pss_added_by_parked_mib") is not None and r["pss_added_by_parked_mib"] <= 30)))
+    elif workload == "W5":
+        lt = r["lateness_ms"]
+        rows.append(("lateness p50 / p99 / max ms",
+                     f"{fmt(lt.get('p50'))} / {fmt(lt.get('p99'))} / {fmt(lt.get('max'))}",
+                     flag(lt.get("n") and lt["p50"] <= 5 and lt["p99"] <= 25 and r["early_wakeups"] == 0)))
+        rows.append(("early wake-ups; completed", f"{r['early_wakeups']}; {lt.get('n', 0)}/{r['n']}", ""))
+    return rows
+
+
+def print_report(doc):
+    print()
+    print(f"Stepwell bench  commit {doc['git']['commit'][:12]}{' (dirty)' if doc['git']['dirty'] else ''}"
+          f"  store sqlite  {doc['started_at']}")
+    d = doc.get("disk") or {}
+    if d:
+        print(f"disk: fdatasync {fmt(d.get('fdatasync_per_s'))}/s, SQLite WAL FULL "
+              f"{fmt(d.get('sqlite_full_commits_per_s'))} commits/s, NORMAL "
+              f"{fmt(d.get('sqlite_normal_commits_per_s'))}/s")
+    print()
+    print("Peers (best figures, WORKLOADS.md):")
+    print(f"  {'workload':8} {'metric':28} {'OpenWorkflow':>14} {'DBOS':>14} {'Restate':>16} {'target':>22}")
+    for w, metric, ow, dbos, rs, tgt in PEERS:
+        print(f"  {w:8} {metric:28} {ow:>14} {dbos:>14} {rs:>16} {tgt:>22}")
+    print()
+    print("Stepwell:")
+    print(f"  {'workload':8} {'rep':>3}  {'metric':34} {'value':>30}  {'vs target':9} {'load start->end':>16} {'other CPU s':>11}")
+    for res in doc["results"]:
+        rows = headline(res["workload"], res["result"])
+        cpu = res.get("cpu") or {}
+        load = f"{cpu.get('loadavg_start', ['?'])[0]}->{cpu.get('loadavg_end', ['?'])[0]}"
+        other = fmt(cpu.get("other_processes_cpu_s"))
+        for i, (metric, value, flag) in enumerate(rows):
+            print(f"  {res['workload'] if i == 0 else '':8} {res['repeat'] if i == 0 else '':>3}  "
+                  f"{metric:34} {value:>30}  {flag:9} {load if i == 0 else '':>16} {other if i == 0 else '':>11}")
+    print()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def git_info():
+    def run(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    status = run("status", "--porcelain", "--untracked-files=no")
+    return {"commit": run("rev-parse", "HEAD") or "unknown", "dirty": bool(status),
+            "modified_files": len(status.splitlines()) if status else 0}
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def parse_workloads(text):
+    out = []
+    for part in (text or ",".join(ALL_WORKLOADS)).split(","):
+        part = part.strip()
+        match = next((w for w in ALL_WORKLOADS if w.lower() == part.lower()), None)
+        if match is None:
+            raise SystemExit(f"unknown workload {part!r}; choose from {', '.join(ALL_WORKLOADS)}")
+        if match not in out:
+            out.append(match)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workload", "-w", help=f"comma list of {', '.join(ALL_WORKLOADS)} (default: all)")
+    ap.add_argument("--repeat", "-r", type=int, default=2, help="runs of each workload (default 2)")
+    ap.add_argument("--binary", default=os.environ.get("STEPWELL_BIN", str(REPO / "build" / "stepwell")))
+    ap.add_argument("--tmp-dir", default=tempfile.gettempdir(),
+                    help="where the fresh data directories go (and the disk is measured)")
+    ap.add_argument("--keep-data", action="store_true", help="keep the data directories")
+    ap.add_argument("--no-disk", action="store_true", help="skip the fdatasync/SQLite measurement")
+    ap.add_argument("--out", help="result file (default bench/results/<UTC>-<workloads>.json)")
+    args = ap.parse_args()
+    workloads = parse_workloads(args.workload)
+    repeat = max(1, min(args.repeat, 20))
+
+    binary = os.path.abspath(args.binary)
+    if not os.access(binary, os.X_OK):
+        raise SystemExit(f"{binary} not found; build it: ninja -C build -j2 stepwell")
+
+    def on_signal(signum, _frame):
+        STOP.set()
+        raise KeyboardInterrupt(f"signal {signum}")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out_path = Path(args.out) if args.out else RESULTS_DIR / f"{stamp}-{'-'.join(workloads)}.json"
+    # Copy the binary: others may rebuild build/stepwell while we run.
+    bin_dir = tempfile.mkdtemp(prefix="stepwell-bench-bin-", dir=args.tmp_dir)
+    doc = {"started_at": utc_now(), "git": git_info(), "store": "sqlite",
+           "binary": {"path": binary, "mtime": time.strftime(
+               "%Y-%m-%dT%H:%M:%SZ", time.gmtime(os.path.getmtime(binary)))},
+           "host": {"cpus": os.cpu_count(), "uname": " ".join(os.uname()),
+                    "python": sys.version.split()[0]},
+           "loadavg_start": loadavg(), "workloads": workloads, "repeat": repeat,
+           "disk": None, "results": []}
+    try:
+        bin_copy = os.path.join(bin_dir, "stepwell")
+        shutil.copy2(binary, bin_copy)
+        doc["binary"]["sha256"] = sha256_file(bin_copy)
+        if not args.no_disk:
+            print("measuring the disk (fdatasync, SQLite FULL/NORMAL) ...", flush=True)
+            doc["disk"] = measure_disk(args.tmp_dir)
+            print(f"  {doc['disk']}", flush=True)
+        ctx = {"disk": doc["disk"]}
+        for w in workloads:
+            fn, flags = WORKLOADS[w]
+            for rep in range(1, repeat + 1):
+                check_stop()
+                print(f"{w} #{rep} ...", flush=True)
+                entry = {"workload": w, "repeat": rep, "started_at": utc_now(),
+                         "git_commit": doc["git"]["commit"], "store": "sqlite",
+                         "server_flags": flags}
+                server = None
+                try:
+                    server = Server(bin_copy, args.tmp_dir, flags, keep=args.keep_data)
+                    entry["server_startup_s"] = round(server.startup_s, 3)
+                    entry["data_dir"] = server.data_dir
+                    cpu = CpuWindow(server.pid)
+                    try:
+                        entry["result"] = fn(server, ctx)
+                    finally:
+                        entry["cpu"] = cpu.finish()
+                        entry["server_alive_after"] = server.alive()
+                        entry["server_log_problems"] = server.log_problems()
+                except (KeyboardInterrupt, Aborted):
+                    entry["result"] = {"exception": "interrupted", "ok": False}
+                    raise
+                except Exception:  # noqa: BLE001 - recorded, next workload runs
+                    entry["result"] = {"exception": traceback.format_exc(), "ok": False}
+                    if server is not None:
+                        entry["server_log_tail"] = server.log_tail()
+                    print(entry["result"]["exception"], file=sys.stderr)
+                finally:
+                    if server is not None:
+                        entry["server_exit_code"] = server.stop()
+                    entry["finished_at"] = utc_now()
+                    doc["results"].append(entry)
+                brief = {k: v for k, v in entry["result"].items()
+                         if k in ("ok", "full_ms", "steps_per_s", "wf_per_s", "cancel_to_terminal_ms",
+                                  "first_start_to_all_parked_s", "first_cancel_to_all_terminal_s",
+                                  "pss_added_by_parked_mib", "lateness_ms", "early_wakeups", "http", "shell")}
+                print(f"  {json.dumps(brief)}  cpu={json.dumps(entry.get('cpu', {}))}", flush=True)
+    except KeyboardInterrupt:
+        STOP.set()
+        doc["interrupted"] = True
+        print("\ninterrupted; stopping", file=sys.stderr)
+    finally:
+        STOP.set()
+        stop_all()
+        shutil.rmtree(bin_dir, ignore_errors=True)
+        doc["finished_at"] = utc_now()
+        doc["loadavg_end"] = loadavg()
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(out_path, "w") as f:
+            json.dump(doc, f, indent=1)
+        print_report(doc)
+        print(f"results: {out_path}")
+    return 1 if doc.get("interrupted") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
