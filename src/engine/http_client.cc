@@ -5,7 +5,9 @@
 // strand, so a cancel from any thread is a post to the strand that closes the socket.
 // `done` is delivered exactly once by RequestControl::Deliver, by whichever of the
 // coroutine, the deadline or the cancellation comes first; the coroutine notices at its
-// next step and unwinds without calling it again.
+// next step and unwinds without calling it again. A name lookup cannot be interrupted
+// (getaddrinfo runs on Asio's resolver thread): a cancel or the deadline still answers at
+// once, and the lookup's result is dropped when it arrives.
 //
 // Shutdown is a gate: the destructor stops every request in flight (its `done` gets
 // kUnavailable "shutting_down" on an I/O thread), lets the io_context run out of work
@@ -123,8 +125,6 @@ bool IsToken(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
 }
 
-// ---- Addresses ----
-
 bool InV4Range(uint32_t address, uint32_t base, int prefix_bits) {
   uint32_t mask = prefix_bits == 0 ? 0 : ~uint32_t{0} << (32 - prefix_bits);
   return (address & mask) == base;
@@ -189,8 +189,6 @@ bool IsPrivateV6(const asio::ip::address_v6& a) {
 bool IsPrivate(const asio::ip::address& a) {
   return a.is_v4() ? IsPrivateV4(a.to_v4()) : IsPrivateV6(a.to_v6());
 }
-
-// ---- URLs ----
 
 struct Url {
   bool https = false;
@@ -386,8 +384,6 @@ bool IsRedirect(unsigned status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-// ---- Per-request control ----
-
 class RequestControl;
 
 // What the client shares with its requests. Outlives the io_context.
@@ -497,8 +493,6 @@ void CloseSocket(beast::tcp_stream& stream) {
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream.close();
 }
-
-// ---- The coroutines ----
 
 struct HopContext {
   RequestControl& ctl;
@@ -649,10 +643,6 @@ void EraseHeaders(std::vector<std::pair<std::string, std::string>>& headers,
 }
 
 asio::awaitable<Result<HttpResponse>> Fetch(HopContext& hop, HttpRequest request) {
-  Status valid = ValidateRequest(request);
-  if (!valid.ok()) {
-    co_return valid;
-  }
   Result<Url> url = ParseUrl(request.url);
   if (!url.ok()) {
     co_return url.status();
@@ -698,9 +688,14 @@ asio::awaitable<void> RunRequest(std::shared_ptr<RequestControl> ctl, HttpReques
     ctl->Deliver(Cancelled());
     co_return;
   }
+  Status valid = ValidateRequest(request);
+  if (!valid.ok()) {
+    ctl->Deliver(std::move(valid));
+    co_return;
+  }
   int64_t timeout_ms = std::min(request.timeout_ms, kMaxTimeoutMs);
   asio::steady_timer deadline(co_await asio::this_coro::executor);
-  deadline.expires_after(std::chrono::milliseconds(std::max<int64_t>(timeout_ms, 0)));
+  deadline.expires_after(std::chrono::milliseconds(timeout_ms));
   deadline.async_wait([ctl, timeout_ms](const beast::error_code& ec) {
     if (!ec) {
       ctl->Stop(TimedOut(timeout_ms));

@@ -753,6 +753,16 @@ TEST_F(HttpClientTest, HeaderInjectionIsInvalidArgument) {
   EXPECT_EQ(server.connections(), 0);
 }
 
+TEST_F(HttpClientTest, NonPositiveTimeoutIsInvalidArgument) {
+  TestServer server(Respond(200, "x"));
+  for (int64_t timeout_ms : {0, -1}) {
+    HttpRequest request = Get(server.Url("/"));
+    request.timeout_ms = timeout_ms;
+    ExpectError(Fetch(request), StatusCode::kInvalidArgument, "invalid_request");
+  }
+  EXPECT_EQ(server.connections(), 0);
+}
+
 TEST_F(HttpClientTest, BodyOfExactlyTheLimitIsKept) {
   TestServer server(Respond(200, std::string(kMaxResponseBody, 'x')));
   Result<HttpResponse> result = Fetch(Get(server.Url("/")));
@@ -794,8 +804,6 @@ TEST_F(HttpClientTest, ServerClosingWithoutAnswerIsConnectionError) {
   ExpectError(result, StatusCode::kUnavailable, "connection_error");
   EXPECT_EQ(result.status().message().rfind("read response: ", 0), 0u) << result.status().message();
 }
-
-// ---- TLS ----
 
 struct TestCert {
   std::string cert_pem;

@@ -101,6 +101,16 @@ Status Connection::Exec(std::string_view sql) {
   return Status::Ok();
 }
 
+Status Connection::ExecCached(const std::string& sql) {
+  Result<Statement*> st = Prepare(sql);
+  if (!st.ok()) {
+    return st.status();
+  }
+  Status s = (*st)->Run();
+  (*st)->Reset();
+  return s;
+}
+
 Result<Statement*> Connection::Prepare(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {

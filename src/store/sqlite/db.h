@@ -58,6 +58,9 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   Status Exec(std::string_view sql);
+  // Runs one statement through the statement cache (no re-parse): for the hot
+  // BEGIN/SAVEPOINT/RELEASE/COMMIT of the writer.
+  Status ExecCached(const std::string& sql);
   // A cached prepared statement, reset and with bindings cleared.
   Result<Statement*> Prepare(const std::string& sql);
   int64_t Changes() const { return sqlite3_changes64(db_); }

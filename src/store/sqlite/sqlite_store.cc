@@ -455,22 +455,25 @@ void SqliteStore::CommitBatch(std::vector<WriteOp>& batch) {
     }
     return;
   }
-  Status begin = writer_conn_->Exec("BEGIN IMMEDIATE");
+  static const std::string kBegin = "BEGIN IMMEDIATE", kCommit = "COMMIT",
+                           kSavepoint = "SAVEPOINT op", kRelease = "RELEASE op",
+                           kRollbackTo = "ROLLBACK TO op";
+  Connection& db = *writer_conn_;
+  Status begin = db.ExecCached(kBegin);
   for (size_t i = 0; i < batch.size() && begin.ok(); ++i) {
-    writer_conn_->Exec("SAVEPOINT op");
+    db.ExecCached(kSavepoint);
     std::vector<std::string> op_changed;
-    results[i] = batch[i].apply(*writer_conn_, op_changed);
+    results[i] = batch[i].apply(db, op_changed);
     if (results[i].ok()) {
       changed.insert(changed.end(), op_changed.begin(), op_changed.end());
-      writer_conn_->Exec("RELEASE op");
     } else {
-      writer_conn_->Exec("ROLLBACK TO op");
-      writer_conn_->Exec("RELEASE op");
+      db.ExecCached(kRollbackTo);
     }
+    db.ExecCached(kRelease);
   }
-  Status commit = begin.ok() ? writer_conn_->Exec("COMMIT") : begin;
+  Status commit = begin.ok() ? db.ExecCached(kCommit) : begin;
   if (!commit.ok()) {
-    writer_conn_->Exec("ROLLBACK");
+    db.Exec("ROLLBACK");
     healthy_.store(false);
     for (WriteOp& op : batch) {
       op.done(Status(StatusCode::kUnavailable, "commit failed: " + commit.message()));
