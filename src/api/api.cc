@@ -137,6 +137,10 @@ struct Api::Call {
 
   void Fail(const Status& s) {
     int status = s.api_code() == "method_not_allowed" ? 405 : HttpStatusFor(s);
+    if (status >= 500) {
+      spdlog::error("event=http.error method={} path={} status={} request_id={} message={}",
+                    req.method, req.path, status, request_id, s.message());
+    }
     if (s.api_code() == "unsupported_media_type") status = 415;
     Reply(status, ErrorJson(s));
   }

@@ -1,5 +1,7 @@
 #include "control/service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <future>
 
 #include "core/cursor.h"
@@ -229,6 +231,8 @@ Result<CreateRunResult> ControlService::StartRun(const RequestContext& ctx,
   }
   Result<CreateRunResult> created = store_.CreateRun(run, key);
   if (created.ok() && !created->replayed) {
+    spdlog::debug("event=run.start run={} workflow={} version={} actor={} request_id={}", run.id,
+                  run.workflow_id, run.workflow_version, ctx.principal.actor(), ctx.request_id);
     engine_.Drive(run.id);
   }
   return created;
@@ -307,6 +311,10 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
                     std::string(ToString(run->status)), std::string(ToString(outcome->next)));
     Result<int64_t> committed = store_.TransitionRun(std::move(t));
     if (committed.ok()) {
+      spdlog::info("event=run.{} run={} workflow={} from={} to={} actor={} request_id={}{}{}",
+                   ToString(request.action), run_id, run->workflow_id, ToString(run->status),
+                   ToString(outcome->next), ctx.principal.actor(), ctx.request_id,
+                   reason.empty() ? "" : " reason=", reason);
       if (request.action == RunAction::kCancel) {
         engine_.OnCancelled(run_id);
       } else if (request.action == RunAction::kResume) {
