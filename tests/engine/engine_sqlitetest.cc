@@ -1,0 +1,533 @@
+// The Engine driven through ControlService over a real SqliteStore in a temporary
+// directory, with a ManualClock and a FakeHttpClient that the test completes by hand.
+// Nothing sleeps to synchronise: the test moves the clock, pokes the timer service and
+// waits (bounded) for a condition on the store.
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "control/service.h"
+#include "store/sqlite/sqlite_store.h"
+// The fake lives beside this test (tests/engine/).
+#include "fake_http_client.h"
+
+namespace sw {
+namespace {
+
+using nlohmann::json;
+using test::FakeHttpClient;
+
+constexpr int64_t kStartMs = 1'700'000'000'000;
+constexpr int64_t kMinute = 60'000;
+constexpr int64_t kHour = 60 * kMinute;
+
+// Waits for a condition on state other threads change; the bound only keeps a broken
+// build from hanging.
+template <typename Pred>
+bool WaitUntil(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+const StepRecord* FindStep(const RunRecord& run, const std::string& path) {
+  for (const StepRecord& s : run.steps) {
+    if (s.path == path) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+json Http(const std::string& id, const std::string& url) {
+  return {{"id", id}, {"type", "http"}, {"with", {{"url", url}}}};
+}
+json Noop(const std::string& id, json value) {
+  return {{"id", id}, {"type", "noop"}, {"with", {{"value", std::move(value)}}}};
+}
+json Sleep(const std::string& id, const std::string& duration) {
+  return {{"id", id}, {"type", "sleep"}, {"with", {{"duration", duration}}}};
+}
+json WaitForEvent(const std::string& id, const std::string& event_type,
+                  const std::string& timeout) {
+  json with = {{"event_type", event_type}};
+  if (!timeout.empty()) {
+    with["timeout"] = timeout;
+  }
+  return {{"id", id}, {"type", "wait_for_event"}, {"with", with}};
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sw_engine_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    Open();
+    Result<CreatedToken> admin = CreateWorkspace(*store_, ids_, clock_, "acme", "");
+    ASSERT_TRUE(admin.ok()) << admin.status().message();
+    ctx_.principal = Principal{admin->record.workspace_id, admin->record.id, "admin", Role::kAdmin};
+    ctx_.request_id = "req-test";
+  }
+
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Opens the store in dir_ and starts an engine on it (which re-drives what was
+  // pending or running).
+  void Open() {
+    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(dir_);
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    store_ = std::move(opened).value();
+    engine_ = std::make_unique<Engine>(*store_, clock_, http_, ids_, EngineOptions{});
+    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_, http_);
+    Status started = engine_->Start();
+    ASSERT_TRUE(started.ok()) << started.message();
+  }
+
+  // The process stops: the engine abandons its work in flight, then the store closes.
+  void Close() {
+    control_.reset();
+    engine_.reset();
+    store_.reset();
+  }
+
+  void Apply(const std::string& workflow_id, json steps) {
+    Result<PutWorkflowResult> applied =
+        control_->ApplyWorkflow(ctx_, workflow_id, json{{"steps", std::move(steps)}});
+    ASSERT_TRUE(applied.ok()) << applied.status().message();
+  }
+
+  std::string StartRun(const std::string& workflow_id, json input = json::object()) {
+    StartRunRequest request;
+    request.workflow_id = workflow_id;
+    request.input = std::move(input);
+    Result<CreateRunResult> created = control_->StartRun(ctx_, request);
+    EXPECT_TRUE(created.ok()) << created.status().message();
+    return created.ok() ? created->run.id : "";
+  }
+
+  RunRecord Run(const std::string& run_id) {
+    Result<RunRecord> run = store_->GetRun(run_id, /*with_steps=*/true);
+    EXPECT_TRUE(run.ok()) << run.status().message();
+    return run.ok() ? *run : RunRecord{};
+  }
+
+  bool WaitStatus(const std::string& run_id, RunStatus status) {
+    bool reached = WaitUntil([&] {
+      Result<RunRecord> run = store_->GetRun(run_id, false);
+      return run.ok() && run->status == status;
+    });
+    EXPECT_TRUE(reached) << run_id << " is " << ToString(Run(run_id).status) << ", not "
+                         << ToString(status);
+    return reached;
+  }
+
+  bool WaitStep(const std::string& run_id, const std::string& path,
+                const std::function<bool(const StepRecord&)>& pred) {
+    return WaitUntil([&] {
+      Result<RunRecord> run = store_->GetRun(run_id, true);
+      const StepRecord* step = run.ok() ? FindStep(*run, path) : nullptr;
+      return step != nullptr && pred(*step);
+    });
+  }
+
+  // The index of the request to `url` in flight, once the engine sent it.
+  std::optional<size_t> WaitRequest(const std::string& url) {
+    std::optional<size_t> index;
+    WaitUntil([&] {
+      index = http_.InFlight(url);
+      return index.has_value();
+    });
+    EXPECT_TRUE(index.has_value()) << "no request to " << url;
+    return index;
+  }
+
+  // The engine holds no run: everything it was doing is committed.
+  bool WaitIdle() {
+    bool idle = WaitUntil([&] { return engine_->ActiveRuns() == 0; });
+    EXPECT_TRUE(idle) << engine_->ActiveRuns() << " runs still active";
+    return idle;
+  }
+
+  Result<RunRecord> Control(const std::string& run_id, RunAction action,
+                            const std::string& reason = "") {
+    ControlRequest request;
+    request.action = action;
+    request.reason = reason;
+    return control_->Control(ctx_, run_id, request);
+  }
+
+  void AdvanceAndPoke(int64_t ms) {
+    clock_.Advance(ms);
+    engine_->PokeTimers();
+  }
+
+  std::string dir_;
+  ManualClock clock_{kStartMs};
+  IdSource ids_{clock_};
+  FakeHttpClient http_;  // outlives every engine that sends through it
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<ControlService> control_;
+  RequestContext ctx_;
+};
+
+TEST_F(EngineTest, NoopChainCompletesWithTheLastOutput) {
+  Apply("chain", json::array({Noop("a", json{{"x", 1}}),
+                              Noop("b", json{{"sum", "${{ steps.a.output.x }}"},
+                                             {"who", "${{ input.user }}"}})}));
+  const std::string id = StartRun("chain", json{{"user", "ann"}});
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kCompleted));
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.output, (json{{"sum", 1}, {"who", "ann"}}));
+  EXPECT_EQ(run.started_at, kStartMs);
+  EXPECT_EQ(run.finished_at, kStartMs);
+  EXPECT_TRUE(run.error.is_null());
+  ASSERT_EQ(run.steps.size(), 2u);
+  EXPECT_EQ(run.steps[0].path, "a");
+  EXPECT_EQ(run.steps[0].seq, 1);
+  EXPECT_EQ(run.steps[0].status, StepStatus::kCompleted);
+  EXPECT_EQ(run.steps[0].attempt, 1);
+  EXPECT_EQ(run.steps[0].output, (json{{"x", 1}}));
+  EXPECT_EQ(run.steps[1].path, "b");
+  EXPECT_EQ(run.steps[1].seq, 2);
+  EXPECT_EQ(run.steps[1].status, StepStatus::kCompleted);
+  EXPECT_EQ(http_.size(), 0u);
+}
+
+TEST_F(EngineTest, SleepParksOnATimerAndWakesWhenTheClockReachesIt) {
+  Apply("nap", json::array({Sleep("s", "10m"), Noop("after", "done")}));
+  const std::string id = StartRun("nap");
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kWaiting));
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.wait["kind"], "timer");
+  EXPECT_EQ(run.wait["path"], "s");
+  ASSERT_EQ(run.steps.size(), 1u);
+  EXPECT_EQ(run.steps[0].status, StepStatus::kWaiting);
+  Result<std::vector<TimerRecord>> timers = store_->DueTimers(kStartMs + 100 * kHour, 10);
+  ASSERT_TRUE(timers.ok());
+  ASSERT_EQ(timers->size(), 1u);
+  EXPECT_EQ((*timers)[0].run_id, id);
+  EXPECT_EQ((*timers)[0].kind, "wake");
+  EXPECT_EQ((*timers)[0].due_at, kStartMs + 10 * kMinute);
+  ASSERT_TRUE(WaitIdle());  // a parked run leaves memory
+
+  AdvanceAndPoke(10 * kMinute);
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kCompleted));
+  run = Run(id);
+  EXPECT_EQ(run.output, "done");
+  EXPECT_TRUE(run.wait.is_null());
+  ASSERT_EQ(run.steps.size(), 2u);
+  EXPECT_EQ(run.steps[0].status, StepStatus::kCompleted);
+  EXPECT_EQ(run.steps[0].finished_at, kStartMs + 10 * kMinute);
+  EXPECT_TRUE(store_->DueTimers(kStartMs + 100 * kHour, 10)->empty());
+}
+
+TEST_F(EngineTest, SleepIsNotWokenBeforeItIsDue) {
+  Apply("long-nap", json::array({Sleep("s", "10m"), Noop("after", "long")}));
+  Apply("short-nap", json::array({Sleep("s", "5m"), Noop("after", "short")}));
+  const std::string long_id = StartRun("long-nap");
+  const std::string short_id = StartRun("short-nap");
+  ASSERT_TRUE(WaitStatus(long_id, RunStatus::kWaiting));
+  ASSERT_TRUE(WaitStatus(short_id, RunStatus::kWaiting));
+
+  // The short run is the probe: once it woke, the timer service has looked at the
+  // timers after the clock moved, and the long one (1 ms short of due) stayed.
+  AdvanceAndPoke(10 * kMinute - 1);
+  ASSERT_TRUE(WaitStatus(short_id, RunStatus::kCompleted));
+  ASSERT_TRUE(WaitIdle());
+  EXPECT_EQ(Run(long_id).status, RunStatus::kWaiting);
+  EXPECT_EQ(Run(long_id).steps.at(0).status, StepStatus::kWaiting);
+  EXPECT_EQ(engine_->GetTimerLag().count, 1u);
+  EXPECT_EQ(store_->DueTimers(kStartMs + 100 * kHour, 10)->size(), 1u);
+
+  AdvanceAndPoke(1);
+  ASSERT_TRUE(WaitStatus(long_id, RunStatus::kCompleted));
+  EXPECT_EQ(Run(long_id).output, "long");
+}
+
+TEST_F(EngineTest, WaitForEventTimesOutAndFailsTheRun) {
+  Apply("approve", json::array({WaitForEvent("w", "approved", "1h"), Noop("after", 1)}));
+  const std::string id = StartRun("approve");
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kWaiting));
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.wait["kind"], "event");
+  EXPECT_EQ(run.wait["event_type"], "approved");
+  Result<std::vector<TimerRecord>> timers = store_->DueTimers(kStartMs + 100 * kHour, 10);
+  ASSERT_EQ(timers->size(), 1u);
+  EXPECT_EQ((*timers)[0].kind, "timeout");
+  EXPECT_EQ((*timers)[0].due_at, kStartMs + kHour);
+
+  AdvanceAndPoke(kHour);
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kFailed));
+  run = Run(id);
+  EXPECT_EQ(run.error["code"], "wait_timeout");
+  EXPECT_EQ(run.error["step_id"], "w");
+  EXPECT_EQ(run.finished_at, kStartMs + kHour);
+  ASSERT_EQ(run.steps.size(), 1u);
+  EXPECT_EQ(run.steps[0].status, StepStatus::kFailed);
+  EXPECT_EQ(run.steps[0].error["code"], "wait_timeout");
+  EXPECT_TRUE(store_->DueTimers(kStartMs + 100 * kHour, 10)->empty());
+}
+
+TEST_F(EngineTest, EventSentToAWaitingRunCompletesTheWait) {
+  Apply("approve", json::array({WaitForEvent("w", "approved", "1h"),
+                                Noop("after", "${{ steps.w.output.payload.ok }}")}));
+  const std::string id = StartRun("approve");
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kWaiting));
+  Result<bool> delivered = control_->SendEvent(ctx_, id, "approved", json{{"ok", true}});
+  ASSERT_TRUE(delivered.ok()) << delivered.status().message();
+  EXPECT_TRUE(*delivered);
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kCompleted));
+  EXPECT_EQ(Run(id).output, true);
+  EXPECT_TRUE(store_->DueTimers(kStartMs + 100 * kHour, 10)->empty());
+}
+
+TEST_F(EngineTest, BufferedEventIsConsumedWhenTheWaitStarts) {
+  Apply("early", json::array({Sleep("nap", "1m"), WaitForEvent("w", "go", "1h"),
+                              Noop("after", "${{ steps.w.output.payload.n }}")}));
+  const std::string id = StartRun("early");
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kWaiting));
+  Result<bool> delivered = control_->SendEvent(ctx_, id, "go", json{{"n", 7}});
+  ASSERT_TRUE(delivered.ok()) << delivered.status().message();
+  EXPECT_FALSE(*delivered);  // buffered: the run waits on a timer, not this event
+  ASSERT_TRUE(store_->FindBufferedEvent(id, "go")->has_value());
+
+  AdvanceAndPoke(kMinute);
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kCompleted));
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.output, 7);
+  const StepRecord* w = FindStep(run, "w");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->status, StepStatus::kCompleted);
+  EXPECT_EQ(w->output, (json{{"payload", {{"n", 7}}}}));
+  EXPECT_FALSE(store_->FindBufferedEvent(id, "go")->has_value());
+  EXPECT_TRUE(store_->DueTimers(kStartMs + 100 * kHour, 10)->empty());
+}
+
+TEST_F(EngineTest, HttpErrorStatusFailsTheRunAndKeepsTheResponse) {
+  const std::string url = "https://api.example.test/broken";
+  Apply("broken", json::array({Http("call", url), Noop("after", 1)}));
+  const std::string id = StartRun("broken");
+  std::optional<size_t> req = WaitRequest(url);
+  ASSERT_TRUE(req);
+  ASSERT_TRUE(http_.Complete(*req, FakeHttpClient::JsonResponse(503, R"({"why":"down"})")));
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kFailed));
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.error["code"], "http_error");
+  EXPECT_EQ(run.error["step_id"], "call");
+  ASSERT_EQ(run.steps.size(), 1u);
+  EXPECT_EQ(run.steps[0].status, StepStatus::kFailed);
+  EXPECT_EQ(run.steps[0].output["status"], 503);
+  EXPECT_EQ(run.steps[0].output["body"], (json{{"why", "down"}}));
+}
+
+TEST_F(EngineTest, PauseWithHttpInFlightKeepsTheResultAndResumeGoesOn) {
+  const std::string url = "https://api.example.test/a";
+  Apply("pay", json::array({Http("call", url), Noop("next", "${{ steps.call.output.body.ok }}")}));
+  const std::string id = StartRun("pay");
+  std::optional<size_t> req = WaitRequest(url);
+  ASSERT_TRUE(req);
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.status, RunStatus::kRunning);
+  ASSERT_EQ(run.steps.size(), 1u);
+  EXPECT_EQ(run.steps[0].status, StepStatus::kRunning);
+
+  Result<RunRecord> paused = Control(id, RunAction::kPause);
+  ASSERT_TRUE(paused.ok()) << paused.status().message();
+  EXPECT_EQ(paused->status, RunStatus::kPaused);
+  EXPECT_FALSE(http_.call(*req).cancel_seen);  // a pause lets the step finish
+
+  ASSERT_TRUE(http_.Complete(*req, FakeHttpClient::JsonResponse(200, R"({"ok":true})")));
+  ASSERT_TRUE(WaitStep(id, "call", [](const StepRecord& s) {
+    return s.status == StepStatus::kCompleted;
+  }));
+  ASSERT_TRUE(WaitIdle());
+  run = Run(id);
+  EXPECT_EQ(run.status, RunStatus::kPaused);
+  EXPECT_EQ(run.pause["reason"], "operator");
+  ASSERT_EQ(run.steps.size(), 1u);  // `next` did not start
+  EXPECT_EQ(run.steps[0].output["status"], 200);
+  EXPECT_EQ(run.steps[0].output["body"], (json{{"ok", true}}));
+  EXPECT_FALSE(run.steps[0].result_discarded);
+
+  Result<RunRecord> resumed = Control(id, RunAction::kResume);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kCompleted));
+  run = Run(id);
+  EXPECT_EQ(run.output, true);
+  EXPECT_EQ(http_.CountFor(url), 1u);
+  EXPECT_EQ(FindStep(run, "call")->attempt, 1);
+  EXPECT_EQ(FindStep(run, "next")->status, StepStatus::kCompleted);
+}
+
+TEST_F(EngineTest, CancelWithHttpInFlightStopsTheRequestAndTheRun) {
+  const std::string url = "https://api.example.test/c";
+  Apply("stop", json::array({Http("call", url), Noop("after", 1), Noop("last", 2)}));
+  const std::string id = StartRun("stop");
+  std::optional<size_t> req = WaitRequest(url);
+  ASSERT_TRUE(req);
+
+  Result<RunRecord> cancelled = Control(id, RunAction::kCancel, "changed my mind");
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().message();
+  EXPECT_EQ(cancelled->status, RunStatus::kCancelled);
+  // OnCancelled fires the token synchronously, before Control returns.
+  FakeHttpClient::Call call = http_.call(*req);
+  EXPECT_TRUE(call.cancel_seen);
+  EXPECT_EQ(call.cancel_reason, CancelReason::kUser);
+  EXPECT_TRUE(call.completed);
+
+  ASSERT_TRUE(WaitIdle());
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.status, RunStatus::kCancelled);
+  EXPECT_EQ(run.cancel["reason"], "changed my mind");
+  EXPECT_EQ(run.finished_at, kStartMs);
+  ASSERT_EQ(run.steps.size(), 1u);  // later steps never started: they have no row
+  EXPECT_EQ(run.steps[0].path, "call");
+  EXPECT_EQ(run.steps[0].status, StepStatus::kCancelled);
+  EXPECT_EQ(run.steps[0].error["message"], "workflow stopped by user");
+  EXPECT_FALSE(run.steps[0].result_discarded);
+  EXPECT_EQ(http_.size(), 1u);
+}
+
+TEST_F(EngineTest, CancelOfAWaitingRunClearsItsTimer) {
+  Apply("nap", json::array({Sleep("s", "10m"), Noop("after", 1)}));
+  const std::string id = StartRun("nap");
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kWaiting));
+  ASSERT_TRUE(Control(id, RunAction::kCancel).ok());
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.status, RunStatus::kCancelled);
+  EXPECT_EQ(run.cancel["reason"], ControlService::kDefaultCancelReason);
+  EXPECT_EQ(run.steps.at(0).status, StepStatus::kCancelled);
+  EXPECT_TRUE(store_->DueTimers(kStartMs + 100 * kHour, 10)->empty());
+
+  AdvanceAndPoke(10 * kMinute);
+  ASSERT_TRUE(WaitIdle());
+  EXPECT_EQ(Run(id).status, RunStatus::kCancelled);
+  EXPECT_EQ(Run(id).steps.size(), 1u);
+}
+
+TEST_F(EngineTest, ResultArrivingAfterCancelIsDiscarded) {
+  http_.set_ignore_cancel(true);
+  const std::string url = "https://api.example.test/late";
+  Apply("late", json::array({Http("call", url), Noop("after", 1)}));
+  const std::string id = StartRun("late");
+  std::optional<size_t> req = WaitRequest(url);
+  ASSERT_TRUE(req);
+
+  ASSERT_TRUE(Control(id, RunAction::kCancel).ok());
+  EXPECT_TRUE(http_.call(*req).cancel_seen);
+  EXPECT_FALSE(http_.call(*req).completed);
+
+  ASSERT_TRUE(http_.Complete(*req, FakeHttpClient::JsonResponse(200, R"({"late":true})")));
+  ASSERT_TRUE(WaitStep(id, "call", [](const StepRecord& s) { return s.result_discarded; }));
+  ASSERT_TRUE(WaitIdle());
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.status, RunStatus::kCancelled);
+  EXPECT_TRUE(run.output.is_null());
+  ASSERT_EQ(run.steps.size(), 1u);
+  EXPECT_EQ(run.steps[0].status, StepStatus::kCancelled);
+  EXPECT_EQ(run.steps[0].error["message"], "workflow stopped by user");
+  EXPECT_TRUE(run.steps[0].output.is_null());  // the late result is not applied
+  EXPECT_EQ(http_.size(), 1u);
+}
+
+TEST_F(EngineTest, RestartRunsTheInFlightStepAgainAndNotTheCompletedOnes) {
+  const std::string url_a = "https://api.example.test/a";
+  const std::string url_b = "https://api.example.test/b";
+  Apply("two", json::array({Http("a", url_a), Http("b", url_b),
+                            Noop("c", "${{ steps.a.output.body.n }}")}));
+  const std::string id = StartRun("two");
+  std::optional<size_t> req_a = WaitRequest(url_a);
+  ASSERT_TRUE(req_a);
+  ASSERT_TRUE(http_.Complete(*req_a, FakeHttpClient::JsonResponse(200, R"({"n":5})")));
+  std::optional<size_t> req_b = WaitRequest(url_b);
+  ASSERT_TRUE(req_b);
+  EXPECT_EQ(Run(id).steps.at(1).status, StepStatus::kRunning);
+
+  Close();
+  // Shutting down aborted the request in flight.
+  EXPECT_EQ(http_.call(*req_b).cancel_reason, CancelReason::kShutdown);
+  Open();
+
+  ASSERT_TRUE(WaitUntil([&] { return http_.CountFor(url_b) == 2 && http_.InFlight(url_b); }));
+  std::optional<size_t> req_b2 = http_.InFlight(url_b);
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.status, RunStatus::kRunning);
+  EXPECT_EQ(FindStep(run, "b")->attempt, 2);
+  EXPECT_EQ(FindStep(run, "b")->status, StepStatus::kRunning);
+  EXPECT_EQ(FindStep(run, "b")->seq, 2);
+
+  ASSERT_TRUE(http_.Complete(*req_b2, FakeHttpClient::JsonResponse(200, R"({"m":1})")));
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kCompleted));
+  run = Run(id);
+  EXPECT_EQ(run.output, 5);  // `a`'s stored output fed the expression after restart
+  EXPECT_EQ(http_.CountFor(url_a), 1u);
+  EXPECT_EQ(http_.CountFor(url_b), 2u);
+  EXPECT_EQ(FindStep(run, "a")->attempt, 1);
+  EXPECT_EQ(FindStep(run, "b")->attempt, 2);
+  EXPECT_EQ(FindStep(run, "b")->output["body"], (json{{"m", 1}}));
+  ASSERT_EQ(run.steps.size(), 3u);
+}
+
+TEST_F(EngineTest, PausedRunStaysPausedAcrossRestart) {
+  const std::string url = "https://api.example.test/p";
+  Apply("hold", json::array({Http("call", url), Noop("next", "ok")}));
+  const std::string id = StartRun("hold");
+  ASSERT_TRUE(WaitRequest(url));
+  ASSERT_TRUE(Control(id, RunAction::kPause).ok());
+
+  Close();
+  Open();
+  // Start drives runs synchronously into the active set: a paused run is not among them.
+  EXPECT_EQ(engine_->ActiveRuns(), 0u);
+  RunRecord run = Run(id);
+  EXPECT_EQ(run.status, RunStatus::kPaused);
+  EXPECT_EQ(run.paused_from, RunStatus::kRunning);
+  EXPECT_EQ(http_.CountFor(url), 1u);
+
+  ASSERT_TRUE(Control(id, RunAction::kResume).ok());
+  std::optional<size_t> again = WaitRequest(url);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(http_.CountFor(url), 2u);
+  ASSERT_TRUE(http_.Complete(*again, FakeHttpClient::JsonResponse(200, "{}")));
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kCompleted));
+  EXPECT_EQ(FindStep(Run(id), "call")->attempt, 2);
+  EXPECT_EQ(Run(id).output, "ok");
+}
+
+TEST_F(EngineTest, TimerThatCameDueWhileDownFiresAfterStart) {
+  Apply("nap", json::array({Sleep("s", "1h"), Noop("after", "woke")}));
+  const std::string id = StartRun("nap");
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kWaiting));
+  ASSERT_TRUE(WaitIdle());
+
+  Close();
+  clock_.Advance(2 * kHour);
+  Open();  // no PokeTimers: the first refresh finds it
+  ASSERT_TRUE(WaitStatus(id, RunStatus::kCompleted));
+  EXPECT_EQ(Run(id).output, "woke");
+  TimerLagStats lag = engine_->GetTimerLag();
+  EXPECT_EQ(lag.count, 1u);
+  EXPECT_EQ(lag.max_ms, kHour);
+}
+
+}  // namespace
+}  // namespace sw
