@@ -123,8 +123,8 @@ struct Api::Call {
   json body;
   int max_json_depth = 64;
 
-  void Reply(int status, const json& body_json, std::vector<std::pair<std::string, std::string>>
-                                                    headers = {}) {
+  void Reply(int status, const json& body_json,
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
     Response r;
     r.status = status;
     r.headers = std::move(headers);
@@ -148,8 +148,7 @@ struct Api::Call {
   bool Require(Role role) {
     if (!RoleAllows(ctx.principal.role, role)) {
       Fail(Status(StatusCode::kPermissionDenied,
-                  "This action needs the " + std::string(ToString(role)) + " role",
-                  "forbidden"));
+                  "This action needs the " + std::string(ToString(role)) + " role", "forbidden"));
       return false;
     }
     return true;
@@ -190,8 +189,8 @@ struct Api::Call {
       return false;
     }
     if (JsonDepth(req.body) > max_json_depth) {
-      Fail(InvalidArgument("JSON nested deeper than " + std::to_string(max_json_depth) +
-                           " levels"));
+      Fail(
+          InvalidArgument("JSON nested deeper than " + std::to_string(max_json_depth) + " levels"));
       return false;
     }
     try {
@@ -204,8 +203,8 @@ struct Api::Call {
   }
 };
 
-Api::Api(ControlService& control, Store& store, Engine& engine, RunWatch& watch,
-         const Clock& clock, ManualClock* manual_clock, ApiOptions options)
+Api::Api(ControlService& control, Store& store, Engine& engine, RunWatch& watch, const Clock& clock,
+         ManualClock* manual_clock, ApiOptions options)
     : control_(control),
       store_(store),
       engine_(engine),
@@ -341,8 +340,8 @@ void Api::Session(Call& call) {
       store_.DeleteSession(HashToken(cookie));
     }
     call.Reply(204, nullptr,
-               {{"Set-Cookie", std::string(kCookieName) +
-                                   "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"}});
+               {{"Set-Cookie",
+                 std::string(kCookieName) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"}});
     return;
   }
   if (req.method != "POST") {
@@ -546,8 +545,7 @@ void Api::RouteRuns(Call& call, const std::vector<std::string>& seg) {
     method == "GET" ? StreamRun(call, run_id) : call.Fail(MethodNotAllowed());
     return;
   }
-  static const std::set<std::string> kActions = {"pause", "resume", "cancel", "events",
-                                                  "replay"};
+  static const std::set<std::string> kActions = {"pause", "resume", "cancel", "events", "replay"};
   if (seg.size() != 3 || !kActions.contains(sub)) {
     call.Fail(NotFound("No route for " + call.req.path));
     return;
@@ -575,9 +573,8 @@ void Api::RouteRuns(Call& call, const std::vector<std::string>& seg) {
 
 void Api::ListRuns(Call& call) {
   if (!call.Require(Role::kViewer)) return;
-  static const std::set<std::string> kKnown = {"status",    "workflow_id", "pause_reason",
-                                               "wait_kind", "q",           "limit",
-                                               "cursor"};
+  static const std::set<std::string> kKnown = {"status", "workflow_id", "pause_reason", "wait_kind",
+                                               "q",      "limit",       "cursor"};
   RunFilter filter;
   for (const auto& [key, value] : call.req.query) {
     if (!kKnown.contains(key)) {
@@ -639,8 +636,9 @@ void Api::ListRuns(Call& call) {
   for (const RunRecord& run : page->items) {
     items.push_back(RunJson(run, false, nullptr));
   }
-  call.Reply(200, json{{"items", items},
-                       {"next_cursor", page->next_cursor.empty() ? json() : json(page->next_cursor)}});
+  call.Reply(200,
+             json{{"items", items},
+                  {"next_cursor", page->next_cursor.empty() ? json() : json(page->next_cursor)}});
 }
 
 void Api::GetRun(Call& call, const std::string& run_id, const std::string& workflow_id) {
@@ -690,11 +688,11 @@ void Api::GetRun(Call& call, const std::string& run_id, const std::string& workf
         return;
       }
       watch_.Unsubscribe(run_id, poll->watch_id);
-      now.ok() ? poll->call.Reply(200, RunBody(*now), etag(*now))
-               : poll->call.Fail(now.status());
+      now.ok() ? poll->call.Reply(200, RunBody(*now), etag(*now)) : poll->call.Fail(now.status());
     }
   };
-  poll->watch_id = watch_.Subscribe(run_id, [poll, answer] { poll->ex->Post([answer] { answer(false); }); });
+  poll->watch_id =
+      watch_.Subscribe(run_id, [poll, answer] { poll->ex->Post([answer] { answer(false); }); });
   call.ex->After(wait_ms, [answer] { answer(true); });
   answer(false);  // it may have finished between the first read and the subscription
 }
@@ -723,9 +721,10 @@ void Api::ControlRun(Call& call, const std::string& run_id, RunAction action,
     }
   }
   if (call.body.contains("expected_status")) {
-    std::optional<RunStatus> s = call.body["expected_status"].is_string()
-                                     ? ParseRunStatus(call.body["expected_status"].get<std::string>())
-                                     : std::nullopt;
+    std::optional<RunStatus> s =
+        call.body["expected_status"].is_string()
+            ? ParseRunStatus(call.body["expected_status"].get<std::string>())
+            : std::nullopt;
     if (!s) {
       call.Fail(InvalidArgument("'expected_status' must be a run status",
                                 json{{"field", "expected_status"}}));
@@ -768,8 +767,7 @@ void Api::SendEvent(Call& call, const std::string& run_id) {
   json payload = call.body.value("payload", json());
   Result<bool> delivered =
       control_.SendEvent(call.ctx, run_id, call.body["event_type"].get<std::string>(), payload);
-  delivered.ok() ? call.Reply(202, json{{"delivered", *delivered}})
-                 : call.Fail(delivered.status());
+  delivered.ok() ? call.Reply(202, json{{"delivered", *delivered}}) : call.Fail(delivered.status());
 }
 
 void Api::StreamRun(Call& call, const std::string& run_id) {
@@ -809,8 +807,7 @@ void Api::StreamRun(Call& call, const std::string& run_id) {
     if (run->version != stream->sent_version) {
       stream->sent_version = run->version;
       stream->ex->Send("event: run\nid: " + std::to_string(run->version) + "\ndata: " +
-                       RunBody(*run).dump(-1, ' ', false, json::error_handler_t::replace) +
-                       "\n\n");
+                       RunBody(*run).dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n");
     }
     if (IsTerminal(run->status) && !stream->ended.exchange(true)) {
       watch_.Unsubscribe(run_id, stream->watch_id);
@@ -900,16 +897,16 @@ void Api::Metrics(Call& call) {
         if (c.status == s) n = c.count;
       }
     }
-    out += "stepwell_runs{status=\"" + std::string(ToString(s)) + "\"} " + std::to_string(n) +
-           "\n";
+    out += "stepwell_runs{status=\"" + std::string(ToString(s)) + "\"} " + std::to_string(n) + "\n";
   }
   Store::Stats st = store_.GetStats();
   out += "# TYPE stepwell_steps_committed_total counter\nstepwell_steps_committed_total " +
          std::to_string(st.steps_committed) + "\n";
   out += "# TYPE stepwell_store_commits_total counter\nstepwell_store_commits_total " +
          std::to_string(st.commits) + "\n";
-  out += "# HELP stepwell_commit_batch_size Changes per store transaction.\n"
-         "# TYPE stepwell_commit_batch_size histogram\n";
+  out +=
+      "# HELP stepwell_commit_batch_size Changes per store transaction.\n"
+      "# TYPE stepwell_commit_batch_size histogram\n";
   const char* bounds[] = {"1", "4", "16", "64", "256", "+Inf"};
   uint64_t cumulative = 0;
   for (int i = 0; i < 6; ++i) {
@@ -920,8 +917,9 @@ void Api::Metrics(Call& call) {
   out += "stepwell_commit_batch_size_sum " + std::to_string(st.batch_size_sum) + "\n";
   out += "stepwell_commit_batch_size_count " + std::to_string(st.commits) + "\n";
   TimerLagStats lag = engine_.GetTimerLag();
-  out += "# HELP stepwell_timer_lag_ms How late timers fired.\n# TYPE stepwell_timer_lag_ms "
-         "summary\n";
+  out +=
+      "# HELP stepwell_timer_lag_ms How late timers fired.\n# TYPE stepwell_timer_lag_ms "
+      "summary\n";
   out += "stepwell_timer_lag_ms_sum " + std::to_string(lag.sum_ms) + "\n";
   out += "stepwell_timer_lag_ms_count " + std::to_string(lag.count) + "\n";
   out += "stepwell_timer_lag_ms_max " + std::to_string(lag.max_ms) + "\n";

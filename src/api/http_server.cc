@@ -118,32 +118,32 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
     if (done_.exchange(true)) {
       return;
     }
-    net::post(session_->executor(), [s = session_, r = std::move(response), k = keep_alive_,
-                                     start = start_]() mutable {
-      s->WriteResponse(std::move(r), k, start);
-    });
+    net::post(session_->executor(),
+              [s = session_, r = std::move(response), k = keep_alive_, start = start_]() mutable {
+                s->WriteResponse(std::move(r), k, start);
+              });
   }
 
   void Post(std::function<void()> fn) override { net::post(session_->executor(), std::move(fn)); }
 
   void After(int64_t ms, std::function<void()> fn) override {
-    net::post(session_->executor(), [s = session_, ms, fn = std::move(fn),
-                                     self = shared_from_this()]() mutable {
-      auto timer = std::make_shared<net::steady_timer>(s->executor());
-      timer->expires_after(std::chrono::milliseconds(ms));
-      s->AddTimer(timer);
-      // `fn` runs even when the connection closed first, so it can release what it
-      // holds; it checks Done() itself.
-      timer->async_wait([timer, fn = std::move(fn), self](beast::error_code) { fn(); });
-    });
+    net::post(session_->executor(),
+              [s = session_, ms, fn = std::move(fn), self = shared_from_this()]() mutable {
+                auto timer = std::make_shared<net::steady_timer>(s->executor());
+                timer->expires_after(std::chrono::milliseconds(ms));
+                s->AddTimer(timer);
+                // `fn` runs even when the connection closed first, so it can release what it
+                // holds; it checks Done() itself.
+                timer->async_wait([timer, fn = std::move(fn), self](beast::error_code) { fn(); });
+              });
   }
 
   void StartStream(Response head) override {
     if (streaming_.exchange(true)) {
       return;
     }
-    std::string text = "HTTP/1.1 " + std::to_string(head.status) + " OK\r\nContent-Type: " +
-                       head.content_type + "\r\nConnection: close\r\n";
+    std::string text = "HTTP/1.1 " + std::to_string(head.status) +
+                       " OK\r\nContent-Type: " + head.content_type + "\r\nConnection: close\r\n";
     for (const auto& [k, v] : head.headers) {
       text += k + ": " + v + "\r\n";
     }
@@ -312,8 +312,8 @@ void Session::OnRead(beast::error_code ec) {
   }
   stream_.expires_never();
   auto msg = parser_->release();
-  auto exchange = std::make_shared<ExchangeImpl>(shared_from_this(), ToRequest(msg),
-                                                 msg.keep_alive());
+  auto exchange =
+      std::make_shared<ExchangeImpl>(shared_from_this(), ToRequest(msg), msg.keep_alive());
   try {
     server_.handler()(exchange);
   } catch (const std::exception& e) {
@@ -342,16 +342,16 @@ void Session::WriteResponse(Response r, bool keep_alive,
   msg->body() = std::move(r.body);
   msg->keep_alive(keep_alive);
   msg->prepare_payload();
-  http::async_write(stream_, *msg,
-                    [self = shared_from_this(), msg, keep_alive, start](beast::error_code ec,
-                                                                        size_t) {
-                      self->server_.Record(std::chrono::steady_clock::now() - start);
-                      if (ec || !keep_alive) {
-                        self->Close();
-                        return;
-                      }
-                      self->DoRead();
-                    });
+  http::async_write(
+      stream_, *msg,
+      [self = shared_from_this(), msg, keep_alive, start](beast::error_code ec, size_t) {
+        self->server_.Record(std::chrono::steady_clock::now() - start);
+        if (ec || !keep_alive) {
+          self->Close();
+          return;
+        }
+        self->DoRead();
+      });
 }
 
 void Session::WriteRaw(std::string data, bool end_after) {

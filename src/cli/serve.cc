@@ -88,9 +88,8 @@ int Serve(const ServeOptions& opt) {
   engine_options.workers = opt.workers;
   Engine engine(*store, *clock, *http, ids, engine_options);
   RunWatch watch;
-  store->SetChangeListener([&watch](const std::vector<std::string>& ids_changed) {
-    watch.Notify(ids_changed);
-  });
+  store->SetChangeListener(
+      [&watch](const std::vector<std::string>& ids_changed) { watch.Notify(ids_changed); });
   ControlService control(*store, engine, *clock, ids, *http);
   Api api(control, *store, engine, watch, *clock, manual_clock.get(), ApiOptions{});
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(

@@ -30,9 +30,8 @@ ControlService::ControlService(Store& store, Engine& engine, const Clock& clock,
                                HttpClient& http)
     : store_(store), engine_(engine), clock_(clock), ids_(ids), http_(http) {}
 
-AuditEntry ControlService::Audit(const RequestContext& ctx, std::string action,
-                                 std::string target, std::string reason, std::string before,
-                                 std::string after) {
+AuditEntry ControlService::Audit(const RequestContext& ctx, std::string action, std::string target,
+                                 std::string reason, std::string before, std::string after) {
   AuditEntry a;
   a.id = ids_.Next("aud");
   a.workspace_id = ctx.principal.workspace_id;
@@ -53,8 +52,7 @@ Result<PutWorkflowResult> ControlService::ApplyWorkflow(const RequestContext& ct
                                                         const std::string& workflow_id,
                                                         const json& body) {
   if (!IsValidSlug(workflow_id)) {
-    return InvalidArgument("workflow id '" + workflow_id +
-                           "' must match [a-z0-9][a-z0-9-]{0,62}");
+    return InvalidArgument("workflow id '" + workflow_id + "' must match [a-z0-9][a-z0-9-]{0,62}");
   }
   Result<std::shared_ptr<const Definition>> def = ParseDefinition(body, workflow_id);
   if (!def.ok()) {
@@ -70,9 +68,9 @@ Result<PutWorkflowResult> ControlService::ApplyWorkflow(const RequestContext& ct
   wf.definition = stored;
   wf.created_at = wf.updated_at = clock_.NowMs();
   Result<WorkflowRecord> before = store_.GetWorkflow(wf.workspace_id, workflow_id);
-  return store_.PutWorkflow(wf, Audit(ctx, "workflow.apply", workflow_id, "",
-                                      before.ok() ? "v" + std::to_string(before->version) : "",
-                                      "applied"));
+  return store_.PutWorkflow(
+      wf, Audit(ctx, "workflow.apply", workflow_id, "",
+                before.ok() ? "v" + std::to_string(before->version) : "", "applied"));
 }
 
 Result<WorkflowRecord> ControlService::GetWorkflow(const RequestContext& ctx,
@@ -108,7 +106,8 @@ Result<json> ControlService::Invoke(const RequestContext& ctx, const std::string
   if (wf->kind != "script") {
     return InvalidArgument("workflow '" + workflow_id +
                            "' is kind 'workflow': start a run with POST "
-                           "/api/v1/workflows/" + workflow_id + "/runs");
+                           "/api/v1/workflows/" +
+                           workflow_id + "/runs");
   }
   if (wf->status == "disabled") {
     return Status(StatusCode::kFailedPrecondition, "workflow '" + workflow_id + "' is disabled",
@@ -177,8 +176,8 @@ Result<json> ControlService::RunScript(const Definition& def, const json& input)
                [promise](Result<HttpResponse> r) { promise->set_value(std::move(r)); });
     Result<HttpResponse> response = future.get();
     if (!response.ok() || response->status >= 400) {
-      std::string message = response.ok() ? "HTTP " + std::to_string(response->status)
-                                          : response.status().message();
+      std::string message =
+          response.ok() ? "HTTP " + std::to_string(response->status) : response.status().message();
       return json{{"output", nullptr},
                   {"error",
                    {{"message", message},
@@ -223,9 +222,8 @@ Result<CreateRunResult> ControlService::StartRun(const RequestContext& ctx,
   run.created_at = run.updated_at = now;
   std::optional<IdempotencyKey> key;
   if (request.idempotency_key) {
-    json fingerprint = {{"workflow_id", wf->id},
-                        {"kind", request.trigger_kind},
-                        {"input", request.input}};
+    json fingerprint = {
+        {"workflow_id", wf->id}, {"kind", request.trigger_kind}, {"input", request.input}};
     key = IdempotencyKey{*request.idempotency_key, HashToken(fingerprint.dump()),
                          now - kIdempotencyWindowMs};
   }
@@ -348,8 +346,8 @@ Result<bool> ControlService::SendEvent(const RequestContext& ctx, const std::str
     }
     const int64_t now = clock_.NowMs();
     const json& wait = run->wait;
-    if (run->status == RunStatus::kWaiting && wait.is_object() && wait.value("kind", "") == "event" &&
-        wait.value("event_type", "") == event_type) {
+    if (run->status == RunStatus::kWaiting && wait.is_object() &&
+        wait.value("kind", "") == "event" && wait.value("event_type", "") == event_type) {
       RunTransition t;
       t.run_id = run_id;
       t.expected_version = run->version;

@@ -9,10 +9,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "control/auth.h"
 #include "core/result.h"
@@ -60,8 +59,7 @@ class ControlService {
   static constexpr char kDefaultCancelReason[] = "Cancelled by user";
   static constexpr int64_t kIdempotencyWindowMs = 24LL * 3600 * 1000;
 
-  ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids,
-                 HttpClient& http);
+  ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids, HttpClient& http);
 
   // Workflows.
   Result<PutWorkflowResult> ApplyWorkflow(const RequestContext& ctx, const std::string& workflow_id,

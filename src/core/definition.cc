@@ -38,13 +38,15 @@ std::string_view ToString(WorkflowKind k) {
   return k == WorkflowKind::kScript ? "script" : "workflow";
 }
 
-std::string_view ToString(WorkflowMode m) { return m == WorkflowMode::kAgent ? "agent" : "standard"; }
+std::string_view ToString(WorkflowMode m) {
+  return m == WorkflowMode::kAgent ? "agent" : "standard";
+}
 
 namespace {
 
-constexpr StepType kStepTypes[] = {StepType::kNoop,   StepType::kFail,       StepType::kHttp,
-                                   StepType::kSleep,  StepType::kSleepUntil, StepType::kWaitForEvent,
-                                   StepType::kLoop,   StepType::kSwitch};
+constexpr StepType kStepTypes[] = {StepType::kNoop,  StepType::kFail,       StepType::kHttp,
+                                   StepType::kSleep, StepType::kSleepUntil, StepType::kWaitForEvent,
+                                   StepType::kLoop,  StepType::kSwitch};
 
 // Step types of DESIGN.md that later work adds; named so the error is precise.
 constexpr std::string_view kLaterStepTypes[] = {"shell", "approval", "form", "workflow",
@@ -73,8 +75,8 @@ class Parser {
       return DefinitionError("'" + std::string(field) + "' must not be empty", owner, field);
     }
     if (depth > kMaxNesting) {
-      return DefinitionError("steps are nested deeper than " + std::to_string(kMaxNesting),
-                             owner, field);
+      return DefinitionError("steps are nested deeper than " + std::to_string(kMaxNesting), owner,
+                             field);
     }
     std::vector<StepDef> steps;
     for (const json& item : list) {
@@ -190,8 +192,8 @@ class Parser {
     }
     for (const auto& [key, value] : step.with.items()) {
       if (Status s = ValidateTemplate(value); !s.ok()) {
-        return DefinitionError("invalid expression in 'with." + key + "': " + s.message(),
-                               step.id, "with." + key);
+        return DefinitionError("invalid expression in 'with." + key + "': " + s.message(), step.id,
+                               "with." + key);
       }
     }
     return Status::Ok();
@@ -224,9 +226,9 @@ class Parser {
         it->is_string() ? ParseDuration(it->get<std::string>())
                         : Result<std::chrono::milliseconds>(InvalidArgument("not a string"));
     if (!d.ok()) {
-      return DefinitionError("invalid duration in 'with." + std::string(key) +
-                                 "': " + d.status().message(),
-                             step.id, "with." + std::string(key));
+      return DefinitionError(
+          "invalid duration in 'with." + std::string(key) + "': " + d.status().message(), step.id,
+          "with." + std::string(key));
     }
     return Status::Ok();
   }
@@ -281,8 +283,7 @@ class Parser {
     const std::string url = step.with["url"].get<std::string>();
     if (!IsTemplated(step.with["url"]) && url.rfind("http://", 0) != 0 &&
         url.rfind("https://", 0) != 0) {
-      return DefinitionError("'with.url' must start with http:// or https://", step.id,
-                             "with.url");
+      return DefinitionError("'with.url' must start with http:// or https://", step.id, "with.url");
     }
     if (Status s = CheckString(step, "method", false); !s.ok()) {
       return s;
@@ -291,9 +292,10 @@ class Parser {
       static const std::set<std::string> kMethods = {"GET",    "POST", "PUT",    "PATCH",
                                                      "DELETE", "HEAD", "OPTIONS"};
       if (!kMethods.contains(step.with["method"].get<std::string>())) {
-        return DefinitionError("'with.method' must be one of GET, POST, PUT, PATCH, DELETE, "
-                               "HEAD, OPTIONS",
-                               step.id, "with.method");
+        return DefinitionError(
+            "'with.method' must be one of GET, POST, PUT, PATCH, DELETE, "
+            "HEAD, OPTIONS",
+            step.id, "with.method");
       }
     }
     if (step.with.contains("headers")) {
@@ -365,8 +367,7 @@ class Parser {
   Status ValidateSwitch(StepDef& step, int depth) {
     // A switch's `with` holds conditions and nested steps, each validated below with
     // the field (and the nested step) at fault; no blanket template check.
-    if (Status s = CheckKeys(step, {"cases", "default"}, {"cases"}, /*templates=*/false);
-        !s.ok()) {
+    if (Status s = CheckKeys(step, {"cases", "default"}, {"cases"}, /*templates=*/false); !s.ok()) {
       return s;
     }
     const json& cases = step.with["cases"];
@@ -376,8 +377,7 @@ class Parser {
     for (size_t i = 0; i < cases.size(); ++i) {
       const std::string field = "with.cases[" + std::to_string(i) + "]";
       const json& c = cases[i];
-      if (!c.is_object() || !c.contains("when") || !c["when"].is_string() ||
-          !c.contains("steps")) {
+      if (!c.is_object() || !c.contains("when") || !c["when"].is_string() || !c.contains("steps")) {
         return DefinitionError("each case needs 'when' (a string) and 'steps'", step.id, field);
       }
       for (const auto& [key, value] : c.items()) {
@@ -390,8 +390,8 @@ class Parser {
       if (Status s = ValidateCondition(sc.when); !s.ok()) {
         return DefinitionError("invalid expression: " + s.message(), step.id, field + ".when");
       }
-      Result<std::vector<StepDef>> steps = ParseSteps(c["steps"], step.id, field + ".steps",
-                                                      depth + 1);
+      Result<std::vector<StepDef>> steps =
+          ParseSteps(c["steps"], step.id, field + ".steps", depth + 1);
       if (!steps.ok()) {
         return steps.status();
       }
@@ -482,9 +482,9 @@ Result<std::shared_ptr<const Definition>> ParseDefinition(const json& doc,
   for (const auto& [key, value] : doc.items()) {
     if (key == "id") {
       if (!value.is_string() || value.get<std::string>() != workflow_id) {
-        return DefinitionError("'id' must equal the workflow id in the URL ('" +
-                                   std::string(workflow_id) + "')",
-                               "", "id");
+        return DefinitionError(
+            "'id' must equal the workflow id in the URL ('" + std::string(workflow_id) + "')", "",
+            "id");
       }
     } else if (key == "kind") {
       if (value == "workflow") {

@@ -5,12 +5,11 @@
 
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 
@@ -39,7 +38,7 @@ struct SwitchCase {
 struct StepDef {
   std::string id;
   StepType type = StepType::kNoop;
-  nlohmann::json with = nlohmann::json::object();  // as written; may hold expressions
+  nlohmann::json with = nlohmann::json::object();    // as written; may hold expressions
   std::optional<std::chrono::milliseconds> timeout;  // per attempt
 
   // kLoop

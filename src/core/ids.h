@@ -10,8 +10,7 @@
 
 namespace sw {
 
-std::string MakeId(std::string_view prefix, int64_t unix_ms,
-                   const std::array<uint8_t, 10>& random);
+std::string MakeId(std::string_view prefix, int64_t unix_ms, const std::array<uint8_t, 10>& random);
 
 // True for "[a-z0-9][a-z0-9-]{0,62}": workflow ids and workspace slugs.
 bool IsValidSlug(std::string_view s);

@@ -5,11 +5,10 @@
 // Thread-compatible value types.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 namespace sw {
 
@@ -70,7 +69,7 @@ inline Status Internal(std::string message) {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -95,9 +94,9 @@ class Result {
 }  // namespace sw
 
 // Bugs are assertions: SW_CHECK aborts with the failed condition.
-#define SW_CHECK(cond)                                                              \
-  do {                                                                              \
-    if (!(cond)) ::sw::CheckFailed(#cond, __FILE__, __LINE__);                      \
+#define SW_CHECK(cond)                                         \
+  do {                                                         \
+    if (!(cond)) ::sw::CheckFailed(#cond, __FILE__, __LINE__); \
   } while (0)
 
 namespace sw {

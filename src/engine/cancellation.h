@@ -58,8 +58,8 @@ class CancellationToken {
 
  private:
   mutable std::mutex mu_;
-  CancelReason reason_ = CancelReason::kNone;             // guarded by mu_
-  std::vector<std::function<void()>> callbacks_;          // guarded by mu_
+  CancelReason reason_ = CancelReason::kNone;     // guarded by mu_
+  std::vector<std::function<void()>> callbacks_;  // guarded by mu_
 };
 
 }  // namespace sw

@@ -43,8 +43,7 @@ struct TimerLagStats {
 
 class Engine {
  public:
-  Engine(Store& store, const Clock& clock, HttpClient& http, IdSource& ids,
-         EngineOptions options);
+  Engine(Store& store, const Clock& clock, HttpClient& http, IdSource& ids, EngineOptions options);
   ~Engine();
 
   // Picks up where the last process stopped: drives every pending and running run
@@ -88,9 +87,8 @@ class Engine {
   void CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                     const std::string& path, nlohmann::json output, CommitKind kind,
                     std::optional<int64_t> consume_event);
-  void FailRun(const std::shared_ptr<ActiveRun>& ar, const StepDef* step,
-               const std::string& path, nlohmann::json error, nlohmann::json step_output,
-               CommitKind kind);
+  void FailRun(const std::shared_ptr<ActiveRun>& ar, const StepDef* step, const std::string& path,
+               nlohmann::json error, nlohmann::json step_output, CommitKind kind);
 
   // Commits `t` (expected: the run's known version, status running) plus the control
   // effects not yet committed; `on_ok` runs on a worker with the new version.
@@ -114,7 +112,7 @@ class Engine {
   TimerService timers_;
 
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<ActiveRun>> active_;  // guarded by mu_
+  std::unordered_map<std::string, std::shared_ptr<ActiveRun>> active_;    // guarded by mu_
   std::map<std::string, std::shared_ptr<const Definition>> definitions_;  // guarded by mu_
   TimerLagStats timer_lag_;                                               // guarded by mu_
   std::atomic<bool> stopping_{false};

@@ -41,8 +41,8 @@ class IdSource {
  private:
   const Clock& clock_;
   std::mutex mu_;
-  std::mt19937_64 rng_;  // guarded by mu_
-  int64_t last_ms_ = 0;  // guarded by mu_
+  std::mt19937_64 rng_;                    // guarded by mu_
+  int64_t last_ms_ = 0;                    // guarded by mu_
   std::array<uint8_t, 10> last_random_{};  // guarded by mu_
 };
 

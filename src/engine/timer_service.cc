@@ -13,7 +13,9 @@ TimerService::TimerService(Store& store, const Clock& clock, FireFn fire)
 
 TimerService::~TimerService() { Stop(); }
 
-void TimerService::Start() { thread_ = std::thread([this] { Loop(); }); }
+void TimerService::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void TimerService::Stop() {
   {

@@ -2,8 +2,6 @@
 // directory, with a ManualClock and a FakeHttpClient that the test completes by hand.
 // Nothing sleeps to synchronise: the test moves the clock, pokes the timer service and
 // waits (bounded) for a condition on the store.
-#include "engine/engine.h"
-
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -16,6 +14,7 @@
 #include <thread>
 
 #include "control/service.h"
+#include "engine/engine.h"
 #include "store/sqlite/sqlite_store.h"
 // The fake lives beside this test (tests/engine/).
 #include "fake_http_client.h"
@@ -190,9 +189,9 @@ class EngineTest : public ::testing::Test {
 };
 
 TEST_F(EngineTest, NoopChainCompletesWithTheLastOutput) {
-  Apply("chain", json::array({Noop("a", json{{"x", 1}}),
-                              Noop("b", json{{"sum", "${{ steps.a.output.x }}"},
-                                             {"who", "${{ input.user }}"}})}));
+  Apply("chain",
+        json::array({Noop("a", json{{"x", 1}}), Noop("b", json{{"sum", "${{ steps.a.output.x }}"},
+                                                               {"who", "${{ input.user }}"}})}));
   const std::string id = StartRun("chain", json{{"user", "ann"}});
   ASSERT_TRUE(WaitStatus(id, RunStatus::kCompleted));
   RunRecord run = Run(id);
@@ -356,9 +355,8 @@ TEST_F(EngineTest, PauseWithHttpInFlightKeepsTheResultAndResumeGoesOn) {
   EXPECT_FALSE(http_.call(*req).cancel_seen);  // a pause lets the step finish
 
   ASSERT_TRUE(http_.Complete(*req, FakeHttpClient::JsonResponse(200, R"({"ok":true})")));
-  ASSERT_TRUE(WaitStep(id, "call", [](const StepRecord& s) {
-    return s.status == StepStatus::kCompleted;
-  }));
+  ASSERT_TRUE(
+      WaitStep(id, "call", [](const StepRecord& s) { return s.status == StepStatus::kCompleted; }));
   ASSERT_TRUE(WaitIdle());
   run = Run(id);
   EXPECT_EQ(run.status, RunStatus::kPaused);

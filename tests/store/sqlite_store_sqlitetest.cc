@@ -2,8 +2,6 @@
 // tokens and sessions, workflow versions, runs and idempotency keys, the
 // compare-and-set TransitionRun with its side effects, timers, buffered events,
 // ListRuns, group commit and durability across a reopen.
-#include "store/sqlite/sqlite_store.h"
-
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -20,6 +18,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "store/sqlite/sqlite_store.h"
 
 namespace sw {
 namespace {
@@ -104,8 +104,8 @@ class WriterGate {
   std::mutex mu_;
   std::condition_variable cv_;
   std::string trigger_run_;  // guarded by mu_; empty: not armed
-  bool entered_ = false;   // guarded by mu_
-  bool released_ = false;  // guarded by mu_
+  bool entered_ = false;     // guarded by mu_
+  bool released_ = false;    // guarded by mu_
 };
 
 class SqliteStoreTest : public ::testing::Test {
@@ -238,18 +238,19 @@ TEST_F(SqliteStoreTest, TokensAreFoundByHashListedAndRevoked) {
   EXPECT_EQ((*listed)[1].id, "tok_1");
 
   // Another workspace cannot revoke it.
-  EXPECT_EQ(store_->RevokeToken("ws_2", "tok_2", kT0 + 5, MakeAudit("aud_x", "ws_2", "r", "t"))
-                .code(),
-            StatusCode::kNotFound);
-  ASSERT_TRUE(
-      store_->RevokeToken("ws_1", "tok_2", kT0 + 5, MakeAudit("aud_2", "ws_1", "token.revoke", "tok_2"))
-          .ok());
+  EXPECT_EQ(
+      store_->RevokeToken("ws_2", "tok_2", kT0 + 5, MakeAudit("aud_x", "ws_2", "r", "t")).code(),
+      StatusCode::kNotFound);
+  ASSERT_TRUE(store_
+                  ->RevokeToken("ws_1", "tok_2", kT0 + 5,
+                                MakeAudit("aud_2", "ws_1", "token.revoke", "tok_2"))
+                  .ok());
   EXPECT_EQ(store_->FindTokenByHash("hash-2").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(store_->FindTokenByHash("hash-1").ok());
   // A second revoke finds no active token.
-  EXPECT_EQ(store_->RevokeToken("ws_1", "tok_2", kT0 + 6, MakeAudit("aud_3", "ws_1", "r", "t"))
-                .code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(
+      store_->RevokeToken("ws_1", "tok_2", kT0 + 6, MakeAudit("aud_3", "ws_1", "r", "t")).code(),
+      StatusCode::kNotFound);
 
   listed = store_->ListTokens("ws_1");
   ASSERT_TRUE(listed.ok());
@@ -313,14 +314,16 @@ TEST_F(SqliteStoreTest, PutWorkflowVersionsOnlyChangedDefinitions) {
   wf.definition = json{{"steps", json::array({{{"id", "a"}, {"type", "noop"}}})}};
   wf.created_at = wf.updated_at = kT0;
 
-  Result<PutWorkflowResult> first = store_->PutWorkflow(wf, MakeAudit("aud_1", "ws_1", "a", "charge"));
+  Result<PutWorkflowResult> first =
+      store_->PutWorkflow(wf, MakeAudit("aud_1", "ws_1", "a", "charge"));
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_TRUE(first->created);
   EXPECT_TRUE(first->changed);
   EXPECT_EQ(first->workflow.version, 1);
 
   wf.updated_at = kT0 + 10;
-  Result<PutWorkflowResult> same = store_->PutWorkflow(wf, MakeAudit("aud_2", "ws_1", "a", "charge"));
+  Result<PutWorkflowResult> same =
+      store_->PutWorkflow(wf, MakeAudit("aud_2", "ws_1", "a", "charge"));
   ASSERT_TRUE(same.ok());
   EXPECT_FALSE(same->created);
   EXPECT_FALSE(same->changed);
@@ -368,8 +371,9 @@ TEST_F(SqliteStoreTest, WorkflowStatusIsSetListedAndKeptAcrossNewVersions) {
   wf.id = "a-flow";
   ASSERT_TRUE(store_->PutWorkflow(wf, MakeAudit("aud_2", "ws_1", "a", "a-flow")).ok());
 
-  Result<WorkflowRecord> disabled = store_->SetWorkflowStatus(
-      "ws_1", "b-flow", "disabled", kT0 + 5, MakeAudit("aud_3", "ws_1", "workflow.status", "b-flow"));
+  Result<WorkflowRecord> disabled =
+      store_->SetWorkflowStatus("ws_1", "b-flow", "disabled", kT0 + 5,
+                                MakeAudit("aud_3", "ws_1", "workflow.status", "b-flow"));
   ASSERT_TRUE(disabled.ok());
   EXPECT_EQ(disabled->status, "disabled");
   EXPECT_EQ(disabled->updated_at, kT0 + 5);
@@ -531,7 +535,7 @@ TEST_F(SqliteStoreTest, LostCompareAndSetOnStatusIsAborted) {
   CreateRunning("run_1");
   RunTransition t;
   t.run_id = "run_1";
-  t.expected_version = 2;  // right version
+  t.expected_version = 2;                  // right version
   t.expected_status = RunStatus::kPaused;  // wrong status
   t.next_status = RunStatus::kRunning;
   t.upsert_steps = {MakeStep("a", StepStatus::kRunning)};
@@ -678,9 +682,10 @@ TEST_F(SqliteStoreTest, CancelStepsInFlightTouchesOnlyRunningAndWaitingSteps) {
 
 TEST_F(SqliteStoreTest, DiscardStepResultMarksOnlyThatStep) {
   CreateRunning("run_1");
-  ASSERT_TRUE(Transition("run_1", 2,
-                         {MakeStep("a", StepStatus::kCancelled), MakeStep("b", StepStatus::kPending)})
-                  .ok());
+  ASSERT_TRUE(
+      Transition("run_1", 2,
+                 {MakeStep("a", StepStatus::kCancelled), MakeStep("b", StepStatus::kPending)})
+          .ok());
   RunTransition t;
   t.run_id = "run_1";
   t.expected_version = 3;
@@ -796,7 +801,7 @@ TEST_F(SqliteStoreTest, BufferEventIsACompareAndSetAndConsumeRemovesIt) {
 // --- ListRuns ---
 
 TEST_F(SqliteStoreTest, ListRunsFiltersByStatusWorkflowPauseReasonWaitKindAndId) {
-  CreateRunning("run_a1", "ws_1", "alpha");                       // running
+  CreateRunning("run_a1", "ws_1", "alpha");  // running
   ASSERT_TRUE(store_->CreateRun(NewRun("run_a2", "ws_1", "alpha"), std::nullopt).ok());
   CreateRunning("run_b1", "ws_1", "beta");
   CreateRunning("run_b2", "ws_1", "beta");

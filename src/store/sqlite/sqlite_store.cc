@@ -265,8 +265,8 @@ Status ApplyTransition(Connection& db, const RunTransition& t) {
     }
   }
   for (const TimerRecord& timer : t.add_timers) {
-    Result<Statement*> st = db.Prepare(
-        "INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?)");
+    Result<Statement*> st =
+        db.Prepare("INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?)");
     if (!st.ok()) {
       return st.status();
     }
@@ -349,9 +349,9 @@ Status SqliteStore::Init() {
     return conn.status();
   }
   writer_conn_ = std::move(conn).value();
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA wal_autocheckpoint=4000", "PRAGMA temp_store=MEMORY",
-                             "PRAGMA cache_size=-65536"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA wal_autocheckpoint=4000",
+        "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536"}) {
     if (Status s = writer_conn_->Exec(pragma); !s.ok()) {
       return s;
     }
@@ -412,8 +412,7 @@ void SqliteStore::Enqueue(WriteOp op) {
   op.done(Status(StatusCode::kUnavailable, "the store is shutting down"));
 }
 
-Status SqliteStore::WriteSync(
-    std::function<Status(Connection&, std::vector<std::string>&)> apply) {
+Status SqliteStore::WriteSync(std::function<Status(Connection&, std::vector<std::string>&)> apply) {
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Status> out;
@@ -537,7 +536,9 @@ Result<WorkspaceRecord> SqliteStore::FindWorkspaceBySlug(const std::string& slug
     return QueryOne<WorkspaceRecord>(
         db, "SELECT id, slug, created_at FROM workspaces WHERE slug = ?",
         [&](Statement& q) { q.Bind(1, slug); },
-        [](const Statement& q) { return WorkspaceRecord{q.Text(0), q.Text(1), q.Int(2)}; },
+        [](const Statement& q) {
+          return WorkspaceRecord{q.Text(0), q.Text(1), q.Int(2)};
+        },
         "workspace not found");
   });
 }
@@ -547,7 +548,9 @@ Result<WorkspaceRecord> SqliteStore::FindWorkspace(const std::string& id) {
     return QueryOne<WorkspaceRecord>(
         db, "SELECT id, slug, created_at FROM workspaces WHERE id = ?",
         [&](Statement& q) { q.Bind(1, id); },
-        [](const Statement& q) { return WorkspaceRecord{q.Text(0), q.Text(1), q.Int(2)}; },
+        [](const Statement& q) {
+          return WorkspaceRecord{q.Text(0), q.Text(1), q.Int(2)};
+        },
         "workspace not found");
   });
 }
@@ -785,9 +788,9 @@ Result<WorkflowRecord> SqliteStore::SetWorkflowStatus(const std::string& workspa
 namespace {
 
 Status InsertRun(Connection& db, const RunRecord& r) {
-  Result<Statement*> st = db.Prepare(
-      std::string("INSERT INTO runs(") + kRunColumns +
-      ", pause_reason, wait_kind) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','')");
+  Result<Statement*> st =
+      db.Prepare(std::string("INSERT INTO runs(") + kRunColumns +
+                 ", pause_reason, wait_kind) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','')");
   if (!st.ok()) {
     return st.status();
   }
@@ -942,26 +945,26 @@ Result<std::vector<RunStatusCount>> SqliteStore::CountRunsByStatus() {
 void SqliteStore::TransitionRunAsync(RunTransition t, TransitionDone done) {
   auto new_version = std::make_shared<int64_t>(0);
   auto shared = std::make_shared<RunTransition>(std::move(t));
-  Enqueue(WriteOp{
-      [shared, new_version](Connection& db, std::vector<std::string>& changed) -> Status {
-        Status s = ApplyTransition(db, *shared);
-        if (s.ok()) {
-          *new_version = shared->expected_version + 1;
-          changed.push_back(shared->run_id);
-        }
-        return s;
-      },
-      [new_version, done = std::move(done), shared, this](Status s) {
-        if (s.ok()) {
-          std::lock_guard lock(stats_mu_);
-          for (const StepRecord& step : shared->upsert_steps) {
-            if (step.status == StepStatus::kCompleted) {
-              stats_.steps_committed++;
-            }
-          }
-        }
-        done(s.ok() ? Result<int64_t>(*new_version) : Result<int64_t>(s));
-      }});
+  Enqueue(
+      WriteOp{[shared, new_version](Connection& db, std::vector<std::string>& changed) -> Status {
+                Status s = ApplyTransition(db, *shared);
+                if (s.ok()) {
+                  *new_version = shared->expected_version + 1;
+                  changed.push_back(shared->run_id);
+                }
+                return s;
+              },
+              [new_version, done = std::move(done), shared, this](Status s) {
+                if (s.ok()) {
+                  std::lock_guard lock(stats_mu_);
+                  for (const StepRecord& step : shared->upsert_steps) {
+                    if (step.status == StepStatus::kCompleted) {
+                      stats_.steps_committed++;
+                    }
+                  }
+                }
+                done(s.ok() ? Result<int64_t>(*new_version) : Result<int64_t>(s));
+              }});
 }
 
 // --- timers and events ---
@@ -969,9 +972,12 @@ void SqliteStore::TransitionRunAsync(RunTransition t, TransitionDone done) {
 Result<std::vector<TimerRecord>> SqliteStore::DueTimers(int64_t due_before, int limit) {
   return Read([&](Connection& db) {
     return QueryAll<TimerRecord>(
-        db, "SELECT run_id, kind, path, due_at FROM timers WHERE due_at < ? ORDER BY due_at LIMIT ?",
+        db,
+        "SELECT run_id, kind, path, due_at FROM timers WHERE due_at < ? ORDER BY due_at LIMIT ?",
         [&](Statement& q) { q.Bind(1, due_before).Bind(2, limit); },
-        [](const Statement& q) { return TimerRecord{q.Text(0), q.Text(1), q.Text(2), q.Int(3)}; });
+        [](const Statement& q) {
+          return TimerRecord{q.Text(0), q.Text(1), q.Text(2), q.Int(3)};
+        });
   });
 }
 
