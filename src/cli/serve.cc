@@ -115,7 +115,12 @@ int Serve(const ServeOptions& opt) {
   g_stop = [raw_server] { raw_server->Stop(); };
   (*server)->Run();
   spdlog::info("stopping");
+  // Stop in dependency order: the engine first (its pool drops late callbacks), then
+  // the HTTP client (requests in flight answer "shutting down"), then the store (its
+  // writer drains and completes queued changes) — all while the engine still exists.
   engine.Stop();
+  http.reset();
+  store.reset();
   return 0;
 }
 
