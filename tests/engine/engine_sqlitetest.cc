@@ -1,7 +1,7 @@
 // The Engine driven through ControlService over a real SqliteStore in a temporary
 // directory, with a ManualClock and a FakeHttpClient that the test completes by hand.
-// Nothing sleeps to synchronise: the test moves the clock, pokes the timer service and
-// waits (bounded) for a condition on the store.
+// No test waits for time to pass: it moves the clock, pokes the timer service and waits
+// for a condition on the store (polled every millisecond, bounded at 5 s).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 

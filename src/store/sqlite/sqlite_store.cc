@@ -519,7 +519,7 @@ Result<WorkspaceRecord> SqliteStore::CreateWorkspace(const WorkspaceRecord& ws) 
     }
     (*st)->Bind(1, ws.id).Bind(2, ws.slug).Bind(3, ws.created_at);
     Status run = (*st)->Run();
-    if (!run.ok() && db.Changes() == 0) {
+    if (!run.ok() && sqlite3_extended_errcode(db.raw()) == SQLITE_CONSTRAINT_UNIQUE) {
       return Status(StatusCode::kAlreadyExists, "workspace '" + ws.slug + "' already exists",
                     "already_exists");
     }
