@@ -59,6 +59,10 @@ int Serve(const ServeOptions& opt) {
     return 1;
   }
   std::unique_ptr<SqliteStore> store = std::move(opened).value();
+  // Set before any write: the writer reads the listener after each commit.
+  RunWatch watch;
+  store->SetChangeListener(
+      [&watch](const std::vector<std::string>& ids_changed) { watch.Notify(ids_changed); });
   SystemClock system_clock;
   std::unique_ptr<ManualClock> manual_clock;
   const Clock* clock = &system_clock;
@@ -87,9 +91,6 @@ int Serve(const ServeOptions& opt) {
   EngineOptions engine_options;
   engine_options.workers = opt.workers;
   Engine engine(*store, *clock, *http, ids, engine_options);
-  RunWatch watch;
-  store->SetChangeListener(
-      [&watch](const std::vector<std::string>& ids_changed) { watch.Notify(ids_changed); });
   ControlService control(*store, engine, *clock, ids, *http);
   Api api(control, *store, engine, watch, *clock, manual_clock.get(), ApiOptions{});
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/cursor.h"
 #include "core/duration.h"
 #include "core/expression.h"
@@ -16,6 +19,13 @@ namespace {
 constexpr char kStoppedByUser[] = "workflow stopped by user";
 // Bound on compare-and-set retries when the run changed under a commit.
 constexpr int kMaxCommitRetries = 16;
+
+// Counts a store callback as finished when it leaves scope.
+struct CallbackGuard {
+  explicit CallbackGuard(std::atomic<int>& n) : count(n) {}
+  ~CallbackGuard() { count.fetch_sub(1); }
+  std::atomic<int>& count;
+};
 
 json RunScope(const RunRecord& run) {
   return {{"id", run.id},
@@ -88,6 +98,11 @@ void Engine::Stop() {
     }
   }
   pool_.Stop();
+  // Commits still queued in the store call back into this engine; wait (bounded) for
+  // them. The store's writer keeps running until the store is closed.
+  for (int i = 0; i < 10000 && pending_callbacks_.load() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void Engine::Drive(const std::string& run_id) {
@@ -378,8 +393,10 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
   t.upsert_steps.insert(t.upsert_steps.begin(), effects.begin(), effects.end());
   const size_t effect_count = effects.size();
   auto shared = std::make_shared<RunTransition>(t);
+  pending_callbacks_.fetch_add(1);
   store_.TransitionRunAsync(std::move(t), [this, ar, shared, kind, effect_count,
                                            on_ok = std::move(on_ok)](Result<int64_t> r) mutable {
+    CallbackGuard guard(pending_callbacks_);
     pool_.Post([this, ar, shared, kind, effect_count, r = std::move(r),
                 on_ok = std::move(on_ok)]() mutable {
       if (r.ok()) {
@@ -686,7 +703,9 @@ void Engine::FireTimer(const TimerRecord& timer) {
   }
   t.upsert_steps.push_back(std::move(row));
   const std::string run_id = run->id;
+  pending_callbacks_.fetch_add(1);
   store_.TransitionRunAsync(std::move(t), [this, run_id, timeout](Result<int64_t> r) {
+    CallbackGuard guard(pending_callbacks_);
     if (r.ok() && !timeout) {
       Drive(run_id);
     }

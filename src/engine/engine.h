@@ -116,6 +116,8 @@ class Engine {
   std::map<std::string, std::shared_ptr<const Definition>> definitions_;  // guarded by mu_
   TimerLagStats timer_lag_;                                               // guarded by mu_
   std::atomic<bool> stopping_{false};
+  // Store callbacks not yet run; Stop waits for them, so none runs on a freed engine.
+  std::atomic<int> pending_callbacks_{0};
 };
 
 }  // namespace sw

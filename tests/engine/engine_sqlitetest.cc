@@ -100,11 +100,16 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started.message();
   }
 
-  // The process stops: the engine abandons its work in flight, then the store closes.
+  // The process stops, in serve's order: the engine stops (abandoning its work in
+  // flight), the store drains and closes while the engine still exists (a queued
+  // commit's callback reaches a live engine), then the engine goes.
   void Close() {
     control_.reset();
-    engine_.reset();
+    if (engine_) {
+      engine_->Stop();
+    }
     store_.reset();
+    engine_.reset();
   }
 
   void Apply(const std::string& workflow_id, json steps) {

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "store/sqlite/schema.h"
@@ -882,7 +883,10 @@ Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps
   });
 }
 
-Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const RunFilter& f) {
+Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const RunFilter& filter) {
+  constexpr int kMaxPage = 500;
+  RunFilter f = filter;
+  f.limit = std::clamp(f.limit, 1, kMaxPage);
   std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE workspace_id = ?1";
   if (f.statuses) {
     sql += " AND status IN (";
