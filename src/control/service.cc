@@ -9,6 +9,7 @@
 #include "core/expression.h"
 #include "core/ids.h"
 #include "core/time_format.h"
+#include "engine/http_step.h"
 
 namespace sw {
 
@@ -157,22 +158,18 @@ Result<json> ControlService::RunScript(const Definition& def, const json& input)
       cursor.Complete(with->value("value", json()));
       continue;
     }
-    HttpRequest request;
-    request.method = with->value("method", "GET");
-    request.url = with->value("url", "");
-    if (with->contains("headers") && (*with)["headers"].is_object()) {
-      for (const auto& [k, v] : (*with)["headers"].items()) {
-        request.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
-      }
+    Result<HttpRequest> request =
+        BuildHttpRequest(*with, step.timeout ? step.timeout->count() : kDefaultHttpTimeoutMs);
+    if (!request.ok()) {
+      return json{{"output", nullptr},
+                  {"error",
+                   {{"message", request.status().message()},
+                    {"code", "invalid_request"},
+                    {"step_id", step.id}}}};
     }
-    if (with->contains("body") && !(*with)["body"].is_null()) {
-      request.body = (*with)["body"].dump();
-      request.headers.emplace_back("Content-Type", "application/json");
-    }
-    request.timeout_ms = step.timeout ? step.timeout->count() : 30000;
     auto promise = std::make_shared<std::promise<Result<HttpResponse>>>();
     auto future = promise->get_future();
-    http_.Send(std::move(request), std::make_shared<CancellationToken>(),
+    http_.Send(std::move(request).value(), std::make_shared<CancellationToken>(),
                [promise](Result<HttpResponse> r) { promise->set_value(std::move(r)); });
     Result<HttpResponse> response = future.get();
     if (!response.ok() || response->status >= 400) {
@@ -184,10 +181,7 @@ Result<json> ControlService::RunScript(const Definition& def, const json& input)
                     {"code", response.ok() ? "http_error" : response.status().api_code()},
                     {"step_id", step.id}}}};
     }
-    json body = json::parse(response->body, nullptr, false);
-    cursor.Complete(json{{"status", response->status},
-                         {"headers", response->headers},
-                         {"body", body.is_discarded() ? json(response->body) : body}});
+    cursor.Complete(HttpStepOutput(*response));
   }
 }
 

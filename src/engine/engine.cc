@@ -3,12 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <thread>
 
 #include "core/cursor.h"
 #include "core/duration.h"
 #include "core/expression.h"
 #include "core/time_format.h"
+#include "engine/http_step.h"
 
 namespace sw {
 
@@ -19,13 +19,6 @@ namespace {
 constexpr char kStoppedByUser[] = "workflow stopped by user";
 // Bound on compare-and-set retries when the run changed under a commit.
 constexpr int kMaxCommitRetries = 16;
-
-// Counts a store callback as finished when it leaves scope.
-struct CallbackGuard {
-  explicit CallbackGuard(std::atomic<int>& n) : count(n) {}
-  ~CallbackGuard() { count.fetch_sub(1); }
-  std::atomic<int>& count;
-};
 
 json RunScope(const RunRecord& run) {
   return {{"id", run.id},
@@ -67,6 +60,18 @@ Engine::Engine(Store& store, const Clock& clock, HttpClient& http, IdSource& ids
 
 Engine::~Engine() { Stop(); }
 
+void Engine::AddPendingCallback() {
+  std::lock_guard lock(callbacks_mu_);
+  ++pending_callbacks_;
+}
+
+void Engine::PendingCallbackFinished() {
+  std::lock_guard lock(callbacks_mu_);
+  if (--pending_callbacks_ == 0) {
+    callbacks_done_.notify_all();
+  }
+}
+
 Status Engine::Start() {
   for (RunStatus status : {RunStatus::kRunning, RunStatus::kPending}) {
     Result<std::vector<std::string>> ids = store_.ListRunIdsByStatus(status);
@@ -100,9 +105,8 @@ void Engine::Stop() {
   pool_.Stop();
   // Commits still queued in the store call back into this engine; wait (bounded) for
   // them. The store's writer keeps running until the store is closed.
-  for (int i = 0; i < 10000 && pending_callbacks_.load() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  std::unique_lock lock(callbacks_mu_);
+  callbacks_done_.wait_for(lock, std::chrono::seconds(10), [&] { return pending_callbacks_ == 0; });
 }
 
 void Engine::Drive(const std::string& run_id) {
@@ -393,10 +397,10 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
   t.upsert_steps.insert(t.upsert_steps.begin(), effects.begin(), effects.end());
   const size_t effect_count = effects.size();
   auto shared = std::make_shared<RunTransition>(t);
-  pending_callbacks_.fetch_add(1);
+  AddPendingCallback();
   store_.TransitionRunAsync(std::move(t), [this, ar, shared, kind, effect_count,
                                            on_ok = std::move(on_ok)](Result<int64_t> r) mutable {
-    CallbackGuard guard(pending_callbacks_);
+    PendingCallbackDone done_guard(*this);
     pool_.Post([this, ar, shared, kind, effect_count, r = std::move(r),
                 on_ok = std::move(on_ok)]() mutable {
       if (r.ok()) {
@@ -493,32 +497,17 @@ void Engine::Drop(const std::shared_ptr<ActiveRun>& ar, bool recheck) {
 
 void Engine::ExecuteHttp(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                          const std::string& path, const json& with) {
-  HttpRequest request;
-  request.method = with.value("method", "GET");
-  if (!with.contains("url") || !with["url"].is_string()) {
+  Result<HttpRequest> built = BuildHttpRequest(
+      with, step.timeout ? step.timeout->count() : options_.default_http_timeout_ms);
+  if (!built.ok()) {
     FailRun(ar, &step, path,
-            json{{"message", "'with.url' did not render to a string"},
+            json{{"message", built.status().message()},
                  {"code", "invalid_request"},
                  {"step_id", step.id}},
             nullptr, CommitKind::kBeforeWork);
     return;
   }
-  request.url = with["url"].get<std::string>();
-  bool has_content_type = false;
-  if (with.contains("headers") && with["headers"].is_object()) {
-    for (const auto& [name, value] : with["headers"].items()) {
-      std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-      request.headers.emplace_back(name, text);
-      has_content_type = has_content_type || name == "Content-Type" || name == "content-type";
-    }
-  }
-  if (with.contains("body") && !with["body"].is_null()) {
-    request.body = with["body"].is_string() ? with["body"].get<std::string>() : with["body"].dump();
-    if (!has_content_type && !with["body"].is_string()) {
-      request.headers.emplace_back("Content-Type", "application/json");
-    }
-  }
-  request.timeout_ms = step.timeout ? step.timeout->count() : options_.default_http_timeout_ms;
+  HttpRequest request = std::move(built).value();
 
   // The attempt starts durably before the request leaves, so a restart knows it was
   // in flight and a pause keeps its result.
@@ -558,12 +547,7 @@ void Engine::ExecuteHttp(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
                       nullptr, CommitKind::kResult);
               return;
             }
-            json body = json::parse(r->body, nullptr, false);
-            if (body.is_discarded()) {
-              body = r->body;
-            }
-            json output = {
-                {"status", r->status}, {"headers", r->headers}, {"body", std::move(body)}};
+            json output = HttpStepOutput(*r);
             if (r->status >= 400) {
               FailRun(ar, step_ptr, path,
                       json{{"message", "HTTP " + std::to_string(r->status)},
@@ -703,9 +687,9 @@ void Engine::FireTimer(const TimerRecord& timer) {
   }
   t.upsert_steps.push_back(std::move(row));
   const std::string run_id = run->id;
-  pending_callbacks_.fetch_add(1);
+  AddPendingCallback();
   store_.TransitionRunAsync(std::move(t), [this, run_id, timeout](Result<int64_t> r) {
-    CallbackGuard guard(pending_callbacks_);
+    PendingCallbackDone done_guard(*this);
     if (r.ok() && !timeout) {
       Drive(run_id);
     }

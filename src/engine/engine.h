@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -100,6 +101,14 @@ class Engine {
   void Drop(const std::shared_ptr<ActiveRun>& ar, bool recheck);
 
   void FireTimer(const TimerRecord& timer);
+  void AddPendingCallback();
+  void PendingCallbackFinished();
+  // Marks a store callback finished when it leaves scope.
+  struct PendingCallbackDone {
+    explicit PendingCallbackDone(Engine& e) : engine(e) {}
+    ~PendingCallbackDone() { engine.PendingCallbackFinished(); }
+    Engine& engine;
+  };
   StepRecord StepRow(const ActiveRun& ar, const StepDef& step, const std::string& path,
                      StepStatus status) const;
 
@@ -117,7 +126,9 @@ class Engine {
   TimerLagStats timer_lag_;                                               // guarded by mu_
   std::atomic<bool> stopping_{false};
   // Store callbacks not yet run; Stop waits for them, so none runs on a freed engine.
-  std::atomic<int> pending_callbacks_{0};
+  std::mutex callbacks_mu_;
+  std::condition_variable callbacks_done_;
+  int pending_callbacks_ = 0;  // guarded by callbacks_mu_
 };
 
 }  // namespace sw

@@ -157,7 +157,7 @@ class Store {
   // Commit statistics for /metrics.
   struct Stats {
     uint64_t commits = 0;
-    uint64_t transitions = 0;
+    uint64_t writes = 0;  // every queued change: runs, workflows, tokens, sessions
     uint64_t steps_committed = 0;
     uint64_t batch_size_sum = 0;
     uint64_t batch_size_max = 0;

@@ -483,7 +483,7 @@ void SqliteStore::CommitBatch(std::vector<WriteOp>& batch) {
   {
     std::lock_guard lock(stats_mu_);
     stats_.commits++;
-    stats_.transitions += batch.size();
+    stats_.writes += batch.size();
     stats_.batch_size_sum += batch.size();
     stats_.batch_size_max = std::max<uint64_t>(stats_.batch_size_max, batch.size());
     const size_t bounds[] = {1, 4, 16, 64, 256};
