@@ -211,7 +211,8 @@ Api::Api(ControlService& control, Store& store, Engine& engine, RunWatch& watch,
       watch_(watch),
       clock_(clock),
       manual_clock_(manual_clock),
-      options_(options) {}
+      options_(options),
+      ui_(options_.ui_dir) {}
 
 void Api::Handle(std::shared_ptr<Exchange> ex) {
   const Request& req = ex->request();
@@ -239,7 +240,21 @@ void Api::Route(Call& call) {
     return;
   }
   std::vector<std::string> seg = Split(req.path);
-  if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") {
+  if (seg.empty() || seg[0] != "api") {
+    // Everything outside /api/ is the web UI (its deep links answer index.html).
+    if (req.method != "GET" && req.method != "HEAD") {
+      call.Fail(MethodNotAllowed());
+      return;
+    }
+    Result<Response> file = ui_.Serve(req.path);
+    if (!file.ok()) {
+      call.Fail(file.status());
+      return;
+    }
+    call.ex->Respond(std::move(file).value());
+    return;
+  }
+  if (seg.size() < 2 || seg[1] != "v1") {
     call.Fail(NotFound("No route for " + req.path));
     return;
   }
@@ -334,6 +349,24 @@ void Api::Route(Call& call) {
 
 void Api::Session(Call& call) {
   const Request& req = call.req;
+  if (req.method == "GET") {
+    // Who the UI is signed in as: its workspace (the URLs carry the slug) and role.
+    Result<Principal> principal = AuthenticateSession(
+        store_, CookieValue(req.Header("cookie"), kCookieName), clock_.NowMs());
+    if (!principal.ok()) {
+      call.Fail(principal.status());
+      return;
+    }
+    Result<WorkspaceRecord> ws = store_.FindWorkspace(principal->workspace_id);
+    if (!ws.ok()) {
+      call.Fail(ws.status());
+      return;
+    }
+    call.Reply(200, json{{"workspace", {{"id", ws->id}, {"slug", ws->slug}}},
+                         {"role", ToString(principal->role)},
+                         {"token_name", principal->token_name}});
+    return;
+  }
   if (req.method == "DELETE") {
     std::string cookie = CookieValue(req.Header("cookie"), kCookieName);
     if (!cookie.empty()) {

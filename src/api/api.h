@@ -13,6 +13,7 @@
 
 #include "api/http_server.h"
 #include "api/http_types.h"
+#include "api/static_files.h"
 #include "control/run_watch.h"
 #include "control/service.h"
 
@@ -24,6 +25,7 @@ struct ApiOptions {
   int64_t session_ttl_ms = 24LL * 3600 * 1000;
   int64_t max_wait_ms = 60000;
   int64_t sse_keepalive_ms = 15000;
+  std::string ui_dir;  // the web UI's build (web/dist); empty serves none
 };
 
 class Api {
@@ -64,6 +66,7 @@ class Api {
   ManualClock* manual_clock_;
   ApiOptions options_;
   const HttpServer* server_ = nullptr;
+  StaticFiles ui_;
 };
 
 }  // namespace sw

@@ -31,6 +31,8 @@ struct ServeOptions {
   bool fake_clock = false;
   int http_threads = 8;
   int workers = 4;
+  // The web UI's production build; by default the source tree's web/dist.
+  std::string ui_dir = STEPWELL_DEFAULT_UI_DIR;
 };
 
 // Writes `text` to `path` through a temporary file and a rename, with `mode`.
@@ -92,7 +94,9 @@ int Serve(const ServeOptions& opt) {
   engine_options.workers = opt.workers;
   Engine engine(*store, *clock, *http, ids, engine_options);
   ControlService control(*store, engine, *clock, ids, *http);
-  Api api(control, *store, engine, watch, *clock, manual_clock.get(), ApiOptions{});
+  ApiOptions api_options;
+  api_options.ui_dir = opt.ui_dir;
+  Api api(control, *store, engine, watch, *clock, manual_clock.get(), api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
       opt.http_threads, ApiOptions{}.max_body_bytes);
@@ -156,6 +160,7 @@ void AddServerCommands(CLI::App& app) {
                   "Tests only: time moves only through the testing API");
   serve->add_option("--http-threads", opt->http_threads, "HTTP I/O threads")
       ->check(CLI::Range(1, 64));
+  serve->add_option("--ui-dir", opt->ui_dir, "The web UI's build to serve (web/dist)");
   serve->add_option("--workers", opt->workers, "Engine worker threads")->check(CLI::Range(1, 64));
   serve->callback([opt] {
     // SIGINT/SIGTERM stop the server cleanly; a thread waits for them.
