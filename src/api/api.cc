@@ -475,6 +475,27 @@ void Api::RouteWorkflows(Call& call, const std::vector<std::string>& seg) {
     return;
   }
   const std::string& sub = seg[2];
+  if (seg.size() == 4 && sub == "versions") {
+    // One version's definition, for the version history (1 .. the workflow's version).
+    if (method != "GET") {
+      call.Fail(MethodNotAllowed());
+      return;
+    }
+    if (!call.Require(Role::kViewer)) return;
+    std::optional<int64_t> n = ParseInt(seg[3]);
+    if (!n || *n < 1 || *n > INT32_MAX) {
+      call.Fail(NotFound("No version " + seg[3] + " of workflow " + wf));
+      return;
+    }
+    Result<nlohmann::json> def =
+        store_.GetDefinition(call.ctx.principal.workspace_id, wf, static_cast<int>(*n));
+    if (!def.ok()) {
+      call.Fail(def.status());
+      return;
+    }
+    call.Reply(200, json{{"workflow_id", wf}, {"version", *n}, {"definition", *def}});
+    return;
+  }
   if (seg.size() == 3 && method != "POST") {
     call.Fail(MethodNotAllowed());
     return;
