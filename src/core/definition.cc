@@ -20,6 +20,8 @@ std::string_view ToString(StepType t) {
       return "fail";
     case StepType::kHttp:
       return "http";
+    case StepType::kShell:
+      return "shell";
     case StepType::kSleep:
       return "sleep";
     case StepType::kSleepUntil:
@@ -30,6 +32,10 @@ std::string_view ToString(StepType t) {
       return "loop";
     case StepType::kSwitch:
       return "switch";
+    case StepType::kWorkflow:
+      return "workflow";
+    case StepType::kAgentTask:
+      return "agent_task";
   }
   return "unknown";
 }
@@ -44,13 +50,13 @@ std::string_view ToString(WorkflowMode m) {
 
 namespace {
 
-constexpr StepType kStepTypes[] = {StepType::kNoop,  StepType::kFail,       StepType::kHttp,
-                                   StepType::kSleep, StepType::kSleepUntil, StepType::kWaitForEvent,
-                                   StepType::kLoop,  StepType::kSwitch};
+constexpr StepType kStepTypes[] = {
+    StepType::kNoop,   StepType::kFail,       StepType::kHttp,         StepType::kShell,
+    StepType::kSleep,  StepType::kSleepUntil, StepType::kWaitForEvent, StepType::kLoop,
+    StepType::kSwitch, StepType::kWorkflow,   StepType::kAgentTask};
 
 // Step types of DESIGN.md that later work adds; named so the error is precise.
-constexpr std::string_view kLaterStepTypes[] = {"shell", "approval", "form", "workflow",
-                                                "agent_task"};
+constexpr std::string_view kLaterStepTypes[] = {"approval", "form"};
 
 Status DefinitionError(std::string message, std::string_view step_id, std::string_view field) {
   json extra = json::object();
@@ -130,10 +136,23 @@ class Parser {
       if (key == "steps" && step.type == StepType::kLoop) {
         continue;
       }
-      if (key == "retry") {
-        return DefinitionError("'retry' is not supported yet", step.id, "retry");
+      if (key == "retry" || key == "retry_on") {
+        continue;
       }
       return DefinitionError("unknown field '" + key + "'", step.id, key);
+    }
+    if (item.contains("retry") || item.contains("retry_on")) {
+      if (step.IsControl()) {
+        return DefinitionError("a " + std::string(ToString(step.type)) + " step cannot retry",
+                               step.id, item.contains("retry") ? "retry" : "retry_on");
+      }
+      Result<RetryPolicy> retry =
+          ParseRetryPolicy(item.value("retry", json()), item.value("retry_on", json()));
+      if (!retry.ok()) {
+        return DefinitionError(retry.status().message(), step.id,
+                               retry.status().extra().value("field", "retry"));
+      }
+      step.retry = std::move(retry).value();
     }
     if (auto with = item.find("with"); with != item.end()) {
       if (!with->is_object()) {
@@ -268,8 +287,61 @@ class Parser {
         return ValidateLoop(step, item, depth);
       case StepType::kSwitch:
         return ValidateSwitch(step, depth);
+      case StepType::kShell:
+        return ValidateShell(step);
+      case StepType::kWorkflow: {
+        if (Status s = CheckKeys(step, {"workflow", "input"}, {"workflow"}); !s.ok()) {
+          return s;
+        }
+        const json& wf = step.with["workflow"];
+        if (!wf.is_string() || !IsValidSlug(wf.get<std::string>())) {
+          return DefinitionError("'with.workflow' must be a workflow id", step.id, "with.workflow");
+        }
+        return Status::Ok();
+      }
+      case StepType::kAgentTask: {
+        if (Status s = CheckKeys(step, {"queue", "input"}, {"queue"}); !s.ok()) {
+          return s;
+        }
+        const json& queue = step.with["queue"];
+        if (!queue.is_string() || !IsValidSlug(queue.get<std::string>())) {
+          return DefinitionError("'with.queue' must be a queue name matching [a-z0-9-]{1,63}",
+                                 step.id, "with.queue");
+        }
+        return Status::Ok();
+      }
     }
     return Status::Ok();
+  }
+
+  Status ValidateShell(const StepDef& step) {
+    if (Status s = CheckKeys(step, {"argv", "env", "cwd"}, {"argv"}); !s.ok()) {
+      return s;
+    }
+    const json& argv = step.with["argv"];
+    if (!argv.is_array() || argv.empty()) {
+      return DefinitionError("'with.argv' must be a non-empty list of strings", step.id,
+                             "with.argv");
+    }
+    for (size_t i = 0; i < argv.size(); ++i) {
+      if (!argv[i].is_string() || (i == 0 && argv[i].get<std::string>().empty())) {
+        return DefinitionError("'with.argv' must be a non-empty list of strings", step.id,
+                               "with.argv[" + std::to_string(i) + "]");
+      }
+    }
+    if (step.with.contains("env")) {
+      const json& env = step.with["env"];
+      if (!env.is_object()) {
+        return DefinitionError("'with.env' must be an object of strings", step.id, "with.env");
+      }
+      for (const auto& [name, value] : env.items()) {
+        if (!value.is_string() || name.empty() || name.find('=') != std::string::npos) {
+          return DefinitionError("'with.env." + name + "' must be a string", step.id,
+                                 "with.env." + name);
+        }
+      }
+    }
+    return CheckString(step, "cwd", false);
   }
 
   Status ValidateHttp(const StepDef& step) {
@@ -458,11 +530,13 @@ const StepDef* FindIf(const std::vector<StepDef>& steps, const Fn& fn) {
   return nullptr;
 }
 
-// Steps that park a run: a script (run synchronously, no run record) cannot have them.
+// Steps that park a run or run a process: a script (run synchronously, no run record)
+// cannot have them.
 const StepDef* FindParkingStep(const std::vector<StepDef>& steps) {
   return FindIf(steps, [](const StepDef& s) {
     return s.type == StepType::kSleep || s.type == StepType::kSleepUntil ||
-           s.type == StepType::kWaitForEvent;
+           s.type == StepType::kWaitForEvent || s.type == StepType::kWorkflow ||
+           s.type == StepType::kAgentTask || s.type == StepType::kShell;
   });
 }
 
@@ -470,6 +544,10 @@ const StepDef* FindParkingStep(const std::vector<StepDef>& steps) {
 
 const StepDef* Definition::FindStep(std::string_view step_id) const {
   return FindIf(steps, [&](const StepDef& s) { return s.id == step_id; });
+}
+
+const StepDef* Definition::FindStepOfType(StepType type) const {
+  return FindIf(steps, [&](const StepDef& s) { return s.type == type; });
 }
 
 Result<std::shared_ptr<const Definition>> ParseDefinition(const json& doc,
@@ -514,6 +592,14 @@ Result<std::shared_ptr<const Definition>> ParseDefinition(const json& doc,
         }
       }
       def->limits = value;
+    } else if (key == "timeout") {
+      Result<std::chrono::milliseconds> timeout =
+          value.is_string() ? ParseDuration(value.get<std::string>())
+                            : Result<std::chrono::milliseconds>(InvalidArgument("not a string"));
+      if (!timeout.ok() || timeout->count() == 0) {
+        return DefinitionError("'timeout' must be a positive duration like 10m", "", "timeout");
+      }
+      def->timeout = *timeout;
     } else if (key != "steps" && key != "name" && key != "description") {
       return DefinitionError("unknown field '" + key + "'", "", key);
     }
@@ -528,6 +614,14 @@ Result<std::shared_ptr<const Definition>> ParseDefinition(const json& doc,
     return steps.status();
   }
   def->steps = std::move(steps).value();
+  if (const StepDef* self = FindIf(def->steps,
+                                   [&](const StepDef& s) {
+                                     return s.type == StepType::kWorkflow &&
+                                            s.with["workflow"] == def->id;
+                                   });
+      self != nullptr) {
+    return DefinitionError("a workflow cannot start a run of itself", self->id, "with.workflow");
+  }
   if (def->kind == WorkflowKind::kScript) {
     if (const StepDef* parked = FindParkingStep(def->steps)) {
       return DefinitionError("a script runs synchronously and cannot use '" +

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/retry.h"
 
 namespace sw {
 
@@ -20,7 +21,19 @@ inline constexpr size_t kMaxSteps = 100;
 inline constexpr int kMaxLoopIterations = 10000;
 inline constexpr int kMaxNesting = 8;
 
-enum class StepType { kNoop, kFail, kHttp, kSleep, kSleepUntil, kWaitForEvent, kLoop, kSwitch };
+enum class StepType {
+  kNoop,
+  kFail,
+  kHttp,
+  kShell,
+  kSleep,
+  kSleepUntil,
+  kWaitForEvent,
+  kLoop,
+  kSwitch,
+  kWorkflow,
+  kAgentTask,
+};
 std::string_view ToString(StepType t);
 
 enum class WorkflowKind { kWorkflow, kScript };
@@ -40,6 +53,7 @@ struct StepDef {
   StepType type = StepType::kNoop;
   nlohmann::json with = nlohmann::json::object();    // as written; may hold expressions
   std::optional<std::chrono::milliseconds> timeout;  // per attempt
+  RetryPolicy retry;                                 // one attempt unless `retry` says more
 
   // kLoop
   int max_iterations = 0;
@@ -60,10 +74,13 @@ struct Definition {
   WorkflowKind kind = WorkflowKind::kWorkflow;
   WorkflowMode mode = WorkflowMode::kStandard;
   nlohmann::json limits = nlohmann::json::object();
+  std::optional<std::chrono::milliseconds> timeout;  // of the whole run
   std::vector<StepDef> steps;
 
   // Finds a step anywhere in the tree by id (ids are unique in a definition).
   const StepDef* FindStep(std::string_view step_id) const;
+  // The first step of `type` anywhere in the tree, or null.
+  const StepDef* FindStepOfType(StepType type) const;
 };
 
 // Parses and validates `doc`. `workflow_id` is the id from the URL; a body `id` must

@@ -324,6 +324,9 @@ TEST(Definition, TypeNamesAreTheDefinitionSpellings) {
   EXPECT_EQ(ToString(StepType::kWaitForEvent), "wait_for_event");
   EXPECT_EQ(ToString(StepType::kLoop), "loop");
   EXPECT_EQ(ToString(StepType::kSwitch), "switch");
+  EXPECT_EQ(ToString(StepType::kShell), "shell");
+  EXPECT_EQ(ToString(StepType::kWorkflow), "workflow");
+  EXPECT_EQ(ToString(StepType::kAgentTask), "agent_task");
   EXPECT_EQ(ToString(WorkflowKind::kWorkflow), "workflow");
   EXPECT_EQ(ToString(WorkflowKind::kScript), "script");
   EXPECT_EQ(ToString(WorkflowMode::kStandard), "standard");
@@ -495,7 +498,7 @@ TEST(Definition, UnknownTypeIsRefused) {
 }
 
 TEST(Definition, LaterStepTypesAreNamedAsUnsupported) {
-  for (const char* type : {"shell", "approval", "form", "workflow", "agent_task"}) {
+  for (const char* type : {"approval", "form"}) {
     Status s = RefusedAt(Workflow({{{"id", "later"}, {"type", type}}}), "later", "type");
     EXPECT_TRUE(Contains(s.message(), std::string("'") + type + "'")) << s.message();
     EXPECT_TRUE(Contains(s.message(), "not supported")) << s.message();
@@ -762,6 +765,126 @@ TEST(Definition, ScriptWithANestedParkingStepIsRefused) {
   // The same steps are fine in a workflow.
   doc["kind"] = "workflow";
   EXPECT_NE(Parsed(doc), nullptr);
+}
+
+// Shell, child workflows, agent tasks, retries and run timeouts.
+
+TEST(Definition, ShellStepIsParsed) {
+  auto def = Parsed(Workflow({Step(
+      "sh", "shell",
+      {{"argv", {"echo", "${{ input.name }}"}}, {"env", {{"LANG", "C"}}}, {"cwd", "/tmp"}})}));
+  ASSERT_NE(def, nullptr);
+  EXPECT_EQ(def->steps[0].type, StepType::kShell);
+}
+
+TEST(Definition, BadShellStepsAreRefused) {
+  RefusedAt(Workflow({Step("sh", "shell", json::object())}), "sh", "with.argv");
+  RefusedAt(Workflow({Step("sh", "shell", {{"argv", "echo hi"}})}), "sh", "with.argv");
+  RefusedAt(Workflow({Step("sh", "shell", {{"argv", json::array()}})}), "sh", "with.argv");
+  RefusedAt(Workflow({Step("sh", "shell", {{"argv", {""}}})}), "sh", "with.argv[0]");
+  RefusedAt(Workflow({Step("sh", "shell", {{"argv", {"echo", 3}}})}), "sh", "with.argv[1]");
+  RefusedAt(Workflow({Step("sh", "shell", {{"argv", {"env"}}, {"env", {{"A", 1}}}})}), "sh",
+            "with.env.A");
+  RefusedAt(Workflow({Step("sh", "shell", {{"argv", {"env"}}, {"env", "A=1"}})}), "sh", "with.env");
+  RefusedAt(Workflow({Step("sh", "shell", {{"argv", {"env"}}, {"shell", true}})}), "sh",
+            "with.shell");
+}
+
+TEST(Definition, WorkflowAndAgentTaskStepsAreParsed) {
+  auto def =
+      Parsed(Workflow({Step("child", "workflow", {{"workflow", "other"}, {"input", {{"a", 1}}}}),
+                       Step("task", "agent_task", {{"queue", "gpu"}, {"input", "${{ input }}"}})}));
+  ASSERT_NE(def, nullptr);
+  EXPECT_EQ(def->steps[0].type, StepType::kWorkflow);
+  EXPECT_EQ(def->steps[1].type, StepType::kAgentTask);
+}
+
+TEST(Definition, BadWorkflowAndAgentTaskStepsAreRefused) {
+  RefusedAt(Workflow({Step("child", "workflow", json::object())}), "child", "with.workflow");
+  RefusedAt(Workflow({Step("child", "workflow", {{"workflow", "Not A Slug"}})}), "child",
+            "with.workflow");
+  Status self = RefusedAt(Workflow({Step("child", "workflow", {{"workflow", "wf"}})}), "child",
+                          "with.workflow");
+  EXPECT_TRUE(Contains(self.message(), "itself")) << self.message();
+  RefusedAt(Workflow({Step("task", "agent_task", json::object())}), "task", "with.queue");
+  RefusedAt(Workflow({Step("task", "agent_task", {{"queue", 7}})}), "task", "with.queue");
+}
+
+TEST(Definition, ScriptsCannotUseShellChildRunsOrAgents) {
+  for (json step :
+       {Step("s", "shell", {{"argv", {"true"}}}), Step("s", "workflow", {{"workflow", "other"}}),
+        Step("s", "agent_task", {{"queue", "q"}})}) {
+    json doc = Workflow({step});
+    doc["kind"] = "script";
+    RefusedAt(doc, "s", "type");
+  }
+}
+
+TEST(Definition, RetryPolicyIsParsed) {
+  json step = Step("call", "http", {{"url", "https://example.test/"}});
+  step["retry"] = {{"max_attempts", 5},
+                   {"backoff", "fixed"},
+                   {"initial", "2s"},
+                   {"max", "1m"},
+                   {"jitter", 0.25}};
+  step["retry_on"] = {"429", "5xx", "connection_error"};
+  auto def = Parsed(Workflow({step}));
+  ASSERT_NE(def, nullptr);
+  const RetryPolicy& p = def->steps[0].retry;
+  EXPECT_EQ(p.max_attempts, 5);
+  EXPECT_EQ(p.backoff, Backoff::kFixed);
+  EXPECT_EQ(p.initial, milliseconds(2000));
+  EXPECT_EQ(p.max, milliseconds(60000));
+  EXPECT_DOUBLE_EQ(p.jitter, 0.25);
+  ASSERT_TRUE(p.retry_on.has_value());
+  EXPECT_EQ(p.retry_on->size(), 3u);
+}
+
+TEST(Definition, AStepWithoutRetryHasOneAttempt) {
+  auto def = Parsed(Workflow({Noop("a")}));
+  ASSERT_NE(def, nullptr);
+  EXPECT_EQ(def->steps[0].retry.max_attempts, 1);
+}
+
+TEST(Definition, BadRetryPoliciesNameTheField) {
+  auto refused = [](json retry, json retry_on, const std::string& field) {
+    json step = Step("call", "http", {{"url", "https://example.test/"}});
+    if (!retry.is_null()) step["retry"] = retry;
+    if (!retry_on.is_null()) step["retry_on"] = retry_on;
+    RefusedAt(Workflow({step}), "call", field);
+  };
+  refused("5", nullptr, "retry");
+  refused(json::object(), nullptr, "retry.max_attempts");
+  refused({{"max_attempts", 0}}, nullptr, "retry.max_attempts");
+  refused({{"max_attempts", 101}}, nullptr, "retry.max_attempts");
+  refused({{"max_attempts", 2.5}}, nullptr, "retry.max_attempts");
+  refused({{"max_attempts", 3}, {"backoff", "linear"}}, nullptr, "retry.backoff");
+  refused({{"max_attempts", 3}, {"initial", "soon"}}, nullptr, "retry.initial");
+  refused({{"max_attempts", 3}, {"max", 5}}, nullptr, "retry.max");
+  refused({{"max_attempts", 3}, {"initial", "1m"}, {"max", "1s"}}, nullptr, "retry.max");
+  refused({{"max_attempts", 3}, {"jitter", 2}}, nullptr, "retry.jitter");
+  refused({{"max_attempts", 3}, {"tries", 2}}, nullptr, "retry.tries");
+  refused(nullptr, "5xx", "retry_on");
+  refused(nullptr, {"5xx", "teapot"}, "retry_on[1]");
+  refused(nullptr, {"399"}, "retry_on[0]");
+}
+
+TEST(Definition, ControlStepsCannotRetry) {
+  json loop = Loop("poll", {{"max_iterations", 2}}, {Noop("a")});
+  loop["retry"] = {{"max_attempts", 2}};
+  RefusedAt(Workflow({loop}), "poll", "retry");
+}
+
+TEST(Definition, RunTimeoutIsParsed) {
+  json doc = Workflow({Noop("a")});
+  doc["timeout"] = "10m";
+  auto def = Parsed(doc);
+  ASSERT_NE(def, nullptr);
+  EXPECT_EQ(def->timeout, milliseconds(600000));
+  for (json bad : {json("0s"), json("soon"), json(5)}) {
+    doc["timeout"] = bad;
+    RefusedAtTop(doc, "timeout");
+  }
 }
 
 }  // namespace
