@@ -24,6 +24,9 @@ struct StepRecord {
   nlohmann::json output;
   nlohmann::json error;
   bool result_discarded = false;
+  // Object or null: {"attempts": [earlier attempts], "child_run_id", "task_id"}. A null
+  // in an upsert keeps what is stored.
+  nlohmann::json detail;
 };
 
 struct RunRecord {
@@ -42,6 +45,8 @@ struct RunRecord {
   nlohmann::json error;
   nlohmann::json trigger;
   std::string replay_of;
+  std::string parent_run_id;  // set on a child run (a `workflow` step's)
+  std::string parent_path;    // the parent's step that started it
   int64_t created_at = 0;
   int64_t started_at = 0;
   int64_t updated_at = 0;
@@ -101,6 +106,24 @@ struct TimerRecord {
   std::string kind;  // "wake" (sleep) or "timeout" (wait_for_event)
   std::string path;  // the step it belongs to
   int64_t due_at = 0;
+};
+
+// A task for an external agent (an `agent_task` step's attempt).
+struct AgentTaskRecord {
+  std::string id;
+  std::string workspace_id;
+  std::string run_id;
+  std::string path;
+  std::string step_id;
+  std::string queue;
+  nlohmann::json input;
+  int attempt = 1;
+  std::string status = "queued";  // queued | claimed | completed | failed | cancelled
+  std::string agent_id;
+  int64_t available_at = 0;  // not claimed before (a retry's back-off)
+  int64_t lease_expires_at = 0;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
 };
 
 struct EventRecord {

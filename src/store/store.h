@@ -20,6 +20,18 @@
 
 namespace sw {
 
+// A change of an agent task, committed with a run's transition. It applies only when the
+// task is in `expect_status` (and, when set, its lease lapsed before
+// `expect_lease_before`); otherwise the whole transition fails with kAborted.
+struct AgentTaskUpdate {
+  std::string task_id;
+  std::string expect_status;
+  int64_t expect_lease_before = 0;  // 0: any lease
+  std::string status;
+  int attempt = 0;            // 0: unchanged
+  int64_t available_at = -1;  // -1: unchanged
+};
+
 // A compare-and-set on one run. Fields left unset are not changed.
 struct RunTransition {
   std::string run_id;
@@ -41,8 +53,13 @@ struct RunTransition {
   std::optional<std::string> cancel_steps_in_flight;
   // Marks the step at this path result_discarded (a late result after a cancel).
   std::optional<std::string> discard_step_result;
+  // A timer with an empty run_id is this run's; another run's (a parent woken by its
+  // child's end) is added too.
   std::vector<TimerRecord> add_timers;
-  bool clear_timers = false;  // delete the run's timers before adding new ones
+  bool clear_timers = false;            // delete the run's timers (but its run timeout) first
+  std::optional<RunRecord> create_run;  // a child run, created with this change
+  std::optional<AgentTaskRecord> enqueue_task;  // an agent task, queued with this change
+  std::optional<AgentTaskUpdate> update_task;
   std::optional<int64_t> consume_event_id;
   std::optional<AuditEntry> audit;
 };
@@ -53,6 +70,7 @@ struct RunFilter {
   std::optional<std::string> pause_reason;
   std::optional<std::string> wait_kind;
   std::optional<std::string> id_contains;
+  std::optional<std::string> parent_run_id;
   std::string cursor;  // exclusive: runs with smaller ids
   int limit = 50;
 };
@@ -144,6 +162,23 @@ class Store {
   // concurrently either sees the event or makes this fail with kAborted).
   virtual Status BufferEvent(const std::string& run_id, int64_t expected_version,
                              const EventRecord& event) = 0;
+
+  // Agent tasks. A run that ends closes its open tasks (status cancelled) in the same
+  // commit, so a late completion finds out.
+  // Claims the oldest available task of `queues` (a lease until now + lease_ms).
+  virtual Result<std::optional<AgentTaskRecord>> ClaimAgentTask(
+      const std::string& workspace_id, const std::vector<std::string>& queues,
+      const std::string& agent_id, int64_t now, int64_t lease_ms) = 0;
+  virtual Result<AgentTaskRecord> GetAgentTask(const std::string& task_id) = 0;
+  // Extends the lease of a task claimed by `agent_id` (if still claimed): answers the
+  // task as it is after.
+  virtual Result<AgentTaskRecord> HeartbeatAgentTask(const std::string& task_id,
+                                                     const std::string& agent_id, int64_t now,
+                                                     int64_t lease_ms) = 0;
+  // Claimed tasks whose lease ran out before `now`.
+  virtual Result<std::vector<AgentTaskRecord>> LapsedAgentTasks(int64_t now, int limit) = 0;
+  // The active (not terminal) runs started by `run_id`'s steps.
+  virtual Result<std::vector<std::string>> ActiveChildRuns(const std::string& run_id) = 0;
 
   // Audit.
   virtual Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,

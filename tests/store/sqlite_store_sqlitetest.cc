@@ -1147,5 +1147,208 @@ TEST_F(SqliteStoreTest, ReopenKeepsTheSchemaVersionAndRefusesANewerOne) {
   EXPECT_EQ(store_->FindWorkspaceBySlug("acme")->id, "ws_1");
 }
 
+// --- child runs, agent tasks, step details ---
+
+TEST_F(SqliteStoreTest, ATransitionCreatesAChildRunAndWakesAnotherRunsTimer) {
+  CreateRunning("run_parent");
+  RunRecord child = NewRun("run_child", "ws_1", "sub");
+  child.parent_run_id = "run_parent";
+  child.parent_path = "call";
+  RunTransition t;
+  t.run_id = "run_parent";
+  t.expected_version = 2;
+  t.next_status = RunStatus::kWaiting;
+  t.now = kT0;
+  t.create_run = child;
+  ASSERT_TRUE(store_->TransitionRun(std::move(t)).ok());
+  Result<RunRecord> got = store_->GetRun("run_child", false);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->parent_run_id, "run_parent");
+  EXPECT_EQ(got->parent_path, "call");
+  EXPECT_EQ(got->status, RunStatus::kPending);
+  EXPECT_EQ(*store_->ActiveChildRuns("run_parent"), std::vector<std::string>{"run_child"});
+
+  RunFilter f;
+  f.parent_run_id = "run_parent";
+  EXPECT_EQ(store_->ListRuns("ws_1", f)->items.size(), 1u);
+
+  // The child's end wakes the parent through a timer on the parent.
+  RunTransition done;
+  done.run_id = "run_child";
+  done.expected_version = 1;
+  done.next_status = RunStatus::kCompleted;
+  done.now = kT0;
+  done.add_timers.push_back({"run_parent", "child", "call", kT0});
+  ASSERT_TRUE(store_->TransitionRun(std::move(done)).ok());
+  Result<std::vector<TimerRecord>> due = store_->DueTimers(kT0 + 1, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].run_id, "run_parent");
+  EXPECT_EQ((*due)[0].kind, "child");
+  EXPECT_TRUE(store_->ActiveChildRuns("run_parent")->empty());
+}
+
+TEST_F(SqliteStoreTest, ALostCompareAndSetCreatesNoChildRun) {
+  CreateRunning("run_parent");
+  RunTransition t;
+  t.run_id = "run_parent";
+  t.expected_version = 1;  // stale
+  t.now = kT0;
+  t.create_run = NewRun("run_child", "ws_1", "sub");
+  EXPECT_EQ(store_->TransitionRun(std::move(t)).status().code(), StatusCode::kAborted);
+  EXPECT_EQ(store_->GetRun("run_child", false).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, ClearTimersKeepsTheRunTimeoutAndAnEndingRunDropsAll) {
+  CreateRunning("run_1");
+  RunTransition t;
+  t.run_id = "run_1";
+  t.expected_version = 2;
+  t.now = kT0;
+  t.add_timers = {{"", "run_timeout", "", kT0 + 500}, {"", "wake", "nap", kT0 + 100}};
+  ASSERT_TRUE(store_->TransitionRun(std::move(t)).ok());
+  ASSERT_EQ(store_->DueTimers(kT0 + 1000, 10)->size(), 2u);
+  RunTransition clear;
+  clear.run_id = "run_1";
+  clear.expected_version = 3;
+  clear.now = kT0;
+  clear.clear_timers = true;
+  ASSERT_TRUE(store_->TransitionRun(std::move(clear)).ok());
+  Result<std::vector<TimerRecord>> due = store_->DueTimers(kT0 + 1000, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].kind, "run_timeout");
+  RunTransition end;
+  end.run_id = "run_1";
+  end.expected_version = 4;
+  end.now = kT0;
+  end.next_status = RunStatus::kFailed;
+  ASSERT_TRUE(store_->TransitionRun(std::move(end)).ok());
+  EXPECT_TRUE(store_->DueTimers(kT0 + 1000, 10)->empty());
+}
+
+TEST_F(SqliteStoreTest, StepDetailIsKeptWhenAnUpsertLeavesItNull) {
+  CreateRunning("run_1");
+  StepRecord first = MakeStep("call", StepStatus::kWaiting, 1, kT0);
+  first.detail = json{{"attempts", {{{"attempt", 1}}}}};
+  ASSERT_TRUE(Transition("run_1", 2, {first}).ok());
+  ASSERT_TRUE(Transition("run_1", 3, {MakeStep("call", StepStatus::kRunning, 2)}).ok());
+  Result<RunRecord> run = store_->GetRun("run_1", true);
+  EXPECT_EQ(FindStep(*run, "call")->detail, first.detail);
+  EXPECT_EQ(FindStep(*run, "call")->attempt, 2);
+}
+
+class AgentTaskTest : public SqliteStoreTest {
+ protected:
+  AgentTaskRecord Task(const std::string& id, const std::string& run_id, const std::string& queue,
+                       int64_t available_at = kT0) {
+    AgentTaskRecord task;
+    task.id = id;
+    task.workspace_id = "ws_1";
+    task.run_id = run_id;
+    task.path = "work";
+    task.step_id = "work";
+    task.queue = queue;
+    task.input = json{{"n", 1}};
+    task.available_at = available_at;
+    task.created_at = task.updated_at = kT0;
+    return task;
+  }
+
+  void Enqueue(const AgentTaskRecord& task) {
+    Result<RunRecord> run = store_->GetRun(task.run_id, false);
+    RunTransition t;
+    t.run_id = task.run_id;
+    t.expected_version = run->version;
+    t.next_status = RunStatus::kWaiting;
+    t.now = kT0;
+    t.enqueue_task = task;
+    ASSERT_TRUE(store_->TransitionRun(std::move(t)).ok());
+  }
+};
+
+TEST_F(AgentTaskTest, ClaimTakesTheOldestAvailableTaskOfTheQueuesOnce) {
+  CreateRunning("run_1");
+  CreateRunning("run_2");
+  CreateRunning("run_3");
+  Enqueue(Task("task_b", "run_1", "gpu", kT0 + 10));
+  Enqueue(Task("task_a", "run_2", "gpu", kT0 + 5));
+  Enqueue(Task("task_later", "run_3", "gpu", kT0 + 1000));
+  auto claim = [&](std::vector<std::string> queues, const std::string& agent) {
+    return store_->ClaimAgentTask("ws_1", queues, agent, kT0 + 100, 30000);
+  };
+  EXPECT_FALSE(claim({"cpu"}, "a1")->has_value());
+  EXPECT_FALSE(store_->ClaimAgentTask("ws_2", {"gpu"}, "a1", kT0 + 100, 30000)->has_value());
+  Result<std::optional<AgentTaskRecord>> first = claim({"cpu", "gpu"}, "a1");
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->id, "task_a");
+  EXPECT_EQ((*first)->status, "claimed");
+  EXPECT_EQ((*first)->agent_id, "a1");
+  EXPECT_EQ((*first)->lease_expires_at, kT0 + 100 + 30000);
+  EXPECT_EQ((*first)->input, json({{"n", 1}}));
+  EXPECT_EQ((*claim({"gpu"}, "a2"))->id, "task_b");
+  // The third is not available before its back-off ends.
+  EXPECT_FALSE(claim({"gpu"}, "a3")->has_value());
+}
+
+TEST_F(AgentTaskTest, HeartbeatExtendsOnlyTheClaimingAgentsLease) {
+  CreateRunning("run_1");
+  Enqueue(Task("task_1", "run_1", "q"));
+  ASSERT_TRUE(store_->ClaimAgentTask("ws_1", {"q"}, "a1", kT0, 1000)->has_value());
+  Result<AgentTaskRecord> other = store_->HeartbeatAgentTask("task_1", "a2", kT0 + 500, 1000);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->lease_expires_at, kT0 + 1000);
+  Result<AgentTaskRecord> mine = store_->HeartbeatAgentTask("task_1", "a1", kT0 + 500, 1000);
+  EXPECT_EQ(mine->lease_expires_at, kT0 + 1500);
+  EXPECT_TRUE(store_->LapsedAgentTasks(kT0 + 1400, 10)->empty());
+  Result<std::vector<AgentTaskRecord>> lapsed = store_->LapsedAgentTasks(kT0 + 1600, 10);
+  ASSERT_EQ(lapsed->size(), 1u);
+  EXPECT_EQ((*lapsed)[0].id, "task_1");
+  EXPECT_EQ(store_->HeartbeatAgentTask("task_404", "a1", kT0, 1).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(AgentTaskTest, ATaskUpdateIsACompareAndSetThatRollsBackTheRunChange) {
+  CreateRunning("run_1");
+  Enqueue(Task("task_1", "run_1", "q"));
+  ASSERT_TRUE(store_->ClaimAgentTask("ws_1", {"q"}, "a1", kT0, 1000)->has_value());
+  auto requeue = [&](int64_t lapsed_before) {
+    RunTransition t;
+    t.run_id = "run_1";
+    t.expected_version = store_->GetRun("run_1", false)->version;
+    t.now = kT0 + 2000;
+    t.upsert_steps.push_back(MakeStep("work", StepStatus::kWaiting, 2));
+    t.update_task = AgentTaskUpdate{"task_1", "claimed", lapsed_before, "queued", 2, kT0 + 3000};
+    return store_->TransitionRun(std::move(t));
+  };
+  // The lease did not lapse before kT0 + 500: nothing changes, not even the run.
+  const int64_t version = store_->GetRun("run_1", false)->version;
+  EXPECT_EQ(requeue(kT0 + 500).status().code(), StatusCode::kAborted);
+  EXPECT_EQ(store_->GetRun("run_1", false)->version, version);
+  EXPECT_TRUE(FindStep(*store_->GetRun("run_1", true), "work") == nullptr);
+  ASSERT_TRUE(requeue(kT0 + 2000).ok());
+  Result<AgentTaskRecord> task = store_->GetAgentTask("task_1");
+  EXPECT_EQ(task->status, "queued");
+  EXPECT_EQ(task->attempt, 2);
+  EXPECT_EQ(task->agent_id, "");
+  EXPECT_EQ(task->available_at, kT0 + 3000);
+  // Claimed again by another agent once available.
+  EXPECT_FALSE(store_->ClaimAgentTask("ws_1", {"q"}, "a2", kT0 + 2500, 1000)->has_value());
+  EXPECT_EQ((*store_->ClaimAgentTask("ws_1", {"q"}, "a2", kT0 + 3000, 1000))->agent_id, "a2");
+}
+
+TEST_F(AgentTaskTest, ARunThatEndsCancelsItsOpenTasks) {
+  CreateRunning("run_1");
+  Enqueue(Task("task_1", "run_1", "q"));
+  ASSERT_TRUE(store_->ClaimAgentTask("ws_1", {"q"}, "a1", kT0, 1000)->has_value());
+  RunTransition cancel;
+  cancel.run_id = "run_1";
+  cancel.expected_version = store_->GetRun("run_1", false)->version;
+  cancel.next_status = RunStatus::kCancelled;
+  cancel.now = kT0 + 10;
+  ASSERT_TRUE(store_->TransitionRun(std::move(cancel)).ok());
+  EXPECT_EQ(store_->GetAgentTask("task_1")->status, "cancelled");
+  // A heartbeat now tells the agent.
+  EXPECT_EQ(store_->HeartbeatAgentTask("task_1", "a1", kT0 + 20, 1000)->status, "cancelled");
+}
+
 }  // namespace
 }  // namespace sw

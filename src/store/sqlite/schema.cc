@@ -122,6 +122,31 @@ CREATE TABLE sessions (
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    R"sql(
+ALTER TABLE steps ADD COLUMN detail TEXT;
+ALTER TABLE runs ADD COLUMN parent_run_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN parent_path TEXT NOT NULL DEFAULT '';
+CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id != '';
+CREATE TABLE agent_tasks (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  input TEXT,
+  attempt INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  agent_id TEXT NOT NULL DEFAULT '',
+  available_at INTEGER NOT NULL,
+  lease_expires_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX agent_tasks_queued ON agent_tasks (workspace_id, status, queue, available_at);
+CREATE INDEX agent_tasks_by_run ON agent_tasks (run_id);
+CREATE INDEX agent_tasks_by_lease ON agent_tasks (status, lease_expires_at);
+)sql",
 };
 
 }  // namespace

@@ -16,7 +16,11 @@ namespace {
 constexpr char kRunColumns[] =
     "id, workspace_id, workflow_id, workflow_version, status, version, paused_from, pause, "
     "wait, cancel, input, output, error, trigger, replay_of, created_at, started_at, "
-    "updated_at, finished_at";
+    "updated_at, finished_at, parent_run_id, parent_path";
+
+constexpr char kTaskColumns[] =
+    "id, workspace_id, run_id, path, step_id, queue, input, attempt, status, agent_id, "
+    "available_at, lease_expires_at, created_at, updated_at";
 
 RunRecord ReadRun(const Statement& s) {
   RunRecord r;
@@ -39,7 +43,28 @@ RunRecord ReadRun(const Statement& s) {
   r.started_at = s.Int(16);
   r.updated_at = s.Int(17);
   r.finished_at = s.Int(18);
+  r.parent_run_id = s.Text(19);
+  r.parent_path = s.Text(20);
   return r;
+}
+
+AgentTaskRecord ReadTask(const Statement& s) {
+  AgentTaskRecord t;
+  t.id = s.Text(0);
+  t.workspace_id = s.Text(1);
+  t.run_id = s.Text(2);
+  t.path = s.Text(3);
+  t.step_id = s.Text(4);
+  t.queue = s.Text(5);
+  t.input = s.Json(6);
+  t.attempt = static_cast<int>(s.Int(7));
+  t.status = s.Text(8);
+  t.agent_id = s.Text(9);
+  t.available_at = s.Int(10);
+  t.lease_expires_at = s.Int(11);
+  t.created_at = s.Int(12);
+  t.updated_at = s.Int(13);
+  return t;
 }
 
 StepRecord ReadStep(const Statement& s) {
@@ -55,6 +80,7 @@ StepRecord ReadStep(const Statement& s) {
   st.output = s.Json(8);
   st.error = s.Json(9);
   st.result_discarded = s.Int(10) != 0;
+  st.detail = s.Json(11);
   return st;
 }
 
@@ -150,14 +176,14 @@ Result<T> QueryOne(Connection& db, const std::string& sql, Binder bind, Reader r
 Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s) {
   Result<Statement*> st = db.Prepare(
       "INSERT INTO steps(run_id, seq, path, step_id, type, status, attempt, started_at, "
-      "finished_at, output, error, result_discarded) VALUES(?, (SELECT COALESCE(MAX(seq), 0) + 1 "
-      "FROM steps WHERE run_id = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "finished_at, output, error, result_discarded, detail) VALUES(?, (SELECT "
+      "COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT(run_id, path) DO UPDATE SET status = excluded.status, attempt = CASE WHEN "
       "excluded.attempt = 0 THEN steps.attempt ELSE excluded.attempt END, started_at = CASE WHEN "
       "excluded.started_at = 0 THEN steps.started_at ELSE excluded.started_at END, finished_at = "
       "excluded.finished_at, "
       "output = excluded.output, error = excluded.error, result_discarded = "
-      "excluded.result_discarded");
+      "excluded.result_discarded, detail = COALESCE(excluded.detail, steps.detail)");
   if (!st.ok()) {
     return st.status();
   }
@@ -165,6 +191,7 @@ Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s
   q.Bind(1, run_id).Bind(2, s.path).Bind(3, s.step_id).Bind(4, s.type);
   q.Bind(5, ToString(s.status)).Bind(6, s.attempt).Bind(7, s.started_at).Bind(8, s.finished_at);
   q.BindJson(9, s.output).BindJson(10, s.error).Bind(11, s.result_discarded ? 1 : 0);
+  q.BindJson(12, s.detail);
   return q.Run();
 }
 
@@ -173,6 +200,53 @@ std::string JsonField(const json& v, const char* key) {
     return v[key].get<std::string>();
   }
   return "";
+}
+
+Status InsertRun(Connection& db, const RunRecord& r);
+
+// Runs `sql` with `bind`; one statement, no rows expected.
+template <typename Binder>
+Status Exec(Connection& db, const std::string& sql, Binder bind) {
+  Result<Statement*> st = db.Prepare(sql);
+  if (!st.ok()) {
+    return st.status();
+  }
+  bind(**st);
+  return (*st)->Run();
+}
+
+Status InsertTask(Connection& db, const AgentTaskRecord& t) {
+  return Exec(db,
+              std::string("INSERT INTO agent_tasks(") + kTaskColumns +
+                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+              [&](Statement& q) {
+                q.Bind(1, t.id).Bind(2, t.workspace_id).Bind(3, t.run_id).Bind(4, t.path);
+                q.Bind(5, t.step_id).Bind(6, t.queue).BindJson(7, t.input).Bind(8, t.attempt);
+                q.Bind(9, t.status).Bind(10, t.agent_id).Bind(11, t.available_at);
+                q.Bind(12, t.lease_expires_at).Bind(13, t.created_at).Bind(14, t.updated_at);
+              });
+}
+
+Status UpdateTask(Connection& db, const AgentTaskUpdate& u, int64_t now) {
+  std::string sql =
+      "UPDATE agent_tasks SET status = ?1, updated_at = ?2, agent_id = CASE WHEN ?1 = 'queued' "
+      "THEN '' ELSE agent_id END, lease_expires_at = CASE WHEN ?1 = 'queued' THEN 0 ELSE "
+      "lease_expires_at END";
+  if (u.attempt > 0) sql += ", attempt = ?3";
+  if (u.available_at >= 0) sql += ", available_at = ?4";
+  sql += " WHERE id = ?5 AND status = ?6";
+  if (u.expect_lease_before > 0) sql += " AND lease_expires_at < ?7";
+  Status s = Exec(db, sql, [&](Statement& q) {
+    q.Bind(1, u.status).Bind(2, now);
+    if (u.attempt > 0) q.Bind(3, u.attempt);
+    if (u.available_at >= 0) q.Bind(4, u.available_at);
+    q.Bind(5, u.task_id).Bind(6, u.expect_status);
+    if (u.expect_lease_before > 0) q.Bind(7, u.expect_lease_before);
+  });
+  if (s.ok() && db.Changes() == 0) {
+    return Status(StatusCode::kAborted, "the agent task changed meanwhile", "state_changed");
+  }
+  return s;
 }
 
 Status ApplyTransition(Connection& db, const RunTransition& t) {
@@ -255,24 +329,50 @@ Status ApplyTransition(Connection& db, const RunTransition& t) {
       return s;
     }
   }
-  if (t.clear_timers) {
-    Result<Statement*> st = db.Prepare("DELETE FROM timers WHERE run_id = ?");
-    if (!st.ok()) {
-      return st.status();
+  const bool ends = t.next_status && IsTerminal(*t.next_status);
+  if (t.clear_timers || ends) {
+    // A run that ends needs no timer; one that goes on keeps its run timeout.
+    Status s = Exec(db,
+                    ends ? "DELETE FROM timers WHERE run_id = ?"
+                         : "DELETE FROM timers WHERE run_id = ? AND kind != 'run_timeout'",
+                    [&](Statement& q) { q.Bind(1, t.run_id); });
+    if (!s.ok()) {
+      return s;
     }
-    (*st)->Bind(1, t.run_id);
-    if (Status s = (*st)->Run(); !s.ok()) {
+  }
+  if (ends) {
+    // Its agent tasks are closed, so a late completion is discarded.
+    Status s = Exec(db,
+                    "UPDATE agent_tasks SET status = 'cancelled', updated_at = ? WHERE run_id = ? "
+                    "AND status IN ('queued', 'claimed')",
+                    [&](Statement& q) { q.Bind(1, t.now).Bind(2, t.run_id); });
+    if (!s.ok()) {
       return s;
     }
   }
   for (const TimerRecord& timer : t.add_timers) {
-    Result<Statement*> st =
-        db.Prepare("INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?)");
-    if (!st.ok()) {
-      return st.status();
+    Status s =
+        Exec(db, "INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?)",
+             [&](Statement& q) {
+               q.Bind(1, timer.run_id.empty() ? t.run_id : timer.run_id).Bind(2, timer.kind);
+               q.Bind(3, timer.path).Bind(4, timer.due_at);
+             });
+    if (!s.ok()) {
+      return s;
     }
-    (*st)->Bind(1, t.run_id).Bind(2, timer.kind).Bind(3, timer.path).Bind(4, timer.due_at);
-    if (Status s = (*st)->Run(); !s.ok()) {
+  }
+  if (t.create_run) {
+    if (Status s = InsertRun(db, *t.create_run); !s.ok()) {
+      return s;
+    }
+  }
+  if (t.enqueue_task) {
+    if (Status s = InsertTask(db, *t.enqueue_task); !s.ok()) {
+      return s;
+    }
+  }
+  if (t.update_task) {
+    if (Status s = UpdateTask(db, *t.update_task, t.now); !s.ok()) {
       return s;
     }
   }
@@ -789,9 +889,9 @@ Result<WorkflowRecord> SqliteStore::SetWorkflowStatus(const std::string& workspa
 namespace {
 
 Status InsertRun(Connection& db, const RunRecord& r) {
-  Result<Statement*> st =
-      db.Prepare(std::string("INSERT INTO runs(") + kRunColumns +
-                 ", pause_reason, wait_kind) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','')");
+  Result<Statement*> st = db.Prepare(
+      std::string("INSERT INTO runs(") + kRunColumns +
+      ", pause_reason, wait_kind) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','')");
   if (!st.ok()) {
     return st.status();
   }
@@ -801,6 +901,7 @@ Status InsertRun(Connection& db, const RunRecord& r) {
   q.BindJson(8, r.pause).BindJson(9, r.wait).BindJson(10, r.cancel).BindJson(11, r.input);
   q.BindJson(12, r.output).BindJson(13, r.error).BindJson(14, r.trigger).Bind(15, r.replay_of);
   q.Bind(16, r.created_at).Bind(17, r.started_at).Bind(18, r.updated_at).Bind(19, r.finished_at);
+  q.Bind(20, r.parent_run_id).Bind(21, r.parent_path);
   return q.Run();
 }
 
@@ -870,7 +971,7 @@ Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps
       Result<std::vector<StepRecord>> steps = QueryAll<StepRecord>(
           db,
           "SELECT seq, path, step_id, type, status, attempt, started_at, finished_at, output, "
-          "error, result_discarded FROM steps WHERE run_id = ? ORDER BY seq",
+          "error, result_discarded, detail FROM steps WHERE run_id = ? ORDER BY seq",
           [&](Statement& q) { q.Bind(1, run_id); }, ReadStep);
       if (!steps.ok()) {
         db.Exec("COMMIT");
@@ -899,6 +1000,7 @@ Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const Run
   if (f.pause_reason) sql += " AND pause_reason = ?3";
   if (f.wait_kind) sql += " AND wait_kind = ?4";
   if (f.id_contains) sql += " AND instr(id, ?5) > 0";
+  if (f.parent_run_id) sql += " AND parent_run_id = ?8";
   if (!f.cursor.empty()) sql += " AND id < ?6";
   sql += " ORDER BY id DESC LIMIT ?7";
   return Read([&](Connection& db) -> Result<RunPage> {
@@ -912,6 +1014,7 @@ Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const Run
           if (f.id_contains) q.Bind(5, *f.id_contains);
           if (!f.cursor.empty()) q.Bind(6, f.cursor);
           q.Bind(7, f.limit + 1);
+          if (f.parent_run_id) q.Bind(8, *f.parent_run_id);
         },
         ReadRun);
     if (!rows.ok()) {
@@ -955,6 +1058,9 @@ void SqliteStore::TransitionRunAsync(RunTransition t, TransitionDone done) {
                 if (s.ok()) {
                   *new_version = shared->expected_version + 1;
                   changed.push_back(shared->run_id);
+                  if (shared->create_run) {
+                    changed.push_back(shared->create_run->id);
+                  }
                 }
                 return s;
               },
@@ -969,6 +1075,119 @@ void SqliteStore::TransitionRunAsync(RunTransition t, TransitionDone done) {
                 }
                 done(s.ok() ? Result<int64_t>(*new_version) : Result<int64_t>(s));
               }});
+}
+
+Result<std::vector<std::string>> SqliteStore::ActiveChildRuns(const std::string& run_id) {
+  return Read([&](Connection& db) {
+    return QueryAll<std::string>(
+        db,
+        "SELECT id FROM runs WHERE parent_run_id = ? AND status NOT IN ('completed', 'failed', "
+        "'cancelled') ORDER BY id",
+        [&](Statement& q) { q.Bind(1, run_id); }, [](const Statement& q) { return q.Text(0); });
+  });
+}
+
+// --- agent tasks ---
+
+Result<std::optional<AgentTaskRecord>> SqliteStore::ClaimAgentTask(
+    const std::string& workspace_id, const std::vector<std::string>& queues,
+    const std::string& agent_id, int64_t now, int64_t lease_ms) {
+  std::optional<AgentTaskRecord> claimed;
+  if (queues.empty()) {
+    return claimed;
+  }
+  std::string in = "?";
+  for (size_t i = 1; i < queues.size(); ++i) {
+    in += ", ?";
+  }
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<std::vector<AgentTaskRecord>> next = QueryAll<AgentTaskRecord>(
+        db,
+        std::string("SELECT ") + kTaskColumns +
+            " FROM agent_tasks WHERE workspace_id = ? AND status = 'queued' AND available_at <= ? "
+            "AND queue IN (" +
+            in + ") ORDER BY available_at, id LIMIT 1",
+        [&](Statement& q) {
+          q.Bind(1, workspace_id).Bind(2, now);
+          for (size_t i = 0; i < queues.size(); ++i) {
+            q.Bind(static_cast<int>(i) + 3, queues[i]);
+          }
+        },
+        ReadTask);
+    if (!next.ok() || next->empty()) {
+      return next.status();
+    }
+    AgentTaskRecord task = next->front();
+    task.status = "claimed";
+    task.agent_id = agent_id;
+    task.lease_expires_at = now + lease_ms;
+    task.updated_at = now;
+    Status up = Exec(db,
+                     "UPDATE agent_tasks SET status = 'claimed', agent_id = ?, lease_expires_at = "
+                     "?, updated_at = ? WHERE id = ?",
+                     [&](Statement& q) {
+                       q.Bind(1, agent_id).Bind(2, task.lease_expires_at).Bind(3, now);
+                       q.Bind(4, task.id);
+                     });
+    if (up.ok()) {
+      claimed = std::move(task);
+    }
+    return up;
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return claimed;
+}
+
+Result<AgentTaskRecord> SqliteStore::GetAgentTask(const std::string& task_id) {
+  return Read([&](Connection& db) {
+    return QueryOne<AgentTaskRecord>(
+        db, std::string("SELECT ") + kTaskColumns + " FROM agent_tasks WHERE id = ?",
+        [&](Statement& q) { q.Bind(1, task_id); }, ReadTask,
+        "agent task " + task_id + " not found");
+  });
+}
+
+Result<AgentTaskRecord> SqliteStore::HeartbeatAgentTask(const std::string& task_id,
+                                                        const std::string& agent_id, int64_t now,
+                                                        int64_t lease_ms) {
+  std::optional<AgentTaskRecord> out;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Status up = Exec(db,
+                     "UPDATE agent_tasks SET lease_expires_at = ?, updated_at = ? WHERE id = ? "
+                     "AND agent_id = ? AND status = 'claimed'",
+                     [&](Statement& q) {
+                       q.Bind(1, now + lease_ms).Bind(2, now).Bind(3, task_id).Bind(4, agent_id);
+                     });
+    if (!up.ok()) {
+      return up;
+    }
+    Result<AgentTaskRecord> task = QueryOne<AgentTaskRecord>(
+        db, std::string("SELECT ") + kTaskColumns + " FROM agent_tasks WHERE id = ?",
+        [&](Statement& q) { q.Bind(1, task_id); }, ReadTask,
+        "agent task " + task_id + " not found");
+    if (!task.ok()) {
+      return task.status();
+    }
+    out = std::move(task).value();
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return std::move(*out);
+}
+
+Result<std::vector<AgentTaskRecord>> SqliteStore::LapsedAgentTasks(int64_t now, int limit) {
+  return Read([&](Connection& db) {
+    return QueryAll<AgentTaskRecord>(
+        db,
+        std::string("SELECT ") + kTaskColumns +
+            " FROM agent_tasks WHERE status = 'claimed' AND lease_expires_at < ? ORDER BY "
+            "lease_expires_at LIMIT ?",
+        [&](Statement& q) { q.Bind(1, now).Bind(2, limit); }, ReadTask);
+  });
 }
 
 // --- timers and events ---

@@ -70,6 +70,17 @@ class SqliteStore final : public Store {
   Status BufferEvent(const std::string& run_id, int64_t expected_version,
                      const EventRecord& event) override;
 
+  Result<std::optional<AgentTaskRecord>> ClaimAgentTask(const std::string& workspace_id,
+                                                        const std::vector<std::string>& queues,
+                                                        const std::string& agent_id, int64_t now,
+                                                        int64_t lease_ms) override;
+  Result<AgentTaskRecord> GetAgentTask(const std::string& task_id) override;
+  Result<AgentTaskRecord> HeartbeatAgentTask(const std::string& task_id,
+                                             const std::string& agent_id, int64_t now,
+                                             int64_t lease_ms) override;
+  Result<std::vector<AgentTaskRecord>> LapsedAgentTasks(int64_t now, int limit) override;
+  Result<std::vector<std::string>> ActiveChildRuns(const std::string& run_id) override;
+
   Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,
                                             const std::string& target, const std::string& cursor,
                                             int limit) override;
