@@ -1,0 +1,216 @@
+// The server's HTTP API as the UI uses it (the contract is API.md). Requests carry the
+// session cookie; every state-changing request sends a JSON body with
+// `Content-Type: application/json`, which the server requires for cookie auth.
+
+export type RunStatus =
+  | 'pending'
+  | 'running'
+  | 'paused'
+  | 'waiting'
+  | 'completed'
+  | 'failed'
+  | 'cancelled';
+
+export type StepStatus =
+  | 'pending'
+  | 'running'
+  | 'waiting'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'skipped';
+
+export type RunAction = 'pause' | 'resume' | 'cancel';
+export type Role = 'viewer' | 'operator' | 'admin' | 'agent';
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+
+export interface Session {
+  workspace: { id: string; slug: string };
+  role: Role;
+  token_name: string;
+}
+
+export interface RunError {
+  message: string;
+  step_id?: string;
+  code?: string;
+}
+
+export interface Step {
+  id: string;
+  path?: string;
+  type: string;
+  status: StepStatus;
+  attempt: number;
+  started_at?: string | null;
+  finished_at?: string | null;
+  output?: unknown;
+  error?: RunError | null;
+  result_discarded?: boolean;
+}
+
+export interface Run {
+  id: string;
+  workflow_id: string;
+  workflow_version: number;
+  status: RunStatus;
+  version: number;
+  allowed_actions: RunAction[];
+  pause: { reason: 'operator' | 'reauth'; connection_id?: string; by?: string; at?: string } | null;
+  wait: {
+    kind: string;
+    step_id?: string;
+    event_type?: string;
+    until?: string | null;
+  } | null;
+  cancel: { reason: string; by?: string; at?: string } | null;
+  input?: unknown;
+  output?: unknown;
+  error: RunError | null;
+  trigger?: { kind: string; actor?: string } | null;
+  replay_of?: string | null;
+  created_at: string;
+  started_at?: string | null;
+  updated_at?: string | null;
+  finished_at?: string | null;
+  steps?: Step[];
+}
+
+export interface Workflow {
+  id: string;
+  kind: string;
+  mode?: string;
+  status: 'active' | 'disabled' | 'paused_safety';
+  safety: { reason: 'throughput_cap' | 'spend_cap'; message: string; tripped_at?: string } | null;
+  version: number;
+  definition?: unknown;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export interface WorkflowVersion {
+  workflow_id: string;
+  version: number;
+  definition: unknown;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+// A non-2xx answer: `code` and `message` come from the server's error body.
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// Called when the server answers 401 (the session ended): the app shows the sign-in page.
+let onUnauthorized: () => void = () => {};
+export function setUnauthorizedHandler(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  // The sign-in check expects 401 and must not trigger the signed-out handler.
+  quiet401?: boolean;
+}
+
+async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
+  let body: string | undefined;
+  if (method !== 'GET') {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(opts.body ?? {});
+  }
+  let resp: Response;
+  try {
+    resp = await fetch(path, { method, headers, body, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network_error', 'The server cannot be reached');
+  }
+  const text = await resp.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!resp.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    if (resp.status === 401 && !opts.quiet401) {
+      onUnauthorized();
+    }
+    throw new ApiError(
+      resp.status,
+      err?.code ?? 'http_' + resp.status,
+      err?.message ?? `The server answered ${resp.status}`,
+    );
+  }
+  return data as T;
+}
+
+function query(params: Record<string, string | number | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') {
+      q.set(key, String(value));
+    }
+  }
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  getSession: () => request<Session>('GET', '/api/v1/session', { quiet401: true }),
+  signIn: (token: string) =>
+    request<void>('POST', '/api/v1/session', { body: { token }, quiet401: true }),
+  signOut: () => request<void>('DELETE', '/api/v1/session', { quiet401: true }),
+
+  listRuns: (filters: {
+    status?: string;
+    workflow_id?: string;
+    pause_reason?: string;
+    q?: string;
+    limit?: number;
+    cursor?: string;
+  }) => request<Page<Run>>('GET', '/api/v1/runs' + query(filters)),
+  getRun: (id: string) => request<Run>('GET', `/api/v1/runs/${enc(id)}`),
+  // `version` is the run version the page shows: a run that changed since is refused
+  // with 409 state_changed instead of acting on a state the operator did not see.
+  controlRun: (id: string, action: RunAction, version: number, body: object = {}) =>
+    request<Run>('POST', `/api/v1/runs/${enc(id)}/${action}`, {
+      body,
+      headers: { 'If-Match': `"${version}"` },
+    }),
+  replayRun: (id: string) => request<Run>('POST', `/api/v1/runs/${enc(id)}/replay`),
+
+  listWorkflows: () => request<Page<Workflow>>('GET', '/api/v1/workflows?limit=500'),
+  getWorkflow: (wf: string) => request<Workflow>('GET', `/api/v1/workflows/${enc(wf)}`),
+  getWorkflowVersion: (wf: string, version: number) =>
+    request<WorkflowVersion>('GET', `/api/v1/workflows/${enc(wf)}/versions/${version}`),
+  setWorkflowStatus: (wf: string, status: 'active' | 'disabled') =>
+    request<Workflow>('POST', `/api/v1/workflows/${enc(wf)}/status`, { body: { status } }),
+  resumeWorkflow: (wf: string) =>
+    request<Workflow>('POST', `/api/v1/workflows/${enc(wf)}/resume`),
+};
+
+export function canControl(role: Role): boolean {
+  return role === 'operator' || role === 'admin';
+}
+
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
