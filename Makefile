@@ -8,15 +8,24 @@ JOBS ?= 2
 
 APT_PACKAGES := cmake ninja-build g++ pkg-config libboost1.81-dev nlohmann-json3-dev \
   libsqlite3-dev libssl-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libgtest-dev \
-  libgmock-dev libbenchmark-dev python3 curl ca-certificates
+  libgmock-dev libbenchmark-dev python3 curl ca-certificates chromium
+# Node.js and npm build the web UI; installed from Debian only when `node`/`npm` are
+# missing (a Node.js from elsewhere, which ships its own npm, is used as it is).
+NODE_APT_PACKAGES := nodejs npm
 
-.PHONY: all deps build run test bench clean format
+# The web UI (web/): `npm ci` when node_modules is missing or older than the lockfile,
+# `npm run build` (typecheck + Vite) when a source is newer than the build.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+  web/vite.config.ts web/tsconfig.json web/package.json
+
+.PHONY: all deps ui build run test test-ui screenshots bench clean format
 
 all: build
 
 # Installs the Debian packages that are not installed yet (needs root or sudo).
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	{ command -v node && command -v npm; } >/dev/null 2>&1 || missing="$$missing $(NODE_APT_PACKAGES)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -26,7 +35,17 @@ deps:
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
-build: deps $(BUILD_DIR)/build.ninja
+web/node_modules/.package-lock.json: web/package-lock.json | deps
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+	@touch $@
+
+ui: web/dist/index.html
+
+build: deps $(BUILD_DIR)/build.ninja ui
 	ninja -C $(BUILD_DIR) -j $(JOBS)
 
 run: build
@@ -36,6 +55,14 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
+# Only the browser tests of the web UI.
+test-ui: build
+	cd $(BUILD_DIR) && ctest -L ui --output-on-failure --timeout 600
+
+# Rewrites docs/screenshots/*.png from a real server and browser.
+screenshots: build
+	node tests/ui/screenshots.mjs
+
 bench: build
 	python3 bench/run.py $(if $(W),--workload $(W),)
 
@@ -43,4 +70,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) web/dist
