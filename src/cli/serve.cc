@@ -17,6 +17,7 @@
 #include "engine/engine.h"
 #include "engine/http_client.h"
 #include "engine/id_source.h"
+#include "engine/process_runner.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace sw::cli {
@@ -90,9 +91,11 @@ int Serve(const ServeOptions& opt) {
   }
 
   std::unique_ptr<HttpClient> http = MakeBeastHttpClient(opt.allow_private_targets, 2);
+  std::unique_ptr<ProcessRunner> processes = MakeProcessRunner();
   EngineOptions engine_options;
   engine_options.workers = opt.workers;
-  Engine engine(*store, *clock, *http, ids, engine_options);
+  engine_options.allow_shell = opt.allow_shell;
+  Engine engine(*store, *clock, *http, *processes, ids, engine_options);
   ControlService control(*store, engine, *clock, ids, *http);
   ApiOptions api_options;
   api_options.ui_dir = opt.ui_dir;
@@ -124,6 +127,7 @@ int Serve(const ServeOptions& opt) {
   // the HTTP client (requests in flight answer "shutting down"), then the store (its
   // writer drains and completes queued changes) — all while the engine still exists.
   engine.Stop();
+  processes.reset();
   http.reset();
   store.reset();
   return 0;

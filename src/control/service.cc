@@ -59,6 +59,12 @@ Result<PutWorkflowResult> ControlService::ApplyWorkflow(const RequestContext& ct
   if (!def.ok()) {
     return def.status();
   }
+  if (const StepDef* shell = (*def)->FindStepOfType(StepType::kShell);
+      shell != nullptr && !engine_.AllowsShell()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "step '" + shell->id + "': shell steps need a server started with --allow-shell",
+                  "invalid_definition", json{{"step_id", shell->id}, {"field", "type"}});
+  }
   json stored = body;
   stored["id"] = workflow_id;
   WorkflowRecord wf;

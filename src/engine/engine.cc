@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <random>
+#include <set>
 
 #include "core/cursor.h"
 #include "core/duration.h"
@@ -19,6 +21,22 @@ namespace {
 constexpr char kStoppedByUser[] = "workflow stopped by user";
 // Bound on compare-and-set retries when the run changed under a commit.
 constexpr int kMaxCommitRetries = 16;
+
+constexpr char kInterrupted[] = "the server stopped during this attempt";
+
+// A uniform number in [0, 1) for retry jitter.
+double Random01() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
+}
+
+json ErrorOf(const std::string& message, const std::string& code, const std::string& step_id) {
+  json error = {{"message", message}, {"code", code}};
+  if (!step_id.empty()) {
+    error["step_id"] = step_id;
+  }
+  return error;
+}
 
 json RunScope(const RunRecord& run) {
   return {{"id", run.id},
@@ -38,20 +56,24 @@ struct Engine::ActiveRun {
   RunRecord run;  // without steps; `version` is the last committed version
   std::shared_ptr<const Definition> definition;
   std::unique_ptr<Cursor> cursor;
-  std::vector<ControlEffect> pending_effects;  // control rows not committed yet
-  std::map<std::string, int> attempts;         // path -> last attempt in the store
-  std::map<std::string, int64_t> started;      // path -> started_at in the store
+  std::vector<ControlEffect> pending_effects;   // control rows not committed yet
+  std::map<std::string, int> attempts;          // path -> last attempt in the store
+  std::map<std::string, int64_t> started;       // path -> started_at in the store
+  std::map<std::string, json> details;          // path -> the step row's detail
+  std::set<std::string> interrupted;            // paths in flight when the server stopped
+  std::map<std::string, std::string> child_of;  // path -> the child run a step waits for
   bool dispatching = false;  // still pending: the first commit also starts the run
   int retries = 0;
   std::shared_ptr<CancellationToken> token;  // guarded by Engine::mu_
   bool cancelled = false;                    // guarded by Engine::mu_
 };
 
-Engine::Engine(Store& store, const Clock& clock, HttpClient& http, IdSource& ids,
-               EngineOptions options)
+Engine::Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner& processes,
+               IdSource& ids, EngineOptions options)
     : store_(store),
       clock_(clock),
       http_(http),
+      processes_(processes),
       ids_(ids),
       options_(options),
       pool_(options.workers),
@@ -211,6 +233,17 @@ Status Engine::Replay(ActiveRun& ar, const RunRecord& run) {
   for (const StepRecord& row : run.steps) {
     ar.attempts[row.path] = row.attempt;
     ar.started[row.path] = row.started_at;
+    if (row.detail.is_object()) {
+      ar.details[row.path] = row.detail;
+    }
+    if (row.status == StepStatus::kRunning &&
+        (row.type == ToString(StepType::kHttp) || row.type == ToString(StepType::kShell))) {
+      ar.interrupted.insert(row.path);
+    }
+    if (row.status == StepStatus::kWaiting && row.detail.is_object() &&
+        row.detail.contains("child_run_id")) {
+      ar.child_of[row.path] = row.detail["child_run_id"].get<std::string>();
+    }
   }
   for (const StepRecord& row : run.steps) {
     if (row.type == ToString(StepType::kLoop) || row.type == ToString(StepType::kSwitch)) {
@@ -245,7 +278,33 @@ StepRecord Engine::StepRow(const ActiveRun& ar, const StepDef& step, const std::
   row.attempt = it == ar.attempts.end() ? 1 : it->second;
   auto started = ar.started.find(path);
   row.started_at = started == ar.started.end() ? 0 : started->second;
+  if (auto detail = ar.details.find(path); detail != ar.details.end()) {
+    row.detail = detail->second;
+  }
   return row;
+}
+
+void Engine::AppendAttempt(ActiveRun& ar, const std::string& path, const json& error,
+                           int64_t finished_at) {
+  json& detail = ar.details[path];
+  if (!detail.is_object()) {
+    detail = json::object();
+  }
+  const int64_t started_at = ar.started.contains(path) ? ar.started[path] : finished_at;
+  json record = {{"attempt", ar.attempts[path]},
+                 {"started_at", FormatTime(started_at)},
+                 {"finished_at", FormatTime(finished_at)},
+                 {"duration_ms", std::max<int64_t>(0, finished_at - started_at)},
+                 {"error", error}};
+  // The attempt's child run or agent task moves into its record: the next attempt
+  // has its own.
+  for (const char* key : {"child_run_id", "task_id"}) {
+    if (detail.contains(key)) {
+      record[key] = detail[key];
+      detail.erase(key);
+    }
+  }
+  detail["attempts"].push_back(std::move(record));
 }
 
 void Engine::Step(const std::shared_ptr<ActiveRun>& ar) {
@@ -279,9 +338,29 @@ void Engine::Step(const std::shared_ptr<ActiveRun>& ar) {
 void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorAction& action) {
   const StepDef& step = *action.step;
   const std::string& path = action.path;
+  if (auto child = ar->child_of.find(path); child != ar->child_of.end()) {
+    // The step's child run was started before: wait for it or take its result.
+    const std::string child_id = child->second;
+    ar->child_of.erase(child);
+    AwaitChild(ar, step, path, child_id);
+    return;
+  }
   // A fresh attempt: one more than what the store saw (an attempt in flight when the
   // server stopped counts as made).
   ar->attempts[path] = ar->attempts.contains(path) ? ar->attempts[path] + 1 : 1;
+  if (ar->interrupted.erase(path) > 0) {
+    // Recorded as a failed attempt. A step with a retry policy may not exceed it; one
+    // without runs again once (at least once, as before the stop).
+    const int made = ar->attempts[path] - 1;
+    ar->attempts[path] = made;
+    AppendAttempt(*ar, path, ErrorOf(kInterrupted, "interrupted", ""), clock_.NowMs());
+    if (step.retry.max_attempts > 1 && made >= step.retry.max_attempts) {
+      FailRun(ar, &step, path, ErrorOf(kInterrupted, "interrupted", step.id), nullptr,
+              CommitKind::kBeforeWork);
+      return;
+    }
+    ar->attempts[path] = made + 1;
+  }
   ar->started[path] = clock_.NowMs();
   Result<json> with = RenderTemplate(step.with, ar->cursor->scope());
   if (!with.ok()) {
@@ -308,6 +387,15 @@ void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorActio
     }
     case StepType::kHttp:
       ExecuteHttp(ar, step, path, *with);
+      return;
+    case StepType::kShell:
+      ExecuteShell(ar, step, path, *with);
+      return;
+    case StepType::kWorkflow:
+      StartChild(ar, step, path, *with);
+      return;
+    case StepType::kAgentTask:
+      EnqueueAgentTask(ar, step, path, *with);
       return;
     case StepType::kSleep:
     case StepType::kSleepUntil:
@@ -376,6 +464,10 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
       if (!t.next_status) {
         t.next_status = RunStatus::kRunning;
       }
+      if (ar->definition && ar->definition->timeout && !IsTerminal(*t.next_status)) {
+        t.add_timers.push_back(
+            TimerRecord{ar->id, "run_timeout", "", t.now + ar->definition->timeout->count()});
+      }
     }
   }
   // Control rows reached on the way are committed with the first change after them.
@@ -408,6 +500,11 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
         ar->retries = 0;
         if (shared->expected_status == RunStatus::kPending) {
           ar->dispatching = false;
+          for (const TimerRecord& timer : shared->add_timers) {
+            if (timer.kind == "run_timeout") {
+              timers_.Add(timer);
+            }
+          }
         }
         if (shared->next_status) {
           ar->run.status = *shared->next_status;
@@ -464,10 +561,12 @@ void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, C
     Commit(ar, std::move(keep), CommitKind::kBeforeWork, [this, ar] { Drop(ar, true); });
     return;
   }
-  if (kind == CommitKind::kResult && status == RunStatus::kCancelled && !t.upsert_steps.empty()) {
+  if (kind == CommitKind::kResult &&
+      (status == RunStatus::kCancelled || status == RunStatus::kFailed) &&
+      !t.upsert_steps.empty()) {
     // Cancelled while the step was in flight: the late result is not applied.
     RunTransition discard;
-    discard.expected_status = RunStatus::kCancelled;
+    discard.expected_status = status;
     discard.discard_step_result = t.upsert_steps.back().path;
     ar->pending_effects.clear();
     Commit(ar, std::move(discard), CommitKind::kBeforeWork, [this, ar] { Drop(ar, false); });
@@ -495,71 +594,284 @@ void Engine::Drop(const std::shared_ptr<ActiveRun>& ar, bool recheck) {
   }
 }
 
+void Engine::StartWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                       const std::string& path,
+                       std::function<void(std::shared_ptr<CancellationToken>)> work) {
+  // The attempt starts durably before the work does, so a restart knows it was in
+  // flight and a pause keeps its result.
+  RunTransition start;
+  start.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kRunning));
+  Commit(ar, std::move(start), CommitKind::kBeforeWork, [this, ar, work = std::move(work)] {
+    auto token = std::make_shared<CancellationToken>();
+    bool cancelled = false;
+    {
+      std::lock_guard lock(mu_);
+      ar->token = token;
+      cancelled = ar->cancelled;
+    }
+    if (cancelled) {
+      token->Fire(CancelReason::kUser);
+    }
+    work(token);
+  });
+}
+
 void Engine::ExecuteHttp(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                          const std::string& path, const json& with) {
   Result<HttpRequest> built = BuildHttpRequest(
       with, step.timeout ? step.timeout->count() : options_.default_http_timeout_ms);
   if (!built.ok()) {
+    FailRun(ar, &step, path, ErrorOf(built.status().message(), "invalid_request", step.id), nullptr,
+            CommitKind::kBeforeWork);
+    return;
+  }
+  auto request = std::make_shared<HttpRequest>(std::move(built).value());
+  const StepDef* step_ptr = &step;
+  StartWork(ar, step, path, [this, ar, step_ptr, path, request](auto token) {
+    http_.Send(std::move(*request), token, [this, ar, step_ptr, path](Result<HttpResponse> r) {
+      pool_.Post([this, ar, step_ptr, path, r = std::move(r)] {
+        {
+          std::lock_guard lock(mu_);
+          ar->token.reset();
+        }
+        if (!r.ok()) {
+          if (r.status().api_code() == "cancelled") {
+            // Cancelled (or shutting down): the cancel already marked the step; a
+            // restart runs it again.
+            Drop(ar, !stopping_);
+            return;
+          }
+          FailStep(ar, *step_ptr, path,
+                   ErrorOf(r.status().message(), r.status().api_code(), step_ptr->id), nullptr,
+                   CommitKind::kResult, 0);
+          return;
+        }
+        json output = HttpStepOutput(*r);
+        if (r->status >= 400) {
+          FailStep(ar, *step_ptr, path,
+                   ErrorOf("HTTP " + std::to_string(r->status), "http_error", step_ptr->id),
+                   std::move(output), CommitKind::kResult, r->status);
+          return;
+        }
+        CompleteLeaf(ar, *step_ptr, path, std::move(output), CommitKind::kResult, std::nullopt);
+      });
+    });
+  });
+}
+
+void Engine::ExecuteShell(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                          const std::string& path, const json& with) {
+  if (!options_.allow_shell) {
     FailRun(ar, &step, path,
-            json{{"message", built.status().message()},
-                 {"code", "invalid_request"},
-                 {"step_id", step.id}},
+            ErrorOf("shell steps run only on a server started with --allow-shell",
+                    "shell_not_allowed", step.id),
             nullptr, CommitKind::kBeforeWork);
     return;
   }
-  HttpRequest request = std::move(built).value();
-
-  // The attempt starts durably before the request leaves, so a restart knows it was
-  // in flight and a pause keeps its result.
-  RunTransition start;
-  start.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kRunning));
+  auto spec = std::make_shared<ProcessSpec>();
+  for (const json& arg : with["argv"]) {
+    spec->argv.push_back(arg.is_string() ? arg.get<std::string>() : arg.dump());
+  }
+  // The environment is an allowlist: PATH, then what the step names.
+  const char* path_env = std::getenv("PATH");
+  spec->env["PATH"] = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  if (with.contains("env") && with["env"].is_object()) {
+    for (const auto& [name, value] : with["env"].items()) {
+      spec->env[name] = value.is_string() ? value.get<std::string>() : value.dump();
+    }
+  }
+  spec->cwd = with.value("cwd", "");
+  spec->timeout_ms = step.timeout ? step.timeout->count() : options_.default_shell_timeout_ms;
+  spec->max_output_bytes = options_.shell_output_bytes;
+  spec->kill_grace_ms = options_.shell_kill_grace_ms;
   const StepDef* step_ptr = &step;
-  Commit(
-      ar, std::move(start), CommitKind::kBeforeWork,
-      [this, ar, step_ptr, path, request = std::move(request)]() mutable {
-        auto token = std::make_shared<CancellationToken>();
-        bool cancelled = false;
+  StartWork(ar, step, path, [this, ar, step_ptr, path, spec](auto token) {
+    processes_.Run(std::move(*spec), token, [this, ar, step_ptr, path](Result<ProcessResult> r) {
+      pool_.Post([this, ar, step_ptr, path, r = std::move(r)] {
         {
           std::lock_guard lock(mu_);
-          ar->token = token;
-          cancelled = ar->cancelled;
+          ar->token.reset();
         }
-        if (cancelled) {
-          token->Fire(CancelReason::kUser);
+        const std::string code = r.ok() ? "" : r.status().api_code();
+        if (code == "cancelled" || code == "shutting_down") {
+          Drop(ar, !stopping_);
+          return;
         }
-        http_.Send(std::move(request), token, [this, ar, step_ptr, path](Result<HttpResponse> r) {
-          pool_.Post([this, ar, step_ptr, path, r = std::move(r)] {
-            {
-              std::lock_guard lock(mu_);
-              ar->token.reset();
-            }
-            if (!r.ok()) {
-              if (r.status().api_code() == "cancelled") {
-                // Cancelled (or shutting down): the cancel already
-                // marked the step; a restart runs it again.
-                Drop(ar, !stopping_);
-                return;
-              }
-              FailRun(ar, step_ptr, path,
-                      json{{"message", r.status().message()},
-                           {"code", r.status().api_code()},
-                           {"step_id", step_ptr->id}},
-                      nullptr, CommitKind::kResult);
-              return;
-            }
-            json output = HttpStepOutput(*r);
-            if (r->status >= 400) {
-              FailRun(ar, step_ptr, path,
-                      json{{"message", "HTTP " + std::to_string(r->status)},
-                           {"code", "http_error"},
-                           {"step_id", step_ptr->id}},
-                      std::move(output), CommitKind::kResult);
-              return;
-            }
-            CompleteLeaf(ar, *step_ptr, path, std::move(output), CommitKind::kResult, std::nullopt);
-          });
-        });
+        if (!r.ok()) {
+          FailStep(ar, *step_ptr, path, ErrorOf(r.status().message(), code, step_ptr->id), nullptr,
+                   CommitKind::kResult, 0);
+          return;
+        }
+        json output = {{"exit_code", r->exit_code},
+                       {"stdout", r->stdout_text},
+                       {"stderr", r->stderr_text},
+                       {"stdout_truncated", r->stdout_truncated},
+                       {"stderr_truncated", r->stderr_truncated}};
+        if (r->exit_code != 0) {
+          const std::string message = r->signal != 0
+                                          ? "killed by signal " + std::to_string(r->signal)
+                                          : "exited with code " + std::to_string(r->exit_code);
+          FailStep(ar, *step_ptr, path, ErrorOf(message, "exit_code", step_ptr->id),
+                   std::move(output), CommitKind::kResult, 0);
+          return;
+        }
+        CompleteLeaf(ar, *step_ptr, path, std::move(output), CommitKind::kResult, std::nullopt);
       });
+    });
+  });
+}
+
+void Engine::FailStep(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                      const std::string& path, json error, json output, CommitKind kind,
+                      int http_status) {
+  const int attempt = ar->attempts[path];
+  const std::string code = error.value("code", "");
+  if (attempt >= step.retry.max_attempts || !IsRetryable(step.retry, code, http_status)) {
+    FailRun(ar, &step, path, std::move(error), std::move(output), kind);
+    return;
+  }
+  // Another attempt after the back-off; the run waits (durably) meanwhile.
+  const int64_t now = clock_.NowMs();
+  json step_error = {{"message", error["message"]}, {"code", code}};
+  AppendAttempt(*ar, path, step_error, now);
+  const int64_t due = now + RetryDelay(step.retry, attempt + 1, Random01()).count();
+  RunTransition t;
+  StepRecord row = StepRow(*ar, step, path, StepStatus::kWaiting);
+  row.finished_at = now;
+  row.output = std::move(output);
+  row.error = step_error;
+  t.upsert_steps.push_back(std::move(row));
+  t.next_status = RunStatus::kWaiting;
+  t.wait = json{{"kind", "retry"},
+                {"step_id", step.id},
+                {"path", path},
+                {"attempt", attempt + 1},
+                {"max_attempts", step.retry.max_attempts},
+                {"next_attempt_at", FormatTime(due)},
+                {"until", FormatTime(due)},
+                {"last_error", step_error}};
+  TimerRecord timer{ar->id, "retry", path, due};
+  t.add_timers.push_back(timer);
+  Commit(ar, std::move(t), kind, [this, ar, timer] {
+    timers_.Add(timer);
+    Drop(ar, true);
+  });
+}
+
+void Engine::StartChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                        const std::string& path, const json& with) {
+  const std::string workflow_id = with["workflow"].get<std::string>();
+  Result<WorkflowRecord> wf = store_.GetWorkflow(ar->run.workspace_id, workflow_id);
+  std::string refused;
+  if (!wf.ok()) {
+    refused = "workflow '" + workflow_id + "' not found";
+  } else if (wf->kind != "workflow") {
+    refused = "workflow '" + workflow_id + "' is a script, not a workflow";
+  } else if (wf->status == "disabled") {
+    refused = "workflow '" + workflow_id + "' is disabled";
+  }
+  if (!refused.empty()) {
+    FailRun(ar, &step, path, ErrorOf(refused, "child_not_startable", step.id), nullptr,
+            CommitKind::kBeforeWork);
+    return;
+  }
+  const int64_t now = clock_.NowMs();
+  RunRecord child;
+  child.id = ids_.Next("run");
+  child.workspace_id = ar->run.workspace_id;
+  child.workflow_id = workflow_id;
+  child.workflow_version = wf->version;
+  child.input = with.contains("input") && !with["input"].is_null() ? with["input"] : json::object();
+  child.trigger = {{"kind", "workflow"}, {"actor", "run:" + ar->id}, {"parent_run_id", ar->id}};
+  child.parent_run_id = ar->id;
+  child.parent_path = path;
+  child.created_at = child.updated_at = now;
+
+  json& detail = ar->details[path];
+  if (!detail.is_object()) {
+    detail = json::object();
+  }
+  detail["child_run_id"] = child.id;
+  RunTransition t;
+  t.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kWaiting));
+  t.next_status = RunStatus::kWaiting;
+  t.wait = json{{"kind", "child"},          {"step_id", step.id},         {"path", path},
+                {"child_run_id", child.id}, {"workflow_id", workflow_id}, {"until", nullptr}};
+  const std::string child_id = child.id;
+  t.create_run = std::move(child);
+  Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar, child_id] {
+    Drive(child_id);
+    Drop(ar, true);
+  });
+}
+
+void Engine::AwaitChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                        const std::string& path, const std::string& child_id) {
+  Result<RunRecord> child = store_.GetRun(child_id, false);
+  if (child.ok() && !IsTerminal(child->status)) {
+    RunTransition t;
+    t.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kWaiting));
+    t.next_status = RunStatus::kWaiting;
+    t.wait = json{{"kind", "child"},
+                  {"step_id", step.id},
+                  {"path", path},
+                  {"child_run_id", child_id},
+                  {"workflow_id", child->workflow_id},
+                  {"until", nullptr}};
+    Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Drop(ar, true); });
+    return;
+  }
+  if (child.ok() && child->status == RunStatus::kCompleted) {
+    CompleteLeaf(ar, step, path, child->output, CommitKind::kBeforeWork, std::nullopt);
+    return;
+  }
+  std::string message = "child run " + child_id + " was not found";
+  std::string code = "child_failed";
+  if (child.ok() && child->status == RunStatus::kCancelled) {
+    code = "child_cancelled";
+    message = "child run " + child_id + " was cancelled";
+  } else if (child.ok()) {
+    message = "child run " + child_id +
+              " failed: " + child->error.value("message", std::string("no message"));
+  }
+  // The child's own end does not count as this attempt's duration twice: its details
+  // keep the child id for the next attempt's record.
+  FailStep(ar, step, path, ErrorOf(message, code, step.id), nullptr, CommitKind::kBeforeWork, 0);
+}
+
+void Engine::EnqueueAgentTask(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                              const std::string& path, const json& with) {
+  const int64_t now = clock_.NowMs();
+  AgentTaskRecord task;
+  task.id = ids_.Next("task");
+  task.workspace_id = ar->run.workspace_id;
+  task.run_id = ar->id;
+  task.path = path;
+  task.step_id = step.id;
+  task.queue = with["queue"].get<std::string>();
+  task.input = with.contains("input") ? with["input"] : json();
+  task.attempt = ar->attempts[path];
+  task.available_at = now;
+  task.created_at = task.updated_at = now;
+  json& detail = ar->details[path];
+  if (!detail.is_object()) {
+    detail = json::object();
+  }
+  detail["task_id"] = task.id;
+  RunTransition t;
+  t.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kWaiting));
+  t.next_status = RunStatus::kWaiting;
+  t.wait = json{{"kind", "agent"},     {"step_id", step.id}, {"path", path},
+                {"queue", task.queue}, {"task_id", task.id}, {"until", nullptr}};
+  const std::string workspace = task.workspace_id;
+  const std::string queue = task.queue;
+  t.enqueue_task = std::move(task);
+  Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar, workspace, queue] {
+    if (task_listener_) {
+      task_listener_(workspace, queue);
+    }
+    Drop(ar, true);
+  });
 }
 
 void Engine::ExecuteWait(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
@@ -647,7 +959,14 @@ void Engine::FireTimer(const TimerRecord& timer) {
     return;
   }
   Result<RunRecord> run = store_.GetRun(timer.run_id, /*with_steps=*/false);
-  if (!run.ok() || run->status != RunStatus::kWaiting || !run->wait.is_object() ||
+  if (!run.ok() || IsTerminal(run->status)) {
+    return;
+  }
+  if (timer.kind == "run_timeout") {
+    TimeOutRun(*run);
+    return;
+  }
+  if (run->status != RunStatus::kWaiting || !run->wait.is_object() ||
       run->wait.value("path", "") != timer.path) {
     return;
   }
@@ -666,32 +985,71 @@ void Engine::FireTimer(const TimerRecord& timer) {
   t.wait = json();
   t.clear_timers = true;
   t.now = now;
-  StepRecord row;
-  row.path = timer.path;
-  row.step_id = run->wait.value("step_id", "");
-  row.finished_at = now;
+  t.next_status = RunStatus::kRunning;
   const bool timeout = timer.kind == "timeout";
-  if (timeout) {
-    const std::string message =
-        "timed out waiting for event '" + run->wait.value("event_type", "") + "'";
-    row.type = std::string(ToString(StepType::kWaitForEvent));
-    row.status = StepStatus::kFailed;
-    row.error = json{{"message", message}, {"code", "wait_timeout"}};
-    t.next_status = RunStatus::kFailed;
-    t.finished_at = now;
-    t.error = json{{"message", message}, {"code", "wait_timeout"}, {"step_id", row.step_id}};
-  } else {
-    row.status = StepStatus::kCompleted;
-    row.output = nullptr;
-    t.next_status = RunStatus::kRunning;
+  if (timeout || timer.kind == "wake") {
+    StepRecord row;
+    row.path = timer.path;
+    row.step_id = run->wait.value("step_id", "");
+    row.finished_at = now;
+    if (timeout) {
+      const std::string message =
+          "timed out waiting for event '" + run->wait.value("event_type", "") + "'";
+      row.type = std::string(ToString(StepType::kWaitForEvent));
+      row.status = StepStatus::kFailed;
+      row.error = json{{"message", message}, {"code", "wait_timeout"}};
+      t.next_status = RunStatus::kFailed;
+      t.finished_at = now;
+      t.error = ErrorOf(message, "wait_timeout", row.step_id);
+    } else {
+      row.status = StepStatus::kCompleted;
+      row.output = nullptr;
+    }
+    t.upsert_steps.push_back(std::move(row));
   }
-  t.upsert_steps.push_back(std::move(row));
+  // "retry" (a back-off ended) and "child" (the child run ended): the engine runs the
+  // step again or reads the child's result.
   const std::string run_id = run->id;
   AddPendingCallback();
   store_.TransitionRunAsync(std::move(t), [this, run_id, timeout](Result<int64_t> r) {
     PendingCallbackDone done_guard(*this);
     if (r.ok() && !timeout) {
       Drive(run_id);
+    }
+  });
+}
+
+void Engine::TimeOutRun(const RunRecord& run) {
+  Result<std::shared_ptr<const Definition>> def =
+      LoadDefinition(run.workspace_id, run.workflow_id, run.workflow_version);
+  const std::string limit =
+      def.ok() && (*def)->timeout ? FormatDuration((*def)->timeout.value()) : "its timeout";
+  const std::string message = "the run did not finish within " + limit;
+  RunTransition t;
+  t.run_id = run.id;
+  t.expected_version = run.version;
+  t.expected_status = run.status;
+  t.next_status = RunStatus::kFailed;
+  t.now = clock_.NowMs();
+  t.finished_at = t.now;
+  t.wait = json();
+  t.pause = json();
+  t.error = ErrorOf(message, "run_timeout", "");
+  t.cancel_steps_in_flight = message;
+  const std::string run_id = run.id;
+  AddPendingCallback();
+  store_.TransitionRunAsync(std::move(t), [this, run_id](Result<int64_t> r) {
+    PendingCallbackDone done_guard(*this);
+    if (r.ok()) {
+      OnCancelled(run_id);  // stops the work in flight; its late result is discarded
+    } else if (r.status().code() == StatusCode::kAborted) {
+      // The run moved meanwhile: look again (the timer is still due).
+      pool_.Post([this, run_id] {
+        Result<RunRecord> now = store_.GetRun(run_id, false);
+        if (now.ok() && !IsTerminal(now->status)) {
+          TimeOutRun(*now);
+        }
+      });
     }
   });
 }

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@
 #include "engine/clock.h"
 #include "engine/http_client.h"
 #include "engine/id_source.h"
+#include "engine/process_runner.h"
 #include "engine/timer_service.h"
 #include "engine/worker_pool.h"
 #include "store/store.h"
@@ -33,6 +35,10 @@ namespace sw {
 struct EngineOptions {
   int workers = 4;
   int64_t default_http_timeout_ms = 30000;
+  bool allow_shell = false;
+  int64_t default_shell_timeout_ms = 600000;
+  size_t shell_output_bytes = 64 * 1024;  // per stream
+  int64_t shell_kill_grace_ms = 2000;
 };
 
 // Timer lateness, for /metrics.
@@ -44,7 +50,8 @@ struct TimerLagStats {
 
 class Engine {
  public:
-  Engine(Store& store, const Clock& clock, HttpClient& http, IdSource& ids, EngineOptions options);
+  Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner& processes,
+         IdSource& ids, EngineOptions options);
   ~Engine();
 
   // Picks up where the last process stopped: drives every pending and running run
@@ -59,12 +66,18 @@ class Engine {
   void OnCancelled(const std::string& run_id);
   // The clock moved (fake clock): look for due timers now.
   void PokeTimers() { timers_.Poke(); }
+  // Told after an agent task was queued (or requeued) in (workspace, queue). Set before
+  // Start.
+  using TaskListener =
+      std::function<void(const std::string& workspace_id, const std::string& queue)>;
+  void SetTaskListener(TaskListener listener) { task_listener_ = std::move(listener); }
 
   // Parsed definitions by (workspace, workflow, version), cached.
   Result<std::shared_ptr<const Definition>> LoadDefinition(const std::string& workspace_id,
                                                            const std::string& workflow_id,
                                                            int version);
 
+  bool AllowsShell() const { return options_.allow_shell; }
   TimerLagStats GetTimerLag() const;
   size_t ActiveRuns() const;
 
@@ -81,8 +94,26 @@ class Engine {
   void ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const struct CursorAction& action);
   void ExecuteHttp(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                    const std::string& path, const nlohmann::json& with);
+  void ExecuteShell(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                    const std::string& path, const nlohmann::json& with);
   void ExecuteWait(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                    const std::string& path, const nlohmann::json& with);
+  void StartChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                  const std::string& path, const nlohmann::json& with);
+  // Waits for (or takes the result of) the child run a workflow step started.
+  void AwaitChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                  const std::string& path, const std::string& child_id);
+  void EnqueueAgentTask(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                        const std::string& path, const nlohmann::json& with);
+  // Commits that the step's attempt started, then runs `work` with a fresh token.
+  void StartWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
+                 std::function<void(std::shared_ptr<CancellationToken>)> work);
+  // A failed attempt: another after the back-off when the policy allows, else the run
+  // fails.
+  void FailStep(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
+                nlohmann::json error, nlohmann::json output, CommitKind kind, int http_status);
+  void AppendAttempt(ActiveRun& ar, const std::string& path, const nlohmann::json& error,
+                     int64_t finished_at);
   void ParkOnTimer(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                    const std::string& path, int64_t due_at);
   void CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
@@ -101,6 +132,7 @@ class Engine {
   void Drop(const std::shared_ptr<ActiveRun>& ar, bool recheck);
 
   void FireTimer(const TimerRecord& timer);
+  void TimeOutRun(const RunRecord& run);
   void AddPendingCallback();
   void PendingCallbackFinished();
   // Marks a store callback finished when it leaves scope.
@@ -115,7 +147,9 @@ class Engine {
   Store& store_;
   const Clock& clock_;
   HttpClient& http_;
+  ProcessRunner& processes_;
   IdSource& ids_;
+  TaskListener task_listener_;
   EngineOptions options_;
   WorkerPool pool_;
   TimerService timers_;

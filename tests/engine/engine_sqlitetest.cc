@@ -15,6 +15,7 @@
 
 #include "control/service.h"
 #include "engine/engine.h"
+#include "engine/process_runner.h"
 #include "store/sqlite/sqlite_store.h"
 // The fake lives beside this test (tests/engine/).
 #include "fake_http_client.h"
@@ -94,7 +95,7 @@ class EngineTest : public ::testing::Test {
     Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(dir_);
     ASSERT_TRUE(opened.ok()) << opened.status().message();
     store_ = std::move(opened).value();
-    engine_ = std::make_unique<Engine>(*store_, clock_, http_, ids_, EngineOptions{});
+    engine_ = std::make_unique<Engine>(*store_, clock_, http_, *processes_, ids_, EngineOptions{});
     control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_, http_);
     Status started = engine_->Start();
     ASSERT_TRUE(started.ok()) << started.message();
@@ -187,6 +188,7 @@ class EngineTest : public ::testing::Test {
   ManualClock clock_{kStartMs};
   IdSource ids_{clock_};
   FakeHttpClient http_;  // outlives every engine that sends through it
+  std::unique_ptr<ProcessRunner> processes_ = MakeProcessRunner();
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<ControlService> control_;
