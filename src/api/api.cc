@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <charconv>
+#include <chrono>
+#include <mutex>
 #include <set>
 
 #include "api/render.h"
@@ -203,11 +205,12 @@ struct Api::Call {
   }
 };
 
-Api::Api(ControlService& control, Store& store, Engine& engine, RunWatch& watch, const Clock& clock,
-         ManualClock* manual_clock, ApiOptions options)
+Api::Api(ControlService& control, Store& store, Engine& engine, AgentQueue& agents, RunWatch& watch,
+         const Clock& clock, ManualClock* manual_clock, ApiOptions options)
     : control_(control),
       store_(store),
       engine_(engine),
+      agents_(agents),
       watch_(watch),
       clock_(clock),
       manual_clock_(manual_clock),
@@ -294,6 +297,10 @@ void Api::Route(Call& call) {
   }
   if (seg[0] == "runs") {
     RouteRuns(call, seg);
+  } else if (seg[0] == "agents" && seg.size() == 2 && seg[1] == "claim") {
+    ClaimTask(call);
+  } else if (seg[0] == "agent-tasks") {
+    RouteAgentTask(call, seg);
   } else if (seg[0] == "workflows") {
     RouteWorkflows(call, seg);
   } else if (seg[0] == "tokens") {
@@ -351,8 +358,8 @@ void Api::Session(Call& call) {
   const Request& req = call.req;
   if (req.method == "GET") {
     // Who the UI is signed in as: its workspace (the URLs carry the slug) and role.
-    Result<Principal> principal = AuthenticateSession(
-        store_, CookieValue(req.Header("cookie"), kCookieName), clock_.NowMs());
+    Result<Principal> principal =
+        AuthenticateSession(store_, CookieValue(req.Header("cookie"), kCookieName), clock_.NowMs());
     if (!principal.ok()) {
       call.Fail(principal.status());
       return;
@@ -403,6 +410,190 @@ void Api::Session(Call& call) {
              {{"Set-Cookie", std::string(kCookieName) + "=" + session +
                                  "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                                  std::to_string(options_.session_ttl_ms / 1000)}});
+}
+
+namespace {
+
+json TaskJson(const AgentTaskRecord& t) {
+  return {{"id", t.id},
+          {"run_id", t.run_id},
+          {"step_id", t.step_id},
+          {"queue", t.queue},
+          {"input", t.input},
+          {"attempt", t.attempt},
+          {"lease_expires_at", FormatTime(t.lease_expires_at)}};
+}
+
+Status NotAnAgent() {
+  return Status(StatusCode::kPermissionDenied, "This action needs an agent token", "forbidden");
+}
+
+// `agent_id` of a body: absent, or 1 to 128 characters.
+std::optional<std::string> AgentIdOf(const json& body) {
+  if (!body.contains("agent_id")) {
+    return std::string();
+  }
+  const json& id = body["agent_id"];
+  if (!id.is_string() || id.get<std::string>().empty() || id.get<std::string>().size() > 128) {
+    return std::nullopt;
+  }
+  return id.get<std::string>();
+}
+
+}  // namespace
+
+void Api::ClaimTask(Call& call) {
+  if (call.req.method != "POST") {
+    call.Fail(MethodNotAllowed());
+    return;
+  }
+  if (call.ctx.principal.role != Role::kAgent) {
+    call.Fail(NotAnAgent());
+    return;
+  }
+  if (!call.ParseObject({"agent_id", "queues", "wait_ms"}, true)) return;
+  std::optional<std::string> agent_id = AgentIdOf(call.body);
+  if (!agent_id || agent_id->empty()) {
+    call.Fail(InvalidArgument("'agent_id' must be a string of 1 to 128 characters"));
+    return;
+  }
+  const json& queues_json = call.body.value("queues", json());
+  std::vector<std::string> queues;
+  if (queues_json.is_array() && !queues_json.empty() && queues_json.size() <= 32) {
+    for (const json& q : queues_json) {
+      if (!q.is_string() || !IsValidSlug(q.get<std::string>())) {
+        queues.clear();
+        break;
+      }
+      queues.push_back(q.get<std::string>());
+    }
+  }
+  if (queues.empty()) {
+    call.Fail(InvalidArgument("'queues' must be a list of 1 to 32 queue names"));
+    return;
+  }
+  int64_t wait_ms = 0;
+  if (call.body.contains("wait_ms")) {
+    const json& w = call.body["wait_ms"];
+    if (!w.is_number_integer() || w.get<int64_t>() < 0 || w.get<int64_t>() > options_.max_wait_ms) {
+      call.Fail(InvalidArgument("'wait_ms' must be an integer from 0 to " +
+                                std::to_string(options_.max_wait_ms)));
+      return;
+    }
+    wait_ms = w.get<int64_t>();
+  }
+  // Long-poll: try now, then whenever a task is queued in one of the queues, and at
+  // least every 250 ms (a retried task becomes available after its back-off).
+  struct Poll {
+    Poll(std::shared_ptr<Exchange> e, const Call& c) : ex(std::move(e)), call(c) {}
+    std::shared_ptr<Exchange> ex;
+    Call call;
+    std::mutex mu;
+    bool answered = false;  // guarded by mu
+    uint64_t waiter = 0;    // guarded by mu
+    std::chrono::steady_clock::time_point deadline;
+  };
+  auto poll = std::make_shared<Poll>(call.ex, call);
+  poll->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  auto attempt = std::make_shared<std::function<void()>>();
+  std::weak_ptr<std::function<void()>> weak = attempt;
+  *attempt = [this, poll, weak, queues, agent_id = *agent_id] {
+    std::lock_guard lock(poll->mu);
+    if (poll->answered) {
+      return;
+    }
+    agents_.CancelWait(poll->waiter);
+    if (poll->ex->Done()) {
+      poll->answered = true;
+      return;
+    }
+    Result<std::optional<AgentTaskRecord>> claimed =
+        agents_.Claim(poll->call.ctx.principal.workspace_id, queues, agent_id);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          poll->deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (!claimed.ok() || claimed->has_value() || left <= 0) {
+      poll->answered = true;
+      if (!claimed.ok()) {
+        poll->call.Fail(claimed.status());
+      } else if (claimed->has_value()) {
+        poll->call.Reply(200, json{{"task", TaskJson(**claimed)}});
+      } else {
+        poll->call.Reply(204, nullptr);
+      }
+      return;
+    }
+    std::shared_ptr<std::function<void()>> again = weak.lock();
+    if (!again) {
+      return;
+    }
+    poll->waiter = agents_.Wait(poll->call.ctx.principal.workspace_id, queues,
+                                [poll, again] { poll->ex->Post([again] { (*again)(); }); });
+    poll->ex->After(std::min<int64_t>(left, 250), [again] { (*again)(); });
+  };
+  (*attempt)();
+}
+
+void Api::RouteAgentTask(Call& call, const std::vector<std::string>& seg) {
+  if (seg.size() != 3 || (seg[2] != "heartbeat" && seg[2] != "complete" && seg[2] != "fail")) {
+    call.Fail(NotFound("No route for " + call.req.path));
+    return;
+  }
+  if (call.req.method != "POST") {
+    call.Fail(MethodNotAllowed());
+    return;
+  }
+  if (call.ctx.principal.role != Role::kAgent) {
+    call.Fail(NotAnAgent());
+    return;
+  }
+  const std::string& task_id = seg[1];
+  const std::string& ws = call.ctx.principal.workspace_id;
+  const std::string& op = seg[2];
+  if (op == "heartbeat") {
+    if (!call.ParseObject({"agent_id"})) return;
+  } else if (op == "complete") {
+    if (!call.ParseObject({"agent_id", "output"}, true)) return;
+  } else if (!call.ParseObject({"agent_id", "error"}, true)) {
+    return;
+  }
+  std::optional<std::string> agent_id = AgentIdOf(call.body);
+  if (!agent_id) {
+    call.Fail(InvalidArgument("'agent_id' must be a string of 1 to 128 characters"));
+    return;
+  }
+  if (op == "heartbeat") {
+    Result<Heartbeat> beat = agents_.Beat(ws, task_id, *agent_id);
+    beat.ok() ? call.Reply(200, json{{"lease_expires_at", FormatTime(beat->lease_expires_at)},
+                                     {"cancelled", beat->cancelled}})
+              : call.Fail(beat.status());
+    return;
+  }
+  Result<bool> discarded = InvalidArgument("");
+  if (op == "complete") {
+    if (!call.body.contains("output")) {
+      call.Fail(InvalidArgument("'output' is required (null is allowed)"));
+      return;
+    }
+    discarded = agents_.Complete(ws, task_id, *agent_id, call.body["output"]);
+  } else {
+    const json& error = call.body.value("error", json());
+    if (!error.is_object() || !error.contains("message") || !error["message"].is_string() ||
+        (error.contains("retryable") && !error["retryable"].is_boolean())) {
+      call.Fail(InvalidArgument(
+          "'error' must be an object with 'message' (a string) and optionally 'retryable' (a "
+          "boolean)"));
+      return;
+    }
+    for (const auto& [key, value] : error.items()) {
+      if (key != "message" && key != "retryable") {
+        call.Fail(InvalidArgument("Unknown field 'error." + key + "'"));
+        return;
+      }
+    }
+    discarded = agents_.Fail(ws, task_id, *agent_id, error);
+  }
+  discarded.ok() ? call.Reply(200, json{{"discarded", *discarded}}) : call.Fail(discarded.status());
 }
 
 void Api::RouteWorkflows(Call& call, const std::vector<std::string>& seg) {
@@ -627,8 +818,9 @@ void Api::RouteRuns(Call& call, const std::vector<std::string>& seg) {
 
 void Api::ListRuns(Call& call) {
   if (!call.Require(Role::kViewer)) return;
-  static const std::set<std::string> kKnown = {"status", "workflow_id", "pause_reason", "wait_kind",
-                                               "q",      "limit",       "cursor"};
+  static const std::set<std::string> kKnown = {
+      "status", "workflow_id", "pause_reason", "wait_kind",
+      "q",      "limit",       "cursor",       "parent_run_id"};
   RunFilter filter;
   for (const auto& [key, value] : call.req.query) {
     if (!kKnown.contains(key)) {
@@ -659,6 +851,9 @@ void Api::ListRuns(Call& call) {
   }
   if (auto it = q.find("pause_reason"); it != q.end() && !it->second.empty()) {
     filter.pause_reason = it->second;
+  }
+  if (auto it = q.find("parent_run_id"); it != q.end() && !it->second.empty()) {
+    filter.parent_run_id = it->second;
   }
   if (auto it = q.find("wait_kind"); it != q.end() && !it->second.empty()) {
     filter.wait_kind = it->second;

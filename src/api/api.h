@@ -16,6 +16,7 @@
 #include "api/static_files.h"
 #include "control/run_watch.h"
 #include "control/service.h"
+#include "engine/agent_queue.h"
 
 namespace sw {
 
@@ -31,8 +32,8 @@ struct ApiOptions {
 class Api {
  public:
   // `manual_clock` is set only with --fake-clock (enables the testing route).
-  Api(ControlService& control, Store& store, Engine& engine, RunWatch& watch, const Clock& clock,
-      ManualClock* manual_clock, ApiOptions options);
+  Api(ControlService& control, Store& store, Engine& engine, AgentQueue& agents, RunWatch& watch,
+      const Clock& clock, ManualClock* manual_clock, ApiOptions options);
 
   void Handle(std::shared_ptr<Exchange> ex);
   // Where /metrics reads the HTTP latency from; set once the server exists.
@@ -54,6 +55,8 @@ class Api {
   void SendEvent(Call& call, const std::string& run_id);
   void StreamRun(Call& call, const std::string& run_id);
   void Session(Call& call);
+  void ClaimTask(Call& call);
+  void RouteAgentTask(Call& call, const std::vector<std::string>& seg);
   void Metrics(Call& call);
 
   nlohmann::json RunBody(const RunRecord& run);
@@ -61,6 +64,7 @@ class Api {
   ControlService& control_;
   Store& store_;
   Engine& engine_;
+  AgentQueue& agents_;
   RunWatch& watch_;
   const Clock& clock_;
   ManualClock* manual_clock_;

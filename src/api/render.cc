@@ -13,16 +13,27 @@ namespace {
 json TimeOrNull(int64_t ms) { return ms == 0 ? json() : json(FormatTime(ms)); }
 
 json StepJson(const StepRecord& s) {
-  return {{"id", s.step_id},
-          {"path", s.path},
-          {"type", s.type},
-          {"status", ToString(s.status)},
-          {"attempt", s.attempt},
-          {"started_at", TimeOrNull(s.started_at)},
-          {"finished_at", TimeOrNull(s.finished_at)},
-          {"output", s.output},
-          {"error", s.error},
-          {"result_discarded", s.result_discarded}};
+  json j = {{"id", s.step_id},
+            {"path", s.path},
+            {"type", s.type},
+            {"status", ToString(s.status)},
+            {"attempt", s.attempt},
+            {"started_at", TimeOrNull(s.started_at)},
+            {"finished_at", TimeOrNull(s.finished_at)},
+            {"output", s.output},
+            {"error", s.error},
+            {"result_discarded", s.result_discarded},
+            {"attempts", json::array()}};
+  // Earlier attempts (each with its error and duration), and the step's child run or
+  // agent task.
+  if (s.detail.is_object()) {
+    for (const char* key : {"attempts", "child_run_id", "task_id"}) {
+      if (s.detail.contains(key)) {
+        j[key] = s.detail[key];
+      }
+    }
+  }
+  return j;
 }
 
 // Removes the internal `path` of a wait object.
@@ -54,6 +65,7 @@ json RunJson(const RunRecord& run, bool detail, const Definition* definition) {
             {"error", run.error},
             {"trigger", run.trigger},
             {"replay_of", run.replay_of.empty() ? json() : json(run.replay_of)},
+            {"parent_run_id", run.parent_run_id.empty() ? json() : json(run.parent_run_id)},
             {"created_at", TimeOrNull(run.created_at)},
             {"started_at", TimeOrNull(run.started_at)},
             {"updated_at", TimeOrNull(run.updated_at)},

@@ -14,6 +14,7 @@
 #include "api/http_server.h"
 #include "control/run_watch.h"
 #include "control/service.h"
+#include "engine/agent_queue.h"
 #include "engine/engine.h"
 #include "engine/http_client.h"
 #include "engine/id_source.h"
@@ -99,7 +100,11 @@ int Serve(const ServeOptions& opt) {
   ControlService control(*store, engine, *clock, ids, *http);
   ApiOptions api_options;
   api_options.ui_dir = opt.ui_dir;
-  Api api(control, *store, engine, watch, *clock, manual_clock.get(), api_options);
+  AgentQueue agents(*store, engine, *clock, AgentQueueOptions{});
+  engine.SetTaskListener([&agents](const std::string& workspace_id, const std::string& queue) {
+    agents.Notify(workspace_id, queue);
+  });
+  Api api(control, *store, engine, agents, watch, *clock, manual_clock.get(), api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
       opt.http_threads, ApiOptions{}.max_body_bytes);
@@ -112,6 +117,7 @@ int Serve(const ServeOptions& opt) {
     std::cerr << "error: " << s.message() << "\n";
     return 1;
   }
+  agents.Start();
   const std::string address = (*server)->address();
   WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0644);
   spdlog::info("stepwell listening on http://{} (data in {}{}{})", address, opt.data_dir,
@@ -126,6 +132,7 @@ int Serve(const ServeOptions& opt) {
   // Stop in dependency order: the engine first (its pool drops late callbacks), then
   // the HTTP client (requests in flight answer "shutting down"), then the store (its
   // writer drains and completes queued changes) — all while the engine still exists.
+  agents.Stop();
   engine.Stop();
   processes.reset();
   http.reset();

@@ -315,6 +315,7 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
                    reason.empty() ? "" : " reason=", reason);
       if (request.action == RunAction::kCancel) {
         engine_.OnCancelled(run_id);
+        CancelDescendants(ctx, run_id);
       } else if (request.action == RunAction::kResume) {
         engine_.Drive(run_id);
       }
@@ -329,6 +330,24 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
     }
   }
   return Status(StatusCode::kUnavailable, "the run kept changing; try again", "unavailable");
+}
+
+void ControlService::CancelDescendants(const RequestContext& ctx, const std::string& run_id) {
+  Result<std::vector<std::string>> children = store_.ActiveChildRuns(run_id);
+  if (!children.ok()) {
+    spdlog::error("run {}: cannot list its child runs: {}", run_id, children.status().message());
+    return;
+  }
+  for (const std::string& child : *children) {
+    CancelDescendants(ctx, child);  // leaves first
+    ControlRequest cancel;
+    cancel.action = RunAction::kCancel;
+    cancel.reason = "parent run cancelled";
+    if (Result<RunRecord> r = Control(ctx, child, cancel, ""); !r.ok()) {
+      spdlog::warn("run {}: cancelling child run {} failed: {}", run_id, child,
+                   r.status().message());
+    }
+  }
 }
 
 Result<bool> ControlService::SendEvent(const RequestContext& ctx, const std::string& run_id,

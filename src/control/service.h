@@ -96,6 +96,9 @@ class ControlService {
  private:
   AuditEntry Audit(const RequestContext& ctx, std::string action, std::string target,
                    std::string reason, std::string before, std::string after);
+  // Cancels the active runs started by `run_id`'s steps, deepest first, with the reason
+  // "parent run cancelled".
+  void CancelDescendants(const RequestContext& ctx, const std::string& run_id);
   Result<RunRecord> LoadRun(const RequestContext& ctx, const std::string& run_id,
                             const std::string& workflow_id, bool with_steps);
   Result<nlohmann::json> RunScript(const Definition& def, const nlohmann::json& input);

@@ -508,6 +508,11 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
         }
         if (shared->next_status) {
           ar->run.status = *shared->next_status;
+          if (IsTerminal(ar->run.status) && !ar->run.parent_run_id.empty()) {
+            // The store added the parent's wake-up with this commit; fire it now.
+            timers_.Add(
+                TimerRecord{ar->run.parent_run_id, "child", ar->run.parent_path, shared->now});
+          }
         }
         ar->pending_effects.erase(ar->pending_effects.begin(),
                                   ar->pending_effects.begin() + effect_count);

@@ -329,6 +329,11 @@ Status ApplyTransition(Connection& db, const RunTransition& t) {
       return s;
     }
   }
+  if (t.update_task) {
+    if (Status s = UpdateTask(db, *t.update_task, t.now); !s.ok()) {
+      return s;
+    }
+  }
   const bool ends = t.next_status && IsTerminal(*t.next_status);
   if (t.clear_timers || ends) {
     // A run that ends needs no timer; one that goes on keeps its run timeout.
@@ -336,6 +341,18 @@ Status ApplyTransition(Connection& db, const RunTransition& t) {
                     ends ? "DELETE FROM timers WHERE run_id = ?"
                          : "DELETE FROM timers WHERE run_id = ? AND kind != 'run_timeout'",
                     [&](Statement& q) { q.Bind(1, t.run_id); });
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  if (ends) {
+    // A child run that ends wakes its parent (through a timer due now), in the same
+    // commit, so a crash cannot lose the wake-up.
+    Status s = Exec(db,
+                    "INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) SELECT "
+                    "parent_run_id, 'child', parent_path, ? FROM runs WHERE id = ? AND "
+                    "parent_run_id != ''",
+                    [&](Statement& q) { q.Bind(1, t.now).Bind(2, t.run_id); });
     if (!s.ok()) {
       return s;
     }
@@ -368,11 +385,6 @@ Status ApplyTransition(Connection& db, const RunTransition& t) {
   }
   if (t.enqueue_task) {
     if (Status s = InsertTask(db, *t.enqueue_task); !s.ok()) {
-      return s;
-    }
-  }
-  if (t.update_task) {
-    if (Status s = UpdateTask(db, *t.update_task, t.now); !s.ok()) {
       return s;
     }
   }

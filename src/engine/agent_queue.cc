@@ -1,0 +1,335 @@
+#include "engine/agent_queue.h"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "core/retry.h"
+#include "core/time_format.h"
+
+namespace sw {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMaxRaces = 8;
+
+const StepRecord* FindRow(const RunRecord& run, const std::string& path) {
+  for (const StepRecord& row : run.steps) {
+    if (row.path == path) {
+      return &row;
+    }
+  }
+  return nullptr;
+}
+
+// The step row of `task`'s step with `status`; fields left zero keep what is stored.
+StepRecord TaskRow(const AgentTaskRecord& task, StepStatus status, int attempt) {
+  StepRecord row;
+  row.path = task.path;
+  row.step_id = task.step_id;
+  row.type = "agent_task";
+  row.status = status;
+  row.attempt = attempt;
+  return row;
+}
+
+// True when `agent_id` holds the task's lease (an empty id stands for any agent of
+// the workspace).
+bool Holds(const AgentTaskRecord& task, const std::string& agent_id) {
+  return task.status == "claimed" && (agent_id.empty() || task.agent_id == agent_id);
+}
+
+bool WaitsFor(const RunRecord& run, const AgentTaskRecord& task) {
+  return run.status == RunStatus::kWaiting && run.wait.is_object() &&
+         run.wait.value("task_id", "") == task.id;
+}
+
+}  // namespace
+
+AgentQueue::AgentQueue(Store& store, Engine& engine, const Clock& clock, AgentQueueOptions options)
+    : store_(store), engine_(engine), clock_(clock), options_(options) {}
+
+AgentQueue::~AgentQueue() { Stop(); }
+
+void AgentQueue::Start() {
+  sweeper_ = std::thread([this] { Loop(); });
+}
+
+void AgentQueue::Stop() {
+  std::map<uint64_t, Waiter> waiters;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    waiters.swap(waiters_);
+  }
+  cv_.notify_all();
+  if (sweeper_.joinable()) {
+    sweeper_.join();
+  }
+  for (auto& [handle, waiter] : waiters) {
+    waiter.wake();
+  }
+}
+
+void AgentQueue::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.sweep_interval_ms));
+    if (stopping_) {
+      return;
+    }
+    lock.unlock();
+    SweepLapsedLeases();
+    lock.lock();
+  }
+}
+
+Result<AgentTaskRecord> AgentQueue::LoadTask(const std::string& workspace_id,
+                                             const std::string& task_id) {
+  Result<AgentTaskRecord> task = store_.GetAgentTask(task_id);
+  if (!task.ok() || task->workspace_id != workspace_id) {
+    return NotFound("agent task " + task_id + " not found");
+  }
+  return task;
+}
+
+Result<std::optional<AgentTaskRecord>> AgentQueue::Claim(const std::string& workspace_id,
+                                                         const std::vector<std::string>& queues,
+                                                         const std::string& agent_id) {
+  return store_.ClaimAgentTask(workspace_id, queues, agent_id, clock_.NowMs(), options_.lease_ms);
+}
+
+Result<Heartbeat> AgentQueue::Beat(const std::string& workspace_id, const std::string& task_id,
+                                   const std::string& agent_id) {
+  Result<AgentTaskRecord> task = LoadTask(workspace_id, task_id);
+  if (!task.ok()) {
+    return task.status();
+  }
+  if (Holds(*task, agent_id)) {
+    task = store_.HeartbeatAgentTask(task_id, task->agent_id, clock_.NowMs(), options_.lease_ms);
+    if (!task.ok()) {
+      return task.status();
+    }
+  }
+  // Anything but a lease of this agent's means: stop working on it.
+  return Heartbeat{task->lease_expires_at, !Holds(*task, agent_id)};
+}
+
+Result<bool> AgentQueue::Complete(const std::string& workspace_id, const std::string& task_id,
+                                  const std::string& agent_id, const json& output) {
+  for (int race = 0; race < kMaxRaces; ++race) {
+    Result<AgentTaskRecord> task = LoadTask(workspace_id, task_id);
+    if (!task.ok()) {
+      return task.status();
+    }
+    if (!Holds(*task, agent_id)) {
+      DiscardLateResult(*task);
+      return true;
+    }
+    Result<RunRecord> run = store_.GetRun(task->run_id, false);
+    if (!run.ok()) {
+      return run.status();
+    }
+    if (!WaitsFor(*run, *task)) {
+      DiscardLateResult(*task);
+      return true;
+    }
+    const int64_t now = clock_.NowMs();
+    RunTransition t;
+    t.run_id = run->id;
+    t.expected_version = run->version;
+    t.expected_status = RunStatus::kWaiting;
+    t.next_status = RunStatus::kRunning;
+    t.wait = json();
+    t.clear_timers = true;
+    t.now = now;
+    StepRecord row = TaskRow(*task, StepStatus::kCompleted, task->attempt);
+    row.finished_at = now;
+    row.output = output;
+    t.upsert_steps.push_back(std::move(row));
+    t.update_task = AgentTaskUpdate{task->id, "claimed", 0, "completed"};
+    Result<int64_t> committed = store_.TransitionRun(std::move(t));
+    if (committed.ok()) {
+      engine_.Drive(run->id);
+      return false;
+    }
+    if (committed.status().code() != StatusCode::kAborted) {
+      return committed.status();
+    }
+  }
+  return Status(StatusCode::kUnavailable, "the run kept changing; try again", "unavailable");
+}
+
+Result<bool> AgentQueue::Fail(const std::string& workspace_id, const std::string& task_id,
+                              const std::string& agent_id, const json& error) {
+  Result<AgentTaskRecord> task = LoadTask(workspace_id, task_id);
+  if (!task.ok()) {
+    return task.status();
+  }
+  if (!Holds(*task, agent_id)) {
+    DiscardLateResult(*task);
+    return true;
+  }
+  const std::string message = error.value("message", std::string("the agent failed"));
+  const bool retryable = error.value("retryable", true);
+  return FailAttempt(*task, "agent_failed", message, retryable, 0);
+}
+
+Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::string& code,
+                                     const std::string& message, bool retryable,
+                                     int64_t lapsed_before) {
+  for (int race = 0; race < kMaxRaces; ++race) {
+    Result<RunRecord> run = store_.GetRun(task.run_id, /*with_steps=*/true);
+    if (!run.ok()) {
+      return run.status();
+    }
+    if (!WaitsFor(*run, task)) {
+      DiscardLateResult(task);
+      return true;
+    }
+    Result<std::shared_ptr<const Definition>> def =
+        engine_.LoadDefinition(run->workspace_id, run->workflow_id, run->workflow_version);
+    if (!def.ok()) {
+      return def.status();
+    }
+    const StepDef* step = (*def)->FindStep(task.step_id);
+    if (step == nullptr) {
+      return Internal("step " + task.step_id + " is not in the definition");
+    }
+    const int64_t now = clock_.NowMs();
+    const StepRecord* stored = FindRow(*run, task.path);
+    const int64_t started_at = stored != nullptr ? stored->started_at : now;
+    json step_error = {{"message", message}, {"code", code}};
+    json detail = stored != nullptr && stored->detail.is_object() ? stored->detail : json::object();
+    detail["attempts"].push_back(json{{"attempt", task.attempt},
+                                      {"started_at", FormatTime(started_at)},
+                                      {"finished_at", FormatTime(now)},
+                                      {"duration_ms", std::max<int64_t>(0, now - started_at)},
+                                      {"error", step_error},
+                                      {"task_id", task.id},
+                                      {"agent_id", task.agent_id}});
+    RunTransition t;
+    t.run_id = run->id;
+    t.expected_version = run->version;
+    t.expected_status = RunStatus::kWaiting;
+    t.now = now;
+    const bool again =
+        retryable && task.attempt < step->retry.max_attempts && IsRetryable(step->retry, code, 0);
+    if (again) {
+      // The same task goes back to the queue as the next attempt, after the back-off.
+      thread_local std::mt19937_64 gen{std::random_device{}()};
+      const double r = std::uniform_real_distribution<double>(0.0, 1.0)(gen);
+      const int64_t available_at = now + RetryDelay(step->retry, task.attempt + 1, r).count();
+      StepRecord row = TaskRow(task, StepStatus::kWaiting, task.attempt + 1);
+      row.started_at = available_at;
+      row.error = step_error;
+      row.detail = detail;
+      t.upsert_steps.push_back(std::move(row));
+      json wait = run->wait;
+      wait["attempt"] = task.attempt + 1;
+      wait["next_attempt_at"] = FormatTime(available_at);
+      wait["last_error"] = step_error;
+      t.wait = wait;
+      t.update_task = AgentTaskUpdate{task.id,  "claimed",        lapsed_before,
+                                      "queued", task.attempt + 1, available_at};
+    } else {
+      StepRecord row = TaskRow(task, StepStatus::kFailed, task.attempt);
+      row.finished_at = now;
+      row.error = step_error;
+      t.upsert_steps.push_back(std::move(row));
+      t.next_status = RunStatus::kFailed;
+      t.finished_at = now;
+      t.wait = json();
+      t.error = json{{"message", message}, {"code", code}, {"step_id", task.step_id}};
+      t.update_task = AgentTaskUpdate{task.id, "claimed", lapsed_before, "failed"};
+    }
+    Result<int64_t> committed = store_.TransitionRun(std::move(t));
+    if (committed.ok()) {
+      if (again) {
+        Notify(task.workspace_id, task.queue);
+      }
+      spdlog::info("event=agent_task.{} task={} run={} attempt={} code={}",
+                   again ? "requeued" : "failed", task.id, task.run_id, task.attempt, code);
+      return false;
+    }
+    if (committed.status().code() != StatusCode::kAborted) {
+      return committed.status();
+    }
+    // The run or the task moved (a heartbeat renewed a lapsed lease): look again.
+    Result<AgentTaskRecord> now_task = store_.GetAgentTask(task.id);
+    if (!now_task.ok() || now_task->status != "claimed" || now_task->agent_id != task.agent_id ||
+        (lapsed_before > 0 && now_task->lease_expires_at >= lapsed_before)) {
+      return true;
+    }
+  }
+  return Status(StatusCode::kUnavailable, "the run kept changing; try again", "unavailable");
+}
+
+void AgentQueue::DiscardLateResult(const AgentTaskRecord& task) {
+  Result<RunRecord> run = store_.GetRun(task.run_id, false);
+  if (!run.ok() || !IsTerminal(run->status) || task.status != "cancelled") {
+    return;  // a lease that lapsed to another agent: the step goes on without this result
+  }
+  RunTransition t;
+  t.run_id = run->id;
+  t.expected_version = run->version;
+  t.expected_status = run->status;
+  t.now = clock_.NowMs();
+  t.discard_step_result = task.path;
+  if (Result<int64_t> r = store_.TransitionRun(std::move(t)); !r.ok()) {
+    spdlog::warn("task {}: marking the late result discarded failed: {}", task.id,
+                 r.status().message());
+  }
+}
+
+void AgentQueue::SweepLapsedLeases() {
+  const int64_t now = clock_.NowMs();
+  Result<std::vector<AgentTaskRecord>> lapsed = store_.LapsedAgentTasks(now, 100);
+  if (!lapsed.ok()) {
+    return;
+  }
+  for (const AgentTaskRecord& task : *lapsed) {
+    Result<bool> r = FailAttempt(task, "lease_expired",
+                                 "the agent's lease lapsed without a heartbeat", true, now);
+    if (!r.ok()) {
+      spdlog::warn("task {}: handling its lapsed lease failed: {}", task.id, r.status().message());
+    }
+  }
+}
+
+uint64_t AgentQueue::Wait(const std::string& workspace_id, const std::vector<std::string>& queues,
+                          std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  const uint64_t handle = next_handle_++;
+  waiters_.emplace(handle, Waiter{workspace_id, queues, std::move(wake)});
+  return handle;
+}
+
+void AgentQueue::CancelWait(uint64_t handle) {
+  std::lock_guard lock(mu_);
+  waiters_.erase(handle);
+}
+
+void AgentQueue::Notify(const std::string& workspace_id, const std::string& queue) {
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      const Waiter& w = it->second;
+      if (w.workspace_id == workspace_id &&
+          std::find(w.queues.begin(), w.queues.end(), queue) != w.queues.end()) {
+        wake.push_back(std::move(it->second.wake));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& fn : wake) {
+    fn();
+  }
+}
+
+}  // namespace sw
