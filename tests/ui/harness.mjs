@@ -26,7 +26,7 @@ const WEB_DIR = path.join(REPO_ROOT, 'web');
 const require = createRequire(path.join(WEB_DIR, 'package.json'));
 const { chromium } = require('playwright-core');
 
-const SERVER_START_MS = 20_000;
+const SERVER_START_MS = 30_000;
 export const WAIT_MS = 15_000;
 
 function resolveFromRepo(value, fallback) {
@@ -102,7 +102,10 @@ export class Server {
         return text.endsWith('\n') ? text.trim() : null;
       },
       { timeout: SERVER_START_MS, desc: 'the server to listen' },
-    );
+    ).catch((err) => {
+      server.proc.kill('SIGKILL');
+      throw new Error(`${err.message}; server output:\n${server.log.join('')}`);
+    });
     server.url = `http://${address}`;
     return server;
   }

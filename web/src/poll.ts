@@ -1,6 +1,6 @@
 // usePoll runs `load` every `intervalMs` while `active`, and never while the tab is
 // hidden: on hiding, the timer stops; on showing again, it loads at once and goes on.
-// Each load is scheduled after the previous one finished, so loads never overlap.
+// Loads never overlap: a tick that finds the previous load unanswered skips its turn.
 import { useEffect, useRef } from 'preact/hooks';
 
 export const DEFAULT_POLL_MS = 10_000;
@@ -17,32 +17,35 @@ export function usePoll(load: () => Promise<unknown>, active: boolean, intervalM
     if (!active) {
       return;
     }
-    let stopped = false;
     let timer: number | undefined;
+    let inFlight = false;
     const schedule = () => {
       window.clearTimeout(timer);
-      timer = hidden() || stopped ? undefined : window.setTimeout(tick, intervalMs);
+      timer = hidden() ? undefined : window.setTimeout(tick, intervalMs);
     };
-    const tick = async () => {
-      timer = undefined;
-      try {
-        await loadRef.current();
-      } finally {
-        schedule();
+    // The next tick is armed before this one loads (so its time does not depend on how
+    // long the server takes); a load still waiting for its answer is not doubled.
+    const tick = () => {
+      schedule();
+      if (inFlight) {
+        return;
       }
+      inFlight = true;
+      void loadRef.current().finally(() => {
+        inFlight = false;
+      });
     };
     // Handled in the event itself (not through a re-render) so the load starts at once.
     const onVisibility = () => {
       window.clearTimeout(timer);
       timer = undefined;
       if (!hidden()) {
-        void tick();
+        tick();
       }
     };
     document.addEventListener('visibilitychange', onVisibility);
     schedule();
     return () => {
-      stopped = true;
       window.clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisibility);
     };

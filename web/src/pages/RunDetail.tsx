@@ -35,11 +35,14 @@ export function RunDetail(props: { runId: string }) {
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState<RunAction | 'replay' | 'refresh' | null>(null);
   const [cancelOpen, setCancelOpen] = useState(false);
+  // A load is waiting for its answer (aria-busy on the page while it does).
+  const [loading, setLoading] = useState(false);
   const heading = useRef<HTMLHeadingElement>(null);
   const seq = useRef(0);
 
   const load = async () => {
     const mine = ++seq.current;
+    setLoading(true);
     try {
       const next = await api.getRun(props.runId);
       if (mine === seq.current) {
@@ -49,6 +52,10 @@ export function RunDetail(props: { runId: string }) {
     } catch (err) {
       if (mine === seq.current) {
         setLoadError(err instanceof ApiError ? err : new ApiError(0, 'error', String(err)));
+      }
+    } finally {
+      if (mine === seq.current) {
+        setLoading(false);
       }
     }
   };
@@ -78,6 +85,7 @@ export function RunDetail(props: { runId: string }) {
     }
     setBusy(action);
     seq.current++; // a poll already in flight must not overwrite what this answers
+    setLoading(false);
     try {
       const updated = await api.controlRun(run.id, action, run.version, body);
       setRun((old) => ({ ...old, ...updated, steps: updated.steps ?? old?.steps }));
@@ -131,7 +139,7 @@ export function RunDetail(props: { runId: string }) {
   const allowed = (a: RunAction) => controls && run.allowed_actions.includes(a);
 
   return (
-    <section class="page run" aria-labelledby="run-title">
+    <section class="page run" aria-labelledby="run-title" aria-busy={loading ? 'true' : 'false'}>
       <Breadcrumb runsPath={runsPath} runId={run.id} />
       <div class="page__header">
         <div class="run__title">
@@ -293,6 +301,8 @@ function WaitText(props: { run: Run }) {
   );
 }
 
+const TRIGGER_KINDS: Record<string, string> = { api: 'API', http: 'HTTP trigger', replay: 'Replay' };
+
 function Overview(props: { run: Run }) {
   const { run } = props;
   const session = useSession();
@@ -312,7 +322,8 @@ function Overview(props: { run: Run }) {
     ['Duration', between(run.started_at, run.finished_at) ?? '—'],
   ];
   if (run.trigger) {
-    rows.push(['Triggered by', `${title(run.trigger.kind)}${run.trigger.actor ? ` (${run.trigger.actor})` : ''}`]);
+    const kind = TRIGGER_KINDS[run.trigger.kind] ?? title(run.trigger.kind);
+    rows.push(['Triggered by', `${kind}${run.trigger.actor ? ` (${run.trigger.actor})` : ''}`]);
   }
   if (run.replay_of) {
     rows.push([
