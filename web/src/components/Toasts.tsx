@@ -44,7 +44,7 @@ export function Toasts() {
     };
   }, []);
   return (
-    <div class="toasts" aria-label="Notifications">
+    <div class="toasts">
       {list.map((t) => (
         <div
           key={t.id}

@@ -110,9 +110,14 @@ export function RunsList() {
     navigate(path + toQuery({ ...filters, ...next }));
   };
 
+  // The URL may change under the field (back and forward).
+  useEffect(() => {
+    setQuery((typed) => (typed.trim() === filters.q ? typed : filters.q));
+  }, [filters.q]);
+
   // Search as the operator types, once they pause.
   useEffect(() => {
-    if (query === filters.q) {
+    if (query.trim() === filters.q) {
       return;
     }
     const timer = window.setTimeout(() => go({ q: query.trim() }), SEARCH_DEBOUNCE_MS);
