@@ -107,6 +107,27 @@ test('status chips filter, including Paused for reauth', async () => {
   await waitShown(Object.values(runs), 'all runs again');
 });
 
+test('the chips work from the keyboard, with a visible focus', async () => {
+  await page.goto(LIST);
+  await waitShown(Object.values(runs), 'all runs');
+  const chips = page.getByRole('group', { name: 'Filter by status' });
+  await chips.getByRole('button', { name: 'All' }).focus();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement;
+    const s = getComputedStyle(el);
+    return { text: el.textContent, outline: s.outlineStyle, width: s.outlineWidth };
+  });
+  assert.deepEqual(focused, { text: 'Running', outline: 'solid', width: '3px' });
+  await page.keyboard.press('Enter');
+  await waitShown([runs.running], 'only the running run');
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Space');
+  await waitShown(Object.values(runs), 'all runs again');
+});
+
 test('workflow filter and search by run id', async () => {
   await page.goto(LIST);
   await waitShown(Object.values(runs), 'all runs');
