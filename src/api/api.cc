@@ -424,10 +424,6 @@ json TaskJson(const AgentTaskRecord& t) {
           {"lease_expires_at", FormatTime(t.lease_expires_at)}};
 }
 
-Status NotAnAgent() {
-  return Status(StatusCode::kPermissionDenied, "This action needs an agent token", "forbidden");
-}
-
 // `agent_id` of a body: absent, or 1 to 128 characters.
 std::optional<std::string> AgentIdOf(const json& body) {
   if (!body.contains("agent_id")) {
@@ -447,10 +443,7 @@ void Api::ClaimTask(Call& call) {
     call.Fail(MethodNotAllowed());
     return;
   }
-  if (call.ctx.principal.role != Role::kAgent) {
-    call.Fail(NotAnAgent());
-    return;
-  }
+  if (!call.Require(Role::kAgent)) return;
   if (!call.ParseObject({"agent_id", "queues", "wait_ms"}, true)) return;
   std::optional<std::string> agent_id = AgentIdOf(call.body);
   if (!agent_id || agent_id->empty()) {
@@ -543,10 +536,7 @@ void Api::RouteAgentTask(Call& call, const std::vector<std::string>& seg) {
     call.Fail(MethodNotAllowed());
     return;
   }
-  if (call.ctx.principal.role != Role::kAgent) {
-    call.Fail(NotAnAgent());
-    return;
-  }
+  if (!call.Require(Role::kAgent)) return;
   const std::string& task_id = seg[1];
   const std::string& ws = call.ctx.principal.workspace_id;
   const std::string& op = seg[2];

@@ -50,7 +50,7 @@ json PublicWait(const json& wait) {
 
 json RunJson(const RunRecord& run, bool detail, const Definition* definition) {
   json actions = json::array();
-  for (RunAction a : AllowedActions(run.status)) {
+  for (RunAction a : AllowedActions(run.status, InRetryBackoff(run))) {
     actions.push_back(ToString(a));
   }
   json j = {{"id", run.id},

@@ -269,7 +269,7 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
       return StateChanged(*run);
     }
     Result<ActionOutcome> outcome =
-        DecideAction(run_id, run->status, request.action, run->paused_from);
+        DecideAction(run_id, run->status, request.action, run->paused_from, InRetryBackoff(*run));
     if (!outcome.ok()) {
       return outcome.status();
     }

@@ -99,10 +99,19 @@ bool IsActionAllowed(RunStatus from, RunAction action) {
   return kAllowed[static_cast<int>(from)][static_cast<int>(action)];
 }
 
-std::vector<RunAction> AllowedActions(RunStatus status) {
+namespace {
+
+bool Allowed(RunStatus from, RunAction action, bool in_backoff) {
+  return IsActionAllowed(from, action) ||
+         (in_backoff && from == RunStatus::kWaiting && action == RunAction::kPause);
+}
+
+}  // namespace
+
+std::vector<RunAction> AllowedActions(RunStatus status, bool in_backoff) {
   std::vector<RunAction> actions;
   for (RunAction action : kAllRunActions) {
-    if (IsActionAllowed(status, action)) {
+    if (Allowed(status, action, in_backoff)) {
       actions.push_back(action);
     }
   }
@@ -110,11 +119,11 @@ std::vector<RunAction> AllowedActions(RunStatus status) {
 }
 
 Result<ActionOutcome> DecideAction(std::string_view run_id, RunStatus from, RunAction action,
-                                   RunStatus paused_from) {
+                                   RunStatus paused_from, bool in_backoff) {
   if (action == RunAction::kCancel && from == RunStatus::kCancelled) {
     return ActionOutcome{RunStatus::kCancelled, /*noop=*/true};
   }
-  if (!IsActionAllowed(from, action)) {
+  if (!Allowed(from, action, in_backoff)) {
     return Status(StatusCode::kFailedPrecondition,
                   "Cannot " + std::string(ToString(action)) + " workflow run " +
                       std::string(run_id) + " with status " + std::string(ToString(from)),

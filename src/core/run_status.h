@@ -36,7 +36,9 @@ bool IsTerminal(RunStatus s);
 bool IsActionAllowed(RunStatus from, RunAction action);
 
 // The actions IsActionAllowed permits from `status`, in the order pause, resume, cancel.
-std::vector<RunAction> AllowedActions(RunStatus status);
+// `in_backoff`: a waiting run whose wait is a retry's back-off may also be paused (the
+// pause holds the next attempt).
+std::vector<RunAction> AllowedActions(RunStatus status, bool in_backoff = false);
 
 // The outcome of asking for `action` on a run in `from`:
 // - kOk with the status the run moves to;
@@ -48,6 +50,6 @@ struct ActionOutcome {
   bool noop = false;
 };
 Result<ActionOutcome> DecideAction(std::string_view run_id, RunStatus from, RunAction action,
-                                   RunStatus paused_from);
+                                   RunStatus paused_from, bool in_backoff = false);
 
 }  // namespace sw

@@ -54,6 +54,12 @@ struct RunRecord {
   std::vector<StepRecord> steps;  // filled only when asked for
 };
 
+// True while a run waits out a retry's back-off (it may then be paused too).
+inline bool InRetryBackoff(const RunRecord& run) {
+  return run.status == RunStatus::kWaiting && run.wait.is_object() &&
+         run.wait.value("kind", "") == "retry";
+}
+
 enum class WorkflowStatus { kActive, kDisabled };
 
 struct WorkflowRecord {

@@ -280,5 +280,24 @@ TEST(RunStatus, ActionNamesAreTheEndpointNames) {
   EXPECT_EQ(ToString(RunAction::kCancel), "cancel");
 }
 
+TEST(RunStatus, AWaitingRunInARetryBackoffMayAlsoBePaused) {
+  EXPECT_EQ(AllowedActions(RunStatus::kWaiting, /*in_backoff=*/true),
+            (std::vector<RunAction>{RunAction::kPause, RunAction::kCancel}));
+  Result<ActionOutcome> pause = DecideAction("run_1", RunStatus::kWaiting, RunAction::kPause,
+                                             RunStatus::kPending, /*in_backoff=*/true);
+  ASSERT_TRUE(pause.ok());
+  EXPECT_EQ(pause->next, RunStatus::kPaused);
+  // Resumed, it waits out the rest of its back-off.
+  Result<ActionOutcome> resume =
+      DecideAction("run_1", RunStatus::kPaused, RunAction::kResume, RunStatus::kWaiting);
+  ASSERT_TRUE(resume.ok());
+  EXPECT_EQ(resume->next, RunStatus::kWaiting);
+  // Only a waiting run: the flag changes nothing for the other statuses.
+  for (RunStatus s : {RunStatus::kPending, RunStatus::kRunning, RunStatus::kPaused,
+                      RunStatus::kCompleted, RunStatus::kFailed, RunStatus::kCancelled}) {
+    EXPECT_EQ(AllowedActions(s, true), AllowedActions(s)) << ToString(s);
+  }
+}
+
 }  // namespace
 }  // namespace sw
