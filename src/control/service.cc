@@ -318,6 +318,10 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
         CancelDescendants(ctx, run_id);
       } else if (request.action == RunAction::kResume) {
         engine_.Drive(run_id);
+        if (outcome->next == RunStatus::kWaiting) {
+          // Back to a retry's back-off: its timer may have come due while paused.
+          engine_.PokeTimers();
+        }
       }
       return LoadRun(ctx, run_id, workflow_id, true);
     }

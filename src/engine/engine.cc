@@ -62,6 +62,7 @@ struct Engine::ActiveRun {
   std::map<std::string, json> details;          // path -> the step row's detail
   std::set<std::string> interrupted;            // paths in flight when the server stopped
   std::map<std::string, std::string> child_of;  // path -> the child run a step waits for
+  std::set<std::string> timed_out;              // paths whose child/agent attempt timed out
   bool dispatching = false;  // still pending: the first commit also starts the run
   int retries = 0;
   std::shared_ptr<CancellationToken> token;  // guarded by Engine::mu_
@@ -240,8 +241,11 @@ Status Engine::Replay(ActiveRun& ar, const RunRecord& run) {
         (row.type == ToString(StepType::kHttp) || row.type == ToString(StepType::kShell))) {
       ar.interrupted.insert(row.path);
     }
-    if (row.status == StepStatus::kWaiting && row.detail.is_object() &&
-        row.detail.contains("child_run_id")) {
+    if (row.status == StepStatus::kWaiting && row.detail.is_object() && row.attempt > 0 &&
+        row.detail.value("timed_out_attempt", 0) == row.attempt) {
+      ar.timed_out.insert(row.path);
+    } else if (row.status == StepStatus::kWaiting && row.detail.is_object() &&
+               row.detail.contains("child_run_id")) {
       ar.child_of[row.path] = row.detail["child_run_id"].get<std::string>();
     }
   }
@@ -338,6 +342,10 @@ void Engine::Step(const std::shared_ptr<ActiveRun>& ar) {
 void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorAction& action) {
   const StepDef& step = *action.step;
   const std::string& path = action.path;
+  if (ar->timed_out.erase(path) > 0) {
+    TimeOutWork(ar, step, path);
+    return;
+  }
   if (auto child = ar->child_of.find(path); child != ar->child_of.end()) {
     // The step's child run was started before: wait for it or take its result.
     const std::string child_id = child->second;
@@ -797,33 +805,100 @@ void Engine::StartChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& ste
     detail = json::object();
   }
   detail["child_run_id"] = child.id;
+  json wait = {{"kind", "child"},
+               {"step_id", step.id},
+               {"path", path},
+               {"child_run_id", child.id},
+               {"workflow_id", workflow_id}};
+  const std::string child_id = child.id;
   RunTransition t;
+  t.create_run = std::move(child);
+  ParkOnWork(ar, step, path, std::move(t), std::move(wait), [this, child_id] { Drive(child_id); });
+}
+
+void Engine::ParkOnWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                        const std::string& path, RunTransition t, json wait,
+                        std::function<void()> after) {
+  std::optional<TimerRecord> timer;
+  wait["until"] = nullptr;
+  if (step.timeout) {
+    const int64_t due = ar->started[path] + step.timeout->count();
+    wait["until"] = FormatTime(due);
+    timer = TimerRecord{ar->id, "step_timeout", path, due};
+    t.add_timers.push_back(*timer);
+  }
   t.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kWaiting));
   t.next_status = RunStatus::kWaiting;
-  t.wait = json{{"kind", "child"},          {"step_id", step.id},         {"path", path},
-                {"child_run_id", child.id}, {"workflow_id", workflow_id}, {"until", nullptr}};
-  const std::string child_id = child.id;
-  t.create_run = std::move(child);
-  Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar, child_id] {
-    Drive(child_id);
+  t.wait = std::move(wait);
+  Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar, timer, after = std::move(after)] {
+    if (timer) {
+      timers_.Add(*timer);
+    }
+    if (after) {
+      after();
+    }
     Drop(ar, true);
   });
+}
+
+void Engine::TimeOutWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                         const std::string& path) {
+  json& detail = ar->details[path];
+  detail.erase("timed_out_attempt");
+  if (detail.contains("child_run_id")) {
+    CancelChildRun(detail["child_run_id"].get<std::string>(), ar->id,
+                   "step '" + step.id + "' of the parent run timed out");
+  }
+  if (detail.contains("task_id")) {
+    if (Status s = store_.CancelAgentTask(detail["task_id"].get<std::string>(), clock_.NowMs());
+        !s.ok()) {
+      spdlog::warn("run {}: closing the timed-out agent task failed: {}", ar->id, s.message());
+    }
+  }
+  const std::string limit = step.timeout ? FormatDuration(*step.timeout) : "its timeout";
+  FailStep(ar, step, path, ErrorOf("the step did not finish within " + limit, "timeout", step.id),
+           nullptr, CommitKind::kBeforeWork, 0);
+}
+
+void Engine::CancelChildRun(const std::string& child_id, const std::string& parent_id,
+                            const std::string& reason) {
+  for (int race = 0; race < kMaxCommitRetries; ++race) {
+    Result<RunRecord> child = store_.GetRun(child_id, false);
+    if (!child.ok() || IsTerminal(child->status)) {
+      return;
+    }
+    const int64_t now = clock_.NowMs();
+    RunTransition t;
+    t.run_id = child_id;
+    t.expected_version = child->version;
+    t.expected_status = child->status;
+    t.next_status = RunStatus::kCancelled;
+    t.now = now;
+    t.cancel = json{{"reason", reason}, {"by", "run:" + parent_id}, {"at", FormatTime(now)}};
+    t.pause = json();
+    t.wait = json();
+    t.output = json();
+    t.error = json();
+    t.finished_at = now;
+    t.cancel_steps_in_flight = kStoppedByUser;
+    if (store_.TransitionRun(std::move(t)).ok()) {
+      OnCancelled(child_id);
+      return;
+    }
+  }
 }
 
 void Engine::AwaitChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                         const std::string& path, const std::string& child_id) {
   Result<RunRecord> child = store_.GetRun(child_id, false);
   if (child.ok() && !IsTerminal(child->status)) {
-    RunTransition t;
-    t.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kWaiting));
-    t.next_status = RunStatus::kWaiting;
-    t.wait = json{{"kind", "child"},
-                  {"step_id", step.id},
-                  {"path", path},
-                  {"child_run_id", child_id},
-                  {"workflow_id", child->workflow_id},
-                  {"until", nullptr}};
-    Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Drop(ar, true); });
+    ParkOnWork(ar, step, path, RunTransition{},
+               json{{"kind", "child"},
+                    {"step_id", step.id},
+                    {"path", path},
+                    {"child_run_id", child_id},
+                    {"workflow_id", child->workflow_id}},
+               nullptr);
     return;
   }
   if (child.ok() && child->status == RunStatus::kCompleted) {
@@ -863,19 +938,19 @@ void Engine::EnqueueAgentTask(const std::shared_ptr<ActiveRun>& ar, const StepDe
     detail = json::object();
   }
   detail["task_id"] = task.id;
-  RunTransition t;
-  t.upsert_steps.push_back(StepRow(*ar, step, path, StepStatus::kWaiting));
-  t.next_status = RunStatus::kWaiting;
-  t.wait = json{{"kind", "agent"},     {"step_id", step.id}, {"path", path},
-                {"queue", task.queue}, {"task_id", task.id}, {"until", nullptr}};
+  json wait = {{"kind", "agent"},
+               {"step_id", step.id},
+               {"path", path},
+               {"queue", task.queue},
+               {"task_id", task.id}};
   const std::string workspace = task.workspace_id;
   const std::string queue = task.queue;
+  RunTransition t;
   t.enqueue_task = std::move(task);
-  Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar, workspace, queue] {
+  ParkOnWork(ar, step, path, std::move(t), std::move(wait), [this, workspace, queue] {
     if (task_listener_) {
       task_listener_(workspace, queue);
     }
-    Drop(ar, true);
   });
 }
 
@@ -971,8 +1046,17 @@ void Engine::FireTimer(const TimerRecord& timer) {
     TimeOutRun(*run);
     return;
   }
+  // Each kind of timer ends one kind of wait.
+  static const std::map<std::string, std::set<std::string>> kEnds = {
+      {"wake", {"timer"}},
+      {"timeout", {"event"}},
+      {"retry", {"retry"}},
+      {"child", {"child"}},
+      {"step_timeout", {"child", "agent"}}};
+  auto ends = kEnds.find(timer.kind);
   if (run->status != RunStatus::kWaiting || !run->wait.is_object() ||
-      run->wait.value("path", "") != timer.path) {
+      run->wait.value("path", "") != timer.path || ends == kEnds.end() ||
+      !ends->second.contains(run->wait.value("kind", ""))) {
     return;
   }
   const int64_t now = clock_.NowMs();
@@ -1012,8 +1096,24 @@ void Engine::FireTimer(const TimerRecord& timer) {
     }
     t.upsert_steps.push_back(std::move(row));
   }
-  // "retry" (a back-off ended) and "child" (the child run ended): the engine runs the
-  // step again or reads the child's result.
+  if (timer.kind == "step_timeout") {
+    // The attempt's child run or agent task took too long: marked here, then stopped
+    // and counted as a failed attempt when the engine drives the run again.
+    Result<RunRecord> with_steps = store_.GetRun(run->id, true);
+    if (!with_steps.ok()) {
+      return;
+    }
+    for (const StepRecord& stored : with_steps->steps) {
+      if (stored.path == timer.path) {
+        StepRecord row = stored;
+        row.detail = stored.detail.is_object() ? stored.detail : json::object();
+        row.detail["timed_out_attempt"] = stored.attempt;
+        t.upsert_steps.push_back(std::move(row));
+      }
+    }
+  }
+  // "retry" (a back-off ended), "child" (the child run ended), "step_timeout": the
+  // engine runs the step again, reads the child's result or fails the attempt.
   const std::string run_id = run->id;
   AddPendingCallback();
   store_.TransitionRunAsync(std::move(t), [this, run_id, timeout](Result<int64_t> r) {

@@ -105,6 +105,17 @@ class Engine {
                   const std::string& path, const std::string& child_id);
   void EnqueueAgentTask(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                         const std::string& path, const nlohmann::json& with);
+  // Parks the run on work outside it (a child run, an agent task) with `wait` and the
+  // changes in `t`; when the step has a timeout, a timer fails the attempt at its end.
+  void ParkOnWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                  const std::string& path, RunTransition t, nlohmann::json wait,
+                  std::function<void()> after);
+  // The attempt's child run or agent task outlived the step's timeout: stop it and
+  // count the attempt as failed.
+  void TimeOutWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                   const std::string& path);
+  void CancelChildRun(const std::string& child_id, const std::string& parent_id,
+                      const std::string& reason);
   // Commits that the step's attempt started, then runs `work` with a fresh token.
   void StartWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
                  std::function<void(std::shared_ptr<CancellationToken>)> work);

@@ -175,6 +175,8 @@ class Store {
   virtual Result<AgentTaskRecord> HeartbeatAgentTask(const std::string& task_id,
                                                      const std::string& agent_id, int64_t now,
                                                      int64_t lease_ms) = 0;
+  // Closes a queued or claimed task (its step timed out): a late completion is discarded.
+  virtual Status CancelAgentTask(const std::string& task_id, int64_t now) = 0;
   // Claimed tasks whose lease ran out before `now`.
   virtual Result<std::vector<AgentTaskRecord>> LapsedAgentTasks(int64_t now, int limit) = 0;
   // The active (not terminal) runs started by `run_id`'s steps.

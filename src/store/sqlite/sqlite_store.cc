@@ -1191,6 +1191,15 @@ Result<AgentTaskRecord> SqliteStore::HeartbeatAgentTask(const std::string& task_
   return std::move(*out);
 }
 
+Status SqliteStore::CancelAgentTask(const std::string& task_id, int64_t now) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    return Exec(db,
+                "UPDATE agent_tasks SET status = 'cancelled', updated_at = ? WHERE id = ? AND "
+                "status IN ('queued', 'claimed')",
+                [&](Statement& q) { q.Bind(1, now).Bind(2, task_id); });
+  });
+}
+
 Result<std::vector<AgentTaskRecord>> SqliteStore::LapsedAgentTasks(int64_t now, int limit) {
   return Read([&](Connection& db) {
     return QueryAll<AgentTaskRecord>(

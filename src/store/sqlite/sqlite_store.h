@@ -78,6 +78,7 @@ class SqliteStore final : public Store {
   Result<AgentTaskRecord> HeartbeatAgentTask(const std::string& task_id,
                                              const std::string& agent_id, int64_t now,
                                              int64_t lease_ms) override;
+  Status CancelAgentTask(const std::string& task_id, int64_t now) override;
   Result<std::vector<AgentTaskRecord>> LapsedAgentTasks(int64_t now, int limit) override;
   Result<std::vector<std::string>> ActiveChildRuns(const std::string& run_id) override;
 
