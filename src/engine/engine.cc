@@ -860,6 +860,17 @@ void Engine::TimeOutWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
            nullptr, CommitKind::kBeforeWork, 0);
 }
 
+void Engine::CancelDescendants(const std::string& run_id, const std::string& reason) {
+  Result<std::vector<std::string>> children = store_.ActiveChildRuns(run_id);
+  if (!children.ok()) {
+    return;
+  }
+  for (const std::string& child : *children) {
+    CancelDescendants(child, reason);  // leaves first
+    CancelChildRun(child, run_id, reason);
+  }
+}
+
 void Engine::CancelChildRun(const std::string& child_id, const std::string& parent_id,
                             const std::string& reason) {
   for (int race = 0; race < kMaxCommitRetries; ++race) {
@@ -1147,6 +1158,7 @@ void Engine::TimeOutRun(const RunRecord& run) {
     PendingCallbackDone done_guard(*this);
     if (r.ok()) {
       OnCancelled(run_id);  // stops the work in flight; its late result is discarded
+      pool_.Post([this, run_id] { CancelDescendants(run_id, "parent run timed out"); });
     } else if (r.status().code() == StatusCode::kAborted) {
       // The run moved meanwhile: look again (the timer is still due).
       pool_.Post([this, run_id] {

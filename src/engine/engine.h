@@ -116,6 +116,8 @@ class Engine {
                    const std::string& path);
   void CancelChildRun(const std::string& child_id, const std::string& parent_id,
                       const std::string& reason);
+  // Cancels the active runs below `run_id`, deepest first (its run timed out).
+  void CancelDescendants(const std::string& run_id, const std::string& reason);
   // Commits that the step's attempt started, then runs `work` with a fresh token.
   void StartWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
                  std::function<void(std::shared_ptr<CancellationToken>)> work);

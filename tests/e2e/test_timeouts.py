@@ -107,6 +107,23 @@ class TimeoutsTest(E2ETestCase):
         self.assertEqual(long_step["status"], "cancelled")
         self.assertEqual(find_step(failed, "never")["status"], "pending")
 
+    def test_run_timeout_cancels_the_runs_children(self):
+        s = self.server
+        s.put_workflow(sleeper("to-deep"))
+        s.put_workflow({"id": "to-mid", "steps": [
+            {"id": "down", "type": "workflow", "with": {"workflow": "to-deep"}}]})
+        s.put_workflow({"id": "to-top", "timeout": "5m", "steps": [
+            {"id": "down", "type": "workflow", "with": {"workflow": "to-mid"}}]})
+        run = s.start_run("to-top")
+        mid = self.wait_kind(run["id"], "child")["wait"]["child_run_id"]
+        deep = self.wait_kind(mid, "child")["wait"]["child_run_id"]
+        s.wait_status(deep, "waiting")
+        s.advance_clock(301_000)
+        self.assertEqual(s.wait_status(run["id"], "failed")["error"]["code"], "run_timeout")
+        for rid in (mid, deep):
+            cancelled = s.wait_status(rid, "cancelled")
+            self.assertEqual(cancelled["cancel"]["reason"], "parent run timed out")
+
     def test_pause_during_a_backoff_holds_the_next_attempt(self):
         s = self.server
         s.put_workflow({"id": "to-pause", "steps": [{
