@@ -8,7 +8,7 @@ parent's step (child_cancelled), and children that cannot be started.
 
 import unittest
 
-from harness import E2ETestCase, TERMINAL, find_step, holds_for, http_step, noop
+from harness import E2ETestCase, TERMINAL, find_step, http_step, noop
 
 
 def call(step_id, workflow, input=None, **fields):
