@@ -59,7 +59,9 @@ export async function waitFor(fn, { timeout = WAIT_MS, desc = 'condition', every
 
 // One `stepwell serve` process.
 export class Server {
-  static async start({ fakeClock = false } = {}) {
+  // `allowShell` enables `shell` steps; `fakeClock` makes the server's time move only
+  // through POST /api/v1/testing/clock/advance (advanceClock).
+  static async start({ fakeClock = false, allowShell = false } = {}) {
     const bin = stepwellBin();
     if (!existsSync(bin)) {
       throw new Error(`stepwell binary not found at ${bin}; build it or set STEPWELL_BIN`);
@@ -75,6 +77,9 @@ export class Server {
       '--allow-private-targets', '--ui-dir', ui];
     if (fakeClock) {
       args.push('--fake-clock');
+    }
+    if (allowShell) {
+      args.push('--allow-shell');
     }
     server.log = [];
     server.proc = spawn(bin, args, {
@@ -140,6 +145,11 @@ export class Server {
 
   getRun(id) {
     return this.ok('GET', `/api/v1/runs/${id}`);
+  }
+
+  // Moves the server's fake clock (a server started with `fakeClock`).
+  advanceClock(ms) {
+    return this.ok('POST', '/api/v1/testing/clock/advance', { ms });
   }
 
   async createToken(role, name) {
@@ -328,8 +338,8 @@ export function setHidden(page, hidden) {
 }
 
 // Fixture for a test file: one server, one target, one browser; closed after.
-export async function setup({ fakeClock = false } = {}) {
-  const server = await Server.start({ fakeClock });
+export async function setup({ fakeClock = false, allowShell = false } = {}) {
+  const server = await Server.start({ fakeClock, allowShell });
   const target = await Target.start();
   const browser = await launchBrowser();
   return {

@@ -37,6 +37,18 @@ export interface RunError {
   code?: string;
 }
 
+// One finished attempt of a step (a step with a retry policy may have several).
+export interface StepAttempt {
+  attempt: number;
+  started_at?: string | null;
+  finished_at?: string | null;
+  duration_ms?: number | null;
+  error?: RunError | null;
+  child_run_id?: string | null;
+  task_id?: string | null;
+  agent_id?: string | null;
+}
+
 export interface Step {
   id: string;
   path?: string;
@@ -48,6 +60,30 @@ export interface Step {
   output?: unknown;
   error?: RunError | null;
   result_discarded?: boolean;
+  // Earlier attempts, oldest first.
+  attempts?: StepAttempt[];
+  // A `workflow` step's child run (of the current attempt).
+  child_run_id?: string | null;
+  // An `agent_task` step's task.
+  task_id?: string | null;
+}
+
+// What a waiting run waits for. `retry`: a back-off before `attempt` (the next) of
+// `max_attempts`; `child`: a child run; `agent`: an agent to claim `task_id` on `queue`
+// (with `attempt`, `next_attempt_at` and `last_error` while a failed attempt backs off).
+export interface RunWait {
+  kind: string;
+  step_id?: string;
+  event_type?: string;
+  until?: string | null;
+  attempt?: number;
+  max_attempts?: number;
+  next_attempt_at?: string | null;
+  last_error?: RunError | null;
+  child_run_id?: string;
+  workflow_id?: string;
+  queue?: string;
+  task_id?: string;
 }
 
 export interface Run {
@@ -58,18 +94,15 @@ export interface Run {
   version: number;
   allowed_actions: RunAction[];
   pause: { reason: 'operator' | 'reauth'; connection_id?: string; by?: string; at?: string } | null;
-  wait: {
-    kind: string;
-    step_id?: string;
-    event_type?: string;
-    until?: string | null;
-  } | null;
+  wait: RunWait | null;
   cancel: { reason: string; by?: string; at?: string } | null;
   input?: unknown;
   output?: unknown;
   error: RunError | null;
-  trigger?: { kind: string; actor?: string } | null;
+  trigger?: { kind: string; actor?: string; parent_run_id?: string } | null;
   replay_of?: string | null;
+  // Set on a child run started by a parent's `workflow` step.
+  parent_run_id?: string | null;
   created_at: string;
   started_at?: string | null;
   updated_at?: string | null;
@@ -184,6 +217,7 @@ export const api = {
     workflow_id?: string;
     pause_reason?: string;
     q?: string;
+    parent_run_id?: string;
     limit?: number;
     cursor?: string;
   }) => request<Page<Run>>('GET', '/api/v1/runs' + query(filters)),

@@ -17,8 +17,12 @@ export function relativeTime(iso: string, now: number = Date.now()): string {
   if (Math.abs(diff) < 5e3) {
     return 'just now';
   }
-  for (const [unit, ms] of UNITS) {
-    if (Math.abs(diff) >= ms || unit === 'second') {
+  // A unit applies from where the next smaller one would round up to it, so 59 min 50 s
+  // is "in 1 hour", not "in 60 minutes".
+  for (let i = 0; i < UNITS.length; i++) {
+    const [unit, ms] = UNITS[i];
+    const smaller = i + 1 < UNITS.length ? UNITS[i + 1][1] : 0;
+    if (Math.abs(diff) >= ms - smaller / 2 || unit === 'second') {
       return relative.format(Math.round(diff / ms), unit);
     }
   }

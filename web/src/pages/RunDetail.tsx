@@ -1,16 +1,28 @@
 // Run detail (/{ws}/monitoring/workflow-runs/{runId}): status and the controls the run
 // allows for this role, what the run is doing, its input and output, and a timeline of
-// its steps. While the run is pending or running it reloads every 10 s (not while the
-// tab is hidden, never after a terminal status).
+// its steps (with their earlier attempts), its parent and child runs. While the run is
+// pending or running it reloads every 10 s (not while the tab is hidden, never after a
+// terminal status).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, canControl, isTerminal, type Run, type RunAction, type Step } from '../api';
+import {
+  api,
+  ApiError,
+  canControl,
+  isTerminal,
+  type Run,
+  type RunAction,
+  type RunError,
+  type RunWait,
+  type Step,
+  type StepAttempt,
+} from '../api';
 import { StatusBadge } from '../components/Badge';
 import { Dialog } from '../components/Dialog';
 import { PauseIcon, PlayIcon, RefreshIcon, ReplayIcon, StopIcon } from '../components/Icons';
 import { Json } from '../components/Json';
 import { Time } from '../components/Time';
 import { showToast } from '../components/Toasts';
-import { between, title } from '../format';
+import { between, duration, title } from '../format';
 import { usePoll } from '../poll';
 import { navigate, onLinkClick } from '../router';
 import { runPath, useSession, workflowPath, wsPath } from '../session';
@@ -29,9 +41,30 @@ const FAILED: Record<RunAction, string> = {
 
 const STATE_CHANGED = 'State changed; please refresh';
 
+// The child runs listed on a parent's page; more are rare (one per attempt of each
+// `workflow` step) and the page says when there are.
+const CHILDREN_LIMIT = 100;
+
+// Only a `workflow` step starts a child run, so a run without one has none to list.
+function hasWorkflowStep(run: Run): boolean {
+  return (run.steps ?? []).some((s) => s.type === 'workflow');
+}
+
+async function loadChildren(runId: string): Promise<ChildList> {
+  const page = await api.listRuns({ parent_run_id: runId, limit: CHILDREN_LIMIT });
+  return { runs: page.items, more: page.next_cursor !== null };
+}
+
+interface ChildList {
+  runs: Run[];
+  more: boolean;
+}
+
 export function RunDetail(props: { runId: string }) {
   const session = useSession();
   const [run, setRun] = useState<Run | null>(null);
+  // Runs started by this run's `workflow` steps (loaded only when it has one).
+  const [children, setChildren] = useState<ChildList>({ runs: [], more: false });
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState<RunAction | 'replay' | 'refresh' | null>(null);
   const [cancelOpen, setCancelOpen] = useState(false);
@@ -45,8 +78,10 @@ export function RunDetail(props: { runId: string }) {
     setLoading(true);
     try {
       const next = await api.getRun(props.runId);
+      const kids = hasWorkflowStep(next) ? await loadChildren(next.id) : { runs: [], more: false };
       if (mine === seq.current) {
         setRun(next);
+        setChildren(kids);
         setLoadError(null);
       }
     } catch (err) {
@@ -182,6 +217,7 @@ export function RunDetail(props: { runId: string }) {
       )}
       <StateBanner run={run} />
       <Overview run={run} />
+      <ChildRuns list={children} />
       <div class="grid-2">
         <section class="card" aria-labelledby="input-title">
           <h2 id="input-title">Trigger payload</h2>
@@ -272,36 +308,148 @@ const WAIT_KINDS: Record<string, string> = {
   reauth: 'a connection to be reauthorized',
 };
 
+// What the run waits for, as the end of "Waiting for …": the banner and the overview.
 function WaitText(props: { run: Run }) {
   const wait = props.run.wait!;
+  const session = useSession();
+  let what: preact.ComponentChildren = WAIT_KINDS[wait.kind] ?? wait.kind;
+  if (wait.kind === 'event' && wait.event_type) {
+    what = (
+      <>
+        event <code>{wait.event_type}</code>
+      </>
+    );
+  } else if (wait.kind === 'child' && wait.child_run_id) {
+    what = (
+      <>
+        child run{' '}
+        <a class="mono" href={runPath(session, wait.child_run_id)} onClick={onLinkClick}>
+          {wait.child_run_id}
+        </a>
+        {wait.workflow_id && ` of workflow ${wait.workflow_id}`}
+      </>
+    );
+  } else if (wait.kind === 'agent' && wait.queue) {
+    what = (
+      <>
+        an agent on queue <code>{wait.queue}</code>
+      </>
+    );
+  }
+  // A retry's `until` is its next attempt, which RetryText says.
+  const until = wait.kind === 'retry' && wait.next_attempt_at ? null : wait.until;
   return (
     <>
-      {wait.kind === 'event' && wait.event_type ? (
-        <>
-          event <code>{wait.event_type}</code>
-        </>
-      ) : (
-        WAIT_KINDS[wait.kind] ?? wait.kind
-      )}
+      {what}
       {wait.step_id && (
         <>
           {' '}
           (step <code>{wait.step_id}</code>)
         </>
       )}
-      {wait.until ? (
+      {until ? (
         <>
           {' '}
-          until <Time at={wait.until} />
+          until <Time at={until} />
         </>
       ) : (
         wait.kind === 'event' && ', without a timeout'
+      )}
+      {hasRetry(wait) && (
+        <>
+          {': '}
+          <RetryText wait={wait} />
+        </>
       )}
     </>
   );
 }
 
-const TRIGGER_KINDS: Record<string, string> = { api: 'API', http: 'HTTP trigger', replay: 'Replay' };
+// A retry back-off, or an agent task backing off after a failed attempt.
+function hasRetry(wait: RunWait): boolean {
+  return wait.attempt !== undefined && (wait.kind === 'retry' || wait.kind === 'agent');
+}
+
+// "Attempt 2 of 3 in 1 hour — last error: exited with code 1 (exit_code)".
+function RetryText(props: { wait: RunWait }) {
+  const { wait } = props;
+  return (
+    <>
+      Attempt {wait.attempt}
+      {wait.max_attempts !== undefined && ` of ${wait.max_attempts}`}
+      {wait.next_attempt_at && (
+        <>
+          {Date.parse(wait.next_attempt_at) > Date.now() ? ' ' : ' due '}
+          <Time at={wait.next_attempt_at} />
+        </>
+      )}
+      {wait.last_error && (
+        <>
+          {' — last error: '}
+          <ErrorText error={wait.last_error} />
+        </>
+      )}
+    </>
+  );
+}
+
+function ErrorText(props: { error: RunError }) {
+  return (
+    <>
+      {props.error.message}
+      {props.error.code && <span class="mono"> ({props.error.code})</span>}
+    </>
+  );
+}
+
+// What a waiting step waits for, in the timeline.
+function StepWait(props: { run: Run }) {
+  const wait = props.run.wait!;
+  const session = useSession();
+  if (wait.kind === 'retry') {
+    return (
+      <>
+        <RetryText wait={wait} />
+        {props.run.status === 'paused' && ' · held while the run is paused'}
+      </>
+    );
+  }
+  if (wait.kind === 'child' && wait.child_run_id) {
+    return (
+      <>
+        Waiting for child run{' '}
+        <a class="mono" href={runPath(session, wait.child_run_id)} onClick={onLinkClick}>
+          {wait.child_run_id}
+        </a>
+      </>
+    );
+  }
+  if (wait.kind === 'agent') {
+    return (
+      <>
+        Waiting for an agent{wait.queue && <> on queue <code>{wait.queue}</code></>}
+        {hasRetry(wait) && (
+          <>
+            {' · '}
+            <RetryText wait={wait} />
+          </>
+        )}
+      </>
+    );
+  }
+  return (
+    <>
+      Waits for <WaitText run={props.run} />
+    </>
+  );
+}
+
+const TRIGGER_KINDS: Record<string, string> = {
+  api: 'API',
+  http: 'HTTP trigger',
+  replay: 'Replay',
+  workflow: 'Workflow step of the parent run',
+};
 
 function Overview(props: { run: Run }) {
   const { run } = props;
@@ -321,6 +469,14 @@ function Overview(props: { run: Run }) {
     ['Finished', <Time at={run.finished_at} empty="Not finished" />],
     ['Duration', between(run.started_at, run.finished_at) ?? '—'],
   ];
+  if (run.parent_run_id) {
+    rows.push([
+      'Parent run',
+      <a class="mono" href={runPath(session, run.parent_run_id)} onClick={onLinkClick}>
+        {run.parent_run_id}
+      </a>,
+    ]);
+  }
   if (run.trigger) {
     const kind = TRIGGER_KINDS[run.trigger.kind] ?? title(run.trigger.kind);
     rows.push(['Triggered by', `${kind}${run.trigger.actor ? ` (${run.trigger.actor})` : ''}`]);
@@ -355,7 +511,7 @@ function Overview(props: { run: Run }) {
     rows.push(['Cancellation reason', run.cancel.reason]);
   }
   if (run.error) {
-    rows.push(['Error', `${run.error.message}${run.error.code ? ` (${run.error.code})` : ''}`]);
+    rows.push(['Error', <ErrorText error={run.error} />]);
   }
   return (
     <section class="card" aria-labelledby="overview-title">
@@ -368,6 +524,33 @@ function Overview(props: { run: Run }) {
           </div>
         ))}
       </dl>
+    </section>
+  );
+}
+
+// Runs started by this run's `workflow` steps, newest first; nothing when there are none.
+function ChildRuns(props: { list: ChildList }) {
+  const session = useSession();
+  if (props.list.runs.length === 0) {
+    return null;
+  }
+  return (
+    <section class="card" aria-labelledby="children-title">
+      <h2 id="children-title">Child runs</h2>
+      <ul class="plain-list child-runs">
+        {props.list.runs.map((r) => (
+          <li key={r.id} data-run-id={r.id}>
+            <a class="mono" href={runPath(session, r.id)} onClick={onLinkClick}>
+              {r.id}
+            </a>
+            <StatusBadge status={r.status} label={r.pause?.reason === 'reauth' ? 'Paused for reauth' : undefined} />
+            <span class="muted">
+              {r.workflow_id} · created <Time at={r.created_at} />
+            </span>
+          </li>
+        ))}
+      </ul>
+      {props.list.more && <p class="muted">Showing the newest {CHILDREN_LIMIT}.</p>}
     </section>
   );
 }
@@ -392,6 +575,7 @@ function Timeline(props: { run: Run }) {
 
 function StepItem(props: { step: Step; run: Run }) {
   const { step, run } = props;
+  const session = useSession();
   const took = between(step.started_at, step.finished_at);
   const waitsHere = run.wait && run.wait.step_id === step.id && step.status === 'waiting';
   return (
@@ -416,22 +600,104 @@ function StepItem(props: { step: Step; run: Run }) {
         )}
         {took && ` · ${step.finished_at ? 'took' : 'running for'} ${took}`}
       </p>
+      {(step.child_run_id || step.task_id) && (
+        <p class="timeline__meta">
+          {step.child_run_id && (
+            <>
+              Child run{' '}
+              <a class="mono" href={runPath(session, step.child_run_id)} onClick={onLinkClick}>
+                {step.child_run_id}
+              </a>
+            </>
+          )}
+          {step.child_run_id && step.task_id && ' · '}
+          {step.task_id && (
+            <>
+              Task <span class="mono">{step.task_id}</span>
+            </>
+          )}
+        </p>
+      )}
       {waitsHere && (
         <p class="timeline__wait">
-          Waits for <WaitText run={run} />
+          <StepWait run={run} />
         </p>
       )}
       {step.error && (
         <p class="timeline__error">
-          {step.error.message}
-          {step.error.code && <span class="mono"> ({step.error.code})</span>}
+          <ErrorText error={step.error} />
         </p>
       )}
+      {step.attempts && step.attempts.length > 0 && <Attempts step={step} />}
       {step.output !== undefined && step.output !== null && (
         <details class="timeline__output">
           <summary>Output</summary>
           <Json value={step.output} label={`Output of step ${step.path ?? step.id}`} />
         </details>
+      )}
+    </li>
+  );
+}
+
+// The step's earlier attempts, folded: "Attempt 1 · failed after 12 ms · <error>".
+function Attempts(props: { step: Step }) {
+  const attempts = props.step.attempts!;
+  return (
+    <details class="timeline__attempts">
+      <summary>
+        Previous attempts ({attempts.length})
+      </summary>
+      <ol class="attempts">
+        {attempts.map((a) => (
+          <AttemptItem key={a.attempt} attempt={a} />
+        ))}
+      </ol>
+    </details>
+  );
+}
+
+function AttemptItem(props: { attempt: StepAttempt }) {
+  const a = props.attempt;
+  const session = useSession();
+  const ms = a.duration_ms ?? null;
+  const took = ms !== null ? duration(ms) : between(a.started_at, a.finished_at);
+  return (
+    <li data-attempt={a.attempt}>
+      Attempt {a.attempt}
+      {took && ` · ${a.error ? 'failed' : 'ended'} after ${took}`}
+      {a.error && (
+        <>
+          {' · '}
+          <span class="attempts__error">
+            <ErrorText error={a.error} />
+          </span>
+        </>
+      )}
+      {a.child_run_id && (
+        <>
+          {' · child run '}
+          <a class="mono" href={runPath(session, a.child_run_id)} onClick={onLinkClick}>
+            {a.child_run_id}
+          </a>
+        </>
+      )}
+      {a.task_id && (
+        <>
+          {' · task '}
+          <span class="mono">{a.task_id}</span>
+        </>
+      )}
+      {a.agent_id && (
+        <>
+          {' · agent '}
+          <span class="mono">{a.agent_id}</span>
+        </>
+      )}
+      {a.finished_at && (
+        <>
+          {' · '}
+          <Time at={a.finished_at} />
+        </>
       )}
     </li>
   );

@@ -227,7 +227,7 @@ export function RunsList() {
 }
 
 function RunsTable(props: { runs: Run[]; session: Session }) {
-const { session } = props;
+  const { session } = props;
   if (props.runs.length === 0) {
     return null;
   }
@@ -253,6 +253,14 @@ const { session } = props;
                 <a class="mono" href={runPath(session, r.id)} onClick={onLinkClick}>
                   {r.id}
                 </a>
+                {r.parent_run_id && (
+                  <div class="runs-table__parent muted">
+                    child of{' '}
+                    <a class="mono" href={runPath(session, r.parent_run_id)} onClick={onLinkClick}>
+                      {r.parent_run_id}
+                    </a>
+                  </div>
+                )}
               </td>
               <td>
                 <a href={workflowPath(session, r.workflow_id)} onClick={onLinkClick}>
