@@ -87,6 +87,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close();
   bool closed() const { return closed_.load(); }
   void AddTimer(std::shared_ptr<net::steady_timer> t) { timers_.push_back(std::move(t)); }
+  // While an answer is deferred (a long-poll), notices the client hanging up: the
+  // connection is closed, which fires the deferred callbacks early (they see Done()).
+  void WatchForHangup();
 
  private:
   void DoRead();
@@ -102,6 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool raw_writing_ = false;
   bool end_after_raw_ = false;
   std::vector<std::shared_ptr<net::steady_timer>> timers_;
+  bool watching_ = false;
 };
 
 class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
@@ -132,6 +136,7 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
                 auto timer = std::make_shared<net::steady_timer>(s->executor());
                 timer->expires_after(std::chrono::milliseconds(ms));
                 s->AddTimer(timer);
+                s->WatchForHangup();
                 // `fn` runs even when the connection closed first, so it can release what it
                 // holds; it checks Done() itself.
                 timer->async_wait([timer, fn = std::move(fn), self](beast::error_code) { fn(); });
@@ -386,6 +391,30 @@ void Session::FlushRaw() {
                      }
                      self->FlushRaw();
                    });
+}
+
+void Session::WatchForHangup() {
+  if (closed_ || watching_) {
+    return;
+  }
+  watching_ = true;
+  stream_.socket().async_wait(tcp::socket::wait_read,
+                              [self = shared_from_this()](beast::error_code ec) {
+                                self->watching_ = false;
+                                if (ec || self->closed_) {
+                                  return;
+                                }
+                                // Readable: either the end of the stream (the client left) or the
+                                // next pipelined request, which stays in the socket for the next
+                                // read.
+                                char byte;
+                                beast::error_code peek_ec;
+                                const size_t n = self->stream_.socket().receive(
+                                    net::buffer(&byte, 1), tcp::socket::message_peek, peek_ec);
+                                if (peek_ec || n == 0) {
+                                  self->Close();
+                                }
+                              });
 }
 
 void Session::Close() {

@@ -316,6 +316,9 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
       if (request.action == RunAction::kCancel) {
         engine_.OnCancelled(run_id);
         CancelDescendants(ctx, run_id);
+        if (!run->parent_run_id.empty()) {
+          engine_.PokeTimers();  // the store queued the parent's wake-up with the cancel
+        }
       } else if (request.action == RunAction::kResume) {
         engine_.Drive(run_id);
         if (outcome->next == RunStatus::kWaiting) {

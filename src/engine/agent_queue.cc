@@ -200,7 +200,9 @@ Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::str
     }
     const int64_t now = clock_.NowMs();
     const StepRecord* stored = FindRow(*run, task.path);
-    const int64_t started_at = stored != nullptr ? stored->started_at : now;
+    // A retried task's attempt began when it became available again.
+    const int64_t started_at =
+        task.attempt > 1 || stored == nullptr ? task.available_at : stored->started_at;
     json step_error = {{"message", message}, {"code", code}};
     json detail = stored != nullptr && stored->detail.is_object() ? stored->detail : json::object();
     detail["attempts"].push_back(json{{"attempt", task.attempt},
@@ -222,8 +224,9 @@ Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::str
       thread_local std::mt19937_64 gen{std::random_device{}()};
       const double r = std::uniform_real_distribution<double>(0.0, 1.0)(gen);
       const int64_t available_at = now + RetryDelay(step->retry, task.attempt + 1, r).count();
-      StepRecord row = TaskRow(task, StepStatus::kWaiting, task.attempt + 1);
-      row.started_at = available_at;
+      // The step keeps the failed attempt's number until the next one completes.
+      StepRecord row = TaskRow(task, StepStatus::kWaiting, task.attempt);
+      row.finished_at = now;
       row.error = step_error;
       row.detail = detail;
       t.upsert_steps.push_back(std::move(row));
@@ -249,6 +252,8 @@ Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::str
     if (committed.ok()) {
       if (again) {
         Notify(task.workspace_id, task.queue);
+      } else if (!run->parent_run_id.empty()) {
+        engine_.PokeTimers();  // the store queued the parent's wake-up with this commit
       }
       spdlog::info("event=agent_task.{} task={} run={} attempt={} code={}",
                    again ? "requeued" : "failed", task.id, task.run_id, task.attempt, code);

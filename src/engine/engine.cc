@@ -361,12 +361,12 @@ void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorActio
     // without runs again once (at least once, as before the stop).
     const int made = ar->attempts[path] - 1;
     ar->attempts[path] = made;
-    AppendAttempt(*ar, path, ErrorOf(kInterrupted, "interrupted", ""), clock_.NowMs());
     if (step.retry.max_attempts > 1 && made >= step.retry.max_attempts) {
       FailRun(ar, &step, path, ErrorOf(kInterrupted, "interrupted", step.id), nullptr,
               CommitKind::kBeforeWork);
       return;
     }
+    AppendAttempt(*ar, path, ErrorOf(kInterrupted, "interrupted", ""), clock_.NowMs());
     ar->attempts[path] = made + 1;
   }
   ar->started[path] = clock_.NowMs();
@@ -447,13 +447,14 @@ void Engine::FailRun(const std::shared_ptr<ActiveRun>& ar, const StepDef* step,
   t.next_status = RunStatus::kFailed;
   t.finished_at = clock_.NowMs();
   if (step != nullptr) {
+    json step_error = {{"message", error["message"]}};
+    if (error.contains("code")) {
+      step_error["code"] = error["code"];
+    }
     StepRecord row = StepRow(*ar, *step, path, StepStatus::kFailed);
     row.finished_at = *t.finished_at;
     row.output = std::move(step_output);
-    row.error = json{{"message", error["message"]}};
-    if (error.contains("code")) {
-      row.error["code"] = error["code"];
-    }
+    row.error = std::move(step_error);
     t.upsert_steps.push_back(std::move(row));
   }
   t.error = std::move(error);
@@ -1126,11 +1127,14 @@ void Engine::FireTimer(const TimerRecord& timer) {
   // "retry" (a back-off ended), "child" (the child run ended), "step_timeout": the
   // engine runs the step again, reads the child's result or fails the attempt.
   const std::string run_id = run->id;
+  const bool has_parent = !run->parent_run_id.empty();
   AddPendingCallback();
-  store_.TransitionRunAsync(std::move(t), [this, run_id, timeout](Result<int64_t> r) {
+  store_.TransitionRunAsync(std::move(t), [this, run_id, timeout, has_parent](Result<int64_t> r) {
     PendingCallbackDone done_guard(*this);
     if (r.ok() && !timeout) {
       Drive(run_id);
+    } else if (r.ok() && has_parent) {
+      timers_.Poke();  // the store queued the parent's wake-up with this commit
     }
   });
 }
@@ -1153,10 +1157,14 @@ void Engine::TimeOutRun(const RunRecord& run) {
   t.error = ErrorOf(message, "run_timeout", "");
   t.cancel_steps_in_flight = message;
   const std::string run_id = run.id;
+  const bool has_parent = !run.parent_run_id.empty();
   AddPendingCallback();
-  store_.TransitionRunAsync(std::move(t), [this, run_id](Result<int64_t> r) {
+  store_.TransitionRunAsync(std::move(t), [this, run_id, has_parent](Result<int64_t> r) {
     PendingCallbackDone done_guard(*this);
     if (r.ok()) {
+      if (has_parent) {
+        timers_.Poke();  // the store queued the parent's wake-up with this commit
+      }
       OnCancelled(run_id);  // stops the work in flight; its late result is discarded
       pool_.Post([this, run_id] { CancelDescendants(run_id, "parent run timed out"); });
     } else if (r.status().code() == StatusCode::kAborted) {

@@ -125,6 +125,7 @@ class Engine {
   // fails.
   void FailStep(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
                 nlohmann::json error, nlohmann::json output, CommitKind kind, int http_status);
+  // Adds the current attempt of `path`, which failed, to its step's `attempts`.
   void AppendAttempt(ActiveRun& ar, const std::string& path, const nlohmann::json& error,
                      int64_t finished_at);
   void ParkOnTimer(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
