@@ -1,11 +1,13 @@
 #include "api/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -398,23 +400,24 @@ void Session::WatchForHangup() {
     return;
   }
   watching_ = true;
-  stream_.socket().async_wait(tcp::socket::wait_read,
-                              [self = shared_from_this()](beast::error_code ec) {
-                                self->watching_ = false;
-                                if (ec || self->closed_) {
-                                  return;
-                                }
-                                // Readable: either the end of the stream (the client left) or the
-                                // next pipelined request, which stays in the socket for the next
-                                // read.
-                                char byte;
-                                beast::error_code peek_ec;
-                                const size_t n = self->stream_.socket().receive(
-                                    net::buffer(&byte, 1), tcp::socket::message_peek, peek_ec);
-                                if (peek_ec || n == 0) {
-                                  self->Close();
-                                }
-                              });
+  auto on_readable = [self = shared_from_this()](beast::error_code ec) {
+    self->watching_ = false;
+    if (ec || self->closed_) {
+      return;
+    }
+    // Readable: the end of the stream (the client left), the next pipelined request
+    // (it stays in the socket for the next read), or a spurious wake-up (watch again).
+    // Never a blocking read: that would stall every connection on this thread.
+    char byte;
+    const ssize_t n =
+        ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      self->Close();
+    } else if (n < 0) {
+      self->WatchForHangup();
+    }
+  };
+  stream_.socket().async_wait(tcp::socket::wait_read, std::move(on_readable));
 }
 
 void Session::Close() {

@@ -267,12 +267,18 @@ struct ExecArgs {
     _exit(127);
   }
   // Dispositions first, then the mask, so a pending signal meets the default action.
-  struct sigaction dfl = {};
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
+  // Through the system call itself: glibc's sigaction refuses its reserved signals (32,
+  // 33), which the server may have inherited as ignored.
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    unsigned long mask;
+  };
+  const KernelSigaction dfl = {SIG_DFL, 0, nullptr, 0};
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) {
-      sigaction(sig, &dfl, nullptr);  // glibc's reserved signals answer EINVAL: fine
+      syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(dfl.mask));
     }
   }
   sigset_t none;
