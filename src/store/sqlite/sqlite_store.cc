@@ -1012,7 +1012,7 @@ Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const Run
   if (f.pause_reason) sql += " AND pause_reason = ?3";
   if (f.wait_kind) sql += " AND wait_kind = ?4";
   if (f.id_contains) sql += " AND instr(id, ?5) > 0";
-  if (f.parent_run_id) sql += " AND parent_run_id = ?8";
+  if (f.parent_run_id) sql += " AND parent_run_id = ?8 AND parent_run_id != ''";
   if (!f.cursor.empty()) sql += " AND id < ?6";
   sql += " ORDER BY id DESC LIMIT ?7";
   return Read([&](Connection& db) -> Result<RunPage> {
@@ -1093,8 +1093,9 @@ Result<std::vector<std::string>> SqliteStore::ActiveChildRuns(const std::string&
   return Read([&](Connection& db) {
     return QueryAll<std::string>(
         db,
-        "SELECT id FROM runs WHERE parent_run_id = ? AND status NOT IN ('completed', 'failed', "
-        "'cancelled') ORDER BY id",
+        // `parent_run_id != ''` lets SQLite use the partial index runs_by_parent.
+        "SELECT id FROM runs WHERE parent_run_id = ? AND parent_run_id != '' AND status NOT IN "
+        "('completed', 'failed', 'cancelled') ORDER BY id",
         [&](Statement& q) { q.Bind(1, run_id); }, [](const Statement& q) { return q.Text(0); });
   });
 }
