@@ -847,8 +847,10 @@ void Engine::TimeOutWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
   json& detail = ar->details[path];
   detail.erase("timed_out_attempt");
   if (detail.contains("child_run_id")) {
-    CancelChildRun(detail["child_run_id"].get<std::string>(), ar->id,
-                   "step '" + step.id + "' of the parent run timed out");
+    const std::string child_id = detail["child_run_id"].get<std::string>();
+    const std::string reason = "step '" + step.id + "' of the parent run timed out";
+    CancelDescendants(child_id, reason);
+    CancelChildRun(child_id, ar->id, reason);
   }
   if (detail.contains("task_id")) {
     if (Status s = store_.CancelAgentTask(detail["task_id"].get<std::string>(), clock_.NowMs());
@@ -916,6 +918,29 @@ void Engine::AwaitChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& ste
   if (child.ok() && child->status == RunStatus::kCompleted) {
     CompleteLeaf(ar, step, path, child->output, CommitKind::kBeforeWork, std::nullopt);
     return;
+  }
+  if (child.ok() && child->status == RunStatus::kCancelled && !ar->run.parent_run_id.empty()) {
+    // A cancel walking down the tree cancels the deepest runs first, so a child can end
+    // before this run's own cancel arrives: if our parent ended (cancelled, or timed
+    // out), we are cancelled too, for the same reason as the child.
+    Result<RunRecord> parent = store_.GetRun(ar->run.parent_run_id, false);
+    if (parent.ok() && IsTerminal(parent->status)) {
+      const int64_t now = clock_.NowMs();
+      json by = parent->cancel.is_object() ? parent->cancel.value("by", json())
+                                           : json("run:" + parent->id);
+      RunTransition t;
+      t.next_status = RunStatus::kCancelled;
+      t.cancel = json{{"reason", child->cancel.value("reason", "parent run cancelled")},
+                      {"by", by},
+                      {"at", FormatTime(now)}};
+      t.wait = json();
+      t.output = json();
+      t.error = json();
+      t.finished_at = now;
+      t.cancel_steps_in_flight = kStoppedByUser;
+      Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Drop(ar, false); });
+      return;
+    }
   }
   std::string message = "child run " + child_id + " was not found";
   std::string code = "child_failed";
