@@ -200,7 +200,9 @@ Result<std::shared_ptr<const Definition>> Engine::LoadDefinition(const std::stri
 void Engine::Load(const std::shared_ptr<ActiveRun>& ar) {
   Result<RunRecord> run = store_.GetRun(ar->id, /*with_steps=*/true);
   if (!run.ok() || (run->status != RunStatus::kPending && run->status != RunStatus::kRunning)) {
-    Drop(ar, /*recheck=*/false);
+    // Not runnable as read; a Drive meanwhile (a timer fired) found us active and left
+    // it to us, so look once more.
+    Drop(ar, /*recheck=*/run.ok() && !IsTerminal(run->status));
     return;
   }
   Result<std::shared_ptr<const Definition>> def =
