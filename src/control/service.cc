@@ -295,14 +295,8 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
         break;
       case RunAction::kCancel:
         reason = request.reason.empty() ? kDefaultCancelReason : request.reason;
-        t.cancel = json{{"reason", reason}, {"by", by}, {"at", FormatTime(now)}};
-        t.pause = json();
-        t.wait = json();
-        t.output = json();
-        t.error = json();
-        t.finished_at = now;
-        t.cancel_steps_in_flight = "workflow stopped by user";
-        t.clear_timers = true;
+        t = CancelTransition(*run, json{{"reason", reason}, {"by", by}, {"at", FormatTime(now)}},
+                             now);
         break;
     }
     t.audit = Audit(ctx, "run." + std::string(ToString(request.action)), run_id, reason,
@@ -316,9 +310,7 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
       if (request.action == RunAction::kCancel) {
         engine_.OnCancelled(run_id);
         CancelDescendants(ctx, run_id);
-        if (!run->parent_run_id.empty()) {
-          engine_.PokeTimers();  // the store queued the parent's wake-up with the cancel
-        }
+        engine_.OnRunEnded(*run, now);
       } else if (request.action == RunAction::kResume) {
         engine_.Drive(run_id);
         if (outcome->next == RunStatus::kWaiting) {

@@ -2,10 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <random>
-
 #include "core/retry.h"
 #include "core/time_format.h"
+#include "engine/attempts.h"
 
 namespace sw {
 
@@ -205,13 +204,10 @@ Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::str
         task.attempt > 1 || stored == nullptr ? task.available_at : stored->started_at;
     json step_error = {{"message", message}, {"code", code}};
     json detail = stored != nullptr && stored->detail.is_object() ? stored->detail : json::object();
-    detail["attempts"].push_back(json{{"attempt", task.attempt},
-                                      {"started_at", FormatTime(started_at)},
-                                      {"finished_at", FormatTime(now)},
-                                      {"duration_ms", std::max<int64_t>(0, now - started_at)},
-                                      {"error", step_error},
-                                      {"task_id", task.id},
-                                      {"agent_id", task.agent_id}});
+    json record = AttemptRecord(task.attempt, started_at, now, step_error);
+    record["task_id"] = task.id;
+    record["agent_id"] = task.agent_id;
+    detail["attempts"].push_back(std::move(record));
     RunTransition t;
     t.run_id = run->id;
     t.expected_version = run->version;
@@ -221,9 +217,8 @@ Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::str
         retryable && task.attempt < step->retry.max_attempts && IsRetryable(step->retry, code, 0);
     if (again) {
       // The same task goes back to the queue as the next attempt, after the back-off.
-      thread_local std::mt19937_64 gen{std::random_device{}()};
-      const double r = std::uniform_real_distribution<double>(0.0, 1.0)(gen);
-      const int64_t available_at = now + RetryDelay(step->retry, task.attempt + 1, r).count();
+      const int64_t available_at =
+          now + RetryDelay(step->retry, task.attempt + 1, UniformRandom01()).count();
       // The step keeps the failed attempt's number until the next one completes.
       StepRecord row = TaskRow(task, StepStatus::kWaiting, task.attempt);
       row.finished_at = now;
@@ -252,8 +247,8 @@ Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::str
     if (committed.ok()) {
       if (again) {
         Notify(task.workspace_id, task.queue);
-      } else if (!run->parent_run_id.empty()) {
-        engine_.PokeTimers();  // the store queued the parent's wake-up with this commit
+      } else {
+        engine_.OnRunEnded(*run, now);
       }
       spdlog::info("event=agent_task.{} task={} run={} attempt={} code={}",
                    again ? "requeued" : "failed", task.id, task.run_id, task.attempt, code);

@@ -3,13 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <random>
 #include <set>
 
 #include "core/cursor.h"
 #include "core/duration.h"
 #include "core/expression.h"
 #include "core/time_format.h"
+#include "engine/attempts.h"
 #include "engine/http_step.h"
 
 namespace sw {
@@ -18,17 +18,10 @@ using nlohmann::json;
 
 namespace {
 
-constexpr char kStoppedByUser[] = "workflow stopped by user";
 // Bound on compare-and-set retries when the run changed under a commit.
 constexpr int kMaxCommitRetries = 16;
 
 constexpr char kInterrupted[] = "the server stopped during this attempt";
-
-// A uniform number in [0, 1) for retry jitter.
-double Random01() {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
-}
 
 json ErrorOf(const std::string& message, const std::string& code, const std::string& step_id) {
   json error = {{"message", message}, {"code", code}};
@@ -161,6 +154,13 @@ void Engine::OnCancelled(const std::string& run_id) {
   }
   if (token) {
     token->Fire(CancelReason::kUser);
+  }
+}
+
+void Engine::OnRunEnded(const RunRecord& run, int64_t ended_at) {
+  if (!run.parent_run_id.empty()) {
+    // The store queued the parent's wake-up in the commit that ended the run.
+    timers_.Add(TimerRecord{run.parent_run_id, "child", run.parent_path, ended_at});
   }
 }
 
@@ -297,11 +297,7 @@ void Engine::AppendAttempt(ActiveRun& ar, const std::string& path, const json& e
     detail = json::object();
   }
   const int64_t started_at = ar.started.contains(path) ? ar.started[path] : finished_at;
-  json record = {{"attempt", ar.attempts[path]},
-                 {"started_at", FormatTime(started_at)},
-                 {"finished_at", FormatTime(finished_at)},
-                 {"duration_ms", std::max<int64_t>(0, finished_at - started_at)},
-                 {"error", error}};
+  json record = AttemptRecord(ar.attempts[path], started_at, finished_at, error);
   // The attempt's child run or agent task moves into its record: the next attempt
   // has its own.
   for (const char* key : {"child_run_id", "task_id"}) {
@@ -519,10 +515,8 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
         }
         if (shared->next_status) {
           ar->run.status = *shared->next_status;
-          if (IsTerminal(ar->run.status) && !ar->run.parent_run_id.empty()) {
-            // The store added the parent's wake-up with this commit; fire it now.
-            timers_.Add(
-                TimerRecord{ar->run.parent_run_id, "child", ar->run.parent_path, shared->now});
+          if (IsTerminal(ar->run.status)) {
+            OnRunEnded(ar->run, shared->now);
           }
         }
         ar->pending_effects.erase(ar->pending_effects.begin(),
@@ -750,7 +744,7 @@ void Engine::FailStep(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
   const int64_t now = clock_.NowMs();
   json step_error = {{"message", error["message"]}, {"code", code}};
   AppendAttempt(*ar, path, step_error, now);
-  const int64_t due = now + RetryDelay(step.retry, attempt + 1, Random01()).count();
+  const int64_t due = now + RetryDelay(step.retry, attempt + 1, UniformRandom01()).count();
   RunTransition t;
   StepRecord row = StepRow(*ar, step, path, StepStatus::kWaiting);
   row.finished_at = now;
@@ -884,19 +878,8 @@ void Engine::CancelChildRun(const std::string& child_id, const std::string& pare
       return;
     }
     const int64_t now = clock_.NowMs();
-    RunTransition t;
-    t.run_id = child_id;
-    t.expected_version = child->version;
-    t.expected_status = child->status;
-    t.next_status = RunStatus::kCancelled;
-    t.now = now;
-    t.cancel = json{{"reason", reason}, {"by", "run:" + parent_id}, {"at", FormatTime(now)}};
-    t.pause = json();
-    t.wait = json();
-    t.output = json();
-    t.error = json();
-    t.finished_at = now;
-    t.cancel_steps_in_flight = kStoppedByUser;
+    RunTransition t = CancelTransition(
+        *child, json{{"reason", reason}, {"by", "run:" + parent_id}, {"at", FormatTime(now)}}, now);
     if (store_.TransitionRun(std::move(t)).ok()) {
       OnCancelled(child_id);
       return;
@@ -930,16 +913,12 @@ void Engine::AwaitChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& ste
       const int64_t now = clock_.NowMs();
       json by = parent->cancel.is_object() ? parent->cancel.value("by", json())
                                            : json("run:" + parent->id);
-      RunTransition t;
-      t.next_status = RunStatus::kCancelled;
-      t.cancel = json{{"reason", child->cancel.value("reason", "parent run cancelled")},
-                      {"by", by},
-                      {"at", FormatTime(now)}};
-      t.wait = json();
-      t.output = json();
-      t.error = json();
-      t.finished_at = now;
-      t.cancel_steps_in_flight = kStoppedByUser;
+      RunTransition t =
+          CancelTransition(ar->run,
+                           json{{"reason", child->cancel.value("reason", "parent run cancelled")},
+                                {"by", by},
+                                {"at", FormatTime(now)}},
+                           now);
       Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Drop(ar, false); });
       return;
     }
@@ -1154,14 +1133,13 @@ void Engine::FireTimer(const TimerRecord& timer) {
   // "retry" (a back-off ended), "child" (the child run ended), "step_timeout": the
   // engine runs the step again, reads the child's result or fails the attempt.
   const std::string run_id = run->id;
-  const bool has_parent = !run->parent_run_id.empty();
   AddPendingCallback();
-  store_.TransitionRunAsync(std::move(t), [this, run_id, timeout, has_parent](Result<int64_t> r) {
+  store_.TransitionRunAsync(std::move(t), [this, run = *run, now, timeout](Result<int64_t> r) {
     PendingCallbackDone done_guard(*this);
     if (r.ok() && !timeout) {
-      Drive(run_id);
-    } else if (r.ok() && has_parent) {
-      timers_.Poke();  // the store queued the parent's wake-up with this commit
+      Drive(run.id);
+    } else if (r.ok()) {
+      OnRunEnded(run, now);
     }
   });
 }
@@ -1184,14 +1162,12 @@ void Engine::TimeOutRun(const RunRecord& run) {
   t.error = ErrorOf(message, "run_timeout", "");
   t.cancel_steps_in_flight = message;
   const std::string run_id = run.id;
-  const bool has_parent = !run.parent_run_id.empty();
+  const int64_t ended_at = t.now;
   AddPendingCallback();
-  store_.TransitionRunAsync(std::move(t), [this, run_id, has_parent](Result<int64_t> r) {
+  store_.TransitionRunAsync(std::move(t), [this, run, run_id, ended_at](Result<int64_t> r) {
     PendingCallbackDone done_guard(*this);
     if (r.ok()) {
-      if (has_parent) {
-        timers_.Poke();  // the store queued the parent's wake-up with this commit
-      }
+      OnRunEnded(run, ended_at);
       OnCancelled(run_id);  // stops the work in flight; its late result is discarded
       pool_.Post([this, run_id] { CancelDescendants(run_id, "parent run timed out"); });
     } else if (r.status().code() == StatusCode::kAborted) {

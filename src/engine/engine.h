@@ -64,6 +64,8 @@ class Engine {
   void Drive(const std::string& run_id);
   // A cancel of the run was committed: stop the work in flight.
   void OnCancelled(const std::string& run_id);
+  // `run` ended (a commit made it terminal at `ended_at`): a child's parent wakes now.
+  void OnRunEnded(const RunRecord& run, int64_t ended_at);
   // The clock moved (fake clock): look for due timers now.
   void PokeTimers() { timers_.Poke(); }
   // Told after an agent task was queued (or requeued) in (workspace, queue). Set before

@@ -64,6 +64,30 @@ struct RunTransition {
   std::optional<AuditEntry> audit;
 };
 
+// The message of a step stopped in flight by a cancel.
+inline constexpr char kStoppedByUser[] = "workflow stopped by user";
+
+// A cancel of `run` as it was read: a compare-and-set on its status and version that
+// records `cancel` ({reason, by, at}), clears pause, wait, output and error, stops the
+// steps in flight and drops its timers.
+inline RunTransition CancelTransition(const RunRecord& run, nlohmann::json cancel, int64_t now) {
+  RunTransition t;
+  t.run_id = run.id;
+  t.expected_version = run.version;
+  t.expected_status = run.status;
+  t.next_status = RunStatus::kCancelled;
+  t.now = now;
+  t.cancel = std::move(cancel);
+  t.pause = nlohmann::json();
+  t.wait = nlohmann::json();
+  t.output = nlohmann::json();
+  t.error = nlohmann::json();
+  t.finished_at = now;
+  t.cancel_steps_in_flight = kStoppedByUser;
+  t.clear_timers = true;
+  return t;
+}
+
 struct RunFilter {
   std::optional<std::vector<RunStatus>> statuses;
   std::optional<std::string> workflow_id;
