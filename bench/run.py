@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Stepwell benchmark driver: the workloads W1-W5 of ../shared/WORKLOADS.md.
+"""Stepwell benchmark driver: the workloads W1-W5 (and W4x) of ../shared/WORKLOADS.md.
 
 Standard library only (Python 3.11). For every workload repetition it starts the real
 server (`build/stepwell serve`) on a fresh temporary data directory bound to 127.0.0.1,
 applies the workflow kinds of WORKLOADS.md, drives the public HTTP API with persistent
-keep-alive connections, and stops the server again. Every loop is bounded in count and
-time; every process it starts is stopped, also on error and Ctrl-C.
+keep-alive connections, and stops the server again. Bulk requests ("up to K
+outstanding") go through one thread multiplexing K non-blocking connections (selectors,
+epoll), so that the driver takes as little CPU from the server as it can. Every loop is
+bounded in count and time; every process it starts is stopped, also on error and Ctrl-C.
 
     python3 bench/run.py                          # all workloads, twice each
     python3 bench/run.py --workload W1,W3a --repeat 1
+    python3 bench/run.py --workload W4x --w4x-n 20000 --repeat 1
 
 Results: one JSON file per invocation in bench/results/, and a table on stdout with the
 peers' figures and our targets beside ours. See bench/README.md for the fields.
@@ -17,18 +20,20 @@ peers' figures and our targets beside ours. See bench/README.md for the fields.
 import argparse
 import calendar
 import hashlib
-import http.client
 import json
 import math
 import os
 import re
+import resource
 import secrets
 import select
+import selectors
 import shutil
 import signal
 import socket
 import sqlite3
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -41,7 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 TERMINAL = ("completed", "failed", "cancelled")
-ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5")
+ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5", "W4x")  # W4x last: long
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -77,7 +82,10 @@ PEERS = [
     ("W4", "memory added by 10k parked", "+92 MiB", "+145 MiB", "+671 MiB", "<= +30 MiB"),
     ("W5", "lateness p50 / p99 ms", "6,503 / 6,666", "618 / 982", "139 / 386",
      "<= 5 / <= 25, 0 early"),
+    ("W4x", "100k parked: restart / memory", "-", "-", "-", "<= 5 s / <= +150 MiB"),
 ]
+W4X_RESTART_TARGET_S = 5.0
+W4X_MIB_PER_100K = 150.0  # memory target for 100,000 parked runs (scaled for --w4x-n)
 
 # --------------------------------------------------------------------------- definitions
 
@@ -243,18 +251,18 @@ def phase_cpu_end(snap):
 class CpuWindow:
     """CPU time used by the server, the driver and everything else over a window."""
 
-    def __init__(self, server_pid):
-        self.server_pid = server_pid
+    def __init__(self, server):
+        self.server = server  # a Server: its CPU includes processes before a restart
         self.t0 = time.monotonic()
         self.machine0 = machine_busy_jiffies()
-        self.server0 = proc_jiffies(server_pid, children=True)
+        self.server0 = server.cpu_jiffies()
         self.driver0 = proc_jiffies(os.getpid())
         self.load0 = loadavg()
 
     def finish(self):
         elapsed = time.monotonic() - self.t0
         machine = machine_busy_jiffies() - self.machine0
-        server = proc_jiffies(self.server_pid, children=True) - self.server0
+        server = self.server.cpu_jiffies() - self.server0
         driver = proc_jiffies(os.getpid()) - self.driver0
         return {
             "elapsed_s": round(elapsed, 3),
@@ -269,97 +277,404 @@ class CpuWindow:
 
 
 # --------------------------------------------------------------------------- HTTP client
+#
+# Raw sockets and minimal HTTP/1.1, no http.client: the server always answers with a
+# Content-Length body (or closes the connection after a body without one, when it says
+# `Connection: close`). Two clients share the request encoder and the response reader:
+#   Conn     one blocking keep-alive connection, for sequential calls;
+#   run_mux  one thread, a selectors (epoll) loop over up to K keep-alive connections with
+#            at most one request in flight on each (= "up to K outstanding"), for bulk calls.
+
+DRIVER = "selectors"  # recorded in the result file
+MAX_HEAD_BYTES = 65536
+RECV_BYTES = 262144
+# Counters of the current workload repetition (single-threaded use only; reset in main).
+DRIVER_STATS = {"connections": 0, "reconnects": 0, "bulk_requests": 0, "sequential_requests": 0}
+
+
+class ProtocolError(ConnectionError):
+    """The answer is not HTTP/1.1 as this client reads it."""
+
+
+def encode_request(host, port, token, method, path, body=None):
+    """-> the request's bytes: request line, Host, Authorization (if token), Content-Type
+    (if a body) and Content-Length. body: None, bytes (JSON already), or a JSON value."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    if token:
+        head += f"Authorization: Bearer {token}\r\n"
+    if body is None:
+        data = b""
+        if method in ("POST", "PUT", "PATCH"):
+            head += "Content-Length: 0\r\n"
+    else:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+    return (head + "\r\n").encode("latin-1") + data
+
+
+def parse_head(buf, end):
+    """Status line and headers in buf[:end] -> (status, content length or None,
+    connection closes after this answer, content type)."""
+    lines = bytes(buf[:end]).split(b"\r\n")
+    first = lines[0].split(b" ", 2)
+    if len(first) < 2 or not first[0].startswith(b"HTTP/1."):
+        raise ProtocolError(f"bad status line {lines[0][:80]!r}")
+    try:
+        status = int(first[1])
+    except ValueError:
+        raise ProtocolError(f"bad status line {lines[0][:80]!r}") from None
+    length, ctype = None, ""
+    close = first[0] == b"HTTP/1.0"
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep:
+            raise ProtocolError(f"bad header line {line[:80]!r}")
+        name = name.strip().lower()
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                raise ProtocolError(f"bad Content-Length {value[:40]!r}") from None
+        elif name == b"connection":
+            v = value.strip().lower()
+            close = v == b"close" or (close and v != b"keep-alive")
+        elif name == b"content-type":
+            ctype = value.strip().decode("latin-1")
+        elif name == b"transfer-encoding" and value.strip().lower() != b"identity":
+            raise ProtocolError(f"Transfer-Encoding {value.strip()[:40]!r} not supported")
+    if length is None and (100 <= status < 200 or status in (204, 304)):
+        length = 0
+    if length is None and not close:
+        raise ProtocolError("answer without Content-Length on a keep-alive connection")
+    return status, length, close, ctype
+
+
+class Reader:
+    """Reads one answer at a time from the bytes of a connection."""
+
+    __slots__ = ("buf", "head")
+
+    def __init__(self):
+        self.buf = b""
+        self.head = None  # (status, length, close, ctype, body start) once the head is in
+
+    def reset(self):
+        self.buf = b""
+        self.head = None
+
+    def feed(self, data):
+        """Add received bytes (b"" = the end of the stream). -> (status, content type,
+        body bytes, close) once the answer is complete, else None. Raises ConnectionError
+        (ProtocolError) when the stream ends early or is not understood."""
+        if data:
+            if not self.buf:
+                self.buf = data
+            else:
+                if not isinstance(self.buf, bytearray):
+                    self.buf = bytearray(self.buf)
+                self.buf += data
+        buf = self.buf
+        if self.head is None:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if not data:
+                    raise ConnectionError("connection closed before the answer" if not buf
+                                          else "connection closed inside the answer's head")
+                if len(buf) > MAX_HEAD_BYTES:
+                    raise ProtocolError("answer head too long")
+                return None
+            self.head = parse_head(buf, end) + (end + 4,)
+        status, length, close, ctype, start = self.head
+        have = len(buf) - start
+        if length is None:  # body until the end of the stream (Connection: close)
+            if data:
+                return None
+        elif have < length:
+            if not data:
+                raise ConnectionError("connection closed inside the answer's body")
+            return None
+        elif have > length:
+            raise ProtocolError("more bytes than the answer's Content-Length")
+        body = bytes(buf[start:]) if start or isinstance(buf, bytearray) else buf
+        self.reset()
+        return status, ctype, body, close
+
+
+def decode_body(ctype, body):
+    """Body bytes -> parsed JSON (JSON content type), text, or None (empty)."""
+    if not body:
+        return None
+    if "json" in ctype:
+        return json.loads(body)
+    return body.decode("utf-8", "replace")
 
 
 class Conn:
-    """One persistent keep-alive HTTP/1.1 connection (not thread-safe: one per thread)."""
+    """One persistent keep-alive connection for sequential calls (one per thread)."""
 
     def __init__(self, host, port, token, timeout=REQUEST_TIMEOUT):
         self.host, self.port, self.token, self.timeout = host, port, token, timeout
-        self.c = None
+        self.sock = None
+        self.reader = Reader()
         self.reconnects = 0
 
     def _connect(self):
-        self.c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        self.c.connect()
-        self.c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s = socket.create_connection((self.host, self.port), timeout=min(self.timeout, 10.0))
+        try:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # Blocking mode (no poll() before every recv) with kernel time limits instead.
+            s.settimeout(None)
+            tv = struct.pack("ll", int(self.timeout), 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+        except OSError:
+            s.close()
+            raise
+        self.sock = s
+        self.reader.reset()
+        DRIVER_STATS["connections"] += 1
 
     def close(self):
-        if self.c is not None:
+        if self.sock is not None:
             try:
-                self.c.close()
+                self.sock.close()
             except OSError:
                 pass
-        self.c = None
+        self.sock = None
+        self.reader.reset()
 
-    def request(self, method, path, body=None, retry=None, auth=True):
-        """-> (status, parsed JSON or text or None). Retries once on a broken
-        connection only for requests that are safe to repeat (GET, or retry=True)."""
+    def request_raw(self, method, path, body=None, retry=None, auth=True):
+        """-> (status, content type, body bytes). Retries once on a broken connection only
+        for requests that are safe to repeat (GET, or retry=True)."""
         if retry is None:
             retry = method == "GET"
-        data = None
-        headers = {}
-        if auth:
-            headers["Authorization"] = "Bearer " + self.token
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
+        data = encode_request(self.host, self.port, self.token if auth else None, method, path, body)
+        DRIVER_STATS["sequential_requests"] += 1
         for attempt in (0, 1):
-            if self.c is None:
+            if self.sock is None:
                 self._connect()
                 if attempt:
                     self.reconnects += 1
+                    DRIVER_STATS["reconnects"] += 1
             try:
-                self.c.request(method, path, body=data, headers=headers)
-                resp = self.c.getresponse()
-                raw = resp.read()
-                if resp.will_close:
+                self.sock.sendall(data)
+                end = time.monotonic() + self.timeout
+                for _ in range(1 << 20):  # bounded: each recv returns bytes, EOF or times out
+                    try:
+                        chunk = self.sock.recv(RECV_BYTES)
+                    except BlockingIOError:  # SO_RCVTIMEO expired
+                        raise TimeoutError(f"no answer within {self.timeout} s") from None
+                    r = self.reader.feed(chunk)
+                    if r is not None:
+                        break
+                    if time.monotonic() > end:
+                        raise TimeoutError(f"no complete answer within {self.timeout} s")
+                else:
+                    raise ProtocolError("answer too long")
+                status, ctype, raw, close = r
+                if close:
                     self.close()
-                ctype = resp.getheader("Content-Type", "")
-                if raw and "json" in ctype:
-                    return resp.status, json.loads(raw)
-                return resp.status, (raw.decode("utf-8", "replace") if raw else None)
-            except (http.client.HTTPException, OSError):
+                return status, ctype, raw
+            except OSError:
                 self.close()
                 if attempt or not retry:
                     raise
         raise AssertionError("unreachable")
 
+    def request(self, method, path, body=None, retry=None, auth=True):
+        """-> (status, parsed JSON or text or None); retries as request_raw."""
+        status, ctype, raw = self.request_raw(method, path, body, retry, auth)
+        return status, decode_body(ctype, raw)
 
-def run_bounded(make_conn, items, fn, k, deadline):
-    """Call fn(conn, item) for every item with at most k in flight (k threads, each with
-    its own keep-alive connection). Returns a list aligned with items: fn's result, or the
-    exception it raised, or None if the deadline or a stop came first."""
-    results = [None] * len(items)
-    lock = threading.Lock()
-    nxt = [0]
 
-    def worker():
-        conn = make_conn()
+class _Slot:
+    """One connection of run_mux and the request in flight on it."""
+
+    __slots__ = ("sock", "item", "req", "out", "t0", "attempt", "reader")
+
+    def __init__(self):
+        self.sock = None
+        self.item = None  # index of the item in flight, or None when idle
+        self.req = None
+        self.out = None  # unsent rest of req (memoryview) while the socket is not writable
+        self.t0 = 0.0
+        self.attempt = 0
+        self.reader = Reader()
+
+
+def run_mux(server, items, encode, handle, k, deadline, retry=False):
+    """Send the request encode(item) (bytes) for every item over up to k keep-alive
+    connections (TCP_NODELAY), at most one request in flight on each, from this one thread
+    (selectors: epoll). handle(item, status, content type, body bytes, seconds) makes the
+    item's result; seconds run from just before the send to the whole answer. Returns a
+    list aligned with items: handle's result, or the exception (connection, protocol,
+    time-out, or raised by handle), or None if the deadline (time.monotonic) or a stop came
+    before the item was sent. A broken connection is retried once on a new one only when
+    retry is set (the request is safe to repeat). Raises Aborted on STOP."""
+    n = len(items)
+    results = [None] * n
+    if n == 0:
+        return results
+    host, port = server.host, server.port
+    READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
+    perf = time.perf_counter
+    sel = selectors.DefaultSelector()
+    slots = [_Slot() for _ in range(max(1, min(k, n)))]
+    nxt = 0
+    inflight = 0
+
+    def close_slot(s):
+        if s.sock is not None:
+            try:
+                sel.unregister(s.sock)
+            except (KeyError, ValueError):
+                pass
+            s.sock.close()
+            s.sock = None
+        s.out = None
+        s.reader.reset()
+
+    def send(s):
+        """Send s.req, connecting first if needed. Raises OSError."""
+        if s.sock is None:
+            sock = socket.create_connection((host, port), timeout=10.0)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setblocking(False)
+                sel.register(sock, READ, s)
+            except (OSError, ValueError):
+                sock.close()
+                raise
+            s.sock = sock
+            DRIVER_STATS["connections"] += 1
         try:
-            while not STOP.is_set() and time.monotonic() < deadline:
-                with lock:
-                    i = nxt[0]
-                    if i >= len(items):
-                        return
-                    nxt[0] += 1
-                try:
-                    results[i] = fn(conn, items[i])
-                except Exception as e:  # noqa: BLE001 - recorded per item
-                    results[i] = e
-                    conn.close()
-        finally:
-            conn.close()
+            sent = s.sock.send(s.req)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(s.req):
+            s.out = memoryview(s.req)[sent:]
+            sel.modify(s.sock, READ | WRITE, s)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(k, len(items))))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        while t.is_alive():
-            t.join(timeout=0.2)
+    def finish(s, result):
+        nonlocal inflight
+        results[s.item] = result
+        s.item = s.req = None
+        inflight -= 1
+
+    def broken(s, exc):
+        """s's connection broke with its request in flight: resend once on a new
+        connection if allowed, else record exc. -> True if resent."""
+        close_slot(s)
+        if retry and s.attempt == 0:
+            s.attempt = 1
+            DRIVER_STATS["reconnects"] += 1
+            try:
+                send(s)
+                return True
+            except OSError as e:
+                close_slot(s)
+                exc = e
+        finish(s, exc)
+        return False
+
+    def start_next(s):
+        """Put the next item in flight on slot s (an item whose send fails at once is
+        recorded and the one after it taken); leaves s idle when none is left, at the
+        deadline or on a stop."""
+        nonlocal nxt, inflight
+        while nxt < n and not STOP.is_set() and time.monotonic() < deadline:
+            i = nxt
+            nxt += 1
+            try:
+                req = encode(items[i])
+            except Exception as e:  # noqa: BLE001 - recorded per item
+                results[i] = e
+                continue
+            s.item, s.req, s.attempt = i, req, 0
+            inflight += 1
+            DRIVER_STATS["bulk_requests"] += 1
+            s.t0 = perf()
+            try:
+                send(s)
+                return
+            except OSError as e:
+                if broken(s, e):
+                    return
+
+    def on_event(s, mask):
+        if mask & WRITE and s.out is not None:
+            try:
+                sent = s.sock.send(s.out)
+            except BlockingIOError:
+                sent = 0
+            except OSError as e:
+                if not broken(s, e):
+                    start_next(s)
+                return
+            if sent < len(s.out):
+                s.out = s.out[sent:]
+            else:
+                s.out = None
+                sel.modify(s.sock, READ, s)
+        if not mask & READ or s.sock is None:
+            return
+        try:
+            data = s.sock.recv(RECV_BYTES)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            data = e
+        if s.item is None:  # idle keep-alive connection: closed by the server (or junk)
+            close_slot(s)
+            return
+        if isinstance(data, OSError):
+            exc = data
+        else:
+            try:
+                r = s.reader.feed(data)
+            except OSError as e:
+                exc = e
+            else:
+                if r is None:
+                    return
+                dt = perf() - s.t0
+                status, ctype, body, close = r
+                if close:
+                    close_slot(s)
+                try:
+                    res = handle(items[s.item], status, ctype, body, dt)
+                except Exception as e:  # noqa: BLE001 - recorded per item
+                    res = e
+                finish(s, res)
+                start_next(s)
+                return
+        if not broken(s, exc):
+            start_next(s)
+
+    try:
+        for s in slots:
+            start_next(s)
+        hard_end = deadline + REQUEST_TIMEOUT + 5
+        last_scan = time.monotonic()
+        while inflight > 0:
             check_stop()
-            if time.monotonic() > deadline + REQUEST_TIMEOUT + 5:
-                raise TimeoutError("driver threads did not finish")
+            for key, mask in sel.select(0.2):
+                on_event(key.data, mask)
+            now = time.monotonic()
+            if now - last_scan >= 1.0:
+                last_scan = now
+                t = perf()
+                for s in slots:
+                    if s.item is not None and t - s.t0 > REQUEST_TIMEOUT:
+                        close_slot(s)
+                        finish(s, TimeoutError(f"no answer within {REQUEST_TIMEOUT} s"))
+                        start_next(s)
+                if now > hard_end:
+                    raise TimeoutError("bulk requests did not finish")
+    finally:
+        for s in slots:
+            close_slot(s)
+        sel.close()
     return results
 
 
@@ -403,50 +718,57 @@ class Server:
     """`stepwell serve` on a fresh temporary data directory, 127.0.0.1, port 0."""
 
     def __init__(self, binary, tmp_root, flags=(), keep=False):
-        self.binary = binary = os.path.abspath(binary)
+        self.binary = os.path.abspath(binary)
         self.keep = keep
         self.data_dir = tempfile.mkdtemp(prefix="stepwell-bench-", dir=tmp_root)
         self.token = "sw_" + secrets.token_urlsafe(32)
         self.log_path = os.path.join(self.data_dir, "server.log")
+        self.listen_file = os.path.join(self.data_dir, "listen-address")
         self.flags = list(flags)
-        env = dict(os.environ)
-        env["STEPWELL_ADMIN_TOKEN"] = self.token
-        args = [binary, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
-                *self.flags]
+        self.retired_cpu_s = 0.0  # CPU of earlier processes of this server (restarts)
         self.log = open(self.log_path, "ab")
         try:
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
-                                         stderr=subprocess.STDOUT, env=env, cwd=self.data_dir,
-                                         preexec_fn=_pdeathsig)
+            self._spawn()
         except OSError:
             self.log.close()
             shutil.rmtree(self.data_dir, ignore_errors=True)
             raise
-        _LIVE.append(self.proc)
-        self.pid = self.proc.pid
         try:
             self._await_listening()
         except BaseException:
             self.stop()
             raise
 
-    def _await_listening(self):
+    def _spawn(self):
+        env = dict(os.environ)
+        # Only read on the first start (it creates the workspace); the token stays valid.
+        env["STEPWELL_ADMIN_TOKEN"] = self.token
+        args = [self.binary, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
+                *self.flags]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env, cwd=self.data_dir,
+                                     preexec_fn=_pdeathsig)
+        _LIVE.append(self.proc)
+        self.pid = self.proc.pid
+
+    def _await_listening(self, poll=0.01):
+        """Wait for DIR/listen-address, then for /healthz to answer 200.
+        Sets startup_s (until the address) and healthz_s (until 200), from now."""
         t0 = time.monotonic()
         addr = None
-        listen_file = os.path.join(self.data_dir, "listen-address")
         while time.monotonic() - t0 < SERVER_START_TIMEOUT:
             check_stop()
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                with open(listen_file) as f:
+                with open(self.listen_file) as f:
                     content = f.read()
                 if content.endswith("\n") and content.strip():
                     addr = content.strip()
                     break
             except FileNotFoundError:
                 pass
-            time.sleep(0.01)
+            time.sleep(poll)
         if addr is None:
             raise RuntimeError(f"no listen-address within {SERVER_START_TIMEOUT} s")
         host, port = addr.rsplit(":", 1)
@@ -454,14 +776,66 @@ class Server:
             raise RuntimeError(f"server listens on {addr}, expected 127.0.0.1")
         self.host, self.port = host, int(port)
         self.startup_s = time.monotonic() - t0
-        c = self.conn()
-        status, _ = c.request("GET", "/healthz", auth=False)
-        c.close()
-        if status != 200:
-            raise RuntimeError(f"/healthz answered {status}")
+        status = None
+        while time.monotonic() - t0 < SERVER_START_TIMEOUT:
+            check_stop()
+            c = self.conn()
+            try:
+                status, _, _ = c.request_raw("GET", "/healthz", auth=False)
+            except OSError:
+                status = None
+            finally:
+                c.close()
+            if status == 200:
+                self.healthz_s = time.monotonic() - t0
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            time.sleep(poll)
+        raise RuntimeError(f"/healthz answered {status}, not 200 within {SERVER_START_TIMEOUT} s")
+
+    def _stop_process(self):
+        """SIGTERM, wait for the exit (SIGKILL after SERVER_STOP_TIMEOUT); keeps its CPU."""
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        stop_process(self.proc)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if self.proc.returncode is not None:
+            self.retired_cpu_s += (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+        return self.proc.returncode
+
+    def restart(self):
+        """Stop the server (SIGTERM, wait for the exit) and start it again on the same data
+        directory (new port). -> timings; t_spawn (perf_counter) is just before the spawn."""
+        t0 = time.perf_counter()
+        rc = self._stop_process()
+        t1 = time.perf_counter()
+        if self.proc.poll() is None:
+            raise RuntimeError("server did not exit")
+        try:
+            os.unlink(self.listen_file)  # stale: the new process writes its own
+        except FileNotFoundError:
+            pass
+        old_pid = self.pid
+        t_spawn = time.perf_counter()
+        self._spawn()
+        self._await_listening(poll=0.002)
+        t_up = time.perf_counter()
+        return {"old_pid": old_pid, "new_pid": self.pid, "exit_code": rc,
+                "sigterm_to_exit_s": round(t1 - t0, 3),
+                "spawn_to_listen_address_s": round(self.startup_s, 3),
+                "spawn_to_healthz_s": round(t_up - t_spawn, 3), "t_spawn": t_spawn}
+
+    def cpu_jiffies(self):
+        """utime+stime of the server process (+ reaped children), including earlier
+        processes of this server (before restarts)."""
+        return proc_jiffies(self.pid, children=True) + round(self.retired_cpu_s * CLK_TCK)
 
     def conn(self):
         return Conn(self.host, self.port, self.token)
+
+    def encode(self, method, path, body=None, auth=True):
+        """Request bytes for run_mux."""
+        return encode_request(self.host, self.port, self.token if auth else None, method, path, body)
 
     def log_tail(self, n=40):
         try:
@@ -496,7 +870,7 @@ class Server:
         return self.proc.poll() is None
 
     def stop(self):
-        stop_process(self.proc)
+        self._stop_process()
         try:
             self.log.close()
         except OSError:
@@ -558,9 +932,22 @@ def start_run(conn, wf, inp=None):
 
 def start_many(server, wf, n, k, deadline):
     """Start n runs with up to k outstanding. -> dict with ids, latencies, errors, times."""
+    req = server.encode("POST", f"/api/v1/workflows/{wf}/runs", {"input": {}})  # same for all
+
+    def handle(_i, status, ctype, body, dt):  # -> as start_run
+        if status == 201:
+            try:
+                return json.loads(body)["id"], dt, status, None
+            except (ValueError, TypeError, KeyError):
+                pass
+        try:
+            return None, dt, status, decode_body(ctype, body)
+        except ValueError:
+            return None, dt, status, body[:200]
+
     t_wall0 = time.time()
     t0 = time.perf_counter()
-    res = run_bounded(server.conn, list(range(n)), lambda c, _i: start_run(c, wf), k, deadline)
+    res = run_mux(server, range(n), lambda _i: req, handle, k, deadline, retry=False)
     t1 = time.perf_counter()
     ids, lat, errors = [], [], []
     for r in res:
@@ -594,8 +981,9 @@ def wait_counts(conn, predicate, timeout, interval=0.02):
 
 
 def get_runs(server, ids, k, deadline):
-    res = run_bounded(server.conn, ids, lambda c, rid: c.request("GET", f"/api/v1/runs/{rid}"),
-                      k, deadline)
+    res = run_mux(server, ids, lambda rid: server.encode("GET", f"/api/v1/runs/{rid}"),
+                  lambda _rid, status, ctype, body, _dt: (status, decode_body(ctype, body)),
+                  k, deadline, retry=True)
     out = []
     for rid, r in zip(ids, res):
         if isinstance(r, tuple) and r[0] == 200 and isinstance(r[1], dict):
@@ -603,6 +991,21 @@ def get_runs(server, ids, k, deadline):
         else:
             out.append({"id": rid, "_error": repr(r)[:300]})
     return out
+
+
+def cancel_many(server, ids, k, deadline):
+    """POST .../cancel for every id with up to k outstanding (retried once on a broken
+    connection: a cancel is safe to repeat). -> list aligned with ids: (status, seconds,
+    body if status != 200 else None), or the exception, or None (deadline/stop)."""
+    def handle(_rid, status, ctype, body, dt):
+        if status == 200:
+            return status, dt, None
+        try:
+            return status, dt, decode_body(ctype, body)
+        except ValueError:
+            return status, dt, body[:200]
+    return run_mux(server, ids, lambda rid: server.encode("POST", f"/api/v1/runs/{rid}/cancel", b"{}"),
+                   handle, k, deadline, retry=True)
 
 
 def list_status_ids(conn, status, limit_pages=5):
@@ -1016,12 +1419,7 @@ def w4(server, ctx, n=10000):
     pc = phase_cpu_start(server.pid)
     t0 = time.perf_counter()
 
-    def cancel(conn, rid):
-        t = time.perf_counter()
-        s, b = conn.request("POST", f"/api/v1/runs/{rid}/cancel", {}, retry=True)
-        return s, time.perf_counter() - t, (b if s != 200 else None)
-
-    res = run_bounded(server.conn, st["ids"], cancel, 16, time.monotonic() + 300)
+    res = cancel_many(server, st["ids"], 16, time.monotonic() + 300)
     t_calls = time.perf_counter()
     lat = [r[1] * 1000 for r in res if isinstance(r, tuple) and r[0] == 200]
     errs = [f"HTTP {r[0]}: {str(r[2])[:150]}" if isinstance(r, tuple) else repr(r)[:150]
@@ -1047,6 +1445,95 @@ def w4(server, ctx, n=10000):
         "pss_after_cancel_vs_before_mib": mib(mem0, mem2, "pss_kib"),
         "data_dir_bytes_parked": db1, "data_dir_bytes_end": server.data_dir_bytes(),
         "ok": ok and ok2 and not errs and len(st["ids"]) == n,
+    })
+    return out
+
+
+def w4x(server, ctx):
+    """W4x: N parked sleep1h runs (default 100,000), then restart the server on the same
+    data directory: until it answers, until a new noop1 run completes; memory."""
+    n = int(ctx.get("w4x_n") or 100000)
+    defs = definitions()
+    apply_definitions(server, {"sleep1h": defs["sleep1h"], "noop1": defs["noop1"]})
+    mib = lambda a, b, k: round((b.get(k, 0) - a.get(k, 0)) / 1024, 1)  # noqa: E731
+    c = server.conn()
+    _, m0 = metrics(c)
+    mem0 = memory(server.pid)
+    pc = phase_cpu_start(server.pid)
+    st = start_many(server, "sleep1h", n, 50, time.monotonic() + max(300.0, n / 50.0))
+    # /metrics counts runs with a GROUP BY over the runs table: poll less often than W4.
+    ok, _, counts, polls = wait_counts(c, lambda k: k.get("waiting", 0) >= len(st["ids"]),
+                                       timeout=max(120.0, n / 200.0), interval=0.05)
+    t_parked = time.perf_counter()
+    park_cpu = phase_cpu_end(pc)
+    parked_s = t_parked - st["t0"]
+    time.sleep(0.5)  # as W4: let the allocator settle a little before reading memory
+    mem1 = memory(server.pid)
+    t = time.perf_counter()
+    _, m1 = metrics(c)
+    metrics_call_ms = ms(time.perf_counter() - t)
+    db1 = server.data_dir_bytes()
+    out = {"n": n, "started": len(st["ids"]), "start_errors": error_digest(st["errors"]),
+           "start_phase_s": round(st["phase_s"], 3),
+           "start_rate_per_s": round(len(st["ids"]) / st["phase_s"], 1) if st["phase_s"] else None,
+           "start_ms": summary(st["latency_ms"]),
+           "all_parked": ok, "counts_when_parked": counts, "metric_polls": polls,
+           "first_start_to_all_parked_s": round(parked_s, 3),
+           "metrics_call_ms_when_parked": metrics_call_ms,
+           "store_park_phase": commit_stats(m0, m1), "park_phase_cpu": park_cpu,
+           "pss_added_by_parked_mib": mib(mem0, mem1, "pss_kib"),
+           "rss_added_by_parked_mib": mib(mem0, mem1, "vmrss_kib"),
+           "data_dir_bytes_parked": db1}
+    if not ok:
+        out["stuck"] = {s: list_status_ids(c, s) for s in ("pending", "running") if counts.get(s)}
+    c.close()
+    # Restart on the same data directory.
+    rs = server.restart()
+    t_spawn = rs.pop("t_spawn")
+    out["restart"] = rs
+    out["restart_to_answer_s"] = rs["spawn_to_healthz_s"]
+    c = server.conn()
+    noop_ok, noop_err, noop_status = False, None, None
+    try:
+        rid, dt, code, body = start_run(c, "noop1")
+        out["restart_noop_start_ms"] = ms(dt)
+        if not rid:
+            noop_err = f"start HTTP {code}: {str(body)[:200]}"
+        else:
+            end = time.perf_counter() + 30
+            while time.perf_counter() < end:  # bounded: each GET waits up to 5 s
+                check_stop()
+                status, run = c.request("GET", f"/api/v1/runs/{rid}?wait_ms=5000")
+                noop_status = run.get("status") if isinstance(run, dict) else f"HTTP {status}"
+                if status == 200 and noop_status in TERMINAL:
+                    break
+            noop_ok = noop_status == "completed" and run.get("output") == {"ok": True}
+            if not noop_ok:
+                noop_err = f"{rid}: status {noop_status} output {run.get('output') if isinstance(run, dict) else run!r}"
+    except OSError as e:
+        noop_err = f"{type(e).__name__}: {e}"
+    t_noop = time.perf_counter()
+    out["restart_to_noop_completed_s"] = round(t_noop - t_spawn, 3) if noop_ok else None
+    out["restart_noop_status"] = noop_status
+    out["restart_server_cpu_s"] = round(proc_jiffies(server.pid, True) / CLK_TCK, 2)
+    # The parked runs are all still there.
+    ok2, _, counts2, _ = wait_counts(c, lambda k: k.get("waiting", 0) >= len(st["ids"]),
+                                     timeout=30, interval=0.1)
+    out["counts_after_restart"] = counts2
+    out["waiting_after_restart"] = counts2.get("waiting", 0)
+    out["waiting_after_restart_ok"] = counts2.get("waiting", 0) == len(st["ids"]) == n
+    time.sleep(0.5)
+    mem2 = memory(server.pid)
+    c.close()
+    out.update({
+        "memory_kib": {"before": mem0, "parked": mem1, "after_restart": mem2},
+        "pss_after_restart_mib": round(mem2.get("pss_kib", 0) / 1024, 1),
+        "rss_after_restart_mib": round(mem2.get("vmrss_kib", 0) / 1024, 1),
+        "pss_after_restart_vs_before_mib": mib(mem0, mem2, "pss_kib"),
+        "rss_after_restart_vs_before_mib": mib(mem0, mem2, "vmrss_kib"),
+        "restart_error": noop_err,
+        "ok": (ok and len(st["ids"]) == n and rs["exit_code"] == 0 and noop_ok
+               and out["waiting_after_restart_ok"]),
     })
     return out
 
@@ -1099,6 +1586,7 @@ WORKLOADS = {
     "W3a": (w3a, []),
     "W3b": (w3b, ["--allow-private-targets", "--allow-shell"]),
     "W4": (w4, []),
+    "W4x": (w4x, []),
     "W5": (w5, []),
 }
 
@@ -1161,6 +1649,13 @@ def fmt(x, unit=""):
     return f"{x}{unit}"
 
 
+def signed(x, unit=""):
+    """fmt with an explicit sign: +1.20 / -0.80."""
+    if x is None:
+        return "-"
+    return ("+" if x >= 0 else "") + fmt(x, unit)
+
+
 def headline(workload, r):
     """-> list of (metric, our value string, pass/fail or '')."""
     if "exception" in r:
@@ -1205,8 +1700,23 @@ def headline(workload, r):
                      flag(r.get("ok") and r["first_start_to_all_parked_s"] <= 3
                           and r["first_cancel_to_all_terminal_s"] <= 2)))
         rows.append(("memory added (PSS / RSS)",
-                     f"+{fmt(r.get('pss_added_by_parked_mib'))} / +{fmt(r.get('rss_added_by_parked_mib'))} MiB",
+                     f"{signed(r.get('pss_added_by_parked_mib'))} / {signed(r.get('rss_added_by_parked_mib'))} MiB",
                      flag(r.get("pss_added_by_parked_mib") is not None and r["pss_added_by_parked_mib"] <= 30)))
+    elif workload == "W4x":
+        n = r.get("n") or 0
+        tgt = W4X_MIB_PER_100K * n / 100000
+        rows.append((f"{n:,} parked s (start phase s)",
+                     f"{fmt(r.get('first_start_to_all_parked_s'))} ({fmt(r.get('start_phase_s'))})", ""))
+        ans, noop = r.get("restart_to_answer_s"), r.get("restart_to_noop_completed_s")
+        rows.append(("restart: answers / noop1 done s", f"{fmt(ans)} / {fmt(noop)}",
+                     flag(noop is not None and noop <= W4X_RESTART_TARGET_S)))
+        rows.append((f"memory added (PSS/RSS; tgt +{tgt:,.0f})",
+                     f"{signed(r.get('pss_added_by_parked_mib'))} / {signed(r.get('rss_added_by_parked_mib'))} MiB",
+                     flag(r.get("pss_added_by_parked_mib") is not None and r["pss_added_by_parked_mib"] <= tgt)))
+        rows.append(("after restart PSS (vs before)",
+                     f"{fmt(r.get('pss_after_restart_mib'))} ({signed(r.get('pss_after_restart_vs_before_mib'))}) MiB", ""))
+        rows.append(("waiting after restart", f"{fmt(r.get('waiting_after_restart'))}/{fmt(n)}",
+                     flag(r.get("waiting_after_restart_ok"))))
     elif workload == "W5":
         lt = r["lateness_ms"]
         rows.append(("lateness p50 / p99 / max ms",
@@ -1289,6 +1799,8 @@ def main():
     ap.add_argument("--keep-data", action="store_true", help="keep the data directories")
     ap.add_argument("--no-disk", action="store_true", help="skip the fdatasync/SQLite measurement")
     ap.add_argument("--out", help="result file (default bench/results/<UTC>-<workloads>.json)")
+    ap.add_argument("--w4x-n", type=int, default=100000,
+                    help="parked runs in W4x (default 100000, the spec's figure)")
     args = ap.parse_args()
     workloads = parse_workloads(args.workload)
     repeat = max(1, min(args.repeat, 20))
@@ -1312,6 +1824,7 @@ def main():
                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(os.path.getmtime(binary)))},
            "host": {"cpus": os.cpu_count(), "uname": " ".join(os.uname()),
                     "python": sys.version.split()[0]},
+           "driver": {"bulk": DRIVER, "sequential": "raw socket"},
            "loadavg_start": loadavg(), "workloads": workloads, "repeat": repeat,
            "disk": None, "results": []}
     try:
@@ -1322,7 +1835,7 @@ def main():
             print("measuring the disk (fdatasync, SQLite FULL/NORMAL) ...", flush=True)
             doc["disk"] = measure_disk(args.tmp_dir)
             print(f"  {doc['disk']}", flush=True)
-        ctx = {"disk": doc["disk"]}
+        ctx = {"disk": doc["disk"], "w4x_n": max(1, args.w4x_n)}
         for w in workloads:
             fn, flags = WORKLOADS[w]
             for rep in range(1, repeat + 1):
@@ -1330,13 +1843,17 @@ def main():
                 print(f"{w} #{rep} ...", flush=True)
                 entry = {"workload": w, "repeat": rep, "started_at": utc_now(),
                          "git_commit": doc["git"]["commit"], "store": "sqlite",
-                         "server_flags": flags}
+                         "server_flags": flags, "driver": DRIVER}
+                if w == "W4x":
+                    entry["w4x_n"] = ctx["w4x_n"]
+                for key in DRIVER_STATS:
+                    DRIVER_STATS[key] = 0
                 server = None
                 try:
                     server = Server(bin_copy, args.tmp_dir, flags, keep=args.keep_data)
                     entry["server_startup_s"] = round(server.startup_s, 3)
                     entry["data_dir"] = server.data_dir
-                    cpu = CpuWindow(server.pid)
+                    cpu = CpuWindow(server)
                     try:
                         entry["result"] = fn(server, ctx)
                     finally:
@@ -1352,6 +1869,7 @@ def main():
                         entry["server_log_tail"] = server.log_tail()
                     print(entry["result"]["exception"], file=sys.stderr)
                 finally:
+                    entry["driver_stats"] = dict(DRIVER_STATS)
                     if server is not None:
                         entry["server_exit_code"] = server.stop()
                     entry["finished_at"] = utc_now()
@@ -1359,7 +1877,9 @@ def main():
                 brief = {k: v for k, v in entry["result"].items()
                          if k in ("ok", "full_ms", "steps_per_s", "wf_per_s", "cancel_to_terminal_ms",
                                   "first_start_to_all_parked_s", "first_cancel_to_all_terminal_s",
-                                  "pss_added_by_parked_mib", "lateness_ms", "early_wakeups", "http", "shell")}
+                                  "pss_added_by_parked_mib", "lateness_ms", "early_wakeups", "http", "shell",
+                                  "restart_to_answer_s", "restart_to_noop_completed_s",
+                                  "pss_after_restart_vs_before_mib", "waiting_after_restart")}
                 print(f"  {json.dumps(brief)}  cpu={json.dumps(entry.get('cpu', {}))}", flush=True)
     except KeyboardInterrupt:
         STOP.set()
