@@ -744,18 +744,22 @@ void Api::StartRun(Call& call, const std::string& workflow_id, bool trigger) {
     }
     request.idempotency_key = key;
   }
-  Result<CreateRunResult> created = control_.StartRun(call.ctx, request);
-  if (!created.ok()) {
-    call.Fail(created.status());
-    return;
-  }
-  std::vector<std::pair<std::string, std::string>> headers = {
-      {"ETag", "\"" + std::to_string(created->run.version) + "\""},
-      {"Location", "/api/v1/runs/" + created->run.id}};
-  if (created->replayed) {
-    headers.emplace_back("Idempotent-Replayed", "true");
-  }
-  call.Reply(201, RunBody(created->run), std::move(headers));
+  control_.StartRun(call.ctx, request, [this, call](Result<CreateRunResult> created) mutable {
+    // Rendered on the connection's thread, not the store's writer.
+    call.ex->Post([this, call, created = std::move(created)]() mutable {
+      if (!created.ok()) {
+        call.Fail(created.status());
+        return;
+      }
+      std::vector<std::pair<std::string, std::string>> headers = {
+          {"ETag", "\"" + std::to_string(created->run.version) + "\""},
+          {"Location", "/api/v1/runs/" + created->run.id}};
+      if (created->replayed) {
+        headers.emplace_back("Idempotent-Replayed", "true");
+      }
+      call.Reply(201, RunBody(created->run), std::move(headers));
+    });
+  });
 }
 
 json Api::RunBody(const RunRecord& run) {

@@ -75,7 +75,7 @@ Request ToRequest(const http::request<http::string_body>& msg) {
 
 class Server;
 
-// One connection. All its state is touched only on its strand.
+// One connection. All its state is touched only on its io_context's thread.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Server& server);
@@ -181,10 +181,18 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
   std::atomic<bool> streaming_{false};
 };
 
+// One io_context per thread, each run by that thread alone, and connections dealt to
+// them in turn: a request is read, handled and answered on one thread. (A shared
+// io_context would have the thread that polls hand each ready socket to another.)
 class Server final : public HttpServer {
  public:
   Server(Handler handler, int threads, size_t max_body)
-      : handler_(std::move(handler)), threads_(threads), max_body_(max_body), acceptor_(ioc_) {}
+      : handler_(std::move(handler)), max_body_(max_body) {
+    for (int i = 0; i < std::max(1, threads); ++i) {
+      contexts_.push_back(std::make_unique<net::io_context>(1));
+    }
+    acceptor_.emplace(*contexts_[0]);
+  }
 
   Status Bind(const std::string& listen) {
     size_t colon = listen.rfind(':');
@@ -207,14 +215,14 @@ class Server final : public HttpServer {
       return InvalidArgument("--listen port is not a number");
     }
     tcp::endpoint endpoint(addr, static_cast<unsigned short>(port));
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    acceptor_->open(endpoint.protocol(), ec);
+    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(endpoint, ec);
+    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
       return Status(StatusCode::kUnavailable, "cannot listen on " + listen + ": " + ec.message());
     }
-    auto local = acceptor_.local_endpoint();
+    auto local = acceptor_->local_endpoint();
     address_ = (local.address().is_v6() ? "[" + local.address().to_string() + "]"
                                         : local.address().to_string()) +
                ":" + std::to_string(local.port());
@@ -226,16 +234,22 @@ class Server final : public HttpServer {
   void Run() override {
     DoAccept();
     std::vector<std::thread> pool;
-    for (int i = 1; i < threads_; ++i) {
-      pool.emplace_back([this] { ioc_.run(); });
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
+    for (size_t i = 1; i < contexts_.size(); ++i) {
+      keep_running.push_back(net::make_work_guard(*contexts_[i]));
+      pool.emplace_back([this, i] { contexts_[i]->run(); });
     }
-    ioc_.run();
+    contexts_[0]->run();
     for (auto& t : pool) {
       t.join();
     }
   }
 
-  void Stop() override { ioc_.stop(); }
+  void Stop() override {
+    for (auto& ioc : contexts_) {
+      ioc->stop();
+    }
+  }
 
   HttpLatencyStats Latency() const override {
     std::lock_guard lock(stats_mu_);
@@ -263,22 +277,23 @@ class Server final : public HttpServer {
 
  private:
   void DoAccept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+    net::io_context& next = *contexts_[next_context_++ % contexts_.size()];
+    acceptor_->async_accept(next, [this](beast::error_code ec, tcp::socket s) {
       if (!ec) {
         s.set_option(tcp::no_delay(true), ec);
         std::make_shared<Session>(std::move(s), *this)->Start();
       }
-      if (acceptor_.is_open()) {
+      if (acceptor_->is_open()) {
         DoAccept();
       }
     });
   }
 
   Handler handler_;
-  int threads_;
   size_t max_body_;
-  net::io_context ioc_;
-  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  size_t next_context_ = 0;  // used on contexts_[0]'s thread only
+  std::optional<tcp::acceptor> acceptor_;
   std::string address_;
   mutable std::mutex stats_mu_;
   HttpLatencyStats latency_;  // guarded by stats_mu_

@@ -193,21 +193,21 @@ Result<json> ControlService::RunScript(const Definition& def, const json& input)
 
 // --- runs ---
 
-Result<CreateRunResult> ControlService::StartRun(const RequestContext& ctx,
-                                                 const StartRunRequest& request) {
+void ControlService::StartRun(const RequestContext& ctx, const StartRunRequest& request,
+                              StartRunDone done) {
   Result<WorkflowRecord> wf = store_.GetWorkflow(ctx.principal.workspace_id, request.workflow_id);
   if (!wf.ok()) {
-    return wf.status();
+    return done(wf.status());
   }
   if (wf->kind == "script") {
-    return InvalidArgument("workflow '" + wf->id +
-                           "' is kind 'script': it has no runs; call POST /api/v1/workflows/" +
-                           wf->id + "/invoke");
+    return done(InvalidArgument("workflow '" + wf->id +
+                                "' is kind 'script': it has no runs; call POST /api/v1/workflows/" +
+                                wf->id + "/invoke"));
   }
   if (wf->status == "disabled") {
-    return Status(StatusCode::kFailedPrecondition,
-                  "workflow '" + wf->id + "' is disabled and accepts no new runs",
-                  "workflow_disabled");
+    return done(Status(StatusCode::kFailedPrecondition,
+                       "workflow '" + wf->id + "' is disabled and accepts no new runs",
+                       "workflow_disabled"));
   }
   const int64_t now = clock_.NowMs();
   RunRecord run;
@@ -227,13 +227,18 @@ Result<CreateRunResult> ControlService::StartRun(const RequestContext& ctx,
     key = IdempotencyKey{*request.idempotency_key, HashToken(fingerprint.dump()),
                          now - kIdempotencyWindowMs};
   }
-  Result<CreateRunResult> created = store_.CreateRun(run, key);
-  if (created.ok() && !created->replayed) {
-    spdlog::debug("event=run.start run={} workflow={} version={} actor={} request_id={}", run.id,
-                  run.workflow_id, run.workflow_version, ctx.principal.actor(), ctx.request_id);
-    engine_.Drive(run.id);
-  }
-  return created;
+  store_.CreateRunAsync(
+      std::move(run), std::move(key),
+      [this, done = std::move(done), actor = ctx.principal.actor(),
+       request_id = ctx.request_id](Result<CreateRunResult> created) {
+        if (created.ok() && !created->replayed) {
+          spdlog::debug("event=run.start run={} workflow={} version={} actor={} request_id={}",
+                        created->run.id, created->run.workflow_id, created->run.workflow_version,
+                        actor, request_id);
+          engine_.DriveNew(created->run);
+        }
+        done(std::move(created));
+      });
 }
 
 Result<RunRecord> ControlService::LoadRun(const RequestContext& ctx, const std::string& run_id,
@@ -433,7 +438,7 @@ Result<RunRecord> ControlService::Replay(const RequestContext& ctx, const std::s
   if (!created.ok()) {
     return created.status();
   }
-  engine_.Drive(run.id);
+  engine_.DriveNew(created->run);
   return created->run;
 }
 

@@ -5,7 +5,7 @@
 // flight). Role checks are the API's; workspace scoping is here: an object of
 // another workspace is "not found".
 //
-// Thread-safe; blocks on commits.
+// Thread-safe; blocks on commits, except StartRun.
 #pragma once
 
 #include <memory>
@@ -74,7 +74,10 @@ class ControlService {
                                 const nlohmann::json& input);
 
   // Runs.
-  Result<CreateRunResult> StartRun(const RequestContext& ctx, const StartRunRequest& request);
+  // Answers through `done` once the run is durable: on this thread when the store is
+  // idle, else on the store's writer (hand the answer off from there).
+  using StartRunDone = std::function<void(Result<CreateRunResult>)>;
+  void StartRun(const RequestContext& ctx, const StartRunRequest& request, StartRunDone done);
   // `workflow_id`, when given, must match the run's (workflow-scoped routes).
   Result<RunRecord> GetRun(const RequestContext& ctx, const std::string& run_id,
                            const std::string& workflow_id = "");

@@ -60,6 +60,7 @@ struct Engine::ActiveRun {
   int retries = 0;
   std::shared_ptr<CancellationToken> token;  // guarded by Engine::mu_
   bool cancelled = false;                    // guarded by Engine::mu_
+  bool drive_again = false;  // guarded by Engine::mu_: a Drive came while this one held it
 };
 
 Engine::Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner& processes,
@@ -125,20 +126,34 @@ void Engine::Stop() {
   callbacks_done_.wait_for(lock, std::chrono::seconds(10), [&] { return pending_callbacks_ == 0; });
 }
 
-void Engine::Drive(const std::string& run_id) {
+std::shared_ptr<Engine::ActiveRun> Engine::Activate(const std::string& run_id) {
   if (stopping_) {
-    return;
+    return nullptr;
   }
-  std::shared_ptr<ActiveRun> ar;
-  {
-    std::lock_guard lock(mu_);
-    if (active_.contains(run_id)) {
-      return;  // its driver re-reads the run when a commit loses a race
-    }
-    ar = std::make_shared<ActiveRun>(run_id);
-    active_.emplace(run_id, ar);
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = active_.try_emplace(run_id);
+  if (!inserted) {
+    // Its driver looks again when it lets go of the run (or re-reads it when a commit
+    // loses a race).
+    it->second->drive_again = true;
+    return nullptr;
   }
-  pool_.Post([this, ar] { Load(ar); });
+  it->second = std::make_shared<ActiveRun>(run_id);
+  return it->second;
+}
+
+void Engine::Drive(const std::string& run_id) {
+  if (std::shared_ptr<ActiveRun> ar = Activate(run_id)) {
+    pool_.Post([this, ar] { Load(ar); });
+  }
+}
+
+void Engine::DriveNew(const RunRecord& run) {
+  // Nothing to read: a new run has no steps. Its first step is planned here and its
+  // commit queued, so the run starts without a hand-off to a worker.
+  if (std::shared_ptr<ActiveRun> ar = Activate(run.id)) {
+    Begin(ar, run);
+  }
 }
 
 void Engine::OnCancelled(const std::string& run_id) {
@@ -200,22 +215,25 @@ Result<std::shared_ptr<const Definition>> Engine::LoadDefinition(const std::stri
 void Engine::Load(const std::shared_ptr<ActiveRun>& ar) {
   Result<RunRecord> run = store_.GetRun(ar->id, /*with_steps=*/true);
   if (!run.ok() || (run->status != RunStatus::kPending && run->status != RunStatus::kRunning)) {
-    // Not runnable as read; a Drive meanwhile (a timer fired) found us active and left
-    // it to us, so look once more.
-    Drop(ar, /*recheck=*/run.ok() && !IsTerminal(run->status));
+    // Not runnable as read (a Drive meanwhile is looked at when we let go).
+    Drop(ar);
     return;
   }
+  Begin(ar, std::move(run).value());
+}
+
+void Engine::Begin(const std::shared_ptr<ActiveRun>& ar, RunRecord run) {
   Result<std::shared_ptr<const Definition>> def =
-      LoadDefinition(run->workspace_id, run->workflow_id, run->workflow_version);
+      LoadDefinition(run.workspace_id, run.workflow_id, run.workflow_version);
   if (!def.ok()) {
     spdlog::error("run {}: cannot load its definition: {}", ar->id, def.status().message());
-    Drop(ar, false);
+    Drop(ar);
     return;
   }
   ar->definition = *def;
-  ar->cursor = std::make_unique<Cursor>(*def, run->input, RunScope(*run));
-  Status replayed = Replay(*ar, *run);
-  ar->run = std::move(run).value();
+  ar->cursor = std::make_unique<Cursor>(*def, run.input, RunScope(run));
+  Status replayed = Replay(*ar, run);
+  ar->run = std::move(run);
   ar->run.steps.clear();
   if (!replayed.ok()) {
     json error = {{"message", replayed.message()}, {"code", replayed.api_code()}};
@@ -323,7 +341,7 @@ void Engine::Step(const std::shared_ptr<ActiveRun>& ar) {
       t.next_status = RunStatus::kCompleted;
       t.output = action.output;
       t.finished_at = clock_.NowMs();
-      Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Drop(ar, false); });
+      Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Drop(ar); });
       return;
     }
     case CursorAction::Kind::kFail:
@@ -429,7 +447,7 @@ void Engine::CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& s
     t.next_status = RunStatus::kCompleted;
     t.output = output;
     t.finished_at = clock_.NowMs();
-    Commit(ar, std::move(t), kind, [this, ar] { Drop(ar, false); });
+    Commit(ar, std::move(t), kind, [this, ar] { Drop(ar); });
     return;
   }
   auto shared_output = std::make_shared<json>(std::move(output));
@@ -456,7 +474,7 @@ void Engine::FailRun(const std::shared_ptr<ActiveRun>& ar, const StepDef* step,
     t.upsert_steps.push_back(std::move(row));
   }
   t.error = std::move(error);
-  Commit(ar, std::move(t), kind, [this, ar] { Drop(ar, false); });
+  Commit(ar, std::move(t), kind, [this, ar] { Drop(ar); });
 }
 
 void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitKind kind,
@@ -495,45 +513,47 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
   }
   t.upsert_steps.insert(t.upsert_steps.begin(), effects.begin(), effects.end());
   const size_t effect_count = effects.size();
-  auto shared = std::make_shared<RunTransition>(t);
+  auto shared = std::make_shared<RunTransition>(std::move(t));
   AddPendingCallback();
-  store_.TransitionRunAsync(std::move(t), [this, ar, shared, kind, effect_count,
-                                           on_ok = std::move(on_ok)](Result<int64_t> r) mutable {
+  // The run goes on in the commit's callback, on the store's writer: a chain of steps
+  // costs no thread hand-off per step, and the next commit joins the writer's next batch.
+  store_.TransitionRunAsync(shared, [this, ar, shared, kind, effect_count,
+                                     on_ok = std::move(on_ok)](Result<int64_t> r) mutable {
     PendingCallbackDone done_guard(*this);
-    pool_.Post([this, ar, shared, kind, effect_count, r = std::move(r),
-                on_ok = std::move(on_ok)]() mutable {
-      if (r.ok()) {
-        ar->run.version = *r;
-        ar->retries = 0;
-        if (shared->expected_status == RunStatus::kPending) {
-          ar->dispatching = false;
-          for (const TimerRecord& timer : shared->add_timers) {
-            if (timer.kind == "run_timeout") {
-              timers_.Add(timer);
-            }
+    if (stopping_) {
+      return;  // the run goes on after a restart
+    }
+    if (r.ok()) {
+      ar->run.version = *r;
+      ar->retries = 0;
+      if (shared->expected_status == RunStatus::kPending) {
+        ar->dispatching = false;
+        for (const TimerRecord& timer : shared->add_timers) {
+          if (timer.kind == "run_timeout") {
+            timers_.Add(timer);
           }
         }
-        if (shared->next_status) {
-          ar->run.status = *shared->next_status;
-          if (IsTerminal(ar->run.status)) {
-            OnRunEnded(ar->run, shared->now);
-          }
+      }
+      if (shared->next_status) {
+        ar->run.status = *shared->next_status;
+        if (IsTerminal(ar->run.status)) {
+          OnRunEnded(ar->run, shared->now);
         }
-        ar->pending_effects.erase(ar->pending_effects.begin(),
-                                  ar->pending_effects.begin() + effect_count);
-        on_ok();
-        return;
       }
-      if (r.status().code() == StatusCode::kAborted) {
-        // Drop the effects we prepended; they are re-added from pending_effects.
-        shared->upsert_steps.erase(shared->upsert_steps.begin(),
-                                   shared->upsert_steps.begin() + effect_count);
-        OnLostRace(ar, std::move(*shared), kind, std::move(on_ok));
-        return;
-      }
-      spdlog::error("run {}: commit failed: {}", ar->id, r.status().message());
-      Drop(ar, false);
-    });
+      ar->pending_effects.erase(ar->pending_effects.begin(),
+                                ar->pending_effects.begin() + effect_count);
+      on_ok();
+      return;
+    }
+    if (r.status().code() == StatusCode::kAborted) {
+      // Drop the effects we prepended; they are re-added from pending_effects.
+      shared->upsert_steps.erase(shared->upsert_steps.begin(),
+                                 shared->upsert_steps.begin() + effect_count);
+      OnLostRace(ar, std::move(*shared), kind, std::move(on_ok));
+      return;
+    }
+    spdlog::error("run {}: commit failed: {}", ar->id, r.status().message());
+    Drop(ar);
   });
 }
 
@@ -541,7 +561,7 @@ void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, C
                         std::function<void()> on_ok) {
   Result<RunRecord> now = store_.GetRun(ar->id, /*with_steps=*/false);
   if (!now.ok() || ++ar->retries > kMaxCommitRetries) {
-    Drop(ar, true);
+    Drop(ar, /*reread=*/true);
     return;
   }
   ar->run.version = now->version;
@@ -568,7 +588,7 @@ void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, C
     keep.expected_status = RunStatus::kPaused;
     keep.upsert_steps = std::move(t.upsert_steps);
     ar->pending_effects.clear();
-    Commit(ar, std::move(keep), CommitKind::kBeforeWork, [this, ar] { Drop(ar, true); });
+    Commit(ar, std::move(keep), CommitKind::kBeforeWork, [this, ar] { Drop(ar); });
     return;
   }
   if (kind == CommitKind::kResult &&
@@ -579,28 +599,36 @@ void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, C
     discard.expected_status = status;
     discard.discard_step_result = t.upsert_steps.back().path;
     ar->pending_effects.clear();
-    Commit(ar, std::move(discard), CommitKind::kBeforeWork, [this, ar] { Drop(ar, false); });
+    Commit(ar, std::move(discard), CommitKind::kBeforeWork, [this, ar] { Drop(ar); });
     return;
   }
-  Drop(ar, /*recheck=*/!IsTerminal(status));
+  Drop(ar);
 }
 
-void Engine::Drop(const std::shared_ptr<ActiveRun>& ar, bool recheck) {
+void Engine::Drop(const std::shared_ptr<ActiveRun>& ar, bool reread) {
+  bool drive_again = false;
   {
     std::lock_guard lock(mu_);
     auto it = active_.find(ar->id);
     if (it != active_.end() && it->second == ar) {
       active_.erase(it);
     }
+    drive_again = ar->drive_again;
   }
-  if (!recheck || stopping_) {
+  if (stopping_) {
     return;
   }
-  // A resume or wake-up may have come while we still held the run: Drive saw it
-  // active and left it to us. Look once more now that it is not.
-  Result<RunRecord> now = store_.GetRun(ar->id, /*with_steps=*/false);
-  if (now.ok() && (now->status == RunStatus::kPending || now->status == RunStatus::kRunning)) {
+  // A resume or wake-up that came while we held the run found it active and left it
+  // to us: every commit that makes a run runnable is followed by a Drive.
+  if (drive_again) {
     Drive(ar->id);
+    return;
+  }
+  if (reread) {
+    Result<RunRecord> now = store_.GetRun(ar->id, /*with_steps=*/false);
+    if (now.ok() && (now->status == RunStatus::kPending || now->status == RunStatus::kRunning)) {
+      Drive(ar->id);
+    }
   }
 }
 
@@ -648,7 +676,7 @@ void Engine::ExecuteHttp(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
           if (r.status().api_code() == "cancelled") {
             // Cancelled (or shutting down): the cancel already marked the step; a
             // restart runs it again.
-            Drop(ar, !stopping_);
+            Drop(ar);
             return;
           }
           FailStep(ar, *step_ptr, path,
@@ -704,7 +732,7 @@ void Engine::ExecuteShell(const std::shared_ptr<ActiveRun>& ar, const StepDef& s
         }
         const std::string code = r.ok() ? "" : r.status().api_code();
         if (code == "cancelled" || code == "shutting_down") {
-          Drop(ar, !stopping_);
+          Drop(ar);
           return;
         }
         if (!r.ok()) {
@@ -764,7 +792,7 @@ void Engine::FailStep(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
   t.add_timers.push_back(timer);
   Commit(ar, std::move(t), kind, [this, ar, timer] {
     timers_.Add(timer);
-    Drop(ar, true);
+    Drop(ar);
   });
 }
 
@@ -807,10 +835,10 @@ void Engine::StartChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& ste
                {"path", path},
                {"child_run_id", child.id},
                {"workflow_id", workflow_id}};
-  const std::string child_id = child.id;
   RunTransition t;
-  t.create_run = std::move(child);
-  ParkOnWork(ar, step, path, std::move(t), std::move(wait), [this, child_id] { Drive(child_id); });
+  t.create_run = child;
+  ParkOnWork(ar, step, path, std::move(t), std::move(wait),
+             [this, child = std::move(child)] { DriveNew(child); });
 }
 
 void Engine::ParkOnWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
@@ -834,7 +862,7 @@ void Engine::ParkOnWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& ste
     if (after) {
       after();
     }
-    Drop(ar, true);
+    Drop(ar);
   });
 }
 
@@ -919,7 +947,7 @@ void Engine::AwaitChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& ste
                                 {"by", by},
                                 {"at", FormatTime(now)}},
                            now);
-      Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Drop(ar, false); });
+      Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar] { Drop(ar); });
       return;
     }
   }
@@ -1033,7 +1061,7 @@ void Engine::ExecuteWait(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
     if (until) {
       timers_.Add(TimerRecord{ar->id, "timeout", path, *until});
     }
-    Drop(ar, true);
+    Drop(ar);
   });
 }
 
@@ -1048,7 +1076,7 @@ void Engine::ParkOnTimer(const std::shared_ptr<ActiveRun>& ar, const StepDef& st
   t.add_timers.push_back(timer);
   Commit(ar, std::move(t), CommitKind::kBeforeWork, [this, ar, timer] {
     timers_.Add(timer);
-    Drop(ar, true);
+    Drop(ar);
   });
 }
 

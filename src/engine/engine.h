@@ -62,6 +62,9 @@ class Engine {
 
   // The run may be runnable now (created, resumed, woken): drive it unless already.
   void Drive(const std::string& run_id);
+  // `run` was just created (committed, pending, no steps): drive it without reading it
+  // back. Plans its first step on the calling thread.
+  void DriveNew(const RunRecord& run);
   // A cancel of the run was committed: stop the work in flight.
   void OnCancelled(const std::string& run_id);
   // `run` ended (a commit made it terminal at `ended_at`): a child's parent wakes now.
@@ -90,7 +93,12 @@ class Engine {
     kResult,      // work was done (its start committed): a lost race keeps or discards it
   };
 
+  // Registers the run as driven; null when it is already (it is looked at again when
+  // its driver lets go).
+  std::shared_ptr<ActiveRun> Activate(const std::string& run_id);
   void Load(const std::shared_ptr<ActiveRun>& ar);
+  // Goes on with `run` as read (or just created): replays its steps, then steps.
+  void Begin(const std::shared_ptr<ActiveRun>& ar, RunRecord run);
   Status Replay(ActiveRun& ar, const RunRecord& run);
   void Step(const std::shared_ptr<ActiveRun>& ar);
   void ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const struct CursorAction& action);
@@ -139,13 +147,15 @@ class Engine {
                nlohmann::json error, nlohmann::json step_output, CommitKind kind);
 
   // Commits `t` (expected: the run's known version, status running) plus the control
-  // effects not yet committed; `on_ok` runs on a worker with the new version.
+  // effects not yet committed; `on_ok` runs in the commit's callback (on the store's
+  // writer) with the new version.
   void Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitKind kind,
               std::function<void()> on_ok);
   void OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitKind kind,
                   std::function<void()> on_ok);
-  // Forgets the run; when `recheck`, drives it again if it became runnable meanwhile.
-  void Drop(const std::shared_ptr<ActiveRun>& ar, bool recheck);
+  // Forgets the run, and drives it again when a Drive came meanwhile; when `reread`,
+  // also when the store says it is runnable.
+  void Drop(const std::shared_ptr<ActiveRun>& ar, bool reread = false);
 
   void FireTimer(const TimerRecord& timer);
   void TimeOutRun(const RunRecord& run);

@@ -166,17 +166,28 @@ class Store {
   // Runs.
   virtual Result<CreateRunResult> CreateRun(const RunRecord& run,
                                             const std::optional<IdempotencyKey>& key) = 0;
+  // The same, without waiting: `done` runs on this thread when the store is idle,
+  // else on the committing thread; it must not block on anything but the store.
+  using CreateRunDone = std::function<void(Result<CreateRunResult>)>;
+  virtual void CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
+                              CreateRunDone done) = 0;
   virtual Result<RunRecord> GetRun(const std::string& run_id, bool with_steps) = 0;
   virtual Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) = 0;
   virtual Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) = 0;
   virtual Result<std::vector<RunStatusCount>> CountRunsByStatus() = 0;
 
   // The compare-and-set. Answers the new version; kAborted when the run is not at
-  // (expected_status, expected_version). `done` runs on the writer thread after the
-  // commit: keep it short.
+  // (expected_status, expected_version). `done` runs on the committing thread after the
+  // commit, in order, so a caller may chain its next change from there without a
+  // thread hand-off; it must not block on anything but the store.
+  // The store only reads `t`; the caller may take it back once `done` runs.
   using TransitionDone = std::function<void(Result<int64_t>)>;
-  virtual void TransitionRunAsync(RunTransition t, TransitionDone done) = 0;
-  Result<int64_t> TransitionRun(RunTransition t);
+  virtual void TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) = 0;
+  void TransitionRunAsync(RunTransition t, TransitionDone done) {
+    TransitionRunAsync(std::make_shared<RunTransition>(std::move(t)), std::move(done));
+  }
+  // The same, waiting for the commit. Safe to call from a `done` callback.
+  virtual Result<int64_t> TransitionRun(RunTransition t) = 0;
 
   // Timers and events.
   virtual Result<std::vector<TimerRecord>> DueTimers(int64_t due_before, int limit) = 0;

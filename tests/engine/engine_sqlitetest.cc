@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,7 +124,10 @@ class EngineTest : public ::testing::Test {
     StartRunRequest request;
     request.workflow_id = workflow_id;
     request.input = std::move(input);
-    Result<CreateRunResult> created = control_->StartRun(ctx_, request);
+    std::promise<Result<CreateRunResult>> answer;
+    control_->StartRun(ctx_, request,
+                       [&answer](Result<CreateRunResult> r) { answer.set_value(std::move(r)); });
+    Result<CreateRunResult> created = answer.get_future().get();
     EXPECT_TRUE(created.ok()) << created.status().message();
     return created.ok() ? created->run.id : "";
   }

@@ -429,20 +429,6 @@ std::optional<Role> ParseRole(std::string_view s) {
   return std::nullopt;
 }
 
-Result<int64_t> Store::TransitionRun(RunTransition t) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Result<int64_t>> out;
-  TransitionRunAsync(std::move(t), [&](Result<int64_t> r) {
-    std::lock_guard lock(mu);
-    out.emplace(std::move(r));
-    cv.notify_one();
-  });
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return out.has_value(); });
-  return std::move(*out);
-}
-
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
@@ -513,38 +499,101 @@ auto SqliteStore::Read(Fn&& fn) -> decltype(fn(std::declval<Connection&>())) {
   return result;
 }
 
+namespace {
+
+// The store whose writer thread this is (none elsewhere).
+thread_local const SqliteStore* tl_writer_of = nullptr;
+
+}  // namespace
+
 void SqliteStore::Enqueue(WriteOp op) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       queue_.push_back(std::move(op));
-      cv_.notify_one();
+      if (!committing_ && tl_writer_of != this) {
+        cv_.notify_all();
+      }
       return;
     }
   }
   op.done(Status(StatusCode::kUnavailable, "the store is shutting down"));
 }
 
+void SqliteStore::Write(WriteOp op) {
+  {
+    std::unique_lock lock(mu_);
+    if (stopping_ || tl_writer_of == this || committing_ || !queue_.empty()) {
+      // Busy, or a callback of the writer's (which would recurse): the writer takes it.
+      lock.unlock();
+      Enqueue(std::move(op));
+      return;
+    }
+    committing_ = true;
+  }
+  CommitInPlace(std::move(op));
+}
+
+void SqliteStore::CommitInPlace(WriteOp op) {
+  std::vector<WriteOp> batch;
+  batch.push_back(std::move(op));
+  Committed committed = CommitBatch(batch);
+  ReleaseWriter();
+  Complete(batch, committed);
+}
+
 Status SqliteStore::WriteSync(std::function<Status(Connection&, std::vector<std::string>&)> apply) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Status> out;
-  Enqueue(WriteOp{std::move(apply), [&](Status s) {
-                    std::lock_guard lock(mu);
-                    out = std::move(s);
-                    cv.notify_one();
-                  }});
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return out.has_value(); });
-  return *out;
+  Status out;
+  WriteOp op{std::move(apply), [&out](Status s) { out = std::move(s); }};
+  {
+    std::unique_lock lock(mu_);
+    if (stopping_) {
+      return Status(StatusCode::kUnavailable, "the store is shutting down");
+    }
+    // The writer thread (in a commit's callbacks) commits its own change in place: it
+    // cannot wait for itself. Another thread does too when nothing is queued or being
+    // committed: no hand-off to the writer and back, which costs more than the commit's
+    // own work on an idle store.
+    const bool on_writer = tl_writer_of == this;
+    if (!on_writer && (committing_ || !queue_.empty())) {
+      std::condition_variable done_cv;
+      bool done = false;
+      op.done = [&](Status s) {
+        std::lock_guard done_lock(mu_);
+        out = std::move(s);
+        done = true;
+        done_cv.notify_one();
+      };
+      queue_.push_back(std::move(op));
+      if (!committing_) {
+        cv_.notify_all();
+      }
+      done_cv.wait(lock, [&] { return done; });
+      return out;
+    }
+    cv_.wait(lock, [&] { return !committing_; });
+    committing_ = true;
+  }
+  CommitInPlace(std::move(op));
+  return out;
+}
+
+void SqliteStore::ReleaseWriter() {
+  {
+    std::lock_guard lock(mu_);
+    committing_ = false;
+  }
+  cv_.notify_all();
 }
 
 void SqliteStore::WriterLoop() {
+  tl_writer_of = this;
   std::vector<WriteOp> batch;
   while (true) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock,
+               [&] { return (!queue_.empty() && !committing_) || (stopping_ && queue_.empty()); });
       if (queue_.empty()) {
         return;  // stopping and drained
       }
@@ -552,32 +601,37 @@ void SqliteStore::WriterLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      committing_ = true;
     }
-    CommitBatch(batch);
+    Committed committed = CommitBatch(batch);
+    ReleaseWriter();
+    // Callbacks may queue the next changes (an engine chaining a run's steps): they are
+    // picked up by the next turn of this loop, batched with whatever else came.
+    Complete(batch, committed);
     batch.clear();
   }
 }
 
-void SqliteStore::CommitBatch(std::vector<WriteOp>& batch) {
-  std::vector<Status> results(batch.size());
-  std::vector<std::string> changed;
+SqliteStore::Committed SqliteStore::CommitBatch(std::vector<WriteOp>& batch) {
+  Committed out;
+  out.results.resize(batch.size());
   if (!healthy_.load()) {
-    for (WriteOp& op : batch) {
-      op.done(Status(StatusCode::kUnavailable, "the store failed and stopped writing"));
-    }
-    return;
+    std::fill(out.results.begin(), out.results.end(),
+              Status(StatusCode::kUnavailable, "the store failed and stopped writing"));
+    return out;
   }
   static const std::string kBegin = "BEGIN IMMEDIATE", kCommit = "COMMIT",
                            kSavepoint = "SAVEPOINT op", kRelease = "RELEASE op",
                            kRollbackTo = "ROLLBACK TO op";
   Connection& db = *writer_conn_;
   Status begin = db.ExecCached(kBegin);
+  std::vector<std::string> op_changed;
   for (size_t i = 0; i < batch.size() && begin.ok(); ++i) {
     db.ExecCached(kSavepoint);
-    std::vector<std::string> op_changed;
-    results[i] = batch[i].apply(db, op_changed);
-    if (results[i].ok()) {
-      changed.insert(changed.end(), op_changed.begin(), op_changed.end());
+    op_changed.clear();
+    out.results[i] = batch[i].apply(db, op_changed);
+    if (out.results[i].ok()) {
+      out.changed.insert(out.changed.end(), op_changed.begin(), op_changed.end());
     } else {
       db.ExecCached(kRollbackTo);
     }
@@ -587,32 +641,36 @@ void SqliteStore::CommitBatch(std::vector<WriteOp>& batch) {
   if (!commit.ok()) {
     db.Exec("ROLLBACK");
     healthy_.store(false);
-    for (WriteOp& op : batch) {
-      op.done(Status(StatusCode::kUnavailable, "commit failed: " + commit.message()));
-    }
-    return;
+    std::fill(out.results.begin(), out.results.end(),
+              Status(StatusCode::kUnavailable, "commit failed: " + commit.message()));
+    out.changed.clear();
+    return out;
   }
-  {
-    std::lock_guard lock(stats_mu_);
-    stats_.commits++;
-    stats_.writes += batch.size();
-    stats_.batch_size_sum += batch.size();
-    stats_.batch_size_max = std::max<uint64_t>(stats_.batch_size_max, batch.size());
-    const size_t bounds[] = {1, 4, 16, 64, 256};
-    size_t bucket = 5;
-    for (size_t b = 0; b < 5; ++b) {
-      if (batch.size() <= bounds[b]) {
-        bucket = b;
-        break;
-      }
+  std::lock_guard lock(stats_mu_);
+  stats_.commits++;
+  stats_.writes += batch.size();
+  stats_.batch_size_sum += batch.size();
+  stats_.batch_size_max = std::max<uint64_t>(stats_.batch_size_max, batch.size());
+  const size_t bounds[] = {1, 4, 16, 64, 256};
+  size_t bucket = 5;
+  for (size_t b = 0; b < 5; ++b) {
+    if (batch.size() <= bounds[b]) {
+      bucket = b;
+      break;
     }
-    stats_.batch_buckets[bucket]++;
+  }
+  stats_.batch_buckets[bucket]++;
+  return out;
+}
+
+void SqliteStore::Complete(std::vector<WriteOp>& batch, const Committed& committed) {
+  // Watchers first: they only hand off, and a waiting client should not wait for the
+  // work the callbacks chain.
+  if (listener_ && !committed.changed.empty()) {
+    listener_(committed.changed);
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i].done(results[i]);
-  }
-  if (listener_ && !changed.empty()) {
-    listener_(changed);
+    batch[i].done(committed.results[i]);
   }
 }
 
@@ -925,53 +983,78 @@ Result<RunRecord> SelectRun(Connection& db, const std::string& run_id) {
 
 }  // namespace
 
+namespace {
+
+// Inserts `run` unless `key` names a run made by the same request in its window (then
+// `out` is that run, replayed).
+Status ApplyCreateRun(Connection& db, const RunRecord& run,
+                      const std::optional<IdempotencyKey>& key, CreateRunResult& out,
+                      std::vector<std::string>& changed) {
+  if (key) {
+    Result<std::pair<std::string, std::string>> existing =
+        QueryOne<std::pair<std::string, std::string>>(
+            db,
+            "SELECT request_hash, run_id FROM idempotency WHERE workspace_id = ? AND key = ? "
+            "AND created_at >= ?",
+            [&](Statement& q) {
+              q.Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->expires_before);
+            },
+            [](const Statement& q) { return std::make_pair(q.Text(0), q.Text(1)); }, "");
+    if (existing.ok()) {
+      if (existing->first != key->request_hash) {
+        return Status(StatusCode::kAlreadyExists,
+                      "Idempotency-Key was already used with a different request",
+                      "idempotency_conflict");
+      }
+      Result<RunRecord> first = SelectRun(db, existing->second);
+      if (!first.ok()) {
+        return first.status();
+      }
+      out.run = std::move(first).value();
+      out.replayed = true;
+      return Status::Ok();
+    }
+    Result<Statement*> st = db.Prepare(
+        "INSERT OR REPLACE INTO idempotency(workspace_id, key, request_hash, run_id, "
+        "created_at) VALUES(?, ?, ?, ?, ?)");
+    if (!st.ok()) {
+      return st.status();
+    }
+    (*st)->Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->request_hash);
+    (*st)->Bind(4, run.id).Bind(5, run.created_at);
+    if (Status r = (*st)->Run(); !r.ok()) {
+      return r;
+    }
+  }
+  changed.push_back(run.id);
+  return InsertRun(db, run);
+}
+
+}  // namespace
+
 Result<CreateRunResult> SqliteStore::CreateRun(const RunRecord& run,
                                                const std::optional<IdempotencyKey>& key) {
   CreateRunResult out{run, false};
-  Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) -> Status {
-    if (key) {
-      Result<std::pair<std::string, std::string>> existing =
-          QueryOne<std::pair<std::string, std::string>>(
-              db,
-              "SELECT request_hash, run_id FROM idempotency WHERE workspace_id = ? AND key = ? "
-              "AND created_at >= ?",
-              [&](Statement& q) {
-                q.Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->expires_before);
-              },
-              [](const Statement& q) { return std::make_pair(q.Text(0), q.Text(1)); }, "");
-      if (existing.ok()) {
-        if (existing->first != key->request_hash) {
-          return Status(StatusCode::kAlreadyExists,
-                        "Idempotency-Key was already used with a different request",
-                        "idempotency_conflict");
-        }
-        Result<RunRecord> first = SelectRun(db, existing->second);
-        if (!first.ok()) {
-          return first.status();
-        }
-        out.run = std::move(first).value();
-        out.replayed = true;
-        return Status::Ok();
-      }
-      Result<Statement*> st = db.Prepare(
-          "INSERT OR REPLACE INTO idempotency(workspace_id, key, request_hash, run_id, "
-          "created_at) VALUES(?, ?, ?, ?, ?)");
-      if (!st.ok()) {
-        return st.status();
-      }
-      (*st)->Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->request_hash);
-      (*st)->Bind(4, run.id).Bind(5, run.created_at);
-      if (Status r = (*st)->Run(); !r.ok()) {
-        return r;
-      }
-    }
-    changed.push_back(run.id);
-    return InsertRun(db, run);
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
+    return ApplyCreateRun(db, run, key, out, changed);
   });
   if (!s.ok()) {
     return s;
   }
   return out;
+}
+
+void SqliteStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
+                                 CreateRunDone done) {
+  auto out = std::make_shared<CreateRunResult>(CreateRunResult{std::move(run), false});
+  auto shared_key = std::make_shared<const std::optional<IdempotencyKey>>(std::move(key));
+  Write(WriteOp{[out, shared_key](Connection& db, std::vector<std::string>& changed) {
+                  return ApplyCreateRun(db, out->run, *shared_key, *out, changed);
+                },
+                [out, done = std::move(done)](Status s) {
+                  done(s.ok() ? Result<CreateRunResult>(std::move(*out))
+                              : Result<CreateRunResult>(s));
+                }});
 }
 
 Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps) {
@@ -1061,32 +1144,46 @@ Result<std::vector<RunStatusCount>> SqliteStore::CountRunsByStatus() {
   });
 }
 
-void SqliteStore::TransitionRunAsync(RunTransition t, TransitionDone done) {
+SqliteStore::WriteOp SqliteStore::TransitionOp(std::shared_ptr<RunTransition> shared,
+                                               TransitionDone done) {
   auto new_version = std::make_shared<int64_t>(0);
-  auto shared = std::make_shared<RunTransition>(std::move(t));
-  Enqueue(
-      WriteOp{[shared, new_version](Connection& db, std::vector<std::string>& changed) -> Status {
-                Status s = ApplyTransition(db, *shared);
-                if (s.ok()) {
-                  *new_version = shared->expected_version + 1;
-                  changed.push_back(shared->run_id);
-                  if (shared->create_run) {
-                    changed.push_back(shared->create_run->id);
-                  }
-                }
-                return s;
-              },
-              [new_version, done = std::move(done), shared, this](Status s) {
-                if (s.ok()) {
-                  std::lock_guard lock(stats_mu_);
-                  for (const StepRecord& step : shared->upsert_steps) {
-                    if (step.status == StepStatus::kCompleted) {
-                      stats_.steps_committed++;
-                    }
-                  }
-                }
-                done(s.ok() ? Result<int64_t>(*new_version) : Result<int64_t>(s));
-              }});
+  return WriteOp{
+      [shared, new_version](Connection& db, std::vector<std::string>& changed) -> Status {
+        Status s = ApplyTransition(db, *shared);
+        if (s.ok()) {
+          *new_version = shared->expected_version + 1;
+          changed.push_back(shared->run_id);
+          if (shared->create_run) {
+            changed.push_back(shared->create_run->id);
+          }
+        }
+        return s;
+      },
+      [new_version, done = std::move(done), shared, this](Status s) {
+        if (s.ok()) {
+          uint64_t completed = 0;
+          for (const StepRecord& step : shared->upsert_steps) {
+            completed += step.status == StepStatus::kCompleted ? 1 : 0;
+          }
+          std::lock_guard lock(stats_mu_);
+          stats_.steps_committed += completed;
+        }
+        done(s.ok() ? Result<int64_t>(*new_version) : Result<int64_t>(s));
+      }};
+}
+
+void SqliteStore::TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) {
+  Enqueue(TransitionOp(std::move(t), std::move(done)));
+}
+
+Result<int64_t> SqliteStore::TransitionRun(RunTransition t) {
+  Result<int64_t> out = Status(StatusCode::kUnavailable, "the store is shutting down");
+  WriteOp op = TransitionOp(std::make_shared<RunTransition>(std::move(t)),
+                            [&out](Result<int64_t> r) { out = std::move(r); });
+  Status s = WriteSync(
+      [&op](Connection& db, std::vector<std::string>& changed) { return op.apply(db, changed); });
+  op.done(s);
+  return out;
 }
 
 Result<std::vector<std::string>> SqliteStore::ActiveChildRuns(const std::string& run_id) {

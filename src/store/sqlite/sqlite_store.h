@@ -1,12 +1,16 @@
 // SqliteStore: the embedded default Store, one SQLite file in WAL mode with
 // synchronous=FULL, so a commit is on stable storage before anyone acts on it.
 //
-// Thread-safe. All writes go through one writer thread that takes a bounded batch
-// of queued changes, applies each inside its own savepoint (a lost compare-and-set
-// rolls back only itself), commits once and then completes every caller: many
-// transitions share one fsync (group commit, like leveldb's writer queue). A failed
-// commit fails the whole group and makes the store unhealthy for good. Reads use a
-// small pool of read-only connections, which WAL lets run beside the writer.
+// Thread-safe. Writes share one connection. Under load a writer thread takes a
+// bounded batch of queued changes, applies each inside its own savepoint (a lost
+// compare-and-set rolls back only itself), commits once and then completes every
+// caller: many transitions share one fsync (group commit, like leveldb's writer
+// queue). Callbacks run on the writer thread and may queue the next changes, which
+// join the next batch. A synchronous write that finds nothing queued or committing
+// commits in place on its own thread, since a hand-off to the writer and back costs
+// more than the write itself. A failed commit fails the whole group and makes the
+// store unhealthy for good. Reads use a small pool of read-only connections, which
+// WAL lets run beside the writer.
 #pragma once
 
 #include <atomic>
@@ -58,11 +62,15 @@ class SqliteStore final : public Store {
 
   Result<CreateRunResult> CreateRun(const RunRecord& run,
                                     const std::optional<IdempotencyKey>& key) override;
+  void CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
+                      CreateRunDone done) override;
   Result<RunRecord> GetRun(const std::string& run_id, bool with_steps) override;
   Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) override;
   Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) override;
   Result<std::vector<RunStatusCount>> CountRunsByStatus() override;
-  void TransitionRunAsync(RunTransition t, TransitionDone done) override;
+  using Store::TransitionRunAsync;
+  void TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) override;
+  Result<int64_t> TransitionRun(RunTransition t) override;
 
   Result<std::vector<TimerRecord>> DueTimers(int64_t due_before, int limit) override;
   Result<std::optional<EventRecord>> FindBufferedEvent(const std::string& run_id,
@@ -90,11 +98,16 @@ class SqliteStore final : public Store {
   Stats GetStats() const override;
 
  private:
-  // One queued change. `apply` runs on the writer thread inside a savepoint and
+  // One queued change. `apply` runs inside a savepoint of the committing thread and
   // appends the ids of runs it changed; `done` runs after the commit.
   struct WriteOp {
     std::function<Status(sqlite::Connection&, std::vector<std::string>&)> apply;
     std::function<void(Status)> done;
+  };
+  // What a batch's commit gave: a status per change, the runs changed.
+  struct Committed {
+    std::vector<Status> results;
+    std::vector<std::string> changed;
   };
 
   // Largest number of queued changes committed in one transaction.
@@ -104,22 +117,35 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
   Status Init();
   void Enqueue(WriteOp op);
-  // Runs `apply` on the writer and waits for its commit.
+  // Commits `op` in place when the store is idle (its `done` runs before this
+  // returns), else queues it for the writer (its `done` runs there).
+  void Write(WriteOp op);
+  // Commits `op` alone on this thread, which holds the writer (`committing_`).
+  void CommitInPlace(WriteOp op);
+  // Commits `apply` and waits for it: in place when the store is idle, else through
+  // the writer thread with whatever else is queued.
   Status WriteSync(std::function<Status(sqlite::Connection&, std::vector<std::string>&)> apply);
+  WriteOp TransitionOp(std::shared_ptr<RunTransition> t, TransitionDone done);
   void WriterLoop();
-  void CommitBatch(std::vector<WriteOp>& batch);
+  // Applies and commits `batch` on the writer connection; the caller holds it
+  // (`committing_`).
+  Committed CommitBatch(std::vector<WriteOp>& batch);
+  void ReleaseWriter();
+  // Tells the change listener, then runs every change's `done`.
+  void Complete(std::vector<WriteOp>& batch, const Committed& committed);
 
   // Borrows a read connection for the duration of `fn`.
   template <typename Fn>
   auto Read(Fn&& fn) -> decltype(fn(std::declval<sqlite::Connection&>()));
 
   std::string path_;
-  std::unique_ptr<sqlite::Connection> writer_conn_;  // owned by the writer thread
+  std::unique_ptr<sqlite::Connection> writer_conn_;  // used by whoever set committing_
   std::thread writer_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<WriteOp> queue_;  // guarded by mu_
-  bool stopping_ = false;      // guarded by mu_
+  std::condition_variable cv_;  // the queue grew, or committing_ was released
+  std::deque<WriteOp> queue_;   // guarded by mu_
+  bool committing_ = false;     // guarded by mu_: a thread holds writer_conn_
+  bool stopping_ = false;       // guarded by mu_
   std::atomic<bool> healthy_{true};
   ChangeListener listener_;
 
