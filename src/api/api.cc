@@ -277,7 +277,7 @@ void Api::Route(Call& call) {
   }
   Result<Principal> principal = call.via_cookie
                                     ? AuthenticateSession(store_, secret, clock_.NowMs())
-                                    : Authenticate(store_, secret);
+                                    : tokens_.Authenticate(store_, secret);
   if (!principal.ok()) {
     call.Fail(principal.status());
     return;
@@ -745,8 +745,9 @@ void Api::StartRun(Call& call, const std::string& workflow_id, bool trigger) {
     request.idempotency_key = key;
   }
   control_.StartRun(call.ctx, request, [this, call](Result<CreateRunResult> created) mutable {
-    // Rendered on the connection's thread, not the store's writer.
-    call.ex->Post([this, call, created = std::move(created)]() mutable {
+    // Rendered on the connection's thread (now, when the store committed in place),
+    // not on the store's writer.
+    call.ex->Dispatch([this, call, created = std::move(created)]() mutable {
       if (!created.ok()) {
         call.Fail(created.status());
         return;
@@ -1121,6 +1122,9 @@ void Api::RouteTokens(Call& call, const std::vector<std::string>& seg) {
     call.Reply(201, body);
   } else if (seg.size() == 2 && method == "DELETE") {
     Status s = control_.RevokeToken(call.ctx, seg[1]);
+    if (s.ok()) {
+      tokens_.Clear();  // the revoked token stops working with the next request
+    }
     s.ok() ? call.Reply(204, nullptr) : call.Fail(s);
   } else if (seg.size() <= 2) {
     call.Fail(MethodNotAllowed());

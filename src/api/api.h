@@ -71,6 +71,7 @@ class Api {
   ApiOptions options_;
   const HttpServer* server_ = nullptr;
   StaticFiles ui_;
+  TokenCache tokens_;
 };
 
 }  // namespace sw

@@ -124,13 +124,18 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
     if (done_.exchange(true)) {
       return;
     }
-    net::post(session_->executor(),
-              [s = session_, r = std::move(response), k = keep_alive_, start = start_]() mutable {
-                s->WriteResponse(std::move(r), k, start);
-              });
+    // Written at once when on the connection's thread: the send starts before the
+    // handler goes on with anything else.
+    net::dispatch(session_->executor(),
+                  [s = session_, r = std::move(response), k = keep_alive_,
+                   start = start_]() mutable { s->WriteResponse(std::move(r), k, start); });
   }
 
   void Post(std::function<void()> fn) override { net::post(session_->executor(), std::move(fn)); }
+
+  void Dispatch(std::function<void()> fn) override {
+    net::dispatch(session_->executor(), std::move(fn));
+  }
 
   void After(int64_t ms, std::function<void()> fn) override {
     net::post(session_->executor(),

@@ -39,11 +39,16 @@ class Exchange {
  public:
   virtual ~Exchange() = default;
   virtual const Request& request() const = 0;
-  // Answers the request. Only the first call counts.
+  // Answers the request (at once when called on the connection's thread). Only the
+  // first call counts.
   virtual void Respond(Response response) = 0;
-  // Runs `fn` on the connection's strand (to hand off from another thread).
+  // Runs `fn` on the connection's thread, later (to hand off from another thread, or
+  // from under a lock).
   virtual void Post(std::function<void()> fn) = 0;
-  // Runs `fn` on the connection's strand after `ms` milliseconds, or earlier when the
+  // Runs `fn` now when called on the connection's thread (holding no lock that `fn`
+  // may take), else like Post.
+  virtual void Dispatch(std::function<void()> fn) = 0;
+  // Runs `fn` on the connection's thread after `ms` milliseconds, or earlier when the
   // connection closes (so it can let go of what it holds): `fn` checks Done().
   virtual void After(int64_t ms, std::function<void()> fn) = 0;
   // Streaming: sends the head (no Content-Length; the connection closes at the end),

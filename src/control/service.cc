@@ -231,13 +231,17 @@ void ControlService::StartRun(const RequestContext& ctx, const StartRunRequest& 
       std::move(run), std::move(key),
       [this, done = std::move(done), actor = ctx.principal.actor(),
        request_id = ctx.request_id](Result<CreateRunResult> created) {
-        if (created.ok() && !created->replayed) {
-          spdlog::debug("event=run.start run={} workflow={} version={} actor={} request_id={}",
-                        created->run.id, created->run.workflow_id, created->run.workflow_version,
-                        actor, request_id);
-          engine_.DriveNew(created->run);
+        if (!created.ok() || created->replayed) {
+          done(std::move(created));
+          return;
         }
+        spdlog::debug("event=run.start run={} workflow={} version={} actor={} request_id={}",
+                      created->run.id, created->run.workflow_id, created->run.workflow_version,
+                      actor, request_id);
+        // Answered first: the caller may send its answer before the engine plans.
+        RunRecord run = created->run;
         done(std::move(created));
+        engine_.DriveNew(run);
       });
 }
 
@@ -314,7 +318,9 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
                    reason.empty() ? "" : " reason=", reason);
       if (request.action == RunAction::kCancel) {
         engine_.OnCancelled(run_id);
-        CancelDescendants(ctx, run_id);
+        if (MayHaveChildRuns(*run)) {
+          CancelDescendants(ctx, run_id);
+        }
         engine_.OnRunEnded(*run, now);
       } else if (request.action == RunAction::kResume) {
         engine_.Drive(run_id);
@@ -334,6 +340,12 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
     }
   }
   return Status(StatusCode::kUnavailable, "the run kept changing; try again", "unavailable");
+}
+
+bool ControlService::MayHaveChildRuns(const RunRecord& run) {
+  Result<std::shared_ptr<const Definition>> def =
+      engine_.LoadDefinition(run.workspace_id, run.workflow_id, run.workflow_version);
+  return !def.ok() || (*def)->FindStepOfType(StepType::kWorkflow) != nullptr;
 }
 
 void ControlService::CancelDescendants(const RequestContext& ctx, const std::string& run_id) {

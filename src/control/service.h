@@ -102,6 +102,8 @@ class ControlService {
   // Cancels the active runs started by `run_id`'s steps, deepest first, with the reason
   // "parent run cancelled".
   void CancelDescendants(const RequestContext& ctx, const std::string& run_id);
+  // False when the run's definition has no `workflow` step (no store read needed).
+  bool MayHaveChildRuns(const RunRecord& run);
   Result<RunRecord> LoadRun(const RequestContext& ctx, const std::string& run_id,
                             const std::string& workflow_id, bool with_steps);
   Result<nlohmann::json> RunScript(const Definition& def, const nlohmann::json& input);

@@ -177,9 +177,10 @@ class Store {
   virtual Result<std::vector<RunStatusCount>> CountRunsByStatus() = 0;
 
   // The compare-and-set. Answers the new version; kAborted when the run is not at
-  // (expected_status, expected_version). `done` runs on the committing thread after the
-  // commit, in order, so a caller may chain its next change from there without a
-  // thread hand-off; it must not block on anything but the store.
+  // (expected_status, expected_version). `done` runs after the commit: on this thread
+  // (before this returns) when the store was idle, else on the committing thread. A
+  // caller may chain its next change from there without a thread hand-off; it must not
+  // block on anything but the store.
   // The store only reads `t`; the caller may take it back once `done` runs.
   using TransitionDone = std::function<void(Result<int64_t>)>;
   virtual void TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) = 0;

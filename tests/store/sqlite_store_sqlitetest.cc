@@ -951,14 +951,26 @@ TEST_F(SqliteStoreTest, ConcurrentTransitionsCommitAsOneGroup) {
     }
   }
 
-  // Hold the writer in the listener after the blocker's commit, queue everything,
-  // then let it go: the whole queue is one batch.
+  // Hold the writer in the listener after the blocker's commit (made in place by the
+  // thread that asks for it, which the gate then holds), queue everything, then let it
+  // go: the whole queue is one batch.
   gate_.Arm("run_blocker");
-  RunTransition blocker;
-  blocker.run_id = "run_blocker";
-  blocker.expected_version = 1;
-  blocker.now = kT0;
-  store_->TransitionRunAsync(std::move(blocker), [](Result<int64_t>) {});
+  std::thread blocking([this] {
+    RunTransition blocker;
+    blocker.run_id = "run_blocker";
+    blocker.expected_version = 1;
+    blocker.now = kT0;
+    store_->TransitionRunAsync(std::move(blocker), [](Result<int64_t>) {});
+  });
+  // However this test ends, the blocking thread is let go and joined.
+  struct ReleaseAndJoin {
+    WriterGate& gate;
+    std::thread& t;
+    ~ReleaseAndJoin() {
+      gate.Release();
+      t.join();
+    }
+  } release_and_join{gate_, blocking};
   ASSERT_TRUE(gate_.WaitEntered());
   const Store::Stats before = store_->GetStats();
 

@@ -503,6 +503,11 @@ namespace {
 
 // The store whose writer thread this is (none elsewhere).
 thread_local const SqliteStore* tl_writer_of = nullptr;
+// How deep this thread is in callbacks of in-place commits. A change chained from
+// there commits in place once more (a start's first step), then goes to the writer
+// rather than deeper into this thread's stack.
+thread_local int tl_in_place_depth = 0;
+constexpr int kMaxInPlaceDepth = 2;
 
 }  // namespace
 
@@ -523,8 +528,10 @@ void SqliteStore::Enqueue(WriteOp op) {
 void SqliteStore::Write(WriteOp op) {
   {
     std::unique_lock lock(mu_);
-    if (stopping_ || tl_writer_of == this || committing_ || !queue_.empty()) {
-      // Busy, or a callback of the writer's (which would recurse): the writer takes it.
+    if (stopping_ || tl_writer_of == this || tl_in_place_depth >= kMaxInPlaceDepth || committing_ ||
+        !queue_.empty()) {
+      // Busy, or chained from a commit's callback (which would recurse): the writer
+      // takes it.
       lock.unlock();
       Enqueue(std::move(op));
       return;
@@ -538,8 +545,11 @@ void SqliteStore::CommitInPlace(WriteOp op) {
   std::vector<WriteOp> batch;
   batch.push_back(std::move(op));
   Committed committed = CommitBatch(batch);
+  NotifyListener(committed);
   ReleaseWriter();
+  ++tl_in_place_depth;
   Complete(batch, committed);
+  --tl_in_place_depth;
 }
 
 Status SqliteStore::WriteSync(std::function<Status(Connection&, std::vector<std::string>&)> apply) {
@@ -571,7 +581,9 @@ Status SqliteStore::WriteSync(std::function<Status(Connection&, std::vector<std:
       done_cv.wait(lock, [&] { return done; });
       return out;
     }
+    ++waiting_to_commit_;
     cv_.wait(lock, [&] { return !committing_; });
+    --waiting_to_commit_;
     committing_ = true;
   }
   CommitInPlace(std::move(op));
@@ -579,11 +591,16 @@ Status SqliteStore::WriteSync(std::function<Status(Connection&, std::vector<std:
 }
 
 void SqliteStore::ReleaseWriter() {
+  bool wanted = false;
   {
     std::lock_guard lock(mu_);
     committing_ = false;
+    // Waking the writer for nothing costs a context switch per in-place commit.
+    wanted = !queue_.empty() || waiting_to_commit_ > 0;
   }
-  cv_.notify_all();
+  if (wanted) {
+    cv_.notify_all();
+  }
 }
 
 void SqliteStore::WriterLoop() {
@@ -604,6 +621,7 @@ void SqliteStore::WriterLoop() {
       committing_ = true;
     }
     Committed committed = CommitBatch(batch);
+    NotifyListener(committed);
     ReleaseWriter();
     // Callbacks may queue the next changes (an engine chaining a run's steps): they are
     // picked up by the next turn of this loop, batched with whatever else came.
@@ -663,12 +681,16 @@ SqliteStore::Committed SqliteStore::CommitBatch(std::vector<WriteOp>& batch) {
   return out;
 }
 
-void SqliteStore::Complete(std::vector<WriteOp>& batch, const Committed& committed) {
-  // Watchers first: they only hand off, and a waiting client should not wait for the
-  // work the callbacks chain.
+void SqliteStore::NotifyListener(const Committed& committed) {
+  // Before the callbacks: watchers only hand off, and a waiting client should not wait
+  // for the work the callbacks chain. Still holding the writer, so listener calls come
+  // in commit order.
   if (listener_ && !committed.changed.empty()) {
     listener_(committed.changed);
   }
+}
+
+void SqliteStore::Complete(std::vector<WriteOp>& batch, const Committed& committed) {
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i].done(committed.results[i]);
   }
@@ -1173,7 +1195,7 @@ SqliteStore::WriteOp SqliteStore::TransitionOp(std::shared_ptr<RunTransition> sh
 }
 
 void SqliteStore::TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) {
-  Enqueue(TransitionOp(std::move(t), std::move(done)));
+  Write(TransitionOp(std::move(t), std::move(done)));
 }
 
 Result<int64_t> SqliteStore::TransitionRun(RunTransition t) {

@@ -131,7 +131,9 @@ class SqliteStore final : public Store {
   // (`committing_`).
   Committed CommitBatch(std::vector<WriteOp>& batch);
   void ReleaseWriter();
-  // Tells the change listener, then runs every change's `done`.
+  // Tells the change listener; the caller still holds the writer.
+  void NotifyListener(const Committed& committed);
+  // Runs every change's `done`.
   void Complete(std::vector<WriteOp>& batch, const Committed& committed);
 
   // Borrows a read connection for the duration of `fn`.
@@ -145,6 +147,7 @@ class SqliteStore final : public Store {
   std::condition_variable cv_;  // the queue grew, or committing_ was released
   std::deque<WriteOp> queue_;   // guarded by mu_
   bool committing_ = false;     // guarded by mu_: a thread holds writer_conn_
+  int waiting_to_commit_ = 0;   // guarded by mu_: threads waiting to commit in place
   bool stopping_ = false;       // guarded by mu_
   std::atomic<bool> healthy_{true};
   ChangeListener listener_;
