@@ -20,6 +20,8 @@ namespace {
 
 // Bound on compare-and-set retries when the run changed under a commit.
 constexpr int kMaxCommitRetries = 16;
+// Most rows (pure steps' results and control rows) carried to a run's next commit.
+constexpr size_t kMaxCarriedRows = 64;
 
 constexpr char kInterrupted[] = "the server stopped during this attempt";
 
@@ -440,8 +442,18 @@ void Engine::CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& s
   StepRecord row = StepRow(*ar, step, path, StepStatus::kCompleted);
   row.finished_at = clock_.NowMs();
   row.output = output;
-  t.upsert_steps.push_back(std::move(row));
   t.consume_event_id = consume_event;
+  if (kind == CommitKind::kBeforeWork && step.type == StepType::kNoop && !consume_event &&
+      !ar->cursor->AtLastTopLevelLeaf() && ar->pending_effects.size() < kMaxCarriedRows) {
+    // A noop's result is a function of what is stored: it needs no commit of its own and
+    // goes with the run's next change. If that change is lost, so is this result, and
+    // the step runs again; nothing outside the store saw it.
+    ar->pending_effects.push_back(ControlEffect{&step, path, StepStatus::kCompleted, output});
+    ar->cursor->Complete(std::move(output));
+    Step(ar);
+    return;
+  }
+  t.upsert_steps.push_back(std::move(row));
   if (ar->cursor->AtLastTopLevelLeaf()) {
     // The last step: its result and the run's completion go in one commit.
     t.next_status = RunStatus::kCompleted;
