@@ -267,36 +267,36 @@ Result<RunPage> ControlService::ListRuns(const RequestContext& ctx, const RunFil
 Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::string& run_id,
                                           const ControlRequest& request,
                                           const std::string& workflow_id) {
-  const bool has_precondition = request.expected_version || request.expected_status;
-  for (int attempt = 0; attempt < kMaxControlRetries; ++attempt) {
-    Result<RunRecord> run = LoadRun(ctx, run_id, workflow_id, /*with_steps=*/false);
-    if (!run.ok()) {
-      return run.status();
+  // Decided on the run as the store has it at the write, so the answer is never a lost
+  // race: a precondition that does not hold is the caller's stale view.
+  std::optional<RunRecord> before;
+  RunStatus next = RunStatus::kPending;
+  std::string reason;
+  const int64_t now = clock_.NowMs();
+  auto decide = [&](const RunRecord& run) -> Result<std::optional<RunTransition>> {
+    if (run.workspace_id != ctx.principal.workspace_id ||
+        (!workflow_id.empty() && run.workflow_id != workflow_id)) {
+      return NotFound("workflow run " + run_id + " not found");
     }
-    if ((request.expected_version && *request.expected_version != run->version) ||
-        (request.expected_status && *request.expected_status != run->status)) {
-      return StateChanged(*run);
+    if ((request.expected_version && *request.expected_version != run.version) ||
+        (request.expected_status && *request.expected_status != run.status)) {
+      return StateChanged(run);
     }
     Result<ActionOutcome> outcome =
-        DecideAction(run_id, run->status, request.action, run->paused_from, InRetryBackoff(*run));
+        DecideAction(run_id, run.status, request.action, run.paused_from, InRetryBackoff(run));
     if (!outcome.ok()) {
       return outcome.status();
     }
     if (outcome->noop) {
-      return LoadRun(ctx, run_id, workflow_id, true);
+      return std::optional<RunTransition>();
     }
-    const int64_t now = clock_.NowMs();
     RunTransition t;
-    t.run_id = run_id;
-    t.expected_version = run->version;
-    t.expected_status = run->status;
     t.next_status = outcome->next;
     t.now = now;
     const json by = ctx.principal.actor();
-    std::string reason;
     switch (request.action) {
       case RunAction::kPause:
-        t.paused_from = run->status;
+        t.paused_from = run.status;
         t.pause = json{{"reason", "operator"}, {"by", by}, {"at", FormatTime(now)}};
         break;
       case RunAction::kResume:
@@ -304,42 +304,44 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
         break;
       case RunAction::kCancel:
         reason = request.reason.empty() ? kDefaultCancelReason : request.reason;
-        t = CancelTransition(*run, json{{"reason", reason}, {"by", by}, {"at", FormatTime(now)}},
+        t = CancelTransition(run, json{{"reason", reason}, {"by", by}, {"at", FormatTime(now)}},
                              now);
         break;
     }
     t.audit = Audit(ctx, "run." + std::string(ToString(request.action)), run_id, reason,
-                    std::string(ToString(run->status)), std::string(ToString(outcome->next)));
-    Result<int64_t> committed = store_.TransitionRun(std::move(t));
-    if (committed.ok()) {
-      spdlog::info("event=run.{} run={} workflow={} from={} to={} actor={} request_id={}{}{}",
-                   ToString(request.action), run_id, run->workflow_id, ToString(run->status),
-                   ToString(outcome->next), ctx.principal.actor(), ctx.request_id,
-                   reason.empty() ? "" : " reason=", reason);
-      if (request.action == RunAction::kCancel) {
-        engine_.OnCancelled(run_id);
-        if (MayHaveChildRuns(*run)) {
-          CancelDescendants(ctx, run_id);
-        }
-        engine_.OnRunEnded(*run, now);
-      } else if (request.action == RunAction::kResume) {
-        engine_.Drive(run_id);
-        if (outcome->next == RunStatus::kWaiting) {
-          // Back to a retry's back-off: its timer may have come due while paused.
-          engine_.PokeTimers();
-        }
-      }
-      return LoadRun(ctx, run_id, workflow_id, true);
+                    std::string(ToString(run.status)), std::string(ToString(outcome->next)));
+    before = run;
+    before->steps.clear();
+    next = outcome->next;
+    return std::optional<RunTransition>(std::move(t));
+  };
+  Result<RunRecord> after = store_.UpdateRun(run_id, decide, /*with_steps=*/true);
+  if (!after.ok()) {
+    return after.status().code() == StatusCode::kNotFound
+               ? NotFound("workflow run " + run_id + " not found")
+               : after.status();
+  }
+  if (!before) {
+    return after;  // nothing to do (e.g. pausing a paused run)
+  }
+  spdlog::info("event=run.{} run={} workflow={} from={} to={} actor={} request_id={}{}{}",
+               ToString(request.action), run_id, before->workflow_id, ToString(before->status),
+               ToString(next), ctx.principal.actor(), ctx.request_id,
+               reason.empty() ? "" : " reason=", reason);
+  if (request.action == RunAction::kCancel) {
+    engine_.OnCancelled(run_id);
+    if (MayHaveChildRuns(*before)) {
+      CancelDescendants(ctx, run_id);
     }
-    if (committed.status().code() != StatusCode::kAborted) {
-      return committed.status();
-    }
-    if (has_precondition) {
-      Result<RunRecord> now_run = LoadRun(ctx, run_id, workflow_id, false);
-      return now_run.ok() ? StateChanged(*now_run) : now_run.status();
+    engine_.OnRunEnded(*before, now);
+  } else if (request.action == RunAction::kResume) {
+    engine_.Drive(run_id);
+    if (next == RunStatus::kWaiting) {
+      // Back to a retry's back-off: its timer may have come due while paused.
+      engine_.PokeTimers();
     }
   }
-  return Status(StatusCode::kUnavailable, "the run kept changing; try again", "unavailable");
+  return after;
 }
 
 bool ControlService::MayHaveChildRuns(const RunRecord& run) {

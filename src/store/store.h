@@ -190,6 +190,15 @@ class Store {
   // The same, waiting for the commit. Safe to call from a `done` callback.
   virtual Result<int64_t> TransitionRun(RunTransition t) = 0;
 
+  // Reads the run and has `decide` make its transition from what it read (nullopt: no
+  // change), then applies it, in one write: nothing changes the run in between, so no
+  // compare-and-set can be lost. Answers the run as it is afterwards. `decide` runs
+  // inside the store's write (on any thread): it must be quick and not call the store.
+  using DecideTransition =
+      std::function<Result<std::optional<RunTransition>>(const RunRecord& run)>;
+  virtual Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
+                                      bool with_steps) = 0;
+
   // Timers and events.
   virtual Result<std::vector<TimerRecord>> DueTimers(int64_t due_before, int limit) = 0;
   virtual Result<std::optional<EventRecord>> FindBufferedEvent(const std::string& run_id,

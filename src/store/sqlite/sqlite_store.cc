@@ -1079,26 +1079,75 @@ void SqliteStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> ke
                 }});
 }
 
+namespace {
+
+// The run, and its steps when asked, as `db` sees it.
+Result<RunRecord> SelectRunAndSteps(Connection& db, const std::string& run_id, bool with_steps) {
+  Result<RunRecord> run = SelectRun(db, run_id);
+  if (run.ok() && with_steps) {
+    Result<std::vector<StepRecord>> steps = QueryAll<StepRecord>(
+        db,
+        "SELECT seq, path, step_id, type, status, attempt, started_at, finished_at, output, "
+        "error, result_discarded, detail FROM steps WHERE run_id = ? ORDER BY seq",
+        [&](Statement& q) { q.Bind(1, run_id); }, ReadStep);
+    if (!steps.ok()) {
+      return steps.status();
+    }
+    run->steps = std::move(steps).value();
+  }
+  return run;
+}
+
+}  // namespace
+
 Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps) {
+  static const std::string kBegin = "BEGIN", kCommit = "COMMIT";
   return Read([&](Connection& db) -> Result<RunRecord> {
     // One read transaction so the run and its steps are one snapshot.
-    db.Exec("BEGIN");
-    Result<RunRecord> run = SelectRun(db, run_id);
-    if (run.ok() && with_steps) {
-      Result<std::vector<StepRecord>> steps = QueryAll<StepRecord>(
-          db,
-          "SELECT seq, path, step_id, type, status, attempt, started_at, finished_at, output, "
-          "error, result_discarded, detail FROM steps WHERE run_id = ? ORDER BY seq",
-          [&](Statement& q) { q.Bind(1, run_id); }, ReadStep);
-      if (!steps.ok()) {
-        db.Exec("COMMIT");
-        return steps.status();
-      }
-      run->steps = std::move(steps).value();
-    }
-    db.Exec("COMMIT");
+    db.ExecCached(kBegin);
+    Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
+    db.ExecCached(kCommit);
     return run;
   });
+}
+
+Result<RunRecord> SqliteStore::UpdateRun(const std::string& run_id, DecideTransition decide,
+                                         bool with_steps) {
+  std::optional<RunRecord> after;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) -> Status {
+    // Read on the writer's connection, in the write's own transaction: the pages are
+    // those the writer has cached, and nothing can change the run in between.
+    Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
+    if (!run.ok()) {
+      return run.status();
+    }
+    Result<std::optional<RunTransition>> t = decide(*run);
+    if (!t.ok()) {
+      return t.status();
+    }
+    if (!t->has_value()) {
+      after = std::move(run).value();
+      return Status::Ok();
+    }
+    RunTransition& transition = **t;
+    transition.run_id = run_id;
+    transition.expected_version = run->version;
+    transition.expected_status = run->status;
+    if (Status applied = ApplyTransition(db, transition); !applied.ok()) {
+      return applied;
+    }
+    changed.push_back(run_id);
+    Result<RunRecord> updated = SelectRunAndSteps(db, run_id, with_steps);
+    if (!updated.ok()) {
+      return updated.status();
+    }
+    after = std::move(updated).value();
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return std::move(*after);
 }
 
 Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const RunFilter& filter) {
