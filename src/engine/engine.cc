@@ -1096,92 +1096,96 @@ void Engine::FireTimer(const TimerRecord& timer) {
   if (stopping_) {
     return;
   }
-  Result<RunRecord> run = store_.GetRun(timer.run_id, /*with_steps=*/false);
-  if (!run.ok() || IsTerminal(run->status)) {
-    return;
-  }
   if (timer.kind == "run_timeout") {
-    TimeOutRun(*run);
+    Result<RunRecord> run = store_.GetRun(timer.run_id, /*with_steps=*/false);
+    if (run.ok() && !IsTerminal(run->status)) {
+      TimeOutRun(*run);
+    }
     return;
   }
-  // Each kind of timer ends one kind of wait.
-  static const std::map<std::string, std::set<std::string>> kEnds = {
-      {"wake", {"timer"}},
-      {"timeout", {"event"}},
-      {"retry", {"retry"}},
-      {"child", {"child"}},
-      {"step_timeout", {"child", "agent"}}};
-  auto ends = kEnds.find(timer.kind);
-  if (run->status != RunStatus::kWaiting || !run->wait.is_object() ||
-      run->wait.value("path", "") != timer.path || ends == kEnds.end() ||
-      !ends->second.contains(run->wait.value("kind", ""))) {
-    return;
-  }
+  // Decided on the run as the store has it at the write; the woken run comes back with
+  // its steps, so the engine goes on with it without reading it again.
   const int64_t now = clock_.NowMs();
-  {
-    std::lock_guard lock(mu_);
-    const int64_t lag = std::max<int64_t>(0, now - timer.due_at);
-    timer_lag_.count++;
-    timer_lag_.sum_ms += lag;
-    timer_lag_.max_ms = std::max(timer_lag_.max_ms, lag);
-  }
-  RunTransition t;
-  t.run_id = run->id;
-  t.expected_version = run->version;
-  t.expected_status = RunStatus::kWaiting;
-  t.wait = json();
-  t.clear_timers = true;
-  t.now = now;
-  t.next_status = RunStatus::kRunning;
-  const bool timeout = timer.kind == "timeout";
-  if (timeout || timer.kind == "wake") {
-    StepRecord row;
-    row.path = timer.path;
-    row.step_id = run->wait.value("step_id", "");
-    row.finished_at = now;
-    if (timeout) {
-      const std::string message =
-          "timed out waiting for event '" + run->wait.value("event_type", "") + "'";
-      row.type = std::string(ToString(StepType::kWaitForEvent));
-      row.status = StepStatus::kFailed;
-      row.error = json{{"message", message}, {"code", "wait_timeout"}};
-      t.next_status = RunStatus::kFailed;
-      t.finished_at = now;
-      t.error = ErrorOf(message, "wait_timeout", row.step_id);
-    } else {
-      row.status = StepStatus::kCompleted;
-      row.output = nullptr;
+  auto fired = std::make_shared<std::optional<RunRecord>>();  // the run before, when it woke
+  auto decide = [timer, now, fired](const RunRecord& run) -> Result<std::optional<RunTransition>> {
+    // Each kind of timer ends one kind of wait.
+    static const std::map<std::string, std::set<std::string>> kEnds = {
+        {"wake", {"timer"}},
+        {"timeout", {"event"}},
+        {"retry", {"retry"}},
+        {"child", {"child"}},
+        {"step_timeout", {"child", "agent"}}};
+    auto ends = kEnds.find(timer.kind);
+    if (run.status != RunStatus::kWaiting || !run.wait.is_object() ||
+        run.wait.value("path", "") != timer.path || ends == kEnds.end() ||
+        !ends->second.contains(run.wait.value("kind", ""))) {
+      return std::optional<RunTransition>();
     }
-    t.upsert_steps.push_back(std::move(row));
-  }
-  if (timer.kind == "step_timeout") {
-    // The attempt's child run or agent task took too long: marked here, then stopped
-    // and counted as a failed attempt when the engine drives the run again.
-    Result<RunRecord> with_steps = store_.GetRun(run->id, true);
-    if (!with_steps.ok()) {
-      return;
+    RunTransition t;
+    t.wait = json();
+    t.clear_timers = true;
+    t.now = now;
+    t.next_status = RunStatus::kRunning;
+    if (timer.kind == "timeout" || timer.kind == "wake") {
+      StepRecord row;
+      row.path = timer.path;
+      row.step_id = run.wait.value("step_id", "");
+      row.finished_at = now;
+      if (timer.kind == "timeout") {
+        const std::string message =
+            "timed out waiting for event '" + run.wait.value("event_type", "") + "'";
+        row.type = std::string(ToString(StepType::kWaitForEvent));
+        row.status = StepStatus::kFailed;
+        row.error = json{{"message", message}, {"code", "wait_timeout"}};
+        t.next_status = RunStatus::kFailed;
+        t.finished_at = now;
+        t.error = ErrorOf(message, "wait_timeout", row.step_id);
+      } else {
+        row.status = StepStatus::kCompleted;
+        row.output = nullptr;
+      }
+      t.upsert_steps.push_back(std::move(row));
     }
-    for (const StepRecord& stored : with_steps->steps) {
-      if (stored.path == timer.path) {
-        StepRecord row = stored;
-        row.detail = stored.detail.is_object() ? stored.detail : json::object();
-        row.detail["timed_out_attempt"] = stored.attempt;
-        t.upsert_steps.push_back(std::move(row));
+    if (timer.kind == "step_timeout") {
+      // The attempt's child run or agent task took too long: marked here, then stopped
+      // and counted as a failed attempt when the engine drives the run again.
+      for (const StepRecord& stored : run.steps) {
+        if (stored.path == timer.path) {
+          StepRecord row = stored;
+          row.detail = stored.detail.is_object() ? stored.detail : json::object();
+          row.detail["timed_out_attempt"] = stored.attempt;
+          t.upsert_steps.push_back(std::move(row));
+        }
       }
     }
-  }
-  // "retry" (a back-off ended), "child" (the child run ended), "step_timeout": the
-  // engine runs the step again, reads the child's result or fails the attempt.
-  const std::string run_id = run->id;
+    // "retry" (a back-off ended), "child" (the child run ended), "step_timeout": the
+    // engine runs the step again, reads the child's result or fails the attempt.
+    *fired = run;
+    (*fired)->steps.clear();
+    return std::optional<RunTransition>(std::move(t));
+  };
   AddPendingCallback();
-  store_.TransitionRunAsync(std::move(t), [this, run = *run, now, timeout](Result<int64_t> r) {
-    PendingCallbackDone done_guard(*this);
-    if (r.ok() && !timeout) {
-      Drive(run.id);
-    } else if (r.ok()) {
-      OnRunEnded(run, now);
-    }
-  });
+  store_.UpdateRunAsync(timer.run_id, std::move(decide), /*with_steps=*/true,
+                        [this, timer, now, fired](Result<RunRecord> after) {
+                          PendingCallbackDone done_guard(*this);
+                          if (!after.ok() || !fired->has_value() || stopping_) {
+                            return;
+                          }
+                          {
+                            std::lock_guard lock(mu_);
+                            const int64_t lag = std::max<int64_t>(0, now - timer.due_at);
+                            timer_lag_.count++;
+                            timer_lag_.sum_ms += lag;
+                            timer_lag_.max_ms = std::max(timer_lag_.max_ms, lag);
+                          }
+                          if (IsTerminal(after->status)) {
+                            OnRunEnded(**fired, now);
+                            return;
+                          }
+                          if (std::shared_ptr<ActiveRun> ar = Activate(after->id)) {
+                            Begin(ar, std::move(after).value());
+                          }
+                        });
 }
 
 void Engine::TimeOutRun(const RunRecord& run) {

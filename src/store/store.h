@@ -198,6 +198,10 @@ class Store {
       std::function<Result<std::optional<RunTransition>>(const RunRecord& run)>;
   virtual Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
                                       bool with_steps) = 0;
+  // The same, without waiting; `done` runs as a TransitionRunAsync's does.
+  using UpdateRunDone = std::function<void(Result<RunRecord>)>;
+  virtual void UpdateRunAsync(std::string run_id, DecideTransition decide, bool with_steps,
+                              UpdateRunDone done) = 0;
 
   // Timers and events.
   virtual Result<std::vector<TimerRecord>> DueTimers(int64_t due_before, int limit) = 0;

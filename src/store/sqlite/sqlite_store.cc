@@ -1111,43 +1111,69 @@ Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps
   });
 }
 
+namespace {
+
+// Reads the run on the writer's connection, in the write's own transaction (pages the
+// writer has cached; nothing can change the run in between), has `decide` make the
+// transition and applies it. `after` is the run as it is then.
+Status ApplyDecided(Connection& db, const std::string& run_id,
+                    const Store::DecideTransition& decide, bool with_steps,
+                    std::optional<RunRecord>& after, std::vector<std::string>& changed) {
+  Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
+  if (!run.ok()) {
+    return run.status();
+  }
+  Result<std::optional<RunTransition>> t = decide(*run);
+  if (!t.ok()) {
+    return t.status();
+  }
+  if (!t->has_value()) {
+    after = std::move(run).value();
+    return Status::Ok();
+  }
+  RunTransition& transition = **t;
+  transition.run_id = run_id;
+  transition.expected_version = run->version;
+  transition.expected_status = run->status;
+  if (Status applied = ApplyTransition(db, transition); !applied.ok()) {
+    return applied;
+  }
+  changed.push_back(run_id);
+  if (transition.create_run) {
+    changed.push_back(transition.create_run->id);
+  }
+  Result<RunRecord> updated = SelectRunAndSteps(db, run_id, with_steps);
+  if (!updated.ok()) {
+    return updated.status();
+  }
+  after = std::move(updated).value();
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<RunRecord> SqliteStore::UpdateRun(const std::string& run_id, DecideTransition decide,
                                          bool with_steps) {
   std::optional<RunRecord> after;
-  Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) -> Status {
-    // Read on the writer's connection, in the write's own transaction: the pages are
-    // those the writer has cached, and nothing can change the run in between.
-    Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
-    if (!run.ok()) {
-      return run.status();
-    }
-    Result<std::optional<RunTransition>> t = decide(*run);
-    if (!t.ok()) {
-      return t.status();
-    }
-    if (!t->has_value()) {
-      after = std::move(run).value();
-      return Status::Ok();
-    }
-    RunTransition& transition = **t;
-    transition.run_id = run_id;
-    transition.expected_version = run->version;
-    transition.expected_status = run->status;
-    if (Status applied = ApplyTransition(db, transition); !applied.ok()) {
-      return applied;
-    }
-    changed.push_back(run_id);
-    Result<RunRecord> updated = SelectRunAndSteps(db, run_id, with_steps);
-    if (!updated.ok()) {
-      return updated.status();
-    }
-    after = std::move(updated).value();
-    return Status::Ok();
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
+    return ApplyDecided(db, run_id, decide, with_steps, after, changed);
   });
   if (!s.ok()) {
     return s;
   }
   return std::move(*after);
+}
+
+void SqliteStore::UpdateRunAsync(std::string run_id, DecideTransition decide, bool with_steps,
+                                 UpdateRunDone done) {
+  auto after = std::make_shared<std::optional<RunRecord>>();
+  Write(WriteOp{[after, run_id = std::move(run_id), decide = std::move(decide), with_steps](
+                    Connection& db, std::vector<std::string>& changed) {
+                  return ApplyDecided(db, run_id, decide, with_steps, *after, changed);
+                },
+                [after, done = std::move(done)](Status s) {
+                  done(s.ok() ? Result<RunRecord>(std::move(**after)) : Result<RunRecord>(s));
+                }});
 }
 
 Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const RunFilter& filter) {
