@@ -1139,6 +1139,29 @@ void SetUserVersion(const std::string& path, int64_t v) {
   sqlite3_close(db);
 }
 
+// The WAL is pre-sized with zeros. A copy of the files taken while the store is open
+// (what a killed process leaves) recovers every commit from the WAL, the zeros after
+// them are ignored, and the recovered store writes on.
+TEST_F(SqliteStoreTest, AKilledStoresWalRecoversEveryCommitDespiteItsZeroTail) {
+  EXPECT_GE(std::filesystem::file_size(dir_ + "/stepwell.db-wal"), 16u << 20);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(store_->CreateRun(NewRun("run_" + std::to_string(i)), std::nullopt).ok());
+  }
+  const std::string copy = MakeTempDir();
+  for (const char* name : {"stepwell.db", "stepwell.db-wal", "stepwell.db-shm"}) {
+    std::filesystem::copy_file(dir_ + "/" + name, copy + "/" + name);
+  }
+  Result<std::unique_ptr<SqliteStore>> recovered = SqliteStore::Open(copy);
+  ASSERT_TRUE(recovered.ok()) << recovered.status().message();
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_TRUE((*recovered)->GetRun("run_" + std::to_string(i), false).ok()) << i;
+  }
+  EXPECT_TRUE((*recovered)->CreateRun(NewRun("run_after"), std::nullopt).ok());
+  EXPECT_TRUE((*recovered)->GetRun("run_after", false).ok());
+  recovered->reset();
+  std::filesystem::remove_all(copy);
+}
+
 TEST_F(SqliteStoreTest, ReopenKeepsTheSchemaVersionAndRefusesANewerOne) {
   ASSERT_TRUE(store_->CreateWorkspace({"ws_1", "acme", kT0}).ok());
   store_.reset();
