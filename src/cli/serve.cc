@@ -31,7 +31,10 @@ struct ServeOptions {
   bool allow_shell = false;
   bool allow_private_targets = false;
   bool fake_clock = false;
-  int http_threads = 8;
+  // A request that waits for a commit (a control, a token) holds its thread, and the
+  // connections dealt to that thread wait with it: enough threads that a burst of such
+  // requests overlaps in one group commit. Idle threads cost nothing.
+  int http_threads = 32;
   int workers = 4;
   // The web UI's production build; by default the source tree's web/dist.
   std::string ui_dir = STEPWELL_DEFAULT_UI_DIR;

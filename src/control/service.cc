@@ -315,7 +315,8 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
     next = outcome->next;
     return std::optional<RunTransition>(std::move(t));
   };
-  Result<RunRecord> after = store_.UpdateRun(run_id, decide, /*with_steps=*/true);
+  Result<RunRecord> after =
+      store_.UpdateRun(run_id, decide, {.steps_to_decide = false, .steps_in_answer = true});
   if (!after.ok()) {
     return after.status().code() == StatusCode::kNotFound
                ? NotFound("workflow run " + run_id + " not found")

@@ -1165,7 +1165,9 @@ void Engine::FireTimer(const TimerRecord& timer) {
     return std::optional<RunTransition>(std::move(t));
   };
   AddPendingCallback();
-  store_.UpdateRunAsync(timer.run_id, std::move(decide), /*with_steps=*/true,
+  // Steps: a step timeout marks the stored step; the woken run is replayed from them.
+  store_.UpdateRunAsync(timer.run_id, std::move(decide),
+                        {.steps_to_decide = timer.kind == "step_timeout", .steps_in_answer = true},
                         [this, timer, now, fired](Result<RunRecord> after) {
                           PendingCallbackDone done_guard(*this);
                           if (!after.ok() || !fired->has_value() || stopping_) {

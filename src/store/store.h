@@ -196,11 +196,16 @@ class Store {
   // inside the store's write (on any thread): it must be quick and not call the store.
   using DecideTransition =
       std::function<Result<std::optional<RunTransition>>(const RunRecord& run)>;
+  // Whether the run `decide` sees, and the run answered, come with their steps.
+  struct UpdateReads {
+    bool steps_to_decide = false;
+    bool steps_in_answer = true;
+  };
   virtual Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
-                                      bool with_steps) = 0;
+                                      UpdateReads reads) = 0;
   // The same, without waiting; `done` runs as a TransitionRunAsync's does.
   using UpdateRunDone = std::function<void(Result<RunRecord>)>;
-  virtual void UpdateRunAsync(std::string run_id, DecideTransition decide, bool with_steps,
+  virtual void UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
                               UpdateRunDone done) = 0;
 
   // Timers and events.

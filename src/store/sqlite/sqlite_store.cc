@@ -1150,11 +1150,13 @@ namespace {
 
 // Reads the run on the writer's connection, in the write's own transaction (pages the
 // writer has cached; nothing can change the run in between), has `decide` make the
-// transition and applies it. `after` is the run as it is then.
+// transition and applies it. `after` is the run as it is then, unless `read_after` is
+// false.
 Status ApplyDecided(Connection& db, const std::string& run_id,
-                    const Store::DecideTransition& decide, bool with_steps,
-                    std::optional<RunRecord>& after, std::vector<std::string>& changed) {
-  Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
+                    const Store::DecideTransition& decide, Store::UpdateReads reads,
+                    bool read_after, std::optional<RunRecord>& after,
+                    std::vector<std::string>& changed) {
+  Result<RunRecord> run = SelectRunAndSteps(db, run_id, reads.steps_to_decide);
   if (!run.ok()) {
     return run.status();
   }
@@ -1162,22 +1164,26 @@ Status ApplyDecided(Connection& db, const std::string& run_id,
   if (!t.ok()) {
     return t.status();
   }
-  if (!t->has_value()) {
+  if (t->has_value()) {
+    RunTransition& transition = **t;
+    transition.run_id = run_id;
+    transition.expected_version = run->version;
+    transition.expected_status = run->status;
+    if (Status applied = ApplyTransition(db, transition); !applied.ok()) {
+      return applied;
+    }
+    changed.push_back(run_id);
+    if (transition.create_run) {
+      changed.push_back(transition.create_run->id);
+    }
+  } else if (reads.steps_to_decide == reads.steps_in_answer) {
     after = std::move(run).value();
     return Status::Ok();
   }
-  RunTransition& transition = **t;
-  transition.run_id = run_id;
-  transition.expected_version = run->version;
-  transition.expected_status = run->status;
-  if (Status applied = ApplyTransition(db, transition); !applied.ok()) {
-    return applied;
+  if (!read_after) {
+    return Status::Ok();
   }
-  changed.push_back(run_id);
-  if (transition.create_run) {
-    changed.push_back(transition.create_run->id);
-  }
-  Result<RunRecord> updated = SelectRunAndSteps(db, run_id, with_steps);
+  Result<RunRecord> updated = SelectRunAndSteps(db, run_id, reads.steps_in_answer);
   if (!updated.ok()) {
     return updated.status();
   }
@@ -1188,23 +1194,30 @@ Status ApplyDecided(Connection& db, const std::string& run_id,
 }  // namespace
 
 Result<RunRecord> SqliteStore::UpdateRun(const std::string& run_id, DecideTransition decide,
-                                         bool with_steps) {
+                                         UpdateReads reads) {
   std::optional<RunRecord> after;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
-    return ApplyDecided(db, run_id, decide, with_steps, after, changed);
+    // The writer thread under load reads the answer from a reader afterwards, beside
+    // the writer, rather than in the batch every other change waits for.
+    return ApplyDecided(db, run_id, decide, reads, /*read_after=*/tl_writer_of != this, after,
+                        changed);
   });
   if (!s.ok()) {
     return s;
   }
+  if (!after) {
+    return GetRun(run_id, reads.steps_in_answer);
+  }
   return std::move(*after);
 }
 
-void SqliteStore::UpdateRunAsync(std::string run_id, DecideTransition decide, bool with_steps,
+void SqliteStore::UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
                                  UpdateRunDone done) {
   auto after = std::make_shared<std::optional<RunRecord>>();
-  Write(WriteOp{[after, run_id = std::move(run_id), decide = std::move(decide), with_steps](
+  Write(WriteOp{[after, run_id = std::move(run_id), decide = std::move(decide), reads](
                     Connection& db, std::vector<std::string>& changed) {
-                  return ApplyDecided(db, run_id, decide, with_steps, *after, changed);
+                  return ApplyDecided(db, run_id, decide, reads, /*read_after=*/true, *after,
+                                      changed);
                 },
                 [after, done = std::move(done)](Status s) {
                   done(s.ok() ? Result<RunRecord>(std::move(**after)) : Result<RunRecord>(s));

@@ -66,8 +66,8 @@ class SqliteStore final : public Store {
                       CreateRunDone done) override;
   Result<RunRecord> GetRun(const std::string& run_id, bool with_steps) override;
   Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
-                              bool with_steps) override;
-  void UpdateRunAsync(std::string run_id, DecideTransition decide, bool with_steps,
+                              UpdateReads reads) override;
+  void UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
                       UpdateRunDone done) override;
   Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) override;
   Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) override;
