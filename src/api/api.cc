@@ -703,8 +703,12 @@ void Api::RouteWorkflows(Call& call, const std::vector<std::string>& seg) {
                      "Workflow " + wf + " is not paused for safety", "invalid_transition"));
   } else if (seg.size() == 3 && sub == "invoke") {
     if (!call.Require(Role::kOperator) || !call.ParseJson(false)) return;
-    Result<json> out = control_.Invoke(call.ctx, wf, call.body);
-    out.ok() ? call.Reply(200, *out) : call.Fail(out.status());
+    // A script waits for its http steps (up to their timeouts): not on an I/O thread,
+    // which would hold every connection dealt to it.
+    scripts_.Post([this, call, wf]() mutable {
+      Result<json> out = control_.Invoke(call.ctx, wf, call.body);
+      out.ok() ? call.Reply(200, *out) : call.Fail(out.status());
+    });
   } else if (seg.size() == 4 && sub == "runs") {
     if (method == "GET") {
       GetRun(call, seg[3], wf);

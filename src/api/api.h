@@ -17,6 +17,7 @@
 #include "control/run_watch.h"
 #include "control/service.h"
 #include "engine/agent_queue.h"
+#include "engine/worker_pool.h"
 
 namespace sw {
 
@@ -37,6 +38,9 @@ class Api {
 
   void Handle(std::shared_ptr<Exchange> ex);
   // Where /metrics reads the HTTP latency from; set once the server exists.
+  // Waits for script invocations in progress (their http steps end when the HTTP
+  // client stops) and takes no more. Before the HTTP server and the store go.
+  void Stop() { scripts_.Stop(); }
   void SetServer(const HttpServer* server) { server_ = server; }
 
  private:
@@ -72,6 +76,7 @@ class Api {
   const HttpServer* server_ = nullptr;
   StaticFiles ui_;
   TokenCache tokens_;
+  WorkerPool scripts_{4};  // runs script invocations, which wait for http steps
 };
 
 }  // namespace sw

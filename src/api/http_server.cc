@@ -188,7 +188,10 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
 
 // One io_context per thread, each run by that thread alone, and connections dealt to
 // them in turn: a request is read, handled and answered on one thread. (A shared
-// io_context would have the thread that polls hand each ready socket to another.)
+// io_context would have the thread that polls hand each ready socket to another.) A
+// handler that waits holds the connections dealt to its thread, so handlers wait only
+// for short things (a commit); longer waits are handed off (see Api). The acceptor has
+// a thread of its own, so new connections are taken whatever the handlers do.
 class Server final : public HttpServer {
  public:
   Server(Handler handler, int threads, size_t max_body)
@@ -196,7 +199,7 @@ class Server final : public HttpServer {
     for (int i = 0; i < std::max(1, threads); ++i) {
       contexts_.push_back(std::make_unique<net::io_context>(1));
     }
-    acceptor_.emplace(*contexts_[0]);
+    acceptor_.emplace(accept_context_);
   }
 
   Status Bind(const std::string& listen) {
@@ -240,17 +243,18 @@ class Server final : public HttpServer {
     DoAccept();
     std::vector<std::thread> pool;
     std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
-    for (size_t i = 1; i < contexts_.size(); ++i) {
-      keep_running.push_back(net::make_work_guard(*contexts_[i]));
-      pool.emplace_back([this, i] { contexts_[i]->run(); });
+    for (auto& ioc : contexts_) {
+      keep_running.push_back(net::make_work_guard(*ioc));
+      pool.emplace_back([&ioc] { ioc->run(); });
     }
-    contexts_[0]->run();
+    accept_context_.run();
     for (auto& t : pool) {
       t.join();
     }
   }
 
   void Stop() override {
+    accept_context_.stop();
     for (auto& ioc : contexts_) {
       ioc->stop();
     }
@@ -297,7 +301,8 @@ class Server final : public HttpServer {
   Handler handler_;
   size_t max_body_;
   std::vector<std::unique_ptr<net::io_context>> contexts_;
-  size_t next_context_ = 0;  // used on contexts_[0]'s thread only
+  net::io_context accept_context_{1};
+  size_t next_context_ = 0;  // used on accept_context_'s thread only
   std::optional<tcp::acceptor> acceptor_;
   std::string address_;
   mutable std::mutex stats_mu_;

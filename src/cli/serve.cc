@@ -139,6 +139,7 @@ int Serve(const ServeOptions& opt) {
   engine.Stop();
   processes.reset();
   http.reset();
+  api.Stop();
   store.reset();
   return 0;
 }

@@ -55,11 +55,13 @@ Result<Principal> TokenCache::Authenticate(Store& store, const std::string& secr
   }
   const std::string hash = HashToken(secret);
   const auto now = std::chrono::steady_clock::now();
+  uint64_t generation = 0;
   {
     std::lock_guard lock(mu_);
     if (auto it = entries_.find(hash); it != entries_.end() && it->second.lapses_at > now) {
       return it->second.principal;
     }
+    generation = generation_;
   }
   Result<TokenRecord> token = store.FindTokenByHash(hash);
   if (!token.ok()) {
@@ -67,6 +69,9 @@ Result<Principal> TokenCache::Authenticate(Store& store, const std::string& secr
   }
   Principal principal{token->workspace_id, token->id, token->name, token->role};
   std::lock_guard lock(mu_);
+  if (generation != generation_) {
+    return principal;  // a revoke came meanwhile: answer, but do not remember
+  }
   if (entries_.size() >= kMaxEntries) {
     entries_.clear();  // many distinct tokens: start over rather than track ages
   }
@@ -77,6 +82,7 @@ Result<Principal> TokenCache::Authenticate(Store& store, const std::string& secr
 void TokenCache::Clear() {
   std::lock_guard lock(mu_);
   entries_.clear();
+  ++generation_;
 }
 
 Result<Principal> AuthenticateSession(Store& store, const std::string& cookie, int64_t now) {

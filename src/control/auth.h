@@ -52,6 +52,8 @@ class TokenCache {
   const std::chrono::milliseconds ttl_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;  // by token hash; guarded by mu_
+  // Bumped by Clear: a read that began before a revoke must not be remembered after it.
+  uint64_t generation_ = 0;  // guarded by mu_
 };
 
 // The principal of a UI session cookie, or kUnauthenticated.

@@ -229,7 +229,7 @@ void ControlService::StartRun(const RequestContext& ctx, const StartRunRequest& 
   }
   store_.CreateRunAsync(
       std::move(run), std::move(key),
-      [this, done = std::move(done), actor = ctx.principal.actor(),
+      [&engine = engine_, done = std::move(done), actor = ctx.principal.actor(),
        request_id = ctx.request_id](Result<CreateRunResult> created) {
         if (!created.ok() || created->replayed) {
           done(std::move(created));
@@ -241,7 +241,7 @@ void ControlService::StartRun(const RequestContext& ctx, const StartRunRequest& 
         // Answered first: the caller may send its answer before the engine plans.
         RunRecord run = created->run;
         done(std::move(created));
-        engine_.DriveNew(run);
+        engine.DriveNew(run);  // `done` may let the caller go: nothing of `this` from here
       });
 }
 

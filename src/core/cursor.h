@@ -24,6 +24,7 @@ struct ControlEffect {
   std::string path;
   StepStatus status;  // kRunning when entered, kCompleted when finished
   nlohmann::json output;
+  int64_t finished_at = 0;  // when it finished, if known before its row is committed
 };
 
 struct CursorAction {

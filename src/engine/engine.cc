@@ -360,14 +360,15 @@ void Engine::Step(const std::shared_ptr<ActiveRun>& ar) {
 void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorAction& action) {
   const StepDef& step = *action.step;
   const std::string& path = action.path;
-  if (ar->timed_out.erase(path) > 0) {
+  // Both stay noted until the run leaves memory: if the commit that follows loses a
+  // race and the step is planned again, it must not start a second child.
+  if (ar->timed_out.contains(path)) {
     TimeOutWork(ar, step, path);
     return;
   }
   if (auto child = ar->child_of.find(path); child != ar->child_of.end()) {
     // The step's child run was started before: wait for it or take its result.
     const std::string child_id = child->second;
-    ar->child_of.erase(child);
     AwaitChild(ar, step, path, child_id);
     return;
   }
@@ -448,7 +449,8 @@ void Engine::CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& s
     // A noop's result is a function of what is stored: it needs no commit of its own and
     // goes with the run's next change. If that change is lost, so is this result, and
     // the step runs again; nothing outside the store saw it.
-    ar->pending_effects.push_back(ControlEffect{&step, path, StepStatus::kCompleted, output});
+    ar->pending_effects.push_back(
+        ControlEffect{&step, path, StepStatus::kCompleted, output, row.finished_at});
     ar->cursor->Complete(std::move(output));
     Step(ar);
     return;
@@ -518,7 +520,7 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
     }
     row.started_at = ar->started[e.path];
     if (e.status == StepStatus::kCompleted) {
-      row.finished_at = t.now;
+      row.finished_at = e.finished_at != 0 ? e.finished_at : t.now;
       row.output = e.output;
     }
     effects.push_back(std::move(row));

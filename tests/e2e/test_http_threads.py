@@ -1,11 +1,10 @@
 """HTTP threads: one slow request must not stall other clients.
 
-REVIEW TEST (exposes a bug in 93ae072, "one io_context per HTTP thread"): every
-connection is pinned to one I/O thread, and the acceptor lives on the first one. A
-handler that blocks its thread (a script's `http` step is awaited synchronously by
-POST /workflows/{id}/invoke) stalls every connection dealt to that thread, and when it
-is the first thread, every new connection to the server. With the shared io_context
-before, the other threads kept serving.
+Every connection is served by one I/O thread (dealt in turn), so a handler must not
+wait long on its thread: a script's `http` steps (POST /workflows/{id}/invoke) are
+awaited off the I/O threads, and the acceptor has a thread of its own. (Found in review:
+the first cut of one io_context per thread stalled every connection dealt to the
+waiting thread, and all new connections when it was the acceptor's.)
 """
 
 import threading
