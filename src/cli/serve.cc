@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -56,7 +57,8 @@ bool WriteFileAtomically(const std::string& path, const std::string& text, mode_
   return !ec;
 }
 
-std::function<void()> g_stop;  // set while serving; called from the signal thread
+// Set while serving; the signal thread stops it.
+std::atomic<HttpServer*> g_server{nullptr};
 
 int Serve(const ServeOptions& opt) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
@@ -129,8 +131,9 @@ int Serve(const ServeOptions& opt) {
   std::cout << "Listening on http://" << address << std::endl;
 
   HttpServer* raw_server = server->get();
-  g_stop = [raw_server] { raw_server->Stop(); };
+  g_server.store(raw_server);
   (*server)->Run();
+  g_server.store(nullptr);
   spdlog::info("stopping");
   // Stop in dependency order: the engine first (its pool drops late callbacks), then
   // the HTTP client (requests in flight answer "shutting down"), then the store (its
@@ -187,8 +190,8 @@ void AddServerCommands(CLI::App& app) {
     std::thread([set] {
       int sig = 0;
       sigwait(&set, &sig);
-      if (g_stop) {
-        g_stop();
+      if (HttpServer* server = g_server.load()) {
+        server->Stop();
       }
     }).detach();
     int code = Serve(*opt);

@@ -601,10 +601,13 @@ Status SqliteStore::WriteSync(std::function<Status(Connection&, std::vector<std:
     // own work on an idle store.
     const bool on_writer = tl_writer_of == this;
     if (!on_writer && (committing_ || !queue_.empty())) {
+      // Completed under a lock of its own: the writer completes a whole batch, and
+      // taking the queue's mutex for each would contend with everyone queueing.
+      std::mutex done_mu;
       std::condition_variable done_cv;
       bool done = false;
       op.done = [&](Status s) {
-        std::lock_guard done_lock(mu_);
+        std::lock_guard done_lock(done_mu);
         out = std::move(s);
         done = true;
         done_cv.notify_one();
@@ -613,7 +616,9 @@ Status SqliteStore::WriteSync(std::function<Status(Connection&, std::vector<std:
       if (!committing_) {
         cv_.notify_all();
       }
-      done_cv.wait(lock, [&] { return done; });
+      lock.unlock();
+      std::unique_lock done_lock(done_mu);
+      done_cv.wait(done_lock, [&] { return done; });
       return out;
     }
     ++waiting_to_commit_;
