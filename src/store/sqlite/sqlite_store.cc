@@ -546,14 +546,20 @@ constexpr int kMaxInPlaceDepth = 2;
 
 }  // namespace
 
+void SqliteStore::PushLocked(WriteOp op) {
+  queue_.push_back(std::move(op));
+  // A committer wakes the writer when it lets go; the writer itself looks before it
+  // sleeps.
+  if (!committing_ && tl_writer_of != this) {
+    cv_.notify_all();
+  }
+}
+
 void SqliteStore::Enqueue(WriteOp op) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
-      queue_.push_back(std::move(op));
-      if (!committing_ && tl_writer_of != this) {
-        cv_.notify_all();
-      }
+      PushLocked(std::move(op));
       return;
     }
   }
@@ -563,12 +569,16 @@ void SqliteStore::Enqueue(WriteOp op) {
 void SqliteStore::Write(WriteOp op) {
   {
     std::unique_lock lock(mu_);
-    if (stopping_ || tl_writer_of == this || tl_in_place_depth >= kMaxInPlaceDepth || committing_ ||
+    if (stopping_) {
+      lock.unlock();  // `done` may write again
+      op.done(Status(StatusCode::kUnavailable, "the store is shutting down"));
+      return;
+    }
+    if (tl_writer_of == this || tl_in_place_depth >= kMaxInPlaceDepth || committing_ ||
         !queue_.empty()) {
       // Busy, or chained from a commit's callback (which would recurse): the writer
       // takes it.
-      lock.unlock();
-      Enqueue(std::move(op));
+      PushLocked(std::move(op));
       return;
     }
     committing_ = true;
@@ -612,10 +622,7 @@ Status SqliteStore::WriteSync(std::function<Status(Connection&, std::vector<std:
         done = true;
         done_cv.notify_one();
       };
-      queue_.push_back(std::move(op));
-      if (!committing_) {
-        cv_.notify_all();
-      }
+      PushLocked(std::move(op));
       lock.unlock();
       std::unique_lock done_lock(done_mu);
       done_cv.wait(done_lock, [&] { return done; });

@@ -121,6 +121,8 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
   Status Init();
   void Enqueue(WriteOp op);
+  // Queues `op` for the writer and wakes it if needed; mu_ held, not stopping.
+  void PushLocked(WriteOp op);
   // Commits `op` in place when the store is idle (its `done` runs before this
   // returns), else queues it for the writer (its `done` runs there).
   void Write(WriteOp op);
