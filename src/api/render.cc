@@ -88,7 +88,7 @@ json RunJson(const RunRecord& run, bool detail, const Definition* definition) {
       }
       StepRecord pending;
       pending.step_id = pending.path = def.id;
-      pending.type = std::string(ToString(def.type));
+      pending.type = std::string(def.type());
       pending.status = StepStatus::kPending;
       steps.push_back(StepJson(pending));
     }
@@ -152,6 +152,10 @@ int HttpStatusFor(const Status& s) {
       return s.api_code() == "rate_limited" ? 429 : 413;
     case StatusCode::kUnavailable:
       return 503;
+    case StatusCode::kCancelled:
+      return 409;
+    case StatusCode::kDeadlineExceeded:
+      return 504;
     case StatusCode::kInternal:
       return 500;
   }

@@ -2,14 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include <future>
-
+#include "control/script_runner.h"
 #include "core/cursor.h"
 #include "core/definition.h"
 #include "core/expression.h"
 #include "core/ids.h"
+#include "core/lifecycle.h"
 #include "core/time_format.h"
-#include "engine/http_step.h"
 
 namespace sw {
 
@@ -59,7 +58,7 @@ Result<PutWorkflowResult> ControlService::ApplyWorkflow(const RequestContext& ct
   if (!def.ok()) {
     return def.status();
   }
-  if (const StepDef* shell = (*def)->FindStepOfType(StepType::kShell);
+  if (const StepDef* shell = (*def)->FindStepWith(&StepTraits::needs_shell);
       shell != nullptr && !engine_.AllowsShell()) {
     return Status(StatusCode::kInvalidArgument,
                   "step '" + shell->id + "': shell steps need a server started with --allow-shell",
@@ -125,70 +124,7 @@ Result<json> ControlService::Invoke(const RequestContext& ctx, const std::string
   if (!def.ok()) {
     return def.status();
   }
-  return RunScript(**def, input);
-}
-
-// A script runs in the caller's request, without a run record: noop, fail, http,
-// loop and switch (validation refuses steps that park).
-Result<json> ControlService::RunScript(const Definition& def, const json& input) {
-  auto shared = std::shared_ptr<const Definition>(std::shared_ptr<const Definition>{}, &def);
-  Cursor cursor(shared, input, json{{"workflow_id", def.id}});
-  // Every leaf runs at most once per iteration and loops are bounded, so this ends.
-  while (true) {
-    CursorAction action = cursor.Next();
-    if (action.kind == CursorAction::Kind::kComplete) {
-      return json{{"output", action.output}};
-    }
-    if (action.kind == CursorAction::Kind::kFail) {
-      return json{{"output", nullptr},
-                  {"error", {{"message", action.error.message()}, {"code", "expression_error"}}}};
-    }
-    const StepDef& step = *action.step;
-    Result<json> with = RenderTemplate(step.with, cursor.scope());
-    if (!with.ok()) {
-      return json{{"output", nullptr},
-                  {"error",
-                   {{"message", with.status().message()},
-                    {"code", "expression_error"},
-                    {"step_id", step.id}}}};
-    }
-    if (step.type == StepType::kFail) {
-      json error = {{"message", with->value("message", "step '" + step.id + "' failed")},
-                    {"step_id", step.id}};
-      if (with->contains("code")) {
-        error["code"] = (*with)["code"];
-      }
-      return json{{"output", nullptr}, {"error", error}};
-    }
-    if (step.type != StepType::kHttp) {
-      cursor.Complete(with->value("value", json()));
-      continue;
-    }
-    Result<HttpRequest> request =
-        BuildHttpRequest(*with, step.timeout ? step.timeout->count() : kDefaultHttpTimeoutMs);
-    if (!request.ok()) {
-      return json{{"output", nullptr},
-                  {"error",
-                   {{"message", request.status().message()},
-                    {"code", "invalid_request"},
-                    {"step_id", step.id}}}};
-    }
-    auto promise = std::make_shared<std::promise<Result<HttpResponse>>>();
-    auto future = promise->get_future();
-    http_.Send(std::move(request).value(), std::make_shared<CancellationToken>(),
-               [promise](Result<HttpResponse> r) { promise->set_value(std::move(r)); });
-    Result<HttpResponse> response = future.get();
-    if (!response.ok() || response->status >= 400) {
-      std::string message =
-          response.ok() ? "HTTP " + std::to_string(response->status) : response.status().message();
-      return json{{"output", nullptr},
-                  {"error",
-                   {{"message", message},
-                    {"code", response.ok() ? "http_error" : response.status().api_code()},
-                    {"step_id", step.id}}}};
-    }
-    cursor.Complete(HttpStepOutput(*response));
-  }
+  return RunScript(**def, input, wf->workspace_id, engine_.Services(nullptr));
 }
 
 // --- runs ---
@@ -348,7 +284,7 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
 bool ControlService::MayHaveChildRuns(const RunRecord& run) {
   Result<std::shared_ptr<const Definition>> def =
       engine_.LoadDefinition(run.workspace_id, run.workflow_id, run.workflow_version);
-  return !def.ok() || (*def)->FindStepOfType(StepType::kWorkflow) != nullptr;
+  return !def.ok() || (*def)->FindStepWith(&StepTraits::starts_child_runs) != nullptr;
 }
 
 void ControlService::CancelDescendants(const RequestContext& ctx, const std::string& run_id) {
@@ -384,25 +320,18 @@ Result<bool> ControlService::SendEvent(const RequestContext& ctx, const std::str
     }
     const int64_t now = clock_.NowMs();
     const json& wait = run->wait;
-    if (run->status == RunStatus::kWaiting && wait.is_object() &&
-        wait.value("kind", "") == "event" && wait.value("event_type", "") == event_type) {
-      RunTransition t;
-      t.run_id = run_id;
-      t.expected_version = run->version;
-      t.expected_status = RunStatus::kWaiting;
-      t.next_status = RunStatus::kRunning;
-      t.wait = json();
-      t.clear_timers = true;
-      t.now = now;
+    const std::optional<WaitKind> wait_kind =
+        wait.is_object() ? ParseWaitKind(wait.value("kind", "")) : std::nullopt;
+    if (WaitTakesEvent(run->status, wait_kind, wait.is_object() ? wait.value("event_type", "") : "",
+                       event_type)) {
       StepRecord row;
       row.path = wait.value("path", "");
       row.step_id = wait.value("step_id", "");
       row.type = "wait_for_event";
       row.status = StepStatus::kCompleted;
-      row.finished_at = now;
       row.output = json{{"payload", payload}};
-      t.upsert_steps.push_back(std::move(row));
-      Result<int64_t> committed = store_.TransitionRun(std::move(t));
+      Result<int64_t> committed =
+          store_.TransitionRun(WakeWithStepResult(*run, std::move(row), now));
       if (committed.ok()) {
         engine_.Drive(run_id);
         return true;

@@ -106,7 +106,6 @@ class ControlService {
   bool MayHaveChildRuns(const RunRecord& run);
   Result<RunRecord> LoadRun(const RequestContext& ctx, const std::string& run_id,
                             const std::string& workflow_id, bool with_steps);
-  Result<nlohmann::json> RunScript(const Definition& def, const nlohmann::json& input);
 
   Store& store_;
   Engine& engine_;

@@ -70,7 +70,7 @@ void Cursor::Complete(json output) {
 
 Status Cursor::EnterControl(const StepDef& step, const std::string& path,
                             std::vector<ControlEffect>& effects) {
-  if (step.type == StepType::kLoop) {
+  if (step.traits().control == ControlFlow::kLoop) {
     effects.push_back({&step, path, StepStatus::kRunning, nullptr});
     frames_.push_back(Frame{&step.steps, 0, &step, path, path + "[0].", 0});
     return Status::Ok();
@@ -104,7 +104,7 @@ Status Cursor::FinishFrame(std::vector<ControlEffect>& effects) {
   Frame& top = frames_.back();
   const StepDef& owner = *top.owner;
   json output;
-  if (owner.type == StepType::kLoop) {
+  if (owner.traits().control == ControlFlow::kLoop) {
     const int iterations = top.iteration + 1;
     bool done = false;
     bool exhausted = false;

@@ -13,6 +13,7 @@
 
 #include "core/result.h"
 #include "core/retry.h"
+#include "core/steps/step_kind.h"
 
 namespace sw {
 
@@ -20,21 +21,6 @@ namespace sw {
 inline constexpr size_t kMaxSteps = 100;
 inline constexpr int kMaxLoopIterations = 10000;
 inline constexpr int kMaxNesting = 8;
-
-enum class StepType {
-  kNoop,
-  kFail,
-  kHttp,
-  kShell,
-  kSleep,
-  kSleepUntil,
-  kWaitForEvent,
-  kLoop,
-  kSwitch,
-  kWorkflow,
-  kAgentTask,
-};
-std::string_view ToString(StepType t);
 
 enum class WorkflowKind { kWorkflow, kScript };
 enum class WorkflowMode { kStandard, kAgent };
@@ -50,23 +36,25 @@ struct SwitchCase {
 
 struct StepDef {
   std::string id;
-  StepType type = StepType::kNoop;
+  const StepKind* kind = nullptr;                    // never null once parsed
   nlohmann::json with = nlohmann::json::object();    // as written; may hold expressions
   std::optional<std::chrono::milliseconds> timeout;  // per attempt
   RetryPolicy retry;                                 // one attempt unless `retry` says more
 
-  // kLoop
+  // loop
   int max_iterations = 0;
   std::string until;  // empty: run max_iterations times
   std::vector<StepDef> steps;
 
-  // kSwitch
+  // switch
   std::vector<SwitchCase> cases;
   std::vector<StepDef> default_steps;
 
+  std::string_view type() const { return kind->name(); }
+  StepTraits traits() const { return kind->traits(); }
   // True for steps that contain other steps (loop, switch): the engine never
   // "executes" them; the cursor walks into them.
-  bool IsControl() const { return type == StepType::kLoop || type == StepType::kSwitch; }
+  bool IsControl() const { return traits().control != ControlFlow::kNone; }
 };
 
 struct Definition {
@@ -79,8 +67,8 @@ struct Definition {
 
   // Finds a step anywhere in the tree by id (ids are unique in a definition).
   const StepDef* FindStep(std::string_view step_id) const;
-  // The first step of `type` anywhere in the tree, or null.
-  const StepDef* FindStepOfType(StepType type) const;
+  // The first step anywhere in the tree whose kind has `trait`, or null.
+  const StepDef* FindStepWith(bool StepTraits::*trait) const;
 };
 
 // Parses and validates `doc`. `workflow_id` is the id from the URL; a body `id` must

@@ -23,6 +23,8 @@ enum class StatusCode {
   kUnauthenticated,     // 401
   kResourceExhausted,   // limits: 413 / 429
   kUnavailable,         // the store or a dependency is down: 503
+  kCancelled,           // work stopped by its cancellation token (a cancel, a shutdown)
+  kDeadlineExceeded,    // work outlived its deadline: 504
   kInternal,            // a bug or an environment failure: 500
 };
 

@@ -159,4 +159,9 @@ std::chrono::milliseconds RetryDelay(const RetryPolicy& policy, int next_attempt
   return std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, delay)));
 }
 
+bool RetriesAfter(const RetryPolicy& policy, int attempt, const std::string& code,
+                  int http_status) {
+  return attempt < policy.max_attempts && IsRetryable(policy, code, http_status);
+}
+
 }  // namespace sw

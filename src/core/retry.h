@@ -42,6 +42,11 @@ Result<RetryPolicy> ParseRetryPolicy(const nlohmann::json& retry, const nlohmann
 // True when a failure with `code` (and `http_status` for http_error) may be retried.
 bool IsRetryable(const RetryPolicy& policy, const std::string& code, int http_status);
 
+// True when failed attempt `attempt` (1 for the first) gets another: the policy allows
+// more attempts and the failure is retryable. The one rule of the engine and the agent
+// queue.
+bool RetriesAfter(const RetryPolicy& policy, int attempt, const std::string& code, int http_status);
+
 // The wait before attempt `next_attempt` (2 for the first retry). `random01` in [0, 1)
 // spreads the delay by the jitter fraction; 0.5 gives the nominal delay.
 std::chrono::milliseconds RetryDelay(const RetryPolicy& policy, int next_attempt, double random01);

@@ -135,19 +135,9 @@ Result<bool> AgentQueue::Complete(const std::string& workspace_id, const std::st
       DiscardLateResult(*task);
       return true;
     }
-    const int64_t now = clock_.NowMs();
-    RunTransition t;
-    t.run_id = run->id;
-    t.expected_version = run->version;
-    t.expected_status = RunStatus::kWaiting;
-    t.next_status = RunStatus::kRunning;
-    t.wait = json();
-    t.clear_timers = true;
-    t.now = now;
     StepRecord row = TaskRow(*task, StepStatus::kCompleted, task->attempt);
-    row.finished_at = now;
     row.output = output;
-    t.upsert_steps.push_back(std::move(row));
+    RunTransition t = WakeWithStepResult(*run, std::move(row), clock_.NowMs());
     t.update_task = AgentTaskUpdate{task->id, "claimed", 0, "completed"};
     Result<int64_t> committed = store_.TransitionRun(std::move(t));
     if (committed.ok()) {
@@ -214,7 +204,7 @@ Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::str
     t.expected_status = RunStatus::kWaiting;
     t.now = now;
     const bool again =
-        retryable && task.attempt < step->retry.max_attempts && IsRetryable(step->retry, code, 0);
+        retryable && RetriesAfter(step->retry, task.attempt, code, /*http_status=*/0);
     if (again) {
       // The same task goes back to the queue as the next attempt, after the back-off.
       const int64_t available_at =

@@ -23,23 +23,16 @@
 
 #include "core/definition.h"
 #include "engine/clock.h"
+#include "engine/engine_options.h"
 #include "engine/http_client.h"
 #include "engine/id_source.h"
 #include "engine/process_runner.h"
+#include "engine/steps/step_executor.h"
 #include "engine/timer_service.h"
 #include "engine/worker_pool.h"
 #include "store/store.h"
 
 namespace sw {
-
-struct EngineOptions {
-  int workers = 4;
-  int64_t default_http_timeout_ms = 30000;
-  bool allow_shell = false;
-  int64_t default_shell_timeout_ms = 600000;
-  size_t shell_output_bytes = 64 * 1024;  // per stream
-  int64_t shell_kill_grace_ms = 2000;
-};
 
 // Timer lateness, for /metrics.
 struct TimerLagStats {
@@ -48,11 +41,11 @@ struct TimerLagStats {
   int64_t max_ms = 0;
 };
 
-class Engine {
+class Engine final : public RunSpawner {
  public:
   Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner& processes,
          IdSource& ids, EngineOptions options);
-  ~Engine();
+  ~Engine() override;
 
   // Picks up where the last process stopped: drives every pending and running run
   // (an attempt that was in flight runs again) and starts the timer service.
@@ -64,7 +57,7 @@ class Engine {
   void Drive(const std::string& run_id);
   // `run` was just created (committed, pending, no steps): drive it without reading it
   // back. Plans its first step on the calling thread.
-  void DriveNew(const RunRecord& run);
+  void DriveNew(const RunRecord& run) override;
   // A cancel of the run was committed: stop the work in flight.
   void OnCancelled(const std::string& run_id);
   // `run` ended (a commit made it terminal at `ended_at`): a child's parent wakes now.
@@ -83,15 +76,23 @@ class Engine {
                                                            int version);
 
   bool AllowsShell() const { return options_.allow_shell; }
+  const EngineOptions& options() const { return options_; }
+  // What step executors reach (scripts share the engine's clients and settings).
+  StepServices Services(RunSpawner* spawner) {
+    return StepServices{store_, clock_, http_, processes_, ids_, options_, spawner};
+  }
+
+  // RunSpawner: for the `workflow` and `agent_task` executors.
+  void CancelRunTree(const std::string& run_id, const std::string& by_run,
+                     const std::string& reason) override;
+  void TaskQueued(const std::string& workspace_id, const std::string& queue) override;
   TimerLagStats GetTimerLag() const;
   size_t ActiveRuns() const;
 
  private:
   struct ActiveRun;
-  enum class CommitKind {
-    kBeforeWork,  // nothing outside the store happened yet: a lost race re-plans
-    kResult,      // work was done (its start committed): a lost race keeps or discards it
-  };
+  class RunStepContext;
+  friend class RunStepContext;
 
   // Registers the run as driven; null when it is already (it is looked at again when
   // its driver lets go).
@@ -102,63 +103,51 @@ class Engine {
   Status Replay(ActiveRun& ar, const RunRecord& run);
   void Step(const std::shared_ptr<ActiveRun>& ar);
   void ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const struct CursorAction& action);
-  void ExecuteHttp(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                   const std::string& path, const nlohmann::json& with);
-  void ExecuteShell(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                    const std::string& path, const nlohmann::json& with);
-  void ExecuteWait(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                   const std::string& path, const nlohmann::json& with);
-  void StartChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                  const std::string& path, const nlohmann::json& with);
-  // Waits for (or takes the result of) the child run a workflow step started.
-  void AwaitChild(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                  const std::string& path, const std::string& child_id);
-  void EnqueueAgentTask(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                        const std::string& path, const nlohmann::json& with);
-  // Parks the run on work outside it (a child run, an agent task) with `wait` and the
-  // changes in `t`; when the step has a timeout, a timer fails the attempt at its end.
-  void ParkOnWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                  const std::string& path, RunTransition t, nlohmann::json wait,
-                  std::function<void()> after);
-  // The attempt's child run or agent task outlived the step's timeout: stop it and
-  // count the attempt as failed.
-  void TimeOutWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                   const std::string& path);
-  void CancelChildRun(const std::string& child_id, const std::string& parent_id,
-                      const std::string& reason);
-  // Cancels the active runs below `run_id`, deepest first (its run timed out).
-  void CancelDescendants(const std::string& run_id, const std::string& reason);
-  // Commits that the step's attempt started, then runs `work` with a fresh token.
-  void StartWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
-                 std::function<void(std::shared_ptr<CancellationToken>)> work);
+
+  // The outcomes of a step (engine/run_step_context.cc).
+  void CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                    const std::string& path, nlohmann::json output, CommitPhase phase,
+                    std::optional<int64_t> consume_event);
   // A failed attempt: another after the back-off when the policy allows, else the run
   // fails.
   void FailStep(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
-                nlohmann::json error, nlohmann::json output, CommitKind kind, int http_status);
+                nlohmann::json error, nlohmann::json output, CommitPhase phase, int http_status);
+  void FailRun(const std::shared_ptr<ActiveRun>& ar, const StepDef* step, const std::string& path,
+               nlohmann::json error, nlohmann::json step_output, CommitPhase phase);
+  void Park(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
+            ParkRequest park);
+  // Commits that the step's attempt started, then runs `work` with a fresh token.
+  void StartWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
+                 std::function<void(std::shared_ptr<CancellationToken>)> work);
+  // The attempt's outside work outlived the step's timeout: stop it and count the
+  // attempt as failed.
+  void TimeOutWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                   const std::string& path);
   // Adds the current attempt of `path`, which failed, to its step's `attempts`.
   void AppendAttempt(ActiveRun& ar, const std::string& path, const nlohmann::json& error,
                      int64_t finished_at);
-  void ParkOnTimer(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                   const std::string& path, int64_t due_at);
-  void CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
-                    const std::string& path, nlohmann::json output, CommitKind kind,
-                    std::optional<int64_t> consume_event);
-  void FailRun(const std::shared_ptr<ActiveRun>& ar, const StepDef* step, const std::string& path,
-               nlohmann::json error, nlohmann::json step_output, CommitKind kind);
+  StepRecord StepRow(const ActiveRun& ar, const StepDef& step, const std::string& path,
+                     StepStatus status) const;
 
   // Commits `t` (expected: the run's known version, status running) plus the control
   // effects not yet committed; `on_ok` runs in the commit's callback (on the store's
   // writer) with the new version.
-  void Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitKind kind,
+  void Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitPhase phase,
               std::function<void()> on_ok);
-  void OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitKind kind,
+  void OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitPhase phase,
                   std::function<void()> on_ok);
   // Forgets the run, and drives it again when a Drive came meanwhile; when `reread`,
   // also when the store says it is runnable.
   void Drop(const std::shared_ptr<ActiveRun>& ar, bool reread = false);
 
+  // Timers and ends of runs (engine/engine_timers.cc).
   void FireTimer(const TimerRecord& timer);
   void TimeOutRun(const RunRecord& run);
+  void CancelChildRun(const std::string& child_id, const std::string& parent_id,
+                      const std::string& reason);
+  // Cancels the active runs below `run_id`, deepest first.
+  void CancelDescendants(const std::string& run_id, const std::string& reason);
+
   void AddPendingCallback();
   void PendingCallbackFinished();
   // Marks a store callback finished when it leaves scope.
@@ -167,8 +156,6 @@ class Engine {
     ~PendingCallbackDone() { engine.PendingCallbackFinished(); }
     Engine& engine;
   };
-  StepRecord StepRow(const ActiveRun& ar, const StepDef& step, const std::string& path,
-                     StepStatus status) const;
 
   Store& store_;
   const Clock& clock_;

@@ -83,11 +83,11 @@ Status ConnectionError(std::string_view what, const beast::error_code& ec) {
 }
 
 Status TimedOut(int64_t timeout_ms) {
-  return Status(StatusCode::kUnavailable,
+  return Status(StatusCode::kDeadlineExceeded,
                 "request timed out after " + std::to_string(timeout_ms) + " ms", "timeout");
 }
 
-Status Cancelled() { return Status(StatusCode::kAborted, "request cancelled", "cancelled"); }
+Status Cancelled() { return Status(StatusCode::kCancelled, "request cancelled", "cancelled"); }
 
 Status ShuttingDown() {
   return Status(StatusCode::kUnavailable, "http client shut down", "shutting_down");

@@ -42,8 +42,8 @@ class HttpClient {
  public:
   virtual ~HttpClient() = default;
   // Errors: kUnavailable (connect/read failures, api code "connection_error"),
-  // kDeadline as kUnavailable with api code "timeout", kPermissionDenied with api code
-  // "target_not_allowed", kAborted with "cancelled" when the token fired.
+  // kDeadlineExceeded with api code "timeout", kPermissionDenied with api code
+  // "target_not_allowed", kCancelled with "cancelled" when the token fired.
   virtual void Send(HttpRequest request, std::shared_ptr<CancellationToken> token,
                     std::function<void(Result<HttpResponse>)> done) = 0;
 };

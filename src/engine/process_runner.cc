@@ -64,16 +64,16 @@ std::string ErrnoText(int err) {
   return strerror_r(err, buf, sizeof buf);  // the GNU variant returns the text
 }
 
-Status Cancelled() { return Status(StatusCode::kAborted, "process cancelled", "cancelled"); }
+Status Cancelled() { return Status(StatusCode::kCancelled, "process cancelled", "cancelled"); }
 
 Status TimedOut(int64_t timeout_ms) {
-  return Status(StatusCode::kUnavailable,
+  return Status(StatusCode::kDeadlineExceeded,
                 "process timed out after " + std::to_string(timeout_ms) + " ms and was killed",
                 "timeout");
 }
 
 Status ShuttingDown() {
-  return Status(StatusCode::kUnavailable, "process runner shut down", "shutting_down");
+  return Status(StatusCode::kCancelled, "process runner shut down", "shutting_down");
 }
 
 Status SpawnUnavailable(const std::string& what, int err) {

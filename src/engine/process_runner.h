@@ -11,7 +11,7 @@
 //
 // Thread-safe. The real runner owns one thread per running process; `done` runs on it.
 // Destroying the runner kills every process still running (SIGKILL, no grace: an
-// orderly stop fires the tokens first), answers their `done` with kUnavailable
+// orderly stop fires the tokens first), answers their `done` with kCancelled
 // "shutting_down", and joins the threads.
 // REQUIRES: nothing else in the server reaps its children (no waitpid(-1), SIGCHLD not
 // SIG_IGN), and `done` does not destroy the runner.
@@ -64,13 +64,13 @@ class ProcessRunner {
   virtual ~ProcessRunner() = default;
 
   // Runs the process; `done` runs once, on the runner's thread, when the process and its
-  // group are gone and it is reaped. Errors: kAborted (api code "cancelled") when the
-  // token fired, kUnavailable with api code "timeout" when the timeout passed (the
+  // group are gone and it is reaped. Errors: kCancelled (api code "cancelled") when the
+  // token fired, kDeadlineExceeded with api code "timeout" when the timeout passed (the
   // process was killed), kFailedPrecondition with api code "spawn_failed" when it could
   // not start (program not found or not executable, bad cwd; the message names argv[0]
   // or the cwd and the errno text), kInvalidArgument ("spawn_failed") for an empty argv
   // or a malformed environment name, kUnavailable ("spawn_failed") when the server is
-  // out of processes or descriptors, kUnavailable ("shutting_down") when the runner is
+  // out of processes or descriptors, kCancelled ("shutting_down") when the runner is
   // destroyed meanwhile. A process that exits non-zero is not an error here (the caller
   // decides); it is a ProcessResult.
   // Only when the runner cannot start a thread for the run is `done` answered at once,

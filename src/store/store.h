@@ -88,6 +88,23 @@ inline RunTransition CancelTransition(const RunRecord& run, nlohmann::json cance
   return t;
 }
 
+// Wakes `run`, waiting at a step, with that step's result (`row`: its path, id, type,
+// status, output or error): a compare-and-set on the waiting run that clears its wait
+// and timers and commits the row. The run then goes on (running).
+inline RunTransition WakeWithStepResult(const RunRecord& run, StepRecord row, int64_t now) {
+  RunTransition t;
+  t.run_id = run.id;
+  t.expected_version = run.version;
+  t.expected_status = RunStatus::kWaiting;
+  t.next_status = RunStatus::kRunning;
+  t.wait = nlohmann::json();
+  t.clear_timers = true;
+  t.now = now;
+  row.finished_at = now;
+  t.upsert_steps.push_back(std::move(row));
+  return t;
+}
+
 struct RunFilter {
   std::optional<std::vector<RunStatus>> statuses;
   std::optional<std::string> workflow_id;

@@ -2,7 +2,7 @@
 // in flight until the test completes it with Complete(), so a test decides exactly
 // when (and whether) a step's result arrives. When a request's CancellationToken
 // fires, the fake records that the cancel reached it and, unless told to ignore
-// cancels, completes the request the way the real client does: kAborted, message
+// cancels, completes the request the way the real client does: kCancelled, message
 // "request cancelled", api code "cancelled".
 //
 // Thread-safe. A request's `done` runs on the thread that completes it (the test's,
@@ -127,7 +127,7 @@ class FakeHttpClient final : public HttpClient {
       complete = !ignore_cancel_ && !e.call.completed;
     }
     if (complete) {
-      Complete(index, Status(StatusCode::kAborted, "request cancelled", "cancelled"));
+      Complete(index, Status(StatusCode::kCancelled, "request cancelled", "cancelled"));
     }
   }
 

@@ -490,7 +490,7 @@ TEST_F(HttpClientTest, SlowServerTimesOutAndSeesTheConnectionClose) {
   SteadyTime start = std::chrono::steady_clock::now();
   Result<HttpResponse> result = Fetch(request);
   auto elapsed = std::chrono::steady_clock::now() - start;
-  ExpectError(result, StatusCode::kUnavailable, "timeout");
+  ExpectError(result, StatusCode::kDeadlineExceeded, "timeout");
   EXPECT_EQ(result.status().message(), "request timed out after 200 ms");
   EXPECT_GE(Ms(elapsed), 200);
   EXPECT_LT(Ms(elapsed), 5000);
@@ -508,7 +508,7 @@ TEST_F(HttpClientTest, TimeoutCoversEveryRedirectHop) {
   });
   HttpRequest request = Get(server.Url("/start"));
   request.timeout_ms = 300;
-  ExpectError(Fetch(request), StatusCode::kUnavailable, "timeout");
+  ExpectError(Fetch(request), StatusCode::kDeadlineExceeded, "timeout");
   EXPECT_TRUE(peer_closed.Wait().has_value());
   EXPECT_EQ(server.requests().size(), 2u);
 }
@@ -536,7 +536,7 @@ TEST_F(HttpClientTest, CancelDuringRequestClosesTheConnectionPromptly) {
   Result<HttpResponse> result = completion.Wait();
   std::optional<SteadyTime> closed = peer_closed.Wait();
 
-  ExpectError(result, StatusCode::kAborted, "cancelled");
+  ExpectError(result, StatusCode::kCancelled, "cancelled");
   EXPECT_EQ(result.status().message(), "request cancelled");
   ASSERT_TRUE(closed.has_value()) << "the server never saw the connection close";
   auto close_latency = *closed - fired;
@@ -557,7 +557,7 @@ TEST_F(HttpClientTest, TokenFiredBeforeSendAnswersWithoutConnecting) {
   TestServer server(Respond(200, "x"));
   auto token = std::make_shared<CancellationToken>();
   token->Fire(CancelReason::kShutdown);
-  ExpectError(Fetch(Get(server.Url("/")), true, token), StatusCode::kAborted, "cancelled");
+  ExpectError(Fetch(Get(server.Url("/")), true, token), StatusCode::kCancelled, "cancelled");
   EXPECT_EQ(server.connections(), 0);
 }
 

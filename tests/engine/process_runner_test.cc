@@ -141,7 +141,7 @@ bool EventuallyDead(const std::function<bool()>& alive) {
 }
 
 bool IsCancelled(const Result<ProcessResult>& r) {
-  return r.status().code() == StatusCode::kAborted && r.status().api_code() == "cancelled";
+  return r.status().code() == StatusCode::kCancelled && r.status().api_code() == "cancelled";
 }
 
 class ProcessRunnerTest : public ::testing::Test {
@@ -445,7 +445,7 @@ TEST_F(ProcessRunnerTest, TimeoutKillsTheWholeGroup) {
   std::optional<Result<ProcessResult>> r = outcome->Wait();
   close(fifo);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r->status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(r->status().api_code(), "timeout");
   EXPECT_GE(outcome->at() - started, milliseconds(1500));
   ASSERT_EQ(pids.size(), 2u) << "the script did not report its pids before the timeout";

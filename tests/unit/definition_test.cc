@@ -102,7 +102,7 @@ TEST(Definition, NoopStepParsesWithItsValue) {
   ASSERT_EQ(def->steps.size(), 1u);
   const StepDef& a = def->steps[0];
   EXPECT_EQ(a.id, "a");
-  EXPECT_EQ(a.type, StepType::kNoop);
+  EXPECT_EQ(a.type(), "noop");
   EXPECT_EQ(a.with, (json{{"value", {{"greeting", "hi ${{ input.name }}"}}}}));
   EXPECT_FALSE(a.timeout.has_value());
   EXPECT_FALSE(a.IsControl());
@@ -117,7 +117,7 @@ TEST(Definition, NoopStepWithoutWithHasAnEmptyObject) {
 TEST(Definition, FailStepParsesWithMessageAndCode) {
   auto def = Parsed(Workflow({Step("f", "fail", {{"message", "boom"}, {"code", "my_code"}})}));
   ASSERT_NE(def, nullptr);
-  EXPECT_EQ(def->steps[0].type, StepType::kFail);
+  EXPECT_EQ(def->steps[0].type(), "fail");
   EXPECT_EQ(def->steps[0].with["message"], "boom");
   EXPECT_EQ(def->steps[0].with["code"], "my_code");
 }
@@ -130,7 +130,7 @@ TEST(Definition, HttpStepParsesWithEveryField) {
                                     {"body", {{"a", 1}}},
                                     {"connection", "billing-api"}})}));
   ASSERT_NE(def, nullptr);
-  EXPECT_EQ(def->steps[0].type, StepType::kHttp);
+  EXPECT_EQ(def->steps[0].type(), "http");
   EXPECT_EQ(def->steps[0].with["url"], "https://api.example.test/x");
 }
 
@@ -158,7 +158,7 @@ TEST(Definition, StepTimeoutIsParsedAsADuration) {
 TEST(Definition, SleepStepParsesWithADuration) {
   auto def = Parsed(Workflow({Step("nap", "sleep", {{"duration", "5m"}})}));
   ASSERT_NE(def, nullptr);
-  EXPECT_EQ(def->steps[0].type, StepType::kSleep);
+  EXPECT_EQ(def->steps[0].type(), "sleep");
   EXPECT_EQ(def->steps[0].with["duration"], "5m");
 }
 
@@ -169,7 +169,7 @@ TEST(Definition, SleepStepAcceptsATemplatedDuration) {
 TEST(Definition, SleepUntilStepParsesWithAnRfc3339Time) {
   auto def = Parsed(Workflow({Step("at", "sleep_until", {{"at", "2026-11-22T10:00:00.000Z"}})}));
   ASSERT_NE(def, nullptr);
-  EXPECT_EQ(def->steps[0].type, StepType::kSleepUntil);
+  EXPECT_EQ(def->steps[0].type(), "sleep_until");
   EXPECT_NE(Parsed(Workflow({Step("at", "sleep_until", {{"at", "2026-11-22T10:00:00+02:00"}})})),
             nullptr);
   EXPECT_NE(Parsed(Workflow({Step("at", "sleep_until", {{"at", "${{ input.when }}"}})})), nullptr);
@@ -179,7 +179,7 @@ TEST(Definition, WaitForEventStepParsesWithTypeAndTimeout) {
   auto def = Parsed(
       Workflow({Step("w", "wait_for_event", {{"event_type", "approved"}, {"timeout", "7d"}})}));
   ASSERT_NE(def, nullptr);
-  EXPECT_EQ(def->steps[0].type, StepType::kWaitForEvent);
+  EXPECT_EQ(def->steps[0].type(), "wait_for_event");
   EXPECT_NE(Parsed(Workflow({Step("w", "wait_for_event", {{"event_type", "approved"}})})), nullptr);
 }
 
@@ -191,14 +191,14 @@ TEST(Definition, LoopParsesItsNestedStepsAndCondition) {
   ASSERT_NE(def, nullptr);
   ASSERT_EQ(def->steps.size(), 2u);
   const StepDef& poll = def->steps[0];
-  EXPECT_EQ(poll.type, StepType::kLoop);
+  EXPECT_EQ(poll.type(), "loop");
   EXPECT_TRUE(poll.IsControl());
   EXPECT_EQ(poll.max_iterations, 20);
   EXPECT_EQ(poll.until, "${{ steps.check.output.done == true }}");
   ASSERT_EQ(poll.steps.size(), 2u);
   EXPECT_EQ(poll.steps[0].id, "check");
   EXPECT_EQ(poll.steps[1].id, "nap");
-  EXPECT_EQ(poll.steps[1].type, StepType::kSleep);
+  EXPECT_EQ(poll.steps[1].type(), "sleep");
 }
 
 TEST(Definition, LoopWithoutUntilHasAnEmptyCondition) {
@@ -231,7 +231,7 @@ TEST(Definition, SwitchParsesCasesAndDefault) {
   auto def = Parsed(Workflow({sw}));
   ASSERT_NE(def, nullptr);
   const StepDef& route = def->steps[0];
-  EXPECT_EQ(route.type, StepType::kSwitch);
+  EXPECT_EQ(route.type(), "switch");
   EXPECT_TRUE(route.IsControl());
   ASSERT_EQ(route.cases.size(), 2u);
   EXPECT_EQ(route.cases[0].when, "${{ input.kind == 'a' }}");
@@ -308,25 +308,23 @@ TEST(Definition, FindStepFindsStepsAtEveryDepth) {
     ASSERT_NE(found, nullptr) << id;
     EXPECT_EQ(found->id, id);
   }
-  EXPECT_EQ(def->FindStep("in-default")->type, StepType::kNoop);
-  EXPECT_EQ(def->FindStep("deep-loop")->type, StepType::kLoop);
-  EXPECT_EQ(def->FindStep("route")->type, StepType::kSwitch);
+  EXPECT_EQ(def->FindStep("in-default")->type(), "noop");
+  EXPECT_EQ(def->FindStep("deep-loop")->type(), "loop");
+  EXPECT_EQ(def->FindStep("route")->type(), "switch");
   EXPECT_EQ(def->FindStep("missing"), nullptr);
   EXPECT_EQ(def->FindStep(""), nullptr);
 }
 
 TEST(Definition, TypeNamesAreTheDefinitionSpellings) {
-  EXPECT_EQ(ToString(StepType::kNoop), "noop");
-  EXPECT_EQ(ToString(StepType::kFail), "fail");
-  EXPECT_EQ(ToString(StepType::kHttp), "http");
-  EXPECT_EQ(ToString(StepType::kSleep), "sleep");
-  EXPECT_EQ(ToString(StepType::kSleepUntil), "sleep_until");
-  EXPECT_EQ(ToString(StepType::kWaitForEvent), "wait_for_event");
-  EXPECT_EQ(ToString(StepType::kLoop), "loop");
-  EXPECT_EQ(ToString(StepType::kSwitch), "switch");
-  EXPECT_EQ(ToString(StepType::kShell), "shell");
-  EXPECT_EQ(ToString(StepType::kWorkflow), "workflow");
-  EXPECT_EQ(ToString(StepType::kAgentTask), "agent_task");
+  // Every registered kind is found by the name a definition spells it with.
+  for (std::string_view name : {"noop", "fail", "http", "sleep", "sleep_until", "wait_for_event",
+                                "loop", "switch", "shell", "workflow", "agent_task"}) {
+    const StepKind* kind = FindStepKind(name);
+    ASSERT_NE(kind, nullptr) << name;
+    EXPECT_EQ(kind->name(), name);
+  }
+  EXPECT_EQ(AllStepKinds().size(), 11u);
+  EXPECT_EQ(FindStepKind("approval"), nullptr);
   EXPECT_EQ(ToString(WorkflowKind::kWorkflow), "workflow");
   EXPECT_EQ(ToString(WorkflowKind::kScript), "script");
   EXPECT_EQ(ToString(WorkflowMode::kStandard), "standard");
@@ -774,7 +772,7 @@ TEST(Definition, ShellStepIsParsed) {
       "sh", "shell",
       {{"argv", {"echo", "${{ input.name }}"}}, {"env", {{"LANG", "C"}}}, {"cwd", "/tmp"}})}));
   ASSERT_NE(def, nullptr);
-  EXPECT_EQ(def->steps[0].type, StepType::kShell);
+  EXPECT_EQ(def->steps[0].type(), "shell");
 }
 
 TEST(Definition, BadShellStepsAreRefused) {
@@ -795,8 +793,8 @@ TEST(Definition, WorkflowAndAgentTaskStepsAreParsed) {
       Parsed(Workflow({Step("child", "workflow", {{"workflow", "other"}, {"input", {{"a", 1}}}}),
                        Step("task", "agent_task", {{"queue", "gpu"}, {"input", "${{ input }}"}})}));
   ASSERT_NE(def, nullptr);
-  EXPECT_EQ(def->steps[0].type, StepType::kWorkflow);
-  EXPECT_EQ(def->steps[1].type, StepType::kAgentTask);
+  EXPECT_EQ(def->steps[0].type(), "workflow");
+  EXPECT_EQ(def->steps[1].type(), "agent_task");
 }
 
 TEST(Definition, BadWorkflowAndAgentTaskStepsAreRefused) {

@@ -1,0 +1,18 @@
+// The engine's settings, as `serve` reads them from its flags. A value type.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sw {
+
+struct EngineOptions {
+  int workers = 4;
+  int64_t default_http_timeout_ms = 30000;
+  bool allow_shell = false;
+  int64_t default_shell_timeout_ms = 600000;
+  size_t shell_output_bytes = 64 * 1024;  // per stream
+  int64_t shell_kill_grace_ms = 2000;
+};
+
+}  // namespace sw
