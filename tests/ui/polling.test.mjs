@@ -1,7 +1,9 @@
-// The run page reloads every 10 s while the run is pending or running, not while the
-// tab is hidden, and never after a terminal status. Time is Playwright's fake clock, so
-// "10 s" passes when the test says so; requests are counted two ways: Playwright's
-// request events, and a counter the page keeps around fetch (exact at any instant).
+// The run page reloads every 10 s while the run is pending, running or waiting, not
+// while the tab is hidden, and never after a terminal status. Time is Playwright's fake
+// clock, so "10 s" passes when the test says so; requests are counted two ways:
+// Playwright's request events, and a counter the page keeps around fetch (exact at any
+// instant). The server runs with --fake-clock, so a sleeping run wakes when the test
+// moves the server's time.
 // Before moving the clock, a test waits until the page's load has its answer (the page
 // is aria-busy until then), so no tick falls while a load is still out.
 import assert from 'node:assert/strict';
@@ -13,7 +15,7 @@ const POLL_MS = 10_000;
 let env;
 
 before(async () => {
-  env = await setup();
+  env = await setup({ fakeClock: true });
 });
 
 after(async () => {
@@ -130,5 +132,51 @@ test('a paused run is not polled; resuming it starts polling again', async () =>
   await page.clock.runFor(POLL_MS);
   await waitFor(async () => (await fetches()) >= afterResume + 1, { desc: 'a poll 10 s after resuming' });
   env.target.release('/held');
+  await page.context().close();
+});
+
+test('a waiting run is polled and shows its wake-up without a Refresh', async () => {
+  const page = await newPage(env.browser, env.server);
+  await signIn(page, env.server.adminToken);
+  await env.server.putWorkflow({
+    id: 'napper',
+    kind: 'workflow',
+    steps: [
+      { id: 'nap', type: 'sleep', with: { duration: '1h' } },
+      { id: 'after', type: 'noop', with: { value: { woke: true } } },
+    ],
+  });
+  const started = await env.server.startRun('napper');
+  await env.server.waitRun(started.id, (r) => r.status === 'waiting' && r.wait?.kind === 'timer', 'asleep');
+
+  await page.clock.install();
+  const fetches = await countFetches(page, started.id);
+  const idle = () => page.locator('section.run[aria-busy="false"]').waitFor();
+  await page.goto(runUrl(started.id));
+  await page.locator('.run__title .badge', { hasText: 'Waiting' }).waitFor();
+  await page.locator('.banner--waiting', { hasText: 'Waiting for a timer (step nap) until in 1 hour.' }).waitFor();
+  await idle();
+  const base = await fetches();
+
+  // Asleep for an hour, and polled all the same.
+  await page.clock.runFor(POLL_MS);
+  await waitFor(async () => (await fetches()) === base + 1, { desc: 'a poll of the waiting run' });
+  await idle();
+
+  // The timer fires on the server: the next poll shows the run awake and done, with no
+  // Refresh and no reload of the page.
+  await env.server.advanceClock(3_600_000);
+  await env.server.waitRun(started.id, (r) => r.status === 'completed', 'completed');
+  await page.clock.runFor(POLL_MS);
+  await page.locator('.run__title .badge', { hasText: 'Completed' }).waitFor();
+  await page.locator('[data-step="after"] .badge[data-status="completed"]').waitFor();
+  assert.equal(await fetches(), base + 2, 'the wake-up came with the next poll');
+  assert.equal(await page.locator('.banner--waiting').count(), 0);
+
+  // Finished: no more polls.
+  await idle();
+  await page.clock.runFor(3 * POLL_MS);
+  assert.equal(await fetches(), base + 2, 'no poll after the terminal status');
+  assert.deepEqual(page.pageErrors, []);
   await page.context().close();
 });

@@ -25,6 +25,10 @@ export type Role = 'viewer' | 'operator' | 'admin' | 'agent';
 
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 
+// The statuses a run leaves without anyone acting on it (a `waiting` run wakes when its
+// timer, event, child or agent comes): pages showing such a run poll it.
+export const MOVING_STATUSES: readonly RunStatus[] = ['pending', 'running', 'waiting'];
+
 export interface Session {
   workspace: { id: string; slug: string };
   role: Role;
@@ -68,23 +72,57 @@ export interface Step {
   task_id?: string | null;
 }
 
-// What a waiting run waits for. `retry`: a back-off before `attempt` (the next) of
-// `max_attempts`; `child`: a child run; `agent`: an agent to claim `task_id` on `queue`
-// (with `attempt`, `next_attempt_at` and `last_error` while a failed attempt backs off).
-export interface RunWait {
-  kind: string;
-  step_id?: string;
-  event_type?: string;
+// What a waiting run waits for (`run.wait`), one shape per `kind`. Every wait names the
+// step that waits (`step_id`) and, when the wait ends by itself, `until`. How each kind
+// is shown is in waits.tsx; a new kind is a member here and an entry there.
+interface WaitOn<K extends string> {
+  kind: K;
+  step_id: string;
   until?: string | null;
-  attempt?: number;
-  max_attempts?: number;
-  next_attempt_at?: string | null;
-  last_error?: RunError | null;
-  child_run_id?: string;
-  workflow_id?: string;
-  queue?: string;
-  task_id?: string;
 }
+
+// A failed attempt waiting out its back-off before `attempt` (the next one).
+export interface BackOff {
+  attempt: number;
+  max_attempts?: number;
+  next_attempt_at: string;
+  last_error: RunError;
+}
+
+// A `sleep` or `sleep_until` step.
+export interface TimerWait extends WaitOn<'timer'> {
+  until: string;
+}
+
+// A `wait_for_event` step; `until` is null without a timeout.
+export interface EventWait extends WaitOn<'event'> {
+  event_type: string;
+  until: string | null;
+}
+
+// A step's retry policy between attempts; `until` is `next_attempt_at`.
+export interface RetryWait extends WaitOn<'retry'>, BackOff {
+  max_attempts: number;
+  until: string;
+}
+
+// A `workflow` step's child run; `until` is the step's timeout (null without one).
+export interface ChildWait extends WaitOn<'child'> {
+  child_run_id: string;
+  workflow_id: string;
+  until: string | null;
+}
+
+// An `agent_task` step's task, for an agent to claim on `queue`; while a failed attempt
+// backs off it also has the back-off's fields.
+export interface AgentWait extends WaitOn<'agent'>, Partial<BackOff> {
+  queue: string;
+  task_id: string;
+  until: string | null;
+}
+
+export type RunWait = TimerWait | EventWait | RetryWait | ChildWait | AgentWait;
+export type WaitKind = RunWait['kind'];
 
 export interface Run {
   id: string;
@@ -142,6 +180,15 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+// Any failure as an ApiError (a bug in the page becomes one with code `error`).
+export function asApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : new ApiError(0, 'error', String(err));
+}
+
+export function errorMessage(err: unknown): string {
+  return asApiError(err).message;
 }
 
 // Called when the server answers 401 (the session ended): the app shows the sign-in page.
@@ -247,4 +294,8 @@ export function canControl(role: Role): boolean {
 
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
+}
+
+export function movesByItself(status: RunStatus): boolean {
+  return MOVING_STATUSES.includes(status);
 }

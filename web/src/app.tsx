@@ -7,7 +7,7 @@ import { navigate, onLinkClick, useLocation } from './router';
 import { SessionContext, wsPath } from './session';
 import { SignIn } from './pages/SignIn';
 import { RunsList } from './pages/RunsList';
-import { RunDetail } from './pages/RunDetail';
+import { RunDetail } from './pages/run/RunDetail';
 import { WorkflowsList } from './pages/WorkflowsList';
 import { WorkflowDetail } from './pages/WorkflowDetail';
 
@@ -89,7 +89,7 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
           <span class="muted" title={`Token ${session.token_name}`}>
             {session.workspace.slug} · {session.role}
           </span>
-          <button type="button" class="button button--ghost" onClick={signOut}>
+          <button type="button" class="button button--ghost" onClick={() => void signOut()}>
             Sign out
           </button>
         </div>
@@ -115,12 +115,14 @@ function Route(props: { session: Session; path: string }) {
   const parts = props.path.split('/').filter(Boolean).map(decodeURIComponent);
   const [slug, ...rest] = parts;
   const home = wsPath(session, 'monitoring/workflow-runs');
+  // `/` and `/{ws}` show the runs.
+  const toHome = parts.length <= 1 && (slug === undefined || slug === session.workspace.slug);
 
   useEffect(() => {
-    if (parts.length <= 1 && (slug === undefined || slug === session.workspace.slug)) {
+    if (toHome) {
       navigate(home, { replace: true });
     }
-  }, [props.path]);
+  }, [toHome, home]);
 
   if (slug !== undefined && slug !== session.workspace.slug) {
     return (

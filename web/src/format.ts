@@ -71,3 +71,8 @@ export function between(from?: string | null, to?: string | null): string | null
 export function title(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1).replace(/_/g, ' ');
 }
+
+// The time has come (a due date that is now or earlier).
+export function isPast(iso: string): boolean {
+  return Date.parse(iso) <= Date.now();
+}

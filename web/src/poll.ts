@@ -10,8 +10,11 @@ function hidden(): boolean {
 }
 
 export function usePoll(load: () => Promise<unknown>, active: boolean, intervalMs = DEFAULT_POLL_MS): void {
+  // The newest `load`, for a timer armed by an earlier render.
   const loadRef = useRef(load);
-  loadRef.current = load;
+  useEffect(() => {
+    loadRef.current = load;
+  });
 
   useEffect(() => {
     if (!active) {

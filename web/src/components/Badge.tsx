@@ -1,7 +1,7 @@
 // Status badges. Each status has its own colour and icon and says its name in words,
 // so colour is never the only cue: paused is yellow with a pause icon, running blue,
 // cancelled an outline.
-import type { RunStatus, StepStatus } from '../api';
+import type { Run, RunStatus, StepStatus, Workflow } from '../api';
 import { title } from '../format';
 import {
   CheckIcon,
@@ -30,7 +30,7 @@ const ICONS: Record<string, () => preact.JSX.Element> = {
 
 const LABELS: Record<string, string> = { paused_safety: 'Paused (safety)' };
 
-export function StatusBadge(props: { status: RunStatus | StepStatus | string; label?: string }) {
+export function StatusBadge(props: { status: RunStatus | StepStatus | Workflow['status']; label?: string }) {
   const Icon = ICONS[props.status] ?? DotIcon;
   return (
     <span class={`badge badge--${props.status}`} data-status={props.status}>
@@ -38,4 +38,10 @@ export function StatusBadge(props: { status: RunStatus | StepStatus | string; la
       {props.label ?? LABELS[props.status] ?? title(props.status)}
     </span>
   );
+}
+
+// A run's status; a run held for reauthorization says so.
+export function RunStatusBadge(props: { run: Run }) {
+  const { run } = props;
+  return <StatusBadge status={run.status} label={run.pause?.reason === 'reauth' ? 'Paused for reauth' : undefined} />;
 }

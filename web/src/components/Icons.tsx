@@ -23,59 +23,14 @@ function Svg(props: { children: JSX.Element | JSX.Element[]; size?: number }) {
   );
 }
 
-export const PauseIcon = () => (
-  <Svg>
-    <path d="M5.5 3.5v9M10.5 3.5v9" />
-  </Svg>
-);
-export const PlayIcon = () => (
-  <Svg>
-    <path d="M5 3.5l7 4.5-7 4.5z" fill="currentColor" />
-  </Svg>
-);
-export const StopIcon = () => (
-  <Svg>
-    <rect x="4" y="4" width="8" height="8" rx="1" />
-  </Svg>
-);
-export const CheckIcon = () => (
-  <Svg>
-    <path d="M3.5 8.5l3 3 6-7" />
-  </Svg>
-);
-export const CrossIcon = () => (
-  <Svg>
-    <path d="M4.5 4.5l7 7M11.5 4.5l-7 7" />
-  </Svg>
-);
-export const ClockIcon = () => (
-  <Svg>
-    <circle cx="8" cy="8" r="5.5" />
-    <path d="M8 5v3.2l2 1.3" />
-  </Svg>
-);
-export const SpinnerIcon = () => (
-  <Svg>
-    <path d="M8 2.5a5.5 5.5 0 1 1-5.5 5.5" />
-  </Svg>
-);
-export const DotIcon = () => (
-  <Svg>
-    <circle cx="8" cy="8" r="2.5" fill="currentColor" />
-  </Svg>
-);
-export const RefreshIcon = () => (
-  <Svg>
-    <path d="M13 8a5 5 0 1 1-1.5-3.6M13 2.5v2.5h-2.5" />
-  </Svg>
-);
-export const ReplayIcon = () => (
-  <Svg>
-    <path d="M3 8a5 5 0 1 0 1.5-3.6M3 2.5v2.5h2.5" />
-  </Svg>
-);
-export const SkipIcon = () => (
-  <Svg>
-    <path d="M4 4l5 4-5 4M11.5 4v8" />
-  </Svg>
-);
+export const PauseIcon = () => <Svg><path d="M5.5 3.5v9M10.5 3.5v9" /></Svg>;
+export const PlayIcon = () => <Svg><path d="M5 3.5l7 4.5-7 4.5z" fill="currentColor" /></Svg>;
+export const StopIcon = () => <Svg><rect x="4" y="4" width="8" height="8" rx="1" /></Svg>;
+export const CheckIcon = () => <Svg><path d="M3.5 8.5l3 3 6-7" /></Svg>;
+export const CrossIcon = () => <Svg><path d="M4.5 4.5l7 7M11.5 4.5l-7 7" /></Svg>;
+export const ClockIcon = () => <Svg><circle cx="8" cy="8" r="5.5" /><path d="M8 5v3.2l2 1.3" /></Svg>;
+export const SpinnerIcon = () => <Svg><path d="M8 2.5a5.5 5.5 0 1 1-5.5 5.5" /></Svg>;
+export const DotIcon = () => <Svg><circle cx="8" cy="8" r="2.5" fill="currentColor" /></Svg>;
+export const RefreshIcon = () => <Svg><path d="M13 8a5 5 0 1 1-1.5-3.6M13 2.5v2.5h-2.5" /></Svg>;
+export const ReplayIcon = () => <Svg><path d="M3 8a5 5 0 1 0 1.5-3.6M3 2.5v2.5h2.5" /></Svg>;
+export const SkipIcon = () => <Svg><path d="M4 4l5 4-5 4M11.5 4v8" /></Svg>;

@@ -1,15 +1,17 @@
 // Runs list (/{ws}/monitoring/workflow-runs): status chips, workflow filter, search by
-// run id, cursor pages, refreshed live. The filters live in the URL so a filtered view
-// can be bookmarked and shared.
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, type Page, type Run, type Session, type Workflow } from '../api';
-import { StatusBadge } from '../components/Badge';
+// run id, cursor pages, refreshed live. The filters live in the URL (list.ts) so a
+// filtered view can be bookmarked and shared.
+import { useEffect, useRef } from 'preact/hooks';
+import { api, type Run } from '../api';
+import { RunStatusBadge } from '../components/Badge';
 import { RefreshIcon } from '../components/Icons';
+import { ListTable, type Column } from '../components/ListTable';
+import { Pager } from '../components/Pager';
+import { RunLink, WorkflowLink } from '../components/Links';
 import { Time } from '../components/Time';
 import { between } from '../format';
-import { usePoll } from '../poll';
-import { navigate, onLinkClick, useLocation } from '../router';
-import { runPath, useSession, workflowPath } from '../session';
+import { useListQuery } from '../list';
+import { useResource } from '../resource';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
@@ -33,8 +35,11 @@ const CHIPS: Chip[] = [
   { label: 'Cancelled', status: 'cancelled' },
 ];
 
+const DEFAULTS = { status: '', pause_reason: '', workflow_id: '', q: '', cursor: '', limit: DEFAULT_LIMIT };
+type Filters = typeof DEFAULTS;
+
 // The page's URL query, with the parameters it knows.
-function readFilters(search: URLSearchParams) {
+function readFilters(search: URLSearchParams): Filters {
   const limit = Number(search.get('limit'));
   return {
     status: search.get('status') ?? '',
@@ -45,84 +50,15 @@ function readFilters(search: URLSearchParams) {
     limit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, MAX_LIMIT) : DEFAULT_LIMIT,
   };
 }
-type Filters = ReturnType<typeof readFilters>;
-
-function toQuery(f: Filters): string {
-  const q = new URLSearchParams();
-  for (const key of ['status', 'pause_reason', 'workflow_id', 'q', 'cursor'] as const) {
-    if (f[key]) {
-      q.set(key, f[key]);
-    }
-  }
-  if (f.limit !== DEFAULT_LIMIT) {
-    q.set('limit', String(f.limit));
-  }
-  const s = q.toString();
-  return s ? '?' + s : '';
-}
 
 export function RunsList() {
-  const session = useSession();
-  const { path, search } = useLocation();
-  const filters = readFilters(search);
-  const key = toQuery(filters);
-  const [page, setPage] = useState<Page<Run> | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [workflows, setWorkflows] = useState<Workflow[]>([]);
-  // Cursors of the pages before this one, so "Newer" can go back.
-  const [previous, setPrevious] = useState<string[]>([]);
-  const [query, setQuery] = useState(filters.q);
-  const seq = useRef(0);
-
-  const load = async () => {
-    const mine = ++seq.current;
-    try {
-      const { cursor, ...rest } = filters;
-      const result = await api.listRuns({ ...rest, cursor: cursor || undefined });
-      if (mine === seq.current) {
-        setPage(result);
-        setError(null);
-      }
-    } catch (err) {
-      if (mine === seq.current) {
-        setError(err instanceof ApiError ? err.message : String(err));
-      }
-    }
-  };
-
-  useEffect(() => {
-    void load();
-  }, [key]);
-  usePoll(load, true);
-
-  useEffect(() => {
-    api.listWorkflows().then(
-      (p) => setWorkflows(p.items),
-      () => setWorkflows([]),
-    );
-  }, []);
-
-  const go = (next: Partial<Filters>, opts: { keepPages?: boolean } = {}) => {
-    if (!opts.keepPages) {
-      setPrevious([]);
-      next = { ...next, cursor: '' };
-    }
-    navigate(path + toQuery({ ...filters, ...next }));
-  };
-
-  // The URL may change under the field (back and forward).
-  useEffect(() => {
-    setQuery((typed) => (typed.trim() === filters.q ? typed : filters.q));
-  }, [filters.q]);
-
-  // Search as the operator types, once they pause.
-  useEffect(() => {
-    if (query.trim() === filters.q) {
-      return;
-    }
-    const timer = window.setTimeout(() => go({ q: query.trim() }), SEARCH_DEBOUNCE_MS);
-    return () => window.clearTimeout(timer);
-  }, [query]);
+  const { filters, go, newer, older } = useListQuery(readFilters, DEFAULTS);
+  const runs = useResource(
+    () => api.listRuns({ ...filters, cursor: filters.cursor || undefined }),
+    [filters],
+    { poll: true },
+  );
+  const page = runs.data;
 
   const chipActive = (c: Chip) =>
     (c.status ?? '') === filters.status && (c.pause_reason ?? '') === filters.pause_reason;
@@ -131,7 +67,7 @@ export function RunsList() {
     <section class="page" aria-labelledby="runs-title">
       <div class="page__header">
         <h1 id="runs-title">Workflow runs</h1>
-        <button type="button" class="button" onClick={() => void load()}>
+        <button type="button" class="button" onClick={() => void runs.reload()}>
           <RefreshIcon /> Refresh
         </button>
       </div>
@@ -142,6 +78,7 @@ export function RunsList() {
             <button
               type="button"
               class="chip"
+              key={c.label}
               aria-pressed={chipActive(c)}
               onClick={() => go({ status: c.status ?? '', pause_reason: c.pause_reason ?? '' })}
             >
@@ -150,138 +87,118 @@ export function RunsList() {
           ))}
         </div>
         <div class="filters__row">
-          <div class="field">
-            <label for="workflow-filter">Workflow</label>
-            <select
-              id="workflow-filter"
-              value={filters.workflow_id}
-              onChange={(e) => go({ workflow_id: (e.target as HTMLSelectElement).value })}
-            >
-              <option value="">All workflows</option>
-              {workflows.map((w) => (
-                <option value={w.id}>{w.id}</option>
-              ))}
-              {filters.workflow_id && !workflows.some((w) => w.id === filters.workflow_id) && (
-                <option value={filters.workflow_id}>{filters.workflow_id}</option>
-              )}
-            </select>
-          </div>
-          <form
-            class="field"
-            role="search"
-            onSubmit={(e) => {
-              e.preventDefault();
-              go({ q: query.trim() });
-            }}
-          >
-            <label for="run-search">Search by run ID</label>
-            <input
-              id="run-search"
-              type="search"
-              placeholder="run_…"
-              value={query}
-              onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
-            />
-          </form>
+          <WorkflowFilter value={filters.workflow_id} onChange={(workflow_id) => go({ workflow_id })} />
+          <RunSearch q={filters.q} onSearch={(q) => go({ q })} />
         </div>
       </div>
 
-      {error && (
-        <p class="banner banner--error" role="alert">
-          Could not load the runs: {error}
-        </p>
-      )}
-      {page === null && !error && <p class="muted">Loading…</p>}
-      {page && <RunsTable runs={page.items} session={session} />}
-      {page && page.items.length === 0 && <p class="empty">No workflow runs match these filters.</p>}
-
-      <nav class="pager" aria-label="Pages">
-        {filters.cursor && (
-          <button
-            type="button"
-            class="button"
-            onClick={() => {
-              const back = previous.slice(0, -1);
-              setPrevious(back);
-              go({ cursor: previous[previous.length - 1] ?? '' }, { keepPages: true });
-            }}
-          >
-            ← Newer
-          </button>
-        )}
-        {page?.next_cursor && (
-          <button
-            type="button"
-            class="button"
-            onClick={() => {
-              setPrevious([...previous, filters.cursor]);
-              go({ cursor: page.next_cursor! }, { keepPages: true });
-            }}
-          >
-            Older →
-          </button>
-        )}
-      </nav>
+      <ListTable
+        noun="runs"
+        error={runs.error}
+        rows={page?.items}
+        empty="No workflow runs match these filters."
+        caption="Workflow runs, newest first"
+        class="runs-table"
+        columns={RUN_COLUMNS}
+        rowKey={(r) => r.id}
+        rowAttributes={(r) => ({ 'data-run-id': r.id })}
+      />
+      <Pager onNewer={newer} onOlder={page?.next_cursor ? () => older(page.next_cursor!) : undefined} />
     </section>
   );
 }
 
-function RunsTable(props: { runs: Run[]; session: Session }) {
-  const { session } = props;
-  if (props.runs.length === 0) {
-    return null;
-  }
+function WorkflowFilter(props: { value: string; onChange: (workflowId: string) => void }) {
+  const workflows = useResource(() => api.listWorkflows(), []).data?.items ?? [];
   return (
-    <div class="table-wrap">
-      <table class="table runs-table">
-        <caption class="visually-hidden">Workflow runs, newest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Run ID</th>
-            <th scope="col">Workflow</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-            <th scope="col" class="hide-narrow">
-              Duration
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.runs.map((r) => (
-            <tr key={r.id} data-run-id={r.id}>
-              <td>
-                <a class="mono" href={runPath(session, r.id)} onClick={onLinkClick}>
-                  {r.id}
-                </a>
-                {r.parent_run_id && (
-                  <div class="runs-table__parent muted">
-                    child of{' '}
-                    <a class="mono" href={runPath(session, r.parent_run_id)} onClick={onLinkClick}>
-                      {r.parent_run_id}
-                    </a>
-                  </div>
-                )}
-              </td>
-              <td>
-                <a href={workflowPath(session, r.workflow_id)} onClick={onLinkClick}>
-                  {r.workflow_id}
-                </a>{' '}
-                <span class="muted">v{r.workflow_version}</span>
-              </td>
-              <td>
-                <StatusBadge
-                  status={r.status}
-                  label={r.pause?.reason === 'reauth' ? 'Paused for reauth' : undefined}
-                />
-              </td>
-              <td>
-                <Time at={r.created_at} />
-              </td>
-              <td class="hide-narrow">{between(r.started_at, r.finished_at) ?? '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+    <div class="field">
+      <label for="workflow-filter">Workflow</label>
+      <select
+        id="workflow-filter"
+        value={props.value}
+        onChange={(e) => props.onChange((e.target as HTMLSelectElement).value)}
+      >
+        <option value="">All workflows</option>
+        {workflows.map((w) => (
+          <option value={w.id} key={w.id}>
+            {w.id}
+          </option>
+        ))}
+        {props.value && !workflows.some((w) => w.id === props.value) && <option value={props.value}>{props.value}</option>}
+      </select>
     </div>
   );
 }
+
+// Searches as the operator types, once they pause. The field is the operator's until the
+// URL's `q` changes under it (back and forward), which it then shows.
+function RunSearch(props: { q: string; onSearch: (q: string) => void }) {
+  const inputRef = useRef<HTMLInputElement>(null);
+  const timerRef = useRef<number | undefined>(undefined);
+  const { q, onSearch } = props;
+
+  useEffect(() => {
+    const field = inputRef.current!;
+    if (field.value.trim() !== q) {
+      field.value = q;
+    }
+  }, [q]);
+  useEffect(() => () => window.clearTimeout(timerRef.current), []);
+
+  const typed = () => inputRef.current!.value.trim();
+  return (
+    <form
+      class="field"
+      role="search"
+      onSubmit={(e) => {
+        e.preventDefault();
+        window.clearTimeout(timerRef.current);
+        onSearch(typed());
+      }}
+    >
+      <label for="run-search">Search by run ID</label>
+      <input
+        id="run-search"
+        ref={inputRef}
+        type="search"
+        placeholder="run_…"
+        defaultValue={q}
+        onInput={() => {
+          window.clearTimeout(timerRef.current);
+          timerRef.current = window.setTimeout(() => {
+            if (typed() !== q) {
+              onSearch(typed());
+            }
+          }, SEARCH_DEBOUNCE_MS);
+        }}
+      />
+    </form>
+  );
+}
+
+const RUN_COLUMNS: Column<Run>[] = [
+  {
+    header: 'Run ID',
+    cell: (r) => (
+      <>
+        <RunLink id={r.id} />
+        {r.parent_run_id && (
+          <div class="runs-table__parent muted">
+            child of <RunLink id={r.parent_run_id} />
+          </div>
+        )}
+      </>
+    ),
+  },
+  {
+    header: 'Workflow',
+    cell: (r) => (
+      <>
+        <WorkflowLink id={r.workflow_id} /> <span class="muted">v{r.workflow_version}</span>
+      </>
+    ),
+  },
+  { header: 'Status', cell: (r) => <RunStatusBadge run={r} /> },
+  { header: 'Created', cell: (r) => <Time at={r.created_at} /> },
+  { header: 'Duration', hideNarrow: true, cell: (r) => between(r.started_at, r.finished_at) ?? '—' },
+];

@@ -39,7 +39,7 @@ export function SignIn(props: { signedIn: Session | null; onSignedIn: () => Prom
 
   return (
     <main id="main" class="signin">
-      <form class="card signin__card" onSubmit={submit} aria-describedby="signin-help">
+      <form class="card signin__card" onSubmit={(e) => void submit(e)} aria-describedby="signin-help">
         <h1>Sign in to Stepwell</h1>
         <p id="signin-help" class="muted">
           Paste an API token of your workspace. Its role decides what you can do: viewers watch runs,

@@ -1,93 +1,58 @@
 // One workflow (/{ws}/workflows/{wf}): status (with the safety banner), the admin's
 // disable/enable, version history with each version's definition, and recent runs.
-import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Run, type Workflow } from '../api';
+import { useState } from 'preact/hooks';
+import { api, errorMessage, type Run, type Workflow } from '../api';
 import { StatusBadge } from '../components/Badge';
+import { Breadcrumb } from '../components/Breadcrumb';
 import { Json } from '../components/Json';
+import { RunLink } from '../components/Links';
+import { PageLoadState } from '../components/LoadState';
+import { MetaList } from '../components/MetaList';
 import { Time } from '../components/Time';
 import { showToast } from '../components/Toasts';
+import { useResource } from '../resource';
 import { onLinkClick } from '../router';
-import { runPath, useSession, wsPath } from '../session';
+import { useSession, wsPath } from '../session';
 
 const RECENT_RUNS = 10;
 
 export function WorkflowDetail(props: { workflowId: string }) {
+  const { workflowId } = props;
   const session = useSession();
-  const [workflow, setWorkflow] = useState<Workflow | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [runs, setRuns] = useState<Run[] | null>(null);
+  const resource = useResource(() => api.getWorkflow(workflowId), [workflowId]);
+  const runs = useResource(() => api.listRuns({ workflow_id: workflowId, limit: RECENT_RUNS }), [workflowId]);
   const [busy, setBusy] = useState(false);
 
-  const load = async () => {
+  // An admin's change: the workflow as the server answered, then reloaded.
+  const change = async (request: () => Promise<Workflow>, done: string, failed: string) => {
+    setBusy(true);
     try {
-      setWorkflow(await api.getWorkflow(props.workflowId));
-      setError(null);
+      const updated = await request();
+      resource.set(() => updated);
+      showToast('success', done);
+      void resource.reload();
     } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, 'error', String(err)));
+      showToast('error', failed, errorMessage(err));
+    } finally {
+      setBusy(false);
     }
   };
-
-  useEffect(() => {
-    void load();
-    api.listRuns({ workflow_id: props.workflowId, limit: RECENT_RUNS }).then(
-      (p) => setRuns(p.items),
-      () => setRuns([]),
+  const setStatus = (status: 'active' | 'disabled') =>
+    change(
+      () => api.setWorkflowStatus(workflowId, status),
+      status === 'disabled' ? 'Workflow disabled' : 'Workflow enabled',
+      status === 'disabled' ? 'Failed to disable workflow' : 'Failed to enable workflow',
     );
-  }, []);
-
-  const setStatus = async (status: 'active' | 'disabled') => {
-    setBusy(true);
-    try {
-      setWorkflow(await api.setWorkflowStatus(props.workflowId, status));
-      showToast('success', status === 'disabled' ? 'Workflow disabled' : 'Workflow enabled');
-      void load();
-    } catch (err) {
-      showToast(
-        'error',
-        status === 'disabled' ? 'Failed to disable workflow' : 'Failed to enable workflow',
-        err instanceof ApiError ? err.message : String(err),
-      );
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const resume = async () => {
-    setBusy(true);
-    try {
-      setWorkflow(await api.resumeWorkflow(props.workflowId));
-      showToast('success', 'Workflow resumed');
-      void load();
-    } catch (err) {
-      showToast('error', 'Failed to resume workflow', err instanceof ApiError ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const resume = () => change(() => api.resumeWorkflow(workflowId), 'Workflow resumed', 'Failed to resume workflow');
 
   const breadcrumb = (
-    <nav aria-label="Breadcrumb" class="breadcrumb">
-      <a href={wsPath(session, 'workflows')} onClick={onLinkClick}>
-        Workflows
-      </a>
-      <span aria-hidden="true"> / </span>
-      <span aria-current="page">{props.workflowId}</span>
-    </nav>
+    <Breadcrumb listPath={wsPath(session, 'workflows')} listName="Workflows">
+      <span aria-current="page">{workflowId}</span>
+    </Breadcrumb>
   );
+  const workflow = resource.data;
   if (!workflow) {
-    return (
-      <section class="page">
-        {breadcrumb}
-        {error ? (
-          <>
-            <h1>{error.status === 404 ? 'Workflow not found' : 'Could not load the workflow'}</h1>
-            <p role="alert">{error.message}</p>
-          </>
-        ) : (
-          <p class="muted">Loading…</p>
-        )}
-      </section>
-    );
+    return <PageLoadState noun="workflow" error={resource.error} breadcrumb={breadcrumb} />;
   }
 
   const admin = session.role === 'admin';
@@ -133,54 +98,36 @@ export function WorkflowDetail(props: { workflowId: string }) {
       )}
       <section class="card" aria-labelledby="wf-overview-title">
         <h2 id="wf-overview-title">Overview</h2>
-        <dl class="meta">
-          <div class="meta__row">
-            <dt>Kind</dt>
-            <dd>{workflow.kind}</dd>
-          </div>
-          <div class="meta__row">
-            <dt>Mode</dt>
-            <dd>{workflow.mode ?? 'standard'}</dd>
-          </div>
-          <div class="meta__row">
-            <dt>Current version</dt>
-            <dd>{workflow.version}</dd>
-          </div>
-          <div class="meta__row">
-            <dt>Created</dt>
-            <dd>
-              <Time at={workflow.created_at} />
-            </dd>
-          </div>
-          <div class="meta__row">
-            <dt>Updated</dt>
-            <dd>
-              <Time at={workflow.updated_at} />
-            </dd>
-          </div>
-        </dl>
+        <MetaList
+          rows={[
+            ['Kind', workflow.kind],
+            ['Mode', workflow.mode ?? 'standard'],
+            ['Current version', workflow.version],
+            ['Created', <Time at={workflow.created_at} />],
+            ['Updated', <Time at={workflow.updated_at} />],
+          ]}
+        />
       </section>
-      <RecentRuns runs={runs} workflowId={workflow.id} />
+      <RecentRuns runs={runs.error ? [] : runs.data?.items} workflowId={workflow.id} />
       <Versions workflow={workflow} />
     </section>
   );
 }
 
-function RecentRuns(props: { runs: Run[] | null; workflowId: string }) {
+// The newest runs; none when they cannot be loaded.
+function RecentRuns(props: { runs: Run[] | undefined; workflowId: string }) {
   const session = useSession();
   const all = wsPath(session, `monitoring/workflow-runs?workflow_id=${encodeURIComponent(props.workflowId)}`);
   return (
     <section class="card" aria-labelledby="recent-title">
       <h2 id="recent-title">Recent runs</h2>
-      {props.runs === null && <p class="muted">Loading…</p>}
+      {props.runs === undefined && <p class="muted">Loading…</p>}
       {props.runs?.length === 0 && <p class="muted">No runs yet.</p>}
       {props.runs && props.runs.length > 0 && (
         <ul class="plain-list">
           {props.runs.map((r) => (
             <li key={r.id}>
-              <a class="mono" href={runPath(session, r.id)} onClick={onLinkClick}>
-                {r.id}
-              </a>{' '}
+              <RunLink id={r.id} />{' '}
               <StatusBadge status={r.status} /> <Time at={r.created_at} />
             </li>
           ))}
@@ -195,27 +142,18 @@ function RecentRuns(props: { runs: Run[] | null; workflowId: string }) {
   );
 }
 
-// Versions go from 1 to the current one; each definition is fetched when chosen.
+// Versions go from 1 to the current one; each definition is fetched when chosen (the
+// current one comes with the workflow).
 function Versions(props: { workflow: Workflow }) {
   const { workflow } = props;
   const [selected, setSelected] = useState(workflow.version);
-  const [definition, setDefinition] = useState<unknown>(workflow.definition);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (selected === workflow.version && workflow.definition !== undefined) {
-      setDefinition(workflow.definition);
-      return;
-    }
-    setDefinition(undefined);
-    api.getWorkflowVersion(workflow.id, selected).then(
-      (v) => {
-        setDefinition(v.definition);
-        setError(null);
-      },
-      (err) => setError(err instanceof ApiError ? err.message : String(err)),
-    );
-  }, [selected, workflow.version]);
+  const current = selected === workflow.version && workflow.definition !== undefined;
+  const fetched = useResource(
+    async () => (current ? undefined : (await api.getWorkflowVersion(workflow.id, selected)).definition),
+    [current, workflow.id, selected],
+    { resetOnChange: true },
+  );
+  const definition = current ? workflow.definition : fetched.data;
 
   const versions = Array.from({ length: workflow.version }, (_, i) => workflow.version - i);
   return (
@@ -225,12 +163,14 @@ function Versions(props: { workflow: Workflow }) {
         <label for="version-select">Version</label>
         <select id="version-select" value={selected} onChange={(e) => setSelected(Number((e.target as HTMLSelectElement).value))}>
           {versions.map((v) => (
-            <option value={v}>{v === workflow.version ? `${v} (current)` : v}</option>
+            <option value={v} key={v}>
+              {v === workflow.version ? `${v} (current)` : v}
+            </option>
           ))}
         </select>
       </div>
-      {error && <p role="alert">{error}</p>}
-      {definition === undefined && !error ? (
+      {fetched.error && <p role="alert">{fetched.error.message}</p>}
+      {definition === undefined && !fetched.error ? (
         <p class="muted">Loading…</p>
       ) : (
         <Json value={definition} label={`Definition of version ${selected}`} />
