@@ -107,8 +107,8 @@ class RestartTest(E2ETestCase):
         # Runs with many steps, started just before the crash.
         many = [s.start_run("rs-many")["id"] for _ in range(5)]
 
-        # A timer that comes due while the server is down: the stopped fake clock never
-        # reaches it, the restarted one (the real time) is past it.
+        # A timer that comes due while the server is down: this process's fake clock,
+        # which stands still, never reaches it; the next one's (the real time) is past it.
         due = self.http_workflow("rs-due", ["t1", "t2"], sleep=("t1", "1ms"))
         due_run = s.start_run("rs-due")
         due_waiting = s.wait_status(due_run["id"], "waiting")
