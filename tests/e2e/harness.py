@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import unittest
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +43,9 @@ REQUEST_TIMEOUT = 30.0
 
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 TERMINAL = ("completed", "failed", "cancelled")
+
+# The workflow of the runs that advance_clock_and_settle() uses as a barrier.
+CLOCK_BARRIER_WORKFLOW = "e2e-clock-barrier"
 
 
 def scaled(seconds):
@@ -154,6 +157,7 @@ class Server:
         self.host = None
         self.port = None
         self.starts = 0
+        self._barrier_workflow_stored = False
         self.start()
 
     # ----------------------------------------------------------------- process
@@ -412,6 +416,47 @@ class Server:
         """The fake clock's time (advancing it by 1 ms)."""
         return parse_time(self.advance_clock(1)["now"])
 
+    def advance_clock_and_settle(self, ms):
+        """Advances the fake clock by `ms` (at least 1) and returns once the server has
+        fired every timer due by the new time.
+
+        The proof is a barrier run that sleeps until exactly the new time: the timer
+        service fires due timers in due order, so when the barrier run has completed,
+        any timer due no later than it has fired too. A negative check ("no attempt
+        before the back-off ends", "the run stays waiting") follows this instead of an
+        observation window. Returns the clock route's answer."""
+        if ms < 1:
+            raise ValueError("advance_clock_and_settle needs ms >= 1")
+        if not self._barrier_workflow_stored:
+            self.put_workflow({"id": CLOCK_BARRIER_WORKFLOW, "steps": [
+                {"id": "until", "type": "sleep_until", "with": {"at": "${{ input.at }}"}}]})
+            self._barrier_workflow_stored = True
+        now = parse_time(self.advance_clock(0)["now"])
+        barrier = self.start_run(CLOCK_BARRIER_WORKFLOW,
+                                 {"at": format_time(now + timedelta(milliseconds=ms))})
+        # Parked on its timer before the clock moves (else it would not wait at all).
+        self.wait_status(barrier["id"], "waiting")
+        moved = self.advance_clock(ms)
+        done = self.wait_status(barrier["id"], *TERMINAL)
+        if done["status"] != "completed":
+            raise AssertionError(f"the clock barrier run did not complete: {done!r}")
+        return moved
+
+    def active_runs(self):
+        """How many runs the engine is driving now (the /metrics gauge)."""
+        resp = self.request("GET", "/metrics")
+        match = re.search(r"^stepwell_active_runs (\d+)$", resp.text, re.MULTILINE)
+        if resp.status != 200 or match is None:
+            raise AssertionError(f"GET /metrics has no stepwell_active_runs: {resp!r}")
+        return int(match.group(1))
+
+    def wait_engine_idle(self, timeout=DEFAULT_WAIT_TIMEOUT):
+        """Waits until the engine drives no run: every step it started has ended and been
+        committed, and each run it let go of is parked, paused or ended. A negative check
+        ("a paused run starts no step") follows this instead of an observation window."""
+        wait_until(lambda: self.active_runs() == 0, timeout,
+                   "the engine to drive no run")
+
     def list_all(self, path, token=_ADMIN, limit=500):
         """Walks every page of a collection; returns all items."""
         items = []
@@ -511,6 +556,84 @@ class SSEStream:
 
     def close(self):
         self.conn.close()
+
+
+def _tcp_queues(local_port, remote_port):
+    """(tx_queue, rx_queue) in bytes of the IPv4 TCP socket from `local_port` to
+    `remote_port`, read from /proc/net/tcp (Linux); None when there is none. tx_queue
+    counts bytes sent but not yet acknowledged, rx_queue bytes received but not yet
+    read by the process that owns the socket."""
+    with open("/proc/net/tcp", encoding="ascii") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if (int(local.rsplit(":", 1)[1], 16) == local_port
+                    and int(remote.rsplit(":", 1)[1], 16) == remote_port):
+                tx, rx = queues.split(":")
+                return int(tx, 16), int(rx, 16)
+    return None
+
+
+class PendingRequest:
+    """One HTTP/1.1 request on a socket of its own, for requests the server holds
+    (long-polls), with the two moments a held request does not show over HTTP:
+
+    - `wait_read_by_server()`: the server process has read the request off its socket
+      (every byte acknowledged by its kernel and none left unread there);
+    - `hang_up()` then `wait_closed_by_server()`: the client half-closes, as one that
+      goes away does, and the server closes its end in turn, which shows it noticed.
+
+    Every wait is bounded. Not thread-safe."""
+
+    def __init__(self, server, method, path, body=None, token=_ADMIN, timeout=30.0):
+        if token is _ADMIN:
+            token = server.admin_token
+        head = [f"{method} {path} HTTP/1.1", f"Host: {server.host}:{server.port}"]
+        payload = b""
+        if body is not None:
+            payload = json.dumps(body).encode("utf-8")
+            head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        if token is not None:
+            head.append(f"Authorization: Bearer {token}")
+        self.server_port = server.port
+        self.sock = socket.create_connection((server.host, server.port), timeout=scaled(timeout))
+        self.local_port = self.sock.getsockname()[1]
+        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("utf-8") + payload)
+
+    def wait_read_by_server(self, timeout=DEFAULT_WAIT_TIMEOUT):
+        def read():
+            mine = _tcp_queues(self.local_port, self.server_port)
+            theirs = _tcp_queues(self.server_port, self.local_port)
+            return (mine is not None and theirs is not None and mine[0] == 0
+                    and theirs[1] == 0)
+
+        wait_until(read, timeout, "the server to read the request")
+
+    def hang_up(self):
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def wait_closed_by_server(self):
+        """Reads until the server closes the connection (bounded by the socket's
+        timeout); returns what it sent before, b"" when it sent nothing."""
+        data = b""
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return data
+                data += chunk
+        except ConnectionResetError:
+            return data
+
+    def response(self):
+        """The answer (bounded by the socket's timeout)."""
+        resp = http.client.HTTPResponse(self.sock)
+        resp.begin()
+        return Response(resp.status, resp.headers, resp.read())
+
+    def close(self):
+        self.sock.close()
 
 
 # ------------------------------------------------------------------ target server
@@ -811,6 +934,18 @@ def http_step(step_id, url, method="GET", timeout=None, **with_fields):
     return step
 
 
+def process_dead(pid):
+    """True when `pid` no longer runs: no /proc entry, or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    # "pid (comm) S ..." - comm may contain spaces and parentheses; take the last ')'.
+    state = stat[stat.rfind(")") + 2:].split(" ", 1)[0]
+    return state == "Z"
+
+
 def wait_until(predicate, timeout=DEFAULT_WAIT_TIMEOUT, desc="condition"):
     deadline = time.monotonic() + scaled(timeout)
     while True:
@@ -820,13 +955,3 @@ def wait_until(predicate, timeout=DEFAULT_WAIT_TIMEOUT, desc="condition"):
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {desc}")
         time.sleep(POLL_INTERVAL)
-
-
-def holds_for(predicate, seconds, desc="condition"):
-    """Asserts that `predicate()` stays true for `seconds` (polled). Only for negative
-    checks ("nothing else happens"), which need an observation window by nature."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not predicate():
-            raise AssertionError(f"{desc} stopped holding")
-        time.sleep(POLL_INTERVAL * 2)

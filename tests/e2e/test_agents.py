@@ -3,18 +3,15 @@ complete, fail; leases on the fake clock; retries; cancellation and discarded re
 role checks and bad bodies; and the example agent (examples/agent.py) as a real process.
 """
 
-import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 import unittest
 from datetime import timedelta
 
-from harness import (REPO_ROOT, E2ETestCase, TERMINAL, find_step, holds_for, noop, parse_time,
-                     scaled, wait_until)
+from harness import (REPO_ROOT, E2ETestCase, PendingRequest, TERMINAL, find_step, noop,
+                     parse_time, scaled, wait_until)
 
 EXAMPLE_AGENT = REPO_ROOT / "examples" / "agent.py"
 LEASE = timedelta(seconds=30)
@@ -130,30 +127,27 @@ class AgentsTest(E2ETestCase):
         resp = self.claim("agent-a", ["ag-empty-q"], 0)
         self.assertEqual(resp.status, 204, resp)
 
+    def pending_claim(self, agent_id, queue, wait_ms):
+        """A claim sent on a socket of its own, once the server holds it (the server has
+        read it, and there is nothing in `queue` to answer it with)."""
+        claim = PendingRequest(self.server, "POST", "/api/v1/agents/claim",
+                               {"agent_id": agent_id, "queues": [queue], "wait_ms": wait_ms},
+                               token=self.agent, timeout=wait_ms / 1000 + 30)
+        self.addCleanup(claim.close)
+        claim.wait_read_by_server()
+        return claim
+
     def test_claim_wakes_when_a_task_is_queued(self):
         s = self.server
         s.put_workflow({"id": "ag-wake", "steps": [agent_step("work", "ag-wake-q", {"w": 1})]})
-        result = {}
-
-        def long_poll():
-            result["started"] = time.monotonic()
-            result["resp"] = self.claim("agent-a", ["ag-wake-q"], 30000)
-            result["answered"] = time.monotonic()
-
-        thread = threading.Thread(target=long_poll, daemon=True)
-        thread.start()
-        # Let the claim arrive and park (nothing to claim yet).
-        time.sleep(0.3)
-        self.assertNotIn("resp", result)
+        claim = self.pending_claim("agent-a", "ag-wake-q", 30000)
         run = s.start_run("ag-wake")
         queued_at = time.monotonic()
-        thread.join(scaled(25))
-        self.assertFalse(thread.is_alive(), "the claim did not answer")
-        resp = result["resp"]
+        resp = claim.response()
         self.assertEqual(resp.status, 200, resp)
         self.assertEqual(resp.json["task"]["run_id"], run["id"])
         # Woken by the new task, not by the end of wait_ms (30 s).
-        self.assertLess(result["answered"] - queued_at, scaled(10))
+        self.assertLess(time.monotonic() - queued_at, scaled(10))
 
     def test_claim_of_a_client_that_hung_up_does_not_take_the_task(self):
         """An agent that stops (or loses its connection) while its claim long-polls must
@@ -161,16 +155,10 @@ class AgentsTest(E2ETestCase):
         and a step without retry would then fail with lease_expired."""
         s = self.server
         s.put_workflow({"id": "ag-hangup", "steps": [agent_step("work", "ag-hangup-q", {})]})
-        body = json.dumps({"agent_id": "gone", "queues": ["ag-hangup-q"],
-                           "wait_ms": 30000}).encode()
-        sock = socket.create_connection((s.host, s.port), timeout=10)
-        sock.sendall(b"POST /api/v1/agents/claim HTTP/1.1\r\nHost: e2e\r\n"
-                     b"Authorization: Bearer " + self.agent.encode() + b"\r\n"
-                     b"Content-Type: application/json\r\n"
-                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        time.sleep(0.3)  # let the claim park on the empty queue
-        sock.close()  # the agent is gone
-        time.sleep(0.3)
+        claim = self.pending_claim("gone", "ag-hangup-q", 30000)
+        claim.hang_up()  # the agent is gone
+        # The server closes its end without an answer: it noticed, and dropped the claim.
+        self.assertEqual(claim.wait_closed_by_server(), b"")
         run = s.start_run("ag-hangup")
         s.wait_for(run["id"], waits_on_agent)
         resp = self.claim("agent-b", ["ag-hangup-q"], 5000)
@@ -297,6 +285,10 @@ class AgentsTest(E2ETestCase):
         run = self.start_waiting("ag-beat", "ag-beat-q", {"h": 1})
         task = self.claim_task("agent-a", "ag-beat-q")
         first_lease = parse_time(task["lease_expires_at"])
+        # A task claimed after it and never heartbeated: its lapse shows a sweep ran.
+        s.advance_clock(1)
+        sentinel = self.start_waiting("ag-beat-sentinel", "ag-beat-sentinel-q", {"h": 2})
+        self.claim_task("agent-s", "ag-beat-sentinel-q")
         s.advance_clock(20 * 1000)
         beat = self.assertStatus(self.task_call(task["id"], "heartbeat", {"agent_id": "agent-a"}),
                                  200)
@@ -304,11 +296,15 @@ class AgentsTest(E2ETestCase):
         self.assertFalse(beat["cancelled"])
         second_lease = parse_time(beat["lease_expires_at"])
         self.assertGreaterEqual(second_lease - first_lease, timedelta(seconds=20))
-        # 40 s after the claim: past the first lease, within the extended one.
+        # 40 s after the claim: past the first lease, within the extended one. The sweep
+        # that fails the sentinel's lapsed lease has looked at this task too (it takes
+        # lapsed leases oldest first, and the sentinel's lapsed after the first lease).
         s.advance_clock(20 * 1000)
-        holds_for(lambda: waits_on_agent(s.get_run(run["id"])) and
-                  not find_step(s.get_run(run["id"]), "work")["attempts"], 0.6,
-                  "the extended lease holds")
+        self.assertEqual(s.wait_status(sentinel["id"], *TERMINAL)["error"]["code"],
+                         "lease_expired")
+        still = s.get_run(run["id"])
+        self.assertTrue(waits_on_agent(still), still)
+        self.assertEqual(find_step(still, "work")["attempts"], [])
         self.assertEqual(self.claim("agent-b", ["ag-beat-q"], 0).status, 204)
         beat = self.task_call(task["id"], "heartbeat", {"agent_id": "agent-a"}).json
         self.assertFalse(beat["cancelled"])
@@ -407,7 +403,8 @@ class AgentsTest(E2ETestCase):
         s = self.server
         run = self.start_waiting("ag-cancel-queued", "ag-cancel-queued-q", {"c": 2})
         self.assertStatus(s.control(run["id"], "cancel"), 200)
-        self.assertEqual(self.claim("agent-a", ["ag-cancel-queued-q"], 300).status, 204)
+        # The cancel closed the task in its own commit: no claim from now on gets it.
+        self.assertEqual(self.claim("agent-a", ["ag-cancel-queued-q"], 0).status, 204)
 
     def test_fail_not_retryable_fails_the_run(self):
         s = self.server
@@ -423,8 +420,9 @@ class AgentsTest(E2ETestCase):
         self.assertEqual(done["error"]["step_id"], "work")
         self.assertIn("cannot do this", done["error"]["message"])
         self.assertEqual(find_step(done, "work")["status"], "failed")
+        # Past the back-off the policy would have used: the task is not queued again.
         s.advance_clock(5000)
-        self.assertEqual(self.claim("agent-b", ["ag-fail-q"], 300).status, 204)
+        self.assertEqual(self.claim("agent-b", ["ag-fail-q"], 0).status, 204)
 
     def test_fail_retryable_is_retried(self):
         s = self.server

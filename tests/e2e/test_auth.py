@@ -1,6 +1,7 @@
-"""The auth matrix: every route of this issue with no token, an invalid token, the
-agent, viewer, operator and admin roles, and an admin token of another workspace.
-Also tokens (listing without secrets, revocation) and the session cookie."""
+"""The auth matrix: every workflow, run, token and audit route with no token, an invalid
+token, the agent, viewer, operator and admin roles, and an admin token of another
+workspace (the agent routes' own checks are in test_agents.py). Also tokens (listing
+without secrets, revocation) and the session cookie."""
 
 import re
 import secrets

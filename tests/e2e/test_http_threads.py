@@ -1,10 +1,10 @@
 """HTTP threads: one slow request must not stall other clients.
 
 Every connection is served by one I/O thread (dealt in turn), so a handler must not
-wait long on its thread: a script's `http` steps (POST /workflows/{id}/invoke) are
-awaited off the I/O threads, and the acceptor has a thread of its own. (Found in review:
-the first cut of one io_context per thread stalled every connection dealt to the
-waiting thread, and all new connections when it was the acceptor's.)
+wait long on its thread: one that did would stall every connection dealt to that
+thread, and every new connection if that thread also accepted them. So a script's
+`http` steps (POST /workflows/{id}/invoke) are awaited off the I/O threads, and the
+acceptor has a thread of its own.
 """
 
 import threading
@@ -35,7 +35,7 @@ class HttpThreadsTest(E2ETestCase):
                 s.api("POST", "/api/v1/workflows/slow-script/invoke", {})))
         invoke.start()
         try:
-            # The invoke's handler now waits for the target on its I/O thread.
+            # From here the invoke waits for the target.
             target.wait_for_request(slow)
             # Fresh connections, one after another: dealt round-robin, one in every
             # HTTP_THREADS lands on the waiting thread, or none is accepted at all when the

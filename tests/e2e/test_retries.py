@@ -14,8 +14,7 @@ import tempfile
 import unittest
 from datetime import timedelta
 
-from harness import (E2ETestCase, TERMINAL, find_step, holds_for, http_step, noop,
-                     parse_time)
+from harness import E2ETestCase, TERMINAL, find_step, http_step, noop, parse_time
 
 
 def with_retry(step, retry=None, retry_on=None):
@@ -84,11 +83,12 @@ class RetriesTest(E2ETestCase):
         listed = s.list_all("/api/v1/runs?wait_kind=retry&workflow_id=rt-flaky")
         self.assertEqual([r["id"] for r in listed], [run["id"]])
 
-        # No second attempt before the back-off is over.
-        s.advance_clock(9000)
-        holds_for(lambda: t.hits(path) == 1, 0.4, "no attempt before the back-off ends")
+        # No second attempt before the back-off is over: every timer due 1 ms before its
+        # end has fired, and the run still waits.
+        s.advance_clock_and_settle(9999)
         self.assertTrue(in_retry(s.get_run(run["id"])))
-        s.advance_clock(1000)
+        self.assertEqual(t.hits(path), 1)
+        s.advance_clock(1)
         done = s.wait_status(run["id"], *TERMINAL, timeout=10)
         self.assertEqual(done["status"], "completed", done)
         self.assertEqual(done["output"], 2)
@@ -134,8 +134,8 @@ class RetriesTest(E2ETestCase):
         self.assertEqual(step["output"]["status"], 503)
         self.assertEqual(find_step(done, "after")["status"], "pending")
         # Nothing more happens, however far the clock moves.
-        s.advance_clock(3600 * 1000)
-        holds_for(lambda: t.hits(path) == 4, 0.3, "no attempt after the last one")
+        s.advance_clock_and_settle(3600 * 1000)
+        self.assertEqual(t.hits(path), 4)
 
     def test_exponential_backoff_is_capped_by_max(self):
         s, t = self.server, self.target
@@ -165,8 +165,8 @@ class RetriesTest(E2ETestCase):
         step = find_step(done, "h")
         self.assertEqual(step["attempt"], 1)
         self.assertEqual(step["attempts"], [])
-        s.advance_clock(60 * 1000)
-        holds_for(lambda: t.hits(path) == 1, 0.3, "a 404 is not retried")
+        s.advance_clock_and_settle(60 * 1000)
+        self.assertEqual(t.hits(path), 1, "a 404 is not retried")
 
     def test_retry_on_404_retries_it(self):
         s, t = self.server, self.target
@@ -211,8 +211,8 @@ class RetriesTest(E2ETestCase):
         self.assertIsNone(done["wait"])
         self.assertEqual(done["cancel"]["reason"], "give up")
         self.assertEqual(find_step(done, "after")["status"], "pending")
-        s.advance_clock(120 * 1000)
-        holds_for(lambda: t.hits(path) == 1, 0.5, "no attempt after cancel")
+        s.advance_clock_and_settle(120 * 1000)
+        self.assertEqual(t.hits(path), 1, "an attempt after cancel")
         self.assertEqual(s.get_run(run["id"])["status"], "cancelled")
 
     def test_shell_exit_code_is_retried(self):

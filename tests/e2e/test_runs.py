@@ -2,13 +2,13 @@
 pagination, workflow-scoped reads, replay, idempotency and the SSE stream."""
 
 import re
-import threading
 import time
 import unittest
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-from harness import (E2ETestCase, SSEStream, TERMINAL, etag_version, find_step, holds_for,
-                     http_step, noop, scaled)
+from harness import (E2ETestCase, PendingRequest, SSEStream, TERMINAL, etag_version, find_step,
+                     http_step, noop, parse_time, scaled, wait_until)
 
 
 def steps_with_id(run, step_id):
@@ -227,28 +227,18 @@ class RunsTest(E2ETestCase):
         s = self.server
         run = s.start_run("runs-gate")
         s.wait_status(run["id"], "waiting")
-        result = {}
-
-        def poll():
-            started = time.monotonic()
-            resp = s.api("GET", f"/api/v1/runs/{run['id']}?wait_ms=20000", timeout=40)
-            result["resp"] = resp
-            result["elapsed"] = time.monotonic() - started
-
-        thread = threading.Thread(target=poll, daemon=True)
-        thread.start()
-        # Negative check: while the run waits, the long-poll holds.
-        holds_for(thread.is_alive, 0.3, "long-poll held while the run waits")
+        started = time.monotonic()
+        poll = PendingRequest(s, "GET", f"/api/v1/runs/{run['id']}?wait_ms=20000", timeout=40)
+        self.addCleanup(poll.close)
+        poll.wait_read_by_server()
         sent = time.monotonic()
         self.assertStatus(s.send_event(run["id"], "go", {}), 202)
-        thread.join(scaled(10))
-        self.assertFalse(thread.is_alive(), "long-poll did not answer after the run ended")
-        resp = result["resp"]
-        body = self.assertStatus(resp, 200)
+        # Held while the run waited: the answer is the run as it ended.
+        body = self.assertStatus(poll.response(), 200)
         self.assertEqual(body["status"], "completed")
         self.assertEqual(body["output"], "done")
         self.assertLess(time.monotonic() - sent, scaled(5))
-        self.assertLess(result["elapsed"], 19)
+        self.assertLess(time.monotonic() - started, 19)
 
     def test_long_poll_times_out_with_current_state(self):
         s = self.server
@@ -326,9 +316,11 @@ class RunsTest(E2ETestCase):
         s.put_workflow({"id": "runs-page", "steps": [noop("a", 1)]})
         started = []
         for _ in range(5):
-            started.append(s.start_run("runs-page")["id"])
+            run = s.start_run("runs-page")
+            started.append(run["id"])
             # Distinct creation milliseconds, so "newest first" has one right answer.
-            time.sleep(0.003)
+            next_ms = parse_time(run["created_at"]) + timedelta(milliseconds=1)
+            wait_until(lambda: datetime.now(timezone.utc) >= next_ms, desc="the next millisecond")
         expected = list(reversed(started))
 
         seen, sizes = [], []

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import unittest
 
-from harness import E2ETestCase, TERMINAL, find_step, noop, wait_until
+from harness import E2ETestCase, TERMINAL, find_step, noop, process_dead, wait_until
 
 SECRET_ENV = "STEPWELL_E2E_SHELL_SECRET"
 
@@ -28,18 +28,6 @@ def shell(step_id, argv, env=None, cwd=None, timeout=None):
     if timeout is not None:
         step["timeout"] = timeout
     return step
-
-
-def process_dead(pid):
-    """True when `pid` no longer runs: no /proc entry, or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    # "pid (comm) S ..." - comm may contain spaces and parentheses; take the last ')'.
-    state = stat[stat.rfind(")") + 2:].split(" ", 1)[0]
-    return state == "Z"
 
 
 def read_pids(path):

@@ -137,12 +137,12 @@ class TimeoutsTest(E2ETestCase):
         self.assertEqual(paused.status, 200, paused)
         self.assertEqual(paused.json["status"], "paused")
         self.assertEqual(paused.json["allowed_actions"], ["resume", "cancel"])
-        s.advance_clock(30_000)
-        # Held: still paused, still one attempt made, however long we look.
-        for _ in range(3):
-            now = s.get_run(run["id"])
-            self.assertEqual(now["status"], "paused")
-            self.assertEqual(find_step(now, "flaky")["attempt"], 1)
+        # Held: once the back-off's timer has come and gone, still paused, still one
+        # attempt made.
+        s.advance_clock_and_settle(30_000)
+        now = s.get_run(run["id"])
+        self.assertEqual(now["status"], "paused")
+        self.assertEqual(find_step(now, "flaky")["attempt"], 1)
 
         resumed = s.control(run["id"], "resume")
         self.assertEqual(resumed.status, 200, resumed)
