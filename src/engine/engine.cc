@@ -37,13 +37,14 @@ StepTraits TraitsOf(const StepRecord& row) {
 }  // namespace
 
 Engine::Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner& processes,
-               IdSource& ids, EngineOptions options)
+               IdSource& ids, EngineOptions options, RunLeases* leases)
     : store_(store),
       clock_(clock),
       http_(http),
       processes_(processes),
       ids_(ids),
       options_(options),
+      leases_(leases != nullptr ? *leases : local_leases_),
       pool_(options.workers),
       timers_(store, clock,
               [this](const TimerRecord& t) { pool_.Post([this, t] { FireTimer(t); }); }) {}
@@ -103,16 +104,24 @@ std::shared_ptr<Engine::ActiveRun> Engine::Activate(const std::string& run_id) {
   if (stopping_) {
     return nullptr;
   }
-  std::lock_guard lock(mu_);
-  auto [it, inserted] = active_.try_emplace(run_id);
-  if (!inserted) {
-    // Its driver looks again when it lets go of the run (or re-reads it when a commit
-    // loses a race).
-    it->second->drive_again = true;
-    return nullptr;
+  auto ar = std::make_shared<ActiveRun>(run_id);
+  {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = active_.try_emplace(run_id, ar);
+    if (!inserted) {
+      // Its driver looks again when it lets go of the run (or re-reads it when a commit
+      // loses a race).
+      it->second->drive_again = true;
+      return nullptr;
+    }
   }
-  it->second = std::make_shared<ActiveRun>(run_id);
-  return it->second;
+  // Taken outside mu_: a lease may cost a round trip to the store.
+  if (!leases_.Acquire(run_id)) {
+    std::lock_guard lock(mu_);
+    active_.erase(run_id);
+    return nullptr;  // another instance drives it
+  }
+  return ar;
 }
 
 void Engine::Drive(const std::string& run_id) {
@@ -462,6 +471,7 @@ void Engine::Drop(const std::shared_ptr<ActiveRun>& ar, bool reread) {
     }
     drive_again = ar->drive_again;
   }
+  leases_.Release(ar->id);
   if (stopping_) {
     return;
   }

@@ -30,6 +30,7 @@
 #include "engine/steps/step_executor.h"
 #include "engine/timer_service.h"
 #include "engine/worker_pool.h"
+#include "store/run_lease.h"
 #include "store/store.h"
 
 namespace sw {
@@ -43,8 +44,9 @@ struct TimerLagStats {
 
 class Engine final : public RunSpawner {
  public:
+  // `leases`: which runs this instance may drive; null: all of them (one instance).
   Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner& processes,
-         IdSource& ids, EngineOptions options);
+         IdSource& ids, EngineOptions options, RunLeases* leases = nullptr);
   ~Engine() override;
 
   // Picks up where the last process stopped: drives every pending and running run
@@ -164,6 +166,8 @@ class Engine final : public RunSpawner {
   IdSource& ids_;
   TaskListener task_listener_;
   EngineOptions options_;
+  LocalRunLeases local_leases_;
+  RunLeases& leases_;  // local_leases_ unless given
   WorkerPool pool_;
   TimerService timers_;
 

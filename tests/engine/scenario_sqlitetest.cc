@@ -1,0 +1,242 @@
+// Lifecycle scenarios as data: each tests/scenarios/*.scn file is a script of actions
+// and expectations run against the real engine and control service over a real SQLite
+// store, with a manual clock. One line a step:
+//
+//   workflow <id> <steps as JSON>              apply a workflow
+//   start <name> <workflow> [input JSON]        start a run, called <name> below
+//   <pause|resume|cancel> <name> -> <outcome>   a control; outcome `ok` or the error's
+//                                               api code (invalid_transition, ...)
+//   event <name> <type> <payload JSON> -> <taken|buffered|api code>
+//   advance <duration>                          move the clock (timers come due)
+//   expect <name> <status> [wait=<kind>] [attempt=<n>]
+//                                               the run reaches <status> (and its wait)
+//   expect <name> step <step id> <status>       a step's row has <status>
+//
+// `#` starts a comment. An expectation waits (bounded) for the engine, which runs on
+// its own threads; time only moves with `advance`.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "control/service.h"
+#include "core/duration.h"
+#include "engine/engine.h"
+#include "engine/process_runner.h"
+#include "store/sqlite/sqlite_store.h"
+#include "fake_http_client.h"
+
+namespace sw {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kStartMs = 1'700'000'000'000;
+
+std::vector<std::filesystem::path> ScenarioFiles() {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(SW_SCENARIO_DIR)) {
+    if (entry.path().extension() == ".scn") {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// The words of a line up to the first `{` or `[` (where JSON starts), and that JSON.
+struct Line {
+  std::vector<std::string> words;
+  std::string json_text;
+  std::string outcome;  // after "->"
+};
+
+Line Split(const std::string& text) {
+  Line line;
+  std::string body = text;
+  if (size_t arrow = body.rfind("->"); arrow != std::string::npos) {
+    line.outcome = body.substr(arrow + 2);
+    line.outcome.erase(0, line.outcome.find_first_not_of(' '));
+    line.outcome.erase(line.outcome.find_last_not_of(' ') + 1);
+    body = body.substr(0, arrow);
+  }
+  size_t json_at = body.find_first_of("{[");
+  if (json_at != std::string::npos) {
+    line.json_text = body.substr(json_at);
+    body = body.substr(0, json_at);
+  }
+  std::istringstream words(body);
+  for (std::string w; words >> w;) {
+    line.words.push_back(w);
+  }
+  return line;
+}
+
+class ScenarioTest : public ::testing::TestWithParam<std::filesystem::path> {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sw_scn_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(dir_);
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    store_ = std::move(opened).value();
+    engine_ = std::make_unique<Engine>(*store_, clock_, http_, *processes_, ids_, EngineOptions{});
+    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_, http_);
+    ASSERT_TRUE(engine_->Start().ok());
+    Result<CreatedToken> admin = CreateWorkspace(*store_, ids_, clock_, "acme", "");
+    ASSERT_TRUE(admin.ok());
+    ctx_.principal = Principal{admin->record.workspace_id, admin->record.id, "admin", Role::kAdmin};
+    ctx_.request_id = "req-scenario";
+  }
+
+  void TearDown() override {
+    control_.reset();
+    engine_->Stop();
+    store_.reset();
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Runs one line; a failed expectation is reported with the line.
+  void Run(const Line& line) {
+    const std::string& verb = line.words.at(0);
+    if (verb == "workflow") {
+      Result<PutWorkflowResult> applied = control_->ApplyWorkflow(
+          ctx_, line.words.at(1), json{{"steps", json::parse(line.json_text)}});
+      ASSERT_TRUE(applied.ok()) << applied.status().message();
+    } else if (verb == "start") {
+      Start(line);
+    } else if (verb == "pause" || verb == "resume" || verb == "cancel") {
+      ControlRequest request;
+      request.action = *ParseAction(verb);
+      Result<RunRecord> r = control_->Control(ctx_, runs_.at(line.words.at(1)), request);
+      EXPECT_EQ(r.ok() ? "ok" : r.status().api_code(), line.outcome) << r.status().message();
+    } else if (verb == "event") {
+      Result<bool> r = control_->SendEvent(ctx_, runs_.at(line.words.at(1)), line.words.at(2),
+                                           json::parse(line.json_text));
+      EXPECT_EQ(r.ok() ? (*r ? "taken" : "buffered") : r.status().api_code(), line.outcome);
+    } else if (verb == "advance") {
+      Result<std::chrono::milliseconds> d = ParseDuration(line.words.at(1));
+      ASSERT_TRUE(d.ok()) << d.status().message();
+      clock_.Advance(d->count());
+      engine_->PokeTimers();
+    } else if (verb == "expect") {
+      Expect(line);
+    } else {
+      FAIL() << "unknown verb '" << verb << "'";
+    }
+  }
+
+ private:
+  static std::optional<RunAction> ParseAction(const std::string& verb) {
+    for (RunAction a : kAllRunActions) {
+      if (ToString(a) == verb) {
+        return a;
+      }
+    }
+    return std::nullopt;
+  }
+
+  void Start(const Line& line) {
+    StartRunRequest request;
+    request.workflow_id = line.words.at(2);
+    request.input = line.json_text.empty() ? json::object() : json::parse(line.json_text);
+    std::promise<Result<CreateRunResult>> answer;
+    control_->StartRun(ctx_, request,
+                       [&answer](Result<CreateRunResult> r) { answer.set_value(std::move(r)); });
+    Result<CreateRunResult> created = answer.get_future().get();
+    ASSERT_TRUE(created.ok()) << created.status().message();
+    runs_[line.words.at(1)] = created->run.id;
+  }
+
+  // What the line expects of the run, as text, and what the run shows now.
+  static std::string Shown(const RunRecord& run, const Line& line) {
+    if (line.words.at(2) == "step") {
+      for (const StepRecord& s : run.steps) {
+        if (s.step_id == line.words.at(3)) {
+          return std::string(ToString(s.status));
+        }
+      }
+      return "(no row)";
+    }
+    std::string shown(ToString(run.status));
+    for (size_t i = 3; i < line.words.size(); ++i) {
+      const std::string& w = line.words[i];
+      if (w.starts_with("wait=")) {
+        shown += " wait=" + (run.wait.is_object() ? run.wait.value("kind", "") : "");
+      } else if (w.starts_with("attempt=") && run.wait.is_object()) {
+        shown += " attempt=" + std::to_string(run.wait.value("attempt", 0));
+      }
+    }
+    return shown;
+  }
+
+  void Expect(const Line& line) {
+    std::string wanted = line.words.at(2) == "step" ? line.words.at(4) : line.words.at(2);
+    for (size_t i = 3; line.words.at(2) != "step" && i < line.words.size(); ++i) {
+      wanted += " " + line.words[i];
+    }
+    const std::string run_id = runs_.at(line.words.at(1));
+    std::string shown;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      Result<RunRecord> run = store_->GetRun(run_id, /*with_steps=*/true);
+      ASSERT_TRUE(run.ok());
+      shown = Shown(*run, line);
+      if (shown == wanted) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ADD_FAILURE() << "expected " << wanted << ", the run shows " << shown;
+  }
+
+  std::string dir_;
+  ManualClock clock_{kStartMs};
+  IdSource ids_{clock_};
+  test::FakeHttpClient http_;
+  std::unique_ptr<ProcessRunner> processes_ = MakeProcessRunner();
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<ControlService> control_;
+  RequestContext ctx_;
+  std::map<std::string, std::string> runs_;  // scenario name -> run id
+};
+
+TEST_P(ScenarioTest, RunsAsWritten) {
+  std::ifstream in(GetParam());
+  ASSERT_TRUE(in) << GetParam();
+  int number = 0;
+  for (std::string text; std::getline(in, text);) {
+    ++number;
+    if (size_t hash = text.find('#'); hash != std::string::npos) {
+      text = text.substr(0, hash);
+    }
+    Line line = Split(text);
+    if (line.words.empty()) {
+      continue;
+    }
+    SCOPED_TRACE(GetParam().filename().string() + ":" + std::to_string(number) + ": " + text);
+    Run(line);
+    if (HasFatalFailure()) {
+      return;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, ScenarioTest, ::testing::ValuesIn(ScenarioFiles()),
+                         [](const ::testing::TestParamInfo<std::filesystem::path>& info) {
+                           std::string name = info.param.stem().string();
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace sw
