@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -64,8 +65,8 @@ enum class TimerDrop {
 // The step statuses a cancel stops ("in flight"), and the agent task statuses an ending
 // run closes ("open").
 inline constexpr StepStatus kStepsInFlight[] = {StepStatus::kRunning, StepStatus::kWaiting};
-inline constexpr const char* kOpenAgentTaskStatuses[] = {"queued", "claimed"};
-inline constexpr char kClosedAgentTaskStatus[] = "cancelled";
+inline constexpr std::string_view kOpenAgentTaskStatuses[] = {"queued", "claimed"};
+inline constexpr std::string_view kClosedAgentTaskStatus = "cancelled";
 
 struct TransitionPlan {
   std::string run_id;

@@ -222,5 +222,35 @@ TEST_P(StoreConformanceTest, ARunThatEndsCancelsItsOpenTasks) {
   EXPECT_EQ(store_->HeartbeatAgentTask("task_1", "a1", kT0 + 20, 1000)->status, "cancelled");
 }
 
+TEST_P(StoreConformanceTest, CancelAgentTaskClosesOnlyAnOpenTask) {
+  CreateRunning("run_1");
+  CreateRunning("run_2");
+  CreateRunning("run_3");
+  EnqueueTask(MakeTask("task_claimed", "run_1", "q"));
+  EnqueueTask(MakeTask("task_queued", "run_2", "q", kT0 + 1));
+  EnqueueTask(MakeTask("task_done", "run_3", "other"));
+  ASSERT_EQ((*store_->ClaimAgentTask("ws_1", {"q"}, "a1", kT0 + 1, 1000))->id, "task_claimed");
+  ASSERT_EQ((*store_->ClaimAgentTask("ws_1", {"other"}, "a1", kT0 + 1, 1000))->id, "task_done");
+  RunTransition complete;
+  complete.run_id = "run_3";
+  complete.expected_version = store_->GetRun("run_3", false)->version;
+  complete.now = kT0 + 2;
+  complete.update_task = AgentTaskUpdate{"task_done", "claimed", 0, "completed"};
+  ASSERT_TRUE(store_->TransitionRun(std::move(complete)).ok());
+
+  for (const char* id : {"task_claimed", "task_queued", "task_done"}) {
+    ASSERT_TRUE(store_->CancelAgentTask(id, kT0 + 50).ok()) << id;
+  }
+  for (const char* id : {"task_claimed", "task_queued"}) {
+    Result<AgentTaskRecord> task = store_->GetAgentTask(id);
+    ASSERT_TRUE(task.ok());
+    EXPECT_EQ(task->status, "cancelled") << id;
+    EXPECT_EQ(task->updated_at, kT0 + 50) << id;
+  }
+  EXPECT_EQ(store_->GetAgentTask("task_done")->status, "completed");
+  EXPECT_FALSE(store_->ClaimAgentTask("ws_1", {"q"}, "a2", kT0 + 100, 1000)->has_value());
+  EXPECT_EQ(store_->HeartbeatAgentTask("task_claimed", "a1", kT0 + 60, 1000)->status, "cancelled");
+}
+
 }  // namespace
 }  // namespace sw::store_test

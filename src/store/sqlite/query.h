@@ -15,6 +15,17 @@
 
 namespace sw::sqlite {
 
+// `('a', 'b')`, for an SQL IN: each of `values` as `name(value)` quoted. For the
+// store's own vocabularies only (statuses), never user input.
+template <typename Values, typename Name>
+std::string SqlList(const Values& values, Name&& name) {
+  std::string out = "(";
+  for (const auto& v : values) {
+    out += (out.size() > 1 ? ", '" : "'") + std::string(name(v)) + "'";
+  }
+  return out + ")";
+}
+
 // Runs `sql` once with `bind(Statement&)`; for writes (no rows expected).
 template <typename Binder>
 Status Exec(Connection& db, const std::string& sql, Binder&& bind) {

@@ -16,6 +16,16 @@ using sqlite::Statement;
 
 namespace {
 
+std::vector<RunStatus> TerminalRunStatuses() {
+  std::vector<RunStatus> out;
+  for (RunStatus s : kAllRunStatuses) {
+    if (IsTerminal(s)) {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
 Result<RunRecord> SelectRun(Connection& db, const std::string& run_id) {
   return sqlite::SelectById<RunRecord>(db, sqlite::kRunColumns, "runs", run_id, sqlite::ReadRun,
                                        "run");
@@ -266,13 +276,15 @@ Result<std::vector<RunStatusCount>> SqliteStore::CountRunsByStatus() {
 }
 
 Result<std::vector<std::string>> SqliteStore::ActiveChildRuns(const std::string& run_id) {
+  // `parent_run_id != ''` lets SQLite use the partial index runs_by_parent.
+  static const std::string kSql =
+      "SELECT id FROM runs WHERE parent_run_id = ? AND parent_run_id != '' AND status NOT IN " +
+      sqlite::SqlList(TerminalRunStatuses(), [](RunStatus s) { return ToString(s); }) +
+      " ORDER BY id";
   return Read([&](Connection& db) {
     return QueryAll<std::string>(
-        db,
-        // `parent_run_id != ''` lets SQLite use the partial index runs_by_parent.
-        "SELECT id FROM runs WHERE parent_run_id = ? AND parent_run_id != '' AND status NOT IN "
-        "('completed', 'failed', 'cancelled') ORDER BY id",
-        [&](Statement& q) { q.Bind(1, run_id); }, [](const Statement& q) { return q.Text(0); });
+        db, kSql, [&](Statement& q) { q.Bind(1, run_id); },
+        [](const Statement& q) { return q.Text(0); });
   });
 }
 

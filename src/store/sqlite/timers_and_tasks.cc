@@ -2,6 +2,7 @@
 #include "store/sqlite/query.h"
 #include "store/sqlite/rows.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/transition_plan.h"
 
 namespace sw {
 
@@ -111,11 +112,13 @@ Result<AgentTaskRecord> SqliteStore::HeartbeatAgentTask(const std::string& task_
 }
 
 Status SqliteStore::CancelAgentTask(const std::string& task_id, int64_t now) {
+  // Closed as an ending run closes its tasks (transition_plan.h).
+  static const std::string kSql =
+      "UPDATE agent_tasks SET status = '" + std::string(kClosedAgentTaskStatus) +
+      "', updated_at = ? WHERE id = ? AND status IN " +
+      sqlite::SqlList(kOpenAgentTaskStatuses, [](std::string_view s) { return s; });
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    return sqlite::Exec(db,
-                        "UPDATE agent_tasks SET status = 'cancelled', updated_at = ? WHERE id = ? "
-                        "AND status IN ('queued', 'claimed')",
-                        [&](Statement& q) { q.Bind(1, now).Bind(2, task_id); });
+    return sqlite::Exec(db, kSql, [&](Statement& q) { q.Bind(1, now).Bind(2, task_id); });
   });
 }
 

@@ -9,16 +9,6 @@ using nlohmann::json;
 
 namespace {
 
-// `('a', 'b')` for an SQL IN.
-template <typename Values, typename Name>
-std::string SqlList(const Values& values, Name name) {
-  std::string out = "(";
-  for (const auto& v : values) {
-    out += (out.size() > 1 ? ", '" : "'") + std::string(name(v)) + "'";
-  }
-  return out + ")";
-}
-
 Status UpdateRunRow(Connection& db, const std::string& run_id, const RunRowChange& row) {
   std::string sql = "UPDATE runs SET version = ?15, updated_at = ?1";
   if (row.status) sql += ", status = ?2";
@@ -99,10 +89,10 @@ Status AddTimer(Connection& db, const TimerRecord& timer) {
 }
 
 Status CloseAgentTasks(Connection& db, const TransitionPlan& plan) {
-  static const std::string kSql = std::string("UPDATE agent_tasks SET status = '") +
-                                  kClosedAgentTaskStatus +
-                                  "', updated_at = ? WHERE run_id = ? AND status IN " +
-                                  SqlList(kOpenAgentTaskStatuses, [](const char* s) { return s; });
+  static const std::string kSql =
+      "UPDATE agent_tasks SET status = '" + std::string(kClosedAgentTaskStatus) +
+      "', updated_at = ? WHERE run_id = ? AND status IN " +
+      SqlList(kOpenAgentTaskStatuses, [](std::string_view s) { return s; });
   return Exec(db, kSql, [&](Statement& q) { q.Bind(1, plan.now).Bind(2, plan.run_id); });
 }
 
