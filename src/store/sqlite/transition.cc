@@ -5,8 +5,6 @@
 
 namespace sw::sqlite {
 
-using nlohmann::json;
-
 namespace {
 
 Status UpdateRunRow(Connection& db, const std::string& run_id, const RunRowChange& row) {
