@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/result.h"
 #include "core/run_status.h"
 
 namespace sw {
@@ -61,6 +63,8 @@ inline bool InRetryBackoff(const RunRecord& run) {
 }
 
 enum class WorkflowStatus { kActive, kDisabled };
+// The values WorkflowRecord::status takes.
+inline constexpr std::string_view kWorkflowStatuses[] = {"active", "disabled"};
 
 struct WorkflowRecord {
   std::string workspace_id;
@@ -132,6 +136,9 @@ struct AgentTaskRecord {
   int64_t updated_at = 0;
 };
 
+inline constexpr std::string_view kAgentTaskStatuses[] = {"queued", "claimed", "completed",
+                                                          "failed", "cancelled"};
+
 struct EventRecord {
   int64_t id = 0;
   std::string run_id;
@@ -139,5 +146,11 @@ struct EventRecord {
   nlohmann::json payload;
   int64_t created_at = 0;
 };
+
+// A stored value that its record does not admit (an unknown status or role, JSON that
+// does not parse): the store answers this, never a default in its place.
+// kInternal, "data_corruption", naming the table, the row, the column and the value.
+Status DataCorruption(std::string_view table, std::string_view row, std::string_view column,
+                      std::string_view value);
 
 }  // namespace sw

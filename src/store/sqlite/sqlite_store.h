@@ -1,28 +1,27 @@
 // SqliteStore: the embedded default Store, one SQLite file in WAL mode with
 // synchronous=FULL, so a commit is on stable storage before anyone acts on it.
 //
-// Thread-safe. Writes share one connection. Under load a writer thread takes a
-// bounded batch of queued changes, applies each inside its own savepoint (a lost
-// compare-and-set rolls back only itself), commits once and then completes every
-// caller: many transitions share one fsync (group commit, like leveldb's writer
-// queue). Callbacks run on the writer thread and may queue the next changes, which
-// join the next batch. A synchronous write that finds nothing queued or committing
-// commits in place on its own thread, since a hand-off to the writer and back costs
-// more than the write itself. A failed commit fails the whole group and makes the
-// store unhealthy for good. Reads use a small pool of read-only connections, which
-// WAL lets run beside the writer.
+// Thread-safe. Writes share one connection and go through a CommitQueue (group
+// commit, in-place commits on an idle store, chained completions, a sticky failure);
+// this backend gives it the batch's transaction: BEGIN IMMEDIATE, each change in a
+// savepoint of its own (a lost compare-and-set rolls back only itself), one COMMIT.
+// Reads use a small pool of read-only connections, which WAL lets run beside the
+// writer. What a run transition writes is planned by PlanTransition
+// (store/transition_plan.h) and applied by sqlite/transition.cc.
+//
+// The methods live in files by domain: runs.cc (runs and steps), workspaces.cc
+// (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
+// events, agent tasks); rows.cc reads and writes each record's row.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
+#include "store/commit_queue.h"
 #include "store/sqlite/db.h"
 #include "store/store.h"
 
@@ -34,7 +33,7 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir);
   ~SqliteStore() override;
 
-  bool Healthy() const override { return healthy_.load(); }
+  bool Healthy() const override { return queue_.Healthy(); }
 
   Result<WorkspaceRecord> CreateWorkspace(const WorkspaceRecord& ws) override;
   Result<WorkspaceRecord> FindWorkspaceBySlug(const std::string& slug) override;
@@ -98,72 +97,51 @@ class SqliteStore final : public Store {
                                             const std::string& target, const std::string& cursor,
                                             int limit) override;
 
-  void SetChangeListener(ChangeListener listener) override { listener_ = std::move(listener); }
-  Stats GetStats() const override;
+  void SetChangeListener(ChangeListener listener) override {
+    queue_.SetListener(std::move(listener));
+  }
+  Stats GetStats() const override { return queue_.GetStats(); }
 
  private:
-  // One queued change. `apply` runs inside a savepoint of the committing thread and
-  // appends the ids of runs it changed; `done` runs after the commit.
-  struct WriteOp {
-    std::function<Status(sqlite::Connection&, std::vector<std::string>&)> apply;
-    std::function<void(Status)> done;
-  };
-  // What a batch's commit gave: a status per change, the runs changed.
-  struct Committed {
-    std::vector<Status> results;
-    std::vector<std::string> changed;
-  };
+  using Queue = CommitQueue<sqlite::Connection>;
 
-  // Largest number of queued changes committed in one transaction.
-  static constexpr size_t kMaxBatch = 512;
   static constexpr size_t kReaders = 4;
 
-  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+  explicit SqliteStore(std::string path);
   Status Init();
-  void Enqueue(WriteOp op);
-  // Queues `op` for the writer and wakes it if needed; mu_ held, not stopping.
-  void PushLocked(WriteOp op);
-  // Commits `op` in place when the store is idle (its `done` runs before this
-  // returns), else queues it for the writer (its `done` runs there).
-  void Write(WriteOp op);
-  // Commits `op` alone on this thread, which holds the writer (`committing_`).
-  void CommitInPlace(WriteOp op);
-  // Commits `apply` and waits for it: in place when the store is idle, else through
-  // the writer thread with whatever else is queued.
-  Status WriteSync(std::function<Status(sqlite::Connection&, std::vector<std::string>&)> apply);
-  WriteOp TransitionOp(std::shared_ptr<RunTransition> t, TransitionDone done);
-  void WriterLoop();
-  // Applies and commits `batch` on the writer connection; the caller holds it
-  // (`committing_`).
-  Committed CommitBatch(std::vector<WriteOp>& batch);
-  void ReleaseWriter();
-  // Tells the change listener; the caller still holds the writer.
-  void NotifyListener(const Committed& committed);
-  // Runs every change's `done`.
-  void Complete(std::vector<WriteOp>& batch, const Committed& committed);
+  // The batch's transaction on the writer connection, for the queue.
+  Queue::Outcome CommitBatch(std::vector<Queue::Change>& batch);
+  Status WriteSync(Queue::Apply apply) { return queue_.CommitSync(std::move(apply)); }
+  Queue::Change TransitionChange(std::shared_ptr<RunTransition> t, TransitionDone done);
 
   // Borrows a read connection for the duration of `fn`.
   template <typename Fn>
-  auto Read(Fn&& fn) -> decltype(fn(std::declval<sqlite::Connection&>()));
+  auto Read(Fn&& fn) -> decltype(fn(std::declval<sqlite::Connection&>())) {
+    std::unique_ptr<sqlite::Connection> conn;
+    {
+      std::unique_lock lock(readers_mu_);
+      readers_cv_.wait(lock, [&] { return !readers_.empty(); });
+      conn = std::move(readers_.back());
+      readers_.pop_back();
+    }
+    auto result = fn(*conn);
+    {
+      std::lock_guard lock(readers_mu_);
+      readers_.push_back(std::move(conn));
+    }
+    readers_cv_.notify_one();
+    return result;
+  }
 
   std::string path_;
-  std::unique_ptr<sqlite::Connection> writer_conn_;  // used by whoever set committing_
-  std::thread writer_;
-  std::mutex mu_;
-  std::condition_variable cv_;  // the queue grew, or committing_ was released
-  std::deque<WriteOp> queue_;   // guarded by mu_
-  bool committing_ = false;     // guarded by mu_: a thread holds writer_conn_
-  int waiting_to_commit_ = 0;   // guarded by mu_: threads waiting to commit in place
-  bool stopping_ = false;       // guarded by mu_
-  std::atomic<bool> healthy_{true};
-  ChangeListener listener_;
+  std::unique_ptr<sqlite::Connection> writer_conn_;  // used by the queue's committer
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
   std::vector<std::unique_ptr<sqlite::Connection>> readers_;  // guarded by readers_mu_
 
-  mutable std::mutex stats_mu_;
-  Stats stats_;  // guarded by stats_mu_
+  // Last, so it stops (committing what is queued) before the connections close.
+  Queue queue_;
 };
 
 }  // namespace sw

@@ -1,0 +1,298 @@
+#include "store/sqlite/rows.h"
+
+#include <array>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace sw::sqlite {
+
+using nlohmann::json;
+
+namespace {
+
+// Reads one row's columns and keeps the first value its record does not admit; the
+// record read is used only when Done() is ok. `keys` are the columns that name the row.
+class RowReader {
+ public:
+  RowReader(const Statement& s, std::string_view table, std::initializer_list<int> keys)
+      : s_(s), table_(table) {
+    SW_CHECK(keys.size() <= keys_.size());
+    for (int key : keys) {
+      keys_[key_count_++] = key;
+    }
+  }
+
+  std::string Text(int col) const { return s_.Text(col); }
+  int64_t Int(int col) const { return s_.Int(col); }
+
+  json Json(int col, std::string_view column) {
+    json v = s_.Json(col);
+    if (v.is_discarded()) {
+      Corrupt(col, column);
+      return json();
+    }
+    return v;
+  }
+
+  template <typename E>
+  E Enum(int col, std::string_view column, std::optional<E> (*parse)(std::string_view)) {
+    std::optional<E> v = parse(s_.Text(col));
+    if (!v) {
+      Corrupt(col, column);
+      return E{};
+    }
+    return *v;
+  }
+
+  // A text column that takes one of `values`.
+  std::string OneOf(int col, std::string_view column, std::span<const std::string_view> values) {
+    std::string v = s_.Text(col);
+    for (std::string_view allowed : values) {
+      if (v == allowed) {
+        return v;
+      }
+    }
+    Corrupt(col, column);
+    return v;
+  }
+
+  template <typename T>
+  Result<T> Done(T record) const {
+    if (!status_.ok()) {
+      return status_;
+    }
+    return record;
+  }
+
+ private:
+  void Corrupt(int col, std::string_view column) {
+    if (!status_.ok()) {
+      return;
+    }
+    std::string row;
+    for (size_t i = 0; i < key_count_; ++i) {
+      row += (i == 0 ? "" : "/") + s_.Text(keys_[i]);
+    }
+    status_ = DataCorruption(table_, row, column, s_.Text(col));
+  }
+
+  const Statement& s_;
+  std::string_view table_;
+  std::array<int, 3> keys_{};
+  size_t key_count_ = 0;
+  Status status_;
+};
+
+}  // namespace
+
+Result<RunRecord> ReadRun(const Statement& s) {
+  RowReader row(s, "runs", {0});
+  RunRecord r;
+  r.id = row.Text(0);
+  r.workspace_id = row.Text(1);
+  r.workflow_id = row.Text(2);
+  r.workflow_version = static_cast<int>(row.Int(3));
+  r.status = row.Enum(4, "status", ParseRunStatus);
+  r.version = row.Int(5);
+  r.paused_from = row.Enum(6, "paused_from", ParseRunStatus);
+  r.pause = row.Json(7, "pause");
+  r.wait = row.Json(8, "wait");
+  r.cancel = row.Json(9, "cancel");
+  r.input = row.Json(10, "input");
+  r.output = row.Json(11, "output");
+  r.error = row.Json(12, "error");
+  r.trigger = row.Json(13, "trigger");
+  r.replay_of = row.Text(14);
+  r.created_at = row.Int(15);
+  r.started_at = row.Int(16);
+  r.updated_at = row.Int(17);
+  r.finished_at = row.Int(18);
+  r.parent_run_id = row.Text(19);
+  r.parent_path = row.Text(20);
+  return row.Done(std::move(r));
+}
+
+Result<RunHead> ReadRunHead(const Statement& s) {
+  RowReader row(s, "runs", {0});
+  RunHead h;
+  h.id = row.Text(0);
+  h.status = row.Enum(1, "status", ParseRunStatus);
+  h.version = row.Int(2);
+  h.parent_run_id = row.Text(3);
+  h.parent_path = row.Text(4);
+  return row.Done(std::move(h));
+}
+
+Result<StepRecord> ReadStep(const Statement& s) {
+  RowReader row(s, "steps", {0, 2});
+  StepRecord st;
+  st.seq = row.Int(1);
+  st.path = row.Text(2);
+  st.step_id = row.Text(3);
+  st.type = row.Text(4);
+  st.status = row.Enum(5, "status", ParseStepStatus);
+  st.attempt = static_cast<int>(row.Int(6));
+  st.started_at = row.Int(7);
+  st.finished_at = row.Int(8);
+  st.output = row.Json(9, "output");
+  st.error = row.Json(10, "error");
+  st.result_discarded = row.Int(11) != 0;
+  st.detail = row.Json(12, "detail");
+  return row.Done(std::move(st));
+}
+
+Result<AgentTaskRecord> ReadTask(const Statement& s) {
+  RowReader row(s, "agent_tasks", {0});
+  AgentTaskRecord t;
+  t.id = row.Text(0);
+  t.workspace_id = row.Text(1);
+  t.run_id = row.Text(2);
+  t.path = row.Text(3);
+  t.step_id = row.Text(4);
+  t.queue = row.Text(5);
+  t.input = row.Json(6, "input");
+  t.attempt = static_cast<int>(row.Int(7));
+  t.status = row.OneOf(8, "status", kAgentTaskStatuses);
+  t.agent_id = row.Text(9);
+  t.available_at = row.Int(10);
+  t.lease_expires_at = row.Int(11);
+  t.created_at = row.Int(12);
+  t.updated_at = row.Int(13);
+  return row.Done(std::move(t));
+}
+
+Result<WorkflowRecord> ReadWorkflow(const Statement& s) {
+  RowReader row(s, "workflows", {0, 1});
+  WorkflowRecord w;
+  w.workspace_id = row.Text(0);
+  w.id = row.Text(1);
+  w.kind = row.Text(2);
+  w.mode = row.Text(3);
+  w.status = row.OneOf(4, "status", kWorkflowStatuses);
+  w.version = static_cast<int>(row.Int(5));
+  w.created_at = row.Int(6);
+  w.updated_at = row.Int(7);
+  return row.Done(std::move(w));
+}
+
+Result<TokenRecord> ReadToken(const Statement& s) {
+  RowReader row(s, "tokens", {0});
+  TokenRecord t;
+  t.id = row.Text(0);
+  t.workspace_id = row.Text(1);
+  t.name = row.Text(2);
+  t.role = row.Enum(3, "role", ParseRole);
+  t.hash = row.Text(4);
+  t.created_at = row.Int(5);
+  t.revoked_at = row.Int(6);
+  return row.Done(std::move(t));
+}
+
+WorkspaceRecord ReadWorkspace(const Statement& s) {
+  return WorkspaceRecord{s.Text(0), s.Text(1), s.Int(2)};
+}
+
+AuditEntry ReadAudit(const Statement& s) {
+  AuditEntry a;
+  a.id = s.Text(0);
+  a.workspace_id = s.Text(1);
+  a.at = s.Int(2);
+  a.actor = s.Text(3);
+  a.action = s.Text(4);
+  a.target = s.Text(5);
+  a.reason = s.Text(6);
+  a.request_id = s.Text(7);
+  a.status_before = s.Text(8);
+  a.status_after = s.Text(9);
+  return a;
+}
+
+TimerRecord ReadTimer(const Statement& s) {
+  return TimerRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3)};
+}
+
+Result<EventRecord> ReadEvent(const Statement& s) {
+  RowReader row(s, "events", {0});
+  EventRecord e{row.Int(0), row.Text(1), row.Text(2), row.Json(3, "payload"), row.Int(4)};
+  return row.Done(std::move(e));
+}
+
+Result<json> ReadDefinition(const Statement& s) {
+  RowReader row(s, "workflow_versions", {0, 1, 2});
+  json definition = row.Json(3, "definition");
+  return row.Done(std::move(definition));
+}
+
+Status InsertRun(Connection& db, const RunRecord& r) {
+  static const std::string kSql =
+      std::string("INSERT INTO runs(") + kRunColumns +
+      ", pause_reason, wait_kind) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','')";
+  Result<Statement*> st = db.Prepare(kSql);
+  if (!st.ok()) {
+    return st.status();
+  }
+  Statement& q = **st;
+  q.Bind(1, r.id).Bind(2, r.workspace_id).Bind(3, r.workflow_id).Bind(4, r.workflow_version);
+  q.Bind(5, ToString(r.status)).Bind(6, r.version).Bind(7, ToString(r.paused_from));
+  q.BindJson(8, r.pause).BindJson(9, r.wait).BindJson(10, r.cancel).BindJson(11, r.input);
+  q.BindJson(12, r.output).BindJson(13, r.error).BindJson(14, r.trigger).Bind(15, r.replay_of);
+  q.Bind(16, r.created_at).Bind(17, r.started_at).Bind(18, r.updated_at).Bind(19, r.finished_at);
+  q.Bind(20, r.parent_run_id).Bind(21, r.parent_path);
+  return q.Run();
+}
+
+Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s) {
+  static const std::string kSql =
+      "INSERT INTO steps(run_id, seq, path, step_id, type, status, attempt, started_at, "
+      "finished_at, output, error, result_discarded, detail) VALUES(?, (SELECT "
+      "COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT(run_id, path) DO UPDATE SET status = excluded.status, attempt = CASE WHEN "
+      "excluded.attempt = 0 THEN steps.attempt ELSE excluded.attempt END, started_at = CASE WHEN "
+      "excluded.started_at = 0 THEN steps.started_at ELSE excluded.started_at END, finished_at = "
+      "excluded.finished_at, "
+      "output = excluded.output, error = excluded.error, result_discarded = "
+      "excluded.result_discarded, detail = COALESCE(excluded.detail, steps.detail)";
+  Result<Statement*> st = db.Prepare(kSql);
+  if (!st.ok()) {
+    return st.status();
+  }
+  Statement& q = **st;
+  q.Bind(1, run_id).Bind(2, s.path).Bind(3, s.step_id).Bind(4, s.type);
+  q.Bind(5, ToString(s.status)).Bind(6, s.attempt).Bind(7, s.started_at).Bind(8, s.finished_at);
+  q.BindJson(9, s.output).BindJson(10, s.error).Bind(11, s.result_discarded ? 1 : 0);
+  q.BindJson(12, s.detail);
+  return q.Run();
+}
+
+Status InsertTask(Connection& db, const AgentTaskRecord& t) {
+  static const std::string kSql = std::string("INSERT INTO agent_tasks(") + kTaskColumns +
+                                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  Result<Statement*> st = db.Prepare(kSql);
+  if (!st.ok()) {
+    return st.status();
+  }
+  Statement& q = **st;
+  q.Bind(1, t.id).Bind(2, t.workspace_id).Bind(3, t.run_id).Bind(4, t.path);
+  q.Bind(5, t.step_id).Bind(6, t.queue).BindJson(7, t.input).Bind(8, t.attempt);
+  q.Bind(9, t.status).Bind(10, t.agent_id).Bind(11, t.available_at);
+  q.Bind(12, t.lease_expires_at).Bind(13, t.created_at).Bind(14, t.updated_at);
+  return q.Run();
+}
+
+Status InsertAudit(Connection& db, const AuditEntry& a) {
+  static const std::string kSql =
+      std::string("INSERT INTO audit(") + kAuditColumns + ") VALUES(?,?,?,?,?,?,?,?,?,?)";
+  Result<Statement*> st = db.Prepare(kSql);
+  if (!st.ok()) {
+    return st.status();
+  }
+  Statement& q = **st;
+  q.Bind(1, a.id).Bind(2, a.workspace_id).Bind(3, a.at).Bind(4, a.actor).Bind(5, a.action);
+  q.Bind(6, a.target).Bind(7, a.reason).Bind(8, a.request_id).Bind(9, a.status_before);
+  q.Bind(10, a.status_after);
+  return q.Run();
+}
+
+}  // namespace sw::sqlite

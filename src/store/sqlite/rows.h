@@ -1,0 +1,61 @@
+// The SQLite store's rows: for each record type its column list, the one reader that
+// maps a row selected with that list to the record, and the statement that writes it.
+// A reader refuses a value its record does not admit (DataCorruption) rather than
+// substitute a default.
+//
+// Not thread-safe, like the Connection and Statement they use.
+#pragma once
+
+#include <string>
+
+#include "core/result.h"
+#include "store/records.h"
+#include "store/sqlite/db.h"
+#include "store/transition_plan.h"
+
+namespace sw::sqlite {
+
+inline constexpr char kRunColumns[] =
+    "id, workspace_id, workflow_id, workflow_version, status, version, paused_from, pause, "
+    "wait, cancel, input, output, error, trigger, replay_of, created_at, started_at, "
+    "updated_at, finished_at, parent_run_id, parent_path";
+inline constexpr char kRunHeadColumns[] = "id, status, version, parent_run_id, parent_path";
+inline constexpr char kStepColumns[] =
+    "run_id, seq, path, step_id, type, status, attempt, started_at, finished_at, output, "
+    "error, result_discarded, detail";
+inline constexpr char kTaskColumns[] =
+    "id, workspace_id, run_id, path, step_id, queue, input, attempt, status, agent_id, "
+    "available_at, lease_expires_at, created_at, updated_at";
+inline constexpr char kWorkflowColumns[] =
+    "workspace_id, id, kind, mode, status, version, created_at, updated_at";
+inline constexpr char kTokenColumns[] =
+    "id, workspace_id, name, role, hash, created_at, revoked_at";
+inline constexpr char kWorkspaceColumns[] = "id, slug, created_at";
+inline constexpr char kAuditColumns[] =
+    "id, workspace_id, at, actor, action, target, reason, request_id, status_before, "
+    "status_after";
+inline constexpr char kTimerColumns[] = "run_id, kind, path, due_at";
+inline constexpr char kEventColumns[] = "id, run_id, event_type, payload, created_at";
+inline constexpr char kDefinitionColumns[] = "workspace_id, workflow_id, version, definition";
+
+// Each reads a row selected with its column list above.
+Result<RunRecord> ReadRun(const Statement& s);
+Result<RunHead> ReadRunHead(const Statement& s);
+Result<StepRecord> ReadStep(const Statement& s);
+Result<AgentTaskRecord> ReadTask(const Statement& s);
+Result<WorkflowRecord> ReadWorkflow(const Statement& s);
+Result<TokenRecord> ReadToken(const Statement& s);
+WorkspaceRecord ReadWorkspace(const Statement& s);
+AuditEntry ReadAudit(const Statement& s);
+TimerRecord ReadTimer(const Statement& s);
+Result<EventRecord> ReadEvent(const Statement& s);
+Result<nlohmann::json> ReadDefinition(const Statement& s);
+
+Status InsertRun(Connection& db, const RunRecord& r);
+// By (run, path): a new path gets the run's next seq; an attempt or start of 0 and a
+// null detail keep what is stored.
+Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s);
+Status InsertTask(Connection& db, const AgentTaskRecord& t);
+Status InsertAudit(Connection& db, const AuditEntry& a);
+
+}  // namespace sw::sqlite

@@ -1,0 +1,331 @@
+// SqliteStore's runs and their steps: create (with an idempotency key), read, list,
+// count, and change them through transitions. See sqlite_store.h.
+#include <algorithm>
+
+#include "store/sqlite/query.h"
+#include "store/sqlite/rows.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/transition.h"
+
+namespace sw {
+
+using sqlite::Connection;
+using sqlite::QueryAll;
+using sqlite::QueryOne;
+using sqlite::Statement;
+
+namespace {
+
+std::vector<RunStatus> TerminalRunStatuses() {
+  std::vector<RunStatus> out;
+  for (RunStatus s : kAllRunStatuses) {
+    if (IsTerminal(s)) {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+Result<RunRecord> SelectRun(Connection& db, const std::string& run_id) {
+  return sqlite::SelectById<RunRecord>(db, sqlite::kRunColumns, "runs", run_id, sqlite::ReadRun,
+                                       "run");
+}
+
+// The run, and its steps when asked, as `db` sees it.
+Result<RunRecord> SelectRunAndSteps(Connection& db, const std::string& run_id, bool with_steps) {
+  static const std::string kStepsSql =
+      std::string("SELECT ") + sqlite::kStepColumns + " FROM steps WHERE run_id = ? ORDER BY seq";
+  Result<RunRecord> run = SelectRun(db, run_id);
+  if (run.ok() && with_steps) {
+    Result<std::vector<StepRecord>> steps = QueryAll<StepRecord>(
+        db, kStepsSql, [&](Statement& q) { q.Bind(1, run_id); }, sqlite::ReadStep);
+    if (!steps.ok()) {
+      return steps.status();
+    }
+    run->steps = std::move(steps).value();
+  }
+  return run;
+}
+
+// Inserts `run` unless `key` names a run made by the same request in its window (then
+// `out` is that run, replayed).
+Status ApplyCreateRun(Connection& db, const RunRecord& run,
+                      const std::optional<IdempotencyKey>& key, CreateRunResult& out,
+                      std::vector<std::string>& changed) {
+  if (key) {
+    Result<std::pair<std::string, std::string>> existing =
+        QueryOne<std::pair<std::string, std::string>>(
+            db,
+            "SELECT request_hash, run_id FROM idempotency WHERE workspace_id = ? AND key = ? "
+            "AND created_at >= ?",
+            [&](Statement& q) {
+              q.Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->expires_before);
+            },
+            [](const Statement& q) { return std::make_pair(q.Text(0), q.Text(1)); }, "");
+    if (existing.ok()) {
+      if (existing->first != key->request_hash) {
+        return Status(StatusCode::kAlreadyExists,
+                      "Idempotency-Key was already used with a different request",
+                      "idempotency_conflict");
+      }
+      Result<RunRecord> first = SelectRun(db, existing->second);
+      if (!first.ok()) {
+        return first.status();
+      }
+      out.run = std::move(first).value();
+      out.replayed = true;
+      return Status::Ok();
+    }
+    if (existing.status().code() != StatusCode::kNotFound) {
+      return existing.status();
+    }
+    Status kept =
+        sqlite::Exec(db,
+                     "INSERT OR REPLACE INTO idempotency(workspace_id, key, request_hash, run_id, "
+                     "created_at) VALUES(?, ?, ?, ?, ?)",
+                     [&](Statement& q) {
+                       q.Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->request_hash);
+                       q.Bind(4, run.id).Bind(5, run.created_at);
+                     });
+    if (!kept.ok()) {
+      return kept;
+    }
+  }
+  changed.push_back(run.id);
+  return sqlite::InsertRun(db, run);
+}
+
+// Reads the run on the writer's connection, in the write's own transaction (pages the
+// writer has cached; nothing can change the run in between), has `decide` make the
+// transition and applies it. `after` is the run as it is then, unless `read_after` is
+// false.
+Status ApplyDecided(Connection& db, const std::string& run_id,
+                    const Store::DecideTransition& decide, Store::UpdateReads reads,
+                    bool read_after, std::optional<RunRecord>& after,
+                    std::vector<std::string>& changed) {
+  Result<RunRecord> run = SelectRunAndSteps(db, run_id, reads.steps_to_decide);
+  if (!run.ok()) {
+    return run.status();
+  }
+  Result<std::optional<RunTransition>> t = decide(*run);
+  if (!t.ok()) {
+    return t.status();
+  }
+  if (t->has_value()) {
+    RunTransition& transition = **t;
+    transition.run_id = run_id;
+    transition.expected_version = run->version;
+    transition.expected_status = run->status;
+    Status applied = sqlite::ApplyTransitionFrom(db, transition, HeadOf(*run), changed);
+    if (!applied.ok()) {
+      return applied;
+    }
+  } else if (reads.steps_to_decide == reads.steps_in_answer) {
+    after = std::move(run).value();
+    return Status::Ok();
+  }
+  if (!read_after) {
+    return Status::Ok();
+  }
+  Result<RunRecord> updated = SelectRunAndSteps(db, run_id, reads.steps_in_answer);
+  if (!updated.ok()) {
+    return updated.status();
+  }
+  after = std::move(updated).value();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CreateRunResult> SqliteStore::CreateRun(const RunRecord& run,
+                                               const std::optional<IdempotencyKey>& key) {
+  CreateRunResult out{run, false};
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
+    return ApplyCreateRun(db, run, key, out, changed);
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+void SqliteStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
+                                 CreateRunDone done) {
+  auto out = std::make_shared<CreateRunResult>(CreateRunResult{std::move(run), false});
+  auto shared_key = std::make_shared<const std::optional<IdempotencyKey>>(std::move(key));
+  queue_.Commit(Queue::Change{[out, shared_key](Connection& db, std::vector<std::string>& changed) {
+                                return ApplyCreateRun(db, out->run, *shared_key, *out, changed);
+                              },
+                              [out, done = std::move(done)](Status s) {
+                                done(s.ok() ? Result<CreateRunResult>(std::move(*out))
+                                            : Result<CreateRunResult>(s));
+                              }});
+}
+
+Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps) {
+  static const std::string kBegin = "BEGIN", kCommit = "COMMIT";
+  return Read([&](Connection& db) -> Result<RunRecord> {
+    // One read transaction so the run and its steps are one snapshot.
+    db.ExecCached(kBegin);
+    Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
+    db.ExecCached(kCommit);
+    return run;
+  });
+}
+
+Result<RunRecord> SqliteStore::UpdateRun(const std::string& run_id, DecideTransition decide,
+                                         UpdateReads reads) {
+  std::optional<RunRecord> after;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
+    // The writer thread under load reads the answer from a reader afterwards, beside
+    // the writer, rather than in the batch every other change waits for.
+    return ApplyDecided(db, run_id, decide, reads, /*read_after=*/!queue_.OnWriterThread(), after,
+                        changed);
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  if (!after) {
+    return GetRun(run_id, reads.steps_in_answer);
+  }
+  return std::move(*after);
+}
+
+void SqliteStore::UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
+                                 UpdateRunDone done) {
+  auto after = std::make_shared<std::optional<RunRecord>>();
+  queue_.Commit(Queue::Change{
+      [after, run_id = std::move(run_id), decide = std::move(decide), reads](
+          Connection& db, std::vector<std::string>& changed) {
+        return ApplyDecided(db, run_id, decide, reads, /*read_after=*/true, *after, changed);
+      },
+      [after, done = std::move(done)](Status s) {
+        done(s.ok() ? Result<RunRecord>(std::move(**after)) : Result<RunRecord>(s));
+      }});
+}
+
+Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const RunFilter& filter) {
+  constexpr int kMaxPage = 500;
+  RunFilter f = filter;
+  f.limit = std::clamp(f.limit, 1, kMaxPage);
+  std::string sql =
+      std::string("SELECT ") + sqlite::kRunColumns + " FROM runs WHERE workspace_id = ?1";
+  if (f.statuses) {
+    sql += " AND status IN (";
+    for (size_t i = 0; i < f.statuses->size(); ++i) {
+      sql += (i ? ",'" : "'") + std::string(ToString((*f.statuses)[i])) + "'";
+    }
+    sql += ")";
+  }
+  if (f.workflow_id) sql += " AND workflow_id = ?2";
+  if (f.pause_reason) sql += " AND pause_reason = ?3";
+  if (f.wait_kind) sql += " AND wait_kind = ?4";
+  if (f.id_contains) sql += " AND instr(id, ?5) > 0";
+  if (f.parent_run_id) sql += " AND parent_run_id = ?8 AND parent_run_id != ''";
+  if (!f.cursor.empty()) sql += " AND id < ?6";
+  sql += " ORDER BY id DESC LIMIT ?7";
+  return Read([&](Connection& db) -> Result<RunPage> {
+    Result<std::vector<RunRecord>> rows = QueryAll<RunRecord>(
+        db, sql,
+        [&](Statement& q) {
+          q.Bind(1, workspace_id);
+          if (f.workflow_id) q.Bind(2, *f.workflow_id);
+          if (f.pause_reason) q.Bind(3, *f.pause_reason);
+          if (f.wait_kind) q.Bind(4, *f.wait_kind);
+          if (f.id_contains) q.Bind(5, *f.id_contains);
+          if (!f.cursor.empty()) q.Bind(6, f.cursor);
+          q.Bind(7, f.limit + 1);
+          if (f.parent_run_id) q.Bind(8, *f.parent_run_id);
+        },
+        sqlite::ReadRun);
+    if (!rows.ok()) {
+      return rows.status();
+    }
+    RunPage page;
+    page.items = std::move(rows).value();
+    if (page.items.size() > static_cast<size_t>(f.limit)) {
+      page.items.resize(f.limit);
+      page.next_cursor = page.items.back().id;
+    }
+    return page;
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::ListRunIdsByStatus(RunStatus status) {
+  return Read([&](Connection& db) {
+    return QueryAll<std::string>(
+        db, "SELECT id FROM runs WHERE status = ? ORDER BY id",
+        [&](Statement& q) { q.Bind(1, ToString(status)); },
+        [](const Statement& q) { return q.Text(0); });
+  });
+}
+
+Result<std::vector<RunStatusCount>> SqliteStore::CountRunsByStatus() {
+  return Read([&](Connection& db) {
+    return QueryAll<RunStatusCount>(
+        db, "SELECT status, COUNT(*) FROM runs GROUP BY status", [](Statement&) {},
+        [](const Statement& q) -> Result<RunStatusCount> {
+          std::optional<RunStatus> status = ParseRunStatus(q.Text(0));
+          if (!status) {
+            // Grouped: no one row to name.
+            return DataCorruption("runs", "(any)", "status", q.Text(0));
+          }
+          return RunStatusCount{*status, q.Int(1)};
+        });
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::ActiveChildRuns(const std::string& run_id) {
+  // `parent_run_id != ''` lets SQLite use the partial index runs_by_parent.
+  static const std::string kSql =
+      "SELECT id FROM runs WHERE parent_run_id = ? AND parent_run_id != '' AND status NOT IN " +
+      sqlite::SqlList(TerminalRunStatuses(), [](RunStatus s) { return ToString(s); }) +
+      " ORDER BY id";
+  return Read([&](Connection& db) {
+    return QueryAll<std::string>(
+        db, kSql, [&](Statement& q) { q.Bind(1, run_id); },
+        [](const Statement& q) { return q.Text(0); });
+  });
+}
+
+SqliteStore::Queue::Change SqliteStore::TransitionChange(std::shared_ptr<RunTransition> shared,
+                                                         TransitionDone done) {
+  auto new_version = std::make_shared<int64_t>(0);
+  return Queue::Change{
+      [shared, new_version](Connection& db, std::vector<std::string>& changed) -> Status {
+        Status s = sqlite::ApplyTransition(db, *shared, changed);
+        if (s.ok()) {
+          *new_version = shared->expected_version + 1;
+        }
+        return s;
+      },
+      [new_version, done = std::move(done), shared, this](Status s) {
+        if (s.ok()) {
+          uint64_t completed = 0;
+          for (const StepRecord& step : shared->upsert_steps) {
+            completed += step.status == StepStatus::kCompleted ? 1 : 0;
+          }
+          if (completed > 0) {
+            queue_.CountCompletedSteps(completed);
+          }
+        }
+        done(s.ok() ? Result<int64_t>(*new_version) : Result<int64_t>(s));
+      }};
+}
+
+void SqliteStore::TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) {
+  queue_.Commit(TransitionChange(std::move(t), std::move(done)));
+}
+
+Result<int64_t> SqliteStore::TransitionRun(RunTransition t) {
+  Result<int64_t> out = Status(StatusCode::kUnavailable, "the store is shutting down");
+  Queue::Change change = TransitionChange(std::make_shared<RunTransition>(std::move(t)),
+                                          [&out](Result<int64_t> r) { out = std::move(r); });
+  Status s = WriteSync([&change](Connection& db, std::vector<std::string>& changed) {
+    return change.apply(db, changed);
+  });
+  change.done(s);
+  return out;
+}
+
+}  // namespace sw

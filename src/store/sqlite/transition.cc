@@ -1,0 +1,199 @@
+#include "store/sqlite/transition.h"
+
+#include "store/sqlite/query.h"
+#include "store/sqlite/rows.h"
+
+namespace sw::sqlite {
+
+namespace {
+
+Status UpdateRunRow(Connection& db, const std::string& run_id, const RunRowChange& row) {
+  std::string sql = "UPDATE runs SET version = ?15, updated_at = ?1";
+  if (row.status) sql += ", status = ?2";
+  if (row.paused_from) sql += ", paused_from = ?3";
+  if (row.pause) sql += ", pause = ?4, pause_reason = ?5";
+  if (row.wait) sql += ", wait = ?6, wait_kind = ?7";
+  if (row.cancel) sql += ", cancel = ?8";
+  if (row.output) sql += ", output = ?9";
+  if (row.error) sql += ", error = ?10";
+  if (row.started_at) sql += ", started_at = ?11";
+  if (row.finished_at) sql += ", finished_at = ?12";
+  sql += " WHERE id = ?13 AND version = ?14";
+  return Exec(db, sql, [&](Statement& q) {
+    q.Bind(1, row.updated_at);
+    if (row.status) q.Bind(2, ToString(*row.status));
+    if (row.paused_from) q.Bind(3, ToString(*row.paused_from));
+    if (row.pause) q.BindJson(4, *row.pause).Bind(5, row.pause_reason);
+    if (row.wait) q.BindJson(6, *row.wait).Bind(7, row.wait_kind);
+    if (row.cancel) q.BindJson(8, *row.cancel);
+    if (row.output) q.BindJson(9, *row.output);
+    if (row.error) q.BindJson(10, *row.error);
+    if (row.started_at) q.Bind(11, *row.started_at);
+    if (row.finished_at) q.Bind(12, *row.finished_at);
+    q.Bind(13, run_id).Bind(14, row.expected_version).Bind(15, row.new_version);
+  });
+}
+
+Status CancelStepsInFlight(Connection& db, const TransitionPlan& plan) {
+  static const std::string kSql =
+      "UPDATE steps SET status = '" + std::string(ToString(StepStatus::kCancelled)) +
+      "', error = ?1, finished_at = ?2 WHERE run_id = ?3 AND status IN " +
+      SqlList(kStepsInFlight, [](StepStatus s) { return ToString(s); });
+  return Exec(db, kSql, [&](Statement& q) {
+    q.BindJson(1, *plan.cancel_steps_in_flight).Bind(2, plan.now).Bind(3, plan.run_id);
+  });
+}
+
+// A compare-and-set on the task's status (and lapsed lease): a lost one is kAborted.
+Status UpdateTask(Connection& db, const AgentTaskUpdate& u, int64_t now) {
+  std::string sql =
+      "UPDATE agent_tasks SET status = ?1, updated_at = ?2, agent_id = CASE WHEN ?1 = 'queued' "
+      "THEN '' ELSE agent_id END, lease_expires_at = CASE WHEN ?1 = 'queued' THEN 0 ELSE "
+      "lease_expires_at END";
+  if (u.attempt > 0) sql += ", attempt = ?3";
+  if (u.available_at >= 0) sql += ", available_at = ?4";
+  sql += " WHERE id = ?5 AND status = ?6";
+  if (u.expect_lease_before > 0) sql += " AND lease_expires_at < ?7";
+  Status s = Exec(db, sql, [&](Statement& q) {
+    q.Bind(1, u.status).Bind(2, now);
+    if (u.attempt > 0) q.Bind(3, u.attempt);
+    if (u.available_at >= 0) q.Bind(4, u.available_at);
+    q.Bind(5, u.task_id).Bind(6, u.expect_status);
+    if (u.expect_lease_before > 0) q.Bind(7, u.expect_lease_before);
+  });
+  if (s.ok() && db.Changes() == 0) {
+    return Status(StatusCode::kAborted, "the agent task changed meanwhile", "state_changed");
+  }
+  return s;
+}
+
+Status DropTimers(Connection& db, const std::string& run_id, TimerDrop drop) {
+  if (drop == TimerDrop::kNone) {
+    return Status::Ok();
+  }
+  return Exec(db,
+              drop == TimerDrop::kAll
+                  ? "DELETE FROM timers WHERE run_id = ?"
+                  : "DELETE FROM timers WHERE run_id = ? AND kind != 'run_timeout'",
+              [&](Statement& q) { q.Bind(1, run_id); });
+}
+
+Status AddTimer(Connection& db, const TimerRecord& timer) {
+  return Exec(db, "INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?)",
+              [&](Statement& q) {
+                q.Bind(1, timer.run_id).Bind(2, timer.kind).Bind(3, timer.path);
+                q.Bind(4, timer.due_at);
+              });
+}
+
+Status CloseAgentTasks(Connection& db, const TransitionPlan& plan) {
+  static const std::string kSql =
+      "UPDATE agent_tasks SET status = '" + std::string(kClosedAgentTaskStatus) +
+      "', updated_at = ? WHERE run_id = ? AND status IN " +
+      SqlList(kOpenAgentTaskStatuses, [](std::string_view s) { return s; });
+  return Exec(db, kSql, [&](Statement& q) { q.Bind(1, plan.now).Bind(2, plan.run_id); });
+}
+
+// The effects on the run's steps, timers and tasks, in the plan's order.
+Status ApplyRunEffects(Connection& db, const TransitionPlan& plan) {
+  if (plan.cancel_steps_in_flight) {
+    if (Status s = CancelStepsInFlight(db, plan); !s.ok()) {
+      return s;
+    }
+  }
+  for (const StepRecord& step : plan.upsert_steps) {
+    if (Status s = UpsertStep(db, plan.run_id, step); !s.ok()) {
+      return s;
+    }
+  }
+  if (plan.discard_step_result) {
+    Status s =
+        Exec(db, "UPDATE steps SET result_discarded = 1 WHERE run_id = ? AND path = ?",
+             [&](Statement& q) { q.Bind(1, plan.run_id).Bind(2, *plan.discard_step_result); });
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  if (plan.update_task) {
+    if (Status s = UpdateTask(db, *plan.update_task, plan.now); !s.ok()) {
+      return s;
+    }
+  }
+  if (Status s = DropTimers(db, plan.run_id, plan.drop_timers); !s.ok()) {
+    return s;
+  }
+  for (const TimerRecord& timer : plan.add_timers) {
+    if (Status s = AddTimer(db, timer); !s.ok()) {
+      return s;
+    }
+  }
+  return plan.close_agent_tasks ? CloseAgentTasks(db, plan) : Status::Ok();
+}
+
+}  // namespace
+
+Status ApplyPlan(Connection& db, const TransitionPlan& plan) {
+  if (Status s = UpdateRunRow(db, plan.run_id, plan.row); !s.ok()) {
+    return s;
+  }
+  if (Status s = ApplyRunEffects(db, plan); !s.ok()) {
+    return s;
+  }
+  if (plan.create_run) {
+    if (Status s = InsertRun(db, *plan.create_run); !s.ok()) {
+      return s;
+    }
+  }
+  if (plan.enqueue_task) {
+    if (Status s = InsertTask(db, *plan.enqueue_task); !s.ok()) {
+      return s;
+    }
+  }
+  if (plan.consume_event_id) {
+    Status s = Exec(db, "DELETE FROM events WHERE id = ?",
+                    [&](Statement& q) { q.Bind(1, *plan.consume_event_id); });
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  return plan.audit ? InsertAudit(db, *plan.audit) : Status::Ok();
+}
+
+Status ApplyTransitionFrom(Connection& db, const RunTransition& t, const RunHead& before,
+                           std::vector<std::string>& changed) {
+  Result<TransitionPlan> plan = PlanTransition(t, before);
+  if (!plan.ok()) {
+    return plan.status();
+  }
+  if (Status s = ApplyPlan(db, *plan); !s.ok()) {
+    return s;
+  }
+  changed.insert(changed.end(), plan->changed_runs.begin(), plan->changed_runs.end());
+  return Status::Ok();
+}
+
+Status ApplyTransition(Connection& db, const RunTransition& t, std::vector<std::string>& changed) {
+  // Read by hand rather than with QueryOne: this is every transition's first statement.
+  static const std::string kSql =
+      std::string("SELECT ") + kRunHeadColumns + " FROM runs WHERE id = ?";
+  Result<Statement*> read = db.Prepare(kSql);
+  if (!read.ok()) {
+    return read.status();
+  }
+  (*read)->Bind(1, t.run_id);
+  Result<bool> row = (*read)->Step();
+  if (!row.ok()) {
+    return row.status();
+  }
+  if (!*row) {
+    return NotFound("run " + t.run_id + " not found");
+  }
+  Result<RunHead> before = ReadRunHead(**read);
+  (*read)->Reset();
+  if (!before.ok()) {
+    return before.status();
+  }
+  return ApplyTransitionFrom(db, t, *before, changed);
+}
+
+}  // namespace sw::sqlite

@@ -1,0 +1,29 @@
+// A run transition on SQLite: read the run's head in the write's transaction, have
+// PlanTransition check the compare-and-set and list the effects, and write each effect.
+// What a transition implies is decided by the plan, not here.
+//
+// Not thread-safe: runs on the thread that holds the writer connection.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "store/sqlite/db.h"
+#include "store/store.h"
+#include "store/transition_plan.h"
+
+namespace sw::sqlite {
+
+// Applies `t` and appends the runs it changed to `changed`. kAborted (nothing written)
+// when the run is not at t's expected version and status; kNotFound without the run.
+Status ApplyTransition(Connection& db, const RunTransition& t, std::vector<std::string>& changed);
+
+// The same on a run already read in this transaction (`before`).
+Status ApplyTransitionFrom(Connection& db, const RunTransition& t, const RunHead& before,
+                           std::vector<std::string>& changed);
+
+// Writes `plan`'s effects, in order.
+Status ApplyPlan(Connection& db, const TransitionPlan& plan);
+
+}  // namespace sw::sqlite

@@ -1,0 +1,293 @@
+// SqliteStore's workspaces, tokens, UI sessions, workflows and the audit log. See
+// sqlite_store.h.
+#include "store/sqlite/query.h"
+#include "store/sqlite/rows.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace sw {
+
+using nlohmann::json;
+using sqlite::Connection;
+using sqlite::QueryAll;
+using sqlite::QueryOne;
+using sqlite::Statement;
+
+namespace {
+
+// `SELECT <columns> FROM <table> ` for a WHERE to follow.
+std::string SelectFrom(const char* columns, const char* table) {
+  return std::string("SELECT ") + columns + " FROM " + table + " ";
+}
+
+Result<WorkspaceRecord> SelectWorkspace(Connection& db, const char* column,
+                                        const std::string& value) {
+  return QueryOne<WorkspaceRecord>(
+      db, SelectFrom(sqlite::kWorkspaceColumns, "workspaces") + "WHERE " + column + " = ?",
+      [&](Statement& q) { q.Bind(1, value); }, sqlite::ReadWorkspace, "workspace not found");
+}
+
+Result<WorkflowRecord> SelectWorkflow(Connection& db, const std::string& workspace_id,
+                                      const std::string& workflow_id) {
+  return QueryOne<WorkflowRecord>(
+      db, SelectFrom(sqlite::kWorkflowColumns, "workflows") + "WHERE workspace_id = ? AND id = ?",
+      [&](Statement& q) { q.Bind(1, workspace_id).Bind(2, workflow_id); }, sqlite::ReadWorkflow,
+      "workflow " + workflow_id + " not found");
+}
+
+Result<json> SelectDefinition(Connection& db, const std::string& workspace_id,
+                              const std::string& workflow_id, int version) {
+  return QueryOne<json>(
+      db,
+      SelectFrom(sqlite::kDefinitionColumns, "workflow_versions") +
+          "WHERE workspace_id = ? AND workflow_id = ? AND version = ?",
+      [&](Statement& q) { q.Bind(1, workspace_id).Bind(2, workflow_id).Bind(3, version); },
+      sqlite::ReadDefinition, "definition not found");
+}
+
+// Stores `wf` as version `version` and makes it the current one.
+Status InsertWorkflowVersion(Connection& db, const WorkflowRecord& wf, int version,
+                             int64_t created_at) {
+  Status s = sqlite::Exec(db,
+                          "INSERT INTO workflow_versions(workspace_id, workflow_id, version, "
+                          "definition, created_at) VALUES(?, ?, ?, ?, ?)",
+                          [&](Statement& q) {
+                            q.Bind(1, wf.workspace_id).Bind(2, wf.id).Bind(3, version);
+                            q.BindJson(4, wf.definition).Bind(5, wf.updated_at);
+                          });
+  if (!s.ok()) {
+    return s;
+  }
+  return sqlite::Exec(
+      db,
+      "INSERT INTO workflows(workspace_id, id, kind, mode, status, version, created_at, "
+      "updated_at) VALUES(?, ?, ?, ?, 'active', ?, ?, ?) ON CONFLICT(workspace_id, id) DO "
+      "UPDATE SET kind = excluded.kind, mode = excluded.mode, version = excluded.version, "
+      "updated_at = excluded.updated_at",
+      [&](Statement& q) {
+        q.Bind(1, wf.workspace_id).Bind(2, wf.id).Bind(3, wf.kind).Bind(4, wf.mode);
+        q.Bind(5, version).Bind(6, created_at).Bind(7, wf.updated_at);
+      });
+}
+
+// Runs `sql` and answers kNotFound with `not_found` when it changed no row.
+template <typename Binder>
+Status ExecOnExisting(Connection& db, const std::string& sql, Binder bind,
+                      const std::string& not_found) {
+  if (Status s = sqlite::Exec(db, sql, bind); !s.ok()) {
+    return s;
+  }
+  return db.Changes() == 0 ? NotFound(not_found) : Status::Ok();
+}
+
+}  // namespace
+
+// --- workspaces, tokens, sessions ---
+
+Result<WorkspaceRecord> SqliteStore::CreateWorkspace(const WorkspaceRecord& ws) {
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Status inserted = sqlite::Exec(
+        db, "INSERT INTO workspaces(id, slug, created_at) VALUES(?, ?, ?)",
+        [&](Statement& q) { q.Bind(1, ws.id).Bind(2, ws.slug).Bind(3, ws.created_at); });
+    if (!inserted.ok() && sqlite3_extended_errcode(db.raw()) == SQLITE_CONSTRAINT_UNIQUE) {
+      return Status(StatusCode::kAlreadyExists, "workspace '" + ws.slug + "' already exists",
+                    "already_exists");
+    }
+    return inserted;
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return ws;
+}
+
+Result<WorkspaceRecord> SqliteStore::FindWorkspaceBySlug(const std::string& slug) {
+  return Read([&](Connection& db) { return SelectWorkspace(db, "slug", slug); });
+}
+
+Result<WorkspaceRecord> SqliteStore::FindWorkspace(const std::string& id) {
+  return Read([&](Connection& db) { return SelectWorkspace(db, "id", id); });
+}
+
+Status SqliteStore::CreateToken(const TokenRecord& t, const std::optional<AuditEntry>& audit) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Status s = sqlite::Exec(db,
+                            "INSERT INTO tokens(id, workspace_id, name, role, hash, created_at, "
+                            "revoked_at) VALUES(?, ?, ?, ?, ?, ?, 0)",
+                            [&](Statement& q) {
+                              q.Bind(1, t.id).Bind(2, t.workspace_id).Bind(3, t.name);
+                              q.Bind(4, ToString(t.role)).Bind(5, t.hash).Bind(6, t.created_at);
+                            });
+    if (!s.ok()) {
+      return s;
+    }
+    return audit ? sqlite::InsertAudit(db, *audit) : Status::Ok();
+  });
+}
+
+Result<TokenRecord> SqliteStore::FindTokenByHash(const std::string& hash) {
+  return Read([&](Connection& db) {
+    return QueryOne<TokenRecord>(
+        db, SelectFrom(sqlite::kTokenColumns, "tokens") + "WHERE hash = ? AND revoked_at = 0",
+        [&](Statement& q) { q.Bind(1, hash); }, sqlite::ReadToken, "token not found");
+  });
+}
+
+Result<std::vector<TokenRecord>> SqliteStore::ListTokens(const std::string& workspace_id) {
+  return Read([&](Connection& db) {
+    return QueryAll<TokenRecord>(
+        db, SelectFrom(sqlite::kTokenColumns, "tokens") + "WHERE workspace_id = ? ORDER BY id DESC",
+        [&](Statement& q) { q.Bind(1, workspace_id); }, sqlite::ReadToken);
+  });
+}
+
+Status SqliteStore::RevokeToken(const std::string& workspace_id, const std::string& token_id,
+                                int64_t now, const AuditEntry& audit) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Status s = ExecOnExisting(
+        db, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at = 0",
+        [&](Statement& q) { q.Bind(1, now).Bind(2, token_id).Bind(3, workspace_id); },
+        "token " + token_id + " not found");
+    return s.ok() ? sqlite::InsertAudit(db, audit) : s;
+  });
+}
+
+Status SqliteStore::CreateSession(const std::string& hash, const std::string& token_id,
+                                  int64_t expires_at) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    return sqlite::Exec(
+        db, "INSERT INTO sessions(hash, token_id, expires_at) VALUES(?, ?, ?)",
+        [&](Statement& q) { q.Bind(1, hash).Bind(2, token_id).Bind(3, expires_at); });
+  });
+}
+
+Result<TokenRecord> SqliteStore::FindSessionToken(const std::string& hash, int64_t now) {
+  return Read([&](Connection& db) {
+    return QueryOne<TokenRecord>(
+        db,
+        SelectFrom(sqlite::kTokenColumns, "tokens") +
+            "WHERE id = (SELECT token_id FROM sessions WHERE hash = ? AND expires_at > ?) AND "
+            "revoked_at = 0",
+        [&](Statement& q) { q.Bind(1, hash).Bind(2, now); }, sqlite::ReadToken,
+        "session not found");
+  });
+}
+
+Status SqliteStore::DeleteSession(const std::string& hash) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    return sqlite::Exec(db, "DELETE FROM sessions WHERE hash = ?",
+                        [&](Statement& q) { q.Bind(1, hash); });
+  });
+}
+
+// --- workflows ---
+
+Result<PutWorkflowResult> SqliteStore::PutWorkflow(const WorkflowRecord& wf,
+                                                   const AuditEntry& audit) {
+  PutWorkflowResult out;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<WorkflowRecord> current = SelectWorkflow(db, wf.workspace_id, wf.id);
+    if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
+      return current.status();
+    }
+    out.created = !current.ok();
+    out.workflow = wf;
+    int next_version = 1;
+    if (current.ok()) {
+      Result<json> def = SelectDefinition(db, wf.workspace_id, wf.id, current->version);
+      if (!def.ok() && def.status().code() != StatusCode::kNotFound) {
+        return def.status();
+      }
+      if (def.ok() && *def == wf.definition) {
+        out.workflow = *current;
+        out.workflow.definition = *def;
+        out.changed = false;
+        return Status::Ok();
+      }
+      next_version = current->version + 1;
+      out.workflow.created_at = current->created_at;
+      out.workflow.status = current->status;
+    }
+    out.changed = true;
+    out.workflow.version = next_version;
+    Status stored = InsertWorkflowVersion(db, wf, next_version, out.workflow.created_at);
+    return stored.ok() ? sqlite::InsertAudit(db, audit) : stored;
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+Result<WorkflowRecord> SqliteStore::GetWorkflow(const std::string& workspace_id,
+                                                const std::string& workflow_id) {
+  return Read([&](Connection& db) -> Result<WorkflowRecord> {
+    Result<WorkflowRecord> wf = SelectWorkflow(db, workspace_id, workflow_id);
+    if (!wf.ok()) {
+      return wf;
+    }
+    Result<json> def = SelectDefinition(db, workspace_id, workflow_id, wf->version);
+    if (!def.ok()) {
+      return def.status();
+    }
+    wf->definition = std::move(def).value();
+    return wf;
+  });
+}
+
+Result<std::vector<WorkflowRecord>> SqliteStore::ListWorkflows(const std::string& workspace_id) {
+  return Read([&](Connection& db) {
+    return QueryAll<WorkflowRecord>(
+        db,
+        SelectFrom(sqlite::kWorkflowColumns, "workflows") + "WHERE workspace_id = ? ORDER BY id",
+        [&](Statement& q) { q.Bind(1, workspace_id); }, sqlite::ReadWorkflow);
+  });
+}
+
+Result<json> SqliteStore::GetDefinition(const std::string& workspace_id,
+                                        const std::string& workflow_id, int version) {
+  return Read(
+      [&](Connection& db) { return SelectDefinition(db, workspace_id, workflow_id, version); });
+}
+
+Result<WorkflowRecord> SqliteStore::SetWorkflowStatus(const std::string& workspace_id,
+                                                      const std::string& workflow_id,
+                                                      const std::string& status, int64_t now,
+                                                      const AuditEntry& audit) {
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Status set = ExecOnExisting(
+        db, "UPDATE workflows SET status = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+        [&](Statement& q) {
+          q.Bind(1, status).Bind(2, now).Bind(3, workspace_id).Bind(4, workflow_id);
+        },
+        "workflow " + workflow_id + " not found");
+    return set.ok() ? sqlite::InsertAudit(db, audit) : set;
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return GetWorkflow(workspace_id, workflow_id);
+}
+
+// --- audit ---
+
+Result<std::vector<AuditEntry>> SqliteStore::ListAudit(const std::string& workspace_id,
+                                                       const std::string& target,
+                                                       const std::string& cursor, int limit) {
+  std::string sql = SelectFrom(sqlite::kAuditColumns, "audit") + "WHERE workspace_id = ?1";
+  if (!target.empty()) sql += " AND target = ?2";
+  if (!cursor.empty()) sql += " AND id < ?3";
+  sql += " ORDER BY id DESC LIMIT ?4";
+  return Read([&](Connection& db) {
+    return QueryAll<AuditEntry>(
+        db, sql,
+        [&](Statement& q) {
+          q.Bind(1, workspace_id);
+          if (!target.empty()) q.Bind(2, target);
+          if (!cursor.empty()) q.Bind(3, cursor);
+          q.Bind(4, limit);
+        },
+        sqlite::ReadAudit);
+  });
+}
+
+}  // namespace sw

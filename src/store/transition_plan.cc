@@ -1,0 +1,103 @@
+#include "store/transition_plan.h"
+
+namespace sw {
+
+namespace {
+
+std::string StringField(const nlohmann::json& v, const char* key) {
+  if (v.is_object()) {
+    auto it = v.find(key);
+    if (it != v.end() && it->is_string()) {
+      return it->get<std::string>();
+    }
+  }
+  return "";
+}
+
+template <typename T>
+const T* Borrow(const std::optional<T>& v) {
+  return v ? &*v : nullptr;
+}
+
+RunRowChange PlanRow(const RunTransition& t, const RunHead& before) {
+  RunRowChange row;
+  row.expected_version = before.version;
+  row.new_version = before.version + 1;
+  row.updated_at = t.now;
+  row.status = t.next_status;
+  row.paused_from = t.paused_from;
+  row.pause = Borrow(t.pause);
+  if (t.pause) {
+    row.pause_reason = StringField(*t.pause, "reason");
+  }
+  row.wait = Borrow(t.wait);
+  if (t.wait) {
+    row.wait_kind = StringField(*t.wait, "kind");
+  }
+  row.cancel = Borrow(t.cancel);
+  row.output = Borrow(t.output);
+  row.error = Borrow(t.error);
+  row.started_at = t.started_at;
+  row.finished_at = t.finished_at;
+  return row;
+}
+
+// The run's timers: a run that ends needs none; one that goes on keeps its run timeout.
+// A child run that ends wakes its parent through a timer due now, in the same commit,
+// so a crash cannot lose the wake-up.
+void PlanTimers(const RunTransition& t, const RunHead& before, bool ends, TransitionPlan& plan) {
+  plan.drop_timers =
+      ends ? TimerDrop::kAll : (t.clear_timers ? TimerDrop::kAllButRunTimeout : TimerDrop::kNone);
+  plan.add_timers.reserve(t.add_timers.size() + 1);
+  if (ends && !before.parent_run_id.empty()) {
+    plan.add_timers.push_back(
+        TimerRecord{before.parent_run_id, "child", before.parent_path, t.now});
+  }
+  for (const TimerRecord& timer : t.add_timers) {
+    plan.add_timers.push_back(timer);
+    if (timer.run_id.empty()) {
+      plan.add_timers.back().run_id = t.run_id;
+    }
+  }
+}
+
+}  // namespace
+
+RunHead HeadOf(const RunRecord& run) {
+  return RunHead{run.id, run.status, run.version, run.parent_run_id, run.parent_path};
+}
+
+Result<TransitionPlan> PlanTransition(const RunTransition& t, const RunHead& before) {
+  SW_CHECK(before.id == t.run_id);
+  if (before.version != t.expected_version ||
+      (t.expected_status && *t.expected_status != before.status)) {
+    return Status(
+        StatusCode::kAborted, "State changed; please refresh", "state_changed",
+        nlohmann::json{{"current_status", ToString(before.status)}, {"version", before.version}});
+  }
+  TransitionPlan plan;
+  plan.run_id = t.run_id;
+  plan.now = t.now;
+  plan.row = PlanRow(t, before);
+  if (t.cancel_steps_in_flight) {
+    plan.cancel_steps_in_flight = nlohmann::json{{"message", *t.cancel_steps_in_flight}};
+  }
+  plan.upsert_steps = t.upsert_steps;
+  plan.discard_step_result = Borrow(t.discard_step_result);
+  plan.update_task = Borrow(t.update_task);
+  const bool ends = t.next_status && IsTerminal(*t.next_status);
+  PlanTimers(t, before, ends, plan);
+  // Its agent tasks are closed, so a late completion is discarded.
+  plan.close_agent_tasks = ends;
+  plan.create_run = Borrow(t.create_run);
+  plan.enqueue_task = Borrow(t.enqueue_task);
+  plan.consume_event_id = t.consume_event_id;
+  plan.audit = Borrow(t.audit);
+  plan.changed_runs.push_back(t.run_id);
+  if (t.create_run) {
+    plan.changed_runs.push_back(t.create_run->id);
+  }
+  return plan;
+}
+
+}  // namespace sw

@@ -1,0 +1,103 @@
+// A run transition's plan: everything one commit of a RunTransition writes, as data.
+// PlanTransition checks the compare-and-set against the run as the commit finds it and
+// derives what the transition implies beyond the fields it sets: a run that ends drops
+// its timers, closes its open agent tasks and, if it is a child, wakes its parent; steps
+// in flight are cancelled with a message; the filter columns follow pause and wait. A
+// backend applies the plan's effects in the order they are listed, in one transaction,
+// and decides nothing itself, so every backend commits the same thing.
+//
+// Pure: no I/O. A plan borrows records from its transition (pointers and a span, to
+// spare copying step outputs on the hot path); it must not outlive that transition.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "store/records.h"
+#include "store/store.h"
+
+namespace sw {
+
+// What a plan needs of the run as its commit finds it. A backend reads at least these
+// columns, in the transaction that applies the plan.
+struct RunHead {
+  std::string id;
+  RunStatus status = RunStatus::kPending;
+  int64_t version = 0;
+  std::string parent_run_id;  // set on a child run
+  std::string parent_path;
+};
+
+RunHead HeadOf(const RunRecord& run);
+
+// The run row's change: a version bump, the time, and the fields the transition sets
+// (unset: unchanged). `pause_reason` and `wait_kind` are copied out of `pause` and
+// `wait` for the run list's filters ("" when absent) and written with them.
+struct RunRowChange {
+  int64_t expected_version = 0;
+  int64_t new_version = 0;
+  int64_t updated_at = 0;
+  std::optional<RunStatus> status;
+  std::optional<RunStatus> paused_from;
+  const nlohmann::json* pause = nullptr;
+  std::string pause_reason;
+  const nlohmann::json* wait = nullptr;
+  std::string wait_kind;
+  const nlohmann::json* cancel = nullptr;
+  const nlohmann::json* output = nullptr;
+  const nlohmann::json* error = nullptr;
+  std::optional<int64_t> started_at;
+  std::optional<int64_t> finished_at;
+};
+
+// Which of the run's timers go before the plan's own are added.
+enum class TimerDrop {
+  kNone,
+  kAllButRunTimeout,  // the run goes on: its run timeout still holds
+  kAll,               // the run ended
+};
+
+// The step statuses a cancel stops ("in flight"), and the agent task statuses an ending
+// run closes ("open").
+inline constexpr StepStatus kStepsInFlight[] = {StepStatus::kRunning, StepStatus::kWaiting};
+inline constexpr std::string_view kOpenAgentTaskStatuses[] = {"queued", "claimed"};
+inline constexpr std::string_view kClosedAgentTaskStatus = "cancelled";
+
+struct TransitionPlan {
+  std::string run_id;
+  int64_t now = 0;
+  RunRowChange row;
+
+  // The effects, in the order a backend applies them.
+  // Steps in flight become cancelled, finished now, with this error.
+  std::optional<nlohmann::json> cancel_steps_in_flight;
+  // By (run, path); a new path gets the run's next seq; a null detail keeps the stored.
+  std::span<const StepRecord> upsert_steps;
+  const std::string* discard_step_result = nullptr;  // the step's path
+  // A compare-and-set on the task: a lost one fails the whole transition (kAborted).
+  const AgentTaskUpdate* update_task = nullptr;
+  TimerDrop drop_timers = TimerDrop::kNone;
+  // Each replaces a timer of the same (run, kind). Run ids resolved; a parent's
+  // wake-up by its ending child comes first.
+  std::vector<TimerRecord> add_timers;
+  bool close_agent_tasks = false;  // open tasks of the run become closed
+  const RunRecord* create_run = nullptr;
+  const AgentTaskRecord* enqueue_task = nullptr;
+  std::optional<int64_t> consume_event_id;
+  const AuditEntry* audit = nullptr;
+
+  // The runs the commit changes, for the change listener: the run and a child it creates.
+  std::vector<std::string> changed_runs;
+};
+
+// The plan of `t` on the run as it is (`before`), or kAborted ("state_changed", with
+// the current status and version) when `before` is not at t's expected version and
+// status. REQUIRES: before.id == t.run_id.
+Result<TransitionPlan> PlanTransition(const RunTransition& t, const RunHead& before);
+
+}  // namespace sw
