@@ -157,8 +157,7 @@ void Engine::OnCancelled(const std::string& run_id) {
 void Engine::OnRunEnded(const RunRecord& run, int64_t ended_at) {
   if (!run.parent_run_id.empty()) {
     // The store queued the parent's wake-up in the commit that ended the run.
-    timers_.Add(TimerRecord{run.parent_run_id, std::string(ToString(TimerKind::kChild)),
-                            run.parent_path, ended_at});
+    timers_.Add(TimerRecord{run.parent_run_id, TimerKind::kChild, run.parent_path, ended_at});
   }
 }
 
@@ -354,8 +353,8 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
         t.next_status = RunStatus::kRunning;
       }
       if (ar->definition && ar->definition->timeout && !IsTerminal(*t.next_status)) {
-        t.add_timers.push_back(TimerRecord{ar->id, std::string(ToString(TimerKind::kRunTimeout)),
-                                           "", t.now + ar->definition->timeout->count()});
+        t.add_timers.push_back(TimerRecord{ar->id, TimerKind::kRunTimeout, "",
+                                           t.now + ar->definition->timeout->count()});
       }
     }
   }
@@ -393,7 +392,7 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
       if (shared->expected_status == RunStatus::kPending) {
         ar->dispatching = false;
         for (const TimerRecord& timer : shared->add_timers) {
-          if (ParseTimerKind(timer.kind) == TimerKind::kRunTimeout) {
+          if (timer.kind == TimerKind::kRunTimeout) {
             timers_.Add(timer);
           }
         }

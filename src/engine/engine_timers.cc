@@ -80,12 +80,8 @@ void Engine::FireTimer(const TimerRecord& timer) {
   if (stopping_) {
     return;
   }
-  const std::optional<TimerKind> kind = ParseTimerKind(timer.kind);
-  if (!kind) {
-    spdlog::error("run {}: a timer of unknown kind '{}' is ignored", timer.run_id, timer.kind);
-    return;
-  }
-  if (*kind == TimerKind::kRunTimeout) {
+  const TimerKind kind = timer.kind;
+  if (kind == TimerKind::kRunTimeout) {
     Result<RunRecord> run = store_.GetRun(timer.run_id, /*with_steps=*/false);
     if (run.ok() && !IsTerminal(run->status)) {
       TimeOutRun(*run);
@@ -96,7 +92,7 @@ void Engine::FireTimer(const TimerRecord& timer) {
   // its steps, so the engine goes on with it without reading it again.
   const int64_t now = clock_.NowMs();
   auto fired = std::make_shared<std::optional<RunRecord>>();  // the run before, when it woke
-  auto decide = [kind = *kind, timer, now,
+  auto decide = [kind, timer, now,
                  fired](const RunRecord& run) -> Result<std::optional<RunTransition>> {
     std::optional<RunTransition> t = TimerTransition(kind, timer, run, now);
     if (t) {
@@ -109,7 +105,7 @@ void Engine::FireTimer(const TimerRecord& timer) {
   // Steps: a step timeout marks the stored step; the woken run is replayed from them.
   store_.UpdateRunAsync(
       timer.run_id, std::move(decide),
-      {.steps_to_decide = *kind == TimerKind::kStepTimeout, .steps_in_answer = true},
+      {.steps_to_decide = kind == TimerKind::kStepTimeout, .steps_in_answer = true},
       [this, timer, now, fired](Result<RunRecord> after) {
         PendingCallbackDone done_guard(*this);
         if (!after.ok() || !fired->has_value() || stopping_) {

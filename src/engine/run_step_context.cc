@@ -224,7 +224,7 @@ void Engine::FailStep(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                 {"next_attempt_at", FormatTime(due)},
                 {"until", FormatTime(due)},
                 {"last_error", step_error}};
-  TimerRecord timer{ar->id, std::string(ToString(TimerKind::kRetry)), path, due};
+  TimerRecord timer{ar->id, TimerKind::kRetry, path, due};
   t.add_timers.push_back(timer);
   Commit(ar, std::move(t), phase, [this, ar, timer] {
     timers_.Add(timer);
@@ -242,11 +242,11 @@ void Engine::Park(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
   std::optional<int64_t> until = park.until;
   std::optional<TimerRecord> timer;
   if (park.timer) {
-    timer = TimerRecord{ar->id, std::string(ToString(park.timer->first)), path, park.timer->second};
+    timer = TimerRecord{ar->id, park.timer->first, path, park.timer->second};
   }
   if (park.bounded_by_step_timeout && step.timeout) {
     until = ar->started[path] + step.timeout->count();
-    timer = TimerRecord{ar->id, std::string(ToString(TimerKind::kStepTimeout)), path, *until};
+    timer = TimerRecord{ar->id, TimerKind::kStepTimeout, path, *until};
   }
   wait["until"] = until ? json(FormatTime(*until)) : json();
   if (timer) {

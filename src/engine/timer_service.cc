@@ -5,7 +5,7 @@
 namespace sw {
 
 namespace {
-std::string Key(const TimerRecord& t) { return t.run_id + "/" + t.kind; }
+std::string Key(const TimerRecord& t) { return t.run_id + "/" + std::string(ToString(t.kind)); }
 }  // namespace
 
 TimerService::TimerService(Store& store, const Clock& clock, FireFn fire)

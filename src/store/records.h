@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/lifecycle.h"
 #include "core/run_status.h"
 
 namespace sw {
@@ -113,7 +114,7 @@ struct AuditEntry {
 
 struct TimerRecord {
   std::string run_id;
-  std::string kind;  // "wake" (sleep) or "timeout" (wait_for_event)
+  TimerKind kind = TimerKind::kWake;
   std::string path;  // the step it belongs to
   int64_t due_at = 0;
 };

@@ -51,7 +51,7 @@ void PlanTimers(const RunTransition& t, const RunHead& before, bool ends, Transi
   plan.add_timers.reserve(t.add_timers.size() + 1);
   if (ends && !before.parent_run_id.empty()) {
     plan.add_timers.push_back(
-        TimerRecord{before.parent_run_id, "child", before.parent_path, t.now});
+        TimerRecord{before.parent_run_id, TimerKind::kChild, before.parent_path, t.now});
   }
   for (const TimerRecord& timer : t.add_timers) {
     plan.add_timers.push_back(timer);

@@ -235,7 +235,7 @@ TEST_F(EngineTest, SleepParksOnATimerAndWakesWhenTheClockReachesIt) {
   ASSERT_TRUE(timers.ok());
   ASSERT_EQ(timers->size(), 1u);
   EXPECT_EQ((*timers)[0].run_id, id);
-  EXPECT_EQ((*timers)[0].kind, "wake");
+  EXPECT_EQ((*timers)[0].kind, TimerKind::kWake);
   EXPECT_EQ((*timers)[0].due_at, kStartMs + 10 * kMinute);
   ASSERT_TRUE(WaitIdle());  // a parked run leaves memory
 
@@ -282,7 +282,7 @@ TEST_F(EngineTest, WaitForEventTimesOutAndFailsTheRun) {
   EXPECT_EQ(run.wait["event_type"], "approved");
   Result<std::vector<TimerRecord>> timers = store_->DueTimers(kStartMs + 100 * kHour, 10);
   ASSERT_EQ(timers->size(), 1u);
-  EXPECT_EQ((*timers)[0].kind, "timeout");
+  EXPECT_EQ((*timers)[0].kind, TimerKind::kEventTimeout);
   EXPECT_EQ((*timers)[0].due_at, kStartMs + kHour);
 
   AdvanceAndPoke(kHour);

@@ -163,7 +163,7 @@ class TimerServiceTest : public ::testing::Test {
   }
 
   static TimerRecord Timer(const std::string& run_id, int64_t due_at) {
-    return TimerRecord{run_id, "wake", "nap", due_at};
+    return TimerRecord{run_id, TimerKind::kWake, "nap", due_at};
   }
 
   void AdvanceAndPoke(int64_t ms) {
@@ -204,7 +204,7 @@ TEST_F(TimerServiceTest, TimerFiresWhenTheClockReachesItsDueTime) {
   std::vector<TimerRecord> fired = log_.Fired();
   ASSERT_EQ(fired.size(), 1u);
   EXPECT_EQ(fired[0].run_id, "run-1");
-  EXPECT_EQ(fired[0].kind, "wake");
+  EXPECT_EQ(fired[0].kind, TimerKind::kWake);
   EXPECT_EQ(fired[0].path, "nap");
   EXPECT_EQ(fired[0].due_at, kStartMs + 10 * kMinute);
 }

@@ -227,7 +227,7 @@ TEST_P(StoreConformanceTest, EverythingSurvivesReopen) {
   StepRecord a = MakeStep("a", StepStatus::kCompleted, 1, kT0);
   a.output = json{{"body", "ok"}};
   t.upsert_steps = {a, MakeStep("s", StepStatus::kWaiting, 1, kT0 + 1)};
-  t.add_timers = {{"run_1", "wake", "s", kT0 + 60'000}};
+  t.add_timers = {{"run_1", TimerKind::kWake, "s", kT0 + 60'000}};
   t.audit = MakeAudit("aud_3", "ws_1", "run.start", "run_1");
   t.now = kT0 + 1;
   ASSERT_TRUE(store_->TransitionRun(std::move(t)).ok());

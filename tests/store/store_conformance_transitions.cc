@@ -21,7 +21,7 @@ TEST_P(StoreConformanceTest, LostCompareAndSetOnVersionWritesNothing) {
   timer.run_id = "run_1";
   timer.expected_version = 3;
   timer.now = kT0;
-  timer.add_timers.push_back({"run_1", "timeout", "a", kT0 + 100});
+  timer.add_timers.push_back({"run_1", TimerKind::kEventTimeout, "a", kT0 + 100});
   ASSERT_TRUE(store_->TransitionRun(std::move(timer)).ok());
   ASSERT_TRUE(store_->BufferEvent("run_1", 4, {0, "run_1", "go", json{{"n", 1}}, kT0}).ok());
   Result<std::optional<EventRecord>> event = store_->FindBufferedEvent("run_1", "go");
@@ -41,7 +41,7 @@ TEST_P(StoreConformanceTest, LostCompareAndSetOnVersionWritesNothing) {
   t.cancel_steps_in_flight = "workflow stopped by user";
   t.discard_step_result = "a";
   t.clear_timers = true;
-  t.add_timers.push_back({"run_1", "wake", "b", kT0 + 10});
+  t.add_timers.push_back({"run_1", TimerKind::kWake, "b", kT0 + 10});
   t.consume_event_id = (*event)->id;
   t.audit = MakeAudit("aud_lost", "ws_1", "run.cancel", "run_1");
   Result<int64_t> lost = store_->TransitionRun(std::move(t));
@@ -66,7 +66,7 @@ TEST_P(StoreConformanceTest, LostCompareAndSetOnVersionWritesNothing) {
   Result<std::vector<TimerRecord>> timers = store_->DueTimers(kT0 + 1'000'000, 10);
   ASSERT_TRUE(timers.ok());
   ASSERT_EQ(timers->size(), 1u);
-  EXPECT_EQ((*timers)[0].kind, "timeout");
+  EXPECT_EQ((*timers)[0].kind, TimerKind::kEventTimeout);
   EXPECT_TRUE(store_->FindBufferedEvent("run_1", "go")->has_value());
   EXPECT_TRUE(store_->ListAudit("ws_1", "run_1", "", 10)->empty());
 }
@@ -279,12 +279,12 @@ TEST_P(StoreConformanceTest, ATransitionCreatesAChildRunAndWakesAnotherRunsTimer
   done.expected_version = 1;
   done.next_status = RunStatus::kCompleted;
   done.now = kT0;
-  done.add_timers.push_back({"run_parent", "child", "call", kT0});
+  done.add_timers.push_back({"run_parent", TimerKind::kChild, "call", kT0});
   ASSERT_TRUE(store_->TransitionRun(std::move(done)).ok());
   Result<std::vector<TimerRecord>> due = store_->DueTimers(kT0 + 1, 10);
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].run_id, "run_parent");
-  EXPECT_EQ((*due)[0].kind, "child");
+  EXPECT_EQ((*due)[0].kind, TimerKind::kChild);
   EXPECT_TRUE(store_->ActiveChildRuns("run_parent")->empty());
 }
 

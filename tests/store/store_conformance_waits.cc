@@ -27,15 +27,15 @@ TEST_P(StoreConformanceTest, TimersAreAddedClearedAndReturnedInDueOrder) {
     t.add_timers.push_back(std::move(timer));
     return store_->TransitionRun(std::move(t)).ok();
   };
-  ASSERT_TRUE(add("run_1", {"run_1", "wake", "s", kT0 + 300}, false));
-  ASSERT_TRUE(add("run_2", {"run_2", "timeout", "w", kT0 + 100}, false));
-  ASSERT_TRUE(add("run_3", {"run_3", "wake", "s", kT0 + 200}, false));
+  ASSERT_TRUE(add("run_1", {"run_1", TimerKind::kWake, "s", kT0 + 300}, false));
+  ASSERT_TRUE(add("run_2", {"run_2", TimerKind::kEventTimeout, "w", kT0 + 100}, false));
+  ASSERT_TRUE(add("run_3", {"run_3", TimerKind::kWake, "s", kT0 + 200}, false));
 
   Result<std::vector<TimerRecord>> due = store_->DueTimers(kT0 + 1000, 10);
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 3u);
   EXPECT_EQ((*due)[0].run_id, "run_2");
-  EXPECT_EQ((*due)[0].kind, "timeout");
+  EXPECT_EQ((*due)[0].kind, TimerKind::kEventTimeout);
   EXPECT_EQ((*due)[0].path, "w");
   EXPECT_EQ((*due)[0].due_at, kT0 + 100);
   EXPECT_EQ((*due)[1].run_id, "run_3");
@@ -51,8 +51,8 @@ TEST_P(StoreConformanceTest, TimersAreAddedClearedAndReturnedInDueOrder) {
 
   // The same kind again replaces the run's timer; clear_timers drops them before the
   // new ones are added.
-  ASSERT_TRUE(add("run_1", {"run_1", "wake", "s2", kT0 + 50}, false));
-  ASSERT_TRUE(add("run_3", {"run_3", "timeout", "w", kT0 + 400}, true));
+  ASSERT_TRUE(add("run_1", {"run_1", TimerKind::kWake, "s2", kT0 + 50}, false));
+  ASSERT_TRUE(add("run_3", {"run_3", TimerKind::kEventTimeout, "w", kT0 + 400}, true));
   due = store_->DueTimers(kT0 + 1000, 10);
   ASSERT_EQ(due->size(), 3u);
   EXPECT_EQ((*due)[0].run_id, "run_1");
@@ -60,7 +60,7 @@ TEST_P(StoreConformanceTest, TimersAreAddedClearedAndReturnedInDueOrder) {
   EXPECT_EQ((*due)[0].due_at, kT0 + 50);
   EXPECT_EQ((*due)[1].run_id, "run_2");
   EXPECT_EQ((*due)[2].run_id, "run_3");
-  EXPECT_EQ((*due)[2].kind, "timeout");
+  EXPECT_EQ((*due)[2].kind, TimerKind::kEventTimeout);
 
   Result<RunRecord> r2 = store_->GetRun("run_2", false);
   RunTransition clear;
@@ -81,7 +81,7 @@ TEST_P(StoreConformanceTest, ClearTimersKeepsTheRunTimeoutAndAnEndingRunDropsAll
   t.run_id = "run_1";
   t.expected_version = 2;
   t.now = kT0;
-  t.add_timers = {{"", "run_timeout", "", kT0 + 500}, {"", "wake", "nap", kT0 + 100}};
+  t.add_timers = {{"", TimerKind::kRunTimeout, "", kT0 + 500}, {"", TimerKind::kWake, "nap", kT0 + 100}};
   ASSERT_TRUE(store_->TransitionRun(std::move(t)).ok());
   ASSERT_EQ(store_->DueTimers(kT0 + 1000, 10)->size(), 2u);
   RunTransition clear;
@@ -92,7 +92,7 @@ TEST_P(StoreConformanceTest, ClearTimersKeepsTheRunTimeoutAndAnEndingRunDropsAll
   ASSERT_TRUE(store_->TransitionRun(std::move(clear)).ok());
   Result<std::vector<TimerRecord>> due = store_->DueTimers(kT0 + 1000, 10);
   ASSERT_EQ(due->size(), 1u);
-  EXPECT_EQ((*due)[0].kind, "run_timeout");
+  EXPECT_EQ((*due)[0].kind, TimerKind::kRunTimeout);
   RunTransition end;
   end.run_id = "run_1";
   end.expected_version = 4;

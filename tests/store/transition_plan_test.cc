@@ -116,14 +116,14 @@ TEST(TransitionPlanTest, ARunThatEndsDropsAllItsTimersAndClosesItsAgentTasks) {
 
 TEST(TransitionPlanTest, AChildThatEndsWakesItsParentBeforeItsOwnTimersAreAdded) {
   RunTransition t = At(2, RunStatus::kFailed);
-  t.add_timers.push_back({"run_other", "wake", "x", kNow + 5});
+  t.add_timers.push_back({"run_other", TimerKind::kWake, "x", kNow + 5});
   Result<TransitionPlan> plan =
       PlanTransition(t, Head(RunStatus::kRunning, 2, "run_parent", "call"));
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan->add_timers.size(), 2u);
   const TimerRecord& wake = plan->add_timers[0];
   EXPECT_EQ(wake.run_id, "run_parent");
-  EXPECT_EQ(wake.kind, "child");
+  EXPECT_EQ(wake.kind, TimerKind::kChild);
   EXPECT_EQ(wake.path, "call");
   EXPECT_EQ(wake.due_at, kNow);
   EXPECT_EQ(plan->add_timers[1].run_id, "run_other");
@@ -136,12 +136,13 @@ TEST(TransitionPlanTest, AChildThatEndsWakesItsParentBeforeItsOwnTimersAreAdded)
 
 TEST(TransitionPlanTest, ATimerWithoutARunIsTheRunsOwn) {
   RunTransition t = At(1);
-  t.add_timers = {{"", "run_timeout", "", kNow + 500}, {"run_1", "wake", "nap", kNow + 100}};
+  t.add_timers = {{"", TimerKind::kRunTimeout, "", kNow + 500},
+                  {"run_1", TimerKind::kWake, "nap", kNow + 100}};
   Result<TransitionPlan> plan = PlanTransition(t, Head(RunStatus::kRunning, 1));
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan->add_timers.size(), 2u);
   EXPECT_EQ(plan->add_timers[0].run_id, "run_1");
-  EXPECT_EQ(plan->add_timers[0].kind, "run_timeout");
+  EXPECT_EQ(plan->add_timers[0].kind, TimerKind::kRunTimeout);
   EXPECT_EQ(plan->add_timers[1].path, "nap");
 }
 

@@ -209,8 +209,10 @@ AuditEntry ReadAudit(const Statement& s) {
   return a;
 }
 
-TimerRecord ReadTimer(const Statement& s) {
-  return TimerRecord{s.Text(0), s.Text(1), s.Text(2), s.Int(3)};
+Result<TimerRecord> ReadTimer(const Statement& s) {
+  RowReader row(s, "timers", {0, 1});
+  TimerRecord t{row.Text(0), row.Enum(1, "kind", &ParseTimerKind), row.Text(2), row.Int(3)};
+  return row.Done(std::move(t));
 }
 
 Result<EventRecord> ReadEvent(const Statement& s) {

@@ -47,7 +47,7 @@ Result<WorkflowRecord> ReadWorkflow(const Statement& s);
 Result<TokenRecord> ReadToken(const Statement& s);
 WorkspaceRecord ReadWorkspace(const Statement& s);
 AuditEntry ReadAudit(const Statement& s);
-TimerRecord ReadTimer(const Statement& s);
+Result<TimerRecord> ReadTimer(const Statement& s);
 Result<EventRecord> ReadEvent(const Statement& s);
 Result<nlohmann::json> ReadDefinition(const Statement& s);
 

@@ -71,19 +71,25 @@ Status DropTimers(Connection& db, const std::string& run_id, TimerDrop drop) {
   if (drop == TimerDrop::kNone) {
     return Status::Ok();
   }
+  // A run that goes on keeps its run timeout.
   return Exec(db,
-              drop == TimerDrop::kAll
-                  ? "DELETE FROM timers WHERE run_id = ?"
-                  : "DELETE FROM timers WHERE run_id = ? AND kind != 'run_timeout'",
-              [&](Statement& q) { q.Bind(1, run_id); });
+              drop == TimerDrop::kAll ? "DELETE FROM timers WHERE run_id = ?"
+                                      : "DELETE FROM timers WHERE run_id = ? AND kind != ?",
+              [&](Statement& q) {
+                q.Bind(1, run_id);
+                if (drop != TimerDrop::kAll) {
+                  q.Bind(2, std::string(ToString(TimerKind::kRunTimeout)));
+                }
+              });
 }
 
 Status AddTimer(Connection& db, const TimerRecord& timer) {
-  return Exec(db, "INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?)",
-              [&](Statement& q) {
-                q.Bind(1, timer.run_id).Bind(2, timer.kind).Bind(3, timer.path);
-                q.Bind(4, timer.due_at);
-              });
+  return Exec(
+      db, "INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?)",
+      [&](Statement& q) {
+        q.Bind(1, timer.run_id).Bind(2, std::string(ToString(timer.kind))).Bind(3, timer.path);
+        q.Bind(4, timer.due_at);
+      });
 }
 
 Status CloseAgentTasks(Connection& db, const TransitionPlan& plan) {
