@@ -6,7 +6,7 @@ DATA_DIR ?= ./stepwell-data
 LISTEN ?= 127.0.0.1:8420
 JOBS ?= 2
 
-APT_PACKAGES := cmake ninja-build g++ pkg-config libboost1.81-dev nlohmann-json3-dev \
+APT_PACKAGES := cmake ninja-build g++ pkg-config libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev \
   libsqlite3-dev libssl-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libgtest-dev \
   libgmock-dev libbenchmark-dev python3 curl ca-certificates chromium
 # Node.js and npm build the web UI; installed from Debian only when `node`/`npm` are

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "api/request_target.h"
+
 namespace sw {
 
 namespace beast = boost::beast;
@@ -26,43 +28,16 @@ namespace {
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(s[i + 1]) && std::isxdigit(s[i + 2])) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 Request ToRequest(const http::request<http::string_body>& msg) {
   Request req;
   req.method = std::string(msg.method_string());
-  std::string_view target = msg.target();
-  size_t q = target.find('?');
-  req.path = PercentDecode(target.substr(0, q));
-  if (q != std::string_view::npos) {
-    std::string_view query = target.substr(q + 1);
-    while (!query.empty()) {
-      size_t amp = query.find('&');
-      std::string_view pair = query.substr(0, amp);
-      size_t eq = pair.find('=');
-      std::string key = PercentDecode(pair.substr(0, eq));
-      std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
-      if (!key.empty()) {
-        req.query[key] = value;
-      }
-      if (amp == std::string_view::npos) {
-        break;
-      }
-      query = query.substr(amp + 1);
-    }
+  Result<RequestTarget> target = ParseRequestTarget(msg.target());
+  if (target.ok()) {
+    req.path = std::move(target->path);
+    req.segments = std::move(target->segments);
+    req.query = std::move(target->query);
+  } else {
+    req.target_error = target.status().message();
   }
   for (const auto& field : msg) {
     std::string name(field.name_string());

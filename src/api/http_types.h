@@ -12,10 +12,15 @@
 
 namespace sw {
 
+// A request as the server read it. The target is parsed by ParseRequestTarget
+// (api/request_target.h): when it is malformed, `target_error` says why and `path`,
+// `segments` and `query` are empty.
 struct Request {
   std::string method;
-  std::string path;                            // without the query
-  std::map<std::string, std::string> query;    // decoded
+  std::string path;                          // percent-encoded, as sent, without the query
+  std::vector<std::string> segments;         // the path's segments, each decoded on its own
+  std::map<std::string, std::string> query;  // decoded ("+" is a space)
+  std::string target_error;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
 

@@ -49,20 +49,27 @@ StaticFiles::StaticFiles(const std::filesystem::path& root) {
   index_ = files_["/index.html"];
 }
 
-Result<Response> StaticFiles::Serve(const std::string& path) const {
+Result<Response> StaticFiles::Serve(const std::vector<std::string>& segments) const {
   if (!index_) {
     return NotFound("The web UI is not built (run make)");
   }
+  const bool under_assets = !segments.empty() && segments.front() == "assets";
+  std::string path;
+  bool may_be_file = true;
+  for (const std::string& segment : segments) {
+    path += "/" + segment;
+    may_be_file = may_be_file && segment.find('/') == std::string::npos;
+  }
   Response r;
-  if (auto it = files_.find(path); it != files_.end() && path != "/index.html") {
+  if (auto it = may_be_file ? files_.find(path) : files_.end();
+      it != files_.end() && path != "/index.html") {
     r.content_type = it->second.content_type;
     r.body = it->second.body;
-    const bool hashed = path.rfind("/assets/", 0) == 0;
-    r.headers.emplace_back("Cache-Control",
-                           hashed ? "public, max-age=31536000, immutable" : "public, max-age=300");
+    r.headers.emplace_back("Cache-Control", under_assets ? "public, max-age=31536000, immutable"
+                                                         : "public, max-age=300");
     return r;
   }
-  if (path.rfind("/assets/", 0) == 0) {
+  if (under_assets) {
     // An asset of another build: answering index.html would hide the mistake.
     return NotFound("No such asset: " + path);
   }

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/http_types.h"
 #include "core/result.h"
@@ -23,8 +24,9 @@ class StaticFiles {
   explicit StaticFiles(const std::filesystem::path& root);
 
   bool loaded() const { return index_.has_value(); }
-  // The answer to a GET or HEAD of `path` outside /api/.
-  Result<Response> Serve(const std::string& path) const;
+  // The answer to a GET or HEAD of a path outside /api/, given as its decoded
+  // segments. A segment that holds a "/" (sent as %2F) names no file.
+  Result<Response> Serve(const std::vector<std::string>& segments) const;
 
  private:
   struct File {

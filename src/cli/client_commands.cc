@@ -1,6 +1,8 @@
 #include "cli/client_commands.h"
 
 #include <algorithm>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <cstddef>
 #include <functional>
 #include <iostream>
@@ -49,21 +51,9 @@ void Finish(int code) {
 }
 
 // Percent-encodes everything but RFC 3986 unreserved characters, for path segments and
-// query values.
+// query values: a "/" in an id stays inside its segment, a "+" is not a space.
 std::string Encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    }
-  }
-  return out;
+  return boost::urls::encode(text, boost::urls::unreserved_chars);
 }
 
 // Builds "?a=1&b=2" from the pairs whose value is non-empty.

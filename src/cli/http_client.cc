@@ -6,6 +6,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 #include <cctype>
 #include <charconv>
 #include <exception>
@@ -21,16 +23,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr std::string_view kHttpScheme = "http://";
 constexpr char kUserAgent[] = "stepwell-cli";
-
-// Where a server URL points: what to connect to and what to put before each target.
-struct ServerAddress {
-  std::string host;       // For the resolver: brackets of an IPv6 literal removed.
-  std::string port;       // Decimal, "80" when the URL has none.
-  std::string authority;  // For the Host header, as written in the URL.
-  std::string base_path;  // "" or "/prefix" without a trailing slash.
-};
 
 std::string Lower(std::string_view text) {
   std::string lower(text);
@@ -49,56 +42,47 @@ Result<std::string> ParsePort(std::string_view port, const std::string& url) {
   return std::string(port);
 }
 
+}  // namespace
+
 Result<ServerAddress> ParseServerUrl(const std::string& url) {
-  std::string lower = Lower(url);
-  if (lower.rfind("https://", 0) == 0) {
+  if (Lower(url).rfind("https://", 0) == 0) {
     return InvalidArgument("server URL " + url +
                            " uses https, which this client does not support; use http://");
   }
-  if (lower.rfind(kHttpScheme, 0) != 0) {
-    return InvalidArgument("server URL " + url + " must start with http://");
+  boost::system::result<boost::urls::url_view> parsed = boost::urls::parse_uri(url);
+  if (!parsed || parsed->scheme_id() != boost::urls::scheme::http || !parsed->has_authority()) {
+    return InvalidArgument(Lower(url).rfind("http://", 0) == 0
+                               ? "server URL " + url + " is not a valid URL"
+                               : "server URL " + url + " must start with http://");
   }
-  std::string_view rest = std::string_view(url).substr(kHttpScheme.size());
-  std::size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  ServerAddress address;
-  address.authority = std::string(authority);
-  if (slash != std::string_view::npos) {
-    address.base_path = std::string(rest.substr(slash));
-    while (!address.base_path.empty() && address.base_path.back() == '/') {
-      address.base_path.pop_back();
-    }
-  }
-  if (authority.find_first_of("@?#") != std::string_view::npos) {
+  // A path right after the authority must start with "/": Boost.URL 1.81 would take
+  // "http://host:8o" as port 8 and path "o".
+  const std::string_view path = parsed->encoded_path();
+  if (parsed->has_userinfo() || parsed->has_query() || parsed->has_fragment() ||
+      (!path.empty() && path.front() != '/')) {
     return InvalidArgument("server URL " + url + " must be http://host[:port][/path]");
   }
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return InvalidArgument("unclosed '[' in server URL " + url);
-    }
-    address.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') {
-      return InvalidArgument("server URL " + url + " must be http://host[:port][/path]");
-    }
-    port_text = after.empty() ? "80" : after.substr(1);
-  } else {
-    std::size_t colon = authority.rfind(':');
-    address.host = std::string(authority.substr(0, colon));
-    port_text = colon == std::string_view::npos ? "80" : authority.substr(colon + 1);
-  }
+  ServerAddress address;
+  address.authority = std::string(parsed->encoded_authority());
+  address.host =
+      parsed->host_type() == boost::urls::host_type::name ? parsed->host() : parsed->host_address();
   if (address.host.empty()) {
     return InvalidArgument("server URL " + url + " has no host");
   }
-  Result<std::string> port = ParsePort(port_text, url);
+  Result<std::string> port =
+      parsed->has_port() ? ParsePort(parsed->port(), url) : Result<std::string>(std::string("80"));
   if (!port.ok()) {
     return port.status();
   }
   address.port = *std::move(port);
+  address.base_path = std::string(path);
+  while (!address.base_path.empty() && address.base_path.back() == '/') {
+    address.base_path.pop_back();
+  }
   return address;
 }
+
+namespace {
 
 Status Unavailable(const std::string& what, const beast::error_code& error) {
   std::string reason = error == beast::error::timeout ? std::string("timed out") : error.message();

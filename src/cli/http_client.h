@@ -37,6 +37,18 @@ struct HttpReply {
   std::map<std::string, std::string> headers;
 };
 
+// Where a server URL points: what to connect to and what to put before each target.
+struct ServerAddress {
+  std::string host;       // for the resolver: an IPv6 literal without its brackets
+  std::string port;       // decimal, "80" when the URL has none
+  std::string authority;  // for the Host header, as written in the URL
+  std::string base_path;  // "" or "/prefix" (percent-encoded) without a trailing slash
+};
+
+// Parses `http://host[:port][/base-path]` with Boost.URL (RFC 3986). kInvalidArgument
+// for https, another scheme, credentials, a query or fragment, or a bad port.
+Result<ServerAddress> ParseServerUrl(const std::string& url);
+
 // Sends `method` `target` to the server at `server_url`. `target` is the path and
 // query ("/api/v1/runs?limit=5"), appended to the URL's base path. A non-empty `token`
 // is sent as `Authorization: Bearer <token>`; a non-empty `body` is sent with

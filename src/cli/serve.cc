@@ -9,11 +9,18 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "api/api.h"
 #include "api/http_server.h"
+#include "control/access.h"
+#include "control/agent_tasks.h"
+#include "control/definitions.h"
+#include "control/fake_clock.h"
+#include "control/metrics.h"
 #include "control/run_watch.h"
+#include "control/script_invoker.h"
 #include "control/service.h"
 #include "engine/agent_queue.h"
 #include "engine/engine.h"
@@ -103,13 +110,24 @@ int Serve(const ServeOptions& opt) {
   engine_options.allow_shell = opt.allow_shell;
   Engine engine(*store, *clock, *http, *processes, ids, engine_options);
   ControlService control(*store, engine, *clock, ids, *http);
-  ApiOptions api_options;
-  api_options.ui_dir = opt.ui_dir;
   AgentQueue agents(*store, engine, *clock, AgentQueueOptions{});
   engine.SetTaskListener([&agents](const std::string& workspace_id, const std::string& queue) {
     agents.Notify(workspace_id, queue);
   });
-  Api api(control, *store, engine, agents, watch, *clock, manual_clock.get(), api_options);
+  AccessService access(*store, control, *clock);
+  AgentTasks agent_tasks(agents);
+  DefinitionReader definitions(*store, engine);
+  ScriptInvoker scripts(control);
+  ServerMetrics metrics(*store, engine);
+  std::optional<FakeClockControl> fake_clock;
+  if (manual_clock) {
+    fake_clock.emplace(*manual_clock, engine);
+  }
+  ApiOptions api_options;
+  api_options.ui_dir = opt.ui_dir;
+  Api api(ApiServices{control, access, agent_tasks, definitions, scripts, metrics, watch,
+                      fake_clock ? &*fake_clock : nullptr},
+          api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
       opt.http_threads, ApiOptions{}.max_body_bytes);
@@ -136,13 +154,14 @@ int Serve(const ServeOptions& opt) {
   g_server.store(nullptr);
   spdlog::info("stopping");
   // Stop in dependency order: the engine first (its pool drops late callbacks), then
-  // the HTTP client (requests in flight answer "shutting down"), then the store (its
-  // writer drains and completes queued changes) — all while the engine still exists.
+  // the HTTP client (requests in flight answer "shutting down"), then the script
+  // invocations (their http steps have just ended), then the store (its writer drains
+  // and completes queued changes) — all while the engine still exists.
   agents.Stop();
   engine.Stop();
   processes.reset();
   http.reset();
-  api.Stop();
+  scripts.Stop();
   store.reset();
   return 0;
 }

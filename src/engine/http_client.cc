@@ -44,8 +44,10 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "core/result.h"
+#include "engine/http_url.h"
 
 namespace sw {
 namespace {
@@ -65,17 +67,10 @@ constexpr std::string_view kUserAgent = "stepwell/0.1";
 constexpr uint32_t kMaxResponseHeader = 64 * 1024;
 // Resolved addresses tried per hop.
 constexpr size_t kMaxConnectAttempts = 8;
-constexpr size_t kMaxUrlLength = 8192;
 // A longer timeout is cut to this, which keeps the timer arithmetic far from overflow.
 constexpr int64_t kMaxTimeoutMs = 24LL * 60 * 60 * 1000;
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-
-Status InvalidUrl(std::string_view url, std::string_view why) {
-  return Status(StatusCode::kInvalidArgument,
-                "invalid url \"" + std::string(url.substr(0, 200)) + "\": " + std::string(why),
-                "invalid_url");
-}
 
 Status ConnectionError(std::string_view what, const beast::error_code& ec) {
   return Status(StatusCode::kUnavailable, std::string(what) + ": " + ec.message(),
@@ -190,137 +185,6 @@ bool IsPrivate(const asio::ip::address& a) {
   return a.is_v4() ? IsPrivateV4(a.to_v4()) : IsPrivateV6(a.to_v6());
 }
 
-struct Url {
-  bool https = false;
-  std::string host;  // lower-case; an IPv6 literal without its brackets
-  bool ipv6_literal = false;
-  uint16_t port = 0;
-  std::string target;  // path and query, starting with '/'
-
-  bool DefaultPort() const { return port == (https ? 443 : 80); }
-  std::string HostForHeader() const { return ipv6_literal ? "[" + host + "]" : host; }
-  std::string HostHeader() const {
-    return DefaultPort() ? HostForHeader() : HostForHeader() + ":" + std::to_string(port);
-  }
-  std::string Origin() const {
-    return std::string(https ? "https://" : "http://") + HostForHeader() + ":" +
-           std::to_string(port);
-  }
-};
-
-Result<uint16_t> ParsePort(std::string_view url, std::string_view text, bool https) {
-  if (text.empty()) {
-    return static_cast<uint16_t>(https ? 443 : 80);
-  }
-  if (text.size() > 5 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return InvalidUrl(url, "bad port");
-  }
-  int port = std::stoi(std::string(text));
-  if (port < 1 || port > 65535) {
-    return InvalidUrl(url, "port out of range");
-  }
-  return static_cast<uint16_t>(port);
-}
-
-// Fills host, ipv6_literal and port from the authority ("host", "host:port", "[v6]:port").
-Status ParseAuthority(std::string_view url, std::string_view authority, Url& out) {
-  if (authority.empty()) {
-    return InvalidUrl(url, "missing host");
-  }
-  if (authority.find('@') != std::string_view::npos) {
-    return InvalidUrl(url, "credentials in the url are not supported");
-  }
-  std::string_view port_text;
-  if (authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return InvalidUrl(url, "unterminated IPv6 address");
-    }
-    out.host = Lower(authority.substr(1, close - 1));
-    beast::error_code ec;
-    asio::ip::make_address_v6(out.host, ec);
-    if (ec || out.host.find('%') != std::string::npos) {
-      return InvalidUrl(url, "bad IPv6 address");
-    }
-    out.ipv6_literal = true;
-    std::string_view rest = authority.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') {
-      return InvalidUrl(url, "unexpected characters after the IPv6 address");
-    }
-    port_text = rest.empty() ? rest : rest.substr(1);
-  } else {
-    size_t colon = authority.find(':');
-    out.host = Lower(authority.substr(0, colon));
-    port_text = colon == std::string_view::npos ? std::string_view() : authority.substr(colon + 1);
-    bool host_ok = !out.host.empty() && std::all_of(out.host.begin(), out.host.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-    });
-    if (!host_ok) {
-      return InvalidUrl(url, "bad host");
-    }
-  }
-  Result<uint16_t> port = ParsePort(url, port_text, out.https);
-  if (!port.ok()) {
-    return port.status();
-  }
-  out.port = *port;
-  return Status::Ok();
-}
-
-Result<Url> ParseUrl(std::string_view text) {
-  if (text.size() > kMaxUrlLength) {
-    return InvalidUrl(text, "longer than " + std::to_string(kMaxUrlLength) + " characters");
-  }
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) {
-      return InvalidUrl(text, "spaces, control and non-ASCII characters must be percent-encoded");
-    }
-  }
-  size_t scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return InvalidUrl(text, "expected http:// or https://");
-  }
-  std::string scheme = Lower(text.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https") {
-    return InvalidUrl(text, "scheme must be http or https");
-  }
-  Url url;
-  url.https = scheme == "https";
-  std::string_view rest = text.substr(scheme_end + 3);
-  size_t authority_end = rest.find_first_of("/?#");
-  Status authority = ParseAuthority(text, rest.substr(0, authority_end), url);
-  if (!authority.ok()) {
-    return authority;
-  }
-  std::string_view target =
-      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
-  target = target.substr(0, target.find('#'));
-  url.target =
-      target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
-  return url;
-}
-
-// The URL a redirect's Location points to, relative to `base`.
-Result<Url> ResolveLocation(const Url& base, std::string_view location) {
-  size_t first_special = location.find_first_of(":/?#");
-  if (first_special != std::string_view::npos && location[first_special] == ':') {
-    return ParseUrl(location);  // absolute, with a scheme
-  }
-  if (location.substr(0, 2) == "//") {
-    return ParseUrl((base.https ? "https:" : "http:") + std::string(location));
-  }
-  if (!location.empty() && location.front() == '/') {
-    return ParseUrl(base.Origin() + std::string(location));
-  }
-  std::string path = base.target.substr(0, base.target.find('?'));
-  if (!location.empty() && location.front() == '?') {
-    return ParseUrl(base.Origin() + path + std::string(location));
-  }
-  return ParseUrl(base.Origin() + path.substr(0, path.rfind('/') + 1) + std::string(location));
-}
-
 Status ValidateRequest(const HttpRequest& request) {
   if (!IsToken(request.method)) {
     return InvalidArgument("invalid http method \"" + request.method.substr(0, 100) + "\"");
@@ -339,7 +203,7 @@ Status ValidateRequest(const HttpRequest& request) {
   return Status::Ok();
 }
 
-RawRequest BuildRequest(const Url& url, const std::string& method,
+RawRequest BuildRequest(const HttpUrl& url, const std::string& method,
                         const std::vector<std::pair<std::string, std::string>>& headers,
                         const std::string& body) {
   RawRequest req;
@@ -500,7 +364,7 @@ struct HopContext {
   bool allow_private_targets;
 };
 
-asio::awaitable<Result<std::vector<tcp::endpoint>>> Resolve(HopContext& hop, const Url& url) {
+asio::awaitable<Result<std::vector<tcp::endpoint>>> Resolve(HopContext& hop, const HttpUrl& url) {
   tcp::resolver resolver(co_await asio::this_coro::executor);
   AbortScope scope(hop.ctl, [&resolver] { resolver.cancel(); });
   auto [ec, results] = co_await resolver.async_resolve(url.host, std::to_string(url.port),
@@ -582,7 +446,7 @@ asio::awaitable<Result<RawResponse>> Exchange(HopContext& hop, Stream& stream,
   co_return parser.release();
 }
 
-asio::awaitable<Result<RawResponse>> HttpsHop(HopContext& hop, const Url& url,
+asio::awaitable<Result<RawResponse>> HttpsHop(HopContext& hop, const HttpUrl& url,
                                               const std::vector<tcp::endpoint>& endpoints,
                                               const RawRequest& req) {
   beast::ssl_stream<beast::tcp_stream> stream(co_await asio::this_coro::executor, hop.ssl_ctx);
@@ -622,7 +486,8 @@ asio::awaitable<Result<RawResponse>> HttpHop(HopContext& hop,
 }
 
 // One request and response on a fresh connection, the target checked after resolution.
-asio::awaitable<Result<RawResponse>> Hop(HopContext& hop, const Url& url, const RawRequest& req) {
+asio::awaitable<Result<RawResponse>> Hop(HopContext& hop, const HttpUrl& url,
+                                         const RawRequest& req) {
   Result<std::vector<tcp::endpoint>> endpoints = co_await Resolve(hop, url);
   if (!endpoints.ok()) {
     co_return endpoints.status();
@@ -643,7 +508,7 @@ void EraseHeaders(std::vector<std::pair<std::string, std::string>>& headers,
 }
 
 asio::awaitable<Result<HttpResponse>> Fetch(HopContext& hop, HttpRequest request) {
-  Result<Url> url = ParseUrl(request.url);
+  Result<HttpUrl> url = ParseHttpUrl(request.url);
   if (!url.ok()) {
     co_return url.status();
   }
@@ -662,7 +527,7 @@ asio::awaitable<Result<HttpResponse>> Fetch(HopContext& hop, HttpRequest request
                        "more than " + std::to_string(kMaxRedirects) + " redirects",
                        "too_many_redirects");
     }
-    Result<Url> next = ResolveLocation(*url, location->value());
+    Result<HttpUrl> next = ResolveRedirect(*url, location->value());
     if (!next.ok()) {
       co_return Status(next.status().code(), "redirect: " + next.status().message(),
                        next.status().api_code());

@@ -644,6 +644,84 @@ TEST_F(HttpClientTest, RedirectsAreFollowed) {
   EXPECT_EQ(server.requests().size(), 4u);
 }
 
+// Answers 302 to each Location in `locations` in turn (one per request), then 200
+// with the target it was asked for.
+TestServer::Handler RedirectsThrough(std::vector<std::string> locations) {
+  auto next = std::make_shared<size_t>(0);
+  return [locations = std::move(locations), next](Conn& conn, const ReceivedRequest& request) {
+    if (*next < locations.size()) {
+      conn.Write(Response(302, "", {"Location: " + locations[(*next)++]}));
+    } else {
+      conn.Write(Response(200, request.target));
+    }
+  };
+}
+
+// The targets the server was asked for, in order.
+std::vector<std::string> TargetsOf(const TestServer& server) {
+  std::vector<std::string> targets;
+  for (const ReceivedRequest& r : server.requests()) {
+    targets.push_back(r.target);
+  }
+  return targets;
+}
+
+TEST_F(HttpClientTest, RedirectTargetsResolveWithDotSegmentsRemoved) {
+  TestServer server(RedirectsThrough(
+      {"../c/./d", "./e/../f?x=1", "../../../../../g", "/h/%2E%2E/i/.", "j/../?only=query"}));
+  Result<HttpResponse> result = Fetch(Get(server.Url("/a/b/start")));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(TargetsOf(server), (std::vector<std::string>{"/a/b/start", "/a/c/d", "/a/c/f?x=1", "/g",
+                                                         "/i/", "/i/?only=query"}));
+  EXPECT_EQ(result->body, "/i/?only=query");
+}
+
+TEST_F(HttpClientTest, SchemeRelativeRedirectKeepsTheScheme) {
+  TestServer target(Respond(200, "there"));
+  const std::string authority = "127.0.0.1:" + std::to_string(target.port());
+  TestServer origin(RedirectsThrough({"//" + authority + "/x/../there"}));
+  Result<HttpResponse> result = Fetch(Get(origin.Url("/")));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->body, "there");
+  ASSERT_EQ(target.requests().size(), 1u);
+  EXPECT_EQ(target.requests()[0].target, "/there");
+}
+
+TEST_F(HttpClientTest, EncodedSlashesAndPlusSurviveRequestsAndRedirects) {
+  TestServer server(RedirectsThrough({"next/a%2Fb+c?q=a+b%2B"}));
+  Result<HttpResponse> result = Fetch(Get(server.Url("/items/x%2Fy+z?p=1+2")));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(TargetsOf(server),
+            (std::vector<std::string>{"/items/x%2Fy+z?p=1+2", "/items/next/a%2Fb+c?q=a+b%2B"}));
+}
+
+TEST_F(HttpClientTest, DotSegmentsOfTheStepUrlAreRemoved) {
+  TestServer server(Respond(200, "ok"));
+  ASSERT_TRUE(Fetch(Get(server.Url("/a/./b/../../c/%2e%2E/d"))).ok());
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].target, "/d");
+}
+
+TEST_F(HttpClientTest, CharactersOutsideRfc3986ArePercentEncodedNotRefused) {
+  TestServer server(RedirectsThrough({"/r?f={\"a\"}|[1]&p=50%"}));
+  Result<HttpResponse> result = Fetch(Get(server.Url("/s?a[]=1&b=x|y^z`")));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(TargetsOf(server), (std::vector<std::string>{"/s?a%5B%5D=1&b=x%7Cy%5Ez%60",
+                                                         "/r?f=%7B%22a%22%7D%7C%5B1%5D&p=50%25"}));
+}
+
+TEST_F(HttpClientTest, InvalidRedirectTargetIsInvalidUrl) {
+  for (const std::string location :
+       {"ftp://example.com/", "http://user:pw@example.com/", "http://exa$mple.com/",
+        "http://[zz::1]/", "http://example.com:99999/", "http://"}) {
+    TestServer server(RedirectsThrough({location}));
+    Result<HttpResponse> result = Fetch(Get(server.Url("/")));
+    ExpectError(result, StatusCode::kInvalidArgument, "invalid_url");
+    EXPECT_EQ(result.status().message().rfind("redirect: ", 0), 0u) << result.status().message();
+    EXPECT_EQ(server.requests().size(), 1u) << location;
+  }
+}
+
 TEST_F(HttpClientTest, SeeOtherTurnsPostIntoGetWithoutBody) {
   TestServer server([](Conn& conn, const ReceivedRequest& request) {
     if (request.target == "/form") {

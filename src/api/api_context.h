@@ -1,0 +1,50 @@
+// What the API's handlers work with: the control layer's services (the API reaches
+// nothing below control), the API's options, and the HTTP server whose latency
+// /metrics reports.
+//
+// Thread-safe: the services are; the options are read-only; the server is set once.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "api/http_server.h"
+#include "control/access.h"
+#include "control/agent_tasks.h"
+#include "control/definitions.h"
+#include "control/fake_clock.h"
+#include "control/metrics.h"
+#include "control/run_watch.h"
+#include "control/script_invoker.h"
+#include "control/service.h"
+
+namespace sw {
+
+struct ApiOptions {
+  size_t max_body_bytes = 1 << 20;
+  int max_json_depth = 64;
+  int64_t max_wait_ms = 60000;
+  int64_t sse_keepalive_ms = 15000;
+  std::string ui_dir;  // the web UI's build (web/dist); empty serves none
+};
+
+// Borrowed: each outlives the Api.
+struct ApiServices {
+  ControlService& control;
+  AccessService& access;
+  AgentTasks& agents;
+  DefinitionReader& definitions;
+  ScriptInvoker& scripts;
+  ServerMetrics& metrics;
+  RunWatch& watch;
+  FakeClockControl* fake_clock = nullptr;  // set only with --fake-clock (the testing route)
+};
+
+struct ApiContext : ApiServices {
+  ApiOptions options;
+  std::atomic<const HttpServer*> server{nullptr};
+};
+
+}  // namespace sw

@@ -1,0 +1,161 @@
+#include "api/call.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "api/render.h"
+
+namespace sw {
+
+using nlohmann::json;
+
+namespace {
+
+// The deepest nesting of arrays and objects in `text` (strings skipped). Checked
+// before parsing: very deep JSON would exhaust the stack when it is freed or printed.
+int JsonDepth(std::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
+Status MethodNotAllowed() {
+  return Status(StatusCode::kInvalidArgument, "Method not allowed on this path",
+                "method_not_allowed");
+}
+
+std::optional<int64_t> ParseInt(const std::string& s) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::string CookieValue(const std::string& header, const std::string& name) {
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    std::string part = header.substr(pos, end - pos);
+    size_t first = part.find_first_not_of(' ');
+    part = first == std::string::npos ? "" : part.substr(first);
+    if (part.rfind(name + "=", 0) == 0) {
+      return part.substr(name.size() + 1);
+    }
+    pos = end + 1;
+  }
+  return "";
+}
+
+bool IsJsonContentType(const std::string& content_type) {
+  std::string media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  std::transform(media.begin(), media.end(), media.begin(), ::tolower);
+  return media == "application/json";
+}
+
+const std::string& Call::Param(std::string_view name) const {
+  for (const auto& [key, value] : params) {
+    if (key == name) {
+      return value;
+    }
+  }
+  CheckFailed("the route has a parameter named as asked", __FILE__, __LINE__);
+}
+
+std::string Call::Query(const std::string& name) const {
+  auto it = req.query.find(name);
+  return it == req.query.end() ? "" : it->second;
+}
+
+void Call::Reply(int status, const json& body_json, HttpHeaders headers) {
+  Response r;
+  r.status = status;
+  r.headers = std::move(headers);
+  r.headers.emplace_back("X-Request-Id", request_id);
+  if (status != 204) {
+    r.body = body_json.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  ex->Respond(std::move(r));
+}
+
+void Call::Fail(const Status& s) {
+  int status = s.api_code() == "method_not_allowed" ? 405 : HttpStatusFor(s);
+  if (status >= 500) {
+    spdlog::error("event=http.error method={} path={} status={} request_id={} message={}",
+                  req.method, req.path, status, request_id, s.message());
+  }
+  if (s.api_code() == "unsupported_media_type") status = 415;
+  Reply(status, ErrorJson(s));
+}
+
+bool Call::ParseObject(std::initializer_list<std::string_view> allowed, bool required) {
+  if (!ParseJson(required)) {
+    return false;
+  }
+  if (!body.is_object()) {
+    Fail(InvalidArgument("The request body must be a JSON object"));
+    return false;
+  }
+  for (const auto& [key, value] : body.items()) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || a == key;
+    if (!known) {
+      Fail(InvalidArgument("Unknown field '" + key + "'", json{{"field", key}}));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Call::ParseJson(bool required) {
+  if (req.body.empty()) {
+    if (required) {
+      Fail(InvalidArgument("A JSON request body is required"));
+      return false;
+    }
+    body = json::object();
+    return true;
+  }
+  if (!IsJsonContentType(req.Header("content-type"))) {
+    Fail(Status(StatusCode::kInvalidArgument, "Content-Type must be application/json",
+                "unsupported_media_type"));
+    return false;
+  }
+  if (JsonDepth(req.body) > max_json_depth) {
+    Fail(InvalidArgument("JSON nested deeper than " + std::to_string(max_json_depth) + " levels"));
+    return false;
+  }
+  try {
+    body = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    Fail(InvalidArgument(std::string("Malformed JSON: ") + e.what()));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace sw

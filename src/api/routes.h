@@ -1,0 +1,76 @@
+// The API's handlers, one per route of the table in api.cc, in files by resource:
+// runs_routes.cc, events_routes.cc, workflows_routes.cc, access_routes.cc (session,
+// tokens, audit), agents_routes.cc, metrics_routes.cc and server_routes.cc (health,
+// the fake clock). The table decides the route, authenticates and checks the role
+// before a handler runs; a handler reads its input, calls the control layer and
+// answers through the Call.
+//
+// Handlers run on HTTP I/O threads and never wait long there (long-polls and streams
+// answer later through the exchange; scripts run on the ScriptInvoker's threads).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "api/api_context.h"
+#include "api/call.h"
+#include "store/records.h"
+
+namespace sw {
+
+// The web UI's session cookie.
+inline constexpr char kSessionCookie[] = "stepwell_session";
+
+// A run object with steps, including the steps of its definition not reached yet.
+nlohmann::json RunBody(ApiContext& api, const RunRecord& run);
+
+namespace routes {
+
+// runs_routes.cc
+void ListRuns(ApiContext& api, Call& call);
+void GetRun(ApiContext& api, Call& call);
+void GetWorkflowRun(ApiContext& api, Call& call);
+void PauseRun(ApiContext& api, Call& call);
+void ResumeRun(ApiContext& api, Call& call);
+void CancelRun(ApiContext& api, Call& call);
+void CancelWorkflowRun(ApiContext& api, Call& call);
+void ReplayRun(ApiContext& api, Call& call);
+void StartRun(ApiContext& api, Call& call);
+void TriggerRun(ApiContext& api, Call& call);
+
+// events_routes.cc
+void SendEvent(ApiContext& api, Call& call);
+void StreamRun(ApiContext& api, Call& call);
+
+// workflows_routes.cc
+void ListWorkflows(ApiContext& api, Call& call);
+void GetWorkflow(ApiContext& api, Call& call);
+void PutWorkflow(ApiContext& api, Call& call);
+void GetWorkflowVersion(ApiContext& api, Call& call);
+void SetWorkflowStatus(ApiContext& api, Call& call);
+void ResumeWorkflow(ApiContext& api, Call& call);
+void InvokeWorkflow(ApiContext& api, Call& call);
+
+// access_routes.cc
+void GetSession(ApiContext& api, Call& call);
+void SignIn(ApiContext& api, Call& call);
+void SignOut(ApiContext& api, Call& call);
+void ListTokens(ApiContext& api, Call& call);
+void CreateToken(ApiContext& api, Call& call);
+void RevokeToken(ApiContext& api, Call& call);
+void ListAudit(ApiContext& api, Call& call);
+
+// agents_routes.cc
+void ClaimTask(ApiContext& api, Call& call);
+void HeartbeatTask(ApiContext& api, Call& call);
+void CompleteTask(ApiContext& api, Call& call);
+void FailTask(ApiContext& api, Call& call);
+
+// metrics_routes.cc
+void Metrics(ApiContext& api, Call& call);
+
+// server_routes.cc
+void Health(ApiContext& api, Call& call);
+void AdvanceClock(ApiContext& api, Call& call);
+
+}  // namespace routes
+}  // namespace sw

@@ -1,0 +1,301 @@
+// Runs: list, get (with the long-poll), the controls (pause, resume, cancel), replay,
+// and starting a run of a workflow (POST .../runs and the HTTP trigger).
+
+#include <atomic>
+#include <set>
+
+#include "api/render.h"
+#include "api/routes.h"
+
+namespace sw {
+
+using nlohmann::json;
+
+json RunBody(ApiContext& api, const RunRecord& run) {
+  Result<std::shared_ptr<const Definition>> def = api.definitions.ForRun(run);
+  return RunJson(run, true, def.ok() ? def->get() : nullptr);
+}
+
+namespace routes {
+namespace {
+
+// Run ids are "run_" + 26 Crockford base32 characters.
+bool LooksLikeRunId(const std::string& s) {
+  if (s.size() != 30 || s.rfind("run_", 0) != 0) {
+    return false;
+  }
+  for (size_t i = 4; i < s.size(); ++i) {
+    const char c = s[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+HttpHeaders ETag(const RunRecord& run) {
+  return {{"ETag", "\"" + std::to_string(run.version) + "\""}};
+}
+
+// The filter of GET /api/v1/runs, or the error to answer.
+Result<RunFilter> ParseRunFilter(const std::map<std::string, std::string>& q) {
+  static const std::set<std::string> kKnown = {
+      "status", "workflow_id", "pause_reason", "wait_kind",
+      "q",      "limit",       "cursor",       "parent_run_id"};
+  for (const auto& [key, value] : q) {
+    if (!kKnown.contains(key)) {
+      return InvalidArgument("Unknown query parameter '" + key + "'");
+    }
+  }
+  RunFilter filter;
+  if (auto it = q.find("status"); it != q.end() && !it->second.empty()) {
+    std::vector<RunStatus> statuses;
+    size_t start = 0;
+    while (start <= it->second.size()) {
+      size_t comma = it->second.find(',', start);
+      if (comma == std::string::npos) comma = it->second.size();
+      std::string name = it->second.substr(start, comma - start);
+      std::optional<RunStatus> s = ParseRunStatus(name);
+      if (!s) {
+        return InvalidArgument("Unknown status '" + name + "'");
+      }
+      statuses.push_back(*s);
+      start = comma + 1;
+    }
+    filter.statuses = statuses;
+  }
+  auto set = [&q](const char* name, auto& field) {
+    if (auto it = q.find(name); it != q.end() && !it->second.empty()) {
+      field = it->second;
+    }
+  };
+  set("workflow_id", filter.workflow_id);
+  set("pause_reason", filter.pause_reason);
+  set("parent_run_id", filter.parent_run_id);
+  set("wait_kind", filter.wait_kind);
+  set("q", filter.id_contains);
+  if (auto it = q.find("cursor"); it != q.end() && !it->second.empty()) {
+    if (!LooksLikeRunId(it->second)) {
+      return InvalidArgument("'cursor' is not a cursor this server gave out");
+    }
+    filter.cursor = it->second;
+  }
+  if (auto it = q.find("limit"); it != q.end()) {
+    std::optional<int64_t> v = ParseInt(it->second);
+    if (!v || *v < 1 || *v > 500) {
+      return InvalidArgument("'limit' must be an integer from 1 to 500");
+    }
+    filter.limit = static_cast<int>(*v);
+  }
+  return filter;
+}
+
+// GET of a run; with ?wait_ms=N a long-poll that answers when the run is terminal or
+// when N ms pass. `workflow_id` non-empty: the workflow-scoped route.
+void AnswerRun(ApiContext& api, Call& call, const std::string& run_id,
+               const std::string& workflow_id) {
+  int64_t wait_ms = 0;
+  if (auto it = call.req.query.find("wait_ms"); it != call.req.query.end()) {
+    std::optional<int64_t> v = ParseInt(it->second);
+    if (!v || *v < 0 || *v > api.options.max_wait_ms) {
+      call.Fail(InvalidArgument("'wait_ms' must be an integer from 0 to " +
+                                std::to_string(api.options.max_wait_ms)));
+      return;
+    }
+    wait_ms = *v;
+  }
+  Result<RunRecord> run = api.control.GetRun(call.ctx, run_id, workflow_id);
+  if (!run.ok()) {
+    call.Fail(run.status());
+    return;
+  }
+  if (wait_ms == 0 || IsTerminal(run->status)) {
+    call.Reply(200, RunBody(api, *run), ETag(*run));
+    return;
+  }
+  struct Poll {
+    Poll(std::shared_ptr<Exchange> e, const Call& c) : ex(std::move(e)), call(c) {}
+    std::shared_ptr<Exchange> ex;
+    Call call;
+    std::atomic<bool> answered{false};
+    uint64_t watch_id = 0;
+  };
+  auto poll = std::make_shared<Poll>(call.ex, call);
+  auto answer = [&api, poll, run_id, workflow_id](bool timed_out) {
+    if (poll->answered.load() || poll->ex->Done()) {
+      if (poll->ex->Done() && !poll->answered.exchange(true)) {
+        api.watch.Unsubscribe(run_id, poll->watch_id);
+      }
+      return;
+    }
+    Result<RunRecord> now = api.control.GetRun(poll->call.ctx, run_id, workflow_id);
+    if (!now.ok() || IsTerminal(now->status) || timed_out) {
+      if (poll->answered.exchange(true)) {
+        return;
+      }
+      api.watch.Unsubscribe(run_id, poll->watch_id);
+      now.ok() ? poll->call.Reply(200, RunBody(api, *now), ETag(*now))
+               : poll->call.Fail(now.status());
+    }
+  };
+  poll->watch_id =
+      api.watch.Subscribe(run_id, [poll, answer] { poll->ex->Post([answer] { answer(false); }); });
+  call.ex->After(wait_ms, [answer] { answer(true); });
+  answer(false);  // it may have finished between the first read and the subscription
+}
+
+// Reads the control request (body and If-Match) of `action`; false when it answered.
+bool ParseControl(Call& call, RunAction action, ControlRequest& request) {
+  if (!call.ParseObject(action == RunAction::kCancel
+                            ? std::initializer_list<std::string_view>{"reason", "expected_status"}
+                            : std::initializer_list<std::string_view>{"expected_status"})) {
+    return false;
+  }
+  request.action = action;
+  if (call.body.contains("reason")) {
+    if (!call.body["reason"].is_string() && !call.body["reason"].is_null()) {
+      call.Fail(InvalidArgument("'reason' must be a string", json{{"field", "reason"}}));
+      return false;
+    }
+    if (call.body["reason"].is_string()) {
+      request.reason = call.body["reason"].get<std::string>();
+      if (request.reason.size() > 1000) {
+        call.Fail(InvalidArgument("'reason' is longer than 1000 characters"));
+        return false;
+      }
+    }
+  }
+  if (call.body.contains("expected_status")) {
+    std::optional<RunStatus> s =
+        call.body["expected_status"].is_string()
+            ? ParseRunStatus(call.body["expected_status"].get<std::string>())
+            : std::nullopt;
+    if (!s) {
+      call.Fail(InvalidArgument("'expected_status' must be a run status",
+                                json{{"field", "expected_status"}}));
+      return false;
+    }
+    request.expected_status = s;
+  }
+  std::string if_match = call.req.Header("if-match");
+  if (!if_match.empty()) {
+    if (if_match.rfind("W/", 0) == 0) if_match = if_match.substr(2);
+    if (if_match.size() >= 2 && if_match.front() == '"' && if_match.back() == '"') {
+      if_match = if_match.substr(1, if_match.size() - 2);
+    }
+    std::optional<int64_t> v = ParseInt(if_match);
+    if (!v) {
+      call.Fail(InvalidArgument("If-Match must be a run version such as \"7\""));
+      return false;
+    }
+    request.expected_version = v;
+  }
+  return true;
+}
+
+void ControlRun(ApiContext& api, Call& call, RunAction action, const std::string& workflow_id) {
+  ControlRequest request;
+  if (!ParseControl(call, action, request)) {
+    return;
+  }
+  Result<RunRecord> run = api.control.Control(call.ctx, call.Param("run_id"), request, workflow_id);
+  if (!run.ok()) {
+    call.Fail(run.status());
+    return;
+  }
+  call.Reply(200, RunBody(api, *run), ETag(*run));
+}
+
+void Start(ApiContext& api, Call& call, bool trigger) {
+  StartRunRequest request;
+  request.workflow_id = call.Param("workflow_id");
+  if (trigger) {
+    if (!call.ParseJson(false)) return;
+    request.input = call.body;
+    request.trigger_kind = "http";
+  } else {
+    if (!call.ParseObject({"input"})) return;
+    if (call.body.contains("input")) {
+      if (!call.body["input"].is_object()) {
+        call.Fail(InvalidArgument("'input' must be a JSON object", json{{"field", "input"}}));
+        return;
+      }
+      request.input = call.body["input"];
+    }
+  }
+  std::string key = call.req.Header("idempotency-key");
+  if (!key.empty()) {
+    if (key.size() > 255) {
+      call.Fail(InvalidArgument("Idempotency-Key is longer than 255 characters"));
+      return;
+    }
+    request.idempotency_key = key;
+  }
+  api.control.StartRun(call.ctx, request, [&api, call](Result<CreateRunResult> created) mutable {
+    // Rendered on the connection's thread (now, when the store committed in place),
+    // not on the store's writer.
+    call.ex->Dispatch([&api, call, created = std::move(created)]() mutable {
+      if (!created.ok()) {
+        call.Fail(created.status());
+        return;
+      }
+      HttpHeaders headers = ETag(created->run);
+      headers.emplace_back("Location", "/api/v1/runs/" + created->run.id);
+      if (created->replayed) {
+        headers.emplace_back("Idempotent-Replayed", "true");
+      }
+      call.Reply(201, RunBody(api, created->run), std::move(headers));
+    });
+  });
+}
+
+}  // namespace
+
+void ListRuns(ApiContext& api, Call& call) {
+  Result<RunFilter> filter = ParseRunFilter(call.req.query);
+  if (!filter.ok()) {
+    call.Fail(filter.status());
+    return;
+  }
+  Result<RunPage> page = api.control.ListRuns(call.ctx, *filter);
+  if (!page.ok()) {
+    call.Fail(page.status());
+    return;
+  }
+  json items = json::array();
+  for (const RunRecord& run : page->items) {
+    items.push_back(RunJson(run, false, nullptr));
+  }
+  call.Reply(200,
+             json{{"items", items},
+                  {"next_cursor", page->next_cursor.empty() ? json() : json(page->next_cursor)}});
+}
+
+void GetRun(ApiContext& api, Call& call) { AnswerRun(api, call, call.Param("run_id"), ""); }
+
+void GetWorkflowRun(ApiContext& api, Call& call) {
+  AnswerRun(api, call, call.Param("run_id"), call.Param("workflow_id"));
+}
+
+void PauseRun(ApiContext& api, Call& call) { ControlRun(api, call, RunAction::kPause, ""); }
+
+void ResumeRun(ApiContext& api, Call& call) { ControlRun(api, call, RunAction::kResume, ""); }
+
+void CancelRun(ApiContext& api, Call& call) { ControlRun(api, call, RunAction::kCancel, ""); }
+
+void CancelWorkflowRun(ApiContext& api, Call& call) {
+  ControlRun(api, call, RunAction::kCancel, call.Param("workflow_id"));
+}
+
+void ReplayRun(ApiContext& api, Call& call) {
+  if (!call.ParseObject({})) return;
+  Result<RunRecord> run = api.control.Replay(call.ctx, call.Param("run_id"));
+  run.ok() ? call.Reply(201, RunBody(api, *run)) : call.Fail(run.status());
+}
+
+void StartRun(ApiContext& api, Call& call) { Start(api, call, /*trigger=*/false); }
+
+void TriggerRun(ApiContext& api, Call& call) { Start(api, call, /*trigger=*/true); }
+
+}  // namespace routes
+}  // namespace sw
