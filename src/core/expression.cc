@@ -2,6 +2,9 @@
 // immutable tree; evaluation walks it against a scope without copying scope values
 // until a result leaves the module.
 //
+// Longer than our ~600-line guide on purpose: the lexer, parser and evaluator share
+// the node types and the error positions, and reading them in one file is the point.
+//
 // Positions in messages are 1-based character offsets ("unexpected ')' at 8" points at
 // the eighth byte). For Expression::Parse they count in the expression's own text; in
 // templates and conditions they count in the whole string, braces included.

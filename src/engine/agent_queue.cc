@@ -116,29 +116,40 @@ Result<Heartbeat> AgentQueue::Beat(const std::string& workspace_id, const std::s
   return Heartbeat{task->lease_expires_at, !Holds(*task, agent_id)};
 }
 
+Result<std::optional<AgentTaskRecord>> AgentQueue::HeldTask(const std::string& workspace_id,
+                                                            const std::string& task_id,
+                                                            const std::string& agent_id) {
+  Result<AgentTaskRecord> task = LoadTask(workspace_id, task_id);
+  if (!task.ok()) {
+    return task.status();
+  }
+  if (!Holds(*task, agent_id)) {
+    DiscardLateResult(*task);
+    return std::optional<AgentTaskRecord>();
+  }
+  return std::optional<AgentTaskRecord>(std::move(task).value());
+}
+
 Result<bool> AgentQueue::Complete(const std::string& workspace_id, const std::string& task_id,
                                   const std::string& agent_id, const json& output) {
   for (int race = 0; race < kMaxRaces; ++race) {
-    Result<AgentTaskRecord> task = LoadTask(workspace_id, task_id);
-    if (!task.ok()) {
-      return task.status();
+    Result<std::optional<AgentTaskRecord>> task = HeldTask(workspace_id, task_id, agent_id);
+    if (!task.ok() || !task->has_value()) {
+      return task.ok() ? Result<bool>(true) : Result<bool>(task.status());
     }
-    if (!Holds(*task, agent_id)) {
-      DiscardLateResult(*task);
-      return true;
-    }
-    Result<RunRecord> run = store_.GetRun(task->run_id, false);
+    const AgentTaskRecord& held = **task;
+    Result<RunRecord> run = store_.GetRun(held.run_id, false);
     if (!run.ok()) {
       return run.status();
     }
-    if (!WaitsFor(*run, *task)) {
-      DiscardLateResult(*task);
+    if (!WaitsFor(*run, held)) {
+      DiscardLateResult(held);
       return true;
     }
-    StepRecord row = TaskRow(*task, StepStatus::kCompleted, task->attempt);
+    StepRecord row = TaskRow(held, StepStatus::kCompleted, held.attempt);
     row.output = output;
     RunTransition t = WakeWithStepResult(*run, std::move(row), clock_.NowMs());
-    t.update_task = AgentTaskUpdate{task->id, "claimed", 0, "completed"};
+    t.update_task = AgentTaskUpdate{held.id, "claimed", 0, "completed"};
     Result<int64_t> committed = store_.TransitionRun(std::move(t));
     if (committed.ok()) {
       engine_.Drive(run->id);
@@ -153,17 +164,13 @@ Result<bool> AgentQueue::Complete(const std::string& workspace_id, const std::st
 
 Result<bool> AgentQueue::Fail(const std::string& workspace_id, const std::string& task_id,
                               const std::string& agent_id, const json& error) {
-  Result<AgentTaskRecord> task = LoadTask(workspace_id, task_id);
-  if (!task.ok()) {
-    return task.status();
-  }
-  if (!Holds(*task, agent_id)) {
-    DiscardLateResult(*task);
-    return true;
+  Result<std::optional<AgentTaskRecord>> task = HeldTask(workspace_id, task_id, agent_id);
+  if (!task.ok() || !task->has_value()) {
+    return task.ok() ? Result<bool>(true) : Result<bool>(task.status());
   }
   const std::string message = error.value("message", std::string("the agent failed"));
   const bool retryable = error.value("retryable", true);
-  return FailAttempt(*task, "agent_failed", message, retryable, 0);
+  return FailAttempt(**task, "agent_failed", message, retryable, 0);
 }
 
 Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::string& code,

@@ -84,6 +84,11 @@ class AgentQueue {
 
   // Loads the task and checks that it belongs to the workspace.
   Result<AgentTaskRecord> LoadTask(const std::string& workspace_id, const std::string& task_id);
+  // The task while `agent_id` holds it; none when it no longer does (its late result is
+  // discarded).
+  Result<std::optional<AgentTaskRecord>> HeldTask(const std::string& workspace_id,
+                                                  const std::string& task_id,
+                                                  const std::string& agent_id);
   // A failed attempt of `task` (an agent's failure or a lapsed lease): requeued after
   // the back-off when the step's policy allows, else the run fails.
   Result<bool> FailAttempt(const AgentTaskRecord& task, const std::string& code,

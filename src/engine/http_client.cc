@@ -1,5 +1,8 @@
 // BeastHttpClient: the HttpClient on Boost.Beast/Asio with C++20 coroutines.
 //
+// Longer than our ~600-line guide on purpose: one request's coroutine, its deadline,
+// TLS, redirects and the SSRF checks run on one strand and are read together.
+//
 // Each request is one coroutine on its own strand. Everything that touches the
 // request's sockets (the coroutine, its deadline timer and the cancellation) runs on that
 // strand, so a cancel from any thread is a post to the strand that closes the socket.

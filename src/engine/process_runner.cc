@@ -1,6 +1,9 @@
 // ForkProcessRunner: the ProcessRunner on fork + execve, one supervising thread per
 // process.
 //
+// Longer than our ~600-line guide on purpose: the fork/exec path, the supervisor's
+// poll loop and the kill escalation share the async-signal-safety rules stated here.
+//
 // The run's thread prepares everything that allocates (argv, envp, the PATH candidates)
 // and then forks, so the child runs only async-signal-safe calls before execve. The
 // child reports a failure before or at exec as {stage, errno} on a close-on-exec pipe;

@@ -29,6 +29,7 @@
 #include "store/sqlite/sqlite_store.h"
 // The fake lives beside this test (tests/engine/).
 #include "fake_http_client.h"
+#include "wait_until.h"
 
 namespace sw {
 namespace {
@@ -40,19 +41,7 @@ constexpr int64_t kSecond = 1000;
 constexpr int64_t kLeaseMs = 30 * kSecond;
 constexpr char kQueue[] = "reviews";
 
-// Waits for a condition on state other threads change; the bound only keeps a broken
-// build from hanging.
-template <typename Pred>
-bool WaitUntil(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using test::WaitUntil;
 
 // An `agent_task` step on kQueue whose input is the run's `doc`, and `extra` fields
 // (retry, timeout).

@@ -20,6 +20,7 @@
 #include "store/sqlite/sqlite_store.h"
 // The fake lives beside this test (tests/engine/).
 #include "fake_http_client.h"
+#include "wait_until.h"
 
 namespace sw {
 namespace {
@@ -31,19 +32,7 @@ constexpr int64_t kStartMs = 1'700'000'000'000;
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kHour = 60 * kMinute;
 
-// Waits for a condition on state other threads change; the bound only keeps a broken
-// build from hanging.
-template <typename Pred>
-bool WaitUntil(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using test::WaitUntil;
 
 const StepRecord* FindStep(const RunRecord& run, const std::string& path) {
   for (const StepRecord& s : run.steps) {

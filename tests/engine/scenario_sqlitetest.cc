@@ -29,8 +29,9 @@
 #include "core/duration.h"
 #include "engine/engine.h"
 #include "engine/process_runner.h"
-#include "store/sqlite/sqlite_store.h"
 #include "fake_http_client.h"
+#include "store/sqlite/sqlite_store.h"
+#include "wait_until.h"
 
 namespace sw {
 namespace {
@@ -185,17 +186,12 @@ class ScenarioTest : public ::testing::TestWithParam<std::filesystem::path> {
     }
     const std::string run_id = runs_.at(line.words.at(1));
     std::string shown;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (std::chrono::steady_clock::now() < deadline) {
+    const bool reached = test::WaitUntil([&] {
       Result<RunRecord> run = store_->GetRun(run_id, /*with_steps=*/true);
-      ASSERT_TRUE(run.ok());
-      shown = Shown(*run, line);
-      if (shown == wanted) {
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    ADD_FAILURE() << "expected " << wanted << ", the run shows " << shown;
+      shown = run.ok() ? Shown(*run, line) : run.status().message();
+      return shown == wanted;
+    });
+    EXPECT_TRUE(reached) << "expected " << wanted << ", the run shows " << shown;
   }
 
   std::string dir_;
