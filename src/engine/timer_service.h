@@ -5,6 +5,11 @@
 // sleep does not wait for a refresh. Timers that came due while the server was down
 // are found by the first refresh and fire at once.
 //
+// Delivery is at least once: a fired timer stays in the store until the commit that
+// acts on it deletes it, so a refresh in between can fire it again. The engine decides
+// every fire on the run as stored (DecideTimer), so a second fire changes nothing. An
+// added timer beyond the horizon is held only by the store (its next refresh finds it).
+//
 // Thread-safe. Owns one thread; `fire` runs on it and must only hand work off.
 #pragma once
 
