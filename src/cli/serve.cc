@@ -76,7 +76,10 @@ int Serve(const ServeOptions& opt) {
   }
   std::unique_ptr<SqliteStore> store = std::move(opened).value();
   // Set before any write: the writer reads the listener after each commit.
-  RunWatch watch;
+  // Signals between the parts that wait for one another (runs changed, tasks queued);
+  // in memory for the one process on the embedded store.
+  LocalNotifier notifier;
+  RunWatch watch(&notifier);
   store->SetChangeListener(
       [&watch](const std::vector<std::string>& ids_changed) { watch.Notify(ids_changed); });
   SystemClock system_clock;
@@ -110,7 +113,7 @@ int Serve(const ServeOptions& opt) {
   engine_options.allow_shell = opt.allow_shell;
   Engine engine(*store, *clock, *http, *processes, ids, engine_options);
   ControlService control(*store, engine, *clock, ids, *http);
-  AgentQueue agents(*store, engine, *clock, AgentQueueOptions{});
+  AgentQueue agents(*store, engine, *clock, AgentQueueOptions{}, &notifier);
   engine.SetTaskListener([&agents](const std::string& workspace_id, const std::string& queue) {
     agents.Notify(workspace_id, queue);
   });

@@ -1,6 +1,7 @@
 // RunWatch tells waiting clients (long-polls, SSE streams) that a run changed. The
 // store's change listener calls Notify after each commit; a watcher's callback then
-// re-reads the run on its own thread.
+// re-reads the run on its own thread. The signals travel through a Notifier (in
+// memory in one process; between instances with several).
 //
 // Thread-safe. Callbacks run on the notifying thread (the store's writer): they must
 // only hand work off, never block or call back into RunWatch.
@@ -8,11 +9,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "store/notifier.h"
 
 namespace sw {
 
@@ -20,45 +20,23 @@ class RunWatch {
  public:
   using Callback = std::function<void()>;
 
+  // `notifier` outlives the watch; null: signals stay in this process.
+  explicit RunWatch(Notifier* notifier = nullptr)
+      : notifier_(notifier != nullptr ? *notifier : local_) {}
+
   uint64_t Subscribe(const std::string& run_id, Callback cb) {
-    std::lock_guard lock(mu_);
-    const uint64_t id = ++next_id_;
-    watchers_[run_id].emplace(id, std::move(cb));
-    return id;
+    return notifier_.Subscribe(Notifier::Topic::kRunChanged, run_id, std::move(cb));
   }
 
-  void Unsubscribe(const std::string& run_id, uint64_t id) {
-    std::lock_guard lock(mu_);
-    auto it = watchers_.find(run_id);
-    if (it == watchers_.end()) {
-      return;
-    }
-    it->second.erase(id);
-    if (it->second.empty()) {
-      watchers_.erase(it);
-    }
-  }
+  void Unsubscribe(const std::string& /*run_id*/, uint64_t id) { notifier_.Unsubscribe(id); }
 
   void Notify(const std::vector<std::string>& run_ids) {
-    std::lock_guard lock(mu_);
-    if (watchers_.empty()) {
-      return;
-    }
-    for (const std::string& run_id : run_ids) {
-      auto it = watchers_.find(run_id);
-      if (it == watchers_.end()) {
-        continue;
-      }
-      for (auto& [id, cb] : it->second) {
-        cb();
-      }
-    }
+    notifier_.Publish(Notifier::Topic::kRunChanged, run_ids);
   }
 
  private:
-  std::mutex mu_;
-  uint64_t next_id_ = 0;                                                    // guarded by mu_
-  std::unordered_map<std::string, std::map<uint64_t, Callback>> watchers_;  // guarded by mu_
+  LocalNotifier local_;
+  Notifier& notifier_;
 };
 
 }  // namespace sw

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 #include "core/retry.h"
 #include "core/time_format.h"
 #include "engine/attempts.h"
@@ -47,8 +49,13 @@ bool WaitsFor(const RunRecord& run, const AgentTaskRecord& task) {
 
 }  // namespace
 
-AgentQueue::AgentQueue(Store& store, Engine& engine, const Clock& clock, AgentQueueOptions options)
-    : store_(store), engine_(engine), clock_(clock), options_(options) {}
+AgentQueue::AgentQueue(Store& store, Engine& engine, const Clock& clock, AgentQueueOptions options,
+                       Notifier* notifier)
+    : store_(store),
+      engine_(engine),
+      clock_(clock),
+      options_(options),
+      notifier_(notifier != nullptr ? *notifier : local_notifier_) {}
 
 AgentQueue::~AgentQueue() { Stop(); }
 
@@ -68,7 +75,12 @@ void AgentQueue::Stop() {
     sweeper_.join();
   }
   for (auto& [handle, waiter] : waiters) {
-    waiter.wake();
+    for (uint64_t subscription : waiter.subscriptions) {
+      notifier_.Unsubscribe(subscription);
+    }
+    if (!waiter.woken->exchange(true)) {
+      waiter.wake();
+    }
   }
 }
 
@@ -298,35 +310,41 @@ void AgentQueue::SweepLapsedLeases() {
 
 uint64_t AgentQueue::Wait(const std::string& workspace_id, const std::vector<std::string>& queues,
                           std::function<void()> wake) {
+  // One wake-up, whichever queue gets a task first (or the queue stops).
+  Waiter waiter{{}, std::move(wake), std::make_shared<std::atomic<bool>>(false)};
+  for (const std::string& queue : queues) {
+    waiter.subscriptions.push_back(notifier_.Subscribe(Notifier::Topic::kTaskQueued,
+                                                       TaskQueueKey(workspace_id, queue),
+                                                       [woken = waiter.woken, wake = waiter.wake] {
+                                                         if (!woken->exchange(true)) {
+                                                           wake();
+                                                         }
+                                                       }));
+  }
   std::lock_guard lock(mu_);
   const uint64_t handle = next_handle_++;
-  waiters_.emplace(handle, Waiter{workspace_id, queues, std::move(wake)});
+  waiters_.emplace(handle, std::move(waiter));
   return handle;
 }
 
 void AgentQueue::CancelWait(uint64_t handle) {
-  std::lock_guard lock(mu_);
-  waiters_.erase(handle);
+  std::vector<uint64_t> subscriptions;
+  {
+    std::lock_guard lock(mu_);
+    auto it = waiters_.find(handle);
+    if (it == waiters_.end()) {
+      return;
+    }
+    subscriptions = std::move(it->second.subscriptions);
+    waiters_.erase(it);
+  }
+  for (uint64_t subscription : subscriptions) {
+    notifier_.Unsubscribe(subscription);
+  }
 }
 
 void AgentQueue::Notify(const std::string& workspace_id, const std::string& queue) {
-  std::vector<std::function<void()>> wake;
-  {
-    std::lock_guard lock(mu_);
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
-      const Waiter& w = it->second;
-      if (w.workspace_id == workspace_id &&
-          std::find(w.queues.begin(), w.queues.end(), queue) != w.queues.end()) {
-        wake.push_back(std::move(it->second.wake));
-        it = waiters_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (auto& fn : wake) {
-    fn();
-  }
+  notifier_.Publish(Notifier::Topic::kTaskQueued, TaskQueueKey(workspace_id, queue));
 }
 
 }  // namespace sw

@@ -13,6 +13,7 @@
 // are told when a task is queued.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -25,6 +26,7 @@
 
 #include "engine/clock.h"
 #include "engine/engine.h"
+#include "store/notifier.h"
 #include "store/store.h"
 
 namespace sw {
@@ -41,7 +43,9 @@ struct Heartbeat {
 
 class AgentQueue {
  public:
-  AgentQueue(Store& store, Engine& engine, const Clock& clock, AgentQueueOptions options);
+  // `notifier` carries "a task was queued" to waiting claims; null: in this process.
+  AgentQueue(Store& store, Engine& engine, const Clock& clock, AgentQueueOptions options,
+             Notifier* notifier = nullptr);
   ~AgentQueue();
 
   // Starts the lease sweeper; Stop ends it (also run by the destructor).
@@ -65,7 +69,8 @@ class AgentQueue {
                     const std::string& agent_id, const nlohmann::json& error);
 
   // Long-poll support: `wake` runs once, when a task is queued in one of `queues` of the
-  // workspace (or at Cancel). Answers a handle for Cancel.
+  // workspace; it runs on the notifying thread and must only hand work off. Answers a
+  // handle for CancelWait, which every Wait needs (also after the wake-up).
   uint64_t Wait(const std::string& workspace_id, const std::vector<std::string>& queues,
                 std::function<void()> wake);
   void CancelWait(uint64_t handle);
@@ -76,12 +81,6 @@ class AgentQueue {
   void SweepLapsedLeases();
 
  private:
-  struct Waiter {
-    std::string workspace_id;
-    std::vector<std::string> queues;
-    std::function<void()> wake;
-  };
-
   // Loads the task and checks that it belongs to the workspace.
   Result<AgentTaskRecord> LoadTask(const std::string& workspace_id, const std::string& task_id);
   // The task while `agent_id` holds it; none when it no longer does (its late result is
@@ -104,7 +103,15 @@ class AgentQueue {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;               // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  LocalNotifier local_notifier_;
+  Notifier& notifier_;  // local_notifier_ unless given
+  // A long-poll's wake-up, once: on its first signal, or when the queue stops.
+  struct Waiter {
+    std::vector<uint64_t> subscriptions;  // one per queue
+    std::function<void()> wake;           // runs once (`woken`)
+    std::shared_ptr<std::atomic<bool>> woken;
+  };
   std::map<uint64_t, Waiter> waiters_;  // guarded by mu_
   uint64_t next_handle_ = 1;            // guarded by mu_
   std::thread sweeper_;
