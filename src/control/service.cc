@@ -19,11 +19,6 @@ namespace {
 // Bound on re-reading a run whose version moved under a control request.
 constexpr int kMaxControlRetries = 32;
 
-Status StateChanged(const RunRecord& run) {
-  return Status(StatusCode::kAborted, "State changed; please refresh", "state_changed",
-                json{{"current_status", ToString(run.status)}, {"version", run.version}});
-}
-
 }  // namespace
 
 ControlService::ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids,
@@ -216,7 +211,7 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
     }
     if ((request.expected_version && *request.expected_version != run.version) ||
         (request.expected_status && *request.expected_status != run.status)) {
-      return StateChanged(run);
+      return StateChanged(run.status, run.version);
     }
     Result<ActionOutcome> outcome =
         DecideAction(run_id, run.status, request.action, run.paused_from, InRetryBackoff(run));

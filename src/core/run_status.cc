@@ -140,4 +140,13 @@ Result<ActionOutcome> DecideAction(std::string_view run_id, RunStatus from, RunA
   return Internal("unknown action");
 }
 
+Status StateChanged() {
+  return Status(StatusCode::kAborted, "State changed; please refresh", "state_changed");
+}
+
+Status StateChanged(RunStatus current, int64_t version) {
+  return Status(StatusCode::kAborted, "State changed; please refresh", "state_changed",
+                nlohmann::json{{"current_status", ToString(current)}, {"version", version}});
+}
+
 }  // namespace sw

@@ -45,6 +45,12 @@ std::vector<RunAction> AllowedActions(RunStatus status, bool in_backoff = false)
 // - a cancel of a cancelled run: kOk with `noop` set (answered 200, nothing changes);
 // - otherwise kFailedPrecondition "Cannot <action> workflow run <id> with status <s>".
 // `paused_from` is where a paused run returns on resume (pending or running).
+// A lost compare-and-set: the run is no longer at the status and version the caller
+// saw. kAborted "state_changed" with the contract's sentence and, when the run was read,
+// its {current_status, version} in extra.
+Status StateChanged();
+Status StateChanged(RunStatus current, int64_t version);
+
 struct ActionOutcome {
   RunStatus next;
   bool noop = false;

@@ -71,9 +71,7 @@ Result<TransitionPlan> PlanTransition(const RunTransition& t, const RunHead& bef
   SW_CHECK(before.id == t.run_id);
   if (before.version != t.expected_version ||
       (t.expected_status && *t.expected_status != before.status)) {
-    return Status(
-        StatusCode::kAborted, "State changed; please refresh", "state_changed",
-        nlohmann::json{{"current_status", ToString(before.status)}, {"version", before.version}});
+    return StateChanged(before.status, before.version);
   }
   TransitionPlan plan;
   plan.run_id = t.run_id;

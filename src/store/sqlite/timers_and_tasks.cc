@@ -173,7 +173,7 @@ Status SqliteStore::BufferEvent(const std::string& run_id, int64_t expected_vers
       return bumped;
     }
     if (db.Changes() == 0) {
-      return Status(StatusCode::kAborted, "State changed; please refresh", "state_changed");
+      return StateChanged();
     }
     changed.push_back(run_id);
     return sqlite::Exec(
