@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/result.h"
 #include "core/lifecycle.h"
+#include "core/result.h"
 #include "core/run_status.h"
 
 namespace sw {

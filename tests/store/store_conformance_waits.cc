@@ -81,7 +81,8 @@ TEST_P(StoreConformanceTest, ClearTimersKeepsTheRunTimeoutAndAnEndingRunDropsAll
   t.run_id = "run_1";
   t.expected_version = 2;
   t.now = kT0;
-  t.add_timers = {{"", TimerKind::kRunTimeout, "", kT0 + 500}, {"", TimerKind::kWake, "nap", kT0 + 100}};
+  t.add_timers = {{"", TimerKind::kRunTimeout, "", kT0 + 500},
+                  {"", TimerKind::kWake, "nap", kT0 + 100}};
   ASSERT_TRUE(store_->TransitionRun(std::move(t)).ok());
   ASSERT_EQ(store_->DueTimers(kT0 + 1000, 10)->size(), 2u);
   RunTransition clear;
