@@ -1,12 +1,13 @@
 // Engine executes runs: it takes a runnable run (created, resumed, woken), walks its
-// definition with a Cursor and executes one step at a time, committing every step
-// result (a compare-and-set on the run's version) before the run moves on. Runs that
-// park (sleep, wait_for_event) leave memory; their timers live in the store.
+// definition with a Cursor and hands each leaf step to its kind's StepExecutor
+// (engine/steps/), committing every outcome (a compare-and-set on the run's version)
+// before the run moves on. Runs that park (sleep, events, child runs, agent tasks)
+// leave memory; their timers live in the store. docs/steps.md shows the pieces.
 //
 // When a commit loses its compare-and-set, the engine re-reads the run and does what
-// the new status asks: a paused run keeps the result of a step whose start was
-// committed and stops; a cancelled run marks such a result discarded; a run that is
-// still running retries.
+// DecideLostRace (core/lifecycle.h) says: a paused run keeps the result of a step whose
+// start was committed; a cancelled run marks such a result discarded; a plan is made
+// again.
 //
 // Thread-safe. Owns a worker pool and the timer service; Drive/OnCancelled may be
 // called from any thread, after the commit that made them necessary.
