@@ -112,7 +112,7 @@ int Serve(const ServeOptions& opt) {
   engine_options.workers = opt.workers;
   engine_options.allow_shell = opt.allow_shell;
   Engine engine(*store, *clock, *http, *processes, ids, engine_options);
-  ControlService control(*store, engine, *clock, ids, *http);
+  ControlService control(*store, engine, *clock, ids);
   AgentQueue agents(*store, engine, *clock, AgentQueueOptions{}, &notifier);
   engine.SetTaskListener([&agents](const std::string& workspace_id, const std::string& queue) {
     agents.Notify(workspace_id, queue);

@@ -21,9 +21,8 @@ constexpr int kMaxControlRetries = 32;
 
 }  // namespace
 
-ControlService::ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids,
-                               HttpClient& http)
-    : store_(store), engine_(engine), clock_(clock), ids_(ids), http_(http) {}
+ControlService::ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids)
+    : store_(store), engine_(engine), clock_(clock), ids_(ids) {}
 
 AuditEntry ControlService::Audit(const RequestContext& ctx, std::string action, std::string target,
                                  std::string reason, std::string before, std::string after) {
@@ -315,10 +314,8 @@ Result<bool> ControlService::SendEvent(const RequestContext& ctx, const std::str
     }
     const int64_t now = clock_.NowMs();
     const json& wait = run->wait;
-    const std::optional<WaitKind> wait_kind =
-        wait.is_object() ? ParseWaitKind(wait.value("kind", "")) : std::nullopt;
-    if (WaitTakesEvent(run->status, wait_kind, wait.is_object() ? wait.value("event_type", "") : "",
-                       event_type)) {
+    if (WaitTakesEvent(run->status, WaitKindOf(*run),
+                       wait.is_object() ? wait.value("event_type", "") : "", event_type)) {
       StepRecord row;
       row.path = wait.value("path", "");
       row.step_id = wait.value("step_id", "");

@@ -18,7 +18,6 @@
 #include "core/run_status.h"
 #include "engine/clock.h"
 #include "engine/engine.h"
-#include "engine/http_client.h"
 #include "engine/id_source.h"
 #include "store/store.h"
 
@@ -59,7 +58,7 @@ class ControlService {
   static constexpr char kDefaultCancelReason[] = "Cancelled by user";
   static constexpr int64_t kIdempotencyWindowMs = 24LL * 3600 * 1000;
 
-  ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids, HttpClient& http);
+  ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids);
 
   // Workflows.
   Result<PutWorkflowResult> ApplyWorkflow(const RequestContext& ctx, const std::string& workflow_id,
@@ -111,7 +110,6 @@ class ControlService {
   Engine& engine_;
   const Clock& clock_;
   IdSource& ids_;
-  HttpClient& http_;
 };
 
 }  // namespace sw

@@ -16,10 +16,6 @@ namespace {
 // Bound on compare-and-set retries of a cancel walking down the tree.
 constexpr int kMaxCancelRetries = 16;
 
-std::optional<WaitKind> WaitKindOf(const RunRecord& run) {
-  return run.wait.is_object() ? ParseWaitKind(run.wait.value("kind", "")) : std::nullopt;
-}
-
 // The change a fired timer makes to `run`, or none (the run no longer waits for it).
 std::optional<RunTransition> TimerTransition(TimerKind kind, const TimerRecord& timer,
                                              const RunRecord& run, int64_t now) {

@@ -57,10 +57,15 @@ struct RunRecord {
   std::vector<StepRecord> steps;  // filled only when asked for
 };
 
+// What the run waits for, as its `wait.kind` says; none when it has no wait (or one
+// this build does not know).
+inline std::optional<WaitKind> WaitKindOf(const RunRecord& run) {
+  return run.wait.is_object() ? ParseWaitKind(run.wait.value("kind", "")) : std::nullopt;
+}
+
 // True while a run waits out a retry's back-off (it may then be paused too).
 inline bool InRetryBackoff(const RunRecord& run) {
-  return run.status == RunStatus::kWaiting && run.wait.is_object() &&
-         run.wait.value("kind", "") == "retry";
+  return run.status == RunStatus::kWaiting && WaitKindOf(run) == WaitKind::kRetry;
 }
 
 enum class WorkflowStatus { kActive, kDisabled };

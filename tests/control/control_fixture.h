@@ -52,7 +52,7 @@ class ControlServiceTest : public ::testing::Test {
     ASSERT_TRUE(opened.ok()) << opened.status().message();
     store_ = std::move(opened).value();
     engine_ = std::make_unique<Engine>(*store_, clock_, http_, *processes_, ids_, EngineOptions{});
-    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_, http_);
+    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_);
     Status started = engine_->Start();
     ASSERT_TRUE(started.ok()) << started.message();
     ctx_ = Workspace("acme");

@@ -67,7 +67,7 @@ class AgentQueueTest : public ::testing::Test {
     ASSERT_TRUE(opened.ok()) << opened.status().message();
     store_ = std::move(opened).value();
     engine_ = std::make_unique<Engine>(*store_, clock_, http_, *processes_, ids_, EngineOptions{});
-    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_, http_);
+    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_);
     agents_ = std::make_unique<AgentQueue>(*store_, *engine_, clock_,
                                            AgentQueueOptions{kLeaseMs, /*sweep_interval_ms=*/5});
     // As `serve` wires them: the engine tells the queue about every task it queues.

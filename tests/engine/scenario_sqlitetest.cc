@@ -89,7 +89,7 @@ class ScenarioTest : public ::testing::TestWithParam<std::filesystem::path> {
     ASSERT_TRUE(opened.ok()) << opened.status().message();
     store_ = std::move(opened).value();
     engine_ = std::make_unique<Engine>(*store_, clock_, http_, *processes_, ids_, EngineOptions{});
-    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_, http_);
+    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_);
     ASSERT_TRUE(engine_->Start().ok());
     Result<CreatedToken> admin = CreateWorkspace(*store_, ids_, clock_, "acme", "");
     ASSERT_TRUE(admin.ok());
