@@ -121,7 +121,19 @@ export interface AgentWait extends WaitOn<'agent'>, Partial<BackOff> {
   until: string | null;
 }
 
-export type RunWait = TimerWait | EventWait | RetryWait | ChildWait | AgentWait;
+// An `approval` step, until the approval is decided or expires (`until`).
+export interface ApprovalWait extends WaitOn<'approval'> {
+  approval_id: string;
+  until: string | null;
+}
+
+// A `form` step, until its form is submitted or expires (`until`, null without one).
+export interface FormWait extends WaitOn<'form'> {
+  form_id: string;
+  until: string | null;
+}
+
+export type RunWait = TimerWait | EventWait | RetryWait | ChildWait | AgentWait | ApprovalWait | FormWait;
 export type WaitKind = RunWait['kind'];
 
 export interface Run {
@@ -166,17 +178,83 @@ export interface WorkflowVersion {
   definition: unknown;
 }
 
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+export type Reversibility = 'safe' | 'recoverable' | 'irreversible';
+export type Decision = 'approve' | 'deny';
+
+export interface ApprovalDecision {
+  by: string;
+  decision: Decision;
+  comment?: string | null;
+  at: string;
+  via: 'api' | 'ui' | 'link';
+}
+
+// An `approval` step's request for a decision (API.md "Approvals").
+export interface Approval {
+  id: string;
+  run_id: string;
+  step_id: string;
+  workflow_id: string;
+  message: string;
+  status: ApprovalStatus;
+  reversibility: Reversibility;
+  // Distinct approvers it takes.
+  required: number;
+  approvers?: unknown;
+  on_timeout?: 'deny' | 'proceed' | 'escalate';
+  escalated: boolean;
+  expires_at: string;
+  decisions: ApprovalDecision[];
+  resolution: { status: ApprovalStatus; at: string; reason?: string | null } | null;
+  created_at: string;
+}
+
+// A `form` step's form; `schema` is a JSON Schema (draft 7).
+export interface Form {
+  id: string;
+  run_id: string;
+  step_id: string;
+  message: string;
+  schema: unknown;
+  status: 'open' | 'submitted' | 'closed';
+}
+
+// A problem with one value of submitted data; `path` is a JSON Pointer ("/age", "" for
+// the whole document).
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+// An in-app notification; `link` is where it leads (a page of this UI, usually).
+export interface Notification {
+  id: string;
+  kind: string;
+  title: string;
+  body?: string | null;
+  link?: string | null;
+  created_at: string;
+  read_at: string | null;
+}
+
+export interface NotificationPage extends Page<Notification> {
+  unread_count: number;
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
 }
 
-// A non-2xx answer: `code` and `message` come from the server's error body.
+// A non-2xx answer: `code` and `message` come from the server's error body, and so do
+// `errors`, the per-value problems of invalid data (a form's submission).
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly errors: FieldError[] = [],
   ) {
     super(message);
   }
@@ -227,7 +305,9 @@ async function request<T>(method: string, path: string, opts: RequestOptions = {
     }
   }
   if (!resp.ok) {
-    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    type ErrorBody = { error?: { code?: string; message?: string; errors?: FieldError[] }; errors?: FieldError[] };
+    const body = data as ErrorBody | null;
+    const err = body?.error;
     if (resp.status === 401 && !opts.quiet401) {
       onUnauthorized();
     }
@@ -235,12 +315,14 @@ async function request<T>(method: string, path: string, opts: RequestOptions = {
       resp.status,
       err?.code ?? 'http_' + resp.status,
       err?.message ?? `The server answered ${resp.status}`,
+      // The field errors may sit beside the error object or inside it.
+      body?.errors ?? err?.errors ?? [],
     );
   }
   return data as T;
 }
 
-function query(params: Record<string, string | number | undefined | null>): string {
+function query(params: Record<string, string | number | boolean | undefined | null>): string {
   const q = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== '') {
@@ -286,6 +368,21 @@ export const api = {
     request<Workflow>('POST', `/api/v1/workflows/${enc(wf)}/status`, { body: { status } }),
   resumeWorkflow: (wf: string) =>
     request<Workflow>('POST', `/api/v1/workflows/${enc(wf)}/resume`),
+
+  listApprovals: (filters: { status?: string; run_id?: string; limit?: number; cursor?: string }) =>
+    request<Page<Approval>>('GET', '/api/v1/approvals' + query(filters)),
+  decideApproval: (id: string, decision: Decision, comment: string) =>
+    request<Approval>('POST', `/api/v1/approvals/${enc(id)}/decision`, {
+      body: comment ? { decision, comment } : { decision },
+    }),
+
+  getForm: (id: string) => request<Form>('GET', `/api/v1/forms/${enc(id)}`),
+  submitForm: (id: string, data: Record<string, unknown>) =>
+    request<unknown>('POST', `/api/v1/forms/${enc(id)}/submit`, { body: { data } }),
+
+  listNotifications: (filters: { unread?: boolean; limit?: number }) =>
+    request<NotificationPage>('GET', '/api/v1/notifications' + query(filters)),
+  readNotification: (id: string) => request<unknown>('POST', `/api/v1/notifications/${enc(id)}/read`),
 };
 
 export function canControl(role: Role): boolean {

@@ -2,9 +2,11 @@
 // shows the sign-in page when there is no session.
 import { useEffect, useState } from 'preact/hooks';
 import { api, setUnauthorizedHandler, type Session } from './api';
+import { NotificationBell } from './components/NotificationBell';
 import { Toasts } from './components/Toasts';
 import { navigate, onLinkClick, useLocation } from './router';
 import { SessionContext, wsPath } from './session';
+import { ApprovalsInbox } from './pages/approvals/ApprovalsInbox';
 import { SignIn } from './pages/SignIn';
 import { RunsList } from './pages/RunsList';
 import { RunDetail } from './pages/run/RunDetail';
@@ -54,6 +56,7 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
   const { session, path } = props;
   const runsPath = wsPath(session, 'monitoring/workflow-runs');
   const workflowsPath = wsPath(session, 'workflows');
+  const approvalsPath = wsPath(session, 'monitoring/approvals');
 
   const signOut = async () => {
     try {
@@ -84,8 +87,12 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
           <NavLink href={workflowsPath} current={path.startsWith(workflowsPath)}>
             Workflows
           </NavLink>
+          <NavLink href={approvalsPath} current={path.startsWith(approvalsPath)}>
+            Approvals
+          </NavLink>
         </nav>
         <div class="topbar__user">
+          <NotificationBell />
           <span class="muted" title={`Token ${session.token_name}`}>
             {session.workspace.slug} · {session.role}
           </span>
@@ -141,6 +148,9 @@ function Route(props: { session: Session; path: string }) {
   }
   if (rest.length === 3 && route.startsWith('monitoring/workflow-runs/')) {
     return <RunDetail key={rest[2]} runId={rest[2]} />;
+  }
+  if (route === 'monitoring/approvals') {
+    return <ApprovalsInbox />;
   }
   if (route === 'workflows') {
     return <WorkflowsList />;

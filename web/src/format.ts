@@ -76,3 +76,9 @@ export function title(word: string): string {
 export function isPast(iso: string): boolean {
   return Date.parse(iso) <= Date.now();
 }
+
+// What is left until `iso` ("3 h 12 min left"); null once it has come.
+export function timeLeft(iso: string, now: number = Date.now()): string | null {
+  const ms = Date.parse(iso) - now;
+  return ms > 0 ? `${duration(ms)} left` : null;
+}

@@ -1,9 +1,10 @@
 // useResource is how a page gets data from the server. It owns what every page needs
 // around a request: the first load and a reload when what it loads changes, whether a
 // load is out (`loading`, which pages show as aria-busy), the last failure, answers that
-// arrive out of order (only the newest request's answer is kept), polling every 10 s
-// while `poll` says so (never in a hidden tab: poll.ts), a reload on demand, and a local
-// answer (what a control answered) that replaces the data and discards loads still out.
+// arrive out of order (only the newest request's answer is kept), polling every 10 s (or
+// `pollMs`) while `poll` says so (never in a hidden tab: poll.ts), a reload on demand,
+// and a local answer (what a control answered) that replaces the data and discards loads
+// still out.
 //
 // `deps` are the values `load` reads, as for useEffect (ESLint's exhaustive-deps checks
 // them); they are compared by value (JSON), so an object of filters may be one of them.
@@ -29,6 +30,8 @@ export interface ResourceOptions<T> {
   // `true`: poll always; a function: poll while it holds for the data (never before the
   // first answer). Default: no polling.
   poll?: boolean | ((data: T) => boolean);
+  // How often it polls; default poll.ts's 10 s.
+  pollMs?: number;
   // Show no data (Loading…) when `deps` change, instead of the previous answer until
   // the new one arrives.
   resetOnChange?: boolean;
@@ -87,6 +90,6 @@ export function useResource<T>(
   const stale = resetOnChange && state.key !== key;
   const data = stale ? undefined : state.data;
   const poll = options.poll ?? false;
-  usePoll(reload, typeof poll === 'boolean' ? poll : data !== undefined && poll(data));
+  usePoll(reload, typeof poll === 'boolean' ? poll : data !== undefined && poll(data), options.pollMs);
   return { data, error: stale ? null : state.error, loading: state.loading, reload, set };
 }

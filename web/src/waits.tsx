@@ -2,13 +2,18 @@
 // waits for. Every place that shows a wait renders it through WaitSummary (the state
 // banner and the overview: "Waiting for <summary>") or StepWaitText (the waiting step in
 // the timeline), so a new kind is its type in api.ts and one entry in WAIT_KINDS (the
-// compiler asks for the entry). A kind this UI does not know shows its name.
+// compiler asks for the entry). A kind may also put a pill beside the run's status badge
+// (WaitPill: *Awaiting approval*) and a panel on the run's page (WaitPanel: the form to
+// fill in). A kind this UI does not know shows its name.
 import type { ComponentChildren } from 'preact';
-import type { BackOff, RunWait, WaitKind } from './api';
+import type { BackOff, Run, RunWait, WaitKind } from './api';
 import { ErrorText } from './components/ErrorText';
 import { RunLink } from './components/Links';
 import { Time } from './components/Time';
+import { FormPanel } from './forms/FormPanel';
 import { isPast } from './format';
+import { onLinkClick } from './router';
+import { useSession, wsPath } from './session';
 
 interface WaitView<W extends RunWait> {
   // What the run waits for, as the end of "Waiting for …" ("a timer").
@@ -25,6 +30,11 @@ interface WaitView<W extends RunWait> {
   // The waiting step's line in the timeline; default "Waits for <summary>". `paused`:
   // the run is paused, which holds the wait.
   step?: (props: { wait: W; paused: boolean }) => ComponentChildren;
+  // Beside the run's status badge while the run waits.
+  pill?: (props: { wait: W; runId: string }) => ComponentChildren;
+  // On the run's page under its banner while the run waits; `onDone` reloads the run
+  // (after the page ended the wait itself, as a submitted form does).
+  panel?: (props: { wait: W; onDone: () => void }) => ComponentChildren;
 }
 
 type WaitViews = { [K in WaitKind]: WaitView<Extract<RunWait, { kind: K }>> };
@@ -93,6 +103,15 @@ const WAIT_KINDS: WaitViews = {
       </>
     ),
   },
+  approval: {
+    label: 'an approval',
+    pill: ({ runId }) => <ApprovalPill runId={runId} />,
+  },
+  form: {
+    label: 'a form',
+    step: () => 'Waiting for the form to be submitted',
+    panel: ({ wait, onDone }) => <FormPanel formId={wait.form_id} onSubmitted={onDone} />,
+  },
 };
 
 const UNKNOWN: WaitView<RunWait> = { label: 'something', what: (w) => w.kind };
@@ -148,6 +167,36 @@ export function StepWaitText(props: { wait: RunWait; paused: boolean }) {
       Waits for <WaitSummary wait={props.wait} />
     </>
   );
+}
+
+// The pill of a run waiting in the approvals inbox: links to the run's approvals there.
+function ApprovalPill(props: { runId: string }) {
+  const href = wsPath(useSession(), `monitoring/approvals?run_id=${encodeURIComponent(props.runId)}`);
+  return (
+    <a class="pill pill--approval" href={href} onClick={onLinkClick}>
+      Awaiting approval
+    </a>
+  );
+}
+
+// What a waiting run's kind puts beside its status badge, if anything.
+export function WaitPill(props: { run: Run }) {
+  const { run } = props;
+  if (run.status !== 'waiting' || !run.wait) {
+    return null;
+  }
+  const pill = viewOf(run.wait).pill;
+  return pill ? <>{pill({ wait: run.wait, runId: run.id })}</> : null;
+}
+
+// What a waiting run's kind shows on the run's page, if anything.
+export function WaitPanel(props: { run: Run; onDone: () => void }) {
+  const { run } = props;
+  if (run.status !== 'waiting' || !run.wait) {
+    return null;
+  }
+  const panel = viewOf(run.wait).panel;
+  return panel ? <>{panel({ wait: run.wait, onDone: props.onDone })}</> : null;
 }
 
 // "Attempt 2 of 3 in 1 hour — last error: exited with code 1 (exit_code)".

@@ -1,7 +1,7 @@
 // Status badges. Each status has its own colour and icon and says its name in words,
 // so colour is never the only cue: paused is yellow with a pause icon, running blue,
 // cancelled an outline.
-import type { Run, RunStatus, StepStatus, Workflow } from '../api';
+import type { ApprovalStatus, Run, RunStatus, StepStatus, Workflow } from '../api';
 import { title } from '../format';
 import {
   CheckIcon,
@@ -26,11 +26,17 @@ const ICONS: Record<string, () => preact.JSX.Element> = {
   active: CheckIcon,
   disabled: StopIcon,
   paused_safety: PauseIcon,
+  approved: CheckIcon,
+  denied: CrossIcon,
+  expired: ClockIcon,
 };
 
 const LABELS: Record<string, string> = { paused_safety: 'Paused (safety)' };
 
-export function StatusBadge(props: { status: RunStatus | StepStatus | Workflow['status']; label?: string }) {
+export function StatusBadge(props: {
+  status: RunStatus | StepStatus | Workflow['status'] | ApprovalStatus;
+  label?: string;
+}) {
   const Icon = ICONS[props.status] ?? DotIcon;
   return (
     <span class={`badge badge--${props.status}`} data-status={props.status}>

@@ -34,3 +34,10 @@ export const DotIcon = () => <Svg><circle cx="8" cy="8" r="2.5" fill="currentCol
 export const RefreshIcon = () => <Svg><path d="M13 8a5 5 0 1 1-1.5-3.6M13 2.5v2.5h-2.5" /></Svg>;
 export const ReplayIcon = () => <Svg><path d="M3 8a5 5 0 1 0 1.5-3.6M3 2.5v2.5h2.5" /></Svg>;
 export const SkipIcon = () => <Svg><path d="M4 4l5 4-5 4M11.5 4v8" /></Svg>;
+export const BellIcon = () => (
+  <Svg size={18}>
+    <path d="M4 11.5V7a4 4 0 0 1 8 0v4.5l1 1H3z" />
+    <path d="M6.5 14a1.5 1.5 0 0 0 3 0" />
+  </Svg>
+);
+export const WarningIcon = () => <Svg><path d="M8 2l6.5 11.5h-13zM8 6.5v3M8 11.6v.1" /></Svg>;

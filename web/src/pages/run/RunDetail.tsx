@@ -12,6 +12,7 @@ import { PageLoadState } from '../../components/LoadState';
 import { showToast } from '../../components/Toasts';
 import { navigate } from '../../router';
 import { runPath, useSession, wsPath } from '../../session';
+import { WaitPanel, WaitPill } from '../../waits';
 import { CancelDialog } from './CancelDialog';
 import { ChildRuns, Overview, StateBanner } from './Summary';
 import { Timeline } from './Timeline';
@@ -106,6 +107,7 @@ export function RunDetail(props: { runId: string }) {
             <span class="mono">{run.id}</span>
           </h1>
           <RunStatusBadge run={run} />
+          <WaitPill run={run} />
         </div>
         <RunActions
           run={run}
@@ -121,6 +123,7 @@ export function RunDetail(props: { runId: string }) {
         </p>
       )}
       <StateBanner run={run} />
+      <WaitPanel run={run} onDone={() => void view.reload()} />
       <Overview run={run} />
       <ChildRuns list={children} />
       <div class="grid-2">
