@@ -1,5 +1,6 @@
-// Writes docs/screenshots/{runs-list,run-paused,cancel-dialog}.png from a real server
-// and Chromium: `make screenshots` (or `npm run screenshots` in web/).
+// Writes docs/screenshots/*.png from a real server and Chromium: `make screenshots` (or
+// `npm run screenshots` in web/). The runs list, a paused run, the cancel dialog, the
+// approvals inbox, a run awaiting approval, a form with a field error, the bell open.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, newPage, runUrl, setup, signIn, toast } from './harness.mjs';
@@ -20,6 +21,25 @@ try {
   });
   await server.putWorkflow({ id: 'nightly-report', kind: 'workflow', steps: [{ id: 'build', type: 'noop', with: { value: { rows: 1280 } } }] });
   await server.putWorkflow({ id: 'refund', kind: 'workflow', steps: [{ id: 'check', type: 'fail', with: { message: 'card declined', code: 'declined' } }] });
+  await server.putWorkflow({ id: 'wire-transfer', kind: 'workflow', steps: [
+    { id: 'approve', type: 'approval', with: { message: 'Wire ${{ input.amount }} EUR to ${{ input.payee }}?', reversibility: 'irreversible', required: 2, expires_in: '4h' } },
+    { id: 'wire', type: 'noop', with: { value: { sent: true } } },
+  ] });
+  await server.putWorkflow({ id: 'deploy', kind: 'workflow', steps: [
+    { id: 'gate', type: 'approval', with: { message: 'Deploy ${{ input.version }} to production?', on_timeout: 'escalate', escalate_to: { role: 'admin' } } },
+  ] });
+  await server.putWorkflow({ id: 'new-customer', kind: 'workflow', steps: [
+    { id: 'details', type: 'form', with: { message: 'Tell us about the new customer', schema: {
+      type: 'object',
+      required: ['company', 'seats'],
+      properties: {
+        company: { type: 'string', title: 'Company' },
+        seats: { type: 'integer', title: 'Seats', minimum: 1 },
+        plan: { type: 'string', title: 'Plan', enum: ['starter', 'team', 'enterprise'] },
+        invoice: { type: 'boolean', title: 'Pay by invoice', description: 'Otherwise by card' },
+      },
+    } } },
+  ] });
   await server.putWorkflow({ id: 'onboarding', kind: 'workflow', steps: [
     { id: 'welcome', type: 'noop', with: { value: 'hi' } },
     { id: 'await-signup', type: 'wait_for_event', with: { event_type: 'user-signed-up', timeout: '7d' } },
@@ -39,6 +59,14 @@ try {
   const paused = await start('charge-customer', { userId: 'usr_abc123', amount: 4200 });
   await server.waitStep(running.id, 'charge', 'running');
   await server.waitStep(paused.id, 'charge', 'running');
+
+  const waitFor = (run, kind) => server.waitRun(run.id, (r) => r.status === 'waiting' && r.wait?.kind === kind, kind);
+  const wire = await waitFor(await start('wire-transfer', { amount: '48,000', payee: 'Northwind GmbH' }), 'approval');
+  await server.ok('POST', `/api/v1/approvals/${wire.wait.approval_id}/decision`, { decision: 'approve', comment: 'Matches PO-1182' });
+  await waitFor(await start('deploy', { version: 'v2.14.0' }), 'approval');
+  const denied = await waitFor(await start('deploy', { version: 'v2.13.9' }), 'approval');
+  await server.ok('POST', `/api/v1/approvals/${denied.wait.approval_id}/decision`, { decision: 'deny', comment: 'Freeze until Monday' });
+  const form = await waitFor(await start('new-customer', {}), 'form');
 
   mkdirSync(OUT, { recursive: true });
   const page = await newPage(env.browser, server, { viewport: { width: 1280, height: 820 } });
@@ -61,7 +89,31 @@ try {
   const dialog = page.getByRole('dialog', { name: 'Cancel workflow run?' });
   await dialog.getByLabel('Reason for cancellation (optional)').fill('Customer asked to stop');
   await page.screenshot({ path: path.join(OUT, 'cancel-dialog.png') });
-  console.log(`wrote ${OUT}/{runs-list,run-paused,cancel-dialog}.png`);
+  await page.keyboard.press('Escape');
+
+  await page.goto('/default/monitoring/approvals');
+  await page.locator(`li[data-approval-id="${wire.wait.approval_id}"]`).getByText('1 of 2 approvals').waitFor();
+  await page.screenshot({ path: path.join(OUT, 'approvals-inbox.png'), fullPage: true });
+
+  await page.goto(runUrl(wire.id));
+  await page.getByRole('link', { name: 'Awaiting approval' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'run-awaiting-approval.png') });
+
+  await page.goto(runUrl(form.id));
+  const formRegion = page.getByRole('region', { name: 'Form' });
+  await formRegion.getByLabel('Company').fill('Northwind GmbH');
+  await formRegion.getByLabel('Seats').fill('0');
+  await formRegion.getByLabel('Plan').selectOption('team');
+  await formRegion.getByRole('button', { name: 'Submit' }).click();
+  await formRegion.locator('.field-error').first().waitFor();
+  await page.locator('body').evaluate(() => document.activeElement?.blur());
+  await page.screenshot({ path: path.join(OUT, 'run-form.png') });
+
+  await page.goto('/default/monitoring/approvals');
+  await page.getByRole('button', { name: /^Notifications, \d+ unread/ }).click();
+  await page.getByRole('region', { name: 'Notifications' }).locator('li').first().waitFor();
+  await page.screenshot({ path: path.join(OUT, 'notifications.png') });
+  console.log(`wrote ${OUT}/*.png`);
 } finally {
   await env.close();
 }

@@ -48,7 +48,7 @@ export function SchemaForm(props: {
   };
 
   return (
-    <form class="schema-form" noValidate onSubmit={submit} aria-label="Form">
+    <form class="schema-form" noValidate onSubmit={submit}>
       {general.length > 0 && (
         <ul class="banner banner--error schema-form__errors" role="alert">
           {general.map((m, i) => (
@@ -99,6 +99,7 @@ function FieldInput(props: {
   const label = (
     <>
       {field.label}
+      {field.kind === 'json' && field.key !== '' && <span class="muted"> (JSON)</span>}
       {field.required && (
         <span class="required" aria-hidden="true" title="Required">
           {' *'}
