@@ -4,6 +4,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { api, type Run } from '../api';
 import { RunStatusBadge } from '../components/Badge';
+import { FilterChips } from '../components/Chips';
 import { RefreshIcon } from '../components/Icons';
 import { ListTable, type Column } from '../components/ListTable';
 import { Pager } from '../components/Pager';
@@ -73,19 +74,12 @@ export function RunsList() {
       </div>
 
       <div class="filters">
-        <div class="chips" role="group" aria-label="Filter by status">
-          {CHIPS.map((c) => (
-            <button
-              type="button"
-              class="chip"
-              key={c.label}
-              aria-pressed={chipActive(c)}
-              onClick={() => go({ status: c.status ?? '', pause_reason: c.pause_reason ?? '' })}
-            >
-              {c.label}
-            </button>
-          ))}
-        </div>
+        <FilterChips
+          label="Filter by status"
+          chips={CHIPS}
+          pressed={chipActive}
+          onChoose={(c) => go({ status: c.status ?? '', pause_reason: c.pause_reason ?? '' })}
+        />
         <div class="filters__row">
           <WorkflowFilter value={filters.workflow_id} onChange={(workflow_id) => go({ workflow_id })} />
           <RunSearch q={filters.q} onSearch={(q) => go({ q })} />

@@ -5,6 +5,7 @@
 // as new requests for a decision come in by themselves.
 import { useEffect } from 'preact/hooks';
 import { api, type Approval } from '../../api';
+import { FilterChips } from '../../components/Chips';
 import { RefreshIcon } from '../../components/Icons';
 import { RunLink } from '../../components/Links';
 import { Pager } from '../../components/Pager';
@@ -62,19 +63,12 @@ export function ApprovalsInbox() {
         </button>
       </div>
       <div class="filters">
-        <div class="chips" role="group" aria-label="Filter by status">
-          {CHIPS.map((c) => (
-            <button
-              type="button"
-              class="chip"
-              key={c.label}
-              aria-pressed={c.status === filters.status}
-              onClick={() => go({ status: c.status })}
-            >
-              {c.label}
-            </button>
-          ))}
-        </div>
+        <FilterChips
+          label="Filter by status"
+          chips={CHIPS}
+          pressed={(c) => c.status === filters.status}
+          onChoose={(c) => go({ status: c.status })}
+        />
         {filters.run_id && (
           <p class="muted">
             Approvals of run <RunLink id={filters.run_id} />.{' '}
