@@ -9,6 +9,7 @@ import { api, asApiError, canControl, type Approval, type Decision, type Reversi
 import { StatusBadge } from '../../components/Badge';
 import { CheckIcon, CrossIcon, WarningIcon } from '../../components/Icons';
 import { RunLink, WorkflowLink } from '../../components/Links';
+import { MetaList } from '../../components/MetaList';
 import { Time } from '../../components/Time';
 import { showToast } from '../../components/Toasts';
 import { exactTime, timeLeft } from '../../format';
@@ -57,32 +58,24 @@ export function ApprovalCard(props: {
           <WarningIcon /> Approving lets an action run that cannot be undone.
         </p>
       )}
-      <dl class="meta approval__meta">
-        <Fact name="Workflow">
-          <WorkflowLink id={a.workflow_id} />
-        </Fact>
-        <Fact name="Run">
-          <RunLink id={a.run_id} /> <span class="muted">step</span> <code>{a.step_id}</code>
-        </Fact>
-        <Fact name={a.status === 'pending' ? 'Time left' : 'Resolved'}>
-          <Deadline approval={a} />
-        </Fact>
-        <Fact name="Progress">
-          {approvalsOf(a)} of {a.required} approvals
-        </Fact>
-      </dl>
+      <div class="approval__meta">
+        <MetaList
+          rows={[
+            ['Workflow', <WorkflowLink id={a.workflow_id} />],
+            [
+              'Run',
+              <>
+                <RunLink id={a.run_id} /> <span class="muted">step</span> <code>{a.step_id}</code>
+              </>,
+            ],
+            [a.status === 'pending' ? 'Time left' : 'Resolved', <Deadline approval={a} />],
+            ['Progress', `${approvalsOf(a)} of ${a.required} approvals`],
+          ]}
+        />
+      </div>
       {a.decisions.length > 0 && <Decisions approval={a} />}
       {mayDecide && <DecisionForm approval={a} onDecided={props.onDecided} onStale={props.onStale} />}
     </li>
-  );
-}
-
-function Fact(props: { name: string; children: preact.ComponentChildren }) {
-  return (
-    <div>
-      <dt>{props.name}</dt>
-      <dd>{props.children}</dd>
-    </div>
   );
 }
 
