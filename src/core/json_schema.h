@@ -49,6 +49,8 @@ struct SchemaError {
 
   bool operator==(const SchemaError&) const = default;
 };
+// {"path": ..., "message": ...}, as the API answers it; json(errors) gives the array.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SchemaError, path, message)
 
 class CompiledSchema {
  public:

@@ -96,8 +96,6 @@ size_t Depth(const Issues& issues) {
   return depth;
 }
 
-}  // namespace
-
 // Walks one value against one subschema, appending to `out`; a keyword that combines
 // subschemas walks them with walkers of its own.
 class ErrorWalker final : public vc::ConstraintVisitor {
@@ -522,6 +520,8 @@ void ErrorWalker::AddBestBranch(const std::vector<Issues>& failed, const std::st
     Add(fallback);
   }
 }
+
+}  // namespace
 
 std::vector<SchemaError> CollectErrors(const Subschema& schema, const json& data) {
   WalkState state;

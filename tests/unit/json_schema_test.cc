@@ -328,6 +328,12 @@ TEST(JsonSchema, CompiledSchemaValidatesFromManyThreadsAtOnce) {
   EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
+TEST(JsonSchema, ErrorsBecomeTheApiArray) {
+  EXPECT_EQ(json(ErrorsOf(kPersonSchema, {{"age", "x"}})),
+            json::parse(R"([{"path": "/age", "message": "must be an integer"},
+                            {"path": "/name", "message": "is required"}])"));
+}
+
 TEST(JsonSchema, ValidateWithARefusedSchemaSaysWhy) {
   EXPECT_EQ(Validate(json::parse(R"({"type": "integr"})"), 1).at(0).path, "");
   EXPECT_NE(Validate(json::parse(R"({"type": "integr"})"), 1)
