@@ -195,14 +195,8 @@ Result<HumanTaskRecord> HumanTasks::SubmitForm(const RequestContext& ctx,
                   "The form is " + std::string(ToString(form->status)) + ", not open",
                   "invalid_transition");
   }
-  std::vector<SchemaError> errors = Validate(form->policy.schema, data);
-  if (!errors.empty()) {
-    json list = json::array();
-    for (const SchemaError& e : errors) {
-      list.push_back({{"path", e.path}, {"message", e.message}});
-    }
-    return InvalidArgument("The data does not match the form's schema",
-                           json{{"errors", std::move(list)}});
+  if (std::vector<SchemaError> errors = Validate(form->policy.schema, data); !errors.empty()) {
+    return InvalidArgument("The data does not match the form's schema", json{{"errors", errors}});
   }
   const Principal& p = ctx.principal;
   HumanTaskChange c;

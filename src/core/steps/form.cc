@@ -2,6 +2,7 @@
 // becomes the output. An optional `expires_in` fails the step (form_expired).
 #include "core/form.h"
 
+#include "core/json_schema.h"
 #include "core/steps/step_kind.h"
 #include "core/steps/validation.h"
 
@@ -21,6 +22,9 @@ class FormStep final : public StepKind {
     if (!policy.ok()) {
       return DefinitionError(policy.status().message(), step.id,
                              policy.status().extra().value("field", "with"));
+    }
+    if (Status s = CheckSchema(policy->schema); !s.ok()) {
+      return DefinitionError("with." + s.message(), step.id, "with.schema");
     }
     return Status::Ok();
   }
