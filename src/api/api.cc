@@ -54,6 +54,16 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
       {"POST", "/api/v1/tokens", kAdmin, &routes::CreateToken},
       {"DELETE", "/api/v1/tokens/{token_id}", kAdmin, &routes::RevokeToken},
       {"GET", "/api/v1/audit", kAdmin, &routes::ListAudit},
+      // Approvers may be named viewers: the control layer checks who may decide.
+      {"GET", "/api/v1/approvals", kViewer, &routes::ListApprovals},
+      {"GET", "/api/v1/approvals/{approval_id}", kViewer, &routes::GetApproval},
+      {"POST", "/api/v1/approvals/{approval_id}/decision", kViewer, &routes::DecideApproval},
+      {"POST", "/api/v1/approvals/{approval_id}/links", kOperator, &routes::CreateApprovalLink},
+      {"GET", "/api/v1/forms/{form_id}", kViewer, &routes::GetForm},
+      {"POST", "/api/v1/forms/{form_id}/submit", kOperator, &routes::SubmitForm},
+      {"GET", "/approve/done", kPublic, &routes::ApprovalLinkDone},
+      {"GET", "/approve/{token}", kPublic, &routes::ApprovalLinkPage},
+      {"POST", "/approve/{token}", kPublic, &routes::DecideByLink},
   };
   if (fake_clock) {
     table.push_back({"POST", "/api/v1/testing/clock/advance", kAdmin, &routes::AdvanceClock});

@@ -15,6 +15,7 @@
 #include "control/agent_tasks.h"
 #include "control/definitions.h"
 #include "control/fake_clock.h"
+#include "control/human_tasks.h"
 #include "control/metrics.h"
 #include "control/run_watch.h"
 #include "control/script_invoker.h"
@@ -35,6 +36,7 @@ struct ApiServices {
   ControlService& control;
   AccessService& access;
   AgentTasks& agents;
+  HumanTasks& tasks;
   DefinitionReader& definitions;
   ScriptInvoker& scripts;
   ServerMetrics& metrics;

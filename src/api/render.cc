@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "control/human_tasks.h"
 #include "core/time_format.h"
 
 namespace sw {
@@ -132,6 +133,62 @@ json AuditJson(const AuditEntry& a) {
           {"status_after", a.status_after.empty() ? json() : json(a.status_after)}};
 }
 
+Result<json> ApprovalJson(const HumanTaskRecord& task) {
+  Result<Approval> a = ApprovalOf(task);
+  if (!a.ok()) {
+    return a.status();
+  }
+  json decisions = json::array();
+  for (const ApprovalDecision& d : a->decisions) {
+    decisions.push_back({{"by", d.by},
+                         {"decision", d.approve ? "approve" : "deny"},
+                         {"comment", d.comment.empty() ? json() : json(d.comment)},
+                         {"at", FormatTime(d.at)},
+                         {"via", d.via}});
+  }
+  json resolution;
+  if (a->resolution) {
+    resolution = {{"status", ToString(a->resolution->status)},
+                  {"at", FormatTime(a->resolution->at)},
+                  {"reason", a->resolution->reason}};
+  }
+  return json{{"id", task.id},
+              {"run_id", task.run_id},
+              {"step_id", task.step_id},
+              {"workflow_id", task.workflow_id},
+              {"message", a->policy.message},
+              {"status", ToString(a->status)},
+              {"reversibility", ToString(a->policy.reversibility)},
+              {"required", a->policy.required},
+              {"approvers", a->current_approvers().ToJson()},
+              {"on_timeout", ToString(a->policy.on_timeout)},
+              {"on_deny", ToString(a->policy.on_deny)},
+              {"escalated", a->escalated},
+              {"expires_at", TimeOrNull(a->expires_at)},
+              {"decisions", std::move(decisions)},
+              {"resolution", std::move(resolution)},
+              {"created_at", FormatTime(task.created_at)},
+              {"updated_at", FormatTime(task.updated_at)}};
+}
+
+Result<json> FormJson(const HumanTaskRecord& task) {
+  Result<Form> f = FormOf(task);
+  if (!f.ok()) {
+    return f.status();
+  }
+  return json{{"id", task.id},
+              {"run_id", task.run_id},
+              {"step_id", task.step_id},
+              {"workflow_id", task.workflow_id},
+              {"message", f->policy.message},
+              {"schema", f->policy.schema},
+              {"status", ToString(f->status)},
+              {"expires_at", TimeOrNull(f->expires_at)},
+              {"data", f->data},
+              {"created_at", FormatTime(task.created_at)},
+              {"updated_at", FormatTime(task.updated_at)}};
+}
+
 int HttpStatusFor(const Status& s) {
   switch (s.code()) {
     case StatusCode::kOk:
@@ -141,6 +198,7 @@ int HttpStatusFor(const Status& s) {
     case StatusCode::kNotFound:
       return 404;
     case StatusCode::kFailedPrecondition:
+      return s.api_code() == "gone" ? 410 : 409;
     case StatusCode::kAborted:
     case StatusCode::kAlreadyExists:
       return 409;

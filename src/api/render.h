@@ -15,6 +15,10 @@ nlohmann::json RunJson(const RunRecord& run, bool detail, const Definition* defi
 nlohmann::json WorkflowJson(const WorkflowRecord& wf, bool detail);
 nlohmann::json TokenJson(const TokenRecord& token);
 nlohmann::json AuditJson(const AuditEntry& entry);
+// An approval or a form as API.md shows it; a stored body that does not parse is an
+// error (data corruption), never a guess.
+Result<nlohmann::json> ApprovalJson(const HumanTaskRecord& task);
+Result<nlohmann::json> FormJson(const HumanTaskRecord& task);
 nlohmann::json ErrorJson(const Status& status);
 // The HTTP status for a non-ok Status.
 int HttpStatusFor(const Status& status);

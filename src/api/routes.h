@@ -1,9 +1,9 @@
 // The API's handlers, one per route of the table in api.cc, in files by resource:
-// runs_routes.cc, events_routes.cc, workflows_routes.cc, access_routes.cc (session,
-// tokens, audit), agents_routes.cc, metrics_routes.cc and server_routes.cc (health,
-// the fake clock). The table decides the route, authenticates and checks the role
-// before a handler runs; a handler reads its input, calls the control layer and
-// answers through the Call.
+// runs_routes.cc, events_routes.cc, approvals_routes.cc, approve_page_routes.cc,
+// workflows_routes.cc, access_routes.cc (session, tokens, audit), agents_routes.cc,
+// metrics_routes.cc and server_routes.cc (health, the fake clock). The table decides the route,
+// authenticates and checks the role before a handler runs; a handler reads its input, calls the
+// control layer and answers through the Call.
 //
 // Handlers run on HTTP I/O threads and never wait long there (long-polls and streams
 // answer later through the exchange; scripts run on the ScriptInvoker's threads).
@@ -13,6 +13,7 @@
 
 #include "api/api_context.h"
 #include "api/call.h"
+#include "control/human_tasks.h"
 #include "store/records.h"
 
 namespace sw {
@@ -24,6 +25,21 @@ inline constexpr char kSessionCookie[] = "stepwell_session";
 nlohmann::json RunBody(ApiContext& api, const RunRecord& run);
 
 namespace routes {
+
+// approvals_routes.cc
+void ListApprovals(ApiContext& api, Call& call);
+void GetApproval(ApiContext& api, Call& call);
+void DecideApproval(ApiContext& api, Call& call);
+void CreateApprovalLink(ApiContext& api, Call& call);
+void GetForm(ApiContext& api, Call& call);
+void SubmitForm(ApiContext& api, Call& call);
+// A decision's body {"decision": "approve"|"deny", "comment"?}, or why not.
+Result<DecisionRequest> ParseDecision(const nlohmann::json& body);
+
+// approve_page_routes.cc (public: the link is the credential)
+void ApprovalLinkPage(ApiContext& api, Call& call);
+void DecideByLink(ApiContext& api, Call& call);
+void ApprovalLinkDone(ApiContext& api, Call& call);
 
 // runs_routes.cc
 void ListRuns(ApiContext& api, Call& call);

@@ -119,6 +119,7 @@ int Serve(const ServeOptions& opt) {
   });
   AccessService access(*store, control, *clock);
   AgentTasks agent_tasks(agents);
+  HumanTasks human_tasks(*store, engine, *clock, ids);
   DefinitionReader definitions(*store, engine);
   ScriptInvoker scripts(control);
   ServerMetrics metrics(*store, engine);
@@ -128,8 +129,8 @@ int Serve(const ServeOptions& opt) {
   }
   ApiOptions api_options;
   api_options.ui_dir = opt.ui_dir;
-  Api api(ApiServices{control, access, agent_tasks, definitions, scripts, metrics, watch,
-                      fake_clock ? &*fake_clock : nullptr},
+  Api api(ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics,
+                      watch, fake_clock ? &*fake_clock : nullptr},
           api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },

@@ -23,9 +23,6 @@ std::string_view ToString(WorkflowMode m) {
 
 namespace {
 
-// Step types of DESIGN.md that later work adds; named so the error is precise.
-constexpr std::string_view kLaterStepTypes[] = {"approval", "form"};
-
 // Walks a definition document, collecting the first error.
 class Parser final : public NestedStepParser {
  public:
@@ -137,12 +134,6 @@ class Parser final : public NestedStepParser {
     if (const StepKind* kind = FindStepKind(type)) {
       step.kind = kind;
       return Status::Ok();
-    }
-    for (std::string_view later : kLaterStepTypes) {
-      if (later == type) {
-        return DefinitionError("step type '" + type + "' is not supported by this server", step.id,
-                               "type");
-      }
     }
     return DefinitionError("unknown step type '" + type + "'", step.id, "type");
   }

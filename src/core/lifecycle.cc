@@ -8,11 +8,10 @@ struct WaitName {
   WaitKind kind;
   std::string_view name;
 };
-constexpr WaitName kWaitNames[] = {{WaitKind::kTimer, "timer"},
-                                   {WaitKind::kEvent, "event"},
-                                   {WaitKind::kRetry, "retry"},
-                                   {WaitKind::kChild, "child"},
-                                   {WaitKind::kAgent, "agent"}};
+constexpr WaitName kWaitNames[] = {{WaitKind::kTimer, "timer"}, {WaitKind::kEvent, "event"},
+                                   {WaitKind::kRetry, "retry"}, {WaitKind::kChild, "child"},
+                                   {WaitKind::kAgent, "agent"}, {WaitKind::kApproval, "approval"},
+                                   {WaitKind::kForm, "form"}};
 
 struct TimerName {
   TimerKind kind;
@@ -23,7 +22,8 @@ constexpr TimerName kTimerNames[] = {{TimerKind::kWake, "wake"},
                                      {TimerKind::kRetry, "retry"},
                                      {TimerKind::kChild, "child"},
                                      {TimerKind::kStepTimeout, "step_timeout"},
-                                     {TimerKind::kRunTimeout, "run_timeout"}};
+                                     {TimerKind::kRunTimeout, "run_timeout"},
+                                     {TimerKind::kExpiry, "expiry"}};
 
 // Which waits each timer ends: one row per timer kind.
 bool Ends(TimerKind timer, WaitKind wait) {
@@ -40,6 +40,8 @@ bool Ends(TimerKind timer, WaitKind wait) {
       return wait == WaitKind::kChild || wait == WaitKind::kAgent;
     case TimerKind::kRunTimeout:
       return false;  // ends the run whatever it waits for (the engine's TimeOutRun)
+    case TimerKind::kExpiry:
+      return wait == WaitKind::kApproval || wait == WaitKind::kForm;
   }
   return false;
 }
@@ -97,6 +99,8 @@ TimerEffect DecideTimer(TimerKind timer, RunStatus status, std::optional<WaitKin
     case TimerKind::kRetry:
     case TimerKind::kChild:
       return TimerEffect::kWake;
+    case TimerKind::kExpiry:
+      return TimerEffect::kExpire;
     case TimerKind::kRunTimeout:
       break;
   }

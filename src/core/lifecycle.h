@@ -16,14 +16,17 @@ namespace sw {
 
 // What a `waiting` run waits for (its `wait.kind`).
 enum class WaitKind {
-  kTimer,  // sleep, sleep_until
-  kEvent,  // wait_for_event
-  kRetry,  // a failed attempt's back-off
-  kChild,  // a child run (workflow step)
-  kAgent,  // an agent task
+  kTimer,     // sleep, sleep_until
+  kEvent,     // wait_for_event
+  kRetry,     // a failed attempt's back-off
+  kChild,     // a child run (workflow step)
+  kAgent,     // an agent task
+  kApproval,  // people's decision (approval step)
+  kForm,      // people's data (form step)
 };
-inline constexpr WaitKind kAllWaitKinds[] = {WaitKind::kTimer, WaitKind::kEvent, WaitKind::kRetry,
-                                             WaitKind::kChild, WaitKind::kAgent};
+inline constexpr WaitKind kAllWaitKinds[] = {
+    WaitKind::kTimer, WaitKind::kEvent,    WaitKind::kRetry, WaitKind::kChild,
+    WaitKind::kAgent, WaitKind::kApproval, WaitKind::kForm};
 
 // A durable timer's purpose.
 enum class TimerKind {
@@ -33,10 +36,11 @@ enum class TimerKind {
   kChild,         // a child run ended: its parent looks at it
   kStepTimeout,   // an attempt's child run or agent task outlived the step's timeout
   kRunTimeout,    // the whole run outlived the definition's timeout
+  kExpiry,        // an approval or a form expired
 };
-inline constexpr TimerKind kAllTimerKinds[] = {TimerKind::kWake,        TimerKind::kEventTimeout,
-                                               TimerKind::kRetry,       TimerKind::kChild,
-                                               TimerKind::kStepTimeout, TimerKind::kRunTimeout};
+inline constexpr TimerKind kAllTimerKinds[] = {
+    TimerKind::kWake,        TimerKind::kEventTimeout, TimerKind::kRetry, TimerKind::kChild,
+    TimerKind::kStepTimeout, TimerKind::kRunTimeout,   TimerKind::kExpiry};
 
 std::string_view ToString(WaitKind k);
 std::string_view ToString(TimerKind k);
@@ -51,6 +55,8 @@ enum class TimerEffect {
   kFailRun,       // the wait timed out: the step and the run fail
   kTimeOutWork,   // the attempt's outside work timed out: the run goes on, the step is
                   // marked and its attempt fails when the engine drives it
+  kExpire,        // the approval or form it waits for expired: its own policy decides
+                  // (core/approval.h, core/form.h), applied by the engine
 };
 // `wait` is the run's wait kind and `same_step` whether it waits at the timer's step.
 TimerEffect DecideTimer(TimerKind timer, RunStatus status, std::optional<WaitKind> wait,

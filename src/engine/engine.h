@@ -26,6 +26,7 @@
 #include "engine/clock.h"
 #include "engine/engine_options.h"
 #include "engine/http_client.h"
+#include "engine/human_tasks.h"
 #include "engine/id_source.h"
 #include "engine/process_runner.h"
 #include "engine/steps/step_executor.h"
@@ -92,6 +93,14 @@ class Engine final : public RunSpawner {
   TimerLagStats GetTimerLag() const;
   size_t ActiveRuns() const;
 
+  // Approvals and forms (engine/human_tasks.cc): applies `c` to its task and, in the
+  // same compare-and-set, to its run. A resolved task wakes the run waiting at its step
+  // with the step's result (the run goes on, or fails); a moved expiry moves the run's
+  // expiry timer; any other change still bumps the run's version, so a driver that read
+  // the task before sees it changed. Retried when the task or the run changed
+  // meanwhile; `c.change` then decides again. Answers the task as committed.
+  Result<HumanTaskRecord> ChangeHumanTask(const HumanTaskChange& c);
+
  private:
   struct ActiveRun;
   class RunStepContext;
@@ -146,6 +155,8 @@ class Engine final : public RunSpawner {
   // Timers and ends of runs (engine/engine_timers.cc).
   void FireTimer(const TimerRecord& timer);
   void TimeOutRun(const RunRecord& run);
+  // An approval's or form's expiry timer fired: its policy applies (human_tasks.cc).
+  void ExpireHumanTask(const TimerRecord& timer);
   void CancelChildRun(const std::string& child_id, const std::string& parent_id,
                       const std::string& reason);
   // Cancels the active runs below `run_id`, deepest first.

@@ -63,7 +63,8 @@ std::optional<RunTransition> TimerTransition(TimerKind kind, const TimerRecord& 
         }
       }
       break;
-    case TimerEffect::kWake:  // the engine runs the step again or reads the child's end
+    case TimerEffect::kWake:    // the engine runs the step again or reads the child's end
+    case TimerEffect::kExpire:  // not decided here (FireTimer hands it to ExpireHumanTask)
     case TimerEffect::kNone:
       break;
   }
@@ -82,6 +83,11 @@ void Engine::FireTimer(const TimerRecord& timer) {
     if (run.ok() && !IsTerminal(run->status)) {
       TimeOutRun(*run);
     }
+    return;
+  }
+  if (kind == TimerKind::kExpiry) {
+    // Its task's own policy decides, on the task as stored: off the timer thread.
+    pool_.Post([this, timer] { ExpireHumanTask(timer); });
     return;
   }
   // Decided on the run as the store has it at the write; the woken run comes back with

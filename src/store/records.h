@@ -145,6 +145,46 @@ struct AgentTaskRecord {
 inline constexpr std::string_view kAgentTaskStatuses[] = {"queued", "claimed", "completed",
                                                           "failed", "cancelled"};
 
+// What a run waits on from people: an approval or a form. core/approval.h and
+// core/form.h hold their rules and the shape of `body` and `resolution`; the store
+// keeps them and the columns it filters and closes by.
+struct HumanTaskRecord {
+  std::string id;    // "apr_…" or "frm_…"
+  std::string kind;  // "approval" or "form"
+  std::string workspace_id;
+  std::string workflow_id;
+  std::string run_id;
+  std::string path;  // the step it belongs to
+  std::string step_id;
+  std::string status;  // approval: pending|approved|denied|expired; form: open|submitted|closed
+  int64_t version = 1;
+  nlohmann::json body;        // an object
+  nlohmann::json resolution;  // null while open
+  int64_t expires_at = 0;     // 0: never
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+inline constexpr std::string_view kHumanTaskKinds[] = {"approval", "form"};
+inline constexpr std::string_view kHumanTaskStatuses[] = {
+    "pending", "approved", "denied", "expired", "open", "submitted", "closed"};
+// The statuses of an undecided task, and what a task of each kind becomes when its run
+// ends first (its resolution then says why).
+inline constexpr std::string_view kOpenHumanTaskStatuses[] = {"pending", "open"};
+inline constexpr std::string_view kClosedApprovalStatus = "expired";
+inline constexpr std::string_view kClosedFormStatus = "closed";
+
+// A one-use magic link to decide an approval; only the hash of its token is kept.
+struct ApprovalLinkRecord {
+  std::string token_hash;  // hex SHA-256 of the token
+  std::string approval_id;
+  std::string workspace_id;
+  std::string recipient;
+  int64_t expires_at = 0;
+  int64_t used_at = 0;  // 0: unused
+  int64_t created_at = 0;
+};
+
 struct EventRecord {
   int64_t id = 0;
   std::string run_id;

@@ -32,6 +32,14 @@ struct AgentTaskUpdate {
   int64_t available_at = -1;  // -1: unchanged
 };
 
+// An approval or form written with a run's transition: created (expected_version 0)
+// or changed as a compare-and-set on its version (a lost one fails the whole
+// transition with kAborted). The store sets version and updated_at.
+struct HumanTaskWrite {
+  HumanTaskRecord task;
+  int64_t expected_version = 0;
+};
+
 // A compare-and-set on one run. Fields left unset are not changed.
 struct RunTransition {
   std::string run_id;
@@ -61,6 +69,10 @@ struct RunTransition {
   std::optional<AgentTaskRecord> enqueue_task;  // an agent task, queued with this change
   std::optional<AgentTaskUpdate> update_task;
   std::optional<int64_t> consume_event_id;
+  std::optional<HumanTaskWrite> human_task;
+  // A magic link this change uses (its token's hash): it must be unused (else the whole
+  // transition fails with kAborted) and is used after.
+  std::optional<std::string> use_link_hash;
   std::optional<AuditEntry> audit;
 };
 
@@ -136,6 +148,20 @@ struct PutWorkflowResult {
   WorkflowRecord workflow;
   bool created = false;
   bool changed = false;  // false: identical to the current version
+};
+
+struct HumanTaskFilter {
+  std::string kind;  // "approval" or "form"
+  std::optional<std::string> status;
+  std::optional<std::string> run_id;
+  std::string cursor;  // from the previous page's next_cursor
+  int limit = 50;
+};
+
+// Open tasks first, then newest first.
+struct HumanTaskPage {
+  std::vector<HumanTaskRecord> items;
+  std::string next_cursor;  // empty when there is no further page
 };
 
 struct RunStatusCount {
@@ -252,6 +278,14 @@ class Store {
   virtual Result<std::vector<AgentTaskRecord>> LapsedAgentTasks(int64_t now, int limit) = 0;
   // The active (not terminal) runs started by `run_id`'s steps.
   virtual Result<std::vector<std::string>> ActiveChildRuns(const std::string& run_id) = 0;
+
+  // Approvals and forms (written only with their run's transition; a run that ends
+  // closes its open ones in the same commit), and magic links.
+  virtual Result<HumanTaskRecord> GetHumanTask(const std::string& id) = 0;
+  virtual Result<HumanTaskPage> ListHumanTasks(const std::string& workspace_id,
+                                               const HumanTaskFilter& filter) = 0;
+  virtual Status CreateApprovalLink(const ApprovalLinkRecord& link) = 0;
+  virtual Result<ApprovalLinkRecord> FindApprovalLink(const std::string& token_hash) = 0;
 
   // Audit.
   virtual Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,

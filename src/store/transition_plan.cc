@@ -87,9 +87,15 @@ Result<TransitionPlan> PlanTransition(const RunTransition& t, const RunHead& bef
   PlanTimers(t, before, ends, plan);
   // Its agent tasks are closed, so a late completion is discarded.
   plan.close_agent_tasks = ends;
+  // And its approvals and forms, so a late decision or submit is refused.
+  if (ends) {
+    plan.close_human_tasks = "run " + std::string(ToString(*t.next_status));
+  }
   plan.create_run = Borrow(t.create_run);
   plan.enqueue_task = Borrow(t.enqueue_task);
   plan.consume_event_id = t.consume_event_id;
+  plan.human_task = Borrow(t.human_task);
+  plan.use_link_hash = Borrow(t.use_link_hash);
   plan.audit = Borrow(t.audit);
   plan.changed_runs.push_back(t.run_id);
   if (t.create_run) {

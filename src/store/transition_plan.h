@@ -1,7 +1,8 @@
 // A run transition's plan: everything one commit of a RunTransition writes, as data.
 // PlanTransition checks the compare-and-set against the run as the commit finds it and
 // derives what the transition implies beyond the fields it sets: a run that ends drops
-// its timers, closes its open agent tasks and, if it is a child, wakes its parent; steps
+// its timers, closes its open agent tasks, approvals and forms and, if it is a child,
+// wakes its parent; steps
 // in flight are cancelled with a message; the filter columns follow pause and wait. A
 // backend applies the plan's effects in the order they are listed, in one transaction,
 // and decides nothing itself, so every backend commits the same thing.
@@ -86,9 +87,13 @@ struct TransitionPlan {
   // wake-up by its ending child comes first.
   std::vector<TimerRecord> add_timers;
   bool close_agent_tasks = false;  // open tasks of the run become closed
+  // Open approvals and forms of the run close, with this reason ("run cancelled").
+  std::optional<std::string> close_human_tasks;
   const RunRecord* create_run = nullptr;
   const AgentTaskRecord* enqueue_task = nullptr;
   std::optional<int64_t> consume_event_id;
+  const HumanTaskWrite* human_task = nullptr;
+  const std::string* use_link_hash = nullptr;
   const AuditEntry* audit = nullptr;
 
   // The runs the commit changes, for the change listener: the run and a child it creates.

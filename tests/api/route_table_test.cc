@@ -57,6 +57,16 @@ const std::vector<Endpoint>& Contract() {
       {"POST", "/api/v1/tokens", Role::kAdmin},
       {"DELETE", "/api/v1/tokens/tok_1", Role::kAdmin},
       {"GET", "/api/v1/audit", Role::kAdmin},
+      // Named approvers may be viewers: who may decide is the control layer's check.
+      {"GET", "/api/v1/approvals", Role::kViewer},
+      {"GET", "/api/v1/approvals/apr_1", Role::kViewer},
+      {"POST", "/api/v1/approvals/apr_1/decision", Role::kViewer},
+      {"POST", "/api/v1/approvals/apr_1/links", Role::kOperator},
+      {"GET", "/api/v1/forms/frm_1", Role::kViewer},
+      {"POST", "/api/v1/forms/frm_1/submit", Role::kOperator},
+      {"GET", "/approve/tok", kPublic},
+      {"POST", "/approve/tok", kPublic},
+      {"GET", "/approve/done", kPublic},
   };
   return endpoints;
 }

@@ -317,14 +317,15 @@ TEST(Definition, FindStepFindsStepsAtEveryDepth) {
 
 TEST(Definition, TypeNamesAreTheDefinitionSpellings) {
   // Every registered kind is found by the name a definition spells it with.
-  for (std::string_view name : {"noop", "fail", "http", "sleep", "sleep_until", "wait_for_event",
-                                "loop", "switch", "shell", "workflow", "agent_task"}) {
+  for (std::string_view name :
+       {"noop", "fail", "http", "sleep", "sleep_until", "wait_for_event", "loop", "switch", "shell",
+        "workflow", "agent_task", "approval", "form"}) {
     const StepKind* kind = FindStepKind(name);
     ASSERT_NE(kind, nullptr) << name;
     EXPECT_EQ(kind->name(), name);
   }
-  EXPECT_EQ(AllStepKinds().size(), 11u);
-  EXPECT_EQ(FindStepKind("approval"), nullptr);
+  EXPECT_EQ(AllStepKinds().size(), 13u);
+  EXPECT_EQ(FindStepKind("approve"), nullptr);
   EXPECT_EQ(ToString(WorkflowKind::kWorkflow), "workflow");
   EXPECT_EQ(ToString(WorkflowKind::kScript), "script");
   EXPECT_EQ(ToString(WorkflowMode::kStandard), "standard");
@@ -495,13 +496,37 @@ TEST(Definition, UnknownTypeIsRefused) {
   EXPECT_TRUE(Contains(s.message(), "unknown step type 'teleport'")) << s.message();
 }
 
-TEST(Definition, LaterStepTypesAreNamedAsUnsupported) {
-  for (const char* type : {"approval", "form"}) {
-    Status s = RefusedAt(Workflow({{{"id", "later"}, {"type", type}}}), "later", "type");
-    EXPECT_TRUE(Contains(s.message(), std::string("'") + type + "'")) << s.message();
-    EXPECT_TRUE(Contains(s.message(), "not supported")) << s.message();
-    EXPECT_FALSE(Contains(s.message(), "unknown")) << s.message();
-  }
+TEST(Definition, ApprovalFieldsAreChecked) {
+  auto step = [](json with) {
+    return json{{"id", "gate"}, {"type", "approval"}, {"with", std::move(with)}};
+  };
+  Parsed(Workflow({step({{"message", "Charge ${{ input.name }}?"},
+                         {"approvers", "admin"},
+                         {"required", 2},
+                         {"expires_in", "2h"},
+                         {"on_timeout", "escalate"},
+                         {"escalate_to", {{"tokens", {"ada"}}}},
+                         {"reversibility", "irreversible"},
+                         {"on_deny", "continue"}})}));
+  RefusedAt(Workflow({step(json::object())}), "gate", "with.message");
+  RefusedAt(Workflow({step({{"message", "m"}, {"on_timeout", "escalate"}})}), "gate",
+            "with.escalate_to");
+  RefusedAt(Workflow({step({{"message", "m"}, {"required", 0}})}), "gate", "with.required");
+  RefusedAt(Workflow({step({{"message", "m"}, {"approvers", {{"role", "viewer"}}}})}), "gate",
+            "with.approvers");
+  RefusedAt(Workflow({step({{"message", "m"}, {"expires_in", "later"}})}), "gate",
+            "with.expires_in");
+}
+
+TEST(Definition, FormFieldsAreChecked) {
+  auto step = [](json with) {
+    return json{{"id", "ask"}, {"type", "form"}, {"with", std::move(with)}};
+  };
+  Parsed(Workflow(
+      {step({{"message", "Details?"}, {"schema", {{"type", "object"}}}, {"expires_in", "1d"}})}));
+  RefusedAt(Workflow({step({{"message", "Details?"}})}), "ask", "with.schema");
+  RefusedAt(Workflow({step({{"message", "Details?"}, {"schema", "object"}})}), "ask",
+            "with.schema");
 }
 
 // Step fields.

@@ -39,6 +39,8 @@ constexpr TimerRow kTimerTable[] = {
     {TimerKind::kChild, WaitKind::kChild, TimerEffect::kWake},
     {TimerKind::kStepTimeout, WaitKind::kChild, TimerEffect::kTimeOutWork},
     {TimerKind::kStepTimeout, WaitKind::kAgent, TimerEffect::kTimeOutWork},
+    {TimerKind::kExpiry, WaitKind::kApproval, TimerEffect::kExpire},
+    {TimerKind::kExpiry, WaitKind::kForm, TimerEffect::kExpire},
 };
 
 TimerEffect Expected(TimerKind timer, WaitKind wait) {

@@ -14,12 +14,15 @@ const StepKind& LoopStepKind();
 const StepKind& SwitchStepKind();
 const StepKind& WorkflowStepKind();
 const StepKind& AgentTaskStepKind();
+const StepKind& ApprovalStepKind();
+const StepKind& FormStepKind();
 
 std::span<const StepKind* const> AllStepKinds() {
   static const StepKind* const kKinds[] = {
       &NoopStepKind(),   &FailStepKind(),       &HttpStepKind(),         &ShellStepKind(),
       &SleepStepKind(),  &SleepUntilStepKind(), &WaitForEventStepKind(), &LoopStepKind(),
-      &SwitchStepKind(), &WorkflowStepKind(),   &AgentTaskStepKind(),
+      &SwitchStepKind(), &WorkflowStepKind(),   &AgentTaskStepKind(),    &ApprovalStepKind(),
+      &FormStepKind(),
   };
   return kKinds;
 }

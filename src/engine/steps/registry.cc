@@ -15,6 +15,8 @@ const StepExecutor& SleepUntilStepExecutor();
 const StepExecutor& WaitForEventStepExecutor();
 const StepExecutor& WorkflowStepExecutor();
 const StepExecutor& AgentTaskStepExecutor();
+const StepExecutor& ApprovalStepExecutor();
+const StepExecutor& FormStepExecutor();
 
 const StepExecutor* FindStepExecutor(std::string_view kind) {
   static const std::map<std::string_view, const StepExecutor*> kExecutors = {
@@ -27,6 +29,8 @@ const StepExecutor* FindStepExecutor(std::string_view kind) {
       {"wait_for_event", &WaitForEventStepExecutor()},
       {"workflow", &WorkflowStepExecutor()},
       {"agent_task", &AgentTaskStepExecutor()},
+      {"approval", &ApprovalStepExecutor()},
+      {"form", &FormStepExecutor()},
   };
   auto it = kExecutors.find(kind);
   return it == kExecutors.end() ? nullptr : it->second;

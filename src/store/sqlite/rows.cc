@@ -163,6 +163,31 @@ Result<AgentTaskRecord> ReadTask(const Statement& s) {
   return row.Done(std::move(t));
 }
 
+Result<HumanTaskRecord> ReadHumanTask(const Statement& s) {
+  RowReader row(s, "human_tasks", {0});
+  HumanTaskRecord t;
+  t.id = row.Text(0);
+  t.kind = row.OneOf(1, "kind", kHumanTaskKinds);
+  t.workspace_id = row.Text(2);
+  t.workflow_id = row.Text(3);
+  t.run_id = row.Text(4);
+  t.path = row.Text(5);
+  t.step_id = row.Text(6);
+  t.status = row.OneOf(7, "status", kHumanTaskStatuses);
+  t.version = row.Int(8);
+  t.body = row.Json(9, "body");
+  t.resolution = row.Json(10, "resolution");
+  t.expires_at = row.Int(11);
+  t.created_at = row.Int(12);
+  t.updated_at = row.Int(13);
+  return row.Done(std::move(t));
+}
+
+ApprovalLinkRecord ReadApprovalLink(const Statement& s) {
+  return ApprovalLinkRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3),
+                            s.Int(4),  s.Int(5),  s.Int(6)};
+}
+
 Result<WorkflowRecord> ReadWorkflow(const Statement& s) {
   RowReader row(s, "workflows", {0, 1});
   WorkflowRecord w;
@@ -280,6 +305,21 @@ Status InsertTask(Connection& db, const AgentTaskRecord& t) {
   q.Bind(5, t.step_id).Bind(6, t.queue).BindJson(7, t.input).Bind(8, t.attempt);
   q.Bind(9, t.status).Bind(10, t.agent_id).Bind(11, t.available_at);
   q.Bind(12, t.lease_expires_at).Bind(13, t.created_at).Bind(14, t.updated_at);
+  return q.Run();
+}
+
+Status InsertHumanTask(Connection& db, const HumanTaskRecord& t) {
+  static const std::string kSql = std::string("INSERT INTO human_tasks(") + kHumanTaskColumns +
+                                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  Result<Statement*> st = db.Prepare(kSql);
+  if (!st.ok()) {
+    return st.status();
+  }
+  Statement& q = **st;
+  q.Bind(1, t.id).Bind(2, t.kind).Bind(3, t.workspace_id).Bind(4, t.workflow_id);
+  q.Bind(5, t.run_id).Bind(6, t.path).Bind(7, t.step_id).Bind(8, t.status).Bind(9, t.version);
+  q.BindJson(10, t.body).BindJson(11, t.resolution).Bind(12, t.expires_at);
+  q.Bind(13, t.created_at).Bind(14, t.updated_at);
   return q.Run();
 }
 

@@ -36,6 +36,11 @@ inline constexpr char kAuditColumns[] =
     "status_after";
 inline constexpr char kTimerColumns[] = "run_id, kind, path, due_at";
 inline constexpr char kEventColumns[] = "id, run_id, event_type, payload, created_at";
+inline constexpr char kHumanTaskColumns[] =
+    "id, kind, workspace_id, workflow_id, run_id, path, step_id, status, version, body, "
+    "resolution, expires_at, created_at, updated_at";
+inline constexpr char kApprovalLinkColumns[] =
+    "token_hash, approval_id, workspace_id, recipient, expires_at, used_at, created_at";
 inline constexpr char kDefinitionColumns[] = "workspace_id, workflow_id, version, definition";
 
 // Each reads a row selected with its column list above.
@@ -50,6 +55,8 @@ AuditEntry ReadAudit(const Statement& s);
 Result<TimerRecord> ReadTimer(const Statement& s);
 Result<EventRecord> ReadEvent(const Statement& s);
 Result<nlohmann::json> ReadDefinition(const Statement& s);
+Result<HumanTaskRecord> ReadHumanTask(const Statement& s);
+ApprovalLinkRecord ReadApprovalLink(const Statement& s);
 
 Status InsertRun(Connection& db, const RunRecord& r);
 // By (run, path): a new path gets the run's next seq; an attempt or start of 0 and a
@@ -57,5 +64,6 @@ Status InsertRun(Connection& db, const RunRecord& r);
 Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s);
 Status InsertTask(Connection& db, const AgentTaskRecord& t);
 Status InsertAudit(Connection& db, const AuditEntry& a);
+Status InsertHumanTask(Connection& db, const HumanTaskRecord& t);
 
 }  // namespace sw::sqlite

@@ -147,6 +147,36 @@ CREATE INDEX agent_tasks_queued ON agent_tasks (workspace_id, status, queue, ava
 CREATE INDEX agent_tasks_by_run ON agent_tasks (run_id);
 CREATE INDEX agent_tasks_by_lease ON agent_tasks (status, lease_expires_at);
 )sql",
+    R"sql(
+CREATE TABLE human_tasks (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  resolution TEXT,
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  undecided INTEGER GENERATED ALWAYS AS (status IN ('pending', 'open')) VIRTUAL
+);
+CREATE INDEX human_tasks_inbox ON human_tasks (workspace_id, kind, undecided, id);
+CREATE INDEX human_tasks_by_run ON human_tasks (run_id);
+CREATE TABLE approval_links (
+  token_hash TEXT PRIMARY KEY,
+  approval_id TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

@@ -11,7 +11,8 @@
 //
 // The methods live in files by domain: runs.cc (runs and steps), workspaces.cc
 // (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
-// events, agent tasks); rows.cc reads and writes each record's row.
+// events, agent tasks), human_tasks.cc (approvals, forms, magic links); rows.cc reads
+// and writes each record's row.
 #pragma once
 
 #include <condition_variable>
@@ -92,6 +93,12 @@ class SqliteStore final : public Store {
   Status CancelAgentTask(const std::string& task_id, int64_t now) override;
   Result<std::vector<AgentTaskRecord>> LapsedAgentTasks(int64_t now, int limit) override;
   Result<std::vector<std::string>> ActiveChildRuns(const std::string& run_id) override;
+
+  Result<HumanTaskRecord> GetHumanTask(const std::string& id) override;
+  Result<HumanTaskPage> ListHumanTasks(const std::string& workspace_id,
+                                       const HumanTaskFilter& filter) override;
+  Status CreateApprovalLink(const ApprovalLinkRecord& link) override;
+  Result<ApprovalLinkRecord> FindApprovalLink(const std::string& token_hash) override;
 
   Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,
                                             const std::string& target, const std::string& cursor,

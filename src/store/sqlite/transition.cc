@@ -100,6 +100,52 @@ Status CloseAgentTasks(Connection& db, const TransitionPlan& plan) {
   return Exec(db, kSql, [&](Statement& q) { q.Bind(1, plan.now).Bind(2, plan.run_id); });
 }
 
+Status CloseHumanTasks(Connection& db, const TransitionPlan& plan) {
+  // What each kind becomes, and its resolution, as core/approval.h and core/form.h read it.
+  static const std::string kClosed = "CASE kind WHEN 'approval' THEN '" +
+                                     std::string(kClosedApprovalStatus) + "' ELSE '" +
+                                     std::string(kClosedFormStatus) + "' END";
+  static const std::string kSql =
+      "UPDATE human_tasks SET status = " + kClosed + ", resolution = json_object('status', " +
+      kClosed + ", 'at', ?1, 'reason', ?2, 'proceed', json('false')), version = version + 1, " +
+      "updated_at = ?1 WHERE run_id = ?3 AND status IN " +
+      SqlList(kOpenHumanTaskStatuses, [](std::string_view s) { return s; });
+  return Exec(db, kSql, [&](Statement& q) {
+    q.Bind(1, plan.now).Bind(2, *plan.close_human_tasks).Bind(3, plan.run_id);
+  });
+}
+
+// Creates the task, or changes it as a compare-and-set on its version (kAborted).
+Status WriteHumanTask(Connection& db, const HumanTaskWrite& w, int64_t now) {
+  HumanTaskRecord t = w.task;
+  t.updated_at = now;
+  if (w.expected_version == 0) {
+    t.version = 1;
+    return InsertHumanTask(db, t);
+  }
+  Status s = Exec(db,
+                  "UPDATE human_tasks SET status = ?1, version = ?2, body = ?3, resolution = ?4, "
+                  "expires_at = ?5, updated_at = ?6 WHERE id = ?7 AND version = ?8",
+                  [&](Statement& q) {
+                    q.Bind(1, t.status).Bind(2, w.expected_version + 1).BindJson(3, t.body);
+                    q.BindJson(4, t.resolution).Bind(5, t.expires_at).Bind(6, now);
+                    q.Bind(7, t.id).Bind(8, w.expected_version);
+                  });
+  if (s.ok() && db.Changes() == 0) {
+    return Status(StatusCode::kAborted, "the " + t.kind + " changed meanwhile", "state_changed");
+  }
+  return s;
+}
+
+Status UseLink(Connection& db, const std::string& hash, int64_t now) {
+  Status s = Exec(db, "UPDATE approval_links SET used_at = ? WHERE token_hash = ? AND used_at = 0",
+                  [&](Statement& q) { q.Bind(1, now).Bind(2, hash); });
+  if (s.ok() && db.Changes() == 0) {
+    return Status(StatusCode::kAborted, "the link was used meanwhile", "state_changed");
+  }
+  return s;
+}
+
 // The effects on the run's steps, timers and tasks, in the plan's order.
 Status ApplyRunEffects(Connection& db, const TransitionPlan& plan) {
   if (plan.cancel_steps_in_flight) {
@@ -133,7 +179,12 @@ Status ApplyRunEffects(Connection& db, const TransitionPlan& plan) {
       return s;
     }
   }
-  return plan.close_agent_tasks ? CloseAgentTasks(db, plan) : Status::Ok();
+  if (plan.close_agent_tasks) {
+    if (Status s = CloseAgentTasks(db, plan); !s.ok()) {
+      return s;
+    }
+  }
+  return plan.close_human_tasks ? CloseHumanTasks(db, plan) : Status::Ok();
 }
 
 }  // namespace
@@ -159,6 +210,16 @@ Status ApplyPlan(Connection& db, const TransitionPlan& plan) {
     Status s = Exec(db, "DELETE FROM events WHERE id = ?",
                     [&](Statement& q) { q.Bind(1, *plan.consume_event_id); });
     if (!s.ok()) {
+      return s;
+    }
+  }
+  if (plan.human_task) {
+    if (Status s = WriteHumanTask(db, *plan.human_task, plan.now); !s.ok()) {
+      return s;
+    }
+  }
+  if (plan.use_link_hash) {
+    if (Status s = UseLink(db, *plan.use_link_hash, plan.now); !s.ok()) {
       return s;
     }
   }

@@ -1,0 +1,194 @@
+// The magic link's page (API.md "Approvals"): GET /approve/{token} shows the approval
+// (message, reversibility, run) with an approve/deny form that needs no script and no
+// sign-in; POST decides once, answering JSON to a JSON body and a 303 to the result
+// page to the page's form post. A used, expired or closed link answers 410.
+#include <string>
+
+#include "api/render.h"
+#include "api/request_target.h"
+#include "api/routes.h"
+#include "control/human_tasks.h"
+#include "core/time_format.h"
+
+namespace sw::routes {
+
+using nlohmann::json;
+
+namespace {
+
+std::string Html(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+constexpr char kStyle[] =
+    "body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;"
+    "color:#1f2937}h1{font-size:1.25rem}.msg{font-size:1.1rem;padding:1rem;border:1px solid "
+    "#d1d5db;border-radius:.5rem;white-space:pre-wrap}.rev{display:inline-block;padding:.1rem "
+    ".5rem;border-radius:.25rem;background:#e5e7eb}.rev.irreversible{background:#b91c1c;"
+    "color:#fff;font-weight:700}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}"
+    "dt{color:#6b7280}textarea{width:100%;min-height:4rem}button{font-size:1rem;padding:.5rem "
+    "1.25rem;margin-right:.5rem;border-radius:.375rem;border:1px solid #9ca3af;cursor:pointer}"
+    "button.approve{background:#15803d;color:#fff;border-color:#15803d}button.deny{"
+    "background:#fff;color:#b91c1c;border-color:#b91c1c}";
+
+void ReplyHtml(Call& call, int status, const std::string& title, const std::string& body) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.headers = {{"X-Request-Id", call.request_id},
+               {"Cache-Control", "no-store"},
+               {"Referrer-Policy", "no-referrer"},
+               {"Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; "
+                "form-action 'self'"}};
+  r.body =
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta "
+      "name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>" +
+      Html(title) + "</title><style>" + kStyle + "</style></head><body>" + body + "</body></html>";
+  call.ex->Respond(std::move(r));
+}
+
+std::string ApprovalPage(const json& a, const std::string& token) {
+  const std::string rev = a["reversibility"].get<std::string>();
+  const std::string rev_label = rev == "irreversible" ? "Irreversible"
+                                : rev == "safe"       ? "Safe"
+                                                      : "Recoverable";
+  int approvals = 0;
+  for (const json& d : a["decisions"]) {
+    approvals += d["decision"] == "approve" ? 1 : 0;
+  }
+  return "<h1>Approval requested</h1><p class=\"msg\">" + Html(a["message"].get<std::string>()) +
+         "</p><dl><dt>Reversibility</dt><dd><span class=\"rev " + Html(rev) + "\">" + rev_label +
+         "</span></dd><dt>Workflow</dt><dd>" + Html(a["workflow_id"].get<std::string>()) +
+         "</dd><dt>Run</dt><dd>" + Html(a["run_id"].get<std::string>()) +
+         "</dd><dt>Approvals</dt><dd>" + std::to_string(approvals) + " of " +
+         std::to_string(a["required"].get<int>()) + "</dd><dt>Expires</dt><dd>" +
+         Html(a["expires_at"].is_string() ? a["expires_at"].get<std::string>() : "never") +
+         "</dd></dl><form method=\"post\" action=\"/approve/" + Html(token) +
+         "\"><p><label for=\"comment\">Comment (optional)</label><br><textarea id=\"comment\" "
+         "name=\"comment\" maxlength=\"4000\"></textarea></p><button class=\"approve\" "
+         "type=\"submit\" name=\"decision\" value=\"approve\">Approve</button><button "
+         "class=\"deny\" type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>";
+}
+
+void ReplyGone(Call& call, bool html, const std::string& reason) {
+  if (!html) {
+    call.Fail(Status(StatusCode::kFailedPrecondition, "This link can no longer be used: " + reason,
+                     "gone"));
+    return;
+  }
+  ReplyHtml(call, 410, "Link no longer valid",
+            "<h1>This link can no longer be used</h1><p>" + Html(reason) + ".</p>");
+}
+
+}  // namespace
+
+void ApprovalLinkPage(ApiContext& api, Call& call) {
+  const std::string& token = call.Param("token");
+  Result<LinkView> view = api.tasks.ViewLink(token);
+  if (!view.ok()) {
+    view.status().code() == StatusCode::kNotFound
+        ? ReplyHtml(call, 404, "Not found", "<h1>No such link</h1>")
+        : call.Fail(view.status());
+    return;
+  }
+  if (!view->gone_reason.empty()) {
+    ReplyGone(call, true, view->gone_reason);
+    return;
+  }
+  Result<json> approval = ApprovalJson(view->approval);
+  if (!approval.ok()) {
+    call.Fail(approval.status());
+    return;
+  }
+  ReplyHtml(call, 200, "Approval requested", ApprovalPage(*approval, token));
+}
+
+void DecideByLink(ApiContext& api, Call& call) {
+  const bool form_post =
+      call.req.Header("content-type").starts_with("application/x-www-form-urlencoded");
+  if (form_post) {
+    Result<RequestTarget> fields = ParseRequestTarget("/?" + call.req.body);
+    if (!fields.ok()) {
+      ReplyHtml(call, 400, "Bad request", "<h1>The form could not be read</h1>");
+      return;
+    }
+    call.body = json::object();
+    for (const auto& [name, value] : fields->query) {
+      if (name == "decision" || name == "comment") {
+        call.body[name] = value;
+      }
+    }
+  } else if (!call.ParseObject({"decision", "comment"}, true)) {
+    return;
+  }
+  Result<DecisionRequest> request = ParseDecision(call.body);
+  if (!request.ok()) {
+    form_post ? ReplyHtml(call, 400, "Bad request", "<h1>Choose Approve or Deny</h1>")
+              : call.Fail(request.status());
+    return;
+  }
+  Result<HumanTaskRecord> after = api.tasks.DecideByLink(call.Param("token"), *request);
+  if (!after.ok()) {
+    if (after.status().api_code() == "gone") {
+      ReplyGone(call, form_post, after.status().message());
+    } else if (form_post && after.status().code() == StatusCode::kNotFound) {
+      ReplyHtml(call, 404, "Not found", "<h1>No such link</h1>");
+    } else {
+      call.Fail(after.status());
+    }
+    return;
+  }
+  if (form_post) {
+    Response r;
+    r.status = 303;
+    r.headers = {{"Location",
+                  "/approve/done?decision=" + std::string(request->approve ? "approve" : "deny") +
+                      "&status=" + after->status},
+                 {"X-Request-Id", call.request_id}};
+    call.ex->Respond(std::move(r));
+    return;
+  }
+  Result<json> body = ApprovalJson(*after);
+  body.ok() ? call.Reply(200, *body) : call.Fail(body.status());
+}
+
+void ApprovalLinkDone(ApiContext&, Call& call) {
+  auto field = [&](const char* name) {
+    auto it = call.req.query.find(name);
+    return it == call.req.query.end() ? std::string() : it->second;
+  };
+  const std::string decision = field("decision") == "deny" ? "denied" : "approved";
+  const std::string status = field("status");
+  std::string text = "You " + decision + " this request.";
+  if (status == "pending") {
+    text += " It waits for further approvers.";
+  } else if (status == "approved" || status == "denied") {
+    text += " The approval is now " + status + ".";
+  }
+  ReplyHtml(call, 200, "Thank you", "<h1>Thank you</h1><p>" + Html(text) + "</p>");
+}
+
+}  // namespace sw::routes
