@@ -82,7 +82,9 @@ test('the inbox lists a pending approval; approving it from there completes the 
   await toast(page, 'Approved').waitFor();
   await item.locator('.badge', { hasText: 'Approved' }).waitFor();
   assert.equal(await item.getByRole('button', { name: 'Approve' }).count(), 0, 'no buttons once decided');
-  await item.getByText('Checked the invoice').waitFor();
+  const decisions = item.getByRole('list', { name: 'Decisions' });
+  await decisions.getByText('Checked the invoice').waitFor();
+  await decisions.getByText(/via ui/).waitFor();
 
   const done = await env.server.waitRun(run.id, (r) => r.status === 'completed', 'completed');
   const step = done.steps.find((s) => s.id === 'approve');
@@ -95,7 +97,9 @@ test('N of M: one approval of two leaves it pending, the second approves it', as
   await env.server.putWorkflow(gatedWorkflow('two-keys', { required: 2, reversibility: 'safe' }));
   const run = await startGated('two-keys', { customer: 'Initech', amount: 10 });
   const approvalId = run.wait.approval_id;
-  await env.server.ok('POST', `/api/v1/approvals/${approvalId}/decision`, { decision: 'approve' });
+  // A second principal (the page is the admin's): the same one twice would be refused.
+  const operator = await env.server.createToken('operator', 'second-approver');
+  await env.server.ok('POST', `/api/v1/approvals/${approvalId}/decision`, { decision: 'approve' }, { token: operator });
 
   await page.goto(`${INBOX}?status=pending`);
   const item = card(approvalId);

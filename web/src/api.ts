@@ -204,7 +204,8 @@ export interface Approval {
   approvers?: unknown;
   on_timeout?: 'deny' | 'proceed' | 'escalate';
   escalated: boolean;
-  expires_at: string;
+  // Null when it never expires.
+  expires_at: string | null;
   decisions: ApprovalDecision[];
   resolution: { status: ApprovalStatus; at: string; reason?: string | null } | null;
   created_at: string;
@@ -218,6 +219,7 @@ export interface Form {
   message: string;
   schema: unknown;
   status: 'open' | 'submitted' | 'closed';
+  expires_at?: string | null;
 }
 
 // A problem with one value of submitted data; `path` is a JSON Pointer ("/age", "" for

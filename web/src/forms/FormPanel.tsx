@@ -5,6 +5,7 @@
 // an admin may submit: others see the fields without a Submit button.
 import { useState } from 'preact/hooks';
 import { api, asApiError, canControl, type FieldError } from '../api';
+import { Time } from '../components/Time';
 import { showToast } from '../components/Toasts';
 import { useResource } from '../resource';
 import { useSession } from '../session';
@@ -51,6 +52,11 @@ export function FormPanel(props: { formId: string; onSubmitted: () => void }) {
         <>
           {f.message && <p class="form-panel__message">{f.message}</p>}
           {f.status !== 'open' && <p class="muted">This form is {f.status}.</p>}
+          {f.status === 'open' && f.expires_at && (
+            <p class="muted">
+              Expires <Time at={f.expires_at} />.
+            </p>
+          )}
           <SchemaForm
             id={`form-${formId}`}
             schema={f.schema}

@@ -91,7 +91,8 @@ export function ReversibilityBadge(props: { value: Reversibility }) {
 }
 
 // A pending approval's time left ("3 h 12 min left", or *Expired* once the time has come
-// and the server has not closed it yet); a closed one's resolution and its time.
+// and the server has not closed it yet, or *No expiry*); a closed one's resolution and
+// its time.
 function Deadline(props: { approval: Approval }) {
   const a = props.approval;
   if (a.status !== 'pending') {
@@ -103,6 +104,9 @@ function Deadline(props: { approval: Approval }) {
     ) : (
       <span class="muted">—</span>
     );
+  }
+  if (!a.expires_at) {
+    return <span class="muted">No expiry</span>;
   }
   const left = timeLeft(a.expires_at);
   return (
