@@ -59,7 +59,13 @@ test('a field error shows beside its field; a valid submission completes the run
   const form = page.getByRole('region', { name: 'Form' });
   await form.getByText('Tell us about the new customer').waitFor();
 
-  // Inputs from the schema, required ones marked.
+  // Inputs from the schema, required ones marked and first.
+  assert.deepEqual(await page.locator('.schema-form__field').evaluateAll((els) => els.map((e) => e.dataset.field)), [
+    'name',
+    'age',
+    'plan',
+    'vip',
+  ]);
   assert.equal(await form.getByLabel('Name').getAttribute('type'), 'text');
   assert.equal(await form.getByLabel('Age').getAttribute('type'), 'number');
   assert.deepEqual(await form.getByLabel('Plan').locator('option').allTextContents(), ['—', 'free', 'pro']);

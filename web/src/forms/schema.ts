@@ -88,14 +88,19 @@ function initialValue(kind: FieldKind, schema: PropertySchema): FieldValue {
   return typeof d === 'string' ? d : JSON.stringify(d);
 }
 
-// The fields of a schema, in the order of its `properties`.
+// The fields of a schema: the required properties in the order of `required`, then the
+// others in the order of `properties`. (The server's JSON keeps no key order, so an
+// array is the only order a schema's author can count on.)
 export function fieldsOf(schema: unknown): Field[] {
   const object = (isObject(schema) ? schema : {}) as ObjectSchema;
   if (!isObject(object.properties)) {
     return [{ key: '', kind: 'json', label: 'Data (JSON)', required: true, options: [], initial: '{}' }];
   }
-  const required = new Set(Array.isArray(object.required) ? object.required : []);
-  return Object.entries(object.properties).map(([key, raw]) => {
+  const properties = object.properties;
+  const required = new Set(Array.isArray(object.required) ? object.required.filter((k) => Object.prototype.hasOwnProperty.call(properties, k)) : []);
+  const keys = [...required, ...Object.keys(properties).filter((k) => !required.has(k))];
+  return keys.map((key) => {
+    const raw = properties[key];
     const schema = isObject(raw) ? (raw as PropertySchema) : {};
     const kind = kindOf(schema);
     return {
