@@ -91,6 +91,7 @@ Result<TransitionPlan> PlanTransition(const RunTransition& t, const RunHead& bef
   plan.enqueue_task = Borrow(t.enqueue_task);
   plan.consume_event_id = t.consume_event_id;
   plan.audit = Borrow(t.audit);
+  plan.notify = t.notify;
   plan.changed_runs.push_back(t.run_id);
   if (t.create_run) {
     plan.changed_runs.push_back(t.create_run->id);

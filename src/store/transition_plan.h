@@ -90,6 +90,8 @@ struct TransitionPlan {
   const AgentTaskRecord* enqueue_task = nullptr;
   std::optional<int64_t> consume_event_id;
   const AuditEntry* audit = nullptr;
+  // Inserted last, each with its deliveries; empty on the hot path (nothing is read).
+  std::span<const NotificationRecord> notify;
 
   // The runs the commit changes, for the change listener: the run and a child it creates.
   std::vector<std::string> changed_runs;
