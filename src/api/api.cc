@@ -54,6 +54,13 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
       {"POST", "/api/v1/tokens", kAdmin, &routes::CreateToken},
       {"DELETE", "/api/v1/tokens/{token_id}", kAdmin, &routes::RevokeToken},
       {"GET", "/api/v1/audit", kAdmin, &routes::ListAudit},
+
+      {"GET", "/api/v1/notifications", kViewer, &routes::ListNotifications},
+      {"POST", "/api/v1/notifications/{notification_id}/read", kViewer,
+       &routes::MarkNotificationRead},
+      {"GET", "/api/v1/notifications/deliveries", kAdmin, &routes::ListDeliveries},
+      {"GET", "/api/v1/notification-channels", kAdmin, &routes::GetNotificationChannels},
+      {"PUT", "/api/v1/notification-channels", kAdmin, &routes::PutNotificationChannels},
   };
   if (fake_clock) {
     table.push_back({"POST", "/api/v1/testing/clock/advance", kAdmin, &routes::AdvanceClock});

@@ -16,6 +16,7 @@
 #include "control/definitions.h"
 #include "control/fake_clock.h"
 #include "control/metrics.h"
+#include "control/notifications.h"
 #include "control/run_watch.h"
 #include "control/script_invoker.h"
 #include "control/service.h"
@@ -39,6 +40,7 @@ struct ApiServices {
   ScriptInvoker& scripts;
   ServerMetrics& metrics;
   RunWatch& watch;
+  NotificationService& notifications;
   FakeClockControl* fake_clock = nullptr;  // set only with --fake-clock (the testing route)
 };
 

@@ -1,6 +1,7 @@
 // The API's handlers, one per route of the table in api.cc, in files by resource:
 // runs_routes.cc, events_routes.cc, workflows_routes.cc, access_routes.cc (session,
-// tokens, audit), agents_routes.cc, metrics_routes.cc and server_routes.cc (health,
+// tokens, audit), agents_routes.cc, notifications_routes.cc, metrics_routes.cc and
+// server_routes.cc (health,
 // the fake clock). The table decides the route, authenticates and checks the role
 // before a handler runs; a handler reads its input, calls the control layer and
 // answers through the Call.
@@ -64,6 +65,13 @@ void ClaimTask(ApiContext& api, Call& call);
 void HeartbeatTask(ApiContext& api, Call& call);
 void CompleteTask(ApiContext& api, Call& call);
 void FailTask(ApiContext& api, Call& call);
+
+// notifications_routes.cc
+void ListNotifications(ApiContext& api, Call& call);
+void MarkNotificationRead(ApiContext& api, Call& call);
+void GetNotificationChannels(ApiContext& api, Call& call);
+void PutNotificationChannels(ApiContext& api, Call& call);
+void ListDeliveries(ApiContext& api, Call& call);
 
 // metrics_routes.cc
 void Metrics(ApiContext& api, Call& call);

@@ -57,6 +57,11 @@ const std::vector<Endpoint>& Contract() {
       {"POST", "/api/v1/tokens", Role::kAdmin},
       {"DELETE", "/api/v1/tokens/tok_1", Role::kAdmin},
       {"GET", "/api/v1/audit", Role::kAdmin},
+      {"GET", "/api/v1/notifications", Role::kViewer},
+      {"POST", "/api/v1/notifications/ntf_1/read", Role::kViewer},
+      {"GET", "/api/v1/notifications/deliveries", Role::kAdmin},
+      {"GET", "/api/v1/notification-channels", Role::kAdmin},
+      {"PUT", "/api/v1/notification-channels", Role::kAdmin},
   };
   return endpoints;
 }
