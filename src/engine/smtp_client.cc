@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -44,6 +45,11 @@ Status SmtpFailure(CURL* curl, CURLcode code, const char* error_buffer) {
       "smtp_error");
 }
 
+// libcurl's progress callback: a non-zero answer aborts the transfer.
+int AbortWhenStopping(void* stopping, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<std::atomic<bool>*>(stopping)->load() ? 1 : 0;
+}
+
 class CurlSmtpClient final : public SmtpClient {
  public:
   explicit CurlSmtpClient(SmtpOptions options) : options_(std::move(options)) {
@@ -57,6 +63,7 @@ class CurlSmtpClient final : public SmtpClient {
       stopping_ = true;
       left.swap(queue_);
     }
+    aborting_.store(true);  // a send in flight gives up rather than hold the shutdown
     cv_.notify_all();
     thread_.join();
     for (Outgoing& o : left) {
@@ -123,6 +130,9 @@ class CurlSmtpClient final : public SmtpClient {
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout_ms));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &AbortWhenStopping);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &aborting_);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
     const CURLcode code = curl_easy_perform(curl);
     curl_slist_free_all(rcpt);
@@ -134,6 +144,7 @@ class CurlSmtpClient final : public SmtpClient {
   std::condition_variable cv_;
   std::deque<Outgoing> queue_;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
+  std::atomic<bool> aborting_{false};
   std::thread thread_;
 };
 
