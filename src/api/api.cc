@@ -64,6 +64,12 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
       {"GET", "/approve/done", kPublic, &routes::ApprovalLinkDone},
       {"GET", "/approve/{token}", kPublic, &routes::ApprovalLinkPage},
       {"POST", "/approve/{token}", kPublic, &routes::DecideByLink},
+      {"GET", "/api/v1/notifications", kViewer, &routes::ListNotifications},
+      {"POST", "/api/v1/notifications/{notification_id}/read", kViewer,
+       &routes::MarkNotificationRead},
+      {"GET", "/api/v1/notifications/deliveries", kAdmin, &routes::ListDeliveries},
+      {"GET", "/api/v1/notification-channels", kAdmin, &routes::GetNotificationChannels},
+      {"PUT", "/api/v1/notification-channels", kAdmin, &routes::PutNotificationChannels},
   };
   if (fake_clock) {
     table.push_back({"POST", "/api/v1/testing/clock/advance", kAdmin, &routes::AdvanceClock});

@@ -17,6 +17,7 @@
 #include "control/fake_clock.h"
 #include "control/human_tasks.h"
 #include "control/metrics.h"
+#include "control/notifications.h"
 #include "control/run_watch.h"
 #include "control/script_invoker.h"
 #include "control/service.h"
@@ -41,6 +42,7 @@ struct ApiServices {
   ScriptInvoker& scripts;
   ServerMetrics& metrics;
   RunWatch& watch;
+  NotificationService& notifications;
   FakeClockControl* fake_clock = nullptr;  // set only with --fake-clock (the testing route)
 };
 

@@ -70,7 +70,10 @@ void ReplyHtml(Call& call, int status, const std::string& title, const std::stri
   call.ex->Respond(std::move(r));
 }
 
-std::string ApprovalPage(const json& a, const std::string& token) {
+// `hint`: the decision the link in a message was for ("approve", "deny" or ""): the
+// page says so and focuses that button; only the POST decides (a GET never does, so a
+// mail scanner that follows links changes nothing).
+std::string ApprovalPage(const json& a, const std::string& token, const std::string& hint) {
   const std::string rev = a["reversibility"].get<std::string>();
   const std::string rev_label = rev == "irreversible" ? "Irreversible"
                                 : rev == "safe"       ? "Safe"
@@ -79,6 +82,10 @@ std::string ApprovalPage(const json& a, const std::string& token) {
   for (const json& d : a["decisions"]) {
     approvals += d["decision"] == "approve" ? 1 : 0;
   }
+  const std::string chosen =
+      hint == "approve" || hint == "deny"
+          ? "<p>You chose to <strong>" + hint + "</strong>. Confirm below.</p>"
+          : "";
   return "<h1>Approval requested</h1><p class=\"msg\">" + Html(a["message"].get<std::string>()) +
          "</p><dl><dt>Reversibility</dt><dd><span class=\"rev " + Html(rev) + "\">" + rev_label +
          "</span></dd><dt>Workflow</dt><dd>" + Html(a["workflow_id"].get<std::string>()) +
@@ -86,11 +93,14 @@ std::string ApprovalPage(const json& a, const std::string& token) {
          "</dd><dt>Approvals</dt><dd>" + std::to_string(approvals) + " of " +
          std::to_string(a["required"].get<int>()) + "</dd><dt>Expires</dt><dd>" +
          Html(a["expires_at"].is_string() ? a["expires_at"].get<std::string>() : "never") +
-         "</dd></dl><form method=\"post\" action=\"/approve/" + Html(token) +
+         "</dd></dl>" + chosen + "<form method=\"post\" action=\"/approve/" + Html(token) +
          "\"><p><label for=\"comment\">Comment (optional)</label><br><textarea id=\"comment\" "
          "name=\"comment\" maxlength=\"4000\"></textarea></p><button class=\"approve\" "
-         "type=\"submit\" name=\"decision\" value=\"approve\">Approve</button><button "
-         "class=\"deny\" type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>";
+         "type=\"submit\" name=\"decision\" value=\"approve\"" +
+         std::string(hint == "approve" ? " autofocus" : "") +
+         ">Approve</button><button class=\"deny\" type=\"submit\" name=\"decision\" "
+         "value=\"deny\"" +
+         std::string(hint == "deny" ? " autofocus" : "") + ">Deny</button></form>";
 }
 
 void ReplyGone(Call& call, bool html, const std::string& reason) {
@@ -123,7 +133,9 @@ void ApprovalLinkPage(ApiContext& api, Call& call) {
     call.Fail(approval.status());
     return;
   }
-  ReplyHtml(call, 200, "Approval requested", ApprovalPage(*approval, token));
+  auto hint = call.req.query.find("decision");
+  ReplyHtml(call, 200, "Approval requested",
+            ApprovalPage(*approval, token, hint == call.req.query.end() ? "" : hint->second));
 }
 
 void DecideByLink(ApiContext& api, Call& call) {

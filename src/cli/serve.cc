@@ -19,6 +19,7 @@
 #include "control/definitions.h"
 #include "control/fake_clock.h"
 #include "control/metrics.h"
+#include "control/notifications.h"
 #include "control/run_watch.h"
 #include "control/script_invoker.h"
 #include "control/service.h"
@@ -26,7 +27,9 @@
 #include "engine/engine.h"
 #include "engine/http_client.h"
 #include "engine/id_source.h"
+#include "engine/notification_outbox.h"
 #include "engine/process_runner.h"
+#include "engine/smtp_client.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace sw::cli {
@@ -46,7 +49,27 @@ struct ServeOptions {
   int workers = 4;
   // The web UI's production build; by default the source tree's web/dist.
   std::string ui_dir = STEPWELL_DEFAULT_UI_DIR;
+  // Email notifications: the SMTP server and the sender; none without --smtp-url.
+  std::string smtp_url;
+  std::string smtp_from;
+  bool smtp_starttls = false;
+  // What links in notifications start with; by default http://<listen address>.
+  std::string public_url;
 };
+
+// The SMTP client `opt` asks for: null without --smtp-url.
+Result<std::unique_ptr<SmtpClient>> MakeSmtpClient(const ServeOptions& opt) {
+  if (opt.smtp_url.empty()) {
+    return std::unique_ptr<SmtpClient>();
+  }
+  if (opt.smtp_from.empty()) {
+    return InvalidArgument("--smtp-url needs --smtp-from (the sender of notification emails)");
+  }
+  SmtpOptions smtp;
+  smtp.url = opt.smtp_url;
+  smtp.require_starttls = opt.smtp_starttls;
+  return MakeCurlSmtpClient(std::move(smtp));
+}
 
 // Writes `text` to `path` through a temporary file and a rename, with `mode`.
 bool WriteFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
@@ -82,6 +105,16 @@ int Serve(const ServeOptions& opt) {
   RunWatch watch(&notifier);
   store->SetChangeListener(
       [&watch](const std::vector<std::string>& ids_changed) { watch.Notify(ids_changed); });
+  // Made once the listen address is known (its links start with it); until then a
+  // commit that queues deliveries has nobody to tell, and the outbox's first look finds
+  // them.
+  std::atomic<NotificationOutbox*> outbox_ptr{nullptr};
+  auto wake_outbox = [&outbox_ptr] {
+    if (NotificationOutbox* outbox = outbox_ptr.load()) {
+      outbox->Poke();
+    }
+  };
+  store->SetOutboxListener(wake_outbox);
   SystemClock system_clock;
   std::unique_ptr<ManualClock> manual_clock;
   const Clock* clock = &system_clock;
@@ -107,6 +140,11 @@ int Serve(const ServeOptions& opt) {
   }
 
   std::unique_ptr<HttpClient> http = MakeBeastHttpClient(opt.allow_private_targets, 2);
+  Result<std::unique_ptr<SmtpClient>> smtp = MakeSmtpClient(opt);
+  if (!smtp.ok()) {
+    std::cerr << "error: " << smtp.status().message() << "\n";
+    return 1;
+  }
   std::unique_ptr<ProcessRunner> processes = MakeProcessRunner();
   EngineOptions engine_options;
   engine_options.workers = opt.workers;
@@ -123,14 +161,15 @@ int Serve(const ServeOptions& opt) {
   DefinitionReader definitions(*store, engine);
   ScriptInvoker scripts(control);
   ServerMetrics metrics(*store, engine);
+  NotificationService notifications(*store, *clock, ids);
   std::optional<FakeClockControl> fake_clock;
   if (manual_clock) {
-    fake_clock.emplace(*manual_clock, engine);
+    fake_clock.emplace(*manual_clock, engine, wake_outbox);
   }
   ApiOptions api_options;
   api_options.ui_dir = opt.ui_dir;
   Api api(ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics,
-                      watch, fake_clock ? &*fake_clock : nullptr},
+                      watch, notifications, fake_clock ? &*fake_clock : nullptr},
           api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
@@ -146,6 +185,18 @@ int Serve(const ServeOptions& opt) {
   }
   agents.Start();
   const std::string address = (*server)->address();
+  OutboxOptions outbox_options;
+  outbox_options.public_url = opt.public_url.empty() ? "http://" + address : opt.public_url;
+  outbox_options.smtp_from = opt.smtp_from;
+  // No magic links yet: approval messages go without approve/deny links.
+  NotificationOutbox outbox(
+      *store, *clock, *http, smtp->get(),
+      [&human_tasks](const std::string& approval_id, const std::string& recipient) {
+        return human_tasks.MintLinkPath(approval_id, recipient);
+      },
+      outbox_options);
+  outbox.Start();
+  outbox_ptr.store(&outbox);
   WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0644);
   spdlog::info("stepwell listening on http://{} (data in {}{}{})", address, opt.data_dir,
                opt.allow_private_targets ? ", private targets allowed" : "",
@@ -161,9 +212,13 @@ int Serve(const ServeOptions& opt) {
   // the HTTP client (requests in flight answer "shutting down"), then the script
   // invocations (their http steps have just ended), then the store (its writer drains
   // and completes queued changes) — all while the engine still exists.
+  // The outbox first: what it did not record stays pending and is sent after a restart.
+  outbox_ptr.store(nullptr);
+  outbox.Stop();
   agents.Stop();
   engine.Stop();
   processes.reset();
+  smtp->reset();
   http.reset();
   scripts.Stop();
   store.reset();
@@ -203,6 +258,13 @@ void AddServerCommands(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   serve->add_option("--ui-dir", opt->ui_dir, "The web UI's build to serve (web/dist)");
   serve->add_option("--workers", opt->workers, "Engine worker threads")->check(CLI::Range(1, 64));
+  serve->add_option("--smtp-url", opt->smtp_url,
+                    "SMTP server for notification emails: smtp://HOST:PORT or smtps://HOST:PORT");
+  serve->add_option("--smtp-from", opt->smtp_from, "Sender address of notification emails");
+  serve->add_flag("--smtp-starttls", opt->smtp_starttls,
+                  "Require STARTTLS on an smtp:// server (smtps:// is TLS from the start)");
+  serve->add_option("--public-url", opt->public_url,
+                    "Base URL of links in notifications (default http://<listen address>)");
   serve->callback([opt] {
     // SIGINT/SIGTERM stop the server cleanly; a thread waits for them.
     sigset_t set;

@@ -109,17 +109,38 @@ Result<MagicLink> HumanTasks::CreateLink(const RequestContext& ctx, const std::s
   if (!task.ok()) {
     return task.status();
   }
-  if (task->status != ToString(ApprovalStatus::kPending)) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "The approval is " + task->status + ", not pending", "invalid_transition");
+  return IssueLink(*task, recipient);
+}
+
+Result<std::string> HumanTasks::MintLinkPath(const std::string& approval_id,
+                                             const std::string& recipient) {
+  Result<HumanTaskRecord> task = store_.GetHumanTask(approval_id);
+  if (!task.ok()) {
+    return task.status();
   }
-  MagicLink link{NewTokenSecret(), task->expires_at};
+  if (task->kind != kApprovalKind) {
+    return NotFound("approval " + approval_id + " not found");
+  }
+  Result<MagicLink> link = IssueLink(*task, recipient);
+  if (!link.ok()) {
+    return link.status();
+  }
+  return "/approve/" + link->token;
+}
+
+Result<MagicLink> HumanTasks::IssueLink(const HumanTaskRecord& approval,
+                                        const std::string& recipient) {
+  if (approval.status != ToString(ApprovalStatus::kPending)) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "The approval is " + approval.status + ", not pending", "invalid_transition");
+  }
+  MagicLink link{NewTokenSecret(), approval.expires_at};
   ApprovalLinkRecord record;
   record.token_hash = HashToken(link.token);
-  record.approval_id = approval_id;
-  record.workspace_id = task->workspace_id;
+  record.approval_id = approval.id;
+  record.workspace_id = approval.workspace_id;
   record.recipient = recipient;
-  record.expires_at = task->expires_at;
+  record.expires_at = approval.expires_at;
   record.created_at = clock_.NowMs();
   if (Status s = store_.CreateApprovalLink(record); !s.ok()) {
     return s;

@@ -53,6 +53,9 @@ class HumanTasks {
   // A one-use link for `recipient` that decides the pending approval until it expires.
   Result<MagicLink> CreateLink(const RequestContext& ctx, const std::string& approval_id,
                                const std::string& recipient);
+  // A link for a notification's recipient (the outbox's LinkMinter): the path
+  // "/approve/<token>". No caller: the notification already went to the workspace.
+  Result<std::string> MintLinkPath(const std::string& approval_id, const std::string& recipient);
   // The link's approval; kNotFound for a token no link has.
   Result<LinkView> ViewLink(const std::string& token);
   // Decides by the link (via "link", by its recipient): kFailedPrecondition with
@@ -66,6 +69,8 @@ class HumanTasks {
                                      const nlohmann::json& data);
 
  private:
+  // A link to the pending `approval` for `recipient`.
+  Result<MagicLink> IssueLink(const HumanTaskRecord& approval, const std::string& recipient);
   // The audit entry of a change of `before` into `after`.
   AuditEntry Audit(const std::string& workspace_id, const std::string& actor, std::string action,
                    std::string reason, const std::string& request_id, const HumanTaskRecord& before,

@@ -26,6 +26,21 @@ bool WaitsFor(const RunRecord& run, const HumanTaskRecord& task) {
          run.wait.value(WaitField(task.kind), "") == task.id;
 }
 
+// What a change tells people: an approval escalated (requested of others) or expired.
+std::optional<std::string> NotificationOfChange(const HumanTaskRecord& before,
+                                                const HumanTaskRecord& after) {
+  if (after.kind != kApprovalKind) {
+    return std::nullopt;
+  }
+  if (after.status == ToString(ApprovalStatus::kExpired) && before.status != after.status) {
+    return "approval_expired";
+  }
+  if (after.body.value("escalated", false) && !before.body.value("escalated", false)) {
+    return "approval_requested";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<Approval> ApprovalOf(const HumanTaskRecord& record) {
@@ -65,6 +80,37 @@ Result<std::optional<HumanTaskResult>> ResultOf(const HumanTaskRecord& record) {
   }
   std::optional<FormStepResult> r = StepResultOf(*f);
   return r ? std::optional(HumanTaskResult{r->completes, r->output, r->error}) : std::nullopt;
+}
+
+NotificationRecord TaskNotification(const HumanTaskRecord& task, std::string_view kind,
+                                    const std::string& slug, std::string id, int64_t now) {
+  NotificationRecord n;
+  n.id = std::move(id);
+  n.workspace_id = task.workspace_id;
+  n.kind = kind;
+  n.created_at = now;
+  const std::string message = task.body.value("message", "");
+  if (task.kind == kFormKind) {
+    n.title = "Input needed: " + task.workflow_id;
+    n.body = message;
+    n.link = "/" + slug + "/monitoring/workflow-runs/" + task.run_id;
+    n.subject = {{"form_id", task.id}, {"run_id", task.run_id}};
+    return n;
+  }
+  n.link = "/" + slug + "/monitoring/approvals";
+  const std::string reversibility = task.body.value("reversibility", "");
+  if (kind == "approval_expired") {
+    n.title = "Approval expired: " + task.workflow_id;
+    n.body = message + " (" + task.resolution.value("reason", "expired") + ")";
+    n.subject = {{"expired_approval_id", task.id}, {"run_id", task.run_id}};
+    return n;
+  }
+  const bool escalated = task.body.value("escalated", false);
+  n.title =
+      std::string(escalated ? "Approval escalated: " : "Approval requested: ") + task.workflow_id;
+  n.body = message + (reversibility == "irreversible" ? " (Irreversible)" : "");
+  n.subject = {{"approval_id", task.id}, {"run_id", task.run_id}};
+  return n;
 }
 
 Result<HumanTaskRecord> Engine::ChangeHumanTask(const HumanTaskChange& c) {
@@ -121,6 +167,11 @@ Result<HumanTaskRecord> Engine::ChangeHumanTask(const HumanTaskChange& c) {
     }
     if (c.audit) {
       t.audit = c.audit(*before, task);
+    }
+    if (std::optional<std::string> kind = NotificationOfChange(*before, task)) {
+      Result<WorkspaceRecord> ws = store_.FindWorkspace(task.workspace_id);
+      t.notify.push_back(
+          TaskNotification(task, *kind, ws.ok() ? ws->slug : "", ids_.Next("ntf"), now));
     }
     t.use_link_hash = c.use_link_hash;
     t.human_task = HumanTaskWrite{task, before->version};
@@ -190,6 +241,19 @@ void Engine::ExpireHumanTask(const TimerRecord& timer) {
       return std::optional<HumanTaskRecord>();  // decided meanwhile
     }
     return std::optional(std::move(after));
+  };
+  c.audit = [this](const HumanTaskRecord& before, const HumanTaskRecord& after) {
+    AuditEntry e;
+    e.id = ids_.Next("aud");
+    e.workspace_id = after.workspace_id;
+    e.at = clock_.NowMs();
+    e.actor = "system";
+    e.action = after.kind + (after.status == before.status ? ".escalate" : ".expire");
+    e.target = after.id;
+    e.reason = after.resolution.is_object() ? after.resolution.value("reason", "") : "expired";
+    e.status_before = before.status;
+    e.status_after = after.status;
+    return e;
   };
   Result<HumanTaskRecord> r = ChangeHumanTask(c);
   if (!r.ok()) {

@@ -10,10 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/approval.h"
 #include "core/form.h"
 #include "core/result.h"
+#include "store/notification_records.h"
 #include "store/records.h"
 
 namespace sw {
@@ -37,6 +39,13 @@ struct HumanTaskResult {
   nlohmann::json error;
 };
 Result<std::optional<HumanTaskResult>> ResultOf(const HumanTaskRecord& record);
+
+// The notification a task sends: `kind` is approval_requested (also on escalation),
+// approval_expired or form_requested; `slug` is the task's workspace's, for the link
+// into the web UI. A request's subject names the approval, so the outbox puts magic
+// links in its email and Slack messages.
+NotificationRecord TaskNotification(const HumanTaskRecord& task, std::string_view kind,
+                                    const std::string& slug, std::string id, int64_t now);
 
 // A change of one task: `change` decides the task's next state from the task as read
 // (nullopt: nothing to change; an error refuses). Optional: the magic link the change

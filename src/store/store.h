@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/notification_records.h"
 #include "store/records.h"
 
 namespace sw {
@@ -74,6 +75,9 @@ struct RunTransition {
   // transition fails with kAborted) and is used after.
   std::optional<std::string> use_link_hash;
   std::optional<AuditEntry> audit;
+  // Notifications of the change (an approval requested), inserted and fanned out to
+  // their deliveries in the same commit, so the change is never apart from them.
+  std::vector<NotificationRecord> notify;
 };
 
 // The message of a step stopped in flight by a cancel.
@@ -291,6 +295,35 @@ class Store {
   virtual Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,
                                                     const std::string& target,
                                                     const std::string& cursor, int limit) = 0;
+
+  // Notifications. A notification is inserted together with one pending delivery per
+  // recipient of its workspace's channels (each email address, each webhook), due at
+  // once; the in-app item is the notification itself.
+  virtual Status AddNotification(const NotificationRecord& n) = 0;
+  // Newest first, with the workspace's unread count.
+  virtual Result<NotificationPage> ListNotifications(const std::string& workspace_id,
+                                                     const NotificationFilter& filter) = 0;
+  // Sets read_at unless it is set already; answers the notification as it is after.
+  virtual Result<NotificationRecord> MarkNotificationRead(const std::string& workspace_id,
+                                                          const std::string& notification_id,
+                                                          int64_t now) = 0;
+  // Empty channels until put.
+  virtual Result<NotificationChannels> GetNotificationChannels(const std::string& workspace_id) = 0;
+  // Replaces the workspace's channels; notifications added before keep their deliveries.
+  virtual Status PutNotificationChannels(const std::string& workspace_id,
+                                         const NotificationChannels& channels,
+                                         const AuditEntry& audit) = 0;
+  // Newest first; `cursor` is exclusive (deliveries with smaller ids).
+  virtual Result<DeliveryPage> ListDeliveries(const std::string& workspace_id,
+                                              const std::string& cursor, int limit) = 0;
+  // Pending deliveries due before `due_before`, soonest first, with their notifications.
+  virtual Result<std::vector<OutboxItem>> DueDeliveries(int64_t due_before, int limit) = 0;
+  // Records an attempt's outcome; kAborted when the delivery is no longer pending after
+  // a.expected_attempts attempts (another sender recorded it first).
+  virtual Status FinishDeliveryAttempt(const DeliveryAttempt& a) = 0;
+  // Called after a commit that queued deliveries (a signal: look at DueDeliveries
+  // again). Set before use; it must only hand off.
+  virtual void SetOutboxListener(std::function<void()> listener) = 0;
 
   // Called after each commit with the ids of the runs it changed. Set before use.
   using ChangeListener = std::function<void(const std::vector<std::string>& run_ids)>;

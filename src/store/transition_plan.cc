@@ -97,6 +97,7 @@ Result<TransitionPlan> PlanTransition(const RunTransition& t, const RunHead& bef
   plan.human_task = Borrow(t.human_task);
   plan.use_link_hash = Borrow(t.use_link_hash);
   plan.audit = Borrow(t.audit);
+  plan.notify = t.notify;
   plan.changed_runs.push_back(t.run_id);
   if (t.create_run) {
     plan.changed_runs.push_back(t.create_run->id);

@@ -95,6 +95,8 @@ struct TransitionPlan {
   const HumanTaskWrite* human_task = nullptr;
   const std::string* use_link_hash = nullptr;
   const AuditEntry* audit = nullptr;
+  // Inserted last, each with its deliveries; empty on the hot path (nothing is read).
+  std::span<const NotificationRecord> notify;
 
   // The runs the commit changes, for the change listener: the run and a child it creates.
   std::vector<std::string> changed_runs;

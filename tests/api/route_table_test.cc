@@ -67,6 +67,11 @@ const std::vector<Endpoint>& Contract() {
       {"GET", "/approve/tok", kPublic},
       {"POST", "/approve/tok", kPublic},
       {"GET", "/approve/done", kPublic},
+      {"GET", "/api/v1/notifications", Role::kViewer},
+      {"POST", "/api/v1/notifications/ntf_1/read", Role::kViewer},
+      {"GET", "/api/v1/notifications/deliveries", Role::kAdmin},
+      {"GET", "/api/v1/notification-channels", Role::kAdmin},
+      {"PUT", "/api/v1/notification-channels", Role::kAdmin},
   };
   return endpoints;
 }

@@ -128,6 +128,7 @@ void StoreConformanceTest::Open() {
     }
     gate_.MaybeBlock(ids);
   });
+  store_->SetOutboxListener([this] { ++outbox_signals_; });
 }
 
 void StoreConformanceTest::Reopen() {

@@ -1,7 +1,8 @@
 // The Store contract as a test suite every backend must pass: workspaces, tokens and
 // sessions, workflow versions, runs and idempotency keys, the compare-and-set
 // TransitionRun with its side effects, timers, buffered events, agent tasks, ListRuns,
-// group commit, durability across a reopen, and corrupt stored values failing loudly.
+// notifications and their deliveries, group commit, durability across a reopen, and
+// corrupt stored values failing loudly.
 //
 // Value-parameterized over a backend. The tests are in store_conformance_*.cc; a
 // backend's test binary links them and instantiates the suite with its StoreBackend:
@@ -13,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -103,7 +105,8 @@ class StoreConformanceTest : public ::testing::TestWithParam<BackendParam> {
   std::unique_ptr<Store> store_;
   WriterGate gate_;
   std::mutex changed_mu_;
-  std::set<std::string> changed_;  // guarded by changed_mu_
+  std::set<std::string> changed_;       // guarded by changed_mu_
+  std::atomic<int> outbox_signals_{0};  // calls of the outbox listener
 };
 
 }  // namespace sw::store_test

@@ -60,6 +60,11 @@ void HumanTaskExecutor::ParkOn(StepContext& ctx, const HumanTaskRecord& task, bo
     park.timer = {TimerKind::kExpiry, task.expires_at};
   }
   if (create) {
+    StepServices services = ctx.services();
+    Result<WorkspaceRecord> ws = services.store.FindWorkspace(task.workspace_id);
+    park.with.notify.push_back(
+        TaskNotification(task, task.kind == kApprovalKind ? "approval_requested" : "form_requested",
+                         ws.ok() ? ws->slug : "", services.ids.Next("ntf"), task.created_at));
     park.with.human_task = HumanTaskWrite{task, 0};
   }
   ctx.Park(std::move(park));

@@ -6,6 +6,8 @@
 #include <span>
 #include <string_view>
 
+#include "store/sqlite/query.h"
+
 namespace sw::sqlite {
 
 using nlohmann::json;
@@ -252,6 +254,49 @@ Result<json> ReadDefinition(const Statement& s) {
   return row.Done(std::move(definition));
 }
 
+Result<NotificationRecord> ReadNotification(const Statement& s) {
+  RowReader row(s, "notifications", {0});
+  NotificationRecord n;
+  n.id = row.Text(0);
+  n.workspace_id = row.Text(1);
+  n.kind = row.Text(2);
+  n.title = row.Text(3);
+  n.body = row.Text(4);
+  n.link = row.Text(5);
+  n.subject = row.Json(6, "subject");
+  n.created_at = row.Int(7);
+  n.read_at = row.Int(8);
+  return row.Done(std::move(n));
+}
+
+Result<DeliveryRecord> ReadDelivery(const Statement& s) {
+  RowReader row(s, "deliveries", {0});
+  DeliveryRecord d;
+  d.id = row.Text(0);
+  d.workspace_id = row.Text(1);
+  d.notification_id = row.Text(2);
+  d.channel = row.Enum(3, "channel", &ParseDeliveryChannel);
+  d.target = row.Text(4);
+  d.format = row.Enum(5, "format", &ParseDeliveryFormat);
+  d.status = row.Enum(6, "status", &ParseDeliveryStatus);
+  d.attempts = static_cast<int>(row.Int(7));
+  d.next_attempt_at = row.Int(8);
+  d.last_error = row.Text(9);
+  d.created_at = row.Int(10);
+  d.updated_at = row.Int(11);
+  return row.Done(std::move(d));
+}
+
+Result<ChannelRow> ReadChannelRow(const Statement& s) {
+  RowReader row(s, "notification_channels", {0, 1});
+  ChannelRow c;
+  c.position = row.Int(1);
+  c.channel = row.Enum(2, "channel", &ParseDeliveryChannel);
+  c.target = row.Text(3);
+  c.format = row.Enum(4, "format", &ParseDeliveryFormat);
+  return row.Done(std::move(c));
+}
+
 Status InsertRun(Connection& db, const RunRecord& r) {
   static const std::string kSql =
       std::string("INSERT INTO runs(") + kRunColumns +
@@ -335,6 +380,36 @@ Status InsertAudit(Connection& db, const AuditEntry& a) {
   q.Bind(6, a.target).Bind(7, a.reason).Bind(8, a.request_id).Bind(9, a.status_before);
   q.Bind(10, a.status_after);
   return q.Run();
+}
+
+Result<int64_t> InsertNotification(Connection& db, const NotificationRecord& n) {
+  static const std::string kInsert = std::string("INSERT INTO notifications(") +
+                                     kNotificationColumns + ") VALUES(?,?,?,?,?,?,?,?,?)";
+  // The delivery's id is the notification's time-ordered part and the recipient's
+  // position: unique, and sorted as the notifications are.
+  static const std::string kFanOut =
+      std::string("INSERT INTO deliveries(") + kDeliveryColumns +
+      ") SELECT 'dlv_' || ?1 || '-' || position, workspace_id, ?2, channel, target, format, "
+      "'pending', 0, ?3, '', ?3, ?3 FROM notification_channels WHERE workspace_id = ?4";
+  Result<Statement*> st = db.Prepare(kInsert);
+  if (!st.ok()) {
+    return st.status();
+  }
+  Statement& q = **st;
+  q.Bind(1, n.id).Bind(2, n.workspace_id).Bind(3, n.kind).Bind(4, n.title).Bind(5, n.body);
+  q.Bind(6, n.link).BindJson(7, n.subject).Bind(8, n.created_at).Bind(9, n.read_at);
+  if (Status s = q.Run(); !s.ok()) {
+    return s;
+  }
+  const size_t sep = n.id.find('_');
+  const std::string suffix = sep == std::string::npos ? n.id : n.id.substr(sep + 1);
+  Status fanned = Exec(db, kFanOut, [&](Statement& f) {
+    f.Bind(1, suffix).Bind(2, n.id).Bind(3, n.created_at).Bind(4, n.workspace_id);
+  });
+  if (!fanned.ok()) {
+    return fanned;
+  }
+  return db.Changes();
 }
 
 }  // namespace sw::sqlite

@@ -42,6 +42,11 @@ inline constexpr char kHumanTaskColumns[] =
 inline constexpr char kApprovalLinkColumns[] =
     "token_hash, approval_id, workspace_id, recipient, expires_at, used_at, created_at";
 inline constexpr char kDefinitionColumns[] = "workspace_id, workflow_id, version, definition";
+inline constexpr char kNotificationColumns[] =
+    "id, workspace_id, kind, title, body, link, subject, created_at, read_at";
+inline constexpr char kDeliveryColumns[] =
+    "id, workspace_id, notification_id, channel, target, format, status, attempts, "
+    "next_attempt_at, last_error, created_at, updated_at";
 
 // Each reads a row selected with its column list above.
 Result<RunRecord> ReadRun(const Statement& s);
@@ -57,6 +62,16 @@ Result<EventRecord> ReadEvent(const Statement& s);
 Result<nlohmann::json> ReadDefinition(const Statement& s);
 Result<HumanTaskRecord> ReadHumanTask(const Statement& s);
 ApprovalLinkRecord ReadApprovalLink(const Statement& s);
+Result<NotificationRecord> ReadNotification(const Statement& s);
+Result<DeliveryRecord> ReadDelivery(const Statement& s);
+// A row of notification_channels: (position, channel, target, format).
+struct ChannelRow {
+  int64_t position = 0;
+  DeliveryChannel channel = DeliveryChannel::kEmail;
+  std::string target;
+  DeliveryFormat format = DeliveryFormat::kText;
+};
+Result<ChannelRow> ReadChannelRow(const Statement& s);
 
 Status InsertRun(Connection& db, const RunRecord& r);
 // By (run, path): a new path gets the run's next seq; an attempt or start of 0 and a
@@ -65,5 +80,8 @@ Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s
 Status InsertTask(Connection& db, const AgentTaskRecord& t);
 Status InsertAudit(Connection& db, const AuditEntry& a);
 Status InsertHumanTask(Connection& db, const HumanTaskRecord& t);
+// Inserts the notification and fans it out: one pending delivery, due at its creation,
+// per row of its workspace's notification_channels. Answers the deliveries queued.
+Result<int64_t> InsertNotification(Connection& db, const NotificationRecord& n);
 
 }  // namespace sw::sqlite

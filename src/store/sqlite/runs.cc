@@ -173,14 +173,24 @@ Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps
   });
 }
 
+Store::DecideTransition SqliteStore::NotingNotifications(DecideTransition decide) {
+  return [this, decide = std::move(decide)](const RunRecord& run) {
+    Result<std::optional<RunTransition>> t = decide(run);
+    if (t.ok() && t->has_value() && !(*t)->notify.empty()) {
+      outbox_signal_ = true;
+    }
+    return t;
+  };
+}
+
 Result<RunRecord> SqliteStore::UpdateRun(const std::string& run_id, DecideTransition decide,
                                          UpdateReads reads) {
   std::optional<RunRecord> after;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
     // The writer thread under load reads the answer from a reader afterwards, beside
     // the writer, rather than in the batch every other change waits for.
-    return ApplyDecided(db, run_id, decide, reads, /*read_after=*/!queue_.OnWriterThread(), after,
-                        changed);
+    return ApplyDecided(db, run_id, NotingNotifications(decide), reads,
+                        /*read_after=*/!queue_.OnWriterThread(), after, changed);
   });
   if (!s.ok()) {
     return s;
@@ -195,7 +205,7 @@ void SqliteStore::UpdateRunAsync(std::string run_id, DecideTransition decide, Up
                                  UpdateRunDone done) {
   auto after = std::make_shared<std::optional<RunRecord>>();
   queue_.Commit(Queue::Change{
-      [after, run_id = std::move(run_id), decide = std::move(decide), reads](
+      [after, run_id = std::move(run_id), decide = NotingNotifications(std::move(decide)), reads](
           Connection& db, std::vector<std::string>& changed) {
         return ApplyDecided(db, run_id, decide, reads, /*read_after=*/true, *after, changed);
       },
@@ -292,10 +302,11 @@ SqliteStore::Queue::Change SqliteStore::TransitionChange(std::shared_ptr<RunTran
                                                          TransitionDone done) {
   auto new_version = std::make_shared<int64_t>(0);
   return Queue::Change{
-      [shared, new_version](Connection& db, std::vector<std::string>& changed) -> Status {
+      [shared, new_version, this](Connection& db, std::vector<std::string>& changed) -> Status {
         Status s = sqlite::ApplyTransition(db, *shared, changed);
         if (s.ok()) {
           *new_version = shared->expected_version + 1;
+          outbox_signal_ = outbox_signal_ || !shared->notify.empty();
         }
         return s;
       },

@@ -176,6 +176,43 @@ CREATE TABLE approval_links (
   used_at INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE notifications (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  link TEXT NOT NULL,
+  subject TEXT,
+  created_at INTEGER NOT NULL,
+  read_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX notifications_by_workspace ON notifications (workspace_id, id);
+CREATE INDEX notifications_unread ON notifications (workspace_id, id) WHERE read_at = 0;
+CREATE TABLE notification_channels (
+  workspace_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  target TEXT NOT NULL,
+  format TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, position)
+) WITHOUT ROWID;
+CREATE TABLE deliveries (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  notification_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  target TEXT NOT NULL,
+  format TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX deliveries_by_workspace ON deliveries (workspace_id, id);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
 )sql",
 };
 

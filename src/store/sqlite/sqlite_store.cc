@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <utility>
 
 #include "store/sqlite/schema.h"
 
@@ -119,6 +120,10 @@ SqliteStore::Queue::Outcome SqliteStore::CommitBatch(std::vector<Queue::Change>&
   }
   if (!out.commit.ok()) {
     db.Exec("ROLLBACK");
+  }
+  // A change that carried notifications but rolled back alone costs the outbox a look.
+  if (std::exchange(outbox_signal_, false) && out.commit.ok() && outbox_listener_) {
+    outbox_listener_();
   }
   return out;
 }

@@ -11,8 +11,9 @@
 //
 // The methods live in files by domain: runs.cc (runs and steps), workspaces.cc
 // (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
-// events, agent tasks), human_tasks.cc (approvals, forms, magic links); rows.cc reads
-// and writes each record's row.
+// events, agent tasks), human_tasks.cc (approvals, forms, magic links),
+// notifications.cc (notifications, channels, deliveries); rows.cc reads and writes each
+// record's row.
 #pragma once
 
 #include <condition_variable>
@@ -104,6 +105,24 @@ class SqliteStore final : public Store {
                                             const std::string& target, const std::string& cursor,
                                             int limit) override;
 
+  Status AddNotification(const NotificationRecord& n) override;
+  Result<NotificationPage> ListNotifications(const std::string& workspace_id,
+                                             const NotificationFilter& filter) override;
+  Result<NotificationRecord> MarkNotificationRead(const std::string& workspace_id,
+                                                  const std::string& notification_id,
+                                                  int64_t now) override;
+  Result<NotificationChannels> GetNotificationChannels(const std::string& workspace_id) override;
+  Status PutNotificationChannels(const std::string& workspace_id,
+                                 const NotificationChannels& channels,
+                                 const AuditEntry& audit) override;
+  Result<DeliveryPage> ListDeliveries(const std::string& workspace_id, const std::string& cursor,
+                                      int limit) override;
+  Result<std::vector<OutboxItem>> DueDeliveries(int64_t due_before, int limit) override;
+  Status FinishDeliveryAttempt(const DeliveryAttempt& a) override;
+  void SetOutboxListener(std::function<void()> listener) override {
+    outbox_listener_ = std::move(listener);
+  }
+
   void SetChangeListener(ChangeListener listener) override {
     queue_.SetListener(std::move(listener));
   }
@@ -120,6 +139,9 @@ class SqliteStore final : public Store {
   Queue::Outcome CommitBatch(std::vector<Queue::Change>& batch);
   Status WriteSync(Queue::Apply apply) { return queue_.CommitSync(std::move(apply)); }
   Queue::Change TransitionChange(std::shared_ptr<RunTransition> t, TransitionDone done);
+  // `decide`, noting a transition that carries notifications (the outbox listener is
+  // told after the commit).
+  DecideTransition NotingNotifications(DecideTransition decide);
 
   // Borrows a read connection for the duration of `fn`.
   template <typename Fn>
@@ -146,6 +168,12 @@ class SqliteStore final : public Store {
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
   std::vector<std::unique_ptr<sqlite::Connection>> readers_;  // guarded by readers_mu_
+
+  // Set before the first write. Told after a commit that queued deliveries.
+  std::function<void()> outbox_listener_;
+  // A change of the batch being committed carries notifications; touched only by the
+  // thread that holds the writer (the queue's `committing_`), which hands it on.
+  bool outbox_signal_ = false;
 
   // Last, so it stops (committing what is queued) before the connections close.
   Queue queue_;

@@ -223,7 +223,17 @@ Status ApplyPlan(Connection& db, const TransitionPlan& plan) {
       return s;
     }
   }
-  return plan.audit ? InsertAudit(db, *plan.audit) : Status::Ok();
+  if (plan.audit) {
+    if (Status s = InsertAudit(db, *plan.audit); !s.ok()) {
+      return s;
+    }
+  }
+  for (const NotificationRecord& n : plan.notify) {
+    if (Result<int64_t> queued = InsertNotification(db, n); !queued.ok()) {
+      return queued.status();
+    }
+  }
+  return Status::Ok();
 }
 
 Status ApplyTransitionFrom(Connection& db, const RunTransition& t, const RunHead& before,

@@ -1,0 +1,251 @@
+// SqliteStore's notifications, the workspaces' notification channels and the
+// deliveries of the outbox. See sqlite_store.h.
+#include <algorithm>
+#include <map>
+
+#include "store/sqlite/query.h"
+#include "store/sqlite/rows.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace sw {
+
+using sqlite::Connection;
+using sqlite::QueryAll;
+using sqlite::Statement;
+
+namespace {
+
+constexpr int kMaxPage = 500;
+
+Result<NotificationRecord> SelectNotification(Connection& db, const std::string& workspace_id,
+                                              const std::string& id) {
+  static const std::string kSql = std::string("SELECT ") + sqlite::kNotificationColumns +
+                                  " FROM notifications WHERE id = ? AND workspace_id = ?";
+  return sqlite::QueryOne<NotificationRecord>(
+      db, kSql, [&](Statement& q) { q.Bind(1, id).Bind(2, workspace_id); },
+      sqlite::ReadNotification, "notification " + id + " not found");
+}
+
+Status InsertChannel(Connection& db, const std::string& workspace_id, int64_t position,
+                     DeliveryChannel channel, const std::string& target, DeliveryFormat format) {
+  return sqlite::Exec(db,
+                      "INSERT INTO notification_channels(workspace_id, position, channel, "
+                      "target, format) VALUES(?, ?, ?, ?, ?)",
+                      [&](Statement& q) {
+                        q.Bind(1, workspace_id).Bind(2, position).Bind(3, ToString(channel));
+                        q.Bind(4, target).Bind(5, ToString(format));
+                      });
+}
+
+// Keeps the first `limit` of `rows` and answers the cursor of the next page ("" when
+// there is none). `rows` were read with limit + 1.
+template <typename T>
+std::string CutPage(std::vector<T>& rows, int limit) {
+  if (rows.size() <= static_cast<size_t>(limit)) {
+    return "";
+  }
+  rows.resize(limit);
+  return rows.back().id;
+}
+
+}  // namespace
+
+Status SqliteStore::AddNotification(const NotificationRecord& n) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<int64_t> queued = sqlite::InsertNotification(db, n);
+    if (!queued.ok()) {
+      return queued.status();
+    }
+    outbox_signal_ = outbox_signal_ || *queued > 0;
+    return Status::Ok();
+  });
+}
+
+Result<NotificationPage> SqliteStore::ListNotifications(const std::string& workspace_id,
+                                                        const NotificationFilter& filter) {
+  const int limit = std::clamp(filter.limit, 1, kMaxPage);
+  std::string sql = std::string("SELECT ") + sqlite::kNotificationColumns +
+                    " FROM notifications WHERE workspace_id = ?1";
+  if (filter.unread_only) sql += " AND read_at = 0";
+  if (!filter.cursor.empty()) sql += " AND id < ?2";
+  sql += " ORDER BY id DESC LIMIT ?3";
+  return Read([&](Connection& db) -> Result<NotificationPage> {
+    Result<std::vector<NotificationRecord>> rows = QueryAll<NotificationRecord>(
+        db, sql,
+        [&](Statement& q) {
+          q.Bind(1, workspace_id);
+          if (!filter.cursor.empty()) q.Bind(2, filter.cursor);
+          q.Bind(3, limit + 1);
+        },
+        sqlite::ReadNotification);
+    if (!rows.ok()) {
+      return rows.status();
+    }
+    Result<std::vector<int64_t>> unread = QueryAll<int64_t>(
+        db, "SELECT COUNT(*) FROM notifications WHERE workspace_id = ? AND read_at = 0",
+        [&](Statement& q) { q.Bind(1, workspace_id); },
+        [](const Statement& q) { return q.Int(0); });
+    if (!unread.ok()) {
+      return unread.status();
+    }
+    NotificationPage page;
+    page.items = std::move(rows).value();
+    page.next_cursor = CutPage(page.items, limit);
+    page.unread_count = unread->empty() ? 0 : unread->front();
+    return page;
+  });
+}
+
+Result<NotificationRecord> SqliteStore::MarkNotificationRead(const std::string& workspace_id,
+                                                             const std::string& notification_id,
+                                                             int64_t now) {
+  std::optional<NotificationRecord> out;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Status marked = sqlite::Exec(
+        db,
+        "UPDATE notifications SET read_at = ? WHERE id = ? AND workspace_id = ? AND read_at = 0",
+        [&](Statement& q) { q.Bind(1, now).Bind(2, notification_id).Bind(3, workspace_id); });
+    if (!marked.ok()) {
+      return marked;
+    }
+    Result<NotificationRecord> n = SelectNotification(db, workspace_id, notification_id);
+    if (!n.ok()) {
+      return n.status();
+    }
+    out = std::move(n).value();
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return std::move(*out);
+}
+
+Result<NotificationChannels> SqliteStore::GetNotificationChannels(const std::string& workspace_id) {
+  Result<std::vector<sqlite::ChannelRow>> rows = Read([&](Connection& db) {
+    return QueryAll<sqlite::ChannelRow>(
+        db,
+        "SELECT workspace_id, position, channel, target, format FROM notification_channels "
+        "WHERE workspace_id = ? ORDER BY position",
+        [&](Statement& q) { q.Bind(1, workspace_id); }, sqlite::ReadChannelRow);
+  });
+  if (!rows.ok()) {
+    return rows.status();
+  }
+  NotificationChannels channels;
+  for (const sqlite::ChannelRow& row : *rows) {
+    if (row.channel == DeliveryChannel::kEmail) {
+      channels.email_to.push_back(row.target);
+    } else {
+      channels.webhooks.push_back({row.target, row.format});
+    }
+  }
+  return channels;
+}
+
+Status SqliteStore::PutNotificationChannels(const std::string& workspace_id,
+                                            const NotificationChannels& channels,
+                                            const AuditEntry& audit) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Status cleared = sqlite::Exec(db, "DELETE FROM notification_channels WHERE workspace_id = ?",
+                                  [&](Statement& q) { q.Bind(1, workspace_id); });
+    if (!cleared.ok()) {
+      return cleared;
+    }
+    int64_t position = 0;
+    for (const std::string& to : channels.email_to) {
+      Status s = InsertChannel(db, workspace_id, position++, DeliveryChannel::kEmail, to,
+                               DeliveryFormat::kText);
+      if (!s.ok()) {
+        return s;
+      }
+    }
+    for (const NotificationChannels::Webhook& hook : channels.webhooks) {
+      Status s = InsertChannel(db, workspace_id, position++, DeliveryChannel::kWebhook, hook.url,
+                               hook.format);
+      if (!s.ok()) {
+        return s;
+      }
+    }
+    return sqlite::InsertAudit(db, audit);
+  });
+}
+
+Result<DeliveryPage> SqliteStore::ListDeliveries(const std::string& workspace_id,
+                                                 const std::string& cursor, int limit) {
+  limit = std::clamp(limit, 1, kMaxPage);
+  std::string sql = std::string("SELECT ") + sqlite::kDeliveryColumns +
+                    " FROM deliveries WHERE workspace_id = ?1";
+  if (!cursor.empty()) sql += " AND id < ?2";
+  sql += " ORDER BY id DESC LIMIT ?3";
+  return Read([&](Connection& db) -> Result<DeliveryPage> {
+    Result<std::vector<DeliveryRecord>> rows = QueryAll<DeliveryRecord>(
+        db, sql,
+        [&](Statement& q) {
+          q.Bind(1, workspace_id);
+          if (!cursor.empty()) q.Bind(2, cursor);
+          q.Bind(3, limit + 1);
+        },
+        sqlite::ReadDelivery);
+    if (!rows.ok()) {
+      return rows.status();
+    }
+    DeliveryPage page;
+    page.items = std::move(rows).value();
+    page.next_cursor = CutPage(page.items, limit);
+    return page;
+  });
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::DueDeliveries(int64_t due_before, int limit) {
+  static const std::string kSql = std::string("SELECT ") + sqlite::kDeliveryColumns +
+                                  " FROM deliveries WHERE status = 'pending' AND "
+                                  "next_attempt_at < ? ORDER BY next_attempt_at, id LIMIT ?";
+  return Read([&](Connection& db) -> Result<std::vector<OutboxItem>> {
+    Result<std::vector<DeliveryRecord>> due = QueryAll<DeliveryRecord>(
+        db, kSql, [&](Statement& q) { q.Bind(1, due_before).Bind(2, limit); },
+        sqlite::ReadDelivery);
+    if (!due.ok()) {
+      return due.status();
+    }
+    // A notification usually has a few deliveries: each is read once.
+    std::map<std::string, NotificationRecord> notifications;
+    std::vector<OutboxItem> items;
+    for (DeliveryRecord& d : *due) {
+      auto found = notifications.find(d.notification_id);
+      if (found == notifications.end()) {
+        Result<NotificationRecord> n = SelectNotification(db, d.workspace_id, d.notification_id);
+        if (!n.ok()) {
+          return n.status();
+        }
+        found = notifications.emplace(d.notification_id, std::move(n).value()).first;
+      }
+      items.push_back(OutboxItem{std::move(d), found->second});
+    }
+    return items;
+  });
+}
+
+Status SqliteStore::FinishDeliveryAttempt(const DeliveryAttempt& a) {
+  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Status s = sqlite::Exec(
+        db,
+        "UPDATE deliveries SET status = ?1, attempts = ?2 + 1, next_attempt_at = ?3, last_error "
+        "= CASE WHEN ?4 = '' THEN last_error ELSE ?4 END, updated_at = ?5 WHERE id = ?6 AND "
+        "status = 'pending' AND attempts = ?2",
+        [&](Statement& q) {
+          q.Bind(1, ToString(a.status)).Bind(2, a.expected_attempts).Bind(3, a.next_attempt_at);
+          q.Bind(4, a.error).Bind(5, a.now).Bind(6, a.delivery_id);
+        });
+    if (!s.ok()) {
+      return s;
+    }
+    if (db.Changes() == 0) {
+      return Status(StatusCode::kAborted, "the delivery " + a.delivery_id + " changed meanwhile",
+                    "state_changed");
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace sw
