@@ -1,9 +1,8 @@
 #include "core/approval.h"
 
 #include <algorithm>
-#include <chrono>
 
-#include "core/duration.h"
+#include "core/with_fields.h"
 
 namespace sw {
 
@@ -12,11 +11,6 @@ using nlohmann::json;
 namespace {
 
 constexpr int kMaxRequired = 100;
-
-Status FieldError(std::string_view field, std::string message) {
-  return InvalidArgument("with." + std::string(field) + ": " + std::move(message),
-                         json{{"field", "with." + std::string(field)}});
-}
 
 Status NotPending(const Approval& a) {
   return Status(StatusCode::kFailedPrecondition,
@@ -55,7 +49,7 @@ Status ParseEnumField(const json& with, std::string_view field, const std::strin
     for (std::string_view n : names) {
       allowed += (allowed.empty() ? "" : ", ") + std::string(n);
     }
-    return FieldError(field, "must be one of " + allowed);
+    return WithFieldError(field, "must be one of " + allowed);
   }
   out = *parsed;
   return Status::Ok();
@@ -136,37 +130,34 @@ Result<Approvers> Approvers::Parse(const json& value) {
 
 Result<ApprovalPolicy> ApprovalPolicy::Parse(const json& with) {
   ApprovalPolicy p;
-  if (!with.contains("message") || !with["message"].is_string() ||
-      with["message"].get<std::string>().empty()) {
-    return FieldError("message", "must be a non-empty string");
+  Result<std::string> message = WithMessage(with, "message");
+  if (!message.ok()) {
+    return message.status();
   }
-  p.message = with["message"].get<std::string>();
+  p.message = std::move(message).value();
   for (const char* field : {"approvers", "escalate_to"}) {
     if (!with.contains(field)) {
       continue;
     }
     Result<Approvers> a = Approvers::Parse(with[field]);
     if (!a.ok()) {
-      return FieldError(field, a.status().message());
+      return WithFieldError(field, a.status().message());
     }
     (std::string_view(field) == "approvers" ? p.approvers : p.escalate_to.emplace()) = *a;
   }
   if (with.contains("required")) {
     const json& r = with["required"];
     if (!r.is_number_integer() || r.get<int64_t>() < 1 || r.get<int64_t>() > kMaxRequired) {
-      return FieldError("required", "must be an integer from 1 to " + std::to_string(kMaxRequired));
+      return WithFieldError("required",
+                            "must be an integer from 1 to " + std::to_string(kMaxRequired));
     }
     p.required = r.get<int>();
   }
-  if (with.contains("expires_in")) {
-    Result<std::chrono::milliseconds> d =
-        with["expires_in"].is_string() ? ParseDuration(with["expires_in"].get<std::string>())
-                                       : Result<std::chrono::milliseconds>(InvalidArgument(""));
-    if (!d.ok() || d->count() <= 0) {
-      return FieldError("expires_in", "must be a duration such as \"30m\" or \"24h\"");
-    }
-    p.expires_in_ms = d->count();
+  Result<std::optional<int64_t>> expires_in = WithDurationMs(with, "expires_in");
+  if (!expires_in.ok()) {
+    return expires_in.status();
   }
+  p.expires_in_ms = expires_in->value_or(p.expires_in_ms);
   if (Status s = ParseEnumField(with, "on_timeout", kOnTimeoutNames, p.on_timeout); !s.ok()) {
     return s;
   }
@@ -178,10 +169,10 @@ Result<ApprovalPolicy> ApprovalPolicy::Parse(const json& with) {
     return s;
   }
   if (p.on_timeout == OnTimeout::kEscalate && !p.escalate_to) {
-    return FieldError("escalate_to", "is required when on_timeout is escalate");
+    return WithFieldError("escalate_to", "is required when on_timeout is escalate");
   }
   if (p.on_timeout != OnTimeout::kEscalate && p.escalate_to) {
-    return FieldError("escalate_to", "applies only when on_timeout is escalate");
+    return WithFieldError("escalate_to", "applies only when on_timeout is escalate");
   }
   return p;
 }

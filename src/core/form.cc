@@ -1,8 +1,6 @@
 #include "core/form.h"
 
-#include <chrono>
-
-#include "core/duration.h"
+#include "core/with_fields.h"
 
 namespace sw {
 
@@ -11,11 +9,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kStatusNames[] = {"open", "submitted", "closed"};
-
-Status FieldError(std::string_view field, std::string message) {
-  return InvalidArgument("with." + std::string(field) + ": " + std::move(message),
-                         json{{"field", "with." + std::string(field)}});
-}
 
 Status NotOpen(const Form& form) {
   return Status(StatusCode::kFailedPrecondition,
@@ -38,24 +31,20 @@ std::optional<FormStatus> ParseFormStatus(std::string_view s) {
 
 Result<FormPolicy> FormPolicy::Parse(const json& with) {
   FormPolicy p;
-  if (!with.contains("message") || !with["message"].is_string() ||
-      with["message"].get<std::string>().empty()) {
-    return FieldError("message", "must be a non-empty string");
+  Result<std::string> message = WithMessage(with, "message");
+  if (!message.ok()) {
+    return message.status();
   }
-  p.message = with["message"].get<std::string>();
+  p.message = std::move(message).value();
   if (!with.contains("schema") || !with["schema"].is_object()) {
-    return FieldError("schema", "must be a JSON Schema (an object)");
+    return WithFieldError("schema", "must be a JSON Schema (an object)");
   }
   p.schema = with["schema"];
-  if (with.contains("expires_in")) {
-    Result<std::chrono::milliseconds> d =
-        with["expires_in"].is_string() ? ParseDuration(with["expires_in"].get<std::string>())
-                                       : Result<std::chrono::milliseconds>(InvalidArgument(""));
-    if (!d.ok() || d->count() <= 0) {
-      return FieldError("expires_in", "must be a duration such as \"30m\" or \"24h\"");
-    }
-    p.expires_in_ms = d->count();
+  Result<std::optional<int64_t>> expires_in = WithDurationMs(with, "expires_in");
+  if (!expires_in.ok()) {
+    return expires_in.status();
   }
+  p.expires_in_ms = *expires_in;
   return p;
 }
 

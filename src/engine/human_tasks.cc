@@ -242,6 +242,19 @@ void Engine::ExpireHumanTask(const TimerRecord& timer) {
     }
     return std::optional(std::move(after));
   };
+  c.audit = [this](const HumanTaskRecord& before, const HumanTaskRecord& after) {
+    AuditEntry e;
+    e.id = ids_.Next("aud");
+    e.workspace_id = after.workspace_id;
+    e.at = clock_.NowMs();
+    e.actor = "system";
+    e.action = after.kind + (after.status == before.status ? ".escalate" : ".expire");
+    e.target = after.id;
+    e.reason = after.resolution.is_object() ? after.resolution.value("reason", "") : "expired";
+    e.status_before = before.status;
+    e.status_after = after.status;
+    return e;
+  };
   Result<HumanTaskRecord> r = ChangeHumanTask(c);
   if (!r.ok()) {
     spdlog::warn("run {}: expiring {} {} failed: {}", timer.run_id, kind, c.task_id,

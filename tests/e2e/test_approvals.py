@@ -92,6 +92,9 @@ class ApprovalsTest(E2ETestCase):
                          ("olivia", "approve", "ok", "api"))
         parse_time(d["at"])
         self.assertEqual(after["resolution"]["status"], "approved")
+        audit = s.api("GET", f"/api/v1/audit?target={apr['id']}").json["items"]
+        self.assertEqual([(a["action"], a["actor"], a["reason"]) for a in audit],
+                         [("approval.approve", "token:olivia", "ok")])
         done = s.wait_status(run["id"], *TERMINAL)
         self.assertEqual(done["status"], "completed", done)
         self.assertEqual(find_step(done, "gate")["output"],
@@ -193,6 +196,9 @@ class ApprovalsTest(E2ETestCase):
         self.assertEqual(done["status"], "failed")
         self.assertEqual(done["error"]["code"], "approval_expired")
         self.assertEqual(s.api("GET", f"/api/v1/approvals/{apr['id']}").json["status"], "expired")
+        audit = s.api("GET", f"/api/v1/audit?target={apr['id']}").json["items"]
+        self.assertEqual(sorted(a["action"] for a in audit), ["approval.escalate", "approval.expire"])
+        self.assertTrue(all(a["actor"] == "system" for a in audit), audit)
 
     def test_escalated_approval_decided_by_escalate_to(self):
         s = self.server
