@@ -1,8 +1,9 @@
 // The Store contract as a test suite every backend must pass: workspaces, tokens and
 // sessions, workflow versions, runs and idempotency keys, the compare-and-set
-// TransitionRun with its side effects, timers, buffered events, agent tasks, ListRuns,
-// notifications and their deliveries, group commit, durability across a reopen, and
-// corrupt stored values failing loudly.
+// TransitionRun with its side effects, timers, buffered events, agent tasks, approvals
+// and forms (human tasks) and magic links, ListRuns, notifications and their
+// deliveries, group commit, durability across a reopen, and corrupt stored values
+// failing loudly.
 //
 // Value-parameterized over a backend. The tests are in store_conformance_*.cc; a
 // backend's test binary links them and instantiates the suite with its StoreBackend:
