@@ -168,6 +168,12 @@ Result<ApprovalPolicy> ApprovalPolicy::Parse(const json& with) {
       !s.ok()) {
     return s;
   }
+  for (const Approvers* a : {&p.approvers, p.escalate_to ? &*p.escalate_to : nullptr}) {
+    if (a != nullptr && !a->tokens.empty() && static_cast<int>(a->tokens.size()) < p.required) {
+      return WithFieldError(
+          "required", "is more than the " + std::to_string(a->tokens.size()) + " named approvers");
+    }
+  }
   if (p.on_timeout == OnTimeout::kEscalate && !p.escalate_to) {
     return WithFieldError("escalate_to", "is required when on_timeout is escalate");
   }

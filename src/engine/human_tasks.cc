@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/time_format.h"
+#include "engine/active_run.h"
 #include "engine/engine.h"
 #include "engine/steps/step_executor.h"
 
@@ -39,6 +40,20 @@ std::optional<std::string> NotificationOfChange(const HumanTaskRecord& before,
     return "approval_requested";
   }
   return std::nullopt;
+}
+
+// The waiting step's row with the resolved task's result.
+StepRecord ResultRow(const HumanTaskRecord& task, const HumanTaskResult& r) {
+  StepRecord row;
+  row.path = task.path;
+  row.step_id = task.step_id;
+  row.type = task.kind;
+  row.status = r.completes ? StepStatus::kCompleted : StepStatus::kFailed;
+  row.output = r.output;
+  if (!r.completes) {
+    row.error = StepError(r.error.value("message", ""), r.error.value("code", ""), task.step_id);
+  }
+  return row;
 }
 
 }  // namespace
@@ -127,63 +142,63 @@ Result<HumanTaskRecord> Engine::ChangeHumanTask(const HumanTaskChange& c) {
       return before;
     }
     HumanTaskRecord& task = **after;
-    Result<RunRecord> run = store_.GetRun(task.run_id, /*with_steps=*/false);
-    if (!run.ok()) {
-      return run.status();
-    }
     Result<std::optional<HumanTaskResult>> result = ResultOf(task);
     if (!result.ok()) {
       return result.status();
     }
     const int64_t now = clock_.NowMs();
-    const bool waits = WaitsFor(*run, task);
-    RunTransition t;
-    std::optional<TimerRecord> timer;
-    if (waits && result->has_value()) {
-      const HumanTaskResult& r = **result;
-      StepRecord row;
-      row.path = task.path;
-      row.step_id = task.step_id;
-      row.type = task.kind;
-      row.status = r.completes ? StepStatus::kCompleted : StepStatus::kFailed;
-      row.output = r.output;
-      if (!r.completes) {
-        row.error =
-            StepError(r.error.value("message", ""), r.error.value("code", ""), task.step_id);
-      }
-      t = WakeWithStepResult(*run, std::move(row), now);
-    } else {
-      t.run_id = run->id;
-      t.expected_version = run->version;
-      t.expected_status = run->status;
-      t.now = now;
-      if (waits && task.expires_at != before->expires_at) {
-        json wait = run->wait;
-        wait["until"] = task.expires_at > 0 ? json(FormatTime(task.expires_at)) : json();
-        t.wait = std::move(wait);
-        timer = TimerRecord{run->id, TimerKind::kExpiry, task.path, task.expires_at};
-        t.add_timers.push_back(*timer);
-      }
-    }
-    if (c.audit) {
-      t.audit = c.audit(*before, task);
-    }
+    std::optional<NotificationRecord> notification;
     if (std::optional<std::string> kind = NotificationOfChange(*before, task)) {
       Result<WorkspaceRecord> ws = store_.FindWorkspace(task.workspace_id);
-      t.notify.push_back(
-          TaskNotification(task, *kind, ws.ok() ? ws->slug : "", ids_.Next("ntf"), now));
+      notification = TaskNotification(task, *kind, ws.ok() ? ws->slug : "", ids_.Next("ntf"), now);
     }
-    t.use_link_hash = c.use_link_hash;
-    t.human_task = HumanTaskWrite{task, before->version};
-    Result<int64_t> committed = store_.TransitionRun(std::move(t));
+    std::optional<AuditEntry> audit;
+    if (c.audit) {
+      audit = c.audit(*before, task);
+    }
+    // Decided on the run as the write finds it, so only the task's compare-and-set can
+    // be lost; a woken run comes back with its steps and goes on from here.
+    bool woke = false;
+    std::optional<TimerRecord> timer;
+    auto decide = [&](const RunRecord& run) -> Result<std::optional<RunTransition>> {
+      const bool waits = WaitsFor(run, task);
+      woke = waits && result->has_value();
+      timer.reset();
+      RunTransition t;
+      if (woke) {
+        t = WakeWithStepResult(run, ResultRow(task, **result), now);
+      } else {
+        t.run_id = run.id;
+        t.expected_version = run.version;
+        t.now = now;
+        if (waits && task.expires_at != before->expires_at) {
+          json wait = run.wait;
+          wait["until"] = task.expires_at > 0 ? json(FormatTime(task.expires_at)) : json();
+          t.wait = std::move(wait);
+          timer = TimerRecord{run.id, TimerKind::kExpiry, task.path, task.expires_at};
+          t.add_timers.push_back(*timer);
+        }
+      }
+      t.audit = audit;
+      if (notification) {
+        t.notify.push_back(*notification);
+      }
+      t.use_link_hash = c.use_link_hash;
+      t.human_task = HumanTaskWrite{task, before->version};
+      return std::optional(std::move(t));
+    };
+    Result<RunRecord> committed = store_.UpdateRun(
+        task.run_id, decide, {.steps_to_decide = false, .steps_in_answer = result->has_value()});
     if (committed.ok()) {
       task.version = before->version + 1;
       task.updated_at = now;
       if (timer) {
         timers_.Add(*timer);
       }
-      if (waits && result->has_value()) {
-        Drive(run->id);
+      if (woke) {
+        if (std::shared_ptr<ActiveRun> ar = Activate(committed->id)) {
+          Begin(ar, std::move(committed).value());
+        }
       }
       return task;
     }

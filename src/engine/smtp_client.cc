@@ -117,9 +117,11 @@ class CurlSmtpClient final : public SmtpClient {
     curl_slist* rcpt = curl_slist_append(nullptr, ("<" + o.to + ">").c_str());
     curl_easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    if (options_.require_starttls) {
-      curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
-    }
+    // STARTTLS whenever an smtp:// server offers it (its certificate verified); with
+    // --smtp-starttls a server that does not offer it is refused.
+    curl_easy_setopt(
+        curl, CURLOPT_USE_SSL,
+        static_cast<long>(options_.require_starttls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
     curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from.c_str());
     curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);

@@ -86,13 +86,14 @@ struct TransitionPlan {
   // Each replaces a timer of the same (run, kind). Run ids resolved; a parent's
   // wake-up by its ending child comes first.
   std::vector<TimerRecord> add_timers;
+  // Created or changed before the run's open tasks close (below).
+  const HumanTaskWrite* human_task = nullptr;
   bool close_agent_tasks = false;  // open tasks of the run become closed
   // Open approvals and forms of the run close, with this reason ("run cancelled").
   std::optional<std::string> close_human_tasks;
   const RunRecord* create_run = nullptr;
   const AgentTaskRecord* enqueue_task = nullptr;
   std::optional<int64_t> consume_event_id;
-  const HumanTaskWrite* human_task = nullptr;
   const std::string* use_link_hash = nullptr;
   const AuditEntry* audit = nullptr;
   // Inserted last, each with its deliveries; empty on the hot path (nothing is read).

@@ -349,6 +349,35 @@ class ApprovalsTest(E2ETestCase):
                 self.assertEqual(after["status"], "expired")
                 self.assertEqual(after["resolution"]["reason"], "run cancelled")
 
+    def test_decision_racing_the_expiry(self):
+        s = self.server
+        outcomes = set()
+        for _ in range(4):
+            run, apr = self.gated(expires_in="1h")
+            results = {}
+
+            def decide():
+                results["decision"] = self.decide(apr["id"], "approve", self.operator).status
+
+            def expire():
+                s.advance_clock(HOUR_MS + 1)
+
+            threads = [threading.Thread(target=expire), threading.Thread(target=decide)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            done = s.wait_status(run["id"], *TERMINAL)
+            after = s.api("GET", f"/api/v1/approvals/{apr['id']}").json
+            if results["decision"] == 200:
+                self.assertEqual((after["status"], done["status"]), ("approved", "completed"))
+            else:
+                self.assertEqual(results["decision"], 409)
+                self.assertEqual((after["status"], done["status"]), ("expired", "failed"))
+                self.assertEqual(after["decisions"], [])
+            outcomes.add(after["status"])
+        self.assertTrue(outcomes <= {"approved", "expired"}, outcomes)
+
     # --- the inbox
 
     def test_inbox_lists_pending_first_and_filters(self):

@@ -99,6 +99,14 @@ TEST(ApprovalPolicy, RefusesEachBadFieldNamingIt) {
   ExpectRefused(json::object(), "with.message");
   ExpectRefused({{"message", ""}}, "with.message");
   ExpectRefused({{"message", 7}}, "with.message");
+  // More approvals required than there are named approvers: it could never approve.
+  ExpectRefused({{"message", "m"}, {"approvers", {{"tokens", {"ada", "bob"}}}}, {"required", 3}},
+                "with.required");
+  ExpectRefused({{"message", "m"},
+                 {"required", 2},
+                 {"on_timeout", "escalate"},
+                 {"escalate_to", {{"tokens", {"ada"}}}}},
+                "with.required");
   ExpectRefused(with("approvers", "viewer"), "with.approvers");
   ExpectRefused(with("approvers", {{"role", "viewer"}}), "with.approvers");
   ExpectRefused(with("approvers", {{"tokens", json::array()}}), "with.approvers");

@@ -505,7 +505,7 @@ TEST(Definition, ApprovalFieldsAreChecked) {
                          {"required", 2},
                          {"expires_in", "2h"},
                          {"on_timeout", "escalate"},
-                         {"escalate_to", {{"tokens", {"ada"}}}},
+                         {"escalate_to", {{"tokens", {"ada", "bob"}}}},
                          {"reversibility", "irreversible"},
                          {"on_deny", "continue"}})}));
   RefusedAt(Workflow({step(json::object())}), "gate", "with.message");

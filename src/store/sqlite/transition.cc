@@ -179,6 +179,12 @@ Status ApplyRunEffects(Connection& db, const TransitionPlan& plan) {
       return s;
     }
   }
+  // Before the close below: a task written by a change that ends its run closes too.
+  if (plan.human_task) {
+    if (Status s = WriteHumanTask(db, *plan.human_task, plan.now); !s.ok()) {
+      return s;
+    }
+  }
   if (plan.close_agent_tasks) {
     if (Status s = CloseAgentTasks(db, plan); !s.ok()) {
       return s;
@@ -210,11 +216,6 @@ Status ApplyPlan(Connection& db, const TransitionPlan& plan) {
     Status s = Exec(db, "DELETE FROM events WHERE id = ?",
                     [&](Statement& q) { q.Bind(1, *plan.consume_event_id); });
     if (!s.ok()) {
-      return s;
-    }
-  }
-  if (plan.human_task) {
-    if (Status s = WriteHumanTask(db, *plan.human_task, plan.now); !s.ok()) {
       return s;
     }
   }
