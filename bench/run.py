@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Stepwell benchmark driver: the workloads W1-W5 (and W4x) of ../shared/WORKLOADS.md.
+"""Stepwell benchmark driver: the workloads W1-W6 (and W4x) of ../shared/WORKLOADS.md.
 
 Standard library only (Python 3.11). For every workload repetition it starts the real
 server (`build/stepwell serve`) on a fresh temporary data directory bound to 127.0.0.1,
@@ -46,7 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 TERMINAL = ("completed", "failed", "cancelled")
-ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5", "W4x")  # W4x last: long
+ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5", "W6", "W4x")  # W4x last: long
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -82,10 +82,15 @@ PEERS = [
     ("W4", "memory added by 10k parked", "+92 MiB", "+145 MiB", "+671 MiB", "<= +30 MiB"),
     ("W5", "lateness p50 / p99 ms", "6,503 / 6,666", "618 / 982", "139 / 386",
      "<= 5 / <= 25, 0 early"),
+    ("W6", "decide->completed p50/p99 ms", "-", "-", "-", "<= 2 / <= 10"),
+    ("W6", "memory added by 10k parked", "-", "-", "-", "<= +30 MiB"),
     ("W4x", "100k parked: restart / memory", "-", "-", "-", "<= 5 s / <= +150 MiB"),
 ]
 W4X_RESTART_TARGET_S = 5.0
 W4X_MIB_PER_100K = 150.0  # memory target for 100,000 parked runs (scaled for --w4x-n)
+W6_PARKED = 10000  # approvals parked for the memory figure
+W6_DECIDED = 1000  # of those, decided one at a time
+W6_MAX_GETS = 1000  # polls of one run after its decision (with a 5 s bound)
 
 # --------------------------------------------------------------------------- definitions
 
@@ -105,6 +110,10 @@ def definitions(target_url=None):
             noop("t0", {"t": 0}),
             {"id": "nap", "type": "sleep", "with": {"duration": "2s"}},
             noop("t1", {"t": 1})]},
+        # Defaults: operators (and admins) decide, one approval needed, expires in 24 h.
+        "approval1": {"id": "approval1", "steps": [
+            {"id": "gate", "type": "approval", "with": {"message": "Go ahead?"}},
+            noop("after", {"ok": True})]},
     }
     if target_url:
         # The target answers after 30 s; the step's own timeout (default 30 s) is raised
@@ -1579,6 +1588,117 @@ def w5(server, ctx, n=1000):
             "ok": ok and not bad and early == 0 and len(late) == n}
 
 
+def w6_approval_ids(server, ids):
+    """Read each run: -> ([(run id, approval id)], errors) for those waiting on an approval."""
+    pairs, bad = [], []
+    for r in get_runs(server, ids, 50, time.monotonic() + 120):
+        wait = r.get("wait") or {}
+        if r.get("status") != "waiting" or wait.get("kind") != "approval" or not wait.get("approval_id"):
+            bad.append(f"{r.get('id')}: status={r.get('status') or r.get('_error')} wait={wait}")
+            continue
+        pairs.append((r["id"], wait["approval_id"]))
+    return pairs, bad
+
+
+def w6_await_completed(c, rid, t0, mode):
+    """After a decision: GET the run until terminal ("poll"), or one long-poll ("wait").
+    -> (run or None, GETs made)."""
+    if mode == "wait":
+        status, run = c.request("GET", f"/api/v1/runs/{rid}?wait_ms=5000")
+        ok = status == 200 and isinstance(run, dict) and run.get("status") in TERMINAL
+        return (run if ok else None), 1
+    gets = 0
+    while gets < W6_MAX_GETS and time.perf_counter() - t0 < 5:
+        gets += 1
+        status, run = c.request("GET", f"/api/v1/runs/{rid}")
+        if status == 200 and isinstance(run, dict) and run.get("status") in TERMINAL:
+            return run, gets
+    return None, gets
+
+
+def w6_decide_all(server, pairs, mode):
+    """Approve every approval one at a time; time the decision call and decision -> run
+    seen completed."""
+    c = server.conn()
+    to_completed, call, after, gets_needed, bad = [], [], [], [], []
+    deadline = time.monotonic() + 120
+    try:
+        for rid, apr in pairs:
+            check_stop()
+            if time.monotonic() > deadline:
+                bad.append("deadline reached")
+                break
+            t0 = time.perf_counter()
+            status, body = c.request("POST", f"/api/v1/approvals/{apr}/decision",
+                                     {"decision": "approve"}, retry=False)
+            t1 = time.perf_counter()
+            if status != 200 or not isinstance(body, dict) or body.get("status") != "approved":
+                bad.append(f"decision HTTP {status}: {str(body)[:200]}")
+                continue
+            run, gets = w6_await_completed(c, rid, t0, mode)
+            t2 = time.perf_counter()
+            if run is None or run.get("status") != "completed" or run.get("output") != {"ok": True}:
+                bad.append(f"{rid}: not completed 5 s after the decision"
+                           if run is None else f"{rid}: {run.get('status')} output={run.get('output')}")
+                continue
+            call.append(ms(t1 - t0))
+            after.append(ms(t2 - t1))
+            to_completed.append(ms(t2 - t0))
+            gets_needed.append(gets)
+    finally:
+        c.close()
+    polled = mode == "poll"
+    return {"decision_to_completed_ms": summary(to_completed), "decision_call_ms": summary(call),
+            "decision_answer_to_completed_ms": summary(after),
+            "first_get_already_completed": sum(1 for g in gets_needed if g == 1) if polled else None,
+            "gets_until_completed_max": max(gets_needed) if gets_needed and polled else None,
+            "decided": len(to_completed), "decision_errors": error_digest(bad)}
+
+
+def w6(server, ctx):
+    """W6: memory before; 10,000 approval1 runs parked on their approval; memory; then
+    1,000 of them approved one at a time through the API."""
+    n, n_decided = W6_PARKED, W6_DECIDED
+    mode = ctx.get("w6_await") or "wait"
+    apply_definitions(server, {"approval1": definitions()["approval1"]})
+    mib = lambda a, b, k: round((b.get(k, 0) - a.get(k, 0)) / 1024, 1)  # noqa: E731
+    c = server.conn()
+    _, m0 = metrics(c)
+    mem0 = memory(server.pid)
+    pc = phase_cpu_start(server.pid)
+    st = start_many(server, "approval1", n, 50, time.monotonic() + 300)
+    ok, _, counts, _ = wait_counts(c, lambda k: k.get("waiting", 0) >= len(st["ids"]),
+                                   timeout=300, interval=0.025)
+    parked_s = time.perf_counter() - st["t0"]
+    park_cpu = phase_cpu_end(pc)
+    time.sleep(0.5)  # as W4: let the allocator settle a little before reading memory
+    mem1 = memory(server.pid)
+    _, m1 = metrics(c)
+    out = {"n": n, "started": len(st["ids"]), "start_errors": error_digest(st["errors"]),
+           "start_phase_s": round(st["phase_s"], 3), "start_ms": summary(st["latency_ms"]),
+           "all_parked": ok, "counts_when_parked": counts,
+           "first_start_to_all_parked_s": round(parked_s, 3),
+           "store_park_phase": commit_stats(m0, m1), "park_phase_cpu": park_cpu,
+           "memory_kib": {"before": mem0, "parked": mem1},
+           "pss_added_by_parked_mib": mib(mem0, mem1, "pss_kib"),
+           "rss_added_by_parked_mib": mib(mem0, mem1, "vmrss_kib"),
+           "data_dir_bytes_parked": server.data_dir_bytes(), "await": mode}
+    if not ok:
+        out["stuck"] = {s: list_status_ids(c, s) for s in ("pending", "running") if counts.get(s)}
+    pairs, bad_wait = w6_approval_ids(server, st["ids"][:n_decided])
+    pc = phase_cpu_start(server.pid)
+    decided = w6_decide_all(server, pairs, mode)
+    decide_cpu = phase_cpu_end(pc)
+    _, m2 = metrics(c)
+    c.close()
+    out.update(decided)
+    out.update({"n_decided": n_decided, "not_waiting_on_approval": error_digest(bad_wait),
+                "store_decision_phase": commit_stats(m1, m2), "decision_phase_cpu": decide_cpu,
+                "ok": (ok and len(st["ids"]) == n and not bad_wait
+                       and decided["decided"] == n_decided)})
+    return out
+
+
 WORKLOADS = {
     "W1": (w1, []),
     "W2": (lambda s, ctx: w2(s, ctx, 1000), []),
@@ -1588,6 +1708,7 @@ WORKLOADS = {
     "W4": (w4, []),
     "W4x": (w4x, []),
     "W5": (w5, []),
+    "W6": (w6, []),
 }
 
 # --------------------------------------------------------------------------- disk
@@ -1723,6 +1844,16 @@ def headline(workload, r):
                      f"{fmt(lt.get('p50'))} / {fmt(lt.get('p99'))} / {fmt(lt.get('max'))}",
                      flag(lt.get("n") and lt["p50"] <= 5 and lt["p99"] <= 25 and r["early_wakeups"] == 0)))
         rows.append(("early wake-ups; completed", f"{r['early_wakeups']}; {lt.get('n', 0)}/{r['n']}", ""))
+    elif workload == "W6":
+        t, c = r.get("decision_to_completed_ms") or {}, r.get("decision_call_ms") or {}
+        rows.append((f"decision->completed p50 / p99 ms ({r.get('await')})",
+                     f"{fmt(t.get('p50'))} / {fmt(t.get('p99'))}",
+                     flag(r.get("ok") and t.get("n") and t["p50"] <= 2 and t["p99"] <= 10)))
+        rows.append(("decision call p50 / p99 ms", f"{fmt(c.get('p50'))} / {fmt(c.get('p99'))}", ""))
+        pss, rss = r.get("pss_added_by_parked_mib"), r.get("rss_added_by_parked_mib")
+        rows.append(("10k approvals: memory (PSS / RSS)", f"{signed(pss)} / {signed(rss)} MiB",
+                     flag(pss is not None and rss is not None and max(pss, rss) <= 30)))
+        rows.append(("10k approvals: parked s", fmt(r.get("first_start_to_all_parked_s")), ""))
     return rows
 
 
@@ -1801,6 +1932,9 @@ def main():
     ap.add_argument("--out", help="result file (default bench/results/<UTC>-<workloads>.json)")
     ap.add_argument("--w4x-n", type=int, default=100000,
                     help="parked runs in W4x (default 100000, the spec's figure)")
+    ap.add_argument("--w6-await", choices=("wait", "poll"), default="wait",
+                    help="W6: after a decision, one long-poll GET ?wait_ms=5000 (wait, default) "
+                         "or GET the run until completed (poll)")
     args = ap.parse_args()
     workloads = parse_workloads(args.workload)
     repeat = max(1, min(args.repeat, 20))
@@ -1835,7 +1969,7 @@ def main():
             print("measuring the disk (fdatasync, SQLite FULL/NORMAL) ...", flush=True)
             doc["disk"] = measure_disk(args.tmp_dir)
             print(f"  {doc['disk']}", flush=True)
-        ctx = {"disk": doc["disk"], "w4x_n": max(1, args.w4x_n)}
+        ctx = {"disk": doc["disk"], "w4x_n": max(1, args.w4x_n), "w6_await": args.w6_await}
         for w in workloads:
             fn, flags = WORKLOADS[w]
             for rep in range(1, repeat + 1):
@@ -1879,7 +2013,8 @@ def main():
                                   "first_start_to_all_parked_s", "first_cancel_to_all_terminal_s",
                                   "pss_added_by_parked_mib", "lateness_ms", "early_wakeups", "http", "shell",
                                   "restart_to_answer_s", "restart_to_noop_completed_s",
-                                  "pss_after_restart_vs_before_mib", "waiting_after_restart")}
+                                  "pss_after_restart_vs_before_mib", "waiting_after_restart",
+                                  "decision_to_completed_ms", "rss_added_by_parked_mib")}
                 print(f"  {json.dumps(brief)}  cpu={json.dumps(entry.get('cpu', {}))}", flush=True)
     except KeyboardInterrupt:
         STOP.set()
