@@ -11,6 +11,15 @@ from harness import E2ETestCase, TERMINAL, find_step, noop, parse_time
 HOUR_MS = 3600 * 1000
 
 
+def together(*fns):
+    """Runs `fns` at once, each on its own thread, and waits for all."""
+    threads = [threading.Thread(target=fn) for fn in fns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def approval(step_id="gate", **with_fields):
     w = {"message": "Charge ${{ input.name }}?"}
     w.update(with_fields)
@@ -306,12 +315,8 @@ class ApprovalsTest(E2ETestCase):
             def go(tok, decision):
                 answers.append(self.decide(apr["id"], decision, tok).status)
 
-            threads = [threading.Thread(target=go, args=(t, "approve" if i % 2 else "deny"))
-                       for i, t in enumerate(tokens)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            together(*[lambda t=t, i=i: go(t, "approve" if i % 2 else "deny")
+                       for i, t in enumerate(tokens)])
             self.assertEqual(sorted(answers), [200, 409, 409, 409], answers)
             after = s.api("GET", f"/api/v1/approvals/{apr['id']}").json
             self.assertEqual(len(after["decisions"]), 1)
@@ -330,11 +335,7 @@ class ApprovalsTest(E2ETestCase):
             def cancel():
                 results["cancel"] = s.control(run["id"], "cancel").status
 
-            threads = [threading.Thread(target=decide), threading.Thread(target=cancel)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            together(decide, cancel)
             done = s.wait_status(run["id"], *TERMINAL)
             after = s.api("GET", f"/api/v1/approvals/{apr['id']}").json
             if results["decision"] == 200:
@@ -362,11 +363,7 @@ class ApprovalsTest(E2ETestCase):
             def expire():
                 s.advance_clock(HOUR_MS + 1)
 
-            threads = [threading.Thread(target=expire), threading.Thread(target=decide)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            together(expire, decide)
             done = s.wait_status(run["id"], *TERMINAL)
             after = s.api("GET", f"/api/v1/approvals/{apr['id']}").json
             if results["decision"] == 200:
