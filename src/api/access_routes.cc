@@ -2,6 +2,7 @@
 
 #include "api/render.h"
 #include "api/routes.h"
+#include "core/ids.h"
 
 namespace sw::routes {
 
@@ -101,8 +102,14 @@ void ListAudit(ApiContext& api, Call& call) {
     }
     limit = static_cast<int>(*v);
   }
+  const std::string cursor = call.Query("cursor");
+  if (!cursor.empty() && !IsWellFormedId("aud", cursor)) {
+    call.Fail(InvalidArgument("'cursor' is not a cursor this server gave out",
+                              json{{"field", "cursor"}}));
+    return;
+  }
   Result<std::vector<AuditEntry>> entries =
-      api.control.ListAudit(call.ctx, call.Query("target"), call.Query("cursor"), limit + 1);
+      api.control.ListAudit(call.ctx, call.Query("target"), cursor, limit + 1);
   if (!entries.ok()) {
     call.Fail(entries.status());
     return;

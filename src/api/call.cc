@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "api/render.h"
@@ -13,11 +14,18 @@ using nlohmann::json;
 
 namespace {
 
-// The deepest nesting of arrays and objects in `text` (strings skipped). Checked
-// before parsing: very deep JSON would exhaust the stack when it is freed or printed.
-int JsonDepth(std::string_view text) {
+// What a look at a JSON text before parsing finds (strings skipped): the deepest
+// nesting of arrays and objects (very deep JSON would exhaust the stack when it is
+// freed or printed), and the first integer literal that no 64-bit integer holds (the
+// parser would keep it as a double, silently inexact).
+struct JsonScan {
   int depth = 0;
-  int deepest = 0;
+  std::string_view inexact_integer;
+};
+
+JsonScan ScanJson(std::string_view text) {
+  JsonScan scan;
+  int depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -30,12 +38,33 @@ int JsonDepth(std::string_view text) {
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
+      scan.depth = std::max(scan.depth, ++depth);
     } else if (c == ']' || c == '}') {
       --depth;
+    } else if ((c == '-' || std::isdigit(static_cast<unsigned char>(c))) &&
+               scan.inexact_integer.empty()) {
+      size_t end = i + 1;
+      while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) {
+        ++end;
+      }
+      const bool is_float =
+          end < text.size() && (text[end] == '.' || text[end] == 'e' || text[end] == 'E');
+      const std::string_view literal = text.substr(i, end - i);
+      if (!is_float && literal != "-") {
+        int64_t as_signed = 0;
+        uint64_t as_unsigned = 0;
+        const char* first = literal.data();
+        const char* last = first + literal.size();
+        const bool fits = c == '-' ? std::from_chars(first, last, as_signed).ec == std::errc()
+                                   : std::from_chars(first, last, as_unsigned).ec == std::errc();
+        if (!fits) {
+          scan.inexact_integer = literal;
+        }
+      }
+      i = end - 1;
     }
   }
-  return deepest;
+  return scan;
 }
 
 }  // namespace
@@ -145,13 +174,20 @@ bool Call::ParseJson(bool required) {
                 "unsupported_media_type"));
     return false;
   }
-  if (JsonDepth(req.body) > max_json_depth) {
+  const JsonScan scan = ScanJson(req.body);
+  if (scan.depth > max_json_depth) {
     Fail(InvalidArgument("JSON nested deeper than " + std::to_string(max_json_depth) + " levels"));
+    return false;
+  }
+  if (!scan.inexact_integer.empty()) {
+    Fail(InvalidArgument("The integer " + std::string(scan.inexact_integer.substr(0, 40)) +
+                         " is too large to keep exactly (at most 64 bits)"));
     return false;
   }
   try {
     body = json::parse(req.body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number no double holds (1e400).
     Fail(InvalidArgument(std::string("Malformed JSON: ") + e.what()));
     return false;
   }

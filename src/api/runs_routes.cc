@@ -6,6 +6,7 @@
 
 #include "api/render.h"
 #include "api/routes.h"
+#include "core/ids.h"
 
 namespace sw {
 
@@ -18,20 +19,6 @@ json RunBody(ApiContext& api, const RunRecord& run) {
 
 namespace routes {
 namespace {
-
-// Run ids are "run_" + 26 Crockford base32 characters.
-bool LooksLikeRunId(const std::string& s) {
-  if (s.size() != 30 || s.rfind("run_", 0) != 0) {
-    return false;
-  }
-  for (size_t i = 4; i < s.size(); ++i) {
-    const char c = s[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 HttpHeaders ETag(const RunRecord& run) {
   return {{"ETag", "\"" + std::to_string(run.version) + "\""}};
@@ -75,7 +62,7 @@ Result<RunFilter> ParseRunFilter(const std::map<std::string, std::string>& q) {
   set("wait_kind", filter.wait_kind);
   set("q", filter.id_contains);
   if (auto it = q.find("cursor"); it != q.end() && !it->second.empty()) {
-    if (!LooksLikeRunId(it->second)) {
+    if (!IsWellFormedId("run", it->second)) {
       return InvalidArgument("'cursor' is not a cursor this server gave out");
     }
     filter.cursor = it->second;

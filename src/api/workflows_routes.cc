@@ -1,6 +1,7 @@
 // Workflows: list, get, apply (PUT), one version's definition, status, the safety
 // resume, and the synchronous invoke of a script.
 
+#include <algorithm>
 #include <climits>
 
 #include "api/render.h"
@@ -37,6 +38,12 @@ void ListWorkflows(ApiContext& api, Call& call) {
   Result<std::vector<WorkflowRecord>> list = api.control.ListWorkflows(call.ctx);
   if (!list.ok()) {
     call.Fail(list.status());
+    return;
+  }
+  // A page's cursor is the id of its last workflow, and workflows are never deleted.
+  if (!cursor.empty() && std::none_of(list->begin(), list->end(),
+                                      [&](const WorkflowRecord& wf) { return wf.id == cursor; })) {
+    call.Fail(InvalidArgument("'cursor' is not a cursor this server gave out"));
     return;
   }
   // Workflows are few and listed by id; the cursor is the last id of the page.

@@ -46,6 +46,20 @@ std::string MakeId(std::string_view prefix, int64_t unix_ms,
   return id;
 }
 
+bool IsWellFormedId(std::string_view prefix, std::string_view s) {
+  constexpr size_t kRandomChars = 26;
+  if (s.size() != prefix.size() + 1 + kRandomChars || !s.starts_with(prefix) ||
+      s[prefix.size()] != '_') {
+    return false;
+  }
+  for (char c : s.substr(prefix.size() + 1)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool IsValidSlug(std::string_view s) {
   if (s.empty() || s.size() > kMaxSlugLength || !IsLowerAlnum(s[0])) {
     return false;

@@ -12,6 +12,10 @@ namespace sw {
 
 std::string MakeId(std::string_view prefix, int64_t unix_ms, const std::array<uint8_t, 10>& random);
 
+// True for an id MakeId could have made with `prefix`: "<prefix>_" + 26 characters of
+// Crockford base32 (upper case). A list's cursor that is not is not one it gave out.
+bool IsWellFormedId(std::string_view prefix, std::string_view s);
+
 // True for "[a-z0-9][a-z0-9-]{0,62}": workflow ids and workspace slugs.
 bool IsValidSlug(std::string_view s);
 

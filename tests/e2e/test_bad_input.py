@@ -251,8 +251,37 @@ class BadInputTest(E2ETestCase):
             ("cursor unknown", "/api/v1/runs?cursor=bm90LWEtY3Vyc29y"),
             ("workflows limit text", "/api/v1/workflows?limit=ten"),
             ("workflows cursor garbage", "/api/v1/workflows?cursor=zzz%20zzz"),
+            ("workflows cursor made up", "/api/v1/workflows?cursor=no-such-workflow"),
+            ("audit cursor made up", "/api/v1/audit?cursor=made-up"),
+            ("audit cursor of another kind", f"/api/v1/audit?cursor={r}"),
         ]
         self.check_cases([(n, "GET", p, {}, 400, "invalid_request") for n, p in cases])
+
+    def test_numbers_no_double_or_64_bit_integer_holds_are_refused(self):
+        s = self.server
+        before = self.snapshot()
+        for literal in (b"1e400", b"-1e400", b"18446744073709551616",
+                        b"-9223372036854775809", b"123456789012345678901234567890"):
+            body = b'{"input": {"n": ' + literal + b"}}"
+            resp = s.api("POST", "/api/v1/workflows/bi-done/runs", raw_body=body)
+            self.assertError(resp, 400, "invalid_request")
+        self.assertEqual(self.snapshot(), before)
+        # The largest 64-bit integers and ordinary floats are kept exactly.
+        for n in (18446744073709551615, -9223372036854775808, 9007199254740993):
+            run = s.run_and_wait("bi-done", {"v": n})
+            self.assertEqual(run["output"], n)
+        run = s.run_and_wait("bi-done", {"v": 1.5e300})
+        self.assertEqual(run["output"], 1.5e300)
+
+    def test_data_files_are_the_servers_alone(self):
+        import os
+        import stat
+        s = self.server
+        self.assertEqual(stat.S_IMODE(os.stat(s.data_dir).st_mode) & 0o077, 0)
+        for name in ("stepwell.db", "stepwell.db-wal", "admin-token"):
+            path = os.path.join(s.data_dir, name)
+            if os.path.exists(path):
+                self.assertEqual(stat.S_IMODE(os.stat(path).st_mode) & 0o077, 0, name)
 
     def test_deep_nesting_does_not_crash(self):
         s = self.server

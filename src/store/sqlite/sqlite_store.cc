@@ -1,9 +1,12 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <utility>
 
@@ -45,12 +48,28 @@ void PresizeWal(const std::string& wal_path) {
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir) {
+  // The data is the server's alone: a directory it creates is 0700, and the database
+  // is created 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
+  // database's mode).
   std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
+  const bool created = std::filesystem::create_directories(data_dir, ec);
   if (ec) {
     return Status(StatusCode::kUnavailable, "cannot create " + data_dir + ": " + ec.message());
   }
-  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(data_dir + "/stepwell.db"));
+  if (created) {
+    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, ec);
+  }
+  const std::string path = data_dir + "/stepwell.db";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+    const int err = errno;
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    return Status(StatusCode::kUnavailable, "cannot create " + path + ": " + std::strerror(err));
+  }
+  ::close(fd);
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path));
   if (Status s = store->Init(); !s.ok()) {
     return s;
   }
