@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/http_server.h"
+#include "cli/log_format.h"
 #include "control/access.h"
 #include "control/agent_tasks.h"
 #include "control/definitions.h"
@@ -91,7 +92,7 @@ bool WriteFileAtomically(const std::string& path, const std::string& text, mode_
 std::atomic<HttpServer*> g_server{nullptr};
 
 int Serve(const ServeOptions& opt) {
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  UseServerLogFormat();
   Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(opt.data_dir);
   if (!opened.ok()) {
     std::cerr << "error: " << opened.status().message() << "\n";

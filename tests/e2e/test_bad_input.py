@@ -273,6 +273,20 @@ class BadInputTest(E2ETestCase):
         run = s.run_and_wait("bi-done", {"v": 1.5e300})
         self.assertEqual(run["output"], 1.5e300)
 
+    def test_values_cannot_forge_log_lines(self):
+        s = self.server
+        s.put_workflow({"id": "bi-log", "steps": [
+            {"id": "e", "type": "wait_for_event", "with": {"event_type": "never"}}]})
+        run = s.wait_status(s.start_run("bi-log")["id"], "waiting")
+        forged = "2026-01-01T00:00:00.000Z info event=run.cancel run=forged"
+        token = s.create_token("operator", "ops\nFORGED-NAME")["token"]
+        self.assertStatus(s.control(run["id"], "cancel", {"reason": "bye\r\n" + forged},
+                                    token=token), 200)
+        log = s.log_text()
+        self.assertIn("bye\\r\\n" + forged, log)
+        self.assertFalse(any(line.startswith(forged) for line in log.splitlines()))
+        self.assertFalse(any(line.startswith("FORGED-NAME") for line in log.splitlines()))
+
     def test_data_files_are_the_servers_alone(self):
         import os
         import stat
