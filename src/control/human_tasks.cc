@@ -172,16 +172,11 @@ Result<LinkView> HumanTasks::ViewLink(const std::string& token) {
     return approval.status();
   }
   std::string reason = GoneReason(*link, *approval);
-  return LinkView{std::move(approval).value(), std::move(reason)};
+  return LinkView{std::move(link).value(), std::move(approval).value(), std::move(reason)};
 }
 
 Result<HumanTaskRecord> HumanTasks::DecideByLink(const std::string& token,
                                                  const DecisionRequest& request) {
-  const std::string hash = HashToken(token);
-  Result<ApprovalLinkRecord> link = store_.FindApprovalLink(hash);
-  if (!link.ok()) {
-    return link.status();
-  }
   Result<LinkView> view = ViewLink(token);
   if (!view.ok()) {
     return view.status();
@@ -189,11 +184,13 @@ Result<HumanTaskRecord> HumanTasks::DecideByLink(const std::string& token,
   if (!view->gone_reason.empty()) {
     return Gone(view->gone_reason);
   }
+  const ApprovalLinkRecord* link = &view->link;
   ApprovalDecision decision{link->recipient, "link:" + link->recipient,
                             request.approve, request.comment,
                             clock_.NowMs(),  "link"};
-  Result<HumanTaskRecord> after = ApplyDecision(link->approval_id, std::move(decision), hash,
-                                                link->workspace_id, "link:" + link->recipient, "");
+  Result<HumanTaskRecord> after =
+      ApplyDecision(link->approval_id, std::move(decision), link->token_hash, link->workspace_id,
+                    "link:" + link->recipient, "");
   if (!after.ok() && after.status().code() == StatusCode::kFailedPrecondition) {
     // Used meanwhile, or the approval closed meanwhile: the link is gone either way.
     return Gone(after.status().message());

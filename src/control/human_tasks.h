@@ -32,6 +32,7 @@ struct MagicLink {
 // A magic link as its page shows it: the approval, and why the link no longer decides
 // (empty while it does).
 struct LinkView {
+  ApprovalLinkRecord link;
   HumanTaskRecord approval;
   std::string gone_reason;
 };
