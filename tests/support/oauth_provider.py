@@ -19,10 +19,15 @@ Endpoints:
   POST /_control/seed    issue a refresh and an access token (answers them)
   POST /_control/mode    {"token": "ok"|"error_500"|"error_429"|"timeout"|"invalid_grant"|
                           "invalid_client", "times": N, "rotate": bool, "expires_in": N,
-                          "deny_authorize": bool}
+                          "deny_authorize": bool, "hold": bool}
+                         `times`: the next N token requests get `token`, then "ok" again
+                         (default: until changed). `hold`: token requests wait (up to
+                         60 s) until /_control/release, then get the mode of that moment.
+  POST /_control/release answers the held token requests and turns `hold` off
   POST /_control/revoke  {"access": bool, "refresh": bool}: revokes every issued token of
                          that kind
-  GET  /_control/stats   counters and the last token request's form (secrets removed)
+  GET  /_control/stats   counters ("held": token requests waiting now) and the last
+                         token request's form (secrets removed)
   POST /_control/reset   forget every token, code, counter and mode; release held answers
 
 Thread-safety: the server is threaded (one thread per connection); all state is behind
@@ -45,6 +50,7 @@ DEFAULT_CLIENT_ID = "stepwell-test-client"
 DEFAULT_CLIENT_SECRET = "stepwell-test-client-secret"
 DEFAULT_EXPIRES_IN = 3600
 TIMEOUT_HOLD_SECONDS = 30.0
+HOLD_MAX_SECONDS = 60.0
 CODE_LIFETIME_SECONDS = 600.0
 TOKEN_MODES = ("ok", "error_500", "error_429", "timeout", "invalid_grant", "invalid_client")
 # Fields of a token request that never appear in stats.
@@ -58,6 +64,7 @@ class _Mode:
         self.rotate = False
         self.expires_in = DEFAULT_EXPIRES_IN
         self.deny_authorize = False
+        self.hold = False
 
 
 class _State:
@@ -66,6 +73,7 @@ class _State:
     def __init__(self):
         self.lock = threading.Lock()
         self.release = threading.Event()  # set by reset: held `timeout` answers end
+        self.gate = threading.Event()     # set by release (and reset): held requests go on
         self.clear()
 
     def clear(self):
@@ -75,6 +83,7 @@ class _State:
         self.codes = {}           # code -> {"client_id", "redirect_uri", "challenge", ...}
         self.stats = {"token_requests": 0, "refresh_grants": 0, "code_grants": 0,
                       "api_calls": 0, "api_unauthorized": 0, "authorize_requests": 0,
+                      "held": 0,
                       "last_token_request": None, "last_authorize_request": None}
 
     def issue(self, *, with_refresh):
@@ -167,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
                   ("POST", "/_control/mode"): self._control_mode,
                   ("POST", "/_control/revoke"): self._control_revoke,
                   ("GET", "/_control/stats"): self._control_stats,
+                  ("POST", "/_control/release"): self._control_release,
                   ("POST", "/_control/reset"): self._control_reset}
         handler = routes.get((method, path))
         if handler is None:
@@ -222,6 +232,14 @@ class _Handler(BaseHTTPRequestHandler):
             seen = {k: v for k, v in form.items() if k not in SECRET_FIELDS}
             seen["client_auth"] = how
             state.stats["last_token_request"] = seen
+            gate = state.gate if state.mode.hold else None
+            if gate is not None:
+                state.stats["held"] += 1
+        if gate is not None:
+            gate.wait(HOLD_MAX_SECONDS)
+            with state.lock:
+                state.stats["held"] = max(0, state.stats["held"] - 1)  # 0 after a reset
+        with state.lock:
             forced = state.forced_answer()
             release = state.release
             if forced is None:
@@ -364,6 +382,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _control_revoke(self):
         self._control(self.server.provider.revoke_from)
 
+    def _control_release(self):
+        self._control(lambda _body: self.server.provider.release())
+
     def _control_reset(self):
         self._control(lambda _body: self.server.provider.reset())
 
@@ -410,6 +431,7 @@ class OAuthProvider:
         if self._server is None:
             return
         self._state.release.set()
+        self._state.gate.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
@@ -464,7 +486,7 @@ class OAuthProvider:
         return self.set_mode_from(fields)
 
     def set_mode_from(self, body):
-        known = {"token", "times", "rotate", "expires_in", "deny_authorize"}
+        known = {"token", "times", "rotate", "expires_in", "deny_authorize", "hold"}
         unknown = set(body) - known
         if unknown:
             raise ValueError(f"unknown mode fields: {sorted(unknown)}")
@@ -486,8 +508,32 @@ class OAuthProvider:
                 mode.expires_in = _int(body, "expires_in")
             if "deny_authorize" in body:
                 mode.deny_authorize = bool(body["deny_authorize"])
-            return {"token": mode.token, "times": mode.times, "rotate": mode.rotate,
-                    "expires_in": mode.expires_in, "deny_authorize": mode.deny_authorize}
+            if "hold" in body:
+                mode.hold = bool(body["hold"])
+            return self._mode_view()
+
+    def _mode_view(self):
+        mode = self._state.mode
+        return {"token": mode.token, "times": mode.times, "rotate": mode.rotate,
+                "expires_in": mode.expires_in, "deny_authorize": mode.deny_authorize,
+                "hold": mode.hold}
+
+    def release(self):
+        """Lets the held token requests go on and stops holding new ones."""
+        state = self._state
+        with state.lock:
+            state.mode.hold = False
+            state.gate.set()
+            state.gate = threading.Event()
+            return self._mode_view()
+
+    def issued(self):
+        """Every refresh token, access token and code issued so far (for tests that look
+        for them where they must not be)."""
+        state = self._state
+        with state.lock:
+            return {"refresh_tokens": list(state.refresh_tokens),
+                    "access_tokens": list(state.access_tokens), "codes": list(state.codes)}
 
     def revoke(self, *, access=False, refresh=False):
         return self.revoke_from({"access": access, "refresh": refresh})
@@ -515,6 +561,8 @@ class OAuthProvider:
         with state.lock:
             state.release.set()
             state.release = threading.Event()
+            state.gate.set()
+            state.gate = threading.Event()
             state.clear()
         return {"reset": True}
 

@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 import unittest
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -155,6 +156,31 @@ class ProviderTest(unittest.TestCase):
         thread.join(5)
         self.assertFalse(thread.is_alive())
         self.assertIn("error", outcome)
+
+    def test_hold_until_release(self):
+        seeded = self.p.seed()
+        self.p.set_mode(hold=True, token="invalid_grant", times=1)
+        outcome = {}
+
+        def call():
+            outcome["answer"] = self.token(grant_type="refresh_token",
+                                           refresh_token=seeded["refresh_token"], **CLIENT)
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while self.p.stats()["held"] != 1:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.01)
+        self.p.set_mode(token="ok")  # the answer is the mode at release time
+        status, _, body = self.request("POST", "/_control/release")
+        self.assertEqual((status, body["hold"]), (200, False))
+        thread.join(10)
+        self.assertEqual(outcome["answer"][0], 200)
+        self.assertEqual(self.p.stats()["held"], 0)
+        issued = self.p.issued()
+        self.assertIn(seeded["refresh_token"], issued["refresh_tokens"])
+        self.assertIn(outcome["answer"][2]["access_token"], issued["access_tokens"])
 
     def authorize(self, verifier, state="st1", redirect="http://127.0.0.1:1/oauth/callback"):
         query = urlencode({"response_type": "code", "client_id": CLIENT["client_id"],
