@@ -114,7 +114,13 @@ test('the banner: one connection, several, and more than three point to the bell
   assert.equal((await bannerRows(page)).length, 3, 'three rows, the rest on one line');
   await banner(page).getByText('and 2 more — see notifications').waitFor();
   await banner(page).getByRole('button', { name: 'see notifications' }).click();
-  await page.getByRole('region', { name: 'Notifications' }).waitFor();
+  // The bell lists every connection's notification, leading to the connection.
+  const bell = page.getByRole('region', { name: 'Notifications' });
+  for (const [c, app] of [[slack, 'Slack'], [more[0], 'Github'], [more[3], 'Notion']]) {
+    const entry = bell.getByRole('link', { name: new RegExp(`^(Unread: )?${app} reauth required`) });
+    await entry.waitFor();
+    assert.equal(await entry.getAttribute('href'), connectionUrl(c.id));
+  }
   assert.ok(
     await page.getByRole('button', { name: /^Notifications/ }).evaluate((el) => el === document.activeElement),
     'the bell has the focus',
