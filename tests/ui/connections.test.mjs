@@ -296,7 +296,7 @@ test('runs held for reauth: chip, pages, 409 on Resume, Reconnect through the pr
   await page.context().close();
 });
 
-test('only an admin gets Reconnect and Refresh now; a refused refresh shows the server message', async () => {
+test('only an admin gets Reconnect and Refresh now; a refused refresh or consent shows why', async () => {
   const healthy = await createConnection('calendar', 'google');
   const broken = await brokenConnection('tickets', 'zendesk');
   const manual = await brokenConnection('legacy', 'jira');
@@ -326,6 +326,14 @@ test('only an admin gets Reconnect and Refresh now; a refused refresh shows the 
   const refused = toast(page, 'Failed to refresh connection');
   await refused.waitFor();
   assert.equal((await refused.locator('.toast__detail').innerText()).trim(), NEEDS_REAUTH);
+
+  // The provider refuses consent: the server's callback says so, and nothing changes.
+  await env.provider.control('mode', { deny_authorize: true });
+  await page.getByRole('button', { name: 'Reconnect' }).click();
+  await page.getByRole('heading', { name: 'The connection was not authorized' }).waitFor();
+  assert.match(await page.locator('body').innerText(), /access_denied/);
+  await env.provider.control('mode', { deny_authorize: false });
+  assert.equal((await env.server.ok('GET', `/api/v1/connections/${broken.id}`)).status, 'error');
 
   const before = (await env.provider.stats()).refresh_grants;
   await page.goto(connectionUrl(healthy.id));
