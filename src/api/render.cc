@@ -12,8 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-json TimeOrNull(int64_t ms) { return ms == 0 ? json() : json(FormatTime(ms)); }
-
 json StepJson(const StepRecord& s) {
   // A stored pending step (held before its call) records the attempt it waits to make;
   // what a reader sees is the attempts made.
@@ -261,5 +259,9 @@ json ErrorJson(const Status& s) {
   }
   return json{{"error", error}};
 }
+
+json TimeOrNull(int64_t unix_ms) { return unix_ms == 0 ? json() : json(FormatTime(unix_ms)); }
+
+json CursorJson(const std::string& cursor) { return cursor.empty() ? json(nullptr) : json(cursor); }
 
 }  // namespace sw

@@ -20,6 +20,10 @@ nlohmann::json AuditJson(const AuditEntry& entry);
 Result<nlohmann::json> ApprovalJson(const HumanTaskRecord& task);
 Result<nlohmann::json> FormJson(const HumanTaskRecord& task);
 nlohmann::json ErrorJson(const Status& status);
+// A time as RFC 3339, or null for 0 (not set).
+nlohmann::json TimeOrNull(int64_t unix_ms);
+// A list's next_cursor: null when there is no further page.
+nlohmann::json CursorJson(const std::string& cursor);
 // The HTTP status for a non-ok Status.
 int HttpStatusFor(const Status& status);
 
