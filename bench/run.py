@@ -1731,10 +1731,10 @@ def w8(server, ctx):
     _, later = c.request("GET", f"/api/v1/runs/{rid}")
     c.close()
     done = sorted((st for st in run["steps"]
-                   if st["step_id"] == "n" and st["status"] == "completed"),
+                   if st["id"] == "n" and st["status"] == "completed"),
                   key=lambda st: st["finished_at"])
     done_later = sum(1 for st in later["steps"]
-                     if st["step_id"] == "n" and st["status"] == "completed")
+                     if st["id"] == "n" and st["status"] == "completed")
     last_ms = rfc3339_ms(done[-1]["finished_at"]) if done else None
     tripped_ms = rfc3339_ms(wf["safety"]["tripped_at"])
     return {"limit": W8_LIMIT, "iterations": W8_ITERATIONS, "dispatched": len(done),

@@ -45,10 +45,13 @@ void Engine::HoldRun(const std::shared_ptr<ActiveRun>& ar) {
     Drop(ar);
     return;
   }
-  // The results it carries (pure steps, control rows) are kept; its status is not
-  // changed: a pending run stays pending.
+  // The results it carries (pure steps, control rows) are kept. A pending run that
+  // dispatched steps is started by this commit, as by any first commit; one whose first
+  // dispatch was refused stays pending.
   RunTransition keep;
-  keep.expected_status = ar->dispatching ? RunStatus::kPending : RunStatus::kRunning;
+  if (ar->dispatching && !ar->start_counted) {
+    keep.expected_status = RunStatus::kPending;
+  }
   Commit(ar, std::move(keep), CommitPhase::kBeforeWork, [this, ar] { Drop(ar); });
 }
 

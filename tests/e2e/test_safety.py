@@ -38,7 +38,7 @@ class ThroughputBreakerTest(E2ETestCase):
 
     def noops_done(self, run_id):
         run = self.server.get_run(run_id)
-        return sum(1 for st in run["steps"] if st["step_id"] == "n" and st["status"] == "completed")
+        return sum(1 for st in run["steps"] if st["id"] == "n" and st["status"] == "completed")
 
     def notifications(self, kind):
         items = self.server.list_all("/api/v1/notifications")
@@ -127,13 +127,15 @@ class ThroughputBreakerTest(E2ETestCase):
                              "steps": [noop("n", 1)]}]}}]})
         sleeper = s.start_run("sf-mixed", {"sleep": True})
         s.wait_status(sleeper["id"], "waiting")
-        s.start_run("sf-mixed", {"sleep": False})
+        loop = s.start_run("sf-mixed", {"sleep": False})
         self.wait_paused("sf-mixed")
         s.advance_clock_and_settle(11_000)
         s.wait_engine_idle()
         parked = s.get_run(sleeper["id"])
         self.assertEqual(parked["status"], "waiting", parked)
         self.assertEqual(parked["workflow_safety"]["reason"], "throughput_cap")
+        # The runaway itself is cancelled first: resumed, it would trip again at once.
+        self.assertEqual(s.control(loop["id"], "cancel").status, 200)
         self.assertEqual(self.resume("sf-mixed").status, 200)
         done = s.wait_status(sleeper["id"], "completed")
         self.assertIsNone(done["workflow_safety"])
