@@ -5,6 +5,7 @@
 
 #include "control/human_tasks.h"
 #include "core/time_format.h"
+#include "core/workflow_safety.h"
 
 namespace sw {
 
@@ -51,7 +52,8 @@ json PublicWait(const json& wait) {
 
 }  // namespace
 
-json RunJson(const RunRecord& run, bool detail, const Definition* definition) {
+json RunJson(const RunRecord& run, bool detail, const Definition* definition,
+             const json& workflow_safety) {
   json actions = json::array();
   for (RunAction a : AllowedActions(run.status, InRetryBackoff(run))) {
     actions.push_back(ToString(a));
@@ -69,6 +71,7 @@ json RunJson(const RunRecord& run, bool detail, const Definition* definition) {
             {"trigger", run.trigger},
             {"replay_of", run.replay_of.empty() ? json() : json(run.replay_of)},
             {"parent_run_id", run.parent_run_id.empty() ? json() : json(run.parent_run_id)},
+            {"workflow_safety", workflow_safety},
             {"created_at", TimeOrNull(run.created_at)},
             {"started_at", TimeOrNull(run.started_at)},
             {"updated_at", TimeOrNull(run.updated_at)},
@@ -104,8 +107,8 @@ json WorkflowJson(const WorkflowRecord& wf, bool detail) {
   json j = {{"id", wf.id},
             {"kind", wf.kind},
             {"mode", wf.mode},
-            {"status", wf.status},
-            {"safety", nullptr},
+            {"status", ShownWorkflowStatus(wf.status, wf.safety)},
+            {"safety", wf.safety.is_object() ? wf.safety : json()},
             {"version", wf.version},
             {"created_at", TimeOrNull(wf.created_at)},
             {"updated_at", TimeOrNull(wf.updated_at)}};

@@ -11,7 +11,10 @@
 namespace sw {
 
 // `definition` (may be null) adds the top-level steps not reached yet as `pending`.
-nlohmann::json RunJson(const RunRecord& run, bool detail, const Definition* definition);
+// `workflow_safety`: the hold of the run's workflow as a run shows it ({reason,
+// message}, or null).
+nlohmann::json RunJson(const RunRecord& run, bool detail, const Definition* definition,
+                       const nlohmann::json& workflow_safety);
 nlohmann::json WorkflowJson(const WorkflowRecord& wf, bool detail);
 nlohmann::json TokenJson(const TokenRecord& token);
 nlohmann::json AuditJson(const AuditEntry& entry);

@@ -201,6 +201,7 @@ Result<WorkflowRecord> ReadWorkflow(const Statement& s) {
   w.version = static_cast<int>(row.Int(5));
   w.created_at = row.Int(6);
   w.updated_at = row.Int(7);
+  w.safety = row.Json(8, "safety");
   return row.Done(std::move(w));
 }
 

@@ -27,7 +27,7 @@ inline constexpr char kTaskColumns[] =
     "id, workspace_id, run_id, path, step_id, queue, input, attempt, status, agent_id, "
     "available_at, lease_expires_at, created_at, updated_at";
 inline constexpr char kWorkflowColumns[] =
-    "workspace_id, id, kind, mode, status, version, created_at, updated_at";
+    "workspace_id, id, kind, mode, status, version, created_at, updated_at, safety";
 inline constexpr char kTokenColumns[] =
     "id, workspace_id, name, role, hash, created_at, revoked_at";
 inline constexpr char kWorkspaceColumns[] = "id, slug, created_at";
