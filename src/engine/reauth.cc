@@ -61,41 +61,16 @@ void Engine::HoldForReauth(const std::shared_ptr<ActiveRun>& ar, const StepDef& 
 }
 
 void Engine::ReleaseReauthWaits(const std::string& connection_id) {
-  Result<std::vector<std::string>> ids = store_.ListReauthWaits(connection_id);
-  if (!ids.ok()) {
-    spdlog::error("connection {}: cannot list the runs waiting for it: {}", connection_id,
-                  ids.status().message());
+  // One commit wakes them all (10,000 runs held on one connection go on together);
+  // each is then driven from what is stored.
+  Result<std::vector<std::string>> woken = store_.WakeReauthWaits(connection_id, clock_.NowMs());
+  if (!woken.ok()) {
+    spdlog::error("connection {}: cannot release the runs waiting for it: {}", connection_id,
+                  woken.status().message());
     return;
   }
-  for (const std::string& id : *ids) {
-    const int64_t now = clock_.NowMs();
-    auto decide = [connection_id,
-                   now](const RunRecord& run) -> Result<std::optional<RunTransition>> {
-      if (run.status != RunStatus::kWaiting || WaitKindOf(run) != WaitKind::kReauth ||
-          (!connection_id.empty() && run.wait.value("connection_id", "") != connection_id)) {
-        return std::optional<RunTransition>();  // released, cancelled or moved on meanwhile
-      }
-      RunTransition t;
-      t.run_id = run.id;
-      t.expected_version = run.version;
-      t.expected_status = RunStatus::kWaiting;
-      t.next_status = RunStatus::kRunning;
-      t.wait = json();
-      t.now = now;
-      return std::optional(std::move(t));
-    };
-    AddPendingCallback();
-    store_.UpdateRunAsync(id, std::move(decide),
-                          {.steps_to_decide = false, .steps_in_answer = true},
-                          [this](Result<RunRecord> after) {
-                            PendingCallbackDone done_guard(*this);
-                            if (!after.ok() || stopping_ || after->status != RunStatus::kRunning) {
-                              return;
-                            }
-                            if (std::shared_ptr<ActiveRun> ar = Activate(after->id)) {
-                              Begin(ar, std::move(after).value());
-                            }
-                          });
+  for (const std::string& id : *woken) {
+    Drive(id);
   }
 }
 

@@ -332,9 +332,12 @@ class Store {
   virtual Result<ConnectionRecord> UpdateConnection(const ConnectionWrite& w) = 0;
   virtual Status DeleteConnection(const std::string& workspace_id, const std::string& id,
                                   const AuditEntry& audit) = 0;
-  // The ids of the runs waiting (agent mode) for `connection_id` to be reconnected; for
-  // "": of those whose connection is active, or deleted.
-  virtual Result<std::vector<std::string>> ListReauthWaits(const std::string& connection_id) = 0;
+  // Wakes the runs waiting (agent mode) for `connection_id` to be reconnected (for "":
+  // those whose connection is active, or deleted), all in one commit: each becomes
+  // running with no wait and its version bumped, a compare-and-set on its status and
+  // wait. Answers their ids (the change listener is told them too).
+  virtual Result<std::vector<std::string>> WakeReauthWaits(const std::string& connection_id,
+                                                           int64_t now) = 0;
   // Seals every stored secret again under the store's current key (a key rotation);
   // flows under way are dropped. One transaction.
   virtual Status ResealSecrets() = 0;

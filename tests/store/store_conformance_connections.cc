@@ -120,7 +120,7 @@ TEST_P(StoreConformanceTest, AConnectionChangesByCompareAndSetWithItsAuditAndNot
       StatusCode::kNotFound);
 }
 
-TEST_P(StoreConformanceTest, RunsWaitingForAReconnectAreListedByConnection) {
+TEST_P(StoreConformanceTest, RunsWaitingForAReconnectWakeTogether) {
   ASSERT_TRUE(store_
                   ->CreateConnection(MakeConnection("conn_1", "a"),
                                      MakeAudit("aud_1", "ws_1", "x", "conn_1"), std::nullopt)
@@ -138,11 +138,15 @@ TEST_P(StoreConformanceTest, RunsWaitingForAReconnectAreListedByConnection) {
     t.now = kT0 + 2;
     ASSERT_TRUE(store_->TransitionRun(t).ok());
   }
-  EXPECT_EQ(*store_->ListReauthWaits("conn_1"), std::vector<std::string>{"run_a"});
+  EXPECT_EQ(*store_->WakeReauthWaits("conn_1", kT0 + 3), std::vector<std::string>{"run_a"});
+  Result<RunRecord> a = store_->GetRun("run_a", false);
+  EXPECT_EQ(a->status, RunStatus::kRunning);
+  EXPECT_TRUE(a->wait.is_null());
+  EXPECT_EQ(a->version, 4);
+  EXPECT_EQ(Changed().count("run_a"), 1u);
+  EXPECT_TRUE(store_->WakeReauthWaits("conn_1", kT0 + 4)->empty());  // once
   // "": those whose connection is active or gone.
-  std::vector<std::string> all = *store_->ListReauthWaits("");
-  std::sort(all.begin(), all.end());
-  EXPECT_EQ(all, (std::vector<std::string>{"run_a", "run_b"}));
+  EXPECT_EQ(*store_->WakeReauthWaits("", kT0 + 5), std::vector<std::string>{"run_b"});
 }
 
 TEST_P(StoreConformanceTest, AnOAuthStateIsTakenOnceAndNotAfterItExpires) {

@@ -335,22 +335,36 @@ Result<OAuthStateRecord> SqliteStore::TakeOAuthState(const std::string& state_ha
   return taken;
 }
 
-Result<std::vector<std::string>> SqliteStore::ListReauthWaits(const std::string& connection_id) {
-  static const std::string kWaiting =
-      "SELECT r.id FROM runs r WHERE r.wait_kind = 'reauth' AND r.status = 'waiting'";
-  return Read([&](Connection& db) {
-    return sqlite::QueryAll<std::string>(
+Result<std::vector<std::string>> SqliteStore::WakeReauthWaits(const std::string& connection_id,
+                                                              int64_t now) {
+  static const std::string kWake =
+      "UPDATE runs SET status = 'running', wait = NULL, wait_kind = '', version = version + 1, "
+      "updated_at = ?2 WHERE wait_kind = 'reauth' AND status = 'waiting'";
+  std::vector<std::string> woken;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) -> Status {
+    Result<std::vector<std::string>> ids = sqlite::QueryAll<std::string>(
         db,
         connection_id.empty()
-            ? kWaiting +
+            ? kWake +
                   " AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = "
-                  "json_extract(r.wait, '$.connection_id') AND c.status = 'error')"
-            : kWaiting + " AND json_extract(r.wait, '$.connection_id') = ?1",
+                  "json_extract(runs.wait, '$.connection_id') AND c.status = 'error') RETURNING id"
+            : kWake + " AND json_extract(wait, '$.connection_id') = ?1 RETURNING id",
         [&](Statement& q) {
           if (!connection_id.empty()) q.Bind(1, connection_id);
+          q.Bind(2, now);
         },
         [](const Statement& r) { return r.Text(0); });
+    if (!ids.ok()) {
+      return ids.status();
+    }
+    woken = std::move(ids).value();
+    changed.insert(changed.end(), woken.begin(), woken.end());
+    return Status::Ok();
   });
+  if (!s.ok()) {
+    return s;
+  }
+  return woken;
 }
 
 }  // namespace sw

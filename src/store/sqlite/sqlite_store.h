@@ -121,7 +121,8 @@ class SqliteStore final : public Store {
   Result<ConnectionRecord> UpdateConnection(const ConnectionWrite& w) override;
   Status DeleteConnection(const std::string& workspace_id, const std::string& id,
                           const AuditEntry& audit) override;
-  Result<std::vector<std::string>> ListReauthWaits(const std::string& connection_id) override;
+  Result<std::vector<std::string>> WakeReauthWaits(const std::string& connection_id,
+                                                   int64_t now) override;
   Status ResealSecrets() override;
   Status CreateOAuthState(const OAuthStateRecord& state) override;
   Result<OAuthStateRecord> TakeOAuthState(const std::string& state_hash, int64_t now) override;
