@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include "api/api.h"
 #include "api/http_server.h"
@@ -24,6 +25,7 @@
 #include "control/run_watch.h"
 #include "control/script_invoker.h"
 #include "control/service.h"
+#include "core/duration.h"
 #include "engine/agent_queue.h"
 #include "engine/engine.h"
 #include "engine/http_client.h"
@@ -56,7 +58,30 @@ struct ServeOptions {
   bool smtp_starttls = false;
   // What links in notifications start with; by default http://<listen address>.
   std::string public_url;
+  // Open connections at most; 0: as many as the descriptor limit leaves room for.
+  size_t max_connections = 0;
+  std::string header_timeout = "10s";
+  std::string idle_timeout = "60s";
 };
+
+// The HTTP server's options from the command line's.
+Result<HttpServerOptions> MakeHttpServerOptions(const ServeOptions& opt) {
+  HttpServerOptions http;
+  http.threads = opt.http_threads;
+  http.max_body_bytes = ApiOptions{}.max_body_bytes;
+  http.max_connections = opt.max_connections;
+  for (auto [flag, text, out] :
+       {std::tuple{"--header-timeout", &opt.header_timeout, &http.header_timeout},
+        std::tuple{"--idle-timeout", &opt.idle_timeout, &http.idle_timeout}}) {
+    Result<std::chrono::milliseconds> d = ParseDuration(*text);
+    if (!d.ok() || d->count() == 0) {
+      return InvalidArgument(std::string(flag) + " must be a duration above 0 such as 10s, got '" +
+                             *text + "'");
+    }
+    *out = *d;
+  }
+  return http;
+}
 
 // The SMTP client `opt` asks for: null without --smtp-url.
 Result<std::unique_ptr<SmtpClient>> MakeSmtpClient(const ServeOptions& opt) {
@@ -93,6 +118,11 @@ std::atomic<HttpServer*> g_server{nullptr};
 
 int Serve(const ServeOptions& opt) {
   UseServerLogFormat();
+  Result<HttpServerOptions> http_options = MakeHttpServerOptions(opt);
+  if (!http_options.ok()) {
+    std::cerr << "error: " << http_options.status().message() << "\n";
+    return 1;
+  }
   Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(opt.data_dir);
   if (!opened.ok()) {
     std::cerr << "error: " << opened.status().message() << "\n";
@@ -174,7 +204,7 @@ int Serve(const ServeOptions& opt) {
           api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
-      opt.http_threads, ApiOptions{}.max_body_bytes);
+      *http_options);
   if (!server.ok()) {
     std::cerr << "error: " << server.status().message() << "\n";
     return 1;
@@ -199,7 +229,8 @@ int Serve(const ServeOptions& opt) {
   outbox.Start();
   outbox_ptr.store(&outbox);
   WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0644);
-  spdlog::info("stepwell listening on http://{} (data in {}{}{})", address, opt.data_dir,
+  spdlog::info("stepwell listening on http://{} (data in {}, {} connections at most{}{})", address,
+               opt.data_dir, (*server)->max_connections(),
                opt.allow_private_targets ? ", private targets allowed" : "",
                opt.allow_shell ? ", shell allowed" : "");
   std::cout << "Listening on http://" << address << std::endl;
@@ -266,6 +297,14 @@ void AddServerCommands(CLI::App& app) {
                   "Require STARTTLS on an smtp:// server (smtps:// is TLS from the start)");
   serve->add_option("--public-url", opt->public_url,
                     "Base URL of links in notifications (default http://<listen address>)");
+  serve->add_option("--max-connections", opt->max_connections,
+                    "Open HTTP connections at most (default: what the descriptor limit, "
+                    "ulimit -n, leaves room for); at the cap a new connection replaces the "
+                    "oldest idle one");
+  serve->add_option("--header-timeout", opt->header_timeout,
+                    "Time a request's headers may take to arrive (default 10s)");
+  serve->add_option("--idle-timeout", opt->idle_timeout,
+                    "Time a kept-alive connection may stay idle between requests (default 60s)");
   serve->callback([opt] {
     // SIGINT/SIGTERM stop the server cleanly; a thread waits for them.
     sigset_t set;
