@@ -1,5 +1,8 @@
 #include "api/connection_slots.h"
 
+#include <dirent.h>
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -23,6 +26,22 @@ size_t MaxConnectionsFor(uint64_t fd_limit, size_t fds_open) {
   const uint64_t taken = reserve + fds_open;
   const uint64_t free = fd_limit > taken ? fd_limit - taken : 0;
   return static_cast<size_t>(std::clamp<uint64_t>(free, kMinConnections, kMaxConnections));
+}
+
+size_t DefaultMaxConnections(size_t fds_to_come) {
+  rlimit limit{};
+  uint64_t fd_limit = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    fd_limit = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur;
+  }
+  size_t fds_open = 0;
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    while (const dirent* entry = readdir(dir)) {
+      fds_open += entry->d_name[0] != '.';
+    }
+    closedir(dir);
+  }
+  return MaxConnectionsFor(fd_limit, fds_open + fds_to_come);
 }
 
 ConnectionSlots::ConnectionSlots(size_t max) : max_(max) { SW_CHECK(max >= 1); }

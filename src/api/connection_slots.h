@@ -26,6 +26,10 @@ inline constexpr size_t kMinConnections = 8;
 inline constexpr size_t kMaxConnections = 16384;
 size_t MaxConnectionsFor(uint64_t fd_limit, size_t fds_open);
 
+// MaxConnectionsFor this process: its descriptor limit (RLIMIT_NOFILE), what is open
+// now, and `fds_to_come` more.
+size_t DefaultMaxConnections(size_t fds_to_come = 0);
+
 class ConnectionSlots {
  public:
   using IdleTicket = uint64_t;

@@ -1,8 +1,6 @@
 #include "api/http_server.h"
 
-#include <dirent.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -576,22 +574,6 @@ void Session::Close() {
 }
 
 }  // namespace
-
-size_t DefaultMaxConnections(size_t fds_to_come) {
-  rlimit limit{};
-  uint64_t fd_limit = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    fd_limit = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : limit.rlim_cur;
-  }
-  size_t fds_open = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (const dirent* entry = readdir(dir)) {
-      fds_open += entry->d_name[0] != '.';
-    }
-    closedir(dir);
-  }
-  return MaxConnectionsFor(fd_limit, fds_open + fds_to_come);
-}
 
 Result<std::unique_ptr<HttpServer>> MakeHttpServer(const std::string& listen, Handler handler,
                                                    const HttpServerOptions& options) {

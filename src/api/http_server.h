@@ -47,15 +47,11 @@ class HttpServer {
 struct HttpServerOptions {
   int threads = 1;
   size_t max_body_bytes = 1 << 20;
-  // 0: DefaultMaxConnections(). Larger values are cut to it.
+  // 0: DefaultMaxConnections() (connection_slots.h). Larger values are cut to it.
   size_t max_connections = 0;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
 };
-
-// The most connections the descriptor limit (RLIMIT_NOFILE) leaves room for, with what
-// is open now, `fds_to_come` more, and a reserve for step work (MaxConnectionsFor).
-size_t DefaultMaxConnections(size_t fds_to_come = 0);
 
 // Binds `listen` ("HOST:PORT"; port 0 picks one).
 Result<std::unique_ptr<HttpServer>> MakeHttpServer(const std::string& listen, Handler handler,
