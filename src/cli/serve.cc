@@ -31,6 +31,7 @@
 #include "engine/http_client.h"
 #include "engine/id_source.h"
 #include "engine/notification_outbox.h"
+#include "engine/process_records.h"
 #include "engine/process_runner.h"
 #include "engine/smtp_client.h"
 #include "store/sqlite/sqlite_store.h"
@@ -62,7 +63,40 @@ struct ServeOptions {
   size_t max_connections = 0;
   std::string header_timeout = "10s";
   std::string idle_timeout = "60s";
+  // How shell steps' processes are contained: auto, cgroup or subreaper.
+  std::string shell_containment = "auto";
 };
+
+// The shell steps' process runner, once what a crashed server left running is ended.
+// Attempt records live in DATA_DIR/processes.
+Result<std::unique_ptr<ProcessRunner>> StartProcessRunner(const ServeOptions& opt) {
+  const std::string record_dir = opt.data_dir + "/processes";
+  if (Status s = CreateRecordDir(record_dir); !s.ok()) {
+    return s;
+  }
+  Result<LeftoverAttempts> leftovers = KillLeftoverAttempts(record_dir);
+  if (!leftovers.ok()) {
+    return leftovers.status();
+  }
+  if (leftovers->running > 0) {
+    spdlog::warn("killed what {} shell step attempt(s) of an earlier server left running",
+                 leftovers->running);
+  }
+  ProcessRunnerOptions options;
+  options.record_dir = record_dir;
+  if (!opt.allow_shell || opt.shell_containment == "subreaper") {
+    options.containment = ProcessContainment::kSubreaper;
+  } else if (opt.shell_containment == "cgroup") {
+    options.containment = ProcessContainment::kCgroup;
+  }
+  Result<std::unique_ptr<ProcessRunner>> runner = MakeProcessRunner(options);
+  if (runner.ok() && opt.allow_shell) {
+    const bool cgroup = (*runner)->containment() == ProcessContainment::kCgroup;
+    spdlog::info("shell steps run under a keeper each{} ({})", cgroup ? ", in a cgroup each" : "",
+                 (*runner)->containment_note());
+  }
+  return runner;
+}
 
 // The HTTP server's options from the command line's.
 Result<HttpServerOptions> MakeHttpServerOptions(const ServeOptions& opt) {
@@ -176,7 +210,12 @@ int Serve(const ServeOptions& opt) {
     std::cerr << "error: " << smtp.status().message() << "\n";
     return 1;
   }
-  std::unique_ptr<ProcessRunner> processes = MakeProcessRunner();
+  Result<std::unique_ptr<ProcessRunner>> made_processes = StartProcessRunner(opt);
+  if (!made_processes.ok()) {
+    std::cerr << "error: " << made_processes.status().message() << "\n";
+    return 1;
+  }
+  std::unique_ptr<ProcessRunner> processes = std::move(made_processes).value();
   EngineOptions engine_options;
   engine_options.workers = opt.workers;
   engine_options.allow_shell = opt.allow_shell;
@@ -305,6 +344,12 @@ void AddServerCommands(CLI::App& app) {
                     "Time a request's headers may take to arrive (default 10s)");
   serve->add_option("--idle-timeout", opt->idle_timeout,
                     "Time a kept-alive connection may stay idle between requests (default 60s)");
+  serve
+      ->add_option("--shell-containment", opt->shell_containment,
+                   "How shell steps' processes are contained: auto (a cgroup per attempt where "
+                   "the machine allows it, else a keeper process alone), cgroup (or fail), "
+                   "subreaper")
+      ->check(CLI::IsMember({"auto", "cgroup", "subreaper"}));
   serve->callback([opt] {
     // SIGINT/SIGTERM stop the server cleanly; a thread waits for them.
     sigset_t set;
