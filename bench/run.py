@@ -46,7 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 TERMINAL = ("completed", "failed", "cancelled")
-ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5", "W6", "W4x")  # W4x last: long
+ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5", "W6", "W8", "W4x")  # W4x last: long
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -85,7 +85,10 @@ PEERS = [
     ("W6", "decide->completed p50/p99 ms", "-", "-", "-", "<= 2 / <= 10"),
     ("W6", "memory added by 10k parked", "-", "-", "-", "<= +30 MiB"),
     ("W4x", "100k parked: restart / memory", "-", "-", "-", "<= 5 s / <= +150 MiB"),
+    ("W8", "runaway: past limit / to paused_safety", "-", "-", "-", "0 / <= 10 ms"),
 ]
+W8_LIMIT = 1000  # max_steps_per_minute of the runaway loop
+W8_ITERATIONS = 100000
 W4X_RESTART_TARGET_S = 5.0
 W4X_MIB_PER_100K = 150.0  # memory target for 100,000 parked runs (scaled for --w4x-n)
 W6_PARKED = 10000  # approvals parked for the memory figure
@@ -1699,16 +1702,66 @@ def w6(server, ctx):
     return out
 
 
+def w8(server, ctx):
+    """W8 runaway: a loop of 100,000 noop iterations with max_steps_per_minute 1,000.
+    Steps dispatched past the limit (completed noop rows beyond 1,000) and the time from
+    the limit (the 1,000th step's finished_at, the server's clock) to the workflow shown
+    paused_safety by GET /api/v1/workflows/runaway (this machine's clock, polled)."""
+    apply_definitions(server, {"runaway": {
+        "id": "runaway", "limits": {"max_steps_per_minute": W8_LIMIT},
+        "steps": [{"id": "l", "type": "loop", "with": {"max_iterations": W8_ITERATIONS},
+                   "steps": [noop("n", {"ok": True})]}]}})
+    c = server.conn()
+    rid, _, status, body = start_run(c, "runaway")
+    if rid is None:
+        raise RuntimeError(f"start runaway -> {status} {body}")
+    t0 = time.monotonic()
+    seen_ms, wf, polls = None, None, 0
+    while time.monotonic() - t0 < 60:
+        polls += 1
+        _, wf = c.request("GET", "/api/v1/workflows/runaway")
+        if isinstance(wf, dict) and wf.get("status") == "paused_safety":
+            seen_ms = time.time() * 1000.0
+            break
+    if seen_ms is None:
+        raise RuntimeError(f"runaway never paused_safety: {wf}")
+    time.sleep(0.5)  # the held run's carried results commit
+    _, run = c.request("GET", f"/api/v1/runs/{rid}")
+    time.sleep(0.5)
+    _, later = c.request("GET", f"/api/v1/runs/{rid}")
+    c.close()
+    done = sorted((st for st in run["steps"]
+                   if st["id"] == "n" and st["status"] == "completed"),
+                  key=lambda st: st["finished_at"])
+    done_later = sum(1 for st in later["steps"]
+                     if st["id"] == "n" and st["status"] == "completed")
+    last_ms = rfc3339_ms(done[-1]["finished_at"]) if done else None
+    tripped_ms = rfc3339_ms(wf["safety"]["tripped_at"])
+    return {"limit": W8_LIMIT, "iterations": W8_ITERATIONS, "dispatched": len(done),
+            "past_limit": len(done) - W8_LIMIT, "dispatched_after_1s": done_later,
+            "limit_to_trip_ms": None if last_ms is None else tripped_ms - last_ms,
+            "limit_to_visible_ms": None if last_ms is None else round(seen_ms - last_ms, 2),
+            "trip_to_visible_ms": round(seen_ms - tripped_ms, 2), "polls": polls,
+            "run_status": later["status"], "safety": wf["safety"],
+            "ok": len(done) == W8_LIMIT and done_later == W8_LIMIT}
+
+
+# The throughput breaker stays on (every dispatch is counted) with a limit the
+# workloads' single workflows stay under: W2 alone dispatches 10,000 steps of one
+# workflow in about a second, past the server's default of 6,000 a minute.
+BREAKER_HIGH = ["--max-steps-per-minute", "1000000"]
+
 WORKLOADS = {
-    "W1": (w1, []),
-    "W2": (lambda s, ctx: w2(s, ctx, 1000), []),
-    "W2x10k": (lambda s, ctx: w2(s, ctx, 10000), []),
-    "W3a": (w3a, []),
-    "W3b": (w3b, ["--allow-private-targets", "--allow-shell"]),
-    "W4": (w4, []),
-    "W4x": (w4x, []),
-    "W5": (w5, []),
-    "W6": (w6, []),
+    "W1": (w1, BREAKER_HIGH),
+    "W2": (lambda s, ctx: w2(s, ctx, 1000), BREAKER_HIGH),
+    "W2x10k": (lambda s, ctx: w2(s, ctx, 10000), BREAKER_HIGH),
+    "W3a": (w3a, BREAKER_HIGH),
+    "W3b": (w3b, ["--allow-private-targets", "--allow-shell"] + BREAKER_HIGH),
+    "W4": (w4, BREAKER_HIGH),
+    "W4x": (w4x, BREAKER_HIGH),
+    "W5": (w5, BREAKER_HIGH),
+    "W6": (w6, BREAKER_HIGH),
+    "W8": (w8, []),
 }
 
 # --------------------------------------------------------------------------- disk
@@ -1854,6 +1907,12 @@ def headline(workload, r):
         rows.append(("10k approvals: memory (PSS / RSS)", f"{signed(pss)} / {signed(rss)} MiB",
                      flag(pss is not None and rss is not None and max(pss, rss) <= 30)))
         rows.append(("10k approvals: parked s", fmt(r.get("first_start_to_all_parked_s")), ""))
+    elif workload == "W8":
+        v = r.get("limit_to_visible_ms")
+        rows.append(("steps past the limit", str(r.get("past_limit")),
+                     flag(r.get("ok") and r.get("past_limit") == 0)))
+        rows.append(("limit -> paused_safety visible ms", fmt(v),
+                     flag(v is not None and v <= 10)))
     return rows
 
 

@@ -33,12 +33,14 @@ std::string ApprovalPage(const json& a, const std::string& token, const std::str
       hint == "approve" || hint == "deny"
           ? "<p>You chose to <strong>" + hint + "</strong>. Confirm below.</p>"
           : "";
-  return "<h1>Approval requested</h1><p class=\"msg\">" + HtmlEscape(a["message"].get<std::string>()) +
-         "</p><dl><dt>Reversibility</dt><dd><span class=\"rev " + HtmlEscape(rev) + "\">" + rev_label +
-         "</span></dd><dt>Workflow</dt><dd>" + HtmlEscape(a["workflow_id"].get<std::string>()) +
-         "</dd><dt>Run</dt><dd>" + HtmlEscape(a["run_id"].get<std::string>()) +
-         "</dd><dt>Approvals</dt><dd>" + std::to_string(approvals) + " of " +
-         std::to_string(a["required"].get<int>()) + "</dd><dt>Expires</dt><dd>" +
+  return "<h1>Approval requested</h1><p class=\"msg\">" +
+         HtmlEscape(a["message"].get<std::string>()) +
+         "</p><dl><dt>Reversibility</dt><dd><span class=\"rev " + HtmlEscape(rev) + "\">" +
+         rev_label + "</span></dd><dt>Workflow</dt><dd>" +
+         HtmlEscape(a["workflow_id"].get<std::string>()) + "</dd><dt>Run</dt><dd>" +
+         HtmlEscape(a["run_id"].get<std::string>()) + "</dd><dt>Approvals</dt><dd>" +
+         std::to_string(approvals) + " of " + std::to_string(a["required"].get<int>()) +
+         "</dd><dt>Expires</dt><dd>" +
          HtmlEscape(a["expires_at"].is_string() ? a["expires_at"].get<std::string>() : "never") +
          "</dd></dl>" + chosen + "<form method=\"post\" action=\"/approve/" + HtmlEscape(token) +
          "\"><p><label for=\"comment\">Comment (optional)</label><br><textarea id=\"comment\" "

@@ -74,6 +74,28 @@ Status MethodNotAllowed() {
                 "method_not_allowed");
 }
 
+Status ParsePaging(const Call& call, std::initializer_list<std::string_view> known, int& limit,
+                   std::string& cursor) {
+  for (const auto& [key, value] : call.req.query) {
+    bool ok = key == "limit" || key == "cursor";
+    for (std::string_view k : known) {
+      ok = ok || key == k;
+    }
+    if (!ok) {
+      return InvalidArgument("Unknown query parameter '" + key + "'");
+    }
+  }
+  if (auto it = call.req.query.find("limit"); it != call.req.query.end()) {
+    std::optional<int64_t> v = ParseInt(it->second);
+    if (!v || *v < 1 || *v > 500) {
+      return InvalidArgument("'limit' must be an integer from 1 to 500");
+    }
+    limit = static_cast<int>(*v);
+  }
+  cursor = call.Query("cursor");
+  return Status::Ok();
+}
+
 std::optional<int64_t> ParseInt(const std::string& s) {
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

@@ -54,6 +54,10 @@ struct Call {
 Status MethodNotAllowed();
 // A decimal integer filling all of `s`, or nothing.
 std::optional<int64_t> ParseInt(const std::string& s);
+// For a list: refuses a query parameter that is not `limit`, `cursor` or in `known`,
+// and reads `limit` (1..500; left as is when absent) and `cursor`.
+Status ParsePaging(const Call& call, std::initializer_list<std::string_view> known, int& limit,
+                   std::string& cursor);
 // The value of cookie `name` in a Cookie header, or "".
 std::string CookieValue(const std::string& header, const std::string& name);
 // True for "application/json", any parameters and case aside.

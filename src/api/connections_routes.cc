@@ -4,6 +4,7 @@
 // which sends it back to the public GET /oauth/callback (authorized by its one-use
 // state). A connection is answered without its secrets.
 #include "api/html_page.h"
+#include "api/render.h"
 #include "api/routes.h"
 #include "control/connections.h"
 #include "core/time_format.h"
@@ -13,10 +14,6 @@ namespace sw::routes {
 using nlohmann::json;
 
 namespace {
-
-constexpr int kMaxLimit = 500;
-
-json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
 
 json ConnectionJson(const ConnectionRecord& c) {
   return json{{"id", c.id},
@@ -44,11 +41,9 @@ void ReplyConnection(Call& call, int status, const Result<ConnectionRecord>& c) 
 
 void ListConnections(ApiContext& api, Call& call) {
   ConnectionFilter filter;
-  for (const auto& [key, value] : call.req.query) {
-    if (key != "limit" && key != "cursor" && key != "status") {
-      call.Fail(InvalidArgument("Unknown query parameter '" + key + "'"));
-      return;
-    }
+  if (Status s = ParsePaging(call, {"status"}, filter.limit, filter.cursor); !s.ok()) {
+    call.Fail(s);
+    return;
   }
   if (const std::string status = call.Query("status"); !status.empty()) {
     filter.status = ParseConnectionStatus(status);
@@ -57,15 +52,6 @@ void ListConnections(ApiContext& api, Call& call) {
       return;
     }
   }
-  if (const std::string limit = call.Query("limit"); !limit.empty()) {
-    std::optional<int64_t> v = ParseInt(limit);
-    if (!v || *v < 1 || *v > kMaxLimit) {
-      call.Fail(InvalidArgument("'limit' must be an integer from 1 to 500"));
-      return;
-    }
-    filter.limit = static_cast<int>(*v);
-  }
-  filter.cursor = call.Query("cursor");
   if (!filter.cursor.empty() && !filter.cursor.starts_with("conn_")) {
     call.Fail(InvalidArgument("'cursor' is not a cursor this list gave out"));
     return;

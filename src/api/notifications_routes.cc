@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "api/render.h"
 #include "api/routes.h"
 #include "core/time_format.h"
 
@@ -12,10 +13,6 @@ namespace sw::routes {
 using nlohmann::json;
 
 namespace {
-
-constexpr int kMaxLimit = 500;
-
-json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
 
 json NotificationJson(const NotificationRecord& n) {
   return json{{"id", n.id},
@@ -41,32 +38,6 @@ json DeliveryJson(const DeliveryRecord& d) {
       {"last_error", d.last_error.empty() ? json(nullptr) : json(d.last_error)},
       {"created_at", FormatTime(d.created_at)},
       {"updated_at", FormatTime(d.updated_at)}};
-}
-
-json CursorJson(const std::string& cursor) { return cursor.empty() ? json(nullptr) : json(cursor); }
-
-// Refuses a query parameter not in `known`, and reads `limit` (1..500, default 50) and
-// `cursor`.
-Status ParsePaging(const Call& call, std::initializer_list<std::string_view> known, int& limit,
-                   std::string& cursor) {
-  for (const auto& [key, value] : call.req.query) {
-    bool ok = key == "limit" || key == "cursor";
-    for (std::string_view k : known) {
-      ok = ok || key == k;
-    }
-    if (!ok) {
-      return InvalidArgument("Unknown query parameter '" + key + "'");
-    }
-  }
-  if (auto it = call.req.query.find("limit"); it != call.req.query.end()) {
-    std::optional<int64_t> v = ParseInt(it->second);
-    if (!v || *v < 1 || *v > kMaxLimit) {
-      return InvalidArgument("'limit' must be an integer from 1 to 500");
-    }
-    limit = static_cast<int>(*v);
-  }
-  cursor = call.Query("cursor");
-  return Status::Ok();
 }
 
 }  // namespace

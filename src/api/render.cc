@@ -5,14 +5,13 @@
 
 #include "control/human_tasks.h"
 #include "core/time_format.h"
+#include "core/workflow_safety.h"
 
 namespace sw {
 
 using nlohmann::json;
 
 namespace {
-
-json TimeOrNull(int64_t ms) { return ms == 0 ? json() : json(FormatTime(ms)); }
 
 json StepJson(const StepRecord& s) {
   // A stored pending step (held before its call) records the attempt it waits to make;
@@ -53,7 +52,8 @@ json PublicWait(const json& wait) {
 
 }  // namespace
 
-json RunJson(const RunRecord& run, bool detail, const Definition* definition) {
+json RunJson(const RunRecord& run, bool detail, const Definition* definition,
+             const json& workflow_safety) {
   json actions = json::array();
   for (RunAction a : AllowedActions(run.status, InRetryBackoff(run))) {
     actions.push_back(ToString(a));
@@ -71,6 +71,7 @@ json RunJson(const RunRecord& run, bool detail, const Definition* definition) {
             {"trigger", run.trigger},
             {"replay_of", run.replay_of.empty() ? json() : json(run.replay_of)},
             {"parent_run_id", run.parent_run_id.empty() ? json() : json(run.parent_run_id)},
+            {"workflow_safety", workflow_safety},
             {"created_at", TimeOrNull(run.created_at)},
             {"started_at", TimeOrNull(run.started_at)},
             {"updated_at", TimeOrNull(run.updated_at)},
@@ -106,8 +107,8 @@ json WorkflowJson(const WorkflowRecord& wf, bool detail) {
   json j = {{"id", wf.id},
             {"kind", wf.kind},
             {"mode", wf.mode},
-            {"status", wf.status},
-            {"safety", nullptr},
+            {"status", ShownWorkflowStatus(wf.status, wf.safety)},
+            {"safety", wf.safety.is_object() ? wf.safety : json()},
             {"version", wf.version},
             {"created_at", TimeOrNull(wf.created_at)},
             {"updated_at", TimeOrNull(wf.updated_at)}};
@@ -261,5 +262,9 @@ json ErrorJson(const Status& s) {
   }
   return json{{"error", error}};
 }
+
+json TimeOrNull(int64_t unix_ms) { return unix_ms == 0 ? json() : json(FormatTime(unix_ms)); }
+
+json CursorJson(const std::string& cursor) { return cursor.empty() ? json(nullptr) : json(cursor); }
 
 }  // namespace sw

@@ -14,7 +14,8 @@ using nlohmann::json;
 
 json RunBody(ApiContext& api, const RunRecord& run) {
   Result<std::shared_ptr<const Definition>> def = api.definitions.ForRun(run);
-  return RunJson(run, true, def.ok() ? def->get() : nullptr);
+  return RunJson(run, true, def.ok() ? def->get() : nullptr,
+                 api.control.WorkflowSafetyOfRuns(run.workspace_id, run.workflow_id));
 }
 
 namespace routes {
@@ -260,7 +261,8 @@ void ListRuns(ApiContext& api, Call& call) {
   }
   json items = json::array();
   for (const RunRecord& run : page->items) {
-    items.push_back(RunJson(run, false, nullptr));
+    items.push_back(RunJson(run, false, nullptr,
+                            api.control.WorkflowSafetyOfRuns(run.workspace_id, run.workflow_id)));
   }
   call.Reply(200,
              json{{"items", items},

@@ -26,6 +26,7 @@
 #include "control/script_invoker.h"
 #include "control/service.h"
 #include "core/duration.h"
+#include "core/workflow_safety.h"
 #include "engine/agent_queue.h"
 #include "engine/engine.h"
 #include "engine/http_client.h"
@@ -45,6 +46,8 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8420";
   bool allow_shell = false;
   bool allow_private_targets = false;
+  int64_t max_steps_per_minute = 6000;
+  int64_t max_runs_per_minute = 0;  // 0: no limit
   bool fake_clock = false;
   // A request that waits for a commit (a control, a token) holds its thread, and the
   // connections dealt to that thread wait with it: enough threads that a burst of such
@@ -219,6 +222,8 @@ int Serve(const ServeOptions& opt) {
   EngineOptions engine_options;
   engine_options.workers = opt.workers;
   engine_options.allow_shell = opt.allow_shell;
+  engine_options.max_steps_per_minute = opt.max_steps_per_minute;
+  engine_options.max_runs_per_minute = opt.max_runs_per_minute;
   Engine engine(*store, *clock, *http, *processes, ids, engine_options);
   ControlService control(*store, engine, *clock, ids);
   AgentQueue agents(*store, engine, *clock, AgentQueueOptions{}, &notifier);
@@ -324,6 +329,16 @@ void AddServerCommands(CLI::App& app) {
   serve->add_option("--data-dir", opt->data_dir, "Where the SQLite store lives");
   serve->add_option("--listen", opt->listen, "HOST:PORT to listen on (port 0 picks one)");
   serve->add_flag("--allow-shell", opt->allow_shell, "Allow shell steps");
+  serve
+      ->add_option("--max-steps-per-minute", opt->max_steps_per_minute,
+                   "Throughput breaker: step attempts per workflow per minute, for definitions "
+                   "without limits.max_steps_per_minute")
+      ->check(CLI::Range(int64_t{1}, kMaxPerMinuteLimit));
+  serve
+      ->add_option("--max-runs-per-minute", opt->max_runs_per_minute,
+                   "Throughput breaker: runs started per workflow per minute, for definitions "
+                   "without limits.max_runs_per_minute (0: no limit)")
+      ->check(CLI::Range(int64_t{0}, kMaxPerMinuteLimit));
   serve->add_flag("--allow-private-targets", opt->allow_private_targets,
                   "Allow http steps to reach loopback and private addresses");
   serve->add_flag("--fake-clock", opt->fake_clock,

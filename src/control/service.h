@@ -68,6 +68,15 @@ class ControlService {
   Result<WorkflowRecord> SetWorkflowStatus(const RequestContext& ctx,
                                            const std::string& workflow_id,
                                            const std::string& status);
+  // Clears the workflow's `throughput_cap` hold and drives its held runs again
+  // (control/workflow_safety.cc): kFailedPrecondition (invalid_transition) when it is
+  // not paused for safety, or paused for another reason (spend_cap).
+  Result<WorkflowRecord> ResumeWorkflow(const RequestContext& ctx, const std::string& workflow_id);
+  // What a run of the workflow shows of its hold ({reason, message}, or null).
+  nlohmann::json WorkflowSafetyOfRuns(const std::string& workspace_id,
+                                      const std::string& workflow_id) {
+    return engine_.WorkflowSafetyOfRuns(workspace_id, workflow_id);
+  }
   // Runs a `kind: script` synchronously: {"output": ...} or {"output": null, "error": ...}.
   Result<nlohmann::json> Invoke(const RequestContext& ctx, const std::string& workflow_id,
                                 const nlohmann::json& input);

@@ -13,8 +13,8 @@
 namespace sw {
 
 // kNotFound for an unknown workflow; kFailedPrecondition (invalid_transition) for one
-// that is not paused for safety. Nothing in this build trips a safety cap, so no
-// workflow is ever paused for safety and every existing workflow answers the latter.
+// that is not paused for safety or is paused for its spend cap. Otherwise the hold is
+// cleared (audited), the workflow's dispatch windows start afresh and its held runs go on.
 Result<WorkflowRecord> ResumeWorkflow(ControlService& control, const RequestContext& ctx,
                                       const std::string& workflow_id);
 

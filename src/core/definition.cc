@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "core/steps/validation.h"
 #include "core/time_format.h"
+#include "core/workflow_safety.h"
 
 namespace sw {
 
@@ -209,10 +210,14 @@ Result<std::shared_ptr<const Definition>> ParseDefinition(const json& doc,
       }
       for (const auto& [name, limit] : value.items()) {
         if ((name != "max_runs_per_minute" && name != "max_steps_per_minute") ||
-            !limit.is_number_integer() || limit.get<int64_t>() < 1) {
-          return DefinitionError("'limits." + name + "' is not a known positive limit", "",
-                                 "limits." + name);
+            !limit.is_number_integer() || limit.get<int64_t>() < 1 ||
+            limit.get<int64_t>() > kMaxPerMinuteLimit) {
+          return DefinitionError("'limits." + name + "' is not a known positive limit (at most " +
+                                     std::to_string(kMaxPerMinuteLimit) + ")",
+                                 "", "limits." + name);
         }
+        (name == "max_runs_per_minute" ? def->max_runs_per_minute : def->max_steps_per_minute) =
+            limit.get<int64_t>();
       }
       def->limits = value;
     } else if (key == "timeout") {

@@ -19,7 +19,7 @@ namespace sw {
 
 // Bounds of a definition (API.md "Limits").
 inline constexpr size_t kMaxSteps = 100;
-inline constexpr int kMaxLoopIterations = 10000;
+inline constexpr int kMaxLoopIterations = 100000;
 inline constexpr int kMaxNesting = 8;
 
 enum class WorkflowKind { kWorkflow, kScript };
@@ -62,6 +62,9 @@ struct Definition {
   WorkflowKind kind = WorkflowKind::kWorkflow;
   WorkflowMode mode = WorkflowMode::kStandard;
   nlohmann::json limits = nlohmann::json::object();
+  // The throughput breaker's limits (core/workflow_safety.h); unset: the server's.
+  std::optional<int64_t> max_runs_per_minute;
+  std::optional<int64_t> max_steps_per_minute;
   std::optional<std::chrono::milliseconds> timeout;  // of the whole run
   std::vector<StepDef> steps;
 

@@ -30,8 +30,10 @@ struct Engine::ActiveRun {
   // up again (Resume). Noted until the run leaves memory, so a step planned again after
   // a lost race does not start a second child run.
   std::set<std::string> resumable;
-  std::set<std::string> timed_out;  // paths whose outside work outlived the step timeout
-  bool dispatching = false;         // still pending: the first commit also starts the run
+  std::set<std::string> timed_out;           // paths whose outside work outlived the step timeout
+  bool dispatching = false;                  // still pending: the first commit also starts the run
+  bool start_counted = false;                // the breaker counted this run's start
+  std::shared_ptr<WorkflowBreaker> breaker;  // its workflow's
   int retries = 0;
   std::shared_ptr<CancellationToken> token;  // guarded by Engine::mu_
   bool cancelled = false;                    // guarded by Engine::mu_

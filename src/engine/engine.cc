@@ -48,7 +48,8 @@ Engine::Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner
       pool_(options.workers),
       timers_(store, clock,
               [this](const TimerRecord& t) { pool_.Post([this, t] { FireTimer(t); }); }),
-      connections_(store, clock, http, ids) {}
+      connections_(store, clock, http, ids),
+      breakers_(store) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -217,6 +218,14 @@ void Engine::Begin(const std::shared_ptr<ActiveRun>& ar, RunRecord run) {
     Drop(ar);
     return;
   }
+  Result<std::shared_ptr<WorkflowBreaker>> breaker =
+      breakers_.For(run.workspace_id, run.workflow_id);
+  if (!breaker.ok()) {
+    spdlog::error("run {}: cannot read its workflow: {}", ar->id, breaker.status().message());
+    Drop(ar);
+    return;
+  }
+  ar->breaker = *breaker;
   ar->definition = *def;
   ar->cursor = std::make_unique<Cursor>(*def, run.input, RunScope(run));
   Status replayed = Replay(*ar, run);
@@ -235,8 +244,6 @@ void Engine::Begin(const std::shared_ptr<ActiveRun>& ar, RunRecord run) {
   Step(ar);
 }
 
-// Feeds the stored outputs of completed leaves back into the cursor. Stops at the
-// first leaf that is not completed: that is where the run goes on.
 // Feeds the stored outputs of completed leaves back into the cursor. Stops at the
 // first leaf that is not completed: that is where the run goes on.
 Status Engine::Replay(ActiveRun& ar, const RunRecord& run) {
@@ -313,11 +320,21 @@ void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorActio
   const StepExecutor* executor = FindStepExecutor(step.type());
   SW_CHECK(executor != nullptr);  // every leaf kind registers an executor
   if (ar->timed_out.contains(path)) {
-    TimeOutWork(ar, step, path);
+    if (Admit(ar, /*fresh=*/false)) {
+      TimeOutWork(ar, step, path);
+    }
     return;
   }
   auto ctx = std::make_shared<RunStepContext>(*this, ar, step, path);
-  if (ar->resumable.contains(path) && executor->Resume(ctx)) {
+  if (ar->resumable.contains(path)) {
+    if (!Admit(ar, /*fresh=*/false)) {
+      return;
+    }
+    if (executor->Resume(ctx)) {
+      return;
+    }
+  }
+  if (!Admit(ar, /*fresh=*/true)) {
     return;
   }
   // A fresh attempt: one more than what the store saw (an attempt in flight when the

@@ -31,6 +31,7 @@
 #include "engine/id_source.h"
 #include "engine/process_runner.h"
 #include "engine/steps/step_executor.h"
+#include "engine/throughput_breaker.h"
 #include "engine/timer_service.h"
 #include "engine/worker_pool.h"
 #include "store/run_lease.h"
@@ -88,6 +89,20 @@ class Engine final : public RunSpawner {
                                                            const std::string& workflow_id,
                                                            int version);
 
+  // The workflow's safety hold was cleared in the store (engine/engine_safety.cc): the
+  // runs that waited for it are driven again, its timers fire, and its dispatch windows
+  // start afresh.
+  void ReleaseWorkflow(const std::string& workspace_id, const std::string& workflow_id);
+  // What a run of the workflow shows of its hold: {reason, message}, or null. From
+  // memory once the workflow's breaker was made (the store is read the first time).
+  nlohmann::json WorkflowSafetyOfRuns(const std::string& workspace_id,
+                                      const std::string& workflow_id);
+  // The workflow's breaker, or null when no run of it was driven yet (tests, /metrics).
+  std::shared_ptr<WorkflowBreaker> FindBreaker(const std::string& workspace_id,
+                                               const std::string& workflow_id) const {
+    return breakers_.Find(workspace_id, workflow_id);
+  }
+
   bool AllowsShell() const { return options_.allow_shell; }
   const EngineOptions& options() const { return options_; }
   // What step executors reach (scripts share the engine's clients and settings).
@@ -141,6 +156,16 @@ class Engine final : public RunSpawner {
   void HoldForReauth(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                      const std::string& path, const std::string& connection_id,
                      nlohmann::json attempt_error, CommitPhase phase);
+  // The throughput breaker (engine/engine_safety.cc). Admit: whether the run's next
+  // step attempt may be dispatched now (`fresh`: a new attempt, counted; else the run
+  // only goes on with a step it made before). When not, the run is held: what it carries
+  // is committed and it leaves memory until the workflow is released.
+  bool Admit(const std::shared_ptr<ActiveRun>& ar, bool fresh);
+  void HoldRun(const std::shared_ptr<ActiveRun>& ar);
+  // Records the trip of the run's workflow: its hold, audit entry and notification.
+  void RecordTrip(const RunRecord& run, int64_t now);
+  ThroughputLimits LimitsOf(const Definition& def) const;
+
   // Commits that the step's attempt started, then runs `work` with a fresh token.
   void StartWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
                  std::function<void(std::shared_ptr<CancellationToken>)> work);
@@ -196,6 +221,7 @@ class Engine final : public RunSpawner {
   WorkerPool pool_;
   TimerService timers_;
   ConnectionTokens connections_;
+  ThroughputBreakers breakers_;
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<ActiveRun>> active_;    // guarded by mu_

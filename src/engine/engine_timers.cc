@@ -94,8 +94,15 @@ void Engine::FireTimer(const TimerRecord& timer) {
   // its steps, so the engine goes on with it without reading it again.
   const int64_t now = clock_.NowMs();
   auto fired = std::make_shared<std::optional<RunRecord>>();  // the run before, when it woke
-  auto decide = [kind, timer, now,
+  auto decide = [this, kind, timer, now,
                  fired](const RunRecord& run) -> Result<std::optional<RunTransition>> {
+    if (std::shared_ptr<WorkflowBreaker> breaker =
+            breakers_.Find(run.workspace_id, run.workflow_id);
+        breaker != nullptr && breaker->Held()) {
+      // Its workflow is held for safety: the run stays parked and the timer stays stored,
+      // to fire once the workflow is released.
+      return std::optional<RunTransition>();
+    }
     std::optional<RunTransition> t = TimerTransition(kind, timer, run, now);
     if (t) {
       *fired = run;

@@ -77,7 +77,9 @@ struct WorkflowRecord {
   std::string id;
   std::string kind;
   std::string mode;
-  std::string status = "active";
+  std::string status = "active";  // the admin's: active or disabled
+  // The safety hold ({reason, message, tripped_at}, core/workflow_safety.h), or null.
+  nlohmann::json safety;
   int version = 0;
   nlohmann::json definition;  // of `version`
   int64_t created_at = 0;

@@ -122,6 +122,17 @@ inline RunTransition WakeWithStepResult(const RunRecord& run, StepRecord row, in
   return t;
 }
 
+// A workflow's safety hold, written with its audit entry and notification in one
+// commit, and only if the workflow holds none yet (so a trip is recorded once).
+struct WorkflowSafetyTrip {
+  std::string workspace_id;
+  std::string workflow_id;
+  nlohmann::json safety;  // {reason, message, tripped_at}
+  int64_t now = 0;
+  AuditEntry audit;
+  NotificationRecord notify;
+};
+
 struct RunFilter {
   std::optional<std::vector<RunStatus>> statuses;
   std::optional<std::string> workflow_id;
@@ -210,6 +221,17 @@ class Store {
                                                    const std::string& workflow_id,
                                                    const std::string& status, int64_t now,
                                                    const AuditEntry& audit) = 0;
+
+  // Safety holds. TripWorkflowSafety answers false (and writes nothing) when the
+  // workflow holds one already; kNotFound for an unknown workflow.
+  virtual Result<bool> TripWorkflowSafety(const WorkflowSafetyTrip& trip) = 0;
+  // Clears the workflow's hold if its reason is `reason`; kFailedPrecondition
+  // (invalid_transition) when it holds none or one for another reason. Answers the
+  // workflow as it is after.
+  virtual Result<WorkflowRecord> ClearWorkflowSafety(const std::string& workspace_id,
+                                                     const std::string& workflow_id,
+                                                     const std::string& reason, int64_t now,
+                                                     const AuditEntry& audit) = 0;
 
   // Runs.
   virtual Result<CreateRunResult> CreateRun(const RunRecord& run,

@@ -112,38 +112,22 @@ Result<ConnectionRecord> SqliteStore::CreateConnection(const ConnectionRecord& c
   ConnectionRecord created = c;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
     if (key) {
-      Result<std::pair<std::string, std::string>> existing =
-          sqlite::QueryOne<std::pair<std::string, std::string>>(
-              db,
-              "SELECT request_hash, run_id FROM idempotency WHERE workspace_id = ? AND key = ? "
-              "AND created_at >= ?",
-              [&](Statement& q) {
-                q.Bind(1, c.workspace_id).Bind(2, key->key).Bind(3, key->expires_before);
-              },
-              [](const Statement& q) { return std::make_pair(q.Text(0), q.Text(1)); }, "");
-      if (existing.ok()) {
-        if (existing->first != key->request_hash) {
-          return Status(StatusCode::kAlreadyExists,
-                        "Idempotency-Key was already used with a different request",
-                        "idempotency_conflict");
-        }
-        Result<ConnectionRecord> first = SelectConnection(
-            db, *secrets_, "id = ?1", existing->second, "", "the key's connection was deleted");
+      Result<std::optional<std::string>> existing =
+          sqlite::FindIdempotent(db, c.workspace_id, *key);
+      if (!existing.ok()) {
+        return existing.status();
+      }
+      if (*existing) {
+        Result<ConnectionRecord> first = SelectConnection(db, *secrets_, "id = ?1", **existing, "",
+                                                          "the key's connection was deleted");
         if (!first.ok()) {
           return first.status();
         }
         created = std::move(first).value();
         return Status::Ok();
       }
-      Status kept = sqlite::Exec(
-          db,
-          "INSERT OR REPLACE INTO idempotency(workspace_id, key, request_hash, run_id, "
-          "created_at) VALUES(?, ?, ?, ?, ?)",
-          [&](Statement& q) {
-            q.Bind(1, c.workspace_id).Bind(2, key->key).Bind(3, key->request_hash);
-            q.Bind(4, c.id).Bind(5, c.created_at);
-          });
-      if (!kept.ok()) {
+      if (Status kept = sqlite::KeepIdempotent(db, c.workspace_id, *key, c.id, c.created_at);
+          !kept.ok()) {
         return kept;
       }
     }

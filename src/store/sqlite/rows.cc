@@ -201,6 +201,7 @@ Result<WorkflowRecord> ReadWorkflow(const Statement& s) {
   w.version = static_cast<int>(row.Int(5));
   w.created_at = row.Int(6);
   w.updated_at = row.Int(7);
+  w.safety = row.Json(8, "safety");
   return row.Done(std::move(w));
 }
 
@@ -410,6 +411,42 @@ Result<int64_t> InsertNotification(Connection& db, const NotificationRecord& n) 
     return fanned;
   }
   return db.Changes();
+}
+
+Result<std::optional<std::string>> FindIdempotent(Connection& db, const std::string& workspace_id,
+                                                  const IdempotencyKey& key) {
+  Result<std::pair<std::string, std::string>> existing =
+      QueryOne<std::pair<std::string, std::string>>(
+          db,
+          "SELECT request_hash, run_id FROM idempotency WHERE workspace_id = ? AND key = ? "
+          "AND created_at >= ?",
+          [&](Statement& q) {
+            q.Bind(1, workspace_id).Bind(2, key.key).Bind(3, key.expires_before);
+          },
+          [](const Statement& q) { return std::make_pair(q.Text(0), q.Text(1)); }, "");
+  if (existing.status().code() == StatusCode::kNotFound) {
+    return std::optional<std::string>();
+  }
+  if (!existing.ok()) {
+    return existing.status();
+  }
+  if (existing->first != key.request_hash) {
+    return Status(StatusCode::kAlreadyExists,
+                  "Idempotency-Key was already used with a different request",
+                  "idempotency_conflict");
+  }
+  return std::optional<std::string>(existing->second);
+}
+
+Status KeepIdempotent(Connection& db, const std::string& workspace_id, const IdempotencyKey& key,
+                      const std::string& id, int64_t created_at) {
+  return Exec(db,
+              "INSERT OR REPLACE INTO idempotency(workspace_id, key, request_hash, run_id, "
+              "created_at) VALUES(?, ?, ?, ?, ?)",
+              [&](Statement& q) {
+                q.Bind(1, workspace_id).Bind(2, key.key).Bind(3, key.request_hash);
+                q.Bind(4, id).Bind(5, created_at);
+              });
 }
 
 }  // namespace sw::sqlite

@@ -27,7 +27,7 @@ inline constexpr char kTaskColumns[] =
     "id, workspace_id, run_id, path, step_id, queue, input, attempt, status, agent_id, "
     "available_at, lease_expires_at, created_at, updated_at";
 inline constexpr char kWorkflowColumns[] =
-    "workspace_id, id, kind, mode, status, version, created_at, updated_at";
+    "workspace_id, id, kind, mode, status, version, created_at, updated_at, safety";
 inline constexpr char kTokenColumns[] =
     "id, workspace_id, name, role, hash, created_at, revoked_at";
 inline constexpr char kWorkspaceColumns[] = "id, slug, created_at";
@@ -80,6 +80,14 @@ Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s
 Status InsertTask(Connection& db, const AgentTaskRecord& t);
 Status InsertAudit(Connection& db, const AuditEntry& a);
 Status InsertHumanTask(Connection& db, const HumanTaskRecord& t);
+// Idempotency keys (a run's start, a connection's create): the id the key made for the
+// same request within its window (nullopt: none yet), or kAlreadyExists
+// "idempotency_conflict" when the key was used for another request.
+Result<std::optional<std::string>> FindIdempotent(Connection& db, const std::string& workspace_id,
+                                                  const IdempotencyKey& key);
+// Remembers that `key` made `id`.
+Status KeepIdempotent(Connection& db, const std::string& workspace_id, const IdempotencyKey& key,
+                      const std::string& id, int64_t created_at);
 // Inserts the notification and fans it out: one pending delivery, due at its creation,
 // per row of its workspace's notification_channels. Answers the deliveries queued.
 Result<int64_t> InsertNotification(Connection& db, const NotificationRecord& n);

@@ -53,22 +53,13 @@ Status ApplyCreateRun(Connection& db, const RunRecord& run,
                       const std::optional<IdempotencyKey>& key, CreateRunResult& out,
                       std::vector<std::string>& changed) {
   if (key) {
-    Result<std::pair<std::string, std::string>> existing =
-        QueryOne<std::pair<std::string, std::string>>(
-            db,
-            "SELECT request_hash, run_id FROM idempotency WHERE workspace_id = ? AND key = ? "
-            "AND created_at >= ?",
-            [&](Statement& q) {
-              q.Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->expires_before);
-            },
-            [](const Statement& q) { return std::make_pair(q.Text(0), q.Text(1)); }, "");
-    if (existing.ok()) {
-      if (existing->first != key->request_hash) {
-        return Status(StatusCode::kAlreadyExists,
-                      "Idempotency-Key was already used with a different request",
-                      "idempotency_conflict");
-      }
-      Result<RunRecord> first = SelectRun(db, existing->second);
+    Result<std::optional<std::string>> existing =
+        sqlite::FindIdempotent(db, run.workspace_id, *key);
+    if (!existing.ok()) {
+      return existing.status();
+    }
+    if (*existing) {
+      Result<RunRecord> first = SelectRun(db, **existing);
       if (!first.ok()) {
         return first.status();
       }
@@ -76,18 +67,8 @@ Status ApplyCreateRun(Connection& db, const RunRecord& run,
       out.replayed = true;
       return Status::Ok();
     }
-    if (existing.status().code() != StatusCode::kNotFound) {
-      return existing.status();
-    }
-    Status kept =
-        sqlite::Exec(db,
-                     "INSERT OR REPLACE INTO idempotency(workspace_id, key, request_hash, run_id, "
-                     "created_at) VALUES(?, ?, ?, ?, ?)",
-                     [&](Statement& q) {
-                       q.Bind(1, run.workspace_id).Bind(2, key->key).Bind(3, key->request_hash);
-                       q.Bind(4, run.id).Bind(5, run.created_at);
-                     });
-    if (!kept.ok()) {
+    if (Status kept = sqlite::KeepIdempotent(db, run.workspace_id, *key, run.id, run.created_at);
+        !kept.ok()) {
       return kept;
     }
   }

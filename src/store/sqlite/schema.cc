@@ -248,6 +248,9 @@ CREATE TABLE oauth_states (
 ) WITHOUT ROWID;
 CREATE INDEX runs_by_wait_kind ON runs (wait_kind) WHERE wait_kind != '';
 )sql",
+    R"sql(
+ALTER TABLE workflows ADD COLUMN safety TEXT;
+)sql",
 };
 
 }  // namespace

@@ -65,6 +65,11 @@ class SqliteStore final : public Store {
                                            const std::string& workflow_id,
                                            const std::string& status, int64_t now,
                                            const AuditEntry& audit) override;
+  Result<bool> TripWorkflowSafety(const WorkflowSafetyTrip& trip) override;
+  Result<WorkflowRecord> ClearWorkflowSafety(const std::string& workspace_id,
+                                             const std::string& workflow_id,
+                                             const std::string& reason, int64_t now,
+                                             const AuditEntry& audit) override;
 
   Result<CreateRunResult> CreateRun(const RunRecord& run,
                                     const std::optional<IdempotencyKey>& key) override;

@@ -206,6 +206,7 @@ Result<PutWorkflowResult> SqliteStore::PutWorkflow(const WorkflowRecord& wf,
       next_version = current->version + 1;
       out.workflow.created_at = current->created_at;
       out.workflow.status = current->status;
+      out.workflow.safety = current->safety;
     }
     out.changed = true;
     out.workflow.version = next_version;
@@ -260,6 +261,74 @@ Result<WorkflowRecord> SqliteStore::SetWorkflowStatus(const std::string& workspa
           q.Bind(1, status).Bind(2, now).Bind(3, workspace_id).Bind(4, workflow_id);
         },
         "workflow " + workflow_id + " not found");
+    return set.ok() ? sqlite::InsertAudit(db, audit) : set;
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return GetWorkflow(workspace_id, workflow_id);
+}
+
+Result<bool> SqliteStore::TripWorkflowSafety(const WorkflowSafetyTrip& trip) {
+  bool tripped = false;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<WorkflowRecord> current = SelectWorkflow(db, trip.workspace_id, trip.workflow_id);
+    if (!current.ok()) {
+      return current.status();
+    }
+    if (current->safety.is_object()) {
+      return Status::Ok();  // held already: this trip was recorded, or another reason holds
+    }
+    Status set = sqlite::Exec(
+        db, "UPDATE workflows SET safety = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+        [&](Statement& q) {
+          q.BindJson(1, trip.safety)
+              .Bind(2, trip.now)
+              .Bind(3, trip.workspace_id)
+              .Bind(4, trip.workflow_id);
+        });
+    if (set.ok()) {
+      AuditEntry audit = trip.audit;
+      audit.status_before = current->status;
+      set = sqlite::InsertAudit(db, audit);
+    }
+    Result<int64_t> queued =
+        set.ok() ? sqlite::InsertNotification(db, trip.notify) : Result<int64_t>(set);
+    if (!queued.ok()) {
+      return queued.status();
+    }
+    outbox_signal_ = outbox_signal_ || *queued > 0;
+    tripped = true;
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return tripped;
+}
+
+Result<WorkflowRecord> SqliteStore::ClearWorkflowSafety(const std::string& workspace_id,
+                                                        const std::string& workflow_id,
+                                                        const std::string& reason, int64_t now,
+                                                        const AuditEntry& audit) {
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<WorkflowRecord> current = SelectWorkflow(db, workspace_id, workflow_id);
+    if (!current.ok()) {
+      return current.status();
+    }
+    if (!current->safety.is_object() || current->safety.value("reason", "") != reason) {
+      const std::string held = current->safety.is_object()
+                                   ? " for " + current->safety.value("reason", std::string())
+                                   : std::string(" for safety");
+      return Status(StatusCode::kFailedPrecondition,
+                    "workflow " + workflow_id +
+                        (current->safety.is_object() ? " is paused" + held + ", not " + reason
+                                                     : " is not paused" + held),
+                    "invalid_transition");
+    }
+    Status set = sqlite::Exec(
+        db, "UPDATE workflows SET safety = NULL, updated_at = ? WHERE workspace_id = ? AND id = ?",
+        [&](Statement& q) { q.Bind(1, now).Bind(2, workspace_id).Bind(3, workflow_id); });
     return set.ok() ? sqlite::InsertAudit(db, audit) : set;
   });
   if (!s.ok()) {
