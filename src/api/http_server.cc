@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/connection_slots.h"
 #include "api/request_target.h"
 
 namespace sw {
@@ -25,8 +26,20 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
+// A request's body may take this long after its headers.
+constexpr auto kBodyTimeout = std::chrono::seconds(60);
+// What the first read of a request asks for; the header read takes more as needed.
+constexpr size_t kFirstReadBytes = 4096;
+// The acceptor's pauses. At the cap it evicts the oldest idle connection and waits for a
+// slot to free, looking again after kFullRetry at the latest (when no connection was
+// idle). When accept fails (out of descriptors or memory, mostly) it waits
+// kAcceptBackoffMin, doubling up to kAcceptBackoffMax while the failures go on: an
+// accept retried at once would fail again at once, spinning a core.
+constexpr auto kFullRetry = std::chrono::milliseconds(100);
+constexpr auto kAcceptBackoffMin = std::chrono::milliseconds(10);
+constexpr auto kAcceptBackoffMax = std::chrono::milliseconds(1000);
+constexpr size_t kFdsPerIoContext = 3;
 
 Request ToRequest(const http::request<http::string_body>& msg) {
   Request req;
@@ -67,11 +80,19 @@ class Session : public std::enable_shared_from_this<Session> {
   // While an answer is deferred (a long-poll), notices the client hanging up: the
   // connection is closed, which fires the deferred callbacks early (they see Done()).
   void WatchForHangup();
+  ~Session();
 
  private:
+  // A request is read in three steps, each with its own time limit: its first byte
+  // (the idle timeout between requests; the header timeout on a new connection), its
+  // headers (the header timeout), its body (kBodyTimeout). Until the request is whole the
+  // connection is idle, i.e. it may be evicted for a new one at the cap.
   void DoRead();
+  void ReadHeader();
   void OnRead(beast::error_code ec);
   void FlushRaw();
+  void MarkIdle();
+  void MarkBusy();
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -83,6 +104,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool end_after_raw_ = false;
   std::vector<std::shared_ptr<net::steady_timer>> timers_;
   bool watching_ = false;
+  bool first_request_ = true;
+  // While idle: the ticket in the server's ConnectionSlots, and which idle spell it is
+  // (an eviction meant for an earlier spell closes nothing).
+  std::optional<ConnectionSlots::IdleTicket> idle_ticket_;
+  uint64_t idle_spell_ = 0;
 };
 
 class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
@@ -169,12 +195,27 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
 // a thread of its own, so new connections are taken whatever the handlers do.
 class Server final : public HttpServer {
  public:
-  Server(Handler handler, int threads, size_t max_body)
-      : handler_(std::move(handler)), max_body_(max_body) {
-    for (int i = 0; i < std::max(1, threads); ++i) {
+  Server(Handler handler, const HttpServerOptions& options)
+      : handler_(std::move(handler)), options_(options) {
+    for (int i = 0; i < std::max(1, options.threads); ++i) {
       contexts_.push_back(std::make_unique<net::io_context>(1));
     }
     acceptor_.emplace(accept_context_);
+  }
+
+  // Fixes the connection cap; once, before Run, with the listening socket open. Each I/O
+  // thread's poller (epoll, eventfd, timerfd) is opened on its first connection: counted
+  // as taken already.
+  void LimitConnections(size_t requested) {
+    const size_t fits = DefaultMaxConnections(kFdsPerIoContext * (contexts_.size() + 1));
+    if (requested > fits) {
+      spdlog::warn("--max-connections {} does not fit the descriptor limit (ulimit -n): using {}",
+                   requested, fits);
+    }
+    slots_.emplace(requested == 0 ? fits : std::min(requested, fits));
+    // The acceptor waits for this slot (DoAccept found none): it resumes at once. The
+    // post runs after DoAccept has started the wait, both being on the acceptor's thread.
+    slots_->SetOnFree([this] { net::post(accept_context_, [this] { accept_timer_.cancel(); }); });
   }
 
   Status Bind(const std::string& listen) {
@@ -256,29 +297,71 @@ class Server final : public HttpServer {
     latency_.sum_seconds += seconds;
   }
 
+  size_t max_connections() const override { return slots_->max(); }
+
   const Handler& handler() const { return handler_; }
-  size_t max_body() const { return max_body_; }
+  size_t max_body() const { return options_.max_body_bytes; }
+  std::chrono::milliseconds header_timeout() const { return options_.header_timeout; }
+  std::chrono::milliseconds idle_timeout() const { return options_.idle_timeout; }
+  ConnectionSlots& slots() { return *slots_; }
 
  private:
+  // On accept_context_'s thread, like everything of the acceptor's below.
   void DoAccept() {
+    if (!acceptor_->is_open()) {
+      return;
+    }
+    if (!slots_->TryAcquire()) {
+      slots_->EvictOldest(1);
+      PauseAccept(kFullRetry);
+      return;
+    }
     net::io_context& next = *contexts_[next_context_++ % contexts_.size()];
     acceptor_->async_accept(next, [this](beast::error_code ec, tcp::socket s) {
-      if (!ec) {
-        s.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(s), *this)->Start();
+      if (ec) {
+        slots_->Release();
+        if (ec != net::error::operation_aborted) {
+          OnAcceptFailed(ec);
+        }
+        return;
       }
-      if (acceptor_->is_open()) {
-        DoAccept();
-      }
+      accept_backoff_ = kAcceptBackoffMin;
+      s.set_option(tcp::no_delay(true), ec);
+      std::make_shared<Session>(std::move(s), *this)->Start();
+      DoAccept();
     });
   }
 
+  void OnAcceptFailed(beast::error_code ec) {
+    if (ec == net::error::no_descriptors || ec == std::errc::too_many_files_open_in_system ||
+        ec == net::error::no_buffer_space || ec == net::error::no_memory) {
+      slots_->EvictOldest(1);
+    }
+    if (accept_backoff_ == kAcceptBackoffMin) {
+      spdlog::warn("accept failed: {} ({} connections open); retrying with back-off", ec.message(),
+                   slots_->open());
+    }
+    PauseAccept(accept_backoff_);
+    accept_backoff_ = std::min(accept_backoff_ * 2, kAcceptBackoffMax);
+  }
+
+  // Accepts again after `delay`, or sooner when the slot it waits for frees.
+  void PauseAccept(std::chrono::milliseconds delay) {
+    accept_timer_.expires_after(delay);
+    accept_timer_.async_wait([this](beast::error_code) { DoAccept(); });
+  }
+
+  // Declared in this order so that the sessions, destroyed with contexts_, can still
+  // release their slots and tell the acceptor.
   Handler handler_;
-  size_t max_body_;
-  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  const HttpServerOptions options_;
   net::io_context accept_context_{1};
+  std::optional<ConnectionSlots> slots_;  // set by LimitConnections
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
   size_t next_context_ = 0;  // used on accept_context_'s thread only
   std::optional<tcp::acceptor> acceptor_;
+  net::steady_timer accept_timer_{accept_context_};
+  std::chrono::milliseconds accept_backoff_ = kAcceptBackoffMin;  // accept thread only
   std::string address_;
   mutable std::mutex stats_mu_;
   HttpLatencyStats latency_;  // guarded by stats_mu_
@@ -287,16 +370,71 @@ class Server final : public HttpServer {
 Session::Session(tcp::socket socket, Server& server)
     : stream_(std::move(socket)), server_(server) {}
 
+Session::~Session() {
+  if (!closed_) {
+    MarkBusy();
+    server_.slots().Release();
+  }
+}
+
+void Session::MarkIdle() {
+  const uint64_t spell = ++idle_spell_;
+  std::weak_ptr<Session> weak = weak_from_this();
+  idle_ticket_ = server_.slots().MarkIdle([weak, spell, executor = stream_.get_executor()] {
+    net::post(executor, [weak, spell] {
+      std::shared_ptr<Session> self = weak.lock();
+      if (self != nullptr && self->idle_ticket_ && self->idle_spell_ == spell) {
+        self->Close();
+      }
+    });
+  });
+}
+
+void Session::MarkBusy() {
+  if (idle_ticket_) {
+    server_.slots().MarkBusy(*idle_ticket_);
+    idle_ticket_.reset();
+  }
+}
+
 void Session::DoRead() {
   parser_.emplace();
   parser_->body_limit(server_.max_body());
   parser_->header_limit(kMaxHeaderBytes);
-  stream_.expires_after(kIdleTimeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  MarkIdle();
+  if (buffer_.size() > 0) {
+    ReadHeader();  // a pipelined request has begun already
+    return;
+  }
+  stream_.expires_after(first_request_ ? server_.header_timeout() : server_.idle_timeout());
+  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            self->buffer_.commit(n);
+                            if (ec) {
+                              self->Close();  // the client left, or stayed silent too long
+                              return;
+                            }
+                            self->ReadHeader();
+                          });
+}
+
+void Session::ReadHeader() {
+  first_request_ = false;
+  stream_.expires_after(server_.header_timeout());
+  http::async_read_header(
+      stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec || self->parser_->is_done()) {
+          self->OnRead(ec);
+          return;
+        }
+        self->stream_.expires_after(kBodyTimeout);
+        http::async_read(self->stream_, self->buffer_, *self->parser_,
+                         [self](beast::error_code ec, size_t) { self->OnRead(ec); });
+      });
 }
 
 void Session::OnRead(beast::error_code ec) {
+  MarkBusy();
   if (ec == http::error::body_limit) {
     Response r;
     r.status = 413;
@@ -424,6 +562,7 @@ void Session::Close() {
   if (closed_.exchange(true)) {
     return;
   }
+  MarkBusy();
   for (auto& t : timers_) {
     t->cancel();
   }
@@ -431,16 +570,18 @@ void Session::Close() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
+  server_.slots().Release();
 }
 
 }  // namespace
 
 Result<std::unique_ptr<HttpServer>> MakeHttpServer(const std::string& listen, Handler handler,
-                                                   int threads, size_t max_body_bytes) {
-  auto server = std::make_unique<Server>(std::move(handler), threads, max_body_bytes);
+                                                   const HttpServerOptions& options) {
+  auto server = std::make_unique<Server>(std::move(handler), options);
   if (Status s = server->Bind(listen); !s.ok()) {
     return s;
   }
+  server->LimitConnections(options.max_connections);
   return std::unique_ptr<HttpServer>(std::move(server));
 }
 

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include "api/api.h"
 #include "api/http_server.h"
@@ -24,12 +25,14 @@
 #include "control/run_watch.h"
 #include "control/script_invoker.h"
 #include "control/service.h"
+#include "core/duration.h"
 #include "core/workflow_safety.h"
 #include "engine/agent_queue.h"
 #include "engine/engine.h"
 #include "engine/http_client.h"
 #include "engine/id_source.h"
 #include "engine/notification_outbox.h"
+#include "engine/process_records.h"
 #include "engine/process_runner.h"
 #include "engine/smtp_client.h"
 #include "store/sqlite/sqlite_store.h"
@@ -59,7 +62,63 @@ struct ServeOptions {
   bool smtp_starttls = false;
   // What links in notifications start with; by default http://<listen address>.
   std::string public_url;
+  // Open connections at most; 0: as many as the descriptor limit leaves room for.
+  size_t max_connections = 0;
+  std::string header_timeout = "10s";
+  std::string idle_timeout = "60s";
+  // How shell steps' processes are contained: auto, cgroup or subreaper.
+  std::string shell_containment = "auto";
 };
+
+// The shell steps' process runner, once what a crashed server left running is ended.
+// Attempt records live in DATA_DIR/processes.
+Result<std::unique_ptr<ProcessRunner>> StartProcessRunner(const ServeOptions& opt) {
+  const std::string record_dir = opt.data_dir + "/processes";
+  if (Status s = CreateRecordDir(record_dir); !s.ok()) {
+    return s;
+  }
+  Result<LeftoverAttempts> leftovers = KillLeftoverAttempts(record_dir);
+  if (!leftovers.ok()) {
+    return leftovers.status();
+  }
+  if (leftovers->running > 0) {
+    spdlog::warn("killed what {} shell step attempt(s) of an earlier server left running",
+                 leftovers->running);
+  }
+  ProcessRunnerOptions options;
+  options.record_dir = record_dir;
+  if (!opt.allow_shell || opt.shell_containment == "subreaper") {
+    options.containment = ProcessContainment::kSubreaper;
+  } else if (opt.shell_containment == "cgroup") {
+    options.containment = ProcessContainment::kCgroup;
+  }
+  Result<std::unique_ptr<ProcessRunner>> runner = MakeProcessRunner(options);
+  if (runner.ok() && opt.allow_shell) {
+    const bool cgroup = (*runner)->containment() == ProcessContainment::kCgroup;
+    spdlog::info("shell steps run under a keeper each{} ({})", cgroup ? ", in a cgroup each" : "",
+                 (*runner)->containment_note());
+  }
+  return runner;
+}
+
+// The HTTP server's options from the command line's.
+Result<HttpServerOptions> MakeHttpServerOptions(const ServeOptions& opt) {
+  HttpServerOptions http;
+  http.threads = opt.http_threads;
+  http.max_body_bytes = ApiOptions{}.max_body_bytes;
+  http.max_connections = opt.max_connections;
+  for (auto [flag, text, out] :
+       {std::tuple{"--header-timeout", &opt.header_timeout, &http.header_timeout},
+        std::tuple{"--idle-timeout", &opt.idle_timeout, &http.idle_timeout}}) {
+    Result<std::chrono::milliseconds> d = ParseDuration(*text);
+    if (!d.ok() || d->count() == 0) {
+      return InvalidArgument(std::string(flag) + " must be a duration above 0 such as 10s, got '" +
+                             *text + "'");
+    }
+    *out = *d;
+  }
+  return http;
+}
 
 // The SMTP client `opt` asks for: null without --smtp-url.
 Result<std::unique_ptr<SmtpClient>> MakeSmtpClient(const ServeOptions& opt) {
@@ -96,6 +155,11 @@ std::atomic<HttpServer*> g_server{nullptr};
 
 int Serve(const ServeOptions& opt) {
   UseServerLogFormat();
+  Result<HttpServerOptions> http_options = MakeHttpServerOptions(opt);
+  if (!http_options.ok()) {
+    std::cerr << "error: " << http_options.status().message() << "\n";
+    return 1;
+  }
   Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(opt.data_dir);
   if (!opened.ok()) {
     std::cerr << "error: " << opened.status().message() << "\n";
@@ -149,7 +213,12 @@ int Serve(const ServeOptions& opt) {
     std::cerr << "error: " << smtp.status().message() << "\n";
     return 1;
   }
-  std::unique_ptr<ProcessRunner> processes = MakeProcessRunner();
+  Result<std::unique_ptr<ProcessRunner>> made_processes = StartProcessRunner(opt);
+  if (!made_processes.ok()) {
+    std::cerr << "error: " << made_processes.status().message() << "\n";
+    return 1;
+  }
+  std::unique_ptr<ProcessRunner> processes = std::move(made_processes).value();
   EngineOptions engine_options;
   engine_options.workers = opt.workers;
   engine_options.allow_shell = opt.allow_shell;
@@ -180,7 +249,7 @@ int Serve(const ServeOptions& opt) {
           api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
-      opt.http_threads, ApiOptions{}.max_body_bytes);
+      *http_options);
   if (!server.ok()) {
     std::cerr << "error: " << server.status().message() << "\n";
     return 1;
@@ -207,7 +276,8 @@ int Serve(const ServeOptions& opt) {
   outbox.Start();
   outbox_ptr.store(&outbox);
   WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0644);
-  spdlog::info("stepwell listening on http://{} (data in {}{}{})", address, opt.data_dir,
+  spdlog::info("stepwell listening on http://{} (data in {}, {} connections at most{}{})", address,
+               opt.data_dir, (*server)->max_connections(),
                opt.allow_private_targets ? ", private targets allowed" : "",
                opt.allow_shell ? ", shell allowed" : "");
   std::cout << "Listening on http://" << address << std::endl;
@@ -284,6 +354,20 @@ void AddServerCommands(CLI::App& app) {
                   "Require STARTTLS on an smtp:// server (smtps:// is TLS from the start)");
   serve->add_option("--public-url", opt->public_url,
                     "Base URL of links in notifications (default http://<listen address>)");
+  serve->add_option("--max-connections", opt->max_connections,
+                    "Open HTTP connections at most (default: what the descriptor limit, "
+                    "ulimit -n, leaves room for); at the cap a new connection replaces the "
+                    "oldest idle one");
+  serve->add_option("--header-timeout", opt->header_timeout,
+                    "Time a request's headers may take to arrive (default 10s)");
+  serve->add_option("--idle-timeout", opt->idle_timeout,
+                    "Time a kept-alive connection may stay idle between requests (default 60s)");
+  serve
+      ->add_option("--shell-containment", opt->shell_containment,
+                   "How shell steps' processes are contained: auto (a cgroup per attempt where "
+                   "the machine allows it, else a keeper process alone), cgroup (or fail), "
+                   "subreaper")
+      ->check(CLI::IsMember({"auto", "cgroup", "subreaper"}));
   serve->callback([opt] {
     // SIGINT/SIGTERM stop the server cleanly; a thread waits for them.
     sigset_t set;

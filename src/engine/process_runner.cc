@@ -1,32 +1,22 @@
-// ForkProcessRunner: the ProcessRunner on fork + execve, one supervising thread per
-// process.
+// ForkProcessRunner: the ProcessRunner on a keeper per attempt (process_keeper.h), one
+// supervising thread per attempt.
 //
-// Longer than our ~600-line guide on purpose: the fork/exec path, the supervisor's
-// poll loop and the kill escalation share the async-signal-safety rules stated here.
-//
-// The run's thread prepares everything that allocates (argv, envp, the PATH candidates)
-// and then forks, so the child runs only async-signal-safe calls before execve. The
-// child reports a failure before or at exec as {stage, errno} on a close-on-exec pipe;
-// end-of-file on that pipe means exec succeeded. The same thread then supervises: it
-// poll()s the stdout and stderr pipes, an eventfd (written by the token's OnFire callback
-// and by the destructor) and a pidfd (readable when the leader exits), with the next
-// deadline (timeout, end of the kill grace, end of the drain) as poll's timeout. It stays
-// alive until the child is reaped, which is what PR_SET_PDEATHSIG needs: the death signal
-// follows the forking thread, not the process.
-//
-// The leader is checked with waitid(WNOWAIT) so that it stays a zombie, its pid (which is
-// also the group id) still taken, while the rest of its group is killed; only then is it
-// reaped, so a kill(-pgid) never reaches a recycled group.
+// The run's thread prepares what the fork needs (Prepare), makes the attempt's cgroup
+// when there are cgroups, forks the keeper (SpawnKept) and then supervises: it poll()s
+// the stdout and stderr pipes, the keeper's channel (which says how the child ended), an
+// eventfd (written by the token's OnFire callback and by the destructor) and a pidfd
+// (readable when the keeper exits), with the next deadline (timeout, end of the kill
+// grace, end of the drain) as poll's timeout. It stays alive until the keeper is reaped,
+// which is what the keeper's PR_SET_PDEATHSIG needs: the death signal follows the forking
+// thread, not the process. The keeper exits only once nothing of the attempt runs.
 
 #include "engine/process_runner.h"
 
-#include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,7 +26,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -44,28 +33,24 @@
 #include <thread>
 #include <utility>
 
+#include "engine/process_cgroup.h"
+#include "engine/process_keeper.h"
+#include "engine/process_records.h"
+#include "engine/process_spawn.h"
+#include "engine/unique_fd.h"
+
 namespace sw {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using Done = std::function<void(Result<ProcessResult>)>;
 
-// execvp's search path when the environment has no PATH.
-constexpr std::string_view kDefaultPath = "/bin:/usr/bin";
-// After the leader exits and the rest of its group is killed, output still in the pipes
-// is read for at most this long: a process that left the group (setsid) and kept a pipe
-// open must not hold the attempt forever.
+// After the keeper exits (so every process of the attempt is dead), output still in the
+// pipes is read for at most this long.
 constexpr int64_t kDrainAfterExitMs = 1000;
-// Without a pidfd (old kernels) the leader is checked this often.
-constexpr int kLeaderCheckMs = 10;
+// Without a pidfd (old kernels) the keeper is checked this often.
+constexpr int kKeeperCheckMs = 10;
 constexpr size_t kReadChunk = 64 * 1024;
-// Descriptors closed one by one when close_range is missing.
-constexpr int kMaxFdToClose = 65536;
-
-std::string ErrnoText(int err) {
-  char buf[256];
-  return strerror_r(err, buf, sizeof buf);  // the GNU variant returns the text
-}
 
 Status Cancelled() { return Status(StatusCode::kCancelled, "process cancelled", "cancelled"); }
 
@@ -78,44 +63,6 @@ Status TimedOut(int64_t timeout_ms) {
 Status ShuttingDown() {
   return Status(StatusCode::kCancelled, "process runner shut down", "shutting_down");
 }
-
-Status SpawnUnavailable(const std::string& what, int err) {
-  return Status(StatusCode::kUnavailable, "cannot start process: " + what + ": " + ErrnoText(err),
-                "spawn_failed");
-}
-
-Status SpawnInvalid(const std::string& why) {
-  return Status(StatusCode::kInvalidArgument, "cannot start process: " + why, "spawn_failed");
-}
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { Reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset() {
-    if (fd_ >= 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // The eventfd a run's poll loop waits on, written by the token's OnFire callback and by
 // the runner's destructor. Shared (shared_ptr) by the run, the runner's table and the
@@ -153,261 +100,6 @@ class Wakeup {
   int fd_;  // written under mu_, by the run only
 };
 
-// Moves a new descriptor out of 0..2 (possible when the server has closed its stdio), so
-// the child's dup2 onto 0..2 cannot clobber another pipe. Keeps close-on-exec.
-UniqueFd AboveStdio(int fd) {
-  if (fd < 0 || fd > 2) {
-    return UniqueFd(fd);
-  }
-  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  int err = errno;
-  close(fd);
-  errno = err;
-  return UniqueFd(moved);
-}
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-Result<Pipe> MakePipe(bool nonblocking_read) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    return SpawnUnavailable("pipe", errno);
-  }
-  Pipe p{AboveStdio(fds[0]), AboveStdio(fds[1])};
-  if (!p.read.valid() || !p.write.valid()) {
-    return SpawnUnavailable("pipe", errno);
-  }
-  if (nonblocking_read) {
-    fcntl(p.read.get(), F_SETFL, fcntl(p.read.get(), F_GETFL) | O_NONBLOCK);
-  }
-  return p;
-}
-
-// Everything the child needs, computed before the fork (it allocates).
-struct SpawnPlan {
-  std::vector<std::string> env;         // "NAME=value"
-  std::vector<std::string> candidates;  // paths tried for argv[0], in order
-};
-
-bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
-
-Result<SpawnPlan> Prepare(const ProcessSpec& spec) {
-  if (spec.argv.empty()) {
-    return SpawnInvalid("argv is empty");
-  }
-  for (const std::string& arg : spec.argv) {
-    if (HasNul(arg)) {
-      return SpawnInvalid("an argument contains a NUL byte");
-    }
-  }
-  if (HasNul(spec.cwd)) {
-    return SpawnInvalid("cwd contains a NUL byte");
-  }
-  SpawnPlan plan;
-  for (const auto& [name, value] : spec.env) {
-    if (name.empty() || name.find('=') != std::string::npos || HasNul(name) || HasNul(value)) {
-      return SpawnInvalid("invalid environment variable name \"" + name.substr(0, 100) + "\"");
-    }
-    plan.env.push_back(name + "=" + value);
-  }
-  const std::string& program = spec.argv[0];
-  if (program.empty() || program.find('/') != std::string::npos) {
-    plan.candidates.push_back(program);
-    return plan;
-  }
-  auto path_it = spec.env.find("PATH");
-  std::string_view path = path_it == spec.env.end() ? kDefaultPath : path_it->second;
-  while (plan.candidates.size() < kMaxPathEntries) {
-    size_t colon = path.find(':');
-    std::string_view dir = path.substr(0, colon);
-    // An empty entry is the current directory, as for execvp.
-    plan.candidates.push_back(dir.empty() ? program : std::string(dir) + "/" + program);
-    if (colon == std::string_view::npos) {
-      break;
-    }
-    path.remove_prefix(colon + 1);
-  }
-  return plan;
-}
-
-// What the child writes on the report pipe when it cannot exec.
-enum class ChildStage : int { kSetup, kChdir, kExec };
-struct ChildError {
-  ChildStage stage;
-  int err;
-};
-
-// The C arrays execve wants, pointing into the spec and the plan (which outlive them).
-struct ExecArgs {
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-  std::vector<const char*> candidates;
-  const char* cwd = nullptr;
-  pid_t parent = 0;
-};
-
-[[noreturn]] void ChildFail(int report_fd, ChildStage stage, int err) {
-  ChildError e{stage, err};
-  [[maybe_unused]] ssize_t n = write(report_fd, &e, sizeof e);
-  _exit(127);
-}
-
-// The child between fork and exec: async-signal-safe calls only, since the fork copied
-// one thread of a multithreaded server (another thread may have held malloc's lock).
-[[noreturn]] void ExecChild(const ExecArgs& args, int stdin_fd, int out_fd, int err_fd,
-                            int report_fd) {
-  if (setpgid(0, 0) != 0) {
-    ChildFail(report_fd, ChildStage::kSetup, errno);
-  }
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-    ChildFail(report_fd, ChildStage::kSetup, errno);
-  }
-  // The server may have died before prctl took effect: then we were already re-parented.
-  if (getppid() != args.parent) {
-    _exit(127);
-  }
-  // Dispositions first, then the mask, so a pending signal meets the default action.
-  // Through the system call itself: glibc's sigaction refuses its reserved signals (32,
-  // 33), which the server may have inherited as ignored.
-  struct KernelSigaction {
-    void (*handler)(int);
-    unsigned long flags;
-    void (*restorer)();
-    unsigned long mask;
-  };
-  const KernelSigaction dfl = {SIG_DFL, 0, nullptr, 0};
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) {
-      syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(dfl.mask));
-    }
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (dup2(stdin_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) {
-    ChildFail(report_fd, ChildStage::kSetup, errno);
-  }
-  if (args.cwd != nullptr && chdir(args.cwd) != 0) {
-    ChildFail(report_fd, ChildStage::kChdir, errno);
-  }
-  // Every other descriptor goes at exec; the report pipe must stay open until then.
-  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    for (int fd = 3; fd < kMaxFdToClose; ++fd) {
-      if (fd != report_fd) {
-        close(fd);
-      }
-    }
-  }
-  int err = ENOENT;
-  bool denied = false;
-  for (const char* path : args.candidates) {
-    execve(path, args.argv.data(), args.envp.data());
-    err = errno;
-    if (err == EACCES) {
-      denied = true;  // execvp goes on, and reports EACCES if nothing else runs
-    } else if (err != ENOENT && err != ENOTDIR && err != ESTALE && err != ENODEV &&
-               err != ETIMEDOUT) {
-      break;
-    }
-  }
-  ChildFail(report_fd, ChildStage::kExec, denied ? EACCES : err);
-}
-
-Status SpawnFailed(const ProcessSpec& spec, ChildError e) {
-  switch (e.stage) {
-    case ChildStage::kChdir:
-      return Status(StatusCode::kFailedPrecondition,
-                    "cannot start \"" + spec.argv[0] + "\": cannot change to directory \"" +
-                        spec.cwd + "\": " + ErrnoText(e.err),
-                    "spawn_failed");
-    case ChildStage::kExec:
-      return Status(StatusCode::kFailedPrecondition,
-                    "cannot execute \"" + spec.argv[0] + "\": " + ErrnoText(e.err), "spawn_failed");
-    case ChildStage::kSetup:
-      break;
-  }
-  return Status(StatusCode::kUnavailable,
-                "cannot start \"" + spec.argv[0] + "\": child setup failed: " + ErrnoText(e.err),
-                "spawn_failed");
-}
-
-void ReapBlocking(pid_t pid, int* status) {
-  while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
-  }
-}
-
-// A started child: exec succeeded.
-struct Child {
-  pid_t pid = -1;  // also its process group id
-  UniqueFd pidfd;  // invalid when the kernel has no pidfd_open
-  UniqueFd out;
-  UniqueFd err;
-};
-
-Result<Child> Spawn(const ProcessSpec& spec, const SpawnPlan& plan) {
-  ExecArgs args;
-  for (const std::string& arg : spec.argv) {
-    args.argv.push_back(const_cast<char*>(arg.c_str()));
-  }
-  args.argv.push_back(nullptr);
-  for (const std::string& var : plan.env) {
-    args.envp.push_back(const_cast<char*>(var.c_str()));
-  }
-  args.envp.push_back(nullptr);
-  for (const std::string& path : plan.candidates) {
-    args.candidates.push_back(path.c_str());
-  }
-  args.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
-  args.parent = getpid();
-
-  UniqueFd in = AboveStdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) {
-    return SpawnUnavailable("open /dev/null", errno);
-  }
-  Result<Pipe> out = MakePipe(true);
-  if (!out.ok()) {
-    return out.status();
-  }
-  Result<Pipe> err = MakePipe(true);
-  if (!err.ok()) {
-    return err.status();
-  }
-  Result<Pipe> report = MakePipe(false);
-  if (!report.ok()) {
-    return report.status();
-  }
-  pid_t pid = fork();
-  if (pid == 0) {
-    ExecChild(args, in.get(), out->write.get(), err->write.get(), report->write.get());
-  }
-  if (pid < 0) {
-    return SpawnUnavailable("fork", errno);
-  }
-  in.Reset();
-  out->write.Reset();
-  err->write.Reset();
-  report->write.Reset();
-
-  ChildError e{};
-  ssize_t n;
-  while ((n = read(report->read.get(), &e, sizeof e)) < 0 && errno == EINTR) {
-  }
-  if (n != 0) {
-    int status;
-    ReapBlocking(pid, &status);  // it exits at once; its group was only itself
-    return SpawnFailed(spec, n == sizeof e ? e : ChildError{ChildStage::kSetup, EIO});
-  }
-  Child child;
-  child.pid = pid;
-  child.pidfd = UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  child.out = std::move(out->read);
-  child.err = std::move(err->read);
-  return child;
-}
-
 enum class Ending { kNone, kCancelled, kTimedOut, kShutdown };
 
 struct Stream {
@@ -416,22 +108,23 @@ struct Stream {
   bool truncated = false;
 };
 
-// Supervises a started child until it is reaped and its pipes are drained (or given up
-// on), escalating cancel, timeout and shutdown into signals to its group.
+// Supervises a started attempt until its keeper is reaped and the pipes are drained (or
+// given up on), turning cancel, timeout and shutdown into commands to the keeper.
 class Supervisor {
  public:
-  Supervisor(Child child, const ProcessSpec& spec, Clock::time_point start, Wakeup& wakeup,
+  Supervisor(KeptProcess kept, const ProcessSpec& spec, Clock::time_point start, Wakeup& wakeup,
              const CancellationToken* token, const std::atomic<bool>& shutting_down)
-      : pid_(child.pid),
-        pidfd_(std::move(child.pidfd)),
+      : keeper_(kept.keeper),
+        keeper_pidfd_(std::move(kept.keeper_pidfd)),
+        channel_(std::move(kept.channel)),
         cap_(std::min(spec.max_output_bytes, kMaxProcessOutputBytes)),
         grace_(
             std::chrono::milliseconds(std::clamp<int64_t>(spec.kill_grace_ms, 0, kMaxKillGraceMs))),
         wakeup_(wakeup),
         token_(token),
         shutting_down_(shutting_down) {
-    streams_[0].fd = std::move(child.out);
-    streams_[1].fd = std::move(child.err);
+    streams_[0].fd = std::move(kept.out);
+    streams_[1].fd = std::move(kept.err);
     if (spec.timeout_ms > 0) {
       deadline_ =
           start + std::chrono::milliseconds(std::min(spec.timeout_ms, kMaxProcessTimeoutMs));
@@ -443,7 +136,7 @@ class Supervisor {
     while (!Finished()) {
       PollOnce();
       if (!reaped_) {
-        CheckLeader();
+        CheckKeeper();
       }
       Escalate(Clock::now());
     }
@@ -453,11 +146,13 @@ class Supervisor {
   // REQUIRES: Run() returned.
   ProcessResult TakeResult() {
     ProcessResult r;
-    if (WIFSIGNALED(status_)) {
-      r.exit_code = -1;
-      r.signal = WTERMSIG(status_);
+    if (exit_) {
+      r.exit_code = exit_->a;
+      r.signal = exit_->b;
     } else {
-      r.exit_code = WEXITSTATUS(status_);
+      // The keeper died without saying how the child ended: killed with it.
+      r.exit_code = -1;
+      r.signal = WIFSIGNALED(keeper_status_) ? WTERMSIG(keeper_status_) : SIGKILL;
     }
     r.stdout_text = std::move(streams_[0].text);
     r.stderr_text = std::move(streams_[1].text);
@@ -493,16 +188,17 @@ class Supervisor {
     if (term_sent_ && !kill_sent_) {
       consider(MsUntil(kill_at_));
     }
-    if (!pidfd_.valid()) {
-      consider(kLeaderCheckMs);
+    if (!keeper_pidfd_.valid()) {
+      consider(kKeeperCheckMs);
     }
     return timeout;
   }
 
   void PollOnce() {
-    pollfd fds[4];
+    pollfd fds[5];
     int stream_index[2] = {-1, -1};
     int wakeup_index = -1;
+    int channel_index = -1;
     nfds_t n = 0;
     for (int i = 0; i < 2; ++i) {
       if (streams_[i].fd.valid()) {
@@ -514,16 +210,23 @@ class Supervisor {
       wakeup_index = static_cast<int>(n);
       fds[n++] = pollfd{wakeup_.fd(), POLLIN, 0};
     }
-    if (!reaped_ && pidfd_.valid()) {
-      fds[n++] = pollfd{pidfd_.get(), POLLIN, 0};  // CheckLeader() follows every round
+    if (channel_.valid()) {
+      channel_index = static_cast<int>(n);
+      fds[n++] = pollfd{channel_.get(), POLLIN, 0};
+    }
+    if (!reaped_ && keeper_pidfd_.valid()) {
+      fds[n++] = pollfd{keeper_pidfd_.get(), POLLIN, 0};  // CheckKeeper() follows every round
     }
     if (poll(fds, n, PollTimeoutMs()) <= 0) {
-      return;  // timeout or EINTR: the caller checks the leader and the deadlines
+      return;  // timeout or EINTR: the caller checks the keeper and the deadlines
     }
     for (int i = 0; i < 2; ++i) {
       if (stream_index[i] >= 0 && fds[stream_index[i]].revents != 0) {
         ReadOnce(streams_[i]);
       }
+    }
+    if (channel_index >= 0 && fds[channel_index].revents != 0) {
+      ReadMessages();
     }
     if (wakeup_index >= 0 && fds[wakeup_index].revents != 0) {
       wakeup_.Drain();
@@ -542,13 +245,27 @@ class Supervisor {
     }
   }
 
+  // The keeper's messages; its end of file once it has exited.
+  void ReadMessages() {
+    while (channel_.valid()) {
+      KeeperMessage m{};
+      ssize_t n = recv(channel_.get(), &m, sizeof m, MSG_DONTWAIT);
+      if (n == sizeof m && m.event == KeeperEvent::kExited) {
+        exit_ = m;
+      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return;
+      } else if (n <= 0) {
+        channel_.Reset();
+      }
+    }
+  }
+
   void OnWakeup() {
     if (shutting_down_.load()) {
       if (ending_ == Ending::kNone) {
         ending_ = Ending::kShutdown;
       }
-      SignalGroup(SIGKILL);
-      kill_sent_ = true;
+      KillAll();
     } else if (ending_ == Ending::kNone && token_ != nullptr && token_->fired()) {
       ending_ = Ending::kCancelled;
       Terminate(Clock::now());
@@ -564,35 +281,42 @@ class Supervisor {
       Terminate(now);
     }
     if (term_sent_ && !kill_sent_ && now >= kill_at_) {
-      SignalGroup(SIGKILL);
-      kill_sent_ = true;
+      KillAll();
     }
   }
 
   void Terminate(Clock::time_point now) {
-    SignalGroup(SIGTERM);
+    Command(kKeeperTerminate);
     term_sent_ = true;
     kill_at_ = now + grace_;
   }
 
-  // The leader is not reaped yet, so the group id cannot have been recycled. ESRCH (the
-  // whole group is gone) is fine.
-  void SignalGroup(int sig) { kill(-pid_, sig); }
+  void KillAll() {
+    Command(kKeeperKill);
+    // A stopped keeper would never act on it. It is not reaped yet: the pid is its own.
+    kill(keeper_, SIGCONT);
+    kill_sent_ = true;
+  }
 
-  // Once the leader has exited: kill what is left of its group, then reap the leader.
-  void CheckLeader() {
-    siginfo_t info = {};
-    if (waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != pid_) {
+  void Command(char command) {
+    if (channel_.valid()) {
+      [[maybe_unused]] ssize_t n = send(channel_.get(), &command, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+  }
+
+  // Once the keeper has exited, nothing of the attempt runs: reap it.
+  void CheckKeeper() {
+    if (waitpid(keeper_, &keeper_status_, WNOHANG) != keeper_) {
       return;
     }
-    SignalGroup(SIGKILL);
-    ReapBlocking(pid_, &status_);
     reaped_ = true;
+    ReadMessages();
     drain_until_ = Clock::now() + std::chrono::milliseconds(kDrainAfterExitMs);
   }
 
-  const pid_t pid_;
-  const UniqueFd pidfd_;
+  const pid_t keeper_;
+  const UniqueFd keeper_pidfd_;
+  UniqueFd channel_;
   const size_t cap_;
   const Clock::duration grace_;
   Wakeup& wakeup_;
@@ -600,12 +324,13 @@ class Supervisor {
   const std::atomic<bool>& shutting_down_;
   std::optional<Clock::time_point> deadline_;
   Stream streams_[2];  // stdout, stderr
+  std::optional<KeeperMessage> exit_;
   Ending ending_ = Ending::kNone;
   bool term_sent_ = false;
   bool kill_sent_ = false;
   Clock::time_point kill_at_;
   bool reaped_ = false;
-  int status_ = 0;
+  int keeper_status_ = 0;
   Clock::time_point drain_until_;
   char buffer_[kReadChunk];
 };
@@ -618,25 +343,59 @@ struct Job {
   std::shared_ptr<Wakeup> wakeup;
 };
 
-Result<ProcessResult> Execute(const Job& job, const std::atomic<bool>& shutting_down) {
+// What every run of one runner shares.
+struct Containment {
+  CgroupTree* cgroups;  // null: none
+  const AttemptRecords& records;
+  const std::atomic<bool>& shutting_down;
+};
+
+AttemptRecord RecordOf(const KeptProcess& kept, const std::optional<AttemptCgroup>& cgroup) {
+  AttemptRecord record;
+  record.keeper = kept.keeper;
+  record.keeper_start = ProcessStartTime(kept.keeper).value_or(0);
+  record.child = kept.child;
+  record.child_start = ProcessStartTime(kept.child).value_or(0);
+  record.cgroup = cgroup ? cgroup->path : "";
+  return record;
+}
+
+Result<ProcessResult> Execute(const Job& job, const Containment& containment) {
   if (job.token != nullptr && job.token->fired()) {
     return Cancelled();
   }
-  if (shutting_down.load()) {
+  if (containment.shutting_down.load()) {
     return ShuttingDown();
   }
   Result<SpawnPlan> plan = Prepare(job.spec);
   if (!plan.ok()) {
     return plan.status();
   }
-  Clock::time_point start = Clock::now();
-  Result<Child> child = Spawn(job.spec, *plan);
-  if (!child.ok()) {
-    return child.status();
+  std::optional<AttemptCgroup> cgroup;
+  if (containment.cgroups != nullptr) {
+    Result<AttemptCgroup> made = containment.cgroups->Create();
+    if (!made.ok()) {
+      return made.status();
+    }
+    cgroup = std::move(*made);
   }
-  auto supervisor = std::make_unique<Supervisor>(std::move(*child), job.spec, start, *job.wakeup,
-                                                 job.token.get(), shutting_down);
-  switch (supervisor->Run()) {
+  Clock::time_point start = Clock::now();
+  Result<KeptProcess> kept = SpawnKept(job.spec, *plan, cgroup ? cgroup->dir.get() : -1);
+  if (!kept.ok()) {
+    if (cgroup) {
+      RemoveCgroup(cgroup->path);
+    }
+    return kept.status();
+  }
+  const std::string record = containment.records.Add(RecordOf(*kept, cgroup));
+  auto supervisor = std::make_unique<Supervisor>(std::move(*kept), job.spec, start, *job.wakeup,
+                                                 job.token.get(), containment.shutting_down);
+  const Ending ending = supervisor->Run();
+  if (cgroup && !RemoveCgroup(cgroup->path)) {
+    spdlog::warn("cannot remove the attempt's cgroup {}: {}", cgroup->path, ErrnoText(errno));
+  }
+  containment.records.Remove(record);
+  switch (ending) {
     case Ending::kCancelled:
       return Cancelled();
     case Ending::kTimedOut:
@@ -654,6 +413,10 @@ Result<ProcessResult> Execute(const Job& job, const std::atomic<bool>& shutting_
 
 class ForkProcessRunner final : public ProcessRunner {
  public:
+  ForkProcessRunner(std::unique_ptr<CgroupTree> cgroups, const std::string& record_dir,
+                    std::string note)
+      : cgroups_(std::move(cgroups)), records_(record_dir), note_(std::move(note)) {}
+
   ~ForkProcessRunner() override {
     std::unique_lock lock(mu_);
     shutting_down_.store(true);
@@ -701,6 +464,11 @@ class ForkProcessRunner final : public ProcessRunner {
     return running_;
   }
 
+  ProcessContainment containment() const override {
+    return cgroups_ != nullptr ? ProcessContainment::kCgroup : ProcessContainment::kSubreaper;
+  }
+  std::string containment_note() const override { return note_; }
+
  private:
   struct Slot {
     std::thread thread;
@@ -710,7 +478,8 @@ class ForkProcessRunner final : public ProcessRunner {
   // The thread's body. It is in runs_ (Run holds mu_ until it is) until its last step,
   // which moves it to finished_ for the next Run() or the destructor to join.
   void RunThread(uint64_t id, std::shared_ptr<Job> job) {
-    Result<ProcessResult> result = Execute(*job, shutting_down_);
+    Result<ProcessResult> result =
+        Execute(*job, Containment{cgroups_.get(), records_, shutting_down_});
     job->wakeup->Close();
     Done done = std::move(job->done);
     {
@@ -735,6 +504,9 @@ class ForkProcessRunner final : public ProcessRunner {
     }
   }
 
+  const std::unique_ptr<CgroupTree> cgroups_;  // null: keeper only
+  const AttemptRecords records_;
+  const std::string note_;
   std::atomic<bool> shutting_down_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -746,6 +518,26 @@ class ForkProcessRunner final : public ProcessRunner {
 
 }  // namespace
 
-std::unique_ptr<ProcessRunner> MakeProcessRunner() { return std::make_unique<ForkProcessRunner>(); }
+Result<std::unique_ptr<ProcessRunner>> MakeProcessRunner(const ProcessRunnerOptions& options) {
+  std::unique_ptr<CgroupTree> cgroups;
+  std::string note = "chosen: --shell-containment subreaper";
+  if (options.containment != ProcessContainment::kSubreaper) {
+    Result<std::unique_ptr<CgroupTree>> tree = CgroupTree::Detect();
+    if (tree.ok()) {
+      cgroups = std::move(*tree);
+      note = "under " + cgroups->root();
+    } else if (options.containment == ProcessContainment::kCgroup) {
+      return tree.status();
+    } else {
+      note = tree.status().message();
+    }
+  }
+  return std::unique_ptr<ProcessRunner>(
+      std::make_unique<ForkProcessRunner>(std::move(cgroups), options.record_dir, note));
+}
+
+std::unique_ptr<ProcessRunner> MakeProcessRunner() {
+  return std::move(MakeProcessRunner(ProcessRunnerOptions{})).value();
+}
 
 }  // namespace sw

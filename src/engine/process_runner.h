@@ -1,13 +1,19 @@
 // ProcessRunner runs the `shell` step's process: argv executed directly (never through a
 // shell), with exactly the environment the caller gives, a working directory, a timeout,
 // and stdout/stderr captured up to a cap each (the rest is read and dropped, so the child
-// never blocks on a full pipe). Each attempt runs in its own process group; a cancel
-// (the step's CancellationToken fires) or the timeout sends SIGTERM to the group, then
-// SIGKILL after a grace. When the process exits, whatever is left of its group (a
-// background grandchild) is killed too, and the process is reaped: `done` runs only once
-// nothing of the attempt is left running. The child gets /dev/null as stdin, no inherited
-// file descriptors, default signal dispositions, an empty signal mask, and dies with the
-// server (PR_SET_PDEATHSIG).
+// never blocks on a full pipe). The child gets /dev/null as stdin, no inherited file
+// descriptors, default signal dispositions and an empty signal mask.
+//
+// Each attempt is contained: everything it starts dies with it, whatever it does (a
+// background child, setsid, a double fork). It runs under a keeper of its own
+// (process_keeper.h), a subreaper that every orphan of the attempt is re-parented to, in
+// a process group of its own, and in a cgroup of its own where the machine allows it
+// (process_cgroup.h). A cancel (the step's CancellationToken fires) or the timeout sends
+// SIGTERM to the attempt, then SIGKILL to all of it after a grace. When the process
+// exits, whatever is left of the attempt is killed too: `done` runs only once nothing of
+// it is left running. When the server dies, the keeper kills the attempt; a record of
+// each running attempt (process_records.h) lets a restarted server end what a crashed
+// one left.
 //
 // Thread-safe. The real runner owns one thread per running process; `done` runs on it.
 // Destroying the runner kills every process still running (SIGKILL, no grace: an
@@ -59,6 +65,17 @@ struct ProcessResult {
   int64_t duration_ms = 0;  // from start to reaped
 };
 
+// How attempts are contained: the keeper always; a cgroup per attempt too with kCgroup.
+// kAuto takes kCgroup where the machine allows it.
+enum class ProcessContainment { kAuto, kCgroup, kSubreaper };
+
+struct ProcessRunnerOptions {
+  ProcessContainment containment = ProcessContainment::kAuto;
+  // Where the records of running attempts are kept (KillLeftoverAttempts reads them);
+  // empty: none. REQUIRES: the directory exists.
+  std::string record_dir;
+};
+
 class ProcessRunner {
  public:
   virtual ~ProcessRunner() = default;
@@ -81,9 +98,16 @@ class ProcessRunner {
   // Processes still running, i.e. runs whose `done` has not been called yet (for tests
   // and metrics).
   virtual size_t Running() const = 0;
+
+  // kCgroup or kSubreaper: what is in force. `containment_note` says why no cgroup.
+  virtual ProcessContainment containment() const = 0;
+  virtual std::string containment_note() const = 0;
 };
 
-// The real runner: fork + execve, one supervising thread per process.
+// The real runner: fork + execve under a keeper, one supervising thread per process.
+// kCgroup fails (kUnavailable, saying why) when the machine does not allow it.
+Result<std::unique_ptr<ProcessRunner>> MakeProcessRunner(const ProcessRunnerOptions& options);
+// With the default options (kAuto, no records).
 std::unique_ptr<ProcessRunner> MakeProcessRunner();
 
 }  // namespace sw

@@ -84,6 +84,17 @@ def _die_with_parent():
         pass
 
 
+def _preexec(fd_limit):
+    def run():
+        _die_with_parent()
+        if fd_limit is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+
+    return run
+
+
 _LIVE_PROCESSES = set()
 
 
@@ -133,7 +144,7 @@ class Server:
     """One `stepwell serve` process on a temporary data directory."""
 
     def __init__(self, *, fake_clock=False, allow_private_targets=False, extra_args=(),
-                 env=None, name="stepwell"):
+                 env=None, name="stepwell", fd_limit=None):
         self.name = name
         self.binary = stepwell_bin()
         if not os.path.isfile(self.binary) or not os.access(self.binary, os.X_OK):
@@ -153,6 +164,7 @@ class Server:
         if env:
             self.env.update(env)
         self.log_path = os.path.join(self.data_dir, "server.log")
+        self.fd_limit = fd_limit  # RLIMIT_NOFILE of the server (soft and hard); None: ours
         self.proc = None
         self.host = None
         self.port = None
@@ -181,7 +193,7 @@ class Server:
             log.flush()
             self.proc = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=self.env, cwd=self.data_dir, preexec_fn=_die_with_parent)
+                env=self.env, cwd=self.data_dir, preexec_fn=_preexec(self.fd_limit))
         _LIVE_PROCESSES.add(self.proc)
         deadline = time.monotonic() + scaled(SERVER_START_TIMEOUT)
         address = None

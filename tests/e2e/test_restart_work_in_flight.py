@@ -1,6 +1,9 @@
 """Restart with work in flight: SIGKILL the server while
   - a shell step is in flight (it runs again after the restart, the lost attempt is
-    listed as `interrupted`, steps that completed before the crash do not run again),
+    listed as `interrupted`, steps that completed before the crash do not run again;
+    grandchildren that left its group die with the server, and the attempt that runs
+    after the restart finds nothing of the lost one running, even when the lost
+    attempt's keeper was killed too, where attempts have cgroups),
   - a run waits in a retry back-off (the back-off survives; the next attempt runs),
   - a parent waits on a child run (the child goes on; its end wakes the parent),
   - an agent task is claimed (the agent can still complete it; or its lease lapses and
@@ -35,6 +38,18 @@ def lines(path):
             return [line for line in f.read().splitlines() if line]
     except FileNotFoundError:
         return []
+
+
+def parent_of(pid):
+    with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def _kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 class RestartWithWorkInFlightTest(E2ETestCase):
@@ -138,6 +153,74 @@ class RestartWithWorkInFlightTest(E2ETestCase):
         # No third attempt: the engine has let go of the run, and its program ran twice.
         s.wait_engine_idle()
         self.assertEqual(len(lines(marker)), 2)
+
+    def escaping_step(self, name):
+        """A shell step whose first run writes its own pid to `name`-leader, starts two
+        grandchildren that leave its group (setsid; a double fork) writing theirs to
+        `name`-pids, and sleeps; whose next run lists in `name`-overlap whatever of those
+        still runs, and succeeds."""
+        marker, leader, pids, overlap = (self.file(f"{name}-{n}")
+                                         for n in ("marker", "leader", "pids", "overlap"))
+        escapee = f"setsid sh -c 'echo $$ >> {pids}; exec sleep 300'"
+        script = (
+            f"touch {marker}; n=$(wc -l < {marker}); echo run >> {marker}; "
+            f"if [ $n -ge 1 ]; then for p in $(cat {leader} {pids}); do "
+            f"if [ -e /proc/$p ] && ! grep -q '^State:.*Z' /proc/$p/status; then "
+            f"echo $p >> {overlap}; fi; done; echo again; exit 0; fi; "
+            f"echo $$ > {leader}; {escapee} & ({escapee} &); exec sleep 300")
+        return shell(name, script), marker, leader, pids, overlap
+
+    def start_escaping_run(self, s, wf):
+        step, marker, leader, pids, overlap = self.escaping_step("esc")
+        s.put_workflow({"id": wf, "steps": [step]})
+        run = s.start_run(wf)
+        wait_until(lambda: len(lines(pids)) == 2 and lines(leader), timeout=20,
+                   desc="the step and its escaped grandchildren to start")
+        old = [int(p) for p in lines(leader) + lines(pids)]
+        for pid in old:
+            self.addCleanup(_kill_quietly, pid)
+        s.wait_step(run["id"], "esc", "running")
+        return run, old, marker, overlap
+
+    def assert_ran_alone_after_restart(self, s, run, marker, overlap):
+        done = self.finish(s, run["id"])
+        self.assertEqual(done["status"], "completed", done)
+        self.assertEqual(len(lines(marker)), 2)
+        self.assertEqual(lines(overlap), [], "the new attempt ran beside the lost one")
+        self.assertEqual([a["error"]["code"] for a in find_step(done, "esc")["attempts"]],
+                         ["interrupted"])
+
+    def test_escaped_grandchildren_die_with_the_server(self):
+        for args in ([], ["--shell-containment", "subreaper"]):
+            with self.subTest(containment=args or "auto"):
+                s = self.start_test_server(fake_clock=True, extra_args=["--allow-shell", *args])
+                run, old, marker, overlap = self.start_escaping_run(s, "inflight-escape")
+                s.kill(signal.SIGKILL)
+                wait_until(lambda: all(process_dead(p) for p in old), timeout=15,
+                           desc="the attempt's processes to die with the server")
+                s.start()
+                self.assert_ran_alone_after_restart(s, run, marker, overlap)
+                s.close()
+                for name in os.listdir(self.tmp):
+                    os.unlink(self.file(name))
+
+    def test_restarted_server_ends_what_a_killed_keeper_left(self):
+        """The keeper is killed with the server, so only the attempt's cgroup still holds
+        the grandchildren that left the group: the restarted server kills it (the
+        attempt's record names it) before the engine runs the step again. Without cgroups
+        they are out of reach then (docs/life_of_a_run.md)."""
+        s = self.server_()
+        if "in a cgroup each" not in s.log_text():
+            self.skipTest("no attempt cgroups on this machine")
+        run, old, marker, overlap = self.start_escaping_run(s, "inflight-killed-keeper")
+        keeper = parent_of(old[0])
+        os.kill(keeper, signal.SIGKILL)
+        s.kill(signal.SIGKILL)
+        s.start()
+        # Ended before the server listened.
+        self.assertTrue(all(process_dead(p) for p in old), old)
+        self.assert_ran_alone_after_restart(s, run, marker, overlap)
+        self.assertEqual(os.listdir(os.path.join(s.data_dir, "processes")), [])
 
     # ---------------------------------------------------------- retry back-off
 

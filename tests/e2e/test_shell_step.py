@@ -2,11 +2,14 @@
 stdout_truncated, stderr_truncated}, the environment allowlist (PATH of the server plus
 the step's env, nothing else), cwd, argv run without a shell, non-zero exit codes,
 programs that cannot be started, the 64 KiB output cap, refusal without --allow-shell,
-and that cancel and timeout stop the attempt's whole process group.
+and that cancel and timeout stop the attempt's whole process group and every process
+that left it (a grandchild that calls setsid, a double fork), under either containment
+(a cgroup per attempt where the machine allows it, the keeper alone otherwise).
 
-Process checks: a shell step writes its own pid and the pid of a background grandchild
-to a file; after cancel/timeout both must be gone. PID 1 of a container may not reap
-orphans, so a process counts as dead when /proc/<pid>/stat is missing or shows state Z.
+Process checks: a shell step writes its own pid and the pids of its background
+grandchildren to a file; after cancel/timeout all must be gone. PID 1 of a container may
+not reap orphans, so a process counts as dead when /proc/<pid>/stat is missing or shows
+state Z.
 """
 
 import os
@@ -30,15 +33,15 @@ def shell(step_id, argv, env=None, cwd=None, timeout=None):
     return step
 
 
-def read_pids(path):
+def read_pids(path, count=2):
     try:
         with open(path, encoding="utf-8") as f:
             lines = [line.strip() for line in f if line.strip()]
     except FileNotFoundError:
         return None
-    if len(lines) < 2:
+    if len(lines) < count:
         return None
-    return [int(x) for x in lines[:2]]
+    return [int(x) for x in lines[:count]]
 
 
 # The step's shell starts a background grandchild (sleep 300), writes the grandchild's
@@ -47,7 +50,38 @@ def tree_script(pid_file):
     return ["sh", "-c", f"sleep 300 & echo $! > {pid_file}; echo $$ >> {pid_file}; wait"]
 
 
-class ShellStepTest(E2ETestCase):
+# The step's shell starts two grandchildren that leave its session and group — one calls
+# setsid, one is double-forked (orphaned at once) — each writing its pid to the file,
+# writes its own pid, and waits. Both ignore SIGTERM.
+def escape_script(pid_file):
+    escapee = f"setsid sh -c 'trap \"\" TERM; echo $$ >> {pid_file}; exec sleep 300'"
+    return ["sh", "-c", f"{escapee} & ({escapee} &); echo $$ >> {pid_file}; wait"]
+
+
+class ProcessTreeMixin:
+    """Starts a run whose shell step writes the pids of its processes to a file, and
+    waits for them to end. Needs `server` and `tmp`."""
+
+    def start_processes(self, wf, script, count, **step_fields):
+        s = self.server
+        pid_file = os.path.join(self.tmp, f"{self._testMethodName}-pids")
+        s.put_workflow({"id": wf, "steps": [
+            shell("a", script(pid_file), **step_fields), noop("after", "never")]})
+        run = s.start_run(wf)
+        pids = wait_until(lambda: read_pids(pid_file, count), timeout=15,
+                          desc="the step's processes to write their pids")
+        for pid in pids:
+            self.addCleanup(_kill_quietly, pid)
+        self.assertFalse(any(process_dead(pid) for pid in pids), pids)
+        return run, pids
+
+    def assert_all_dead(self, pids):
+        # SIGTERM first, SIGKILL after 2 s: allow well beyond that.
+        wait_until(lambda: all(process_dead(pid) for pid in pids), timeout=15,
+                   desc=f"processes {pids} (the shell and its grandchildren) to end")
+
+
+class ShellStepTest(ProcessTreeMixin, E2ETestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = cls.start_server(fake_clock=True, extra_args=["--allow-shell"],
@@ -160,22 +194,7 @@ class ShellStepTest(E2ETestCase):
         self.assertEqual(run["output"]["stdout"], "c" * 65536)
 
     def start_tree(self, wf, **step_fields):
-        s = self.server
-        pid_file = self.path("pids")
-        s.put_workflow({"id": wf, "steps": [
-            shell("a", tree_script(pid_file), **step_fields), noop("after", "never")]})
-        run = s.start_run(wf)
-        pids = wait_until(lambda: read_pids(pid_file), timeout=15,
-                          desc="the step's shell to write its pids")
-        for pid in pids:
-            self.addCleanup(_kill_quietly, pid)
-        self.assertFalse(any(process_dead(pid) for pid in pids), pids)
-        return run, pids
-
-    def assert_all_dead(self, pids):
-        # SIGTERM first, SIGKILL after 2 s: allow well beyond that.
-        wait_until(lambda: all(process_dead(pid) for pid in pids), timeout=15,
-                   desc=f"processes {pids} (shell and its background child) to end")
+        return self.start_processes(wf, tree_script, 2, **step_fields)
 
     def test_cancel_kills_the_process_group(self):
         s = self.server
@@ -205,6 +224,47 @@ class ShellStepTest(E2ETestCase):
         self.assertEqual(step["status"], "failed")
         self.assertEqual(step["error"]["code"], "timeout")
         self.assertEqual(find_step(done, "after")["status"], "pending")
+
+
+class ShellContainmentTest(ProcessTreeMixin, E2ETestCase):
+    """Processes that leave the attempt's group die with it; the server's default
+    containment (a cgroup per attempt where the machine allows it)."""
+
+    containment_args = []
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = cls.start_server(fake_clock=True,
+                                      extra_args=["--allow-shell", *cls.containment_args])
+        cls.tmp = tempfile.mkdtemp(prefix="stepwell-e2e-contain-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
+
+    def start_escapes(self, wf, **step_fields):
+        return self.start_processes(wf, escape_script, 3, **step_fields)
+
+    def test_cancel_kills_grandchildren_that_left_the_group(self):
+        s = self.server
+        run, pids = self.start_escapes("esc-cancel")
+        s.wait_step(run["id"], "a", "running")
+        self.assertStatus(s.control(run["id"], "cancel", {"reason": "stop"}), 200)
+        self.assert_all_dead(pids)
+        self.assertEqual(s.wait_step(run["id"], "a", "cancelled", timeout=15)["status"],
+                         "cancelled")
+
+    def test_timeout_kills_grandchildren_that_left_the_group(self):
+        s = self.server
+        run, pids = self.start_escapes("esc-timeout", timeout="1s")
+        s.wait_step(run["id"], "a", "running")
+        s.advance_clock(2000)
+        done = s.wait_status(run["id"], *TERMINAL, timeout=20)
+        self.assert_all_dead(pids)
+        self.assertEqual(done["error"]["code"], "timeout", done)
+
+
+class ShellSubreaperContainmentTest(ShellContainmentTest):
+    """The same with the keeper alone (no cgroups), as on a machine without them."""
+
+    containment_args = ["--shell-containment", "subreaper"]
 
 
 def _kill_quietly(pid):

@@ -1,238 +1,24 @@
+// ProcessRunner with real processes, under each containment.
+
 #include "engine/process_runner.h"
 
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <chrono>
-#include <condition_variable>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <functional>
 #include <iostream>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <optional>
 #include <set>
-#include <sstream>
-#include <string>
-#include <thread>
-#include <vector>
+
+#include "process_test_support.h"
 
 namespace sw {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
+using namespace sw::test;  // NOLINT: the shared helpers of these tests
 
-// Every wait in these tests is on an event; this only bounds a wait that would hang.
-// Background processes in the scenarios sleep far longer, so they cannot pass a bounded
-// wait by ending on their own.
-constexpr auto kGenerous = std::chrono::seconds(30);
-constexpr const char* kLongSleep = "300";
-
-const std::map<std::string, std::string> kPathOnly = {{"PATH", "/usr/bin:/bin"}};
-
-// The answer of one Run() and when it came. Shared with the callback, which may run after
-// a failed test has left its scope.
-class Outcome {
- public:
-  std::function<void(Result<ProcessResult>)> Callback(std::shared_ptr<Outcome> self) {
-    return [self](Result<ProcessResult> r) {
-      std::lock_guard lock(self->mu_);
-      ++self->calls_;
-      if (!self->result_) {
-        self->result_.emplace(std::move(r));
-        self->at_ = Clock::now();
-      }
-      self->cv_.notify_all();
-    };
-  }
-
-  // The result, or nullopt when there was none within kGenerous.
-  std::optional<Result<ProcessResult>> Wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, kGenerous, [this] { return result_.has_value(); });
-    return result_;
-  }
-
-  Clock::time_point at() {
-    std::lock_guard lock(mu_);
-    return at_;
-  }
-  int calls() {
-    std::lock_guard lock(mu_);
-    return calls_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<Result<ProcessResult>> result_;
-  Clock::time_point at_;
-  int calls_ = 0;
-};
-
-ProcessSpec Sh(const std::string& script) {
-  ProcessSpec spec;
-  spec.argv = {"/bin/sh", "-c", script};
-  spec.env = kPathOnly;
-  return spec;
-}
-
-// /proc/<pid>/stat fields after the command: state, ppid, pgrp.
-struct ProcStat {
-  char state = '?';
-  pid_t pgrp = 0;
-};
-
-std::optional<ProcStat> ReadStat(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) {
-    return std::nullopt;
-  }
-  std::istringstream rest(line.substr(line.rfind(')') + 1));
-  ProcStat stat;
-  pid_t ppid;
-  rest >> stat.state >> ppid >> stat.pgrp;
-  return stat;
-}
-
-// Dead: gone, or a zombie waiting for its parent (init here does not always reap).
-bool Alive(pid_t pid) {
-  std::optional<ProcStat> stat = ReadStat(pid);
-  return stat && stat->state != 'Z' && stat->state != 'X';
-}
-
-bool GroupAlive(pid_t pgid) {
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    std::optional<ProcStat> stat = ReadStat(std::stoi(name));
-    if (stat && stat->pgrp == pgid && stat->state != 'Z' && stat->state != 'X') {
-      return true;
-    }
-  }
-  return false;
-}
-
-// SIGKILL takes effect asynchronously; a killed process is dead within moments.
-bool EventuallyDead(const std::function<bool()>& alive) {
-  auto until = Clock::now() + kGenerous;
-  while (alive()) {
-    if (Clock::now() > until) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
-
-bool IsCancelled(const Result<ProcessResult>& r) {
-  return r.status().code() == StatusCode::kCancelled && r.status().api_code() == "cancelled";
-}
-
-class ProcessRunnerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sw_proc_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = std::filesystem::canonical(tmpl);
-    runner_ = MakeProcessRunner();
-  }
-
-  void TearDown() override {
-    runner_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  std::shared_ptr<Outcome> Start(ProcessSpec spec,
-                                 std::shared_ptr<CancellationToken> token = nullptr) {
-    auto outcome = std::make_shared<Outcome>();
-    runner_->Run(std::move(spec), std::move(token), outcome->Callback(outcome));
-    return outcome;
-  }
-
-  Result<ProcessResult> RunToEnd(ProcessSpec spec,
-                                 std::shared_ptr<CancellationToken> token = nullptr) {
-    std::optional<Result<ProcessResult>> r = Start(std::move(spec), std::move(token))->Wait();
-    if (!r) {
-      return Internal("no answer within the generous bound");
-    }
-    return *r;
-  }
-
-  // A FIFO in the test's directory, opened for reading before the process starts (so
-  // the process's write never blocks and survives the process being killed).
-  int OpenFifo(const std::string& name) {
-    std::string path = (dir_ / name).string();
-    EXPECT_EQ(mkfifo(path.c_str(), 0600), 0);
-    int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    EXPECT_GE(fd, 0);
-    return fd;
-  }
-
-  // Reads `count` numbers, one a line, from a FIFO. Empty when they did not come.
-  static std::vector<pid_t> ReadPids(int fd, size_t count) {
-    std::string text;
-    auto until = Clock::now() + kGenerous;
-    while (static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) < count) {
-      int left =
-          static_cast<int>(std::chrono::duration_cast<milliseconds>(until - Clock::now()).count());
-      pollfd p{fd, POLLIN, 0};
-      if (left <= 0 || poll(&p, 1, left) <= 0) {
-        return {};
-      }
-      char buf[256];
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n > 0) {
-        text.append(buf, static_cast<size_t>(n));
-      } else if (n == 0) {
-        std::this_thread::sleep_for(milliseconds(1));  // writer gone before writing all
-      }
-    }
-    std::vector<pid_t> pids;
-    std::istringstream in(text);
-    pid_t pid;
-    while (in >> pid) {
-      pids.push_back(pid);
-    }
-    return pids;
-  }
-
-  // Waits until `pid` runs `comm` (the shell has exec'd it).
-  static bool WaitForComm(pid_t pid, const std::string& comm) {
-    auto until = Clock::now() + kGenerous;
-    while (Clock::now() < until) {
-      std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
-      std::string name;
-      if (std::getline(in, name) && name == comm) {
-        return true;
-      }
-      std::this_thread::sleep_for(milliseconds(1));
-    }
-    return false;
-  }
-
-  std::string Fifo(const std::string& name) const { return (dir_ / name).string(); }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<ProcessRunner> runner_;
-};
-
-TEST_F(ProcessRunnerTest, CapturesStdoutStderrAndExitCode) {
+TEST_P(ProcessRunnerTest, CapturesStdoutStderrAndExitCode) {
   Result<ProcessResult> r = RunToEnd(Sh("echo out; echo err >&2"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->exit_code, 0);
@@ -245,7 +31,7 @@ TEST_F(ProcessRunnerTest, CapturesStdoutStderrAndExitCode) {
   EXPECT_EQ(runner_->Running(), 0u);
 }
 
-TEST_F(ProcessRunnerTest, NonZeroExitIsAResultNotAnError) {
+TEST_P(ProcessRunnerTest, NonZeroExitIsAResultNotAnError) {
   Result<ProcessResult> r = RunToEnd(Sh("echo partial; exit 7"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->exit_code, 7);
@@ -253,14 +39,14 @@ TEST_F(ProcessRunnerTest, NonZeroExitIsAResultNotAnError) {
   EXPECT_EQ(r->stdout_text, "partial\n");
 }
 
-TEST_F(ProcessRunnerTest, DeathBySignalReportsTheSignal) {
+TEST_P(ProcessRunnerTest, DeathBySignalReportsTheSignal) {
   Result<ProcessResult> r = RunToEnd(Sh("kill -KILL $$"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->exit_code, -1);
   EXPECT_EQ(r->signal, SIGKILL);
 }
 
-TEST_F(ProcessRunnerTest, EnvironmentIsExactlyTheGivenMap) {
+TEST_P(ProcessRunnerTest, EnvironmentIsExactlyTheGivenMap) {
   ProcessSpec spec;
   spec.argv = {"/usr/bin/env"};
   spec.env = {{"A", "1"}, {"B", "two words"}, {"EMPTY", ""}};
@@ -269,7 +55,7 @@ TEST_F(ProcessRunnerTest, EnvironmentIsExactlyTheGivenMap) {
   EXPECT_EQ(r->stdout_text, "A=1\nB=two words\nEMPTY=\n");
 }
 
-TEST_F(ProcessRunnerTest, EmptyEnvironmentGivesTheChildNoVariables) {
+TEST_P(ProcessRunnerTest, EmptyEnvironmentGivesTheChildNoVariables) {
   ASSERT_EQ(setenv("SW_SERVER_ONLY", "leak", 1), 0);
   ProcessSpec spec;
   spec.argv = {"/usr/bin/env"};
@@ -279,7 +65,7 @@ TEST_F(ProcessRunnerTest, EmptyEnvironmentGivesTheChildNoVariables) {
   EXPECT_EQ(r->stdout_text, "");
 }
 
-TEST_F(ProcessRunnerTest, ProgramIsLookedUpOnTheGivenPath) {
+TEST_P(ProcessRunnerTest, ProgramIsLookedUpOnTheGivenPath) {
   std::filesystem::create_directory(dir_ / "bin");
   std::ofstream(dir_ / "bin" / "sw-tool") << "#!/bin/sh\necho found \"$@\"\n";
   std::filesystem::permissions(dir_ / "bin" / "sw-tool", std::filesystem::perms::owner_all);
@@ -291,7 +77,7 @@ TEST_F(ProcessRunnerTest, ProgramIsLookedUpOnTheGivenPath) {
   EXPECT_EQ(r->stdout_text, "found arg\n");
 }
 
-TEST_F(ProcessRunnerTest, WithoutPathTheDefaultSearchPathIsUsed) {
+TEST_P(ProcessRunnerTest, WithoutPathTheDefaultSearchPathIsUsed) {
   ProcessSpec spec;
   spec.argv = {"echo", "hi"};
   Result<ProcessResult> r = RunToEnd(spec);
@@ -299,7 +85,7 @@ TEST_F(ProcessRunnerTest, WithoutPathTheDefaultSearchPathIsUsed) {
   EXPECT_EQ(r->stdout_text, "hi\n");
 }
 
-TEST_F(ProcessRunnerTest, MissingProgramIsSpawnFailed) {
+TEST_P(ProcessRunnerTest, MissingProgramIsSpawnFailed) {
   ProcessSpec spec;
   spec.argv = {"sw-no-such-program"};
   spec.env = kPathOnly;
@@ -313,7 +99,7 @@ TEST_F(ProcessRunnerTest, MissingProgramIsSpawnFailed) {
   EXPECT_EQ(runner_->Running(), 0u);
 }
 
-TEST_F(ProcessRunnerTest, NonExecutableFileIsSpawnFailedWithPermissionDenied) {
+TEST_P(ProcessRunnerTest, NonExecutableFileIsSpawnFailedWithPermissionDenied) {
   std::ofstream(dir_ / "not-exec") << "#!/bin/sh\necho no\n";
   std::filesystem::permissions(dir_ / "not-exec", std::filesystem::perms::owner_read);
   ProcessSpec spec;
@@ -325,7 +111,7 @@ TEST_F(ProcessRunnerTest, NonExecutableFileIsSpawnFailedWithPermissionDenied) {
       << r.status().message();
 }
 
-TEST_F(ProcessRunnerTest, BadWorkingDirectoryIsSpawnFailed) {
+TEST_P(ProcessRunnerTest, BadWorkingDirectoryIsSpawnFailed) {
   ProcessSpec spec = Sh("echo never");
   spec.cwd = "/nonexistent/sw-dir";
   Result<ProcessResult> r = RunToEnd(spec);
@@ -336,7 +122,7 @@ TEST_F(ProcessRunnerTest, BadWorkingDirectoryIsSpawnFailed) {
       << r.status().message();
 }
 
-TEST_F(ProcessRunnerTest, EmptyArgvOrBadVariableNameIsInvalid) {
+TEST_P(ProcessRunnerTest, EmptyArgvOrBadVariableNameIsInvalid) {
   ProcessSpec empty;
   Result<ProcessResult> r = RunToEnd(empty);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -348,7 +134,7 @@ TEST_F(ProcessRunnerTest, EmptyArgvOrBadVariableNameIsInvalid) {
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 }
 
-TEST_F(ProcessRunnerTest, RunsInTheGivenDirectory) {
+TEST_P(ProcessRunnerTest, RunsInTheGivenDirectory) {
   ProcessSpec spec;
   spec.argv = {"/bin/pwd"};
   spec.cwd = dir_.string();
@@ -357,7 +143,7 @@ TEST_F(ProcessRunnerTest, RunsInTheGivenDirectory) {
   EXPECT_EQ(r->stdout_text, dir_.string() + "\n");
 }
 
-TEST_F(ProcessRunnerTest, StdinIsEmpty) {
+TEST_P(ProcessRunnerTest, StdinIsEmpty) {
   ProcessSpec spec;
   spec.argv = {"cat"};
   spec.env = kPathOnly;
@@ -367,7 +153,7 @@ TEST_F(ProcessRunnerTest, StdinIsEmpty) {
   EXPECT_EQ(r->stdout_text, "");
 }
 
-TEST_F(ProcessRunnerTest, StdoutIsCappedAndFlaggedAlone) {
+TEST_P(ProcessRunnerTest, StdoutIsCappedAndFlaggedAlone) {
   ProcessSpec spec = Sh("head -c 5000 /dev/zero | tr '\\0' a; printf abc >&2");
   spec.max_output_bytes = 1000;
   Result<ProcessResult> r = RunToEnd(spec);
@@ -379,7 +165,7 @@ TEST_F(ProcessRunnerTest, StdoutIsCappedAndFlaggedAlone) {
   EXPECT_EQ(r->exit_code, 0);
 }
 
-TEST_F(ProcessRunnerTest, StderrIsCappedAndFlaggedAlone) {
+TEST_P(ProcessRunnerTest, StderrIsCappedAndFlaggedAlone) {
   ProcessSpec spec = Sh("head -c 5000 /dev/zero | tr '\\0' e >&2; printf abc");
   spec.max_output_bytes = 1000;
   Result<ProcessResult> r = RunToEnd(spec);
@@ -390,7 +176,7 @@ TEST_F(ProcessRunnerTest, StderrIsCappedAndFlaggedAlone) {
   EXPECT_FALSE(r->stdout_truncated);
 }
 
-TEST_F(ProcessRunnerTest, OutputOfExactlyTheCapIsNotTruncated) {
+TEST_P(ProcessRunnerTest, OutputOfExactlyTheCapIsNotTruncated) {
   ProcessSpec spec = Sh("head -c 1000 /dev/zero");
   spec.max_output_bytes = 1000;
   Result<ProcessResult> r = RunToEnd(spec);
@@ -399,7 +185,7 @@ TEST_F(ProcessRunnerTest, OutputOfExactlyTheCapIsNotTruncated) {
   EXPECT_FALSE(r->stdout_truncated);
 }
 
-TEST_F(ProcessRunnerTest, TenMegabytesOnBothStreamsAreDrainedWithoutDeadlock) {
+TEST_P(ProcessRunnerTest, TenMegabytesOnBothStreamsAreDrainedWithoutDeadlock) {
   Result<ProcessResult> r =
       RunToEnd(Sh("head -c 10000000 /dev/zero & head -c 10000000 /dev/zero >&2; wait; exit 3"));
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -410,7 +196,7 @@ TEST_F(ProcessRunnerTest, TenMegabytesOnBothStreamsAreDrainedWithoutDeadlock) {
   EXPECT_TRUE(r->stderr_truncated);
 }
 
-TEST_F(ProcessRunnerTest, ChildThatClosesItsOutputIsWaitedForUntilItExits) {
+TEST_P(ProcessRunnerTest, ChildThatClosesItsOutputIsWaitedForUntilItExits) {
   Result<ProcessResult> r = RunToEnd(Sh("echo before; exec >&- 2>&-; sleep 0.3; exit 4"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->stdout_text, "before\n");
@@ -418,7 +204,7 @@ TEST_F(ProcessRunnerTest, ChildThatClosesItsOutputIsWaitedForUntilItExits) {
   EXPECT_GE(r->duration_ms, 300);
 }
 
-TEST_F(ProcessRunnerTest, BackgroundGrandchildIsKilledWhenTheLeaderExits) {
+TEST_P(ProcessRunnerTest, BackgroundGrandchildIsKilledWhenTheLeaderExits) {
   Result<ProcessResult> r = RunToEnd(Sh(std::string("sleep ") + kLongSleep + " & echo $! $$"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->exit_code, 0);
@@ -432,7 +218,7 @@ TEST_F(ProcessRunnerTest, BackgroundGrandchildIsKilledWhenTheLeaderExits) {
   EXPECT_TRUE(EventuallyDead([&] { return GroupAlive(leader); }));
 }
 
-TEST_F(ProcessRunnerTest, TimeoutKillsTheWholeGroup) {
+TEST_P(ProcessRunnerTest, TimeoutKillsTheWholeGroup) {
   int fifo = OpenFifo("pids");
   // The grandchild ignores SIGTERM: only the SIGKILL to the group after the leader died
   // ends it.
@@ -456,7 +242,7 @@ TEST_F(ProcessRunnerTest, TimeoutKillsTheWholeGroup) {
   EXPECT_EQ(runner_->Running(), 0u);
 }
 
-TEST_F(ProcessRunnerTest, CancelKillsTheWholeGroup) {
+TEST_P(ProcessRunnerTest, CancelKillsTheWholeGroup) {
   int fifo = OpenFifo("pids");
   auto token = std::make_shared<CancellationToken>();
   auto outcome = Start(
@@ -476,7 +262,7 @@ TEST_F(ProcessRunnerTest, CancelKillsTheWholeGroup) {
   EXPECT_EQ(outcome->calls(), 1);
 }
 
-TEST_F(ProcessRunnerTest, ProcessIgnoringTermIsKilledAfterTheGrace) {
+TEST_P(ProcessRunnerTest, ProcessIgnoringTermIsKilledAfterTheGrace) {
   int fifo = OpenFifo("pids");
   auto token = std::make_shared<CancellationToken>();
   ProcessSpec spec = Sh("trap '' TERM; echo $$ > " + Fifo("pids") + "; while :; do sleep 1; done");
@@ -498,7 +284,7 @@ TEST_F(ProcessRunnerTest, ProcessIgnoringTermIsKilledAfterTheGrace) {
 
 // Prints the latency from Fire() to `done` for a plain `sleep`; the number belongs in
 // the report, not in an assertion.
-TEST_F(ProcessRunnerTest, CancelToReapedLatencyIsPrinted) {
+TEST_P(ProcessRunnerTest, CancelToReapedLatencyIsPrinted) {
   std::vector<double> latencies_ms;
   for (int i = 0; i < 10; ++i) {
     std::string name = "pid" + std::to_string(i);
@@ -523,7 +309,7 @@ TEST_F(ProcessRunnerTest, CancelToReapedLatencyIsPrinted) {
             << " ms, max " << latencies_ms.back() << " ms\n";
 }
 
-TEST_F(ProcessRunnerTest, TokenFiredBeforeRunAnswersCancelledWithoutStarting) {
+TEST_P(ProcessRunnerTest, TokenFiredBeforeRunAnswersCancelledWithoutStarting) {
   auto token = std::make_shared<CancellationToken>();
   token->Fire(CancelReason::kShutdown);
   Result<ProcessResult> r = RunToEnd(Sh("touch " + (dir_ / "marker").string()), token);
@@ -532,7 +318,7 @@ TEST_F(ProcessRunnerTest, TokenFiredBeforeRunAnswersCancelledWithoutStarting) {
   EXPECT_EQ(runner_->Running(), 0u);
 }
 
-TEST_F(ProcessRunnerTest, CancelAfterCompletionChangesNothing) {
+TEST_P(ProcessRunnerTest, CancelAfterCompletionChangesNothing) {
   auto token = std::make_shared<CancellationToken>();
   auto outcome = Start(Sh("echo done"), token);
   std::optional<Result<ProcessResult>> r = outcome->Wait();
@@ -543,7 +329,7 @@ TEST_F(ProcessRunnerTest, CancelAfterCompletionChangesNothing) {
   EXPECT_EQ((*r)->stdout_text, "done\n");
 }
 
-TEST_F(ProcessRunnerTest, NoZombiesAreLeft) {
+TEST_P(ProcessRunnerTest, NoZombiesAreLeft) {
   EXPECT_TRUE(RunToEnd(Sh("exit 0")).ok());
   EXPECT_TRUE(RunToEnd(Sh("kill -KILL $$")).ok());
   ProcessSpec missing;
@@ -559,7 +345,7 @@ TEST_F(ProcessRunnerTest, NoZombiesAreLeft) {
   EXPECT_EQ(errno, ECHILD);
 }
 
-TEST_F(ProcessRunnerTest, DescriptorsAreNotInherited) {
+TEST_P(ProcessRunnerTest, DescriptorsAreNotInherited) {
   int plain = open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
   ASSERT_GE(plain, 0);
   int high = fcntl(plain, F_DUPFD, 100);
@@ -580,7 +366,7 @@ TEST_F(ProcessRunnerTest, DescriptorsAreNotInherited) {
   EXPECT_EQ(fds, (std::set<std::string>{"0", "1", "2", "3"})) << r->stdout_text;
 }
 
-TEST_F(ProcessRunnerTest, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
+TEST_P(ProcessRunnerTest, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
   sigset_t block, old_mask;
   sigemptyset(&block);
   sigaddset(&block, SIGUSR1);
@@ -602,7 +388,7 @@ TEST_F(ProcessRunnerTest, ChildStartsWithDefaultSignalsAndAnEmptyMask) {
   EXPECT_EQ(r->stdout_text, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
 }
 
-TEST_F(ProcessRunnerTest, FiftyConcurrentProcessesAllComplete) {
+TEST_P(ProcessRunnerTest, FiftyConcurrentProcessesAllComplete) {
   constexpr int kCount = 50;
   std::vector<std::shared_ptr<Outcome>> outcomes;
   for (int i = 0; i < kCount; ++i) {
@@ -619,7 +405,7 @@ TEST_F(ProcessRunnerTest, FiftyConcurrentProcessesAllComplete) {
   EXPECT_EQ(runner_->Running(), 0u);
 }
 
-TEST_F(ProcessRunnerTest, DestroyingTheRunnerKillsRunningProcesses) {
+TEST_P(ProcessRunnerTest, DestroyingTheRunnerKillsRunningProcesses) {
   constexpr int kCount = 3;
   std::vector<std::shared_ptr<Outcome>> outcomes;
   std::vector<pid_t> leaders;
@@ -651,7 +437,7 @@ TEST_F(ProcessRunnerTest, DestroyingTheRunnerKillsRunningProcesses) {
 
 // The runner lives in a helper process that is then killed outright: PR_SET_PDEATHSIG
 // must take its process with it.
-TEST_F(ProcessRunnerTest, ProcessDiesWhenTheServerDies) {
+TEST_P(ProcessRunnerTest, ProcessDiesWhenTheServerDies) {
   int fifo = OpenFifo("pid");
   std::string script = "echo $$ > " + Fifo("pid") + "; exec sleep " + kLongSleep;
   pid_t helper = fork();
@@ -670,6 +456,11 @@ TEST_F(ProcessRunnerTest, ProcessDiesWhenTheServerDies) {
   ASSERT_EQ(pids.size(), 1u);
   EXPECT_TRUE(EventuallyDead([&] { return Alive(pids[0]); }));
 }
+
+INSTANTIATE_TEST_SUITE_P(Containments, ProcessRunnerTest,
+                         ::testing::Values(ProcessContainment::kSubreaper,
+                                           ProcessContainment::kCgroup),
+                         ContainmentName);
 
 }  // namespace
 }  // namespace sw

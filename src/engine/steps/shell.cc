@@ -1,5 +1,5 @@
-// shell: runs `with.argv` as a process group (never through a shell); a non-zero exit
-// fails the attempt, a cancel kills the group.
+// shell: runs `with.argv` (never through a shell), contained by the ProcessRunner; a
+// non-zero exit fails the attempt, a cancel kills everything the attempt started.
 #include <cstdlib>
 
 #include "engine/steps/step_executor.h"
