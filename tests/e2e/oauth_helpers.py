@@ -34,10 +34,10 @@ def oauth2(provider, refresh_token=None, **fields):
     return {k: v for k, v in body.items() if v is not None}
 
 
-def connection_workflow(wf_id, connection, url, mode=None):
+def connection_workflow(wf_id, connection, url, mode=None, timeout=None):
     """`call` (an http step with the connection) then `after` (a noop of its body)."""
     definition = {"id": wf_id, "steps": [
-        http_step("call", url, connection=connection),
+        http_step("call", url, timeout=timeout, connection=connection),
         noop("after", "${{ steps.call.output.body }}")]}
     if mode is not None:
         definition["mode"] = mode
