@@ -13,6 +13,7 @@
 #include "api/http_server.h"
 #include "control/access.h"
 #include "control/agent_tasks.h"
+#include "control/connections.h"
 #include "control/definitions.h"
 #include "control/fake_clock.h"
 #include "control/human_tasks.h"
@@ -43,6 +44,7 @@ struct ApiServices {
   ServerMetrics& metrics;
   RunWatch& watch;
   NotificationService& notifications;
+  Connections& connections;
   FakeClockControl* fake_clock = nullptr;  // set only with --fake-clock (the testing route)
 };
 

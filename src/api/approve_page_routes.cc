@@ -4,6 +4,7 @@
 // page to the page's form post. A used, expired or closed link answers 410.
 #include <string>
 
+#include "api/html_page.h"
 #include "api/render.h"
 #include "api/request_target.h"
 #include "api/routes.h"
@@ -15,60 +16,6 @@ namespace sw::routes {
 using nlohmann::json;
 
 namespace {
-
-std::string Html(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-constexpr char kStyle[] =
-    "body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;"
-    "color:#1f2937}h1{font-size:1.25rem}.msg{font-size:1.1rem;padding:1rem;border:1px solid "
-    "#d1d5db;border-radius:.5rem;white-space:pre-wrap}.rev{display:inline-block;padding:.1rem "
-    ".5rem;border-radius:.25rem;background:#e5e7eb}.rev.irreversible{background:#b91c1c;"
-    "color:#fff;font-weight:700}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}"
-    "dt{color:#6b7280}textarea{width:100%;min-height:4rem}button{font-size:1rem;padding:.5rem "
-    "1.25rem;margin-right:.5rem;border-radius:.375rem;border:1px solid #9ca3af;cursor:pointer}"
-    "button.approve{background:#15803d;color:#fff;border-color:#15803d}button.deny{"
-    "background:#fff;color:#b91c1c;border-color:#b91c1c}";
-
-void ReplyHtml(Call& call, int status, const std::string& title, const std::string& body) {
-  Response r;
-  r.status = status;
-  r.content_type = "text/html; charset=utf-8";
-  r.headers = {{"X-Request-Id", call.request_id},
-               {"Cache-Control", "no-store"},
-               {"Referrer-Policy", "no-referrer"},
-               {"Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'; "
-                "form-action 'self'"}};
-  r.body =
-      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta "
-      "name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>" +
-      Html(title) + "</title><style>" + kStyle + "</style></head><body>" + body + "</body></html>";
-  call.ex->Respond(std::move(r));
-}
 
 // `hint`: the decision the link in a message was for ("approve", "deny" or ""): the
 // page says so and focuses that button; only the POST decides (a GET never does, so a
@@ -86,14 +33,14 @@ std::string ApprovalPage(const json& a, const std::string& token, const std::str
       hint == "approve" || hint == "deny"
           ? "<p>You chose to <strong>" + hint + "</strong>. Confirm below.</p>"
           : "";
-  return "<h1>Approval requested</h1><p class=\"msg\">" + Html(a["message"].get<std::string>()) +
-         "</p><dl><dt>Reversibility</dt><dd><span class=\"rev " + Html(rev) + "\">" + rev_label +
-         "</span></dd><dt>Workflow</dt><dd>" + Html(a["workflow_id"].get<std::string>()) +
-         "</dd><dt>Run</dt><dd>" + Html(a["run_id"].get<std::string>()) +
+  return "<h1>Approval requested</h1><p class=\"msg\">" + HtmlEscape(a["message"].get<std::string>()) +
+         "</p><dl><dt>Reversibility</dt><dd><span class=\"rev " + HtmlEscape(rev) + "\">" + rev_label +
+         "</span></dd><dt>Workflow</dt><dd>" + HtmlEscape(a["workflow_id"].get<std::string>()) +
+         "</dd><dt>Run</dt><dd>" + HtmlEscape(a["run_id"].get<std::string>()) +
          "</dd><dt>Approvals</dt><dd>" + std::to_string(approvals) + " of " +
          std::to_string(a["required"].get<int>()) + "</dd><dt>Expires</dt><dd>" +
-         Html(a["expires_at"].is_string() ? a["expires_at"].get<std::string>() : "never") +
-         "</dd></dl>" + chosen + "<form method=\"post\" action=\"/approve/" + Html(token) +
+         HtmlEscape(a["expires_at"].is_string() ? a["expires_at"].get<std::string>() : "never") +
+         "</dd></dl>" + chosen + "<form method=\"post\" action=\"/approve/" + HtmlEscape(token) +
          "\"><p><label for=\"comment\">Comment (optional)</label><br><textarea id=\"comment\" "
          "name=\"comment\" maxlength=\"4000\"></textarea></p><button class=\"approve\" "
          "type=\"submit\" name=\"decision\" value=\"approve\"" +
@@ -110,7 +57,7 @@ void ReplyGone(Call& call, bool html, const std::string& reason) {
     return;
   }
   ReplyHtml(call, 410, "Link no longer valid",
-            "<h1>This link can no longer be used</h1><p>" + Html(reason) + ".</p>");
+            "<h1>This link can no longer be used</h1><p>" + HtmlEscape(reason) + ".</p>");
 }
 
 }  // namespace
@@ -200,7 +147,7 @@ void ApprovalLinkDone(ApiContext&, Call& call) {
   } else if (status == "approved" || status == "denied") {
     text += " The approval is now " + status + ".";
   }
-  ReplyHtml(call, 200, "Thank you", "<h1>Thank you</h1><p>" + Html(text) + "</p>");
+  ReplyHtml(call, 200, "Thank you", "<h1>Thank you</h1><p>" + HtmlEscape(text) + "</p>");
 }
 
 }  // namespace sw::routes

@@ -1,5 +1,6 @@
 #include "api/render.h"
 
+#include <algorithm>
 #include <set>
 
 #include "control/human_tasks.h"
@@ -14,12 +15,15 @@ namespace {
 json TimeOrNull(int64_t ms) { return ms == 0 ? json() : json(FormatTime(ms)); }
 
 json StepJson(const StepRecord& s) {
+  // A stored pending step (held before its call) records the attempt it waits to make;
+  // what a reader sees is the attempts made.
+  const bool pending = s.status == StepStatus::kPending;
   json j = {{"id", s.step_id},
             {"path", s.path},
             {"type", s.type},
             {"status", ToString(s.status)},
-            {"attempt", s.attempt},
-            {"started_at", TimeOrNull(s.started_at)},
+            {"attempt", pending ? std::max(0, s.attempt - 1) : s.attempt},
+            {"started_at", pending ? json() : TimeOrNull(s.started_at)},
             {"finished_at", TimeOrNull(s.finished_at)},
             {"output", s.output},
             {"error", s.error},
@@ -209,7 +213,7 @@ int HttpStatusFor(const Status& s) {
     case StatusCode::kResourceExhausted:
       return s.api_code() == "rate_limited" ? 429 : 413;
     case StatusCode::kUnavailable:
-      return 503;
+      return s.api_code() == "refresh_failed" ? 502 : 503;  // the token endpoint failed
     case StatusCode::kCancelled:
       return 409;
     case StatusCode::kDeadlineExceeded:

@@ -1,7 +1,7 @@
 // The API's handlers, one per route of the table in api.cc, in files by resource:
 // runs_routes.cc, events_routes.cc, approvals_routes.cc, approve_page_routes.cc,
 // workflows_routes.cc, access_routes.cc (session, tokens, audit), agents_routes.cc,
-// notifications_routes.cc, metrics_routes.cc and server_routes.cc (health, the fake
+// connections_routes.cc, notifications_routes.cc, metrics_routes.cc and server_routes.cc (health, the fake
 // clock). The table decides the route, authenticates and checks the role before a
 // handler runs; a handler reads its input, calls the control layer and answers
 // through the Call.
@@ -81,6 +81,16 @@ void ClaimTask(ApiContext& api, Call& call);
 void HeartbeatTask(ApiContext& api, Call& call);
 void CompleteTask(ApiContext& api, Call& call);
 void FailTask(ApiContext& api, Call& call);
+
+// connections_routes.cc (OAuthCallback is public: its state is the credential)
+void ListConnections(ApiContext& api, Call& call);
+void CreateConnection(ApiContext& api, Call& call);
+void GetConnection(ApiContext& api, Call& call);
+void DeleteConnection(ApiContext& api, Call& call);
+void RefreshConnection(ApiContext& api, Call& call);
+void ReconnectConnection(ApiContext& api, Call& call);
+void AuthorizeConnection(ApiContext& api, Call& call);
+void OAuthCallback(ApiContext& api, Call& call);
 
 // notifications_routes.cc
 void ListNotifications(ApiContext& api, Call& call);

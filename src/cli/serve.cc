@@ -163,6 +163,7 @@ int Serve(const ServeOptions& opt) {
   ScriptInvoker scripts(control);
   ServerMetrics metrics(*store, engine);
   NotificationService notifications(*store, *clock, ids);
+  Connections connections(*store, engine, *clock, ids);
   std::optional<FakeClockControl> fake_clock;
   if (manual_clock) {
     fake_clock.emplace(*manual_clock, engine, wake_outbox);
@@ -170,7 +171,7 @@ int Serve(const ServeOptions& opt) {
   ApiOptions api_options;
   api_options.ui_dir = opt.ui_dir;
   Api api(ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics,
-                      watch, notifications, fake_clock ? &*fake_clock : nullptr},
+                      watch, notifications, connections, fake_clock ? &*fake_clock : nullptr},
           api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
@@ -186,8 +187,10 @@ int Serve(const ServeOptions& opt) {
   }
   agents.Start();
   const std::string address = (*server)->address();
+  const std::string public_url = opt.public_url.empty() ? "http://" + address : opt.public_url;
+  connections.SetPublicUrl(public_url);
   OutboxOptions outbox_options;
-  outbox_options.public_url = opt.public_url.empty() ? "http://" + address : opt.public_url;
+  outbox_options.public_url = public_url;
   outbox_options.smtp_from = opt.smtp_from;
   // No magic links yet: approval messages go without approve/deny links.
   NotificationOutbox outbox(

@@ -27,6 +27,9 @@ class ScriptInvoker {
   using Done = std::function<void(Result<nlohmann::json>)>;
   void Invoke(const RequestContext& ctx, const std::string& workflow_id, nlohmann::json input,
               Done done);
+  // Other work that waits on something outside (a token endpoint) and so must not run
+  // on an HTTP I/O thread either.
+  void RunBlocking(std::function<void()> task) { pool_.Post(std::move(task)); }
   void Stop() { pool_.Stop(); }
 
  private:

@@ -49,6 +49,10 @@ class ScriptStepContext final : public StepContext {
   void Finish(std::function<void()> then) override { then(); }
   void WorkStopped() override { Fail(StepError("the step was stopped", "cancelled", step_.id)); }
   void EndCancelled(json) override { WorkStopped(); }
+  void HoldForReauth(const std::string&, json, CommitPhase) override {
+    // A script has no run to hold: it fails with the reason.
+    Fail(StepError(kNeedsReauthMessage, kNeedsReauthCode, step_.id));
+  }
 
  private:
   void Fail(json error) { outcome_.set_value({false, std::move(error)}); }

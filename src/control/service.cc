@@ -203,10 +203,21 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
   RunStatus next = RunStatus::kPending;
   std::string reason;
   const int64_t now = clock_.NowMs();
+  std::string connection_checked;
+  if (request.action == RunAction::kResume) {
+    Result<std::string> checked = CheckReauthHold(run_id);
+    if (!checked.ok()) {
+      return checked.status();
+    }
+    connection_checked = *checked;
+  }
   auto decide = [&](const RunRecord& run) -> Result<std::optional<RunTransition>> {
     if (run.workspace_id != ctx.principal.workspace_id ||
         (!workflow_id.empty() && run.workflow_id != workflow_id)) {
       return NotFound("workflow run " + run_id + " not found");
+    }
+    if (request.action == RunAction::kResume && ReauthConnectionOf(run) != connection_checked) {
+      return StateChanged(run.status, run.version);  // held again since it was checked
     }
     if ((request.expected_version && *request.expected_version != run.version) ||
         (request.expected_status && *request.expected_status != run.status)) {
@@ -273,6 +284,30 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
     }
   }
   return after;
+}
+
+std::string ControlService::ReauthConnectionOf(const RunRecord& run) {
+  if (run.status != RunStatus::kPaused || !run.pause.is_object() ||
+      run.pause.value("reason", "") != "reauth") {
+    return "";
+  }
+  return run.pause.value("connection_id", "");
+}
+
+Result<std::string> ControlService::CheckReauthHold(const std::string& run_id) {
+  Result<RunRecord> run = store_.GetRun(run_id, /*with_steps=*/false);
+  if (!run.ok()) {
+    return std::string();  // the write answers for a run that is not there
+  }
+  const std::string connection_id = ReauthConnectionOf(*run);
+  if (connection_id.empty()) {
+    return connection_id;
+  }
+  Result<ConnectionRecord> connection = store_.GetConnection(connection_id);
+  if (connection.ok() && connection->status == ConnectionStatus::kError) {
+    return ConnectionNeedsReauth(connection_id);
+  }
+  return connection_id;  // active again, or deleted (the step then fails with the reason)
 }
 
 bool ControlService::MayHaveChildRuns(const RunRecord& run) {

@@ -103,6 +103,11 @@ class ControlService {
   void CancelDescendants(const RequestContext& ctx, const std::string& run_id);
   // False when the run's definition has no `workflow` step (no store read needed).
   bool MayHaveChildRuns(const RunRecord& run);
+  // The connection a run is paused for (reauth), or "".
+  static std::string ReauthConnectionOf(const RunRecord& run);
+  // Before a resume: a run paused for a connection still in `error` may not resume
+  // (ConnectionNeedsReauth). Answers the connection it is paused for, or "".
+  Result<std::string> CheckReauthHold(const std::string& run_id);
   Result<RunRecord> LoadRun(const RequestContext& ctx, const std::string& run_id,
                             const std::string& workflow_id, bool with_steps);
 

@@ -23,10 +23,11 @@ enum class WaitKind {
   kAgent,     // an agent task
   kApproval,  // people's decision (approval step)
   kForm,      // people's data (form step)
+  kReauth,    // (agent mode) a connection's reconnection, before its step's call
 };
 inline constexpr WaitKind kAllWaitKinds[] = {
     WaitKind::kTimer, WaitKind::kEvent,    WaitKind::kRetry, WaitKind::kChild,
-    WaitKind::kAgent, WaitKind::kApproval, WaitKind::kForm};
+    WaitKind::kAgent, WaitKind::kApproval, WaitKind::kForm,  WaitKind::kReauth};
 
 // A durable timer's purpose.
 enum class TimerKind {

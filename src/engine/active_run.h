@@ -63,6 +63,8 @@ class Engine::RunStepContext final : public StepContext {
   void Finish(std::function<void()> then) override;
   void WorkStopped() override;
   void EndCancelled(nlohmann::json cancel) override;
+  void HoldForReauth(const std::string& connection_id, nlohmann::json attempt_error,
+                     CommitPhase phase) override;
 
  private:
   Engine& engine_;

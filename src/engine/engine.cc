@@ -47,7 +47,8 @@ Engine::Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner
       leases_(leases != nullptr ? *leases : local_leases_),
       pool_(options.workers),
       timers_(store, clock,
-              [this](const TimerRecord& t) { pool_.Post([this, t] { FireTimer(t); }); }) {}
+              [this](const TimerRecord& t) { pool_.Post([this, t] { FireTimer(t); }); }),
+      connections_(store, clock, http, ids) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -77,6 +78,9 @@ Status Engine::Start() {
     }
   }
   timers_.Start();
+  // A reconnect commits before it releases its waits: what a stop in between left
+  // waiting goes on now ("" : every run whose connection is active or gone).
+  ReleaseReauthWaits("");
   return Status::Ok();
 }
 
@@ -85,6 +89,7 @@ void Engine::Stop() {
     return;
   }
   timers_.Stop();
+  connections_.Stop();
   {
     std::lock_guard lock(mu_);
     for (auto& [id, ar] : active_) {
@@ -236,7 +241,8 @@ void Engine::Begin(const std::shared_ptr<ActiveRun>& ar, RunRecord run) {
 // first leaf that is not completed: that is where the run goes on.
 Status Engine::Replay(ActiveRun& ar, const RunRecord& run) {
   for (const StepRecord& row : run.steps) {
-    ar.attempts[row.path] = row.attempt;
+    // A pending row's attempt is the next one, not made yet.
+    ar.attempts[row.path] = row.status == StepStatus::kPending ? row.attempt - 1 : row.attempt;
     ar.started[row.path] = row.started_at;
     if (row.detail.is_object()) {
       ar.details[row.path] = row.detail;

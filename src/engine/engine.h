@@ -24,6 +24,7 @@
 
 #include "core/definition.h"
 #include "engine/clock.h"
+#include "engine/connection_tokens.h"
 #include "engine/engine_options.h"
 #include "engine/http_client.h"
 #include "engine/human_tasks.h"
@@ -66,8 +67,16 @@ class Engine final : public RunSpawner {
   void OnCancelled(const std::string& run_id);
   // `run` ended (a commit made it terminal at `ended_at`): a child's parent wakes now.
   void OnRunEnded(const RunRecord& run, int64_t ended_at);
-  // The clock moved (fake clock): look for due timers now.
-  void PokeTimers() { timers_.Poke(); }
+  // The clock moved (fake clock): look for due timers and back-offs now.
+  void PokeTimers() {
+    timers_.Poke();
+    connections_.Poke();
+  }
+  // The access tokens of connections (http steps, the connections API).
+  ConnectionTokens& connections() { return connections_; }
+  // `connection_id` is active again (reconnected): the agent-mode runs waiting for it go
+  // on. Ordinary runs held for it stay paused until resumed.
+  void ReleaseReauthWaits(const std::string& connection_id);
   // Told after an agent task was queued (or requeued) in (workspace, queue). Set before
   // Start.
   using TaskListener =
@@ -83,7 +92,7 @@ class Engine final : public RunSpawner {
   const EngineOptions& options() const { return options_; }
   // What step executors reach (scripts share the engine's clients and settings).
   StepServices Services(RunSpawner* spawner) {
-    return StepServices{store_, clock_, http_, processes_, ids_, options_, spawner};
+    return StepServices{store_, clock_, http_, processes_, ids_, options_, connections_, spawner};
   }
 
   // RunSpawner: for the `workflow` and `agent_task` executors.
@@ -128,6 +137,10 @@ class Engine final : public RunSpawner {
                nlohmann::json error, nlohmann::json step_output, CommitPhase phase);
   void Park(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
             ParkRequest park);
+  // The step's connection needs reauthorization (engine/reauth.cc).
+  void HoldForReauth(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
+                     const std::string& path, const std::string& connection_id,
+                     nlohmann::json attempt_error, CommitPhase phase);
   // Commits that the step's attempt started, then runs `work` with a fresh token.
   void StartWork(const std::shared_ptr<ActiveRun>& ar, const StepDef& step, const std::string& path,
                  std::function<void(std::shared_ptr<CancellationToken>)> work);
@@ -182,6 +195,7 @@ class Engine final : public RunSpawner {
   RunLeases& leases_;  // local_leases_ unless given
   WorkerPool pool_;
   TimerService timers_;
+  ConnectionTokens connections_;
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<ActiveRun>> active_;    // guarded by mu_

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/connection_records.h"
 #include "store/notification_records.h"
 #include "store/records.h"
 
@@ -290,6 +291,35 @@ class Store {
                                                const HumanTaskFilter& filter) = 0;
   virtual Status CreateApprovalLink(const ApprovalLinkRecord& link) = 0;
   virtual Result<ApprovalLinkRecord> FindApprovalLink(const std::string& token_hash) = 0;
+
+  // Connections. Records carry their secrets in the clear; the store seals them at rest
+  // and they leave it only through these reads. Names are unique per workspace
+  // (kAlreadyExists).
+  // With `key`: a repeat of the same request answers the first connection (kAlreadyExists
+  // "idempotency_conflict" for another request under the key).
+  virtual Result<ConnectionRecord> CreateConnection(const ConnectionRecord& c,
+                                                    const AuditEntry& audit,
+                                                    const std::optional<IdempotencyKey>& key) = 0;
+  virtual Result<ConnectionRecord> GetConnection(const std::string& id) = 0;
+  virtual Result<ConnectionRecord> FindConnectionByName(const std::string& workspace_id,
+                                                        const std::string& name) = 0;
+  virtual Result<ConnectionPage> ListConnections(const std::string& workspace_id,
+                                                 const ConnectionFilter& filter) = 0;
+  // A compare-and-set on the connection's version (kAborted when it changed); answers
+  // the connection as written.
+  virtual Result<ConnectionRecord> UpdateConnection(const ConnectionWrite& w) = 0;
+  virtual Status DeleteConnection(const std::string& workspace_id, const std::string& id,
+                                  const AuditEntry& audit) = 0;
+  // The ids of the runs waiting (agent mode) for `connection_id` to be reconnected; for
+  // "": of those whose connection is active, or deleted.
+  virtual Result<std::vector<std::string>> ListReauthWaits(const std::string& connection_id) = 0;
+  // Seals every stored secret again under the store's current key (a key rotation);
+  // flows under way are dropped. One transaction.
+  virtual Status ResealSecrets() = 0;
+  // Authorization-code flows under way. TakeOAuthState answers a state once (kNotFound
+  // when unknown, used or expired) and forgets it.
+  virtual Status CreateOAuthState(const OAuthStateRecord& state) = 0;
+  virtual Result<OAuthStateRecord> TakeOAuthState(const std::string& state_hash, int64_t now) = 0;
 
   // Audit.
   virtual Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,

@@ -1,5 +1,8 @@
 // http: sends one request (the rendered `with`); a 4xx/5xx answer or a transport error
-// fails the attempt (retried by policy), a cancel aborts it.
+// fails the attempt (retried by policy), a cancel aborts it. With `with.connection`, the
+// connection's access token goes as a bearer token (engine/connection_tokens.h).
+#include <strings.h>
+
 #include "engine/steps/step_executor.h"
 
 namespace sw {
@@ -63,6 +66,84 @@ void OnResponse(const std::shared_ptr<StepContext>& ctx, const Result<HttpRespon
   ctx->Complete(std::move(output), CommitPhase::kResult);
 }
 
+// The step's use of its connection (`with.connection`): the token sent, and whether a
+// 401 already made it ask for another.
+struct ConnectionUse {
+  std::string workspace_id;
+  std::string name;
+  std::string token;
+  bool asked_again = false;
+};
+
+void Authorize(HttpRequest& request, const std::string& token) {
+  std::erase_if(request.headers, [](const auto& header) {
+    return header.first.size() == 13 && strncasecmp(header.first.c_str(), "authorization", 13) == 0;
+  });
+  request.headers.emplace_back("Authorization", "Bearer " + token);
+}
+
+// The connection's token was not to be had (within the attempt): `called` says
+// whether the attempt's request went out (a 401 came back) before.
+void OnNoToken(const std::shared_ptr<StepContext>& ctx, const Status& refused, bool called) {
+  const std::string& id = ctx->step().id;
+  if (refused.code() == StatusCode::kFailedPrecondition) {
+    const std::string connection_id = refused.extra().value("connection_id", "");
+    json attempt_error = called
+                             ? StepError(
+                                   "the target refused the connection's token (HTTP 401) and the "
+                                   "connection cannot be refreshed",
+                                   refused.api_code(), id)
+                             : json();
+    ctx->HoldForReauth(connection_id, std::move(attempt_error), CommitPhase::kResult);
+  } else if (refused.code() == StatusCode::kNotFound) {
+    ctx->FailRun(StepError(refused.message(), refused.api_code(), id));
+  } else {
+    ctx->FailAttempt(StepError(refused.message(), refused.api_code(), id), nullptr,
+                     CommitPhase::kResult);
+  }
+}
+
+void Send(const std::shared_ptr<StepContext>& ctx, const std::shared_ptr<HttpRequest>& request,
+          const std::shared_ptr<ConnectionUse>& use, std::shared_ptr<CancellationToken> token);
+
+// Asks the connection for a token (another than `use->token`, which a target refused,
+// when set) and sends with it; a connection that needs reauthorization holds the run.
+void SendWithToken(const std::shared_ptr<StepContext>& ctx,
+                   const std::shared_ptr<HttpRequest>& request,
+                   const std::shared_ptr<ConnectionUse>& use,
+                   std::shared_ptr<CancellationToken> token) {
+  const bool called = !use->token.empty();
+  ctx->services().connections.Get(
+      use->workspace_id, use->name, use->token, token,
+      [ctx, request, use, token, called](Result<AccessToken> fresh) {
+        if (fresh.ok()) {
+          use->token = fresh->value;
+          Authorize(*request, fresh->value);
+          Send(ctx, request, use, token);
+        } else if (fresh.status().code() == StatusCode::kCancelled) {
+          ctx->WorkStopped();
+        } else {
+          ctx->Finish([ctx, refused = fresh.status(), called] { OnNoToken(ctx, refused, called); });
+        }
+      });
+}
+
+// Sends `request` within the attempt; a 401 to a connection's token asks the connection
+// for another (a refresh) and sends once more.
+void Send(const std::shared_ptr<StepContext>& ctx, const std::shared_ptr<HttpRequest>& request,
+          const std::shared_ptr<ConnectionUse>& use, std::shared_ptr<CancellationToken> token) {
+  ctx->services().http.Send(
+      HttpRequest(*request), token, [ctx, request, use, token](Result<HttpResponse> r) {
+        if (use != nullptr && !use->asked_again && r.ok() && r->status == 401) {
+          use->asked_again = true;
+          SendWithToken(ctx, request, use, token);
+          return;
+        }
+        auto shared = std::make_shared<Result<HttpResponse>>(std::move(r));
+        ctx->Finish([ctx, shared] { OnResponse(ctx, *shared); });
+      });
+}
+
 class HttpExecutor final : public StepExecutor {
  public:
   void Start(const std::shared_ptr<StepContext>& ctx, const json& with) const override {
@@ -75,12 +156,24 @@ class HttpExecutor final : public StepExecutor {
       return;
     }
     auto request = std::make_shared<HttpRequest>(std::move(built).value());
-    ctx->StartWork([ctx, request](std::shared_ptr<CancellationToken> token) {
-      ctx->services().http.Send(
-          std::move(*request), std::move(token), [ctx](Result<HttpResponse> r) {
-            auto shared = std::make_shared<Result<HttpResponse>>(std::move(r));
-            ctx->Finish([ctx, shared] { OnResponse(ctx, *shared); });
-          });
+    const json connection = with.value("connection", json());
+    if (!connection.is_null() && !connection.is_string()) {
+      ctx->FailRun(
+          StepError("'with.connection' did not render to a string", "invalid_request", step.id));
+      return;
+    }
+    std::shared_ptr<ConnectionUse> use;
+    if (connection.is_string()) {
+      use = std::make_shared<ConnectionUse>();
+      use->workspace_id = ctx->run().workspace_id;
+      use->name = connection.get<std::string>();
+    }
+    // A connection's token is had within the attempt (a refresh may back off for
+    // minutes; a cancel stops the wait), and before any call: a connection that needs
+    // reauthorization holds the run with nothing sent.
+    ctx->StartWork([ctx, request, use](std::shared_ptr<CancellationToken> token) {
+      use != nullptr ? SendWithToken(ctx, request, use, std::move(token))
+                     : Send(ctx, request, nullptr, std::move(token));
     });
   }
 };

@@ -5,8 +5,9 @@
 // a step kind, its traits and validation, is its StepKind in core/steps/.
 //
 // An executor is a stateless singleton (thread-safe). It ends every call by exactly
-// one outcome on the context: Complete, FailAttempt, FailRun, Park, StartWork (whose
-// work later ends with one of the first three, or WorkStopped), or EndCancelled.
+// one outcome on the context: Complete, FailAttempt, FailRun, Park, HoldForReauth,
+// StartWork (whose work later ends with one of the first three, HoldForReauth or
+// WorkStopped), or EndCancelled.
 #pragma once
 
 #include <functional>
@@ -20,6 +21,7 @@
 #include "core/lifecycle.h"
 #include "engine/cancellation.h"
 #include "engine/clock.h"
+#include "engine/connection_tokens.h"
 #include "engine/engine_options.h"
 #include "engine/http_client.h"
 #include "engine/id_source.h"
@@ -50,6 +52,7 @@ struct StepServices {
   ProcessRunner& processes;
   IdSource& ids;
   const EngineOptions& options;
+  ConnectionTokens& connections;
   RunSpawner* spawner;  // null in scripts
 };
 
@@ -106,6 +109,12 @@ class StepContext {
   virtual void WorkStopped() = 0;
   // The run itself is cancelled (its parent ended while the step waited on a child).
   virtual void EndCancelled(nlohmann::json cancel) = 0;
+  // The step's connection needs reauthorization: the run is held before the step's
+  // call (paused for reauth; waiting for it in agent mode), and the step runs when the
+  // run goes on. `attempt_error`: the error of an attempt that met it after its call
+  // (recorded in the step's attempts), or null when no attempt was made.
+  virtual void HoldForReauth(const std::string& connection_id, nlohmann::json attempt_error,
+                             CommitPhase phase) = 0;
 };
 
 class StepExecutor {

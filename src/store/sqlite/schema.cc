@@ -214,6 +214,40 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_by_workspace ON deliveries (workspace_id, id);
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
 )sql",
+    R"sql(
+CREATE TABLE connections (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  app TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error_message TEXT NOT NULL,
+  error_at INTEGER NOT NULL,
+  token_url TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  authorize_url TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  client_secret TEXT NOT NULL,
+  refresh_token TEXT NOT NULL,
+  access_token TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (workspace_id, name)
+);
+CREATE INDEX connections_by_workspace ON connections (workspace_id, id);
+CREATE TABLE oauth_states (
+  state_hash TEXT PRIMARY KEY,
+  connection_id TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  code_verifier TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX runs_by_wait_kind ON runs (wait_kind) WHERE wait_kind != '';
+)sql",
 };
 
 }  // namespace

@@ -47,7 +47,8 @@ void PresizeWal(const std::string& wal_path) {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir,
+                                                       std::shared_ptr<const SecretBox> secrets) {
   // The data is the server's alone: a directory it creates is 0700, and the database
   // is created 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
   // database's mode).
@@ -69,7 +70,15 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
     return Status(StatusCode::kUnavailable, "cannot create " + path + ": " + std::strerror(err));
   }
   ::close(fd);
+  if (secrets == nullptr) {
+    Result<std::shared_ptr<const SecretBox>> box = SecretBox::ForDataDir(data_dir);
+    if (!box.ok()) {
+      return box.status();
+    }
+    secrets = std::move(box).value();
+  }
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path));
+  store->secrets_ = std::move(secrets);
   if (Status s = store->Init(); !s.ok()) {
     return s;
   }

@@ -12,7 +12,8 @@
 // The methods live in files by domain: runs.cc (runs and steps), workspaces.cc
 // (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
 // events, agent tasks), human_tasks.cc (approvals, forms, magic links),
-// notifications.cc (notifications, channels, deliveries); rows.cc reads and writes each
+// notifications.cc (notifications, channels, deliveries), connections.cc (connections,
+// OAuth flow states); rows.cc reads and writes each
 // record's row.
 #pragma once
 
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "store/commit_queue.h"
+#include "store/secret_box.h"
 #include "store/sqlite/db.h"
 #include "store/store.h"
 
@@ -32,7 +34,10 @@ namespace sw {
 class SqliteStore final : public Store {
  public:
   // Opens (creating if needed) DIR/stepwell.db and migrates it to the current schema.
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir);
+  // `secrets` seals what the store keeps secret; null: the key of DIR
+  // (SecretBox::ForDataDir).
+  static Result<std::unique_ptr<SqliteStore>> Open(
+      const std::string& data_dir, std::shared_ptr<const SecretBox> secrets = nullptr);
   ~SqliteStore() override;
 
   bool Healthy() const override { return queue_.Healthy(); }
@@ -101,6 +106,21 @@ class SqliteStore final : public Store {
   Status CreateApprovalLink(const ApprovalLinkRecord& link) override;
   Result<ApprovalLinkRecord> FindApprovalLink(const std::string& token_hash) override;
 
+  Result<ConnectionRecord> CreateConnection(const ConnectionRecord& c, const AuditEntry& audit,
+                                            const std::optional<IdempotencyKey>& key) override;
+  Result<ConnectionRecord> GetConnection(const std::string& id) override;
+  Result<ConnectionRecord> FindConnectionByName(const std::string& workspace_id,
+                                                const std::string& name) override;
+  Result<ConnectionPage> ListConnections(const std::string& workspace_id,
+                                         const ConnectionFilter& filter) override;
+  Result<ConnectionRecord> UpdateConnection(const ConnectionWrite& w) override;
+  Status DeleteConnection(const std::string& workspace_id, const std::string& id,
+                          const AuditEntry& audit) override;
+  Result<std::vector<std::string>> ListReauthWaits(const std::string& connection_id) override;
+  Status ResealSecrets() override;
+  Status CreateOAuthState(const OAuthStateRecord& state) override;
+  Result<OAuthStateRecord> TakeOAuthState(const std::string& state_hash, int64_t now) override;
+
   Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,
                                             const std::string& target, const std::string& cursor,
                                             int limit) override;
@@ -163,6 +183,7 @@ class SqliteStore final : public Store {
   }
 
   std::string path_;
+  std::shared_ptr<const SecretBox> secrets_;
   std::unique_ptr<sqlite::Connection> writer_conn_;  // used by the queue's committer
 
   std::mutex readers_mu_;

@@ -1,0 +1,162 @@
+// Connections (API.md "Connections and reauthorization"): the CRUD of a workspace's
+// OAuth 2.0 connections, a refresh now, a reconnect with new tokens, and the
+// authorization-code flow: GET .../authorize redirects the browser to the provider,
+// which sends it back to the public GET /oauth/callback (authorized by its one-use
+// state). A connection is answered without its secrets.
+#include "api/html_page.h"
+#include "api/routes.h"
+#include "control/connections.h"
+#include "core/time_format.h"
+
+namespace sw::routes {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMaxLimit = 500;
+
+json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
+
+json ConnectionJson(const ConnectionRecord& c) {
+  return json{{"id", c.id},
+              {"name", c.name},
+              {"app", c.app},
+              {"status", ToString(c.status)},
+              {"error", c.status == ConnectionStatus::kError
+                            ? json{{"message", c.error_message}, {"at", TimeOrNull(c.error_at)}}
+                            : json(nullptr)},
+              {"token_url", c.oauth2.token_url},
+              {"client_id", c.oauth2.client_id},
+              {"authorize_url",
+               c.oauth2.authorize_url.empty() ? json(nullptr) : json(c.oauth2.authorize_url)},
+              {"scopes", c.oauth2.scopes},
+              {"expires_at", TimeOrNull(c.oauth2.expires_at)},
+              {"created_at", FormatTime(c.created_at)},
+              {"updated_at", FormatTime(c.updated_at)}};
+}
+
+void ReplyConnection(Call& call, int status, const Result<ConnectionRecord>& c) {
+  c.ok() ? call.Reply(status, ConnectionJson(*c)) : call.Fail(c.status());
+}
+
+}  // namespace
+
+void ListConnections(ApiContext& api, Call& call) {
+  ConnectionFilter filter;
+  for (const auto& [key, value] : call.req.query) {
+    if (key != "limit" && key != "cursor" && key != "status") {
+      call.Fail(InvalidArgument("Unknown query parameter '" + key + "'"));
+      return;
+    }
+  }
+  if (const std::string status = call.Query("status"); !status.empty()) {
+    filter.status = ParseConnectionStatus(status);
+    if (!filter.status) {
+      call.Fail(InvalidArgument("'status' must be active or error"));
+      return;
+    }
+  }
+  if (const std::string limit = call.Query("limit"); !limit.empty()) {
+    std::optional<int64_t> v = ParseInt(limit);
+    if (!v || *v < 1 || *v > kMaxLimit) {
+      call.Fail(InvalidArgument("'limit' must be an integer from 1 to 500"));
+      return;
+    }
+    filter.limit = static_cast<int>(*v);
+  }
+  filter.cursor = call.Query("cursor");
+  if (!filter.cursor.empty() && !filter.cursor.starts_with("conn_")) {
+    call.Fail(InvalidArgument("'cursor' is not a cursor this list gave out"));
+    return;
+  }
+  Result<ConnectionPage> page = api.connections.List(call.ctx, filter);
+  if (!page.ok()) {
+    call.Fail(page.status());
+    return;
+  }
+  json items = json::array();
+  for (const ConnectionRecord& c : page->items) {
+    items.push_back(ConnectionJson(c));
+  }
+  call.Reply(200, json{{"items", items},
+                       {"next_cursor",
+                        page->next_cursor.empty() ? json(nullptr) : json(page->next_cursor)}});
+}
+
+void CreateConnection(ApiContext& api, Call& call) {
+  if (!call.ParseObject({"name", "app", "oauth2"}, true)) return;
+  std::optional<std::string> key;
+  if (std::string k = call.req.Header("idempotency-key"); !k.empty()) {
+    if (k.size() > 255) {
+      call.Fail(InvalidArgument("Idempotency-Key is longer than 255 characters"));
+      return;
+    }
+    key = std::move(k);
+  }
+  ReplyConnection(call, 201, api.connections.Create(call.ctx, call.body, key));
+}
+
+void GetConnection(ApiContext& api, Call& call) {
+  ReplyConnection(call, 200, api.connections.Get(call.ctx, call.Param("connection_id")));
+}
+
+void DeleteConnection(ApiContext& api, Call& call) {
+  Status s = api.connections.Delete(call.ctx, call.Param("connection_id"));
+  if (!s.ok()) {
+    call.Fail(s);
+    return;
+  }
+  Response r;
+  r.status = 204;
+  r.headers = {{"X-Request-Id", call.request_id}};
+  call.ex->Respond(std::move(r));
+}
+
+void RefreshConnection(ApiContext& api, Call& call) {
+  if (!call.ParseObject({})) return;
+  // The token endpoint may take seconds: not on an I/O thread.
+  api.scripts.RunBlocking([&api, call]() mutable {
+    ReplyConnection(call, 200, api.connections.Refresh(call.ctx, call.Param("connection_id")));
+  });
+}
+
+void ReconnectConnection(ApiContext& api, Call& call) {
+  if (!call.ParseObject({"oauth2"}, true)) return;
+  ReplyConnection(call, 200,
+                  api.connections.Reconnect(call.ctx, call.Param("connection_id"), call.body));
+}
+
+void AuthorizeConnection(ApiContext& api, Call& call) {
+  Result<std::string> to = api.connections.Authorize(call.ctx, call.Param("connection_id"));
+  if (!to.ok()) {
+    call.Fail(to.status());
+    return;
+  }
+  Response r;
+  r.status = 302;
+  r.headers = {{"Location", *to}, {"Cache-Control", "no-store"}, {"X-Request-Id", call.request_id}};
+  call.ex->Respond(std::move(r));
+}
+
+void OAuthCallback(ApiContext& api, Call& call) {
+  api.scripts.RunBlocking([&api, call]() mutable {
+    Result<AuthorizationDone> done =
+        api.connections.Callback(call.Query("code"), call.Query("state"), call.Query("error"));
+    if (!done.ok()) {
+      ReplyHtml(call, 400, "Connection not authorized",
+                "<h1>The connection was not authorized</h1><p>" +
+                    HtmlEscape(done.status().message()) + "</p>");
+      return;
+    }
+    Response r;
+    r.status = 303;
+    r.headers = {{"Location", "/" + done->workspace_slug + "/connections/" + done->connection.id +
+                                  "?reconnected=1"},
+                 {"Cache-Control", "no-store"},
+                 {"X-Request-Id", call.request_id}};
+    call.ex->Respond(std::move(r));
+  });
+}
+
+}  // namespace sw::routes
