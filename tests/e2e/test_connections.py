@@ -4,6 +4,7 @@ change nothing, roles and workspaces, Idempotency-Key, refresh (200, 409, 502),
 reconnect, the authorization-code flow with PKCE through /oauth/callback, audit, and
 secrets absent from every answer, the database files and the server log."""
 
+import socket
 import unittest
 
 from harness import E2ETestCase, parse_time
@@ -244,6 +245,14 @@ class ConnectionsTest(E2ETestCase):
                 self.assertEqual(self.get(conn["id"]), conn)
         self.assertStatus(self.post(conn["id"], "refresh"), 200)
         self.assertEqual(p.stats()["refresh_grants"], 3)
+
+    def test_refresh_with_nobody_listening_is_502(self):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            closed = f"http://127.0.0.1:{sock.getsockname()[1]}/token"
+        conn = self.create(token_url=closed)
+        self.assertError(self.post(conn["id"], "refresh"), 502, "refresh_failed")
+        self.assertEqual(self.get(conn["id"]), conn)
 
     def test_refresh_without_an_answer_is_502(self):
         """The provider holds the answer (~30 s) then hangs up: whichever of its own

@@ -12,8 +12,8 @@ import time
 import unittest
 from datetime import timedelta
 
-from harness import (E2ETestCase, TERMINAL, find_step, format_time, parse_time, scaled,
-                     wait_until)
+from harness import (E2ETestCase, TERMINAL, find_step, format_time, http_step, noop,
+                     parse_time, scaled, wait_until)
 from oauth_helpers import (NEEDS_REAUTH, connection_workflow, new_client_secret, oauth2,
                            unique)
 
@@ -85,7 +85,7 @@ class HoldsBase(E2ETestCase):
                                    desc="a reauth wait")
         self.assertEqual(run["status"], "waiting")
         self.assertEqual(run["wait"], {"kind": "reauth", "connection_id": conn["id"],
-                                       "step_id": "call", "path": "call", "until": None})
+                                       "step_id": "call", "until": None})
         self.assertEqual(run["allowed_actions"], ["cancel"])
         return run
 
@@ -302,6 +302,8 @@ class PermanentFailuresTest(HoldsBase):
         held = {first["id"], *(r["id"] for r in later)}
         self.assertLessEqual(held, self.run_ids("pause_reason=reauth"))
         self.assertFalse(held & self.run_ids("pause_reason=operator"))
+        audit = s.api("GET", f"/api/v1/audit?target={first['id']}").json["items"]
+        self.assertIn("system", [e["actor"] for e in audit], audit)
         # Resume while the connection is in error.
         refused = s.control(first["id"], "resume")
         self.assertError(refused, 409, "connection_needs_reauth", NEEDS_REAUTH)
@@ -316,6 +318,35 @@ class PermanentFailuresTest(HoldsBase):
             self.assertStatus(s.control(run_id, "resume"), 200)
             self.assertCompletedWithApi(run_id)
         self.assertEqual(self.stat("api_calls"), 4)
+
+    def test_run_filters_refuse_unknown_reasons_and_kinds(self):
+        """API.md (Search): an invalid value of a list filter, such as an unknown wait
+        kind or pause reason, is 400."""
+        s = self.server
+        for query in ("pause_reason=bogus", "wait_kind=bogus", "pause_reason=REAUTH"):
+            with self.subTest(query):
+                self.assertError(s.api("GET", f"/api/v1/runs?{query}"), 400,
+                                 "invalid_request")
+        for query in ("pause_reason=reauth", "pause_reason=operator", "wait_kind=reauth"):
+            with self.subTest(query):
+                self.assertStatus(s.api("GET", f"/api/v1/runs?{query}"), 200)
+
+    def test_a_run_is_held_at_the_step_that_uses_the_connection(self):
+        s, p = self.server, self.provider
+        conn = self.connection()
+        self.kill_refresh(conn)
+        wf = unique("wf-later-step")
+        s.put_workflow({"id": wf, "steps": [
+            noop("first", "done"),
+            http_step("call", p.api_url(wf), connection=conn["name"])]})
+        run = self.held_paused(s.start_run(wf)["id"], conn)
+        self.assertEqual(find_step(run, "first")["status"], "completed")
+        self.assertNoAttempt(run)
+        self.reconnect(conn)
+        self.assertStatus(s.control(run["id"], "resume"), 200)
+        done = s.wait_status(run["id"], *TERMINAL)
+        self.assertEqual(done["status"], "completed", done)
+        self.assertEqual(done["output"]["status"], 200)
 
     def test_a_401_then_a_permanent_refresh_failure(self):
         s, p = self.server, self.provider
@@ -387,6 +418,24 @@ class PermanentFailuresTest(HoldsBase):
         self.assertEqual((self.stat("api_calls"), self.stat("api_unauthorized")), (200, 0))
 
 
+class ConnectionErrorDeliveryTest(HoldsBase):
+    def test_the_connection_error_reaches_the_channels(self):
+        s, p = self.server, self.provider
+        target = self.start_target()
+        hook = target.route(target.unique_path("hook"), body={"ok": True})
+        resp = s.api("PUT", "/api/v1/notification-channels",
+                     {"email": {"to": []}, "webhooks": [{"url": target.url(hook),
+                                                         "format": "json"}]})
+        self.assertStatus(resp, 200)
+        conn = self.connection(app="hubspot")
+        p.set_mode(token="invalid_grant")
+        self.held_paused(s.start_run(self.workflow(conn))["id"], conn)
+        body = target.wait_for_request(hook)["json"]
+        self.assertEqual((body["kind"], body["title"]),
+                         ("connection_error", "Hubspot reauth required"), body)
+        self.assertIn(f"/default/connections/{conn['id']}", body["link"])
+
+
 class RacesTest(HoldsBase):
     """A pause or cancel sent while the refresh that will fail is in flight: the hold and
     the control are compare-and-sets on the same run, and the run ends one way."""
@@ -448,6 +497,24 @@ class RacesTest(HoldsBase):
         for run_id in runs:
             self.assertStatus(s.control(run_id, "resume"), 200)
             self.assertCompletedWithApi(run_id)
+
+
+    def test_a_reconnect_racing_a_failing_refresh(self):
+        """The refresh of the old token fails after the reconnect has landed: that
+        answer is about tokens no longer stored, so the connection stays active and the
+        runs go on with the new token (none is held with nothing left to wake it)."""
+        s, p = self.server, self.provider
+        conn = self.connection()
+        agent_wf, standard_wf = self.workflow(conn, mode="agent"), self.workflow(conn)
+        p.set_mode(token="invalid_grant", times=1, hold=True)
+        runs = [s.start_run(agent_wf)["id"], s.start_run(standard_wf)["id"]]
+        wait_until(lambda: self.stat("held") == 1, desc="the refresh to reach the provider")
+        self.reconnect(conn)
+        p.release()
+        for run_id in runs:
+            self.assertCompletedWithApi(run_id)
+        after = self.connection_api(conn["id"])
+        self.assertEqual((after["status"], after["error"]), ("active", None), after)
 
 
 class KillWhileHeldTest(HoldsBase):
