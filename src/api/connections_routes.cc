@@ -146,7 +146,9 @@ void OAuthCallback(ApiContext& api, Call& call) {
     if (!done.ok()) {
       ReplyHtml(call, 400, "Connection not authorized",
                 "<h1>The connection was not authorized</h1><p>" +
-                    HtmlEscape(done.status().message()) + "</p>");
+                    HtmlEscape(done.status().message()) +
+                    "</p><p><a href=\"/\">Back to Stepwell</a>: open the connection and "
+                    "start Reconnect again.</p>");
       return;
     }
     Response r;

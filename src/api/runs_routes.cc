@@ -61,6 +61,15 @@ Result<RunFilter> ParseRunFilter(const std::map<std::string, std::string>& q) {
   set("parent_run_id", filter.parent_run_id);
   set("wait_kind", filter.wait_kind);
   set("q", filter.id_contains);
+  // Unknown values are refused like unknown statuses, not answered with an empty list.
+  if (filter.pause_reason && *filter.pause_reason != "operator" &&
+      *filter.pause_reason != "reauth") {
+    return InvalidArgument("Unknown pause_reason '" + *filter.pause_reason +
+                           "' (operator or reauth)");
+  }
+  if (filter.wait_kind && !ParseWaitKind(*filter.wait_kind)) {
+    return InvalidArgument("Unknown wait_kind '" + *filter.wait_kind + "'");
+  }
   if (auto it = q.find("cursor"); it != q.end() && !it->second.empty()) {
     if (!IsWellFormedId("run", it->second)) {
       return InvalidArgument("'cursor' is not a cursor this server gave out");

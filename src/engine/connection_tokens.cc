@@ -59,6 +59,9 @@ void ConnectionTokens::Stop() {
   if (thread_.joinable()) {
     thread_.join();
   }
+  shutdown_->Fire(CancelReason::kShutdown);
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, std::chrono::seconds(10), [&] { return requests_out_ == 0; });
 }
 
 void ConnectionTokens::Poke() { cv_.notify_all(); }
@@ -249,10 +252,17 @@ void ConnectionTokens::Fly(const std::string& key) {
     return;
   }
   auto used = std::make_shared<ConnectionRecord>(std::move(c).value());
-  RequestRefresh(http_, used->oauth2, clock_.NowMs(), nullptr,
+  {
+    std::lock_guard lock(mu_);
+    ++requests_out_;
+  }
+  RequestRefresh(http_, used->oauth2, clock_.NowMs(), shutdown_,
                  [this, key, used](Result<TokenGrant> grant) {
                    auto shared = std::make_shared<Result<TokenGrant>>(std::move(grant));
                    Post([this, key, used, shared] { Landed(key, *used, std::move(*shared)); });
+                   std::lock_guard lock(mu_);
+                   --requests_out_;
+                   cv_.notify_all();
                  });
 }
 

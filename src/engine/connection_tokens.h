@@ -127,6 +127,10 @@ class ConnectionTokens {
   std::deque<std::function<void()>> tasks_;  // guarded by mu_
   uint64_t next_waiter_ = 1;                 // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
+  // Token requests whose answer has not come back: Stop aborts them (through
+  // `shutdown_`) and waits for their callbacks, which reach this object.
+  int requests_out_ = 0;  // guarded by mu_
+  std::shared_ptr<CancellationToken> shutdown_ = std::make_shared<CancellationToken>();
   std::thread thread_;
 };
 

@@ -72,6 +72,15 @@ const std::vector<Endpoint>& Contract() {
       {"GET", "/api/v1/notifications/deliveries", Role::kAdmin},
       {"GET", "/api/v1/notification-channels", Role::kAdmin},
       {"PUT", "/api/v1/notification-channels", Role::kAdmin},
+      {"GET", "/api/v1/connections", Role::kViewer},
+      {"POST", "/api/v1/connections", Role::kAdmin},
+      {"GET", "/api/v1/connections/conn_1", Role::kViewer},
+      {"DELETE", "/api/v1/connections/conn_1", Role::kAdmin},
+      {"POST", "/api/v1/connections/conn_1/refresh", Role::kAdmin},
+      {"POST", "/api/v1/connections/conn_1/reconnect", Role::kAdmin},
+      {"GET", "/api/v1/connections/conn_1/authorize", Role::kAdmin},
+      // The authorization-code flow's end: its one-use state is the credential.
+      {"GET", "/oauth/callback", kPublic},
   };
   return endpoints;
 }

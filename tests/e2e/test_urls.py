@@ -48,6 +48,11 @@ class UrlTest(E2ETestCase):
                          "invalid_request", "Unknown status 'paused waiting'")
         self.assertError(s.api("GET", "/api/v1/runs?status=paused%2Bwaiting"), 400,
                          "invalid_request", "Unknown status 'paused+waiting'")
+        self.assertError(s.api("GET", "/api/v1/runs?pause_reason=bogus"), 400,
+                         "invalid_request", "Unknown pause_reason 'bogus' (operator or reauth)")
+        self.assertError(s.api("GET", "/api/v1/runs?wait_kind=bogus"), 400,
+                         "invalid_request", "Unknown wait_kind 'bogus'")
+        self.assertStatus(s.api("GET", "/api/v1/runs?wait_kind=reauth"), 200)
         ids = {run["id"] for run in s.api("GET", "/api/v1/runs?status=paused%2Cwaiting").json[
             "items"]}
         self.assertIn(self.run_id, ids)

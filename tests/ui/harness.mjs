@@ -1,6 +1,7 @@
 // Browser-test harness: starts the real `stepwell serve` on a temporary data dir (port 0)
 // serving the built UI, a local HTTP target whose requests can be held open (so a step
-// stays in flight), and Debian's headless Chromium driven by playwright-core.
+// stays in flight), and Debian's headless Chromium driven by playwright-core. Tests of
+// connections also start the fake OAuth 2.0 provider (tests/support/oauth_provider.py).
 //
 // Every wait is bounded and polls a condition; nothing sleeps to synchronise.
 //
@@ -245,6 +246,84 @@ export class Target {
   }
 }
 
+const PROVIDER_SCRIPT = path.join(REPO_ROOT, 'tests/support/oauth_provider.py');
+const PROVIDER_CLIENT_ID = 'stepwell-test-client';
+const PROVIDER_CLIENT_SECRET = 'stepwell-test-client-secret';
+
+// The fake OAuth 2.0 provider as a process: a token endpoint, an authorize endpoint that
+// consents by itself, a bearer-checked API under /api/, and /_control/ to steer it.
+export class OAuthProvider {
+  static async start() {
+    const provider = new OAuthProvider();
+    provider.log = [];
+    provider.proc = spawn('python3', [PROVIDER_SCRIPT, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let exited = null;
+    provider.proc.stdout.on('data', (chunk) => {
+      out += chunk.toString();
+    });
+    provider.proc.stderr.on('data', (chunk) => provider.log.push(chunk.toString()));
+    provider.proc.on('exit', (code) => {
+      exited = code;
+    });
+    const port = await waitFor(() => {
+      if (exited !== null) {
+        throw new Error(`the OAuth provider exited with ${exited}:\n${provider.log.join('')}`);
+      }
+      return /^READY (\d+)$/m.exec(out)?.[1];
+    }, { timeout: SERVER_START_MS, desc: 'the OAuth provider to listen' });
+    provider.url = `http://127.0.0.1:${port}`;
+    return provider;
+  }
+
+  async control(name, body = {}) {
+    const resp = await fetch(`${this.url}/_control/${name}`, {
+      method: name === 'stats' ? 'GET' : 'POST',
+      headers: name === 'stats' ? {} : { 'Content-Type': 'application/json' },
+      body: name === 'stats' ? undefined : JSON.stringify(body),
+    });
+    if (!resp.ok) {
+      throw new Error(`provider ${name} answered ${resp.status}: ${await resp.text()}`);
+    }
+    return resp.json();
+  }
+
+  stats() {
+    return this.control('stats');
+  }
+
+  apiUrl(p) {
+    return `${this.url}/api/${p}`;
+  }
+
+  // The body of POST /api/v1/connections for a connection of this provider. `working`:
+  // with a refresh token the provider issued (else one it never did, so the first refresh
+  // is refused for good: invalid_grant); `authorize`: with the authorize URL Reconnect
+  // needs.
+  async connection(name, app, { working = true, authorize = true } = {}) {
+    const refresh = working ? (await this.control('seed')).refresh_token : `rt-never-issued-${name}`;
+    const oauth2 = {
+      token_url: `${this.url}/token`,
+      client_id: PROVIDER_CLIENT_ID,
+      client_secret: PROVIDER_CLIENT_SECRET,
+      refresh_token: refresh,
+      scopes: ['contacts.read', 'contacts.write'],
+    };
+    if (authorize) {
+      oauth2.authorize_url = `${this.url}/authorize`;
+    }
+    return { name, app, oauth2 };
+  }
+
+  async close() {
+    if (this.proc && this.proc.exitCode === null) {
+      const done = new Promise((r) => this.proc.once('exit', r));
+      this.proc.kill('SIGTERM');
+      await done;
+    }
+  }
+}
+
 // A workflow whose first step calls `url` and stays in flight while the target holds it.
 export function blockingWorkflow(id, url) {
   return {
@@ -337,18 +416,22 @@ export function setHidden(page, hidden) {
   }, hidden);
 }
 
-// Fixture for a test file: one server, one target, one browser; closed after.
-export async function setup({ fakeClock = false, allowShell = false } = {}) {
+// Fixture for a test file: one server, one target, one browser, and with `oauth` the
+// fake OAuth provider; closed after.
+export async function setup({ fakeClock = false, allowShell = false, oauth = false } = {}) {
   const server = await Server.start({ fakeClock, allowShell });
   const target = await Target.start();
+  const provider = oauth ? await OAuthProvider.start() : null;
   const browser = await launchBrowser();
   return {
     server,
     target,
+    provider,
     browser,
     async close() {
       await browser.close().catch(() => {});
       await target.close().catch(() => {});
+      await provider?.close().catch(() => {});
       await server.close();
     },
   };

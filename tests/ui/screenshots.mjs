@@ -1,13 +1,15 @@
 // Writes docs/screenshots/*.png from a real server and Chromium: `make screenshots` (or
 // `npm run screenshots` in web/). The runs list, a paused run, the cancel dialog, the
-// approvals inbox, a run awaiting approval, a form with a field error, the bell open.
+// approvals inbox, a run awaiting approval, a form with a field error, the bell open;
+// then, with connections in error (so the red banner shows on those alone), the banner,
+// the connections page, a connection's page and a run held for reauth.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, newPage, runUrl, setup, signIn, toast } from './harness.mjs';
 
 const OUT = path.join(REPO_ROOT, 'docs', 'screenshots');
 
-const env = await setup();
+const env = await setup({ oauth: true });
 try {
   const { server, target } = env;
   await server.putWorkflow({
@@ -113,7 +115,46 @@ try {
   await page.getByRole('button', { name: /^Notifications, \d+ unread/ }).click();
   await page.getByRole('region', { name: 'Notifications' }).locator('li').first().waitFor();
   await page.screenshot({ path: path.join(OUT, 'notifications.png') });
+  await page.keyboard.press('Escape');
+
+  await reauthScreenshots(env, page);
   console.log(`wrote ${OUT}/*.png`);
 } finally {
   await env.close();
+}
+
+// Connections in error, one of them holding a run: the banner (four in error, so three
+// rows and the line to the bell), the connections page, the connection, the held run.
+async function reauthScreenshots({ server, provider }, page) {
+  const create = async (name, app, working) =>
+    server.ok('POST', '/api/v1/connections', await provider.connection(name, app, { working }));
+  await create('calendar', 'google', true);
+  const crm = await create('crm', 'hubspot', false);
+  for (const [name, app] of [['team-chat', 'slack'], ['source', 'github'], ['payments', 'stripe']]) {
+    const broken = await create(name, app, false);
+    await server.api('POST', `/api/v1/connections/${broken.id}/refresh`, {});
+  }
+  await server.putWorkflow({ id: 'sync-contacts', kind: 'workflow', steps: [
+    { id: 'fetch', type: 'http', with: { method: 'GET', url: provider.apiUrl('contacts'), connection: 'crm' } },
+    { id: 'store', type: 'noop', with: { value: { stored: true } } },
+  ] });
+  const held = await server.startRun('sync-contacts', { since: '2026-11-01' });
+  await server.waitRun(held.id, (r) => r.status === 'paused' && r.pause?.reason === 'reauth', 'paused for reauth');
+
+  await page.goto('/default/monitoring/workflow-runs');
+  await page.locator('.reauth-banner').getByText('4 connections need to be reauthorized').waitFor();
+  await page.locator(`tr[data-run-id="${held.id}"]`).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'reauth-banner.png') });
+
+  await page.goto('/default/connections');
+  await page.locator(`tr[data-connection-id="${crm.id}"]`).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'connections.png'), fullPage: true });
+
+  await page.goto(`/default/connections/${crm.id}`);
+  await page.getByRole('region', { name: 'Runs it holds' }).locator(`tr[data-run-id="${held.id}"]`).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'connection.png'), fullPage: true });
+
+  await page.goto(runUrl(held.id));
+  await page.locator('.reauth-hold').getByRole('link', { name: 'crm' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'run-held-reauth.png'), fullPage: true });
 }

@@ -133,7 +133,23 @@ export interface FormWait extends WaitOn<'form'> {
   until: string | null;
 }
 
-export type RunWait = TimerWait | EventWait | RetryWait | ChildWait | AgentWait | ApprovalWait | FormWait;
+// A `mode: agent` run held before a step that uses a connection in `error`; it wakes by
+// itself once the connection is reconnected (`until` is always null).
+export interface ReauthWait extends WaitOn<'reauth'> {
+  connection_id: string;
+  path?: string;
+  until: null;
+}
+
+export type RunWait =
+  | TimerWait
+  | EventWait
+  | RetryWait
+  | ChildWait
+  | AgentWait
+  | ApprovalWait
+  | FormWait
+  | ReauthWait;
 export type WaitKind = RunWait['kind'];
 
 export interface Run {
@@ -170,6 +186,26 @@ export interface Workflow {
   definition?: unknown;
   created_at?: string;
   updated_at?: string;
+}
+
+export type ConnectionStatus = 'active' | 'error';
+
+// OAuth 2.0 credentials runs use (API.md "Connections and reauthorization"); the secrets
+// never leave the server. `error` is why the last refresh failed for good.
+export interface Connection {
+  id: string;
+  name: string;
+  app: string;
+  status: ConnectionStatus;
+  error: { message: string; at: string } | null;
+  token_url?: string;
+  client_id?: string;
+  // Null when the connection cannot start the authorization-code flow (Reconnect).
+  authorize_url?: string | null;
+  scopes?: string[];
+  expires_at: string | null;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface WorkflowVersion {
@@ -347,6 +383,7 @@ export const api = {
     status?: string;
     workflow_id?: string;
     pause_reason?: string;
+    wait_kind?: string;
     q?: string;
     parent_run_id?: string;
     limit?: number;
@@ -382,10 +419,22 @@ export const api = {
   submitForm: (id: string, data: Record<string, unknown>) =>
     request<unknown>('POST', `/api/v1/forms/${enc(id)}/submit`, { body: { data } }),
 
+  listConnections: (filters: { status?: string; limit?: number; cursor?: string }) =>
+    request<Page<Connection>>('GET', '/api/v1/connections' + query(filters)),
+  getConnection: (id: string) => request<Connection>('GET', `/api/v1/connections/${enc(id)}`),
+  refreshConnection: (id: string) => request<Connection>('POST', `/api/v1/connections/${enc(id)}/refresh`),
+
   listNotifications: (filters: { unread?: boolean; limit?: number }) =>
     request<NotificationPage>('GET', '/api/v1/notifications' + query(filters)),
   readNotification: (id: string) => request<unknown>('POST', `/api/v1/notifications/${enc(id)}/read`),
 };
+
+// Where Reconnect sends the browser: the server redirects it to the provider's consent
+// page (the authorization-code flow), and the provider back to the server's callback,
+// which ends on the connection's page with `?reconnected=1`.
+export function authorizePath(connectionId: string): string {
+  return `/api/v1/connections/${enc(connectionId)}/authorize`;
+}
 
 export function canControl(role: Role): boolean {
   return role === 'operator' || role === 'admin';

@@ -3,10 +3,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, setUnauthorizedHandler, type Session } from './api';
 import { NotificationBell } from './components/NotificationBell';
+import { ReauthBanner } from './components/ReauthBanner';
 import { Toasts } from './components/Toasts';
 import { navigate, onLinkClick, useLocation } from './router';
 import { SessionContext, wsPath } from './session';
 import { ApprovalsInbox } from './pages/approvals/ApprovalsInbox';
+import { ConnectionDetail } from './pages/connections/ConnectionDetail';
+import { ConnectionsList } from './pages/connections/ConnectionsList';
 import { SignIn } from './pages/SignIn';
 import { RunsList } from './pages/RunsList';
 import { RunDetail } from './pages/run/RunDetail';
@@ -57,6 +60,7 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
   const runsPath = wsPath(session, 'monitoring/workflow-runs');
   const workflowsPath = wsPath(session, 'workflows');
   const approvalsPath = wsPath(session, 'monitoring/approvals');
+  const connectionsPath = wsPath(session, 'connections');
 
   const signOut = async () => {
     try {
@@ -90,6 +94,9 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
           <NavLink href={approvalsPath} current={path.startsWith(approvalsPath)}>
             Approvals
           </NavLink>
+          <NavLink href={connectionsPath} current={path.startsWith(connectionsPath)}>
+            Connections
+          </NavLink>
         </nav>
         <div class="topbar__user">
           <NotificationBell />
@@ -102,6 +109,7 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
         </div>
       </header>
       <main id="main" tabIndex={-1}>
+        <ReauthBanner />
         <Route session={session} path={path} />
       </main>
       <Toasts />
@@ -151,6 +159,12 @@ function Route(props: { session: Session; path: string }) {
   }
   if (route === 'monitoring/approvals') {
     return <ApprovalsInbox />;
+  }
+  if (route === 'connections') {
+    return <ConnectionsList />;
+  }
+  if (rest.length === 2 && rest[0] === 'connections') {
+    return <ConnectionDetail key={rest[1]} connectionId={rest[1]} />;
   }
   if (route === 'workflows') {
     return <WorkflowsList />;

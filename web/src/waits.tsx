@@ -10,6 +10,8 @@ import type { BackOff, Run, RunWait, WaitKind } from './api';
 import { ErrorText } from './components/ErrorText';
 import { RunLink } from './components/Links';
 import { Time } from './components/Time';
+import { ReauthHold } from './components/ReauthHold';
+import { connectionPath } from './connections';
 import { FormPanel } from './forms/FormPanel';
 import { isPast } from './format';
 import { onLinkClick } from './router';
@@ -112,6 +114,13 @@ const WAIT_KINDS: WaitViews = {
     step: () => 'Waiting for the form to be submitted',
     panel: ({ wait, onDone }) => <FormPanel formId={wait.form_id} onSubmitted={onDone} />,
   },
+  reauth: {
+    // The card (panel) names the connection.
+    label: 'its connection to be reconnected',
+    step: () => 'Held until its connection is reconnected',
+    pill: ({ wait }) => <ReauthPill connectionId={wait.connection_id} />,
+    panel: ({ wait }) => <ReauthHold connectionId={wait.connection_id} waiting />,
+  },
 };
 
 const UNKNOWN: WaitView<RunWait> = { label: 'something', what: (w) => w.kind };
@@ -175,6 +184,15 @@ function ApprovalPill(props: { runId: string }) {
   return (
     <a class="pill pill--approval" href={href} onClick={onLinkClick}>
       Awaiting approval
+    </a>
+  );
+}
+
+// The pill of an agent-mode run held for reauthorization: links to the connection.
+function ReauthPill(props: { connectionId: string }) {
+  return (
+    <a class="pill pill--reauth" href={connectionPath(useSession(), props.connectionId)} onClick={onLinkClick}>
+      Awaiting reauth
     </a>
   );
 }

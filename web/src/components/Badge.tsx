@@ -1,7 +1,7 @@
 // Status badges. Each status has its own colour and icon and says its name in words,
 // so colour is never the only cue: paused is yellow with a pause icon, running blue,
 // cancelled an outline.
-import type { ApprovalStatus, Run, RunStatus, StepStatus, Workflow } from '../api';
+import type { ApprovalStatus, ConnectionStatus, Run, RunStatus, StepStatus, Workflow } from '../api';
 import { title } from '../format';
 import {
   CheckIcon,
@@ -29,12 +29,13 @@ const ICONS: Record<string, () => preact.JSX.Element> = {
   approved: CheckIcon,
   denied: CrossIcon,
   expired: ClockIcon,
+  error: CrossIcon,
 };
 
-const LABELS: Record<string, string> = { paused_safety: 'Paused (safety)' };
+const LABELS: Record<string, string> = { paused_safety: 'Paused (safety)', error: 'Needs reauth' };
 
 export function StatusBadge(props: {
-  status: RunStatus | StepStatus | Workflow['status'] | ApprovalStatus;
+  status: RunStatus | StepStatus | Workflow['status'] | ApprovalStatus | ConnectionStatus;
   label?: string;
 }) {
   const Icon = ICONS[props.status] ?? DotIcon;

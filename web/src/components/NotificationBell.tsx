@@ -2,7 +2,8 @@
 // ?unread=true, every 30 s, never in a hidden tab) and, when opened, the recent
 // notifications. Choosing one marks it read (POST …/{id}/read) and follows its link: a
 // page of this UI inside the app, any other address (the server's /approve page) as a
-// plain navigation. Escape or a click elsewhere closes the list.
+// plain navigation. Escape or a click elsewhere closes the list; openNotifications()
+// opens it from elsewhere (the reauthorization banner's overflow line).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorMessage, type Notification } from '../api';
 import { useResource } from '../resource';
@@ -11,21 +12,43 @@ import { BellIcon } from './Icons';
 import { Time } from './Time';
 import { showToast } from './Toasts';
 
-const POLL_MS = 30_000;
+// How often app-wide news is polled: the unread count, and the connections in error
+// (ReauthBanner).
+export const NOTIFICATIONS_POLL_MS = 30_000;
 // How many notifications the open list shows, newest first.
 const RECENT = 10;
 // Counts above this show as "99+".
 const MAX_SHOWN_COUNT = 99;
 
+const openers = new Set<() => void>();
+
+// Opens the bell's list (and focuses the bell, where Escape returns anyway).
+export function openNotifications(): void {
+  for (const open of openers) {
+    open();
+  }
+}
+
 export function NotificationBell() {
   const unread = useResource(() => api.listNotifications({ unread: true, limit: 1 }), [], {
     poll: true,
-    pollMs: POLL_MS,
+    pollMs: NOTIFICATIONS_POLL_MS,
   });
   const [open, setOpen] = useState(false);
   const rootRef = useRef<HTMLDivElement>(null);
   const buttonRef = useRef<HTMLButtonElement>(null);
   const count = unread.data?.unread_count ?? 0;
+
+  useEffect(() => {
+    const show = () => {
+      setOpen(true);
+      buttonRef.current?.focus();
+    };
+    openers.add(show);
+    return () => {
+      openers.delete(show);
+    };
+  }, []);
 
   useEffect(() => {
     if (!open) {

@@ -39,6 +39,8 @@ export function Toasts() {
   const [list, setList] = useState(toasts);
   useEffect(() => {
     listeners.add(setList);
+    // A toast shown by a page's first effect comes before this one subscribes.
+    setList(toasts);
     return () => {
       listeners.delete(setList);
     };

@@ -9,6 +9,7 @@ import { Breadcrumb } from '../../components/Breadcrumb';
 import { PauseIcon, PlayIcon, RefreshIcon, ReplayIcon, StopIcon } from '../../components/Icons';
 import { Json } from '../../components/Json';
 import { PageLoadState } from '../../components/LoadState';
+import { ReauthHold } from '../../components/ReauthHold';
 import { showToast } from '../../components/Toasts';
 import { navigate } from '../../router';
 import { runPath, useSession, wsPath } from '../../session';
@@ -123,6 +124,9 @@ export function RunDetail(props: { runId: string }) {
         </p>
       )}
       <StateBanner run={run} />
+      {run.status === 'paused' && run.pause?.reason === 'reauth' && run.pause.connection_id && (
+        <ReauthHold connectionId={run.pause.connection_id} waiting={false} />
+      )}
       <WaitPanel run={run} onDone={() => void view.reload()} />
       <Overview run={run} />
       <ChildRuns list={children} />

@@ -17,9 +17,7 @@ export function StateBanner(props: { run: Run }) {
     const reauth = run.pause.reason === 'reauth';
     return (
       <p class="banner banner--paused">
-        {reauth
-          ? `Held for reauthorization${run.pause.connection_id ? ` of connection ${run.pause.connection_id}` : ''}. `
-          : `Paused${run.pause.by ? ` by ${run.pause.by}` : ''}. `}
+        {reauth ? 'Held for reauthorization of a connection. ' : `Paused${run.pause.by ? ` by ${run.pause.by}` : ''}. `}
         No new step starts until the run is resumed.
       </p>
     );
