@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Stepwell benchmark driver: the workloads W1-W6 (and W4x) of ../shared/WORKLOADS.md.
+"""Stepwell benchmark driver: the workloads W1-W6 (and W4x) of ../shared/WORKLOADS.md, and
+W7 (reauth holds released by one reconnect) of issue 13.
 
 Standard library only (Python 3.11). For every workload repetition it starts the real
 server (`build/stepwell serve`) on a fresh temporary data directory bound to 127.0.0.1,
@@ -46,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 TERMINAL = ("completed", "failed", "cancelled")
-ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5", "W6", "W8", "W4x")  # W4x last: long
+ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5", "W6", "W7", "W8", "W4x")  # W4x last: long
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -84,6 +85,7 @@ PEERS = [
      "<= 5 / <= 25, 0 early"),
     ("W6", "decide->completed p50/p99 ms", "-", "-", "-", "<= 2 / <= 10"),
     ("W6", "memory added by 10k parked", "-", "-", "-", "<= +30 MiB"),
+    ("W7", "reconnect->running p99; refreshes", "-", "-", "-", "<= 1 s; 1"),
     ("W4x", "100k parked: restart / memory", "-", "-", "-", "<= 5 s / <= +150 MiB"),
     ("W8", "runaway: past limit / to paused_safety", "-", "-", "-", "0 / <= 10 ms"),
 ]
@@ -94,6 +96,10 @@ W4X_MIB_PER_100K = 150.0  # memory target for 100,000 parked runs (scaled for --
 W6_PARKED = 10000  # approvals parked for the memory figure
 W6_DECIDED = 1000  # of those, decided one at a time
 W6_MAX_GETS = 1000  # polls of one run after its decision (with a 5 s bound)
+W7_HELD = 10000  # agent-mode runs held on one connection
+W7_P99_TARGET_MS = 1000.0
+W7_CONNECTION = "w7-api"
+OAUTH_PROVIDER = REPO / "tests" / "support" / "oauth_provider.py"
 
 # --------------------------------------------------------------------------- definitions
 
@@ -1751,6 +1757,199 @@ def w8(server, ctx):
 # workflow in about a second, past the server's default of 6,000 a minute.
 BREAKER_HIGH = ["--max-steps-per-minute", "1000000"]
 
+def _provider_preexec():
+    _pdeathsig()
+    # The API calls that follow the release are not what W7 measures: the provider
+    # yields the CPU to the server.
+    os.nice(10)
+
+
+class OAuthProviderProcess:
+    """tests/support/oauth_provider.py as a process of its own (so its CPU is not the
+    driver's), on 127.0.0.1; controlled over its /_control routes."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, str(OAUTH_PROVIDER), "--port", "0"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True,
+                                     preexec_fn=_provider_preexec)
+        _LIVE.append(self.proc)
+        ready, _, _ = select.select([self.proc.stdout], [], [], SERVER_START_TIMEOUT)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line.startswith("READY "):
+            stop_process(self.proc, timeout=5)
+            raise RuntimeError(f"the OAuth provider did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.conn = Conn("127.0.0.1", self.port, None)
+
+    def control(self, method, route, body=None):
+        status, answer = self.conn.request(method, f"/_control/{route}", body, retry=True,
+                                           auth=False)
+        if status != 200:
+            raise RuntimeError(f"provider {route} -> {status} {answer}")
+        return answer
+
+    def cpu_s(self):
+        return proc_jiffies(self.proc.pid) / CLK_TCK
+
+    def stop(self):
+        self.conn.close()
+        stop_process(self.proc, timeout=5)
+        self.proc.stdout.close()
+
+
+def w7_release_curve(c, n, t0, timeout):
+    """Polls /metrics from t0 (the reconnect's send) until no run waits. -> ([(ms since
+    t0, runs no longer waiting)], ok)."""
+    samples = []
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        check_stop()
+        counts, _ = metrics(c)
+        gone = n - counts.get("waiting", 0)
+        samples.append((ms(time.perf_counter() - t0), gone))
+        if gone >= n:
+            return samples, True
+        time.sleep(0.01)
+    return samples, False
+
+
+def w7_quantiles(samples, n):
+    """Reconnect -> the q-th run seen out of `waiting`, at the poll's resolution."""
+    out = {}
+    for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)):
+        need = math.ceil(q * n)
+        out[name] = next((t for t, gone in samples if gone >= need), None)
+    out["n"] = n
+    out["poll_interval_ms_median"] = (statistics.median(
+        b[0] - a[0] for a, b in zip(samples, samples[1:])) if len(samples) > 1 else None)
+    return out
+
+
+def w7_check_runs(server, ids, t_reconnect_wall):
+    """Every run completed with its API call answered 200; the call step's start after
+    the reconnect (server timestamps, ms) as a second view of the release."""
+    bad, started = [], []
+    for r in get_runs(server, ids, 50, time.monotonic() + 300):
+        steps = {s.get("id"): s for s in r.get("steps") or []}
+        call = steps.get("call") or {}
+        if (r.get("status") != "completed" or (call.get("output") or {}).get("status") != 200
+                or r.get("output") != {"ok": True}):
+            err = r.get("error") or {}
+            bad.append(f"{r.get('status') or r.get('_error')}: {err.get('code')}: "
+                       f"{str(err.get('message'))[:120]}")
+            continue
+        try:
+            started.append(rfc3339_ms(call["started_at"]) - t_reconnect_wall * 1000)
+        except (KeyError, ValueError, TypeError) as e:
+            bad.append(f"timestamps: {e}")
+    return bad, started
+
+
+def w7(server, ctx):
+    """W7: 10,000 agent-mode runs held (waiting, reauth) on one connection whose refresh
+    fails permanently; one reconnect with a new refresh token releases them all."""
+    n = ctx.get("w7_n") or W7_HELD
+    provider = OAuthProviderProcess()
+    try:
+        return w7_with_provider(server, provider, n)
+    finally:
+        provider.stop()
+
+
+def w7_with_provider(server, provider, n):
+    c = server.conn()
+    seeded = provider.control("POST", "seed")
+    status, conn = c.request("POST", "/api/v1/connections", {
+        "name": W7_CONNECTION, "app": "bench", "oauth2": {
+            "token_url": provider.url + "/token", "client_id": "stepwell-test-client",
+            "client_secret": "stepwell-test-client-secret",
+            "refresh_token": seeded["refresh_token"]}}, retry=False)
+    if status != 201:
+        raise RuntimeError(f"create connection -> {status} {conn}")
+    # The step's timeout is long: 10,000 calls at once queue at the provider (Python, a
+    # thread per connection), and their speed is not what W7 measures.
+    apply_definitions(server, {"reauth1": {"id": "reauth1", "mode": "agent", "steps": [
+        {"id": "call", "type": "http", "timeout": "10m",
+         "with": {"method": "GET", "url": provider.url + "/api/w7",
+                  "connection": W7_CONNECTION}},
+        noop("after", {"ok": True})]}})
+    provider.control("POST", "mode", {"token": "invalid_grant"})
+    _, m0 = metrics(c)
+    mem0 = memory(server.pid)
+    pc = phase_cpu_start(server.pid)
+    st = start_many(server, "reauth1", n, 50, time.monotonic() + 300)
+    held, _, counts, _ = wait_counts(c, lambda k: k.get("waiting", 0) >= len(st["ids"]),
+                                     timeout=300, interval=0.025)
+    held_s = time.perf_counter() - st["t0"]
+    hold_cpu = phase_cpu_end(pc)
+    stats_held = provider.control("GET", "stats")
+    status, dead = c.request("GET", f"/api/v1/connections/{conn['id']}")
+    time.sleep(0.5)  # as W4: let the allocator settle a little before reading memory
+    mem1 = memory(server.pid)
+    _, m1 = metrics(c)
+    out = {"n": n, "started": len(st["ids"]), "start_errors": error_digest(st["errors"]),
+           "start_phase_s": round(st["phase_s"], 3), "start_ms": summary(st["latency_ms"]),
+           "all_held": held, "counts_when_held": counts,
+           "first_start_to_all_held_s": round(held_s, 3),
+           "connection_when_held": {"status": dead.get("status"), "error": dead.get("error")}
+           if status == 200 else status,
+           "token_requests_while_holding": stats_held["token_requests"],
+           "api_calls_while_holding": stats_held["api_calls"],
+           "store_hold_phase": commit_stats(m0, m1), "hold_phase_cpu": hold_cpu,
+           "memory_kib": {"before": mem0, "held": mem1},
+           "rss_added_by_held_mib": round((mem1.get("vmrss_kib", 0) - mem0.get("vmrss_kib", 0)) / 1024, 1)}
+    if not held:
+        out["stuck"] = {s: list_status_ids(c, s) for s in ("pending", "running") if counts.get(s)}
+    out.update(w7_release(server, provider, c, conn["id"], st["ids"], m1))
+    c.close()
+    out["ok"] = bool(held and len(st["ids"]) == n and out.get("all_released")
+                     and out.get("all_terminal") and not out["run_errors"]["count"])
+    return out
+
+
+def w7_release(server, provider, c, conn_id, ids, m1):
+    """One reconnect (a new refresh token, no access token) and the runs it releases."""
+    n = len(ids)
+    provider.control("POST", "mode", {"token": "ok"})
+    fresh = provider.control("POST", "seed")["refresh_token"]
+    before = provider.control("GET", "stats")
+    provider_cpu0 = provider.cpu_s()
+    pc = phase_cpu_start(server.pid)
+    t_wall = time.time()
+    t0 = time.perf_counter()
+    status, body = c.request("POST", f"/api/v1/connections/{conn_id}/reconnect",
+                             {"oauth2": {"refresh_token": fresh}}, retry=False)
+    call_ms = ms(time.perf_counter() - t0)
+    if status != 200:
+        raise RuntimeError(f"reconnect -> {status} {body}")
+    samples, released = w7_release_curve(c, n, t0, timeout=120)
+    done, _, counts, _ = wait_counts(c, lambda k: sum(k.get(s, 0) for s in TERMINAL) >= n,
+                                     timeout=300, interval=0.025)
+    done_s = time.perf_counter() - t0
+    release_cpu = phase_cpu_end(pc)
+    provider_cpu_s = round(provider.cpu_s() - provider_cpu0, 3)
+    if isinstance(release_cpu.get("other_cpu_s"), (int, float)):  # the provider is "other"
+        release_cpu["other_cpu_s_without_provider"] = round(
+            release_cpu["other_cpu_s"] - provider_cpu_s, 2)
+    after = provider.control("GET", "stats")
+    _, m2 = metrics(c)
+    bad, started = w7_check_runs(server, ids, t_wall)
+    return {"reconnect_call_ms": call_ms, "all_released": released,
+            "reconnect_to_running_ms": w7_quantiles(samples, n),
+            "release_curve_samples": len(samples),
+            "reconnect_to_call_step_started_ms": summary(started, 0),
+            "all_terminal": done, "counts_when_terminal": counts,
+            "reconnect_to_all_terminal_s": round(done_s, 3),
+            "refresh_grants_during_release": after["refresh_grants"] - before["refresh_grants"],
+            "api_calls_during_release": after["api_calls"] - before["api_calls"],
+            "api_unauthorized_during_release": after["api_unauthorized"] - before["api_unauthorized"],
+            "provider_cpu_s": provider_cpu_s,
+            "store_release_phase": commit_stats(m1, m2), "release_phase_cpu": release_cpu,
+            "run_errors": error_digest(bad)}
+
+
 WORKLOADS = {
     "W1": (w1, BREAKER_HIGH),
     "W2": (lambda s, ctx: w2(s, ctx, 1000), BREAKER_HIGH),
@@ -1761,6 +1960,7 @@ WORKLOADS = {
     "W4x": (w4x, BREAKER_HIGH),
     "W5": (w5, BREAKER_HIGH),
     "W6": (w6, BREAKER_HIGH),
+    "W7": (w7, ["--allow-private-targets"] + BREAKER_HIGH),
     "W8": (w8, []),
 }
 
@@ -1913,6 +2113,14 @@ def headline(workload, r):
                      flag(r.get("ok") and r.get("past_limit") == 0)))
         rows.append(("limit -> paused_safety visible ms", fmt(v),
                      flag(v is not None and v <= 10)))
+    elif workload == "W7":
+        t = r.get("reconnect_to_running_ms") or {}
+        grants = r.get("refresh_grants_during_release")
+        rows.append(("reconnect->running p50 / p99 ms", f"{fmt(t.get('p50'))} / {fmt(t.get('p99'))}",
+                     flag(r.get("ok") and t.get("p99") is not None and t["p99"] <= W7_P99_TARGET_MS)))
+        rows.append(("refresh grants during release", fmt(grants), flag(grants == 1)))
+        rows.append((f"{r.get('n') or 0:,} held s; reconnect->all ended s",
+                     f"{fmt(r.get('first_start_to_all_held_s'))}; {fmt(r.get('reconnect_to_all_terminal_s'))}", ""))
     return rows
 
 
@@ -1991,6 +2199,8 @@ def main():
     ap.add_argument("--out", help="result file (default bench/results/<UTC>-<workloads>.json)")
     ap.add_argument("--w4x-n", type=int, default=100000,
                     help="parked runs in W4x (default 100000, the spec's figure)")
+    ap.add_argument("--w7-n", type=int, default=W7_HELD,
+                    help=f"held runs in W7 (default {W7_HELD})")
     ap.add_argument("--w6-await", choices=("wait", "poll"), default="wait",
                     help="W6: after a decision, one long-poll GET ?wait_ms=5000 (wait, default) "
                          "or GET the run until completed (poll)")
@@ -2028,7 +2238,8 @@ def main():
             print("measuring the disk (fdatasync, SQLite FULL/NORMAL) ...", flush=True)
             doc["disk"] = measure_disk(args.tmp_dir)
             print(f"  {doc['disk']}", flush=True)
-        ctx = {"disk": doc["disk"], "w4x_n": max(1, args.w4x_n), "w6_await": args.w6_await}
+        ctx = {"disk": doc["disk"], "w4x_n": max(1, args.w4x_n), "w6_await": args.w6_await,
+               "w7_n": max(1, args.w7_n)}
         for w in workloads:
             fn, flags = WORKLOADS[w]
             for rep in range(1, repeat + 1):
@@ -2039,6 +2250,8 @@ def main():
                          "server_flags": flags, "driver": DRIVER}
                 if w == "W4x":
                     entry["w4x_n"] = ctx["w4x_n"]
+                if w == "W7":
+                    entry["w7_n"] = ctx["w7_n"]
                 for key in DRIVER_STATS:
                     DRIVER_STATS[key] = 0
                 server = None
@@ -2073,7 +2286,8 @@ def main():
                                   "pss_added_by_parked_mib", "lateness_ms", "early_wakeups", "http", "shell",
                                   "restart_to_answer_s", "restart_to_noop_completed_s",
                                   "pss_after_restart_vs_before_mib", "waiting_after_restart",
-                                  "decision_to_completed_ms", "rss_added_by_parked_mib")}
+                                  "decision_to_completed_ms", "rss_added_by_parked_mib",
+                                  "reconnect_to_running_ms", "refresh_grants_during_release")}
                 print(f"  {json.dumps(brief)}  cpu={json.dumps(entry.get('cpu', {}))}", flush=True)
     except KeyboardInterrupt:
         STOP.set()

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SUPPORT_DIR = REPO_ROOT / "tests" / "support"
 TIMEOUT_SCALE = float(os.environ.get("STEPWELL_E2E_TIMEOUT_SCALE", "1") or "1")
 KEEP_DATA = bool(os.environ.get("STEPWELL_E2E_KEEP"))
 LOG_LINES = int(os.environ.get("STEPWELL_E2E_LOG_LINES", "200") or "200")
@@ -469,6 +470,14 @@ class Server:
         wait_until(lambda: self.active_runs() == 0, timeout,
                    "the engine to drive no run")
 
+    def create_connection(self, name, oauth2, app="slack", token=_ADMIN):
+        """POST /api/v1/connections; asserts 201 and returns the connection."""
+        resp = self.request("POST", "/api/v1/connections",
+                            {"name": name, "app": app, "oauth2": oauth2}, token=token)
+        if resp.status != 201:
+            raise AssertionError(f"create connection {name}: {resp!r}")
+        return resp.json
+
     def list_all(self, path, token=_ADMIN, limit=500):
         """Walks every page of a collection; returns all items."""
         items = []
@@ -868,6 +877,17 @@ class E2ETestCase(unittest.TestCase):
         target = Target()
         cls.addClassCleanup(target.close)
         return target
+
+    @classmethod
+    def start_oauth_provider(cls, **kwargs):
+        """The fake OAuth 2.0 provider of tests/support/oauth_provider.py, in-process."""
+        if str(SUPPORT_DIR) not in sys.path:
+            sys.path.insert(0, str(SUPPORT_DIR))
+        from oauth_provider import OAuthProvider
+
+        provider = OAuthProvider(**kwargs).start()
+        cls.addClassCleanup(provider.stop)
+        return provider
 
     @classmethod
     def _servers_list(cls):

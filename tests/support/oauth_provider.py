@@ -395,7 +395,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 1024
+    request_queue_size = 4096  # a server releasing 10,000 runs connects all at once
     allow_reuse_address = True
 
 
