@@ -11,8 +11,7 @@ struct WaitName {
 constexpr WaitName kWaitNames[] = {{WaitKind::kTimer, "timer"}, {WaitKind::kEvent, "event"},
                                    {WaitKind::kRetry, "retry"}, {WaitKind::kChild, "child"},
                                    {WaitKind::kAgent, "agent"}, {WaitKind::kApproval, "approval"},
-                                   {WaitKind::kForm, "form"},
-                                   {WaitKind::kReauth, "reauth"}};
+                                   {WaitKind::kForm, "form"},   {WaitKind::kReauth, "reauth"}};
 
 struct TimerName {
   TimerKind kind;

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <future>
 
+#include "engine/system_audit.h"
+
 namespace sw {
 
 namespace {
@@ -341,17 +343,9 @@ Status ConnectionTokens::MarkError(const ConnectionRecord& used, const std::stri
   w.connection.error_message = message;
   w.connection.error_at = now;
   w.connection.updated_at = now;
-  AuditEntry audit;
-  audit.id = ids_.Next("aud");
-  audit.workspace_id = used.workspace_id;
-  audit.at = now;
-  audit.actor = "system";
-  audit.action = "connection.error";
-  audit.target = used.id;
-  audit.reason = message;
-  audit.status_before = ToString(used.status);
-  audit.status_after = ToString(ConnectionStatus::kError);
-  w.audit = audit;
+  w.audit = SystemAudit(ids_, used.workspace_id, now, "connection.error", used.id, message,
+                        std::string(ToString(used.status)),
+                        std::string(ToString(ConnectionStatus::kError)));
   Result<WorkspaceRecord> ws = store_.FindWorkspace(used.workspace_id);
   NotificationRecord n;
   n.id = ids_.Next("ntf");

@@ -7,6 +7,7 @@
 
 #include "core/time_format.h"
 #include "engine/active_run.h"
+#include "engine/system_audit.h"
 
 namespace sw {
 
@@ -61,15 +62,8 @@ void Engine::RecordTrip(const RunRecord& run, int64_t now) {
   trip.workflow_id = run.workflow_id;
   trip.now = now;
   trip.safety = SafetyObject(kThroughputCapReason, FormatTime(now));
-  AuditEntry& audit = trip.audit;
-  audit.id = ids_.Next("aud");
-  audit.workspace_id = run.workspace_id;
-  audit.at = now;
-  audit.actor = "system";
-  audit.action = "workflow.paused_safety";
-  audit.target = run.workflow_id;
-  audit.reason = kThroughputCapMessage;
-  audit.status_after = "paused_safety";
+  trip.audit = SystemAudit(ids_, run.workspace_id, now, "workflow.paused_safety", run.workflow_id,
+                           kThroughputCapMessage, "", "paused_safety");
   Result<WorkspaceRecord> ws = store_.FindWorkspace(run.workspace_id);
   NotificationRecord& n = trip.notify;
   n.id = ids_.Next("ntf");

@@ -6,6 +6,7 @@
 
 #include "core/time_format.h"
 #include "engine/active_run.h"
+#include "engine/system_audit.h"
 
 namespace sw {
 
@@ -46,17 +47,10 @@ void Engine::HoldForReauth(const std::shared_ptr<ActiveRun>& ar, const StepDef& 
                    {"by", "system"},
                    {"at", FormatTime(now)}};
   }
-  AuditEntry audit;
-  audit.id = ids_.Next("aud");
-  audit.workspace_id = ar->run.workspace_id;
-  audit.at = now;
-  audit.actor = "system";
-  audit.action = agent_mode ? "run.wait_reauth" : "run.pause";
-  audit.target = ar->id;
-  audit.reason = "connection " + connection_id + " needs reauthorization";
-  audit.status_before = ToString(RunStatus::kRunning);
-  audit.status_after = ToString(*t.next_status);
-  t.audit = std::move(audit);
+  t.audit = SystemAudit(
+      ids_, ar->run.workspace_id, now, agent_mode ? "run.wait_reauth" : "run.pause", ar->id,
+      "connection " + connection_id + " needs reauthorization",
+      std::string(ToString(RunStatus::kRunning)), std::string(ToString(*t.next_status)));
   Commit(ar, std::move(t), phase, [this, ar] { Drop(ar); });
 }
 
