@@ -80,6 +80,8 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
       {"GET", "/api/v1/notifications/deliveries", kAdmin, &routes::ListDeliveries},
       {"GET", "/api/v1/notification-channels", kAdmin, &routes::GetNotificationChannels},
       {"PUT", "/api/v1/notification-channels", kAdmin, &routes::PutNotificationChannels},
+      {"GET", "/api/v1/billing", kViewer, &routes::GetBilling},
+      {"PUT", "/api/v1/billing", kAdmin, &routes::PutBilling},
   };
   if (fake_clock) {
     table.push_back({"POST", "/api/v1/testing/clock/advance", kAdmin, &routes::AdvanceClock});

@@ -13,6 +13,10 @@ std::string RunAndStoreMetrics(const MetricsSnapshot& m) {
     out += "stepwell_runs{status=\"" + std::string(ToString(status)) + "\"} " + std::to_string(n) +
            "\n";
   }
+  out += "# HELP stepwell_workflows Workflows by shown status.\n# TYPE stepwell_workflows gauge\n";
+  for (const auto& [status, n] : m.workflows_by_status) {
+    out += "stepwell_workflows{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+  }
   out += "# TYPE stepwell_steps_committed_total counter\nstepwell_steps_committed_total " +
          std::to_string(m.store.steps_committed) + "\n";
   out += "# TYPE stepwell_store_commits_total counter\nstepwell_store_commits_total " +

@@ -96,6 +96,10 @@ void ListNotifications(ApiContext& api, Call& call);
 void MarkNotificationRead(ApiContext& api, Call& call);
 void GetNotificationChannels(ApiContext& api, Call& call);
 void PutNotificationChannels(ApiContext& api, Call& call);
+
+// billing_routes.cc
+void GetBilling(ApiContext& api, Call& call);
+void PutBilling(ApiContext& api, Call& call);
 void ListDeliveries(ApiContext& api, Call& call);
 
 // metrics_routes.cc

@@ -1,5 +1,8 @@
 #include "control/metrics.h"
 
+#include <map>
+#include <string>
+
 namespace sw {
 
 MetricsSnapshot ServerMetrics::Snapshot() {
@@ -15,6 +18,14 @@ MetricsSnapshot ServerMetrics::Snapshot() {
       }
     }
     out.runs_by_status.emplace_back(status, n);
+  }
+  Result<std::vector<std::pair<std::string, int64_t>>> workflows = store_.CountWorkflowsByStatus();
+  std::map<std::string, int64_t> by_shown;
+  if (workflows.ok()) {
+    by_shown.insert(workflows->begin(), workflows->end());
+  }
+  for (const char* status : {"active", "disabled", "paused_safety"}) {
+    out.workflows_by_status.emplace_back(status, by_shown[status]);
   }
   out.store = store_.GetStats();
   out.timer_lag = engine_.GetTimerLag();

@@ -18,6 +18,8 @@ namespace sw {
 struct MetricsSnapshot {
   // Every status, in kAllRunStatuses order (0 when the count could not be read).
   std::vector<std::pair<RunStatus, int64_t>> runs_by_status;
+  // active, disabled, paused_safety, in that order (0 when the count could not be read).
+  std::vector<std::pair<std::string, int64_t>> workflows_by_status;
   Store::Stats store;
   TimerLagStats timer_lag;
   size_t active_runs = 0;

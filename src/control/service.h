@@ -72,6 +72,11 @@ class ControlService {
   // (control/workflow_safety.cc): kFailedPrecondition (invalid_transition) when it is
   // not paused for safety, or paused for another reason (spend_cap).
   Result<WorkflowRecord> ResumeWorkflow(const RequestContext& ctx, const std::string& workflow_id);
+  // The workspace's spend and billing settings (control/billing.cc). UpdateBilling
+  // applies the body's fields (ParseBillingUpdate), audited; a cap raised above the
+  // spend ends the workspace's spend holds and their runs go on.
+  Result<BillingRecord> GetBilling(const RequestContext& ctx);
+  Result<BillingRecord> UpdateBilling(const RequestContext& ctx, const nlohmann::json& body);
   // What a run of the workflow shows of its hold ({reason, message}, or null).
   nlohmann::json WorkflowSafetyOfRuns(const std::string& workspace_id,
                                       const std::string& workflow_id) {

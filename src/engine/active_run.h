@@ -34,6 +34,8 @@ struct Engine::ActiveRun {
   bool dispatching = false;                  // still pending: the first commit also starts the run
   bool start_counted = false;                // the breaker counted this run's start
   std::shared_ptr<WorkflowBreaker> breaker;  // its workflow's
+  int64_t charge = 0;        // the prices of attempts made since the last commit (micros)
+  int charged_attempts = 0;  // how many priced attempts `charge` sums
   int retries = 0;
   std::shared_ptr<CancellationToken> token;  // guarded by Engine::mu_
   bool cancelled = false;                    // guarded by Engine::mu_

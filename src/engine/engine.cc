@@ -49,7 +49,8 @@ Engine::Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner
       timers_(store, clock,
               [this](const TimerRecord& t) { pool_.Post([this, t] { FireTimer(t); }); }),
       connections_(store, clock, http, ids),
-      breakers_(store) {}
+      breakers_(store),
+      prices_(store, clock) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -79,6 +80,9 @@ Status Engine::Start() {
     }
   }
   timers_.Start();
+  // Spend holds a new period (or a cap raised before a stop) ended.
+  SettleSpendHolds();
+  period_watch_ = std::make_unique<PeriodWatch>(clock_, [this] { SettleSpendHolds(); });
   // A reconnect commits before it releases its waits: what a stop in between left
   // waiting goes on now ("" : every run whose connection is active or gone).
   ReleaseReauthWaits("");
@@ -91,6 +95,9 @@ void Engine::Stop() {
   }
   timers_.Stop();
   connections_.Stop();
+  if (period_watch_) {
+    period_watch_->Stop();
+  }
   {
     std::lock_guard lock(mu_);
     for (auto& [id, ar] : active_) {
@@ -360,6 +367,11 @@ void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorActio
             nullptr, CommitPhase::kBeforeWork);
     return;
   }
+  // Charged with the commit that records the attempt (the run's next).
+  if (const int64_t price = prices_.PriceOf(ar->run.workspace_id, step.type()); price > 0) {
+    ar->charge += price;
+    ++ar->charged_attempts;
+  }
   executor->Start(ctx, *with);
 }
 
@@ -399,6 +411,13 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
   }
   t.upsert_steps.insert(t.upsert_steps.begin(), effects.begin(), effects.end());
   const size_t effect_count = effects.size();
+  if (ar->charge > 0) {
+    if (!t.charge) {
+      t.charge = SpendCharge{ar->run.workspace_id, 0, 0};
+    }
+    t.charge->amount += std::exchange(ar->charge, 0);
+    t.charge->attempts += std::exchange(ar->charged_attempts, 0);
+  }
   auto shared = std::make_shared<RunTransition>(std::move(t));
   AddPendingCallback();
   // The run goes on in the commit's callback, on the store's writer: a chain of steps
@@ -429,6 +448,11 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
       ar->pending_effects.erase(ar->pending_effects.begin(),
                                 ar->pending_effects.begin() + effect_count);
       on_ok();
+      return;
+    }
+    if (r.status().code() == StatusCode::kResourceExhausted &&
+        r.status().api_code() == kSpendCapRefused) {
+      OnSpendRefused(ar, *shared->charge);
       return;
     }
     if (r.status().code() == StatusCode::kAborted) {
@@ -465,6 +489,7 @@ void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, C
       RunTransition keep;
       keep.expected_status = RunStatus::kPaused;
       keep.upsert_steps = std::move(t.upsert_steps);
+      keep.charge = std::move(t.charge);
       ar->pending_effects.clear();
       Commit(ar, std::move(keep), CommitPhase::kBeforeWork, [this, ar] { Drop(ar); });
       return;

@@ -30,6 +30,7 @@
 #include "engine/human_tasks.h"
 #include "engine/id_source.h"
 #include "engine/process_runner.h"
+#include "engine/spend.h"
 #include "engine/steps/step_executor.h"
 #include "engine/throughput_breaker.h"
 #include "engine/timer_service.h"
@@ -72,6 +73,9 @@ class Engine final : public RunSpawner {
   void PokeTimers() {
     timers_.Poke();
     connections_.Poke();
+    if (period_watch_) {
+      period_watch_->Poke();
+    }
   }
   // The access tokens of connections (http steps, the connections API).
   ConnectionTokens& connections() { return connections_; }
@@ -93,6 +97,12 @@ class Engine final : public RunSpawner {
   // runs that waited for it are driven again, its timers fire, and its dispatch windows
   // start afresh.
   void ReleaseWorkflow(const std::string& workspace_id, const std::string& workflow_id);
+  // The workspace's billing settings changed (engine/engine_safety.cc): its prices are
+  // read again, and the spend holds the cap no longer justifies end.
+  void BillingChanged(const std::string& workspace_id);
+  // Ends the spend holds the cap no longer justifies (a raised cap, a new period) and
+  // drives their runs again.
+  void SettleSpendHolds();
   // What a run of the workflow shows of its hold: {reason, message}, or null. From
   // memory once the workflow's breaker was made (the store is read the first time).
   nlohmann::json WorkflowSafetyOfRuns(const std::string& workspace_id,
@@ -162,8 +172,16 @@ class Engine final : public RunSpawner {
   // is committed and it leaves memory until the workflow is released.
   bool Admit(const std::shared_ptr<ActiveRun>& ar, bool fresh);
   void HoldRun(const std::shared_ptr<ActiveRun>& ar);
-  // Records the trip of the run's workflow: its hold, audit entry and notification.
+  // Records the throughput trip of the run's workflow: its hold, audit entry and
+  // notification.
   void RecordTrip(const RunRecord& run, int64_t now);
+  // The trip of the run's workflow for `reason` (core/workflow_safety.h), as written.
+  WorkflowSafetyTrip SafetyTrip(const RunRecord& run, std::string_view reason, int64_t now);
+  // The store refused the run's commit for its `charge` (the spend cap). A charge of
+  // one attempt holds the workflow for spend and the run leaves memory (or, when the
+  // cap moved meanwhile, goes on); a charge of several is made again one attempt per
+  // commit, so the attempts that fit are made.
+  void OnSpendRefused(const std::shared_ptr<ActiveRun>& ar, const SpendCharge& charge);
   ThroughputLimits LimitsOf(const Definition& def) const;
 
   // Commits that the step's attempt started, then runs `work` with a fresh token.
@@ -222,6 +240,8 @@ class Engine final : public RunSpawner {
   TimerService timers_;
   ConnectionTokens connections_;
   ThroughputBreakers breakers_;
+  PriceBook prices_;
+  std::unique_ptr<PeriodWatch> period_watch_;  // made by Start
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<ActiveRun>> active_;    // guarded by mu_

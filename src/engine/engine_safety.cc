@@ -1,8 +1,10 @@
-// The throughput breaker in the engine: each step attempt is admitted (counted in its
-// workflow's window, in memory) before it is dispatched; the one that would exceed a
-// limit trips the breaker, which is recorded in the store (the workflow's hold, its
-// audit entry and notification in one commit) before the run lets go. While held, runs
-// leave memory where they stand and are driven again on release.
+// The workflow-level holds in the engine. The throughput breaker: each step attempt is
+// admitted (counted in its workflow's window, in memory) before it is dispatched; the
+// one that would exceed a limit trips the breaker, which is recorded in the store (the
+// workflow's hold, its audit entry and notification in one commit) before the run lets
+// go. The spend cap: the store refuses a commit whose charge would pass the cap; the
+// workflow is then held the same way. While held, runs leave memory where they stand
+// and are driven again on release.
 #include <spdlog/spdlog.h>
 
 #include "core/time_format.h"
@@ -56,32 +58,90 @@ void Engine::HoldRun(const std::shared_ptr<ActiveRun>& ar) {
   Commit(ar, std::move(keep), CommitPhase::kBeforeWork, [this, ar] { Drop(ar); });
 }
 
-void Engine::RecordTrip(const RunRecord& run, int64_t now) {
+WorkflowSafetyTrip Engine::SafetyTrip(const RunRecord& run, std::string_view reason, int64_t now) {
+  const bool spend = reason == kSpendCapReason;
+  const std::string message = spend ? kSpendCapMessage : kThroughputCapMessage;
   WorkflowSafetyTrip trip;
   trip.workspace_id = run.workspace_id;
   trip.workflow_id = run.workflow_id;
   trip.now = now;
-  trip.safety = SafetyObject(kThroughputCapReason, FormatTime(now));
+  trip.safety = SafetyObject(reason, FormatTime(now));
   trip.audit = SystemAudit(ids_, run.workspace_id, now, "workflow.paused_safety", run.workflow_id,
-                           kThroughputCapMessage, "", "paused_safety");
+                           message, "", "paused_safety");
   Result<WorkspaceRecord> ws = store_.FindWorkspace(run.workspace_id);
   NotificationRecord& n = trip.notify;
   n.id = ids_.Next("ntf");
   n.workspace_id = run.workspace_id;
-  n.kind = std::string(kThroughputCapReason);
-  n.title = "Workflow " + run.workflow_id + " paused for safety";
-  n.body = "Workflow " + run.workflow_id + " " + kThroughputCapMessage +
-           ". No step of its runs is dispatched until it is resumed.";
+  n.kind = std::string(reason);
+  n.title = "Workflow " + run.workflow_id + " paused for safety" +
+            (spend ? ": the spend cap is reached" : "");
+  n.body = spend ? message
+                 : "Workflow " + run.workflow_id + " " + message +
+                       ". No step of its runs is dispatched until it is resumed.";
   n.link = "/" + (ws.ok() ? ws->slug : std::string()) + "/workflows/" + run.workflow_id;
   n.subject = {{"workflow_id", run.workflow_id}};
   n.created_at = now;
-  Result<bool> tripped = store_.TripWorkflowSafety(trip);
+  return trip;
+}
+
+void Engine::RecordTrip(const RunRecord& run, int64_t now) {
+  Result<bool> tripped = store_.TripWorkflowSafety(SafetyTrip(run, kThroughputCapReason, now));
   if (!tripped.ok()) {
     spdlog::error("workflow {}: cannot record its throughput trip: {}", run.workflow_id,
                   tripped.status().message());
     return;
   }
   spdlog::warn("workflow {}: {} (run {})", run.workflow_id, kThroughputCapMessage, run.id);
+}
+
+void Engine::OnSpendRefused(const std::shared_ptr<ActiveRun>& ar, const SpendCharge& charge) {
+  // Nothing of the refused commit was written: the run leaves memory and goes on from
+  // what the store has.
+  if (charge.attempts > 1) {
+    prices_.SetTight(ar->run.workspace_id);
+    Drop(ar, /*reread=*/true);
+    return;
+  }
+  // Held in memory first, so a release that follows the store's trip finds the run noted.
+  const bool held_here = ar->breaker->Hold(kSpendCapReason, ar->id);
+  const int64_t now = clock_.NowMs();
+  Result<bool> holds =
+      store_.TripSpendCap(SafetyTrip(ar->run, kSpendCapReason, now), charge.amount);
+  if (holds.ok() && *holds) {
+    spdlog::warn("workflow {}: paused at the spend cap (run {})", ar->run.workflow_id, ar->id);
+    Drop(ar);
+    return;
+  }
+  if (!holds.ok()) {
+    spdlog::error("workflow {}: cannot record its spend trip: {}", ar->run.workflow_id,
+                  holds.status().message());
+  }
+  // The cap moved meanwhile: the dispatch is tried again.
+  if (held_here) {
+    for (const std::string& run_id : ar->breaker->Release()) {
+      if (run_id != ar->id) {
+        Drive(run_id);
+      }
+    }
+  }
+  Drop(ar, /*reread=*/true);
+}
+
+void Engine::BillingChanged(const std::string& workspace_id) {
+  prices_.Forget(workspace_id);
+  SettleSpendHolds();
+}
+
+void Engine::SettleSpendHolds() {
+  Result<std::vector<WorkflowRef>> released = store_.SettleSpendHolds(clock_.NowMs());
+  if (!released.ok()) {
+    spdlog::error("cannot settle the spend holds: {}", released.status().message());
+    return;
+  }
+  for (const WorkflowRef& wf : *released) {
+    spdlog::info("workflow {}: the spend cap no longer holds it", wf.workflow_id);
+    ReleaseWorkflow(wf.workspace_id, wf.workflow_id);
+  }
 }
 
 nlohmann::json Engine::WorkflowSafetyOfRuns(const std::string& workspace_id,

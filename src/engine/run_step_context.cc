@@ -127,10 +127,12 @@ void Engine::CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& s
   row.output = output;
   t.consume_event_id = consume_event;
   if (phase == CommitPhase::kBeforeWork && step.traits().pure && !consume_event &&
-      !ar->cursor->AtLastTopLevelLeaf() && ar->pending_effects.size() < kMaxCarriedRows) {
+      !ar->cursor->AtLastTopLevelLeaf() && ar->pending_effects.size() < kMaxCarriedRows &&
+      (ar->charge == 0 || !prices_.Tight(ar->run.workspace_id))) {
     // A noop's result is a function of what is stored: it needs no commit of its own and
     // goes with the run's next change. If that change is lost, so is this result, and
-    // the step runs again; nothing outside the store saw it.
+    // the step runs again; nothing outside the store saw it. Near the spend cap, a priced
+    // one is committed alone (PriceBook::Tight).
     ar->pending_effects.push_back(
         ControlEffect{&step, path, StepStatus::kCompleted, output, row.finished_at});
     ar->cursor->Complete(std::move(output));

@@ -35,6 +35,16 @@ bool WorkflowBreaker::MayProceed(const std::string& run_id) {
   return held_for_.empty();
 }
 
+bool WorkflowBreaker::Hold(std::string_view reason, const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  waiting_runs_.insert(run_id);
+  if (!held_for_.empty()) {
+    return false;
+  }
+  held_for_ = reason;
+  return true;
+}
+
 bool WorkflowBreaker::Held() const {
   std::lock_guard lock(mu_);
   return !held_for_.empty();

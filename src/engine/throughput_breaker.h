@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -50,6 +51,9 @@ class WorkflowBreaker {
   // Whether `run_id` may go on without dispatching (a replayed run, a timer): not
   // while held, and then the run is noted for Release.
   bool MayProceed(const std::string& run_id);
+  // Holds the workflow for `reason`, decided outside the breaker (the spend cap), and
+  // notes `run_id` for Release. Answers false when it was held already.
+  bool Hold(std::string_view reason, const std::string& run_id);
   bool Held() const;
   // The reason of the hold (core/workflow_safety.h), or "" when not held.
   std::string HeldFor() const;

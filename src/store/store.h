@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/billing_records.h"
 #include "store/connection_records.h"
 #include "store/notification_records.h"
 #include "store/records.h"
@@ -79,6 +80,10 @@ struct RunTransition {
   // Notifications of the change (an approval requested), inserted and fanned out to
   // their deliveries in the same commit, so the change is never apart from them.
   std::vector<NotificationRecord> notify;
+  // The prices of the step attempts this change dispatches, added to the spend in the
+  // same commit. A charge the cap refuses fails the whole transition with
+  // kResourceExhausted (kSpendCapRefused); nothing of it is written.
+  std::optional<SpendCharge> charge;
 };
 
 // The message of a step stopped in flight by a cancel.
@@ -215,6 +220,9 @@ class Store {
   virtual Result<WorkflowRecord> GetWorkflow(const std::string& workspace_id,
                                              const std::string& workflow_id) = 0;
   virtual Result<std::vector<WorkflowRecord>> ListWorkflows(const std::string& workspace_id) = 0;
+  // Workflows of every workspace by their shown status (active, disabled,
+  // paused_safety: core/workflow_safety.h), for /metrics.
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> CountWorkflowsByStatus() = 0;
   virtual Result<nlohmann::json> GetDefinition(const std::string& workspace_id,
                                                const std::string& workflow_id, int version) = 0;
   virtual Result<WorkflowRecord> SetWorkflowStatus(const std::string& workspace_id,
@@ -232,6 +240,22 @@ class Store {
                                                      const std::string& workflow_id,
                                                      const std::string& reason, int64_t now,
                                                      const AuditEntry& audit) = 0;
+
+  // Spend (store/billing_records.h), as of `now`: a later billing period starts with
+  // nothing spent. GetBilling answers the defaults for a workspace never configured.
+  virtual Result<BillingRecord> GetBilling(const std::string& workspace_id, int64_t now) = 0;
+  // Applies `u` with its audit entry; a cap above the spend (or none) ends the capped
+  // stage. Answers the billing as it is after.
+  virtual Result<BillingRecord> UpdateBilling(const BillingUpdate& u) = 0;
+  // A dispatch costing `price` was refused for the cap. If the cap still refuses it, the
+  // workspace is capped and the trip is written as TripWorkflowSafety writes it (unless
+  // the workflow holds already), in one commit: true. False (nothing written) when the
+  // cap no longer refuses it (raised meanwhile, a new period): the dispatch may retry.
+  virtual Result<bool> TripSpendCap(const WorkflowSafetyTrip& trip, int64_t price) = 0;
+  // Ends the spend holds the cap no longer justifies: each workflow held for
+  // `spend_cap` whose workspace is not capped as of `now` (its cap raised, or a new
+  // period) is cleared, with an audit entry by `system`. Answers those workflows.
+  virtual Result<std::vector<WorkflowRef>> SettleSpendHolds(int64_t now) = 0;
 
   // Runs.
   virtual Result<CreateRunResult> CreateRun(const RunRecord& run,

@@ -72,6 +72,8 @@ const std::vector<Endpoint>& Contract() {
       {"GET", "/api/v1/notifications/deliveries", Role::kAdmin},
       {"GET", "/api/v1/notification-channels", Role::kAdmin},
       {"PUT", "/api/v1/notification-channels", Role::kAdmin},
+      {"GET", "/api/v1/billing", Role::kViewer},
+      {"PUT", "/api/v1/billing", Role::kAdmin},
       {"GET", "/api/v1/connections", Role::kViewer},
       {"POST", "/api/v1/connections", Role::kAdmin},
       {"GET", "/api/v1/connections/conn_1", Role::kViewer},

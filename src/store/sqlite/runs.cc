@@ -2,6 +2,7 @@
 // count, and change them through transitions. See sqlite_store.h.
 #include <algorithm>
 
+#include "store/sqlite/billing.h"
 #include "store/sqlite/query.h"
 #include "store/sqlite/rows.h"
 #include "store/sqlite/sqlite_store.h"
@@ -285,6 +286,11 @@ SqliteStore::Queue::Change SqliteStore::TransitionChange(std::shared_ptr<RunTran
   return Queue::Change{
       [shared, new_version, this](Connection& db, std::vector<std::string>& changed) -> Status {
         Status s = sqlite::ApplyTransition(db, *shared, changed);
+        if (s.ok() && shared->charge) {
+          Result<bool> notified = sqlite::ChargeSpend(db, *shared->charge, shared->now);
+          s = notified.status();
+          outbox_signal_ = outbox_signal_ || (notified.ok() && *notified);
+        }
         if (s.ok()) {
           *new_version = shared->expected_version + 1;
           outbox_signal_ = outbox_signal_ || !shared->notify.empty();

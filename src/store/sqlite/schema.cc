@@ -251,6 +251,20 @@ CREATE INDEX runs_by_wait_kind ON runs (wait_kind) WHERE wait_kind != '';
     R"sql(
 ALTER TABLE workflows ADD COLUMN safety TEXT;
 )sql",
+    R"sql(
+CREATE TABLE billing (
+  workspace_id TEXT PRIMARY KEY,
+  currency TEXT NOT NULL,
+  spend_cap INTEGER,
+  soft_threshold_ppm INTEGER NOT NULL,
+  prices TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  spend INTEGER NOT NULL,
+  near_cap_notified INTEGER NOT NULL,
+  capped INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

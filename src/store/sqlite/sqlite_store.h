@@ -13,7 +13,7 @@
 // (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
 // events, agent tasks), human_tasks.cc (approvals, forms, magic links),
 // notifications.cc (notifications, channels, deliveries), connections.cc (connections,
-// OAuth flow states); rows.cc reads and writes each
+// OAuth flow states), billing.cc (spend); rows.cc reads and writes each
 // record's row.
 #pragma once
 
@@ -83,6 +83,7 @@ class SqliteStore final : public Store {
   Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) override;
   Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) override;
   Result<std::vector<RunStatusCount>> CountRunsByStatus() override;
+  Result<std::vector<std::pair<std::string, int64_t>>> CountWorkflowsByStatus() override;
   using Store::TransitionRunAsync;
   void TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) override;
   Result<int64_t> TransitionRun(RunTransition t) override;
@@ -126,6 +127,11 @@ class SqliteStore final : public Store {
   Status ResealSecrets() override;
   Status CreateOAuthState(const OAuthStateRecord& state) override;
   Result<OAuthStateRecord> TakeOAuthState(const std::string& state_hash, int64_t now) override;
+
+  Result<BillingRecord> GetBilling(const std::string& workspace_id, int64_t now) override;
+  Result<BillingRecord> UpdateBilling(const BillingUpdate& u) override;
+  Result<bool> TripSpendCap(const WorkflowSafetyTrip& trip, int64_t price) override;
+  Result<std::vector<WorkflowRef>> SettleSpendHolds(int64_t now) override;
 
   Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,
                                             const std::string& target, const std::string& cursor,

@@ -1,5 +1,6 @@
 // SqliteStore's workspaces, tokens, UI sessions, workflows and the audit log. See
 // sqlite_store.h.
+#include "store/sqlite/billing.h"
 #include "store/sqlite/query.h"
 #include "store/sqlite/rows.h"
 #include "store/sqlite/sqlite_store.h"
@@ -269,42 +270,85 @@ Result<WorkflowRecord> SqliteStore::SetWorkflowStatus(const std::string& workspa
   return GetWorkflow(workspace_id, workflow_id);
 }
 
+namespace {
+
+// Writes the trip unless the workflow holds one already: answers whether it did.
+Result<bool> TripIn(Connection& db, const WorkflowSafetyTrip& trip) {
+  Result<WorkflowRecord> current = SelectWorkflow(db, trip.workspace_id, trip.workflow_id);
+  if (!current.ok()) {
+    return current.status();
+  }
+  if (current->safety.is_object()) {
+    return false;  // held already: this trip was recorded, or another reason holds
+  }
+  Status set = sqlite::Exec(
+      db, "UPDATE workflows SET safety = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+      [&](Statement& q) {
+        q.BindJson(1, trip.safety).Bind(2, trip.now).Bind(3, trip.workspace_id);
+        q.Bind(4, trip.workflow_id);
+      });
+  if (set.ok()) {
+    AuditEntry audit = trip.audit;
+    audit.status_before = current->status;
+    set = sqlite::InsertAudit(db, audit);
+  }
+  Result<int64_t> queued =
+      set.ok() ? sqlite::InsertNotification(db, trip.notify) : Result<int64_t>(set);
+  if (!queued.ok()) {
+    return queued.status();
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, int64_t>>> SqliteStore::CountWorkflowsByStatus() {
+  return Read([&](Connection& db) {
+    return QueryAll<std::pair<std::string, int64_t>>(
+        db,
+        "SELECT CASE WHEN safety IS NOT NULL THEN 'paused_safety' ELSE status END AS shown, "
+        "count(*) FROM workflows GROUP BY shown",
+        [](Statement&) {}, [](const Statement& q) { return std::pair(q.Text(0), q.Int(1)); });
+  });
+}
+
 Result<bool> SqliteStore::TripWorkflowSafety(const WorkflowSafetyTrip& trip) {
   bool tripped = false;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Result<WorkflowRecord> current = SelectWorkflow(db, trip.workspace_id, trip.workflow_id);
-    if (!current.ok()) {
-      return current.status();
-    }
-    if (current->safety.is_object()) {
-      return Status::Ok();  // held already: this trip was recorded, or another reason holds
-    }
-    Status set = sqlite::Exec(
-        db, "UPDATE workflows SET safety = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
-        [&](Statement& q) {
-          q.BindJson(1, trip.safety)
-              .Bind(2, trip.now)
-              .Bind(3, trip.workspace_id)
-              .Bind(4, trip.workflow_id);
-        });
-    if (set.ok()) {
-      AuditEntry audit = trip.audit;
-      audit.status_before = current->status;
-      set = sqlite::InsertAudit(db, audit);
-    }
-    Result<int64_t> queued =
-        set.ok() ? sqlite::InsertNotification(db, trip.notify) : Result<int64_t>(set);
-    if (!queued.ok()) {
-      return queued.status();
-    }
-    outbox_signal_ = outbox_signal_ || *queued > 0;
-    tripped = true;
-    return Status::Ok();
+    Result<bool> wrote = TripIn(db, trip);
+    tripped = wrote.ok() && *wrote;
+    outbox_signal_ = outbox_signal_ || tripped;
+    return wrote.status();
   });
   if (!s.ok()) {
     return s;
   }
   return tripped;
+}
+
+Result<bool> SqliteStore::TripSpendCap(const WorkflowSafetyTrip& trip, int64_t price) {
+  bool holds = false;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    Result<BillingRecord> billing = sqlite::SelectBilling(db, trip.workspace_id, trip.now);
+    if (!billing.ok()) {
+      return billing.status();
+    }
+    holds = billing->state.Refuses(price);
+    if (!holds) {
+      return Status::Ok();  // raised meanwhile, or a new period
+    }
+    billing->state.capped = true;
+    if (Status w = sqlite::WriteBilling(db, *billing); !w.ok()) {
+      return w;
+    }
+    Result<bool> wrote = TripIn(db, trip);
+    outbox_signal_ = outbox_signal_ || (wrote.ok() && *wrote);
+    return wrote.status();
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return holds;
 }
 
 Result<WorkflowRecord> SqliteStore::ClearWorkflowSafety(const std::string& workspace_id,
