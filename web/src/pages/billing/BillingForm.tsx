@@ -150,9 +150,11 @@ export function BillingForm(props: { billing: Billing; onSaved: (billing: Billin
         </div>
         <fieldset class="billing-form__prices">
           <legend>Price per step attempt</legend>
-          {Object.entries(values.prices).map(([type, text]) => (
-            <div key={type}>{field(priceId(type), type, text, (t) => setPrice(type, t))}</div>
-          ))}
+          <div class="billing-form__row">
+            {Object.entries(values.prices).map(([type, text]) => (
+              <div key={type}>{field(priceId(type), type, text, (t) => setPrice(type, t))}</div>
+            ))}
+          </div>
           <div class="billing-form__row">
             {field('billing-new-type', 'Add a step type', values.newType, (newType) => set({ newType }))}
             {field('billing-new-price', 'Its price', values.newPrice, (newPrice) => set({ newPrice }))}
