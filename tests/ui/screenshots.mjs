@@ -1,11 +1,12 @@
 // Writes docs/screenshots/*.png from a real server and Chromium: `make screenshots` (or
 // `npm run screenshots` in web/). The runs list, a paused run, the cancel dialog, the
 // approvals inbox, a run awaiting approval, a form with a field error, the bell open;
-// then, with connections in error (so the red banner shows on those alone), the banner,
+// then workflows paused for safety (throughput on the workflow's page, spend on a run's
+// page) and the billing page near its cap; then, with connections in error (so the red banner shows on those alone), the banner,
 // the connections page, a connection's page and a run held for reauth.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, newPage, runUrl, setup, signIn, toast } from './harness.mjs';
+import { REPO_ROOT, newPage, runUrl, setup, signIn, toast, waitFor as waitUntil } from './harness.mjs';
 
 const OUT = path.join(REPO_ROOT, 'docs', 'screenshots');
 
@@ -117,10 +118,40 @@ try {
   await page.screenshot({ path: path.join(OUT, 'notifications.png') });
   await page.keyboard.press('Escape');
 
+  await safetyScreenshots(env, page);
   await reauthScreenshots(env, page);
   console.log(`wrote ${OUT}/*.png`);
 } finally {
   await env.close();
+}
+
+// A runaway loop held by its throughput limit (the workflow's page); a run held by the
+// spend cap (its page); the cap raised so the spend sits at the soft threshold (billing).
+async function safetyScreenshots({ server }, page) {
+  const noop = (id) => ({ id, type: 'noop', with: { value: { ok: true } } });
+  await server.putWorkflow({ id: 'poll-inbox', kind: 'workflow', limits: { max_steps_per_minute: 5 }, steps: [
+    { id: 'poll', type: 'loop', with: { max_iterations: 1000 }, steps: [noop('check')] },
+  ] });
+  await server.startRun('poll-inbox', {});
+  const status = async () => (await server.ok('GET', '/api/v1/workflows/poll-inbox')).status;
+  await waitUntil(async () => (await status()) === 'paused_safety', { desc: 'poll-inbox paused for safety' });
+  await page.goto('/default/workflows/poll-inbox');
+  await page.getByRole('region', { name: 'Workflow paused for safety' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'workflow-safety.png') });
+
+  await server.ok('PUT', '/api/v1/billing', { spend_cap: 0.05, prices: { default: 0.01, http: 0.002 } });
+  await server.putWorkflow({ id: 'enrich-leads', kind: 'workflow', steps: ['a', 'b', 'c', 'd', 'e', 'f'].map(noop) });
+  const held = await server.startRun('enrich-leads', { list: 'q4-webinar' });
+  await server.waitRun(held.id, (r) => r.workflow_safety?.reason === 'spend_cap', 'held by the spend cap');
+  await page.goto(runUrl(held.id));
+  await page.getByRole('region', { name: 'Spend cap' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'run-spend-cap.png') });
+
+  await server.ok('PUT', '/api/v1/billing', { spend_cap: 0.075 });
+  await server.waitRun(held.id, (r) => r.status === 'completed', 'completed');
+  await page.goto('/default/billing');
+  await page.getByRole('meter', { name: 'Spend against the cap' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'billing.png'), fullPage: true });
 }
 
 // Connections in error, one of them holding a run: the banner (four in error, so three

@@ -167,6 +167,8 @@ export interface Run {
   error: RunError | null;
   trigger?: { kind: string; actor?: string; parent_run_id?: string } | null;
   replay_of?: string | null;
+  // The hold of the run's workflow while it is paused for safety (null otherwise).
+  workflow_safety?: WorkflowSafety | null;
   // Set on a child run started by a parent's `workflow` step.
   parent_run_id?: string | null;
   created_at: string;
@@ -176,12 +178,21 @@ export interface Run {
   steps?: Step[];
 }
 
+// Why a breaker stopped dispatch for a whole workflow (API.md "Safety breakers and
+// spend"): `throughput_cap` is cleared by Resume workflow, `spend_cap` by raising the cap
+// or the next billing period.
+export interface WorkflowSafety {
+  reason: 'throughput_cap' | 'spend_cap';
+  message: string;
+  tripped_at?: string;
+}
+
 export interface Workflow {
   id: string;
   kind: string;
   mode?: string;
   status: 'active' | 'disabled' | 'paused_safety';
-  safety: { reason: 'throughput_cap' | 'spend_cap'; message: string; tripped_at?: string } | null;
+  safety: WorkflowSafety | null;
   version: number;
   definition?: unknown;
   created_at?: string;
@@ -280,6 +291,32 @@ export interface NotificationPage extends Page<Notification> {
   unread_count: number;
 }
 
+// The workspace's spend this billing period (a calendar month, UTC) against its cap.
+// Amounts are in the currency's main unit, exact to 6 decimals; `spend_cap` null means no
+// cap. `near_cap`: the spend reached `soft_threshold` of the cap; `capped`: a dispatch
+// was refused at this cap this period. `prices` is the cost of one step attempt by step
+// type, with `default` for the others.
+export interface Billing {
+  spend_cap: number | null;
+  currency: string;
+  spend: number;
+  soft_threshold: number;
+  near_cap: boolean;
+  capped: boolean;
+  period_start: string;
+  period_end: string;
+  prices: Record<string, number>;
+}
+
+// What PUT /api/v1/billing changes; the fields left out are kept. A value that is not a
+// number is sent as typed, so the server's check (and its message) is the only one.
+export interface BillingUpdate {
+  spend_cap?: number | string | null;
+  soft_threshold?: number | string;
+  currency?: string;
+  prices?: Record<string, number | string>;
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -293,6 +330,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly errors: FieldError[] = [],
+    // The one field a 400 names (`"prices.http"`), when it names one.
+    readonly field: string | null = null,
   ) {
     super(message);
   }
@@ -343,7 +382,10 @@ async function request<T>(method: string, path: string, opts: RequestOptions = {
     }
   }
   if (!resp.ok) {
-    type ErrorBody = { error?: { code?: string; message?: string; errors?: FieldError[] }; errors?: FieldError[] };
+    type ErrorBody = {
+      error?: { code?: string; message?: string; errors?: FieldError[]; field?: string };
+      errors?: FieldError[];
+    };
     const body = data as ErrorBody | null;
     const err = body?.error;
     if (resp.status === 401 && !opts.quiet401) {
@@ -355,6 +397,7 @@ async function request<T>(method: string, path: string, opts: RequestOptions = {
       err?.message ?? `The server answered ${resp.status}`,
       // The field errors may sit beside the error object or inside it.
       body?.errors ?? err?.errors ?? [],
+      err?.field ?? null,
     );
   }
   return data as T;
@@ -427,6 +470,9 @@ export const api = {
   listNotifications: (filters: { unread?: boolean; limit?: number }) =>
     request<NotificationPage>('GET', '/api/v1/notifications' + query(filters)),
   readNotification: (id: string) => request<unknown>('POST', `/api/v1/notifications/${enc(id)}/read`),
+
+  getBilling: () => request<Billing>('GET', '/api/v1/billing'),
+  updateBilling: (update: BillingUpdate) => request<Billing>('PUT', '/api/v1/billing', { body: update }),
 };
 
 // Where Reconnect sends the browser: the server redirects it to the provider's consent

@@ -2,12 +2,15 @@
 // shows the sign-in page when there is no session.
 import { useEffect, useState } from 'preact/hooks';
 import { api, setUnauthorizedHandler, type Session } from './api';
+import { BillingContext, useBillingPerPage } from './billing';
 import { NotificationBell } from './components/NotificationBell';
 import { ReauthBanner } from './components/ReauthBanner';
+import { SpendChip } from './components/SpendIndicator';
 import { Toasts } from './components/Toasts';
 import { navigate, onLinkClick, useLocation } from './router';
 import { SessionContext, wsPath } from './session';
 import { ApprovalsInbox } from './pages/approvals/ApprovalsInbox';
+import { BillingPage } from './pages/billing/BillingPage';
 import { ConnectionDetail } from './pages/connections/ConnectionDetail';
 import { ConnectionsList } from './pages/connections/ConnectionsList';
 import { SignIn } from './pages/SignIn';
@@ -61,6 +64,9 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
   const workflowsPath = wsPath(session, 'workflows');
   const approvalsPath = wsPath(session, 'monitoring/approvals');
   const connectionsPath = wsPath(session, 'connections');
+  const billingPath = wsPath(session, 'billing');
+  // Loaded once per page shown (a navigation), never by a page's polls.
+  const billing = useBillingPerPage(path);
 
   const signOut = async () => {
     try {
@@ -72,7 +78,7 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
   };
 
   return (
-    <>
+    <BillingContext.Provider value={billing}>
       <a class="skip-link" href="#main">
         Skip to content
       </a>
@@ -97,8 +103,12 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
           <NavLink href={connectionsPath} current={path.startsWith(connectionsPath)}>
             Connections
           </NavLink>
+          <NavLink href={billingPath} current={path.startsWith(billingPath)}>
+            Billing
+          </NavLink>
         </nav>
         <div class="topbar__user">
+          <SpendChip />
           <NotificationBell />
           <span class="muted" title={`Token ${session.token_name}`}>
             {session.workspace.slug} · {session.role}
@@ -113,7 +123,7 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
         <Route session={session} path={path} />
       </main>
       <Toasts />
-    </>
+    </BillingContext.Provider>
   );
 }
 
@@ -165,6 +175,9 @@ function Route(props: { session: Session; path: string }) {
   }
   if (rest.length === 2 && rest[0] === 'connections') {
     return <ConnectionDetail key={rest[1]} connectionId={rest[1]} />;
+  }
+  if (route === 'billing') {
+    return <BillingPage />;
   }
   if (route === 'workflows') {
     return <WorkflowsList />;

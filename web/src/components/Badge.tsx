@@ -1,6 +1,7 @@
 // Status badges. Each status has its own colour and icon and says its name in words,
 // so colour is never the only cue: paused is yellow with a pause icon, running blue,
-// cancelled an outline.
+// cancelled an outline; a workflow paused for safety is yellow with a warning triangle,
+// a disabled one a dashed outline.
 import type { ApprovalStatus, ConnectionStatus, Run, RunStatus, StepStatus, Workflow } from '../api';
 import { title } from '../format';
 import {
@@ -12,7 +13,9 @@ import {
   SkipIcon,
   SpinnerIcon,
   StopIcon,
+  WarningIcon,
 } from './Icons';
+import { safetyText } from './SafetyBanner';
 
 const ICONS: Record<string, () => preact.JSX.Element> = {
   pending: DotIcon,
@@ -25,7 +28,7 @@ const ICONS: Record<string, () => preact.JSX.Element> = {
   skipped: SkipIcon,
   active: CheckIcon,
   disabled: StopIcon,
-  paused_safety: PauseIcon,
+  paused_safety: WarningIcon,
   approved: CheckIcon,
   denied: CrossIcon,
   expired: ClockIcon,
@@ -37,12 +40,20 @@ const LABELS: Record<string, string> = { paused_safety: 'Paused (safety)', error
 export function StatusBadge(props: {
   status: RunStatus | StepStatus | Workflow['status'] | ApprovalStatus | ConnectionStatus;
   label?: string;
+  // Said on hover and to a screen reader after the status (why it is so).
+  detail?: string;
 }) {
   const Icon = ICONS[props.status] ?? DotIcon;
+  const label = props.label ?? LABELS[props.status] ?? title(props.status);
   return (
-    <span class={`badge badge--${props.status}`} data-status={props.status}>
+    <span
+      class={`badge badge--${props.status}`}
+      data-status={props.status}
+      title={props.detail}
+      aria-label={props.detail ? `${label}: ${props.detail}` : undefined}
+    >
       <Icon />
-      {props.label ?? LABELS[props.status] ?? title(props.status)}
+      {label}
     </span>
   );
 }
@@ -51,4 +62,11 @@ export function StatusBadge(props: {
 export function RunStatusBadge(props: { run: Run }) {
   const { run } = props;
   return <StatusBadge status={run.status} label={run.pause?.reason === 'reauth' ? 'Paused for reauth' : undefined} />;
+}
+
+// A workflow's status; paused for safety says why on hover.
+export function WorkflowStatusBadge(props: { workflow: Workflow }) {
+  const { workflow } = props;
+  const safety = workflow.status === 'paused_safety' ? workflow.safety : null;
+  return <StatusBadge status={workflow.status} detail={safety ? safetyText(safety) : undefined} />;
 }

@@ -2,12 +2,13 @@
 // disable/enable, version history with each version's definition, and recent runs.
 import { useState } from 'preact/hooks';
 import { api, errorMessage, type Run, type Workflow } from '../api';
-import { StatusBadge } from '../components/Badge';
+import { StatusBadge, WorkflowStatusBadge } from '../components/Badge';
 import { Breadcrumb } from '../components/Breadcrumb';
 import { Json } from '../components/Json';
 import { RunLink } from '../components/Links';
 import { PageLoadState } from '../components/LoadState';
 import { MetaList } from '../components/MetaList';
+import { SafetyBanner } from '../components/SafetyBanner';
 import { Time } from '../components/Time';
 import { showToast } from '../components/Toasts';
 import { useResource } from '../resource';
@@ -43,7 +44,6 @@ export function WorkflowDetail(props: { workflowId: string }) {
       status === 'disabled' ? 'Workflow disabled' : 'Workflow enabled',
       status === 'disabled' ? 'Failed to disable workflow' : 'Failed to enable workflow',
     );
-  const resume = () => change(() => api.resumeWorkflow(workflowId), 'Workflow resumed', 'Failed to resume workflow');
 
   const breadcrumb = (
     <Breadcrumb listPath={wsPath(session, 'workflows')} listName="Workflows">
@@ -62,7 +62,7 @@ export function WorkflowDetail(props: { workflowId: string }) {
       <div class="page__header">
         <div class="run__title">
           <h1 id="workflow-title">{workflow.id}</h1>
-          <StatusBadge status={workflow.status} />
+          <WorkflowStatusBadge workflow={workflow} />
         </div>
         {admin && (
           <div class="actions" role="group" aria-label="Workflow actions">
@@ -80,21 +80,14 @@ export function WorkflowDetail(props: { workflowId: string }) {
       </div>
       {workflow.status === 'disabled' && <p class="banner banner--cancelled">Disabled: new runs are refused.</p>}
       {workflow.status === 'paused_safety' && workflow.safety && (
-        <div class="banner banner--paused" role="status">
-          <p>
-            <strong>Paused for safety:</strong> {workflow.safety.message}
-          </p>
-          {admin && workflow.safety.reason === 'throughput_cap' && (
-            <button type="button" class="button" disabled={busy} onClick={() => void resume()}>
-              Resume workflow
-            </button>
-          )}
-          {workflow.safety.reason === 'spend_cap' && (
-            <a class="button" href={wsPath(session, 'billing')}>
-              Adjust cap
-            </a>
-          )}
-        </div>
+        <SafetyBanner
+          workflowId={workflow.id}
+          safety={workflow.safety}
+          onResumed={(updated) => {
+            resource.set(() => updated);
+            void resource.reload();
+          }}
+        />
       )}
       <section class="card" aria-labelledby="wf-overview-title">
         <h2 id="wf-overview-title">Overview</h2>

@@ -1,6 +1,6 @@
 // Workflows (/{ws}/workflows): every workflow of the workspace with its status.
 import { api, type Workflow } from '../api';
-import { StatusBadge } from '../components/Badge';
+import { WorkflowStatusBadge } from '../components/Badge';
 import { WorkflowLink } from '../components/Links';
 import { ListTable, type Column } from '../components/ListTable';
 import { Time } from '../components/Time';
@@ -28,7 +28,7 @@ export function WorkflowsList() {
 
 const WORKFLOW_COLUMNS: Column<Workflow>[] = [
   { header: 'Workflow', cell: (w) => <WorkflowLink id={w.id} /> },
-  { header: 'Status', cell: (w) => <StatusBadge status={w.status} /> },
+  { header: 'Status', cell: (w) => <WorkflowStatusBadge workflow={w} /> },
   { header: 'Version', cell: (w) => w.version },
   { header: 'Kind', hideNarrow: true, cell: (w) => `${w.kind}${w.mode && w.mode !== 'standard' ? ` (${w.mode})` : ''}` },
   { header: 'Updated', hideNarrow: true, cell: (w) => <Time at={w.updated_at} /> },

@@ -1,6 +1,7 @@
 // Run detail (/{ws}/monitoring/workflow-runs/{runId}): status and the controls the run
-// allows for this role, what the run is doing, its input and output, and a timeline of
-// its steps (with their earlier attempts), its parent and child runs. While the run
+// allows for this role, what the run is doing (and its workflow's safety hold, the
+// workspace's spend near its cap), its input and output, and a timeline of its steps
+// (with their earlier attempts), its parent and child runs. While the run
 // moves by itself (pending, running, waiting) it reloads every 10 s (useRun).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, canControl, errorMessage, isTerminal, type Run, type RunAction } from '../../api';
@@ -10,6 +11,8 @@ import { PauseIcon, PlayIcon, RefreshIcon, ReplayIcon, StopIcon } from '../../co
 import { Json } from '../../components/Json';
 import { PageLoadState } from '../../components/LoadState';
 import { ReauthHold } from '../../components/ReauthHold';
+import { SafetyBanner } from '../../components/SafetyBanner';
+import { SpendNotice } from '../../components/SpendIndicator';
 import { showToast } from '../../components/Toasts';
 import { navigate } from '../../router';
 import { runPath, useSession, wsPath } from '../../session';
@@ -124,6 +127,15 @@ export function RunDetail(props: { runId: string }) {
         </p>
       )}
       <StateBanner run={run} />
+      {run.workflow_safety && (
+        <SafetyBanner
+          workflowId={run.workflow_id}
+          safety={run.workflow_safety}
+          run={{ finished: isTerminal(run.status) }}
+          onResumed={() => void view.reload()}
+        />
+      )}
+      <SpendNotice />
       {run.status === 'paused' && run.pause?.reason === 'reauth' && run.pause.connection_id && (
         <ReauthHold connectionId={run.pause.connection_id} waiting={false} />
       )}
