@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -68,7 +69,41 @@ struct ServeOptions {
   std::string idle_timeout = "60s";
   // How shell steps' processes are contained: auto, cgroup or subreaper.
   std::string shell_containment = "auto";
+  // Where the metrics token is read from (else STEPWELL_METRICS_TOKEN); --public-metrics
+  // serves /metrics without one.
+  std::string metrics_token_file;
+  bool public_metrics = false;
 };
+
+// Who may read /metrics: the token of --metrics-token-file (its first line), else of
+// STEPWELL_METRICS_TOKEN; anyone with --public-metrics.
+Result<MetricsAccess> LoadMetricsAccess(const ServeOptions& opt) {
+  MetricsAccess access;
+  access.public_access = opt.public_metrics;
+  if (!opt.metrics_token_file.empty()) {
+    std::ifstream in(opt.metrics_token_file);
+    if (!in || !std::getline(in, access.token)) {
+      return InvalidArgument("--metrics-token-file: cannot read " + opt.metrics_token_file);
+    }
+    while (!access.token.empty() && std::isspace(static_cast<unsigned char>(access.token.back()))) {
+      access.token.pop_back();
+    }
+    if (access.token.empty()) {
+      return InvalidArgument("--metrics-token-file: " + opt.metrics_token_file +
+                             " holds no token on its first line");
+    }
+  } else if (const char* env = std::getenv("STEPWELL_METRICS_TOKEN"); env != nullptr) {
+    access.token = env;
+  }
+  if (access.public_access) {
+    spdlog::warn("--public-metrics: GET /metrics answers anyone, without a token");
+  } else if (access.token.empty()) {
+    spdlog::warn(
+        "GET /metrics is closed (401/403 to everyone): set STEPWELL_METRICS_TOKEN or "
+        "--metrics-token-file FILE to read it with that bearer token, or --public-metrics");
+  }
+  return access;
+}
 
 // The shell steps' process runner, once what a crashed server left running is ended.
 // Attempt records live in DATA_DIR/processes.
@@ -160,6 +195,11 @@ int Serve(const ServeOptions& opt) {
     std::cerr << "error: " << http_options.status().message() << "\n";
     return 1;
   }
+  Result<MetricsAccess> metrics_access = LoadMetricsAccess(opt);
+  if (!metrics_access.ok()) {
+    std::cerr << "error: " << metrics_access.status().message() << "\n";
+    return 1;
+  }
   Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(opt.data_dir);
   if (!opened.ok()) {
     std::cerr << "error: " << opened.status().message() << "\n";
@@ -235,7 +275,7 @@ int Serve(const ServeOptions& opt) {
   HumanTasks human_tasks(*store, engine, *clock, ids);
   DefinitionReader definitions(*store, engine);
   ScriptInvoker scripts(control);
-  ServerMetrics metrics(*store, engine);
+  ServerMetrics metrics(*store, engine, std::move(metrics_access).value());
   NotificationService notifications(*store, *clock, ids);
   Connections connections(*store, engine, *clock, ids);
   std::optional<FakeClockControl> fake_clock;
@@ -368,6 +408,11 @@ void AddServerCommands(CLI::App& app) {
                    "the machine allows it, else a keeper process alone), cgroup (or fail), "
                    "subreaper")
       ->check(CLI::IsMember({"auto", "cgroup", "subreaper"}));
+  serve->add_option("--metrics-token-file", opt->metrics_token_file,
+                    "File whose first line is the bearer token GET /metrics needs (else "
+                    "STEPWELL_METRICS_TOKEN; without either /metrics is closed)");
+  serve->add_flag("--public-metrics", opt->public_metrics,
+                  "Serve GET /metrics to anyone, without a token");
   serve->callback([opt] {
     // SIGINT/SIGTERM stop the server cleanly; a thread waits for them.
     sigset_t set;

@@ -154,6 +154,8 @@ class Server:
                 f"(cmake --build build) or set STEPWELL_BIN")
         self.data_dir = tempfile.mkdtemp(prefix="stepwell-e2e-")
         self.admin_token = "sw_" + secrets.token_urlsafe(32)  # 43 URL-safe characters
+        # The bearer token GET /metrics needs (a workspace's token is refused).
+        self.metrics_token = "swm_" + secrets.token_urlsafe(32)
         self.flags = []
         if allow_private_targets:
             self.flags.append("--allow-private-targets")
@@ -162,8 +164,10 @@ class Server:
         self.flags.extend(extra_args)
         self.env = dict(os.environ)
         self.env["STEPWELL_ADMIN_TOKEN"] = self.admin_token
+        self.env["STEPWELL_METRICS_TOKEN"] = self.metrics_token
         if env:
             self.env.update(env)
+            self.metrics_token = self.env.get("STEPWELL_METRICS_TOKEN")
         self.log_path = os.path.join(self.data_dir, "server.log")
         self.fd_limit = fd_limit  # RLIMIT_NOFILE of the server (soft and hard); None: ours
         self.proc = None
@@ -457,7 +461,7 @@ class Server:
 
     def active_runs(self):
         """How many runs the engine is driving now (the /metrics gauge)."""
-        resp = self.request("GET", "/metrics")
+        resp = self.request("GET", "/metrics", token=self.metrics_token)
         match = re.search(r"^stepwell_active_runs (\d+)$", resp.text, re.MULTILINE)
         if resp.status != 200 or match is None:
             raise AssertionError(f"GET /metrics has no stepwell_active_runs: {resp!r}")
