@@ -380,7 +380,8 @@ void AddServerCommands(CLI::App& app) {
                    "without limits.max_runs_per_minute (0: no limit)")
       ->check(CLI::Range(int64_t{0}, kMaxPerMinuteLimit));
   serve->add_flag("--allow-private-targets", opt->allow_private_targets,
-                  "Allow http steps to reach loopback and private addresses");
+                  "Allow http steps to reach loopback and private addresses and the "
+                  "server's own");
   serve->add_flag("--fake-clock", opt->fake_clock,
                   "Tests only: time moves only through the testing API");
   serve->add_option("--http-threads", opt->http_threads, "HTTP I/O threads")

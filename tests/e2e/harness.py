@@ -688,7 +688,7 @@ class Target:
     Thread-safe.
     """
 
-    def __init__(self):
+    def __init__(self, bind="127.0.0.1"):
         self._cond = threading.Condition()
         self._routes = {}
         self._records = []
@@ -706,7 +706,7 @@ class Target:
 
             do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer((bind, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
@@ -877,8 +877,9 @@ class E2ETestCase(unittest.TestCase):
         return server
 
     @classmethod
-    def start_target(cls):
-        target = Target()
+    def start_target(cls, bind="127.0.0.1"):
+        """A local HTTP target; bind="0.0.0.0" answers on every address of the host."""
+        target = Target(bind)
         cls.addClassCleanup(target.close)
         return target
 
