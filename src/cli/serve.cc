@@ -1,12 +1,16 @@
 #include "cli/serve.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -169,20 +173,41 @@ Result<std::unique_ptr<SmtpClient>> MakeSmtpClient(const ServeOptions& opt) {
   return MakeCurlSmtpClient(std::move(smtp));
 }
 
-// Writes `text` to `path` through a temporary file and a rename, with `mode`.
-bool WriteFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
+// Writes `text` to `path` through a temporary file (synced) and a rename, with `mode`.
+// Every step is checked: a full data volume is an error, never a short file.
+Status WriteFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) {
-      return false;
-    }
-    out << text;
+  auto failed = [&](const std::string& what) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Status(StatusCode::kUnavailable, "cannot write " + path + " (" + what +
+                                                "): " + std::strerror(err) +
+                                                "; is the data directory's volume full?");
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return failed("open");
   }
-  ::chmod(tmp.c_str(), mode);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  return !ec;
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n <= 0) {
+      ::close(fd);
+      return failed("write");
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
+    ::close(fd);
+    return failed("sync");
+  }
+  if (::close(fd) != 0) {
+    return failed("close");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return failed("rename");
+  }
+  return Status::Ok();
 }
 
 // Set while serving; the signal thread stops it.
@@ -242,7 +267,13 @@ int Serve(const ServeOptions& opt) {
       return 1;
     }
     const std::string token_path = opt.data_dir + "/admin-token";
-    WriteFileAtomically(token_path, admin->secret + "\n", 0600);
+    if (Status written = WriteFileAtomically(token_path, admin->secret + "\n", 0600);
+        !written.ok()) {
+      // The workspace exists: this is the only place its admin token is shown.
+      std::cerr << "error: " << written.message() << "\nThe admin token of workspace "
+                << "'default' (not saved):\n  " << admin->secret << std::endl;
+      return 1;
+    }
     std::cout << "Created workspace 'default'. Admin token (shown once, also in " << token_path
               << "):\n  " << admin->secret << std::endl;
   }
@@ -315,7 +346,15 @@ int Serve(const ServeOptions& opt) {
       outbox_options);
   outbox.Start();
   outbox_ptr.store(&outbox);
-  WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0644);
+  if (Status written = WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0644);
+      !written.ok()) {
+    std::cerr << "error: " << written.message() << "\n";
+    outbox_ptr.store(nullptr);
+    outbox.Stop();
+    agents.Stop();
+    engine.Stop();
+    return 1;
+  }
   spdlog::info("stepwell listening on http://{} (data in {}, {} connections at most{}{})", address,
                opt.data_dir, (*server)->max_connections(),
                opt.allow_private_targets ? ", private targets allowed" : "",

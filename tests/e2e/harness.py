@@ -145,14 +145,14 @@ class Server:
     """One `stepwell serve` process on a temporary data directory."""
 
     def __init__(self, *, fake_clock=False, allow_private_targets=False, extra_args=(),
-                 env=None, name="stepwell", fd_limit=None):
+                 env=None, name="stepwell", fd_limit=None, data_dir=None):
         self.name = name
         self.binary = stepwell_bin()
         if not os.path.isfile(self.binary) or not os.access(self.binary, os.X_OK):
             raise RuntimeError(
                 f"stepwell binary not found or not executable at {self.binary}; build it "
                 f"(cmake --build build) or set STEPWELL_BIN")
-        self.data_dir = tempfile.mkdtemp(prefix="stepwell-e2e-")
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="stepwell-e2e-")
         self.admin_token = "sw_" + secrets.token_urlsafe(32)  # 43 URL-safe characters
         # The bearer token GET /metrics needs (a workspace's token is refused).
         self.metrics_token = "swm_" + secrets.token_urlsafe(32)
