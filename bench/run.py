@@ -761,8 +761,9 @@ class Server:
         env = dict(os.environ)
         # Only read on the first start (it creates the workspace); the token stays valid.
         env["STEPWELL_ADMIN_TOKEN"] = self.token
+        # The driver polls /metrics on loopback without a token.
         args = [self.binary, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
-                *self.flags]
+                "--public-metrics", *self.flags]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env, cwd=self.data_dir,
                                      preexec_fn=_pdeathsig)

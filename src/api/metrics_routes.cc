@@ -1,5 +1,6 @@
 // GET /metrics: the Prometheus text exposition of ServerMetrics' snapshot and the HTTP
-// server's request latency.
+// server's request latency, for the holder of the metrics token (ServerMetrics decides).
+// A workspace's token, however high its role, is refused with 403.
 
 #include "api/routes.h"
 
@@ -61,6 +62,24 @@ std::string HttpMetrics(const HttpLatencyStats& h) {
 }  // namespace
 
 void Metrics(ApiContext& api, Call& call) {
+  const std::string auth = call.req.Header("authorization");
+  const std::string presented = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : "";
+  if (Status allowed = api.metrics.AuthorizeReader(presented); !allowed.ok()) {
+    const bool workspace_caller =
+        presented.empty()
+            ? api.access.AuthenticateSession(CookieValue(call.req.Header("cookie"), kSessionCookie))
+                  .ok()
+            : api.access.AuthenticateToken(presented).ok();
+    if (workspace_caller) {
+      call.Fail(Status(StatusCode::kPermissionDenied,
+                       "A workspace's token cannot read /metrics: it needs the metrics token "
+                       "given at start",
+                       "forbidden"));
+      return;
+    }
+    call.Fail(allowed);
+    return;
+  }
   Response r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = RunAndStoreMetrics(api.metrics.Snapshot());

@@ -1,11 +1,16 @@
 #include "cli/serve.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -68,7 +73,41 @@ struct ServeOptions {
   std::string idle_timeout = "60s";
   // How shell steps' processes are contained: auto, cgroup or subreaper.
   std::string shell_containment = "auto";
+  // Where the metrics token is read from (else STEPWELL_METRICS_TOKEN); --public-metrics
+  // serves /metrics without one.
+  std::string metrics_token_file;
+  bool public_metrics = false;
 };
+
+// Who may read /metrics: the token of --metrics-token-file (its first line), else of
+// STEPWELL_METRICS_TOKEN; anyone with --public-metrics.
+Result<MetricsAccess> LoadMetricsAccess(const ServeOptions& opt) {
+  MetricsAccess access;
+  access.public_access = opt.public_metrics;
+  if (!opt.metrics_token_file.empty()) {
+    std::ifstream in(opt.metrics_token_file);
+    if (!in || !std::getline(in, access.token)) {
+      return InvalidArgument("--metrics-token-file: cannot read " + opt.metrics_token_file);
+    }
+    while (!access.token.empty() && std::isspace(static_cast<unsigned char>(access.token.back()))) {
+      access.token.pop_back();
+    }
+    if (access.token.empty()) {
+      return InvalidArgument("--metrics-token-file: " + opt.metrics_token_file +
+                             " holds no token on its first line");
+    }
+  } else if (const char* env = std::getenv("STEPWELL_METRICS_TOKEN"); env != nullptr) {
+    access.token = env;
+  }
+  if (access.public_access) {
+    spdlog::warn("--public-metrics: GET /metrics answers anyone, without a token");
+  } else if (access.token.empty()) {
+    spdlog::warn(
+        "GET /metrics is closed (401/403 to everyone): set STEPWELL_METRICS_TOKEN or "
+        "--metrics-token-file FILE to read it with that bearer token, or --public-metrics");
+  }
+  return access;
+}
 
 // The shell steps' process runner, once what a crashed server left running is ended.
 // Attempt records live in DATA_DIR/processes.
@@ -134,20 +173,41 @@ Result<std::unique_ptr<SmtpClient>> MakeSmtpClient(const ServeOptions& opt) {
   return MakeCurlSmtpClient(std::move(smtp));
 }
 
-// Writes `text` to `path` through a temporary file and a rename, with `mode`.
-bool WriteFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
+// Writes `text` to `path` through a temporary file (synced) and a rename, with `mode`.
+// Every step is checked: a full data volume is an error, never a short file.
+Status WriteFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) {
-      return false;
-    }
-    out << text;
+  auto failed = [&](const std::string& what) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Status(StatusCode::kUnavailable, "cannot write " + path + " (" + what +
+                                                "): " + std::strerror(err) +
+                                                "; is the data directory's volume full?");
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return failed("open");
   }
-  ::chmod(tmp.c_str(), mode);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  return !ec;
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n <= 0) {
+      ::close(fd);
+      return failed("write");
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
+    ::close(fd);
+    return failed("sync");
+  }
+  if (::close(fd) != 0) {
+    return failed("close");
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return failed("rename");
+  }
+  return Status::Ok();
 }
 
 // Set while serving; the signal thread stops it.
@@ -158,6 +218,11 @@ int Serve(const ServeOptions& opt) {
   Result<HttpServerOptions> http_options = MakeHttpServerOptions(opt);
   if (!http_options.ok()) {
     std::cerr << "error: " << http_options.status().message() << "\n";
+    return 1;
+  }
+  Result<MetricsAccess> metrics_access = LoadMetricsAccess(opt);
+  if (!metrics_access.ok()) {
+    std::cerr << "error: " << metrics_access.status().message() << "\n";
     return 1;
   }
   Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(opt.data_dir);
@@ -202,7 +267,13 @@ int Serve(const ServeOptions& opt) {
       return 1;
     }
     const std::string token_path = opt.data_dir + "/admin-token";
-    WriteFileAtomically(token_path, admin->secret + "\n", 0600);
+    if (Status written = WriteFileAtomically(token_path, admin->secret + "\n", 0600);
+        !written.ok()) {
+      // The workspace exists: this is the only place its admin token is shown.
+      std::cerr << "error: " << written.message() << "\nThe admin token of workspace "
+                << "'default' (not saved):\n  " << admin->secret << std::endl;
+      return 1;
+    }
     std::cout << "Created workspace 'default'. Admin token (shown once, also in " << token_path
               << "):\n  " << admin->secret << std::endl;
   }
@@ -235,7 +306,7 @@ int Serve(const ServeOptions& opt) {
   HumanTasks human_tasks(*store, engine, *clock, ids);
   DefinitionReader definitions(*store, engine);
   ScriptInvoker scripts(control);
-  ServerMetrics metrics(*store, engine);
+  ServerMetrics metrics(*store, engine, std::move(metrics_access).value());
   NotificationService notifications(*store, *clock, ids);
   Connections connections(*store, engine, *clock, ids);
   std::optional<FakeClockControl> fake_clock;
@@ -275,7 +346,15 @@ int Serve(const ServeOptions& opt) {
       outbox_options);
   outbox.Start();
   outbox_ptr.store(&outbox);
-  WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0644);
+  if (Status written = WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0644);
+      !written.ok()) {
+    std::cerr << "error: " << written.message() << "\n";
+    outbox_ptr.store(nullptr);
+    outbox.Stop();
+    agents.Stop();
+    engine.Stop();
+    return 1;
+  }
   spdlog::info("stepwell listening on http://{} (data in {}, {} connections at most{}{})", address,
                opt.data_dir, (*server)->max_connections(),
                opt.allow_private_targets ? ", private targets allowed" : "",
@@ -340,7 +419,8 @@ void AddServerCommands(CLI::App& app) {
                    "without limits.max_runs_per_minute (0: no limit)")
       ->check(CLI::Range(int64_t{0}, kMaxPerMinuteLimit));
   serve->add_flag("--allow-private-targets", opt->allow_private_targets,
-                  "Allow http steps to reach loopback and private addresses");
+                  "Allow http steps to reach loopback and private addresses and the "
+                  "server's own");
   serve->add_flag("--fake-clock", opt->fake_clock,
                   "Tests only: time moves only through the testing API");
   serve->add_option("--http-threads", opt->http_threads, "HTTP I/O threads")
@@ -368,6 +448,11 @@ void AddServerCommands(CLI::App& app) {
                    "the machine allows it, else a keeper process alone), cgroup (or fail), "
                    "subreaper")
       ->check(CLI::IsMember({"auto", "cgroup", "subreaper"}));
+  serve->add_option("--metrics-token-file", opt->metrics_token_file,
+                    "File whose first line is the bearer token GET /metrics needs (else "
+                    "STEPWELL_METRICS_TOKEN; without either /metrics is closed)");
+  serve->add_flag("--public-metrics", opt->public_metrics,
+                  "Serve GET /metrics to anyone, without a token");
   serve->callback([opt] {
     // SIGINT/SIGTERM stop the server cleanly; a thread waits for them.
     sigset_t set;

@@ -1,9 +1,32 @@
 #include "control/metrics.h"
 
+#include <sodium.h>
+
 #include <map>
 #include <string>
 
 namespace sw {
+
+Status ServerMetrics::AuthorizeReader(std::string_view presented) const {
+  if (access_.public_access) {
+    return Status::Ok();
+  }
+  if (presented.empty()) {
+    return Status(StatusCode::kUnauthenticated, "GET /metrics needs the metrics token",
+                  "unauthorized");
+  }
+  // Lengths differ only for a wrong token; the comparison of equal lengths takes the
+  // same time wherever the first difference is.
+  const bool matches = !access_.token.empty() && presented.size() == access_.token.size() &&
+                       sodium_memcmp(presented.data(), access_.token.data(), presented.size()) == 0;
+  if (!matches) {
+    return Status(StatusCode::kUnauthenticated,
+                  access_.token.empty() ? "This server has no metrics token: /metrics is closed"
+                                        : "Invalid metrics token",
+                  "unauthorized");
+  }
+  return Status::Ok();
+}
 
 MetricsSnapshot ServerMetrics::Snapshot() {
   MetricsSnapshot out;

@@ -6,6 +6,7 @@
 #include "core/duration.h"
 #include "core/expression.h"
 #include "core/ids.h"
+#include "core/step_references.h"
 #include "core/steps/validation.h"
 #include "core/time_format.h"
 #include "core/workflow_safety.h"
@@ -242,6 +243,9 @@ Result<std::shared_ptr<const Definition>> ParseDefinition(const json& doc,
     return steps.status();
   }
   def->steps = std::move(steps).value();
+  if (Status s = CheckStepReferences(def->steps); !s.ok()) {
+    return s;
+  }
   Status checked = Status::Ok();
   FindIf(def->steps, [&](const StepDef& s) {
     checked = s.kind->CheckInWorkflow(s, def->id);

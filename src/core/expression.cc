@@ -18,6 +18,7 @@
 #include <cmath>
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace sw {
@@ -1066,7 +1067,11 @@ Result<json> RenderValue(const json& value, const json& scope, const std::string
   return out;
 }
 
-Status ValidateValue(const json& value, const std::string& pointer, int depth) {
+// Calls `visit` with the pointer of each expression's string and its parsed tree.
+using ExpressionVisitor = std::function<void(const std::string& pointer, const Node& root)>;
+
+Status ValidateValue(const json& value, const std::string& pointer, int depth,
+                     const ExpressionVisitor& visit) {
   if (value.is_string()) {
     const std::string& s = value.get_ref<const json::string_t&>();
     Result<std::vector<TemplatePart>> parts = SplitTemplate(s);
@@ -1075,9 +1080,11 @@ Status ValidateValue(const json& value, const std::string& pointer, int depth) {
     }
     for (const TemplatePart& part : *parts) {
       if (part.is_expression) {
-        if (Result<NodePtr> node = ParseNode(part.text, part.offset); !node.ok()) {
+        Result<NodePtr> node = ParseNode(part.text, part.offset);
+        if (!node.ok()) {
           return InTemplate(pointer, s, node.status());
         }
+        visit(pointer, **node);
       }
     }
     return Status::Ok();
@@ -1092,11 +1099,28 @@ Status ValidateValue(const json& value, const std::string& pointer, int depth) {
   for (auto it = value.begin(); it != value.end(); ++it, ++index) {
     const std::string child_pointer =
         pointer + "/" + (value.is_array() ? std::to_string(index) : PointerToken(it.key()));
-    if (Status status = ValidateValue(it.value(), child_pointer, depth + 1); !status.ok()) {
+    if (Status status = ValidateValue(it.value(), child_pointer, depth + 1, visit); !status.ok()) {
       return status;
     }
   }
   return Status::Ok();
+}
+
+// The step ids `node` refers to (`steps.<id>...`), in the order written. The tree is at
+// most kMaxExpressionDepth deep, which bounds the recursion.
+std::vector<std::string> StepIdsIn(const Node& node) {
+  std::vector<std::string> ids;
+  if (node.kind == Node::Kind::kPath) {
+    if (node.root == "steps" && !node.segments.empty() && !node.segments.front().is_index) {
+      ids.push_back(node.segments.front().name);
+    }
+    return ids;
+  }
+  for (const NodePtr& operand : node.operands) {
+    std::vector<std::string> more = StepIdsIn(*operand);
+    ids.insert(ids.end(), more.begin(), more.end());
+  }
+  return ids;
 }
 
 // The expression source of a condition and its offset: the text inside "${{ }}"
@@ -1151,10 +1175,40 @@ Result<json> RenderTemplate(const json& value, const json& scope) {
 
 Status ValidateTemplate(const json& value) {
   try {
-    return ValidateValue(value, "", 0);
+    return ValidateValue(value, "", 0, [](const std::string&, const Node&) {});
   } catch (const json::exception& e) {
     return InvalidArgument(std::string("cannot validate the template: ") + e.what());
   }
+}
+
+Result<std::vector<StepReference>> FindStepReferences(const json& value) {
+  std::vector<StepReference> found;
+  Status valid = Status::Ok();
+  try {
+    valid = ValidateValue(value, "", 0, [&found](const std::string& pointer, const Node& root) {
+      for (std::string& id : StepIdsIn(root)) {
+        found.push_back({std::move(id), pointer});
+      }
+    });
+  } catch (const json::exception& e) {
+    valid = InvalidArgument(std::string("cannot validate the template: ") + e.what());
+  }
+  if (!valid.ok()) {
+    return valid;
+  }
+  return found;
+}
+
+Result<std::vector<std::string>> FindConditionStepReferences(std::string_view condition) {
+  Result<TemplatePart> source = ConditionSource(condition);
+  if (!source.ok()) {
+    return source.status();
+  }
+  Result<NodePtr> root = ParseNode(source->text, source->offset);
+  if (!root.ok()) {
+    return root.status();
+  }
+  return StepIdsIn(**root);
 }
 
 Result<bool> EvaluateCondition(std::string_view condition, const json& scope) {

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -56,6 +57,18 @@ Result<nlohmann::json> RenderTemplate(const nlohmann::json& value, const nlohman
 // Parses every expression inside `value` without evaluating: for validation on apply.
 // An unterminated "${{" is an error.
 Status ValidateTemplate(const nlohmann::json& value);
+
+// A reference from an expression to a step: `steps.<id>` and whatever follows it.
+struct StepReference {
+  std::string step_id;
+  std::string pointer;  // JSON pointer of the string inside the value ("": the value)
+};
+
+// The steps the expressions inside `value` refer to, in the order written. Errors as
+// ValidateTemplate's.
+Result<std::vector<StepReference>> FindStepReferences(const nlohmann::json& value);
+// The steps a condition (with or without its ${{ }}) refers to.
+Result<std::vector<std::string>> FindConditionStepReferences(std::string_view condition);
 
 // Evaluates a condition string such as "${{ steps.a.output.done == true }}" (the
 // `${{ }}` may be omitted) to its truthiness.

@@ -21,7 +21,6 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -121,71 +120,6 @@ bool IsTokenChar(char c) {
 
 bool IsToken(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
-}
-
-bool InV4Range(uint32_t address, uint32_t base, int prefix_bits) {
-  uint32_t mask = prefix_bits == 0 ? 0 : ~uint32_t{0} << (32 - prefix_bits);
-  return (address & mask) == base;
-}
-
-bool IsPrivateV4(const asio::ip::address_v4& a) {
-  struct Range {
-    uint32_t base;
-    int bits;
-  };
-  static constexpr Range kRanges[] = {
-      {0x00000000, 8},   // 0.0.0.0/8 "this network"
-      {0x0A000000, 8},   // 10/8
-      {0x64400000, 10},  // 100.64/10 carrier-grade NAT (and Alibaba's metadata)
-      {0x7F000000, 8},   // 127/8 loopback
-      {0xA9FE0000, 16},  // 169.254/16 link-local, 169.254.169.254 metadata
-      {0xAC100000, 12},  // 172.16/12
-      {0xC0000000, 24},  // 192.0.0/24 protocol assignments (Oracle's metadata)
-      {0xC0A80000, 16},  // 192.168/16
-      {0xC6120000, 15},  // 198.18/15 benchmarking
-      {0xE0000000, 4},   // 224/4 multicast
-      {0xF0000000, 4},   // 240/4 reserved and the broadcast address
-      {0xA83F8110, 32},  // 168.63.129.16 Azure's platform endpoint
-  };
-  uint32_t v = a.to_uint();
-  return std::any_of(std::begin(kRanges), std::end(kRanges),
-                     [v](const Range& r) { return InV4Range(v, r.base, r.bits); });
-}
-
-asio::ip::address_v4 V4FromBytes(const asio::ip::address_v6::bytes_type& b, size_t at) {
-  return asio::ip::address_v4(
-      asio::ip::address_v4::bytes_type{b[at], b[at + 1], b[at + 2], b[at + 3]});
-}
-
-bool IsPrivateV6(const asio::ip::address_v6& a) {
-  const asio::ip::address_v6::bytes_type b = a.to_bytes();
-  if (a.is_v4_mapped()) {  // ::ffff:a.b.c.d
-    return IsPrivateV4(V4FromBytes(b, 12));
-  }
-  if (std::all_of(b.begin(), b.begin() + 12, [](unsigned char x) { return x == 0; })) {
-    return true;  // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d
-  }
-  if ((b[0] & 0xfe) == 0xfc) {
-    return true;  // fc00::/7 unique local, including fd00:ec2::254 (AWS metadata)
-  }
-  if (b[0] == 0xfe && (b[1] & 0x80) == 0x80) {
-    return true;  // fe80::/10 link-local and the deprecated fec0::/10 site-local
-  }
-  if (b[0] == 0xff) {
-    return true;  // multicast
-  }
-  static constexpr std::array<unsigned char, 12> kNat64 = {0x00, 0x64, 0xff, 0x9b};
-  if (std::equal(kNat64.begin(), kNat64.end(), b.begin())) {
-    return IsPrivateV4(V4FromBytes(b, 12));  // 64:ff9b::a.b.c.d reaches a.b.c.d
-  }
-  if (b[0] == 0x20 && b[1] == 0x02) {
-    return IsPrivateV4(V4FromBytes(b, 2));  // 6to4 2002:AABB:CCDD::
-  }
-  return false;
-}
-
-bool IsPrivate(const asio::ip::address& a) {
-  return a.is_v4() ? IsPrivateV4(a.to_v4()) : IsPrivateV6(a.to_v6());
 }
 
 Status ValidateRequest(const HttpRequest& request) {
@@ -364,7 +298,7 @@ void CloseSocket(beast::tcp_stream& stream) {
 struct HopContext {
   RequestControl& ctl;
   ssl::context& ssl_ctx;
-  bool allow_private_targets;
+  TargetGuard& guard;
 };
 
 asio::awaitable<Result<std::vector<tcp::endpoint>>> Resolve(HopContext& hop, const HttpUrl& url) {
@@ -380,7 +314,7 @@ asio::awaitable<Result<std::vector<tcp::endpoint>>> Resolve(HopContext& hop, con
   }
   std::vector<tcp::endpoint> allowed;
   for (const auto& entry : results) {
-    if (!hop.allow_private_targets && IsPrivate(entry.endpoint().address())) {
+    if (!hop.guard.Allows(entry.endpoint().address())) {
       continue;
     }
     if (allowed.size() < kMaxConnectAttempts) {
@@ -549,7 +483,7 @@ asio::awaitable<Result<HttpResponse>> Fetch(HopContext& hop, HttpRequest request
 }
 
 asio::awaitable<void> RunRequest(std::shared_ptr<RequestControl> ctl, HttpRequest request,
-                                 bool cancelled_before_send, bool allow_private_targets,
+                                 bool cancelled_before_send, TargetGuard& guard,
                                  ssl::context& ssl_ctx) {
   RequestScope scope(ctl);
   if (cancelled_before_send) {
@@ -569,7 +503,7 @@ asio::awaitable<void> RunRequest(std::shared_ptr<RequestControl> ctl, HttpReques
       ctl->Stop(TimedOut(timeout_ms));
     }
   });
-  HopContext hop{*ctl, ssl_ctx, allow_private_targets};
+  HopContext hop{*ctl, ssl_ctx, guard};
   Result<HttpResponse> result = Internal("http client: no result");
   try {
     result = co_await Fetch(hop, std::move(request));
@@ -584,8 +518,8 @@ asio::awaitable<void> RunRequest(std::shared_ptr<RequestControl> ctl, HttpReques
 
 class BeastHttpClient final : public HttpClient {
  public:
-  BeastHttpClient(bool allow_private_targets, int threads)
-      : allow_private_targets_(allow_private_targets),
+  BeastHttpClient(std::unique_ptr<TargetGuard> guard, int threads)
+      : guard_(std::move(guard)),
         state_(std::make_shared<ClientState>()),
         ssl_ctx_(ssl::context::tls_client),
         ioc_(std::max(threads, 1)),
@@ -630,8 +564,7 @@ class BeastHttpClient final : public HttpClient {
       state_->in_flight.emplace(id, ctl);
     }
     bool cancelled = token != nullptr && token->fired();
-    asio::co_spawn(strand,
-                   RunRequest(ctl, std::move(request), cancelled, allow_private_targets_, ssl_ctx_),
+    asio::co_spawn(strand, RunRequest(ctl, std::move(request), cancelled, *guard_, ssl_ctx_),
                    [](const std::exception_ptr& e) {
                      SW_CHECK(e == nullptr);  // only `done` can throw, and it must not
                    });
@@ -641,7 +574,7 @@ class BeastHttpClient final : public HttpClient {
   }
 
  private:
-  const bool allow_private_targets_;
+  const std::unique_ptr<TargetGuard> guard_;  // outlives the I/O threads, joined first
   const std::shared_ptr<ClientState> state_;  // shared with every RequestControl
   ssl::context ssl_ctx_;                      // outlives the io_context's streams
   asio::io_context ioc_;
@@ -652,15 +585,11 @@ class BeastHttpClient final : public HttpClient {
 }  // namespace
 
 std::unique_ptr<HttpClient> MakeBeastHttpClient(bool allow_private_targets, int threads) {
-  return std::make_unique<BeastHttpClient>(allow_private_targets, threads);
+  return MakeBeastHttpClient(MakeSystemTargetGuard(allow_private_targets), threads);
 }
 
-// Anything that does not parse as an address is treated as private: refusing is the
-// safe answer for a check that guards outbound requests.
-bool IsPrivateAddress(const std::string& address) {
-  beast::error_code ec;
-  asio::ip::address parsed = asio::ip::make_address(address, ec);
-  return ec || IsPrivate(parsed);
+std::unique_ptr<HttpClient> MakeBeastHttpClient(std::unique_ptr<TargetGuard> guard, int threads) {
+  return std::make_unique<BeastHttpClient>(std::move(guard), threads);
 }
 
 }  // namespace sw

@@ -1,9 +1,10 @@
 // HttpClient performs the `http` step's request: http or https (OpenSSL), a method,
 // headers, a body, a timeout, redirects (at most kMaxRedirects), and an abort when
 // the step's CancellationToken fires (the socket is closed, so the remote end sees the
-// connection go). Targets are checked after name resolution and on every redirect:
-// loopback, private, link-local, unique-local and metadata addresses are refused
-// unless private targets are allowed.
+// connection go). Targets are checked by a TargetGuard after name resolution and on
+// every redirect: loopback, private, link-local, unique-local, unspecified and metadata
+// addresses and the server's own interfaces' addresses are refused unless private
+// targets are allowed.
 //
 // Thread-safe. Owns its I/O threads; `done` runs on one of them.
 #pragma once
@@ -17,6 +18,7 @@
 
 #include "core/result.h"
 #include "engine/cancellation.h"
+#include "engine/target_guard.h"
 
 namespace sw {
 
@@ -48,11 +50,10 @@ class HttpClient {
                     std::function<void(Result<HttpResponse>)> done) = 0;
 };
 
-// The real client on Boost.Beast. `threads` I/O threads.
+// The real client on Boost.Beast. `threads` I/O threads; targets checked against this
+// host's interfaces (MakeSystemTargetGuard).
 std::unique_ptr<HttpClient> MakeBeastHttpClient(bool allow_private_targets, int threads);
-
-// True when `address` (textual IPv4 or IPv6) is loopback, private, link-local,
-// unique-local, unspecified, or a cloud metadata address.
-bool IsPrivateAddress(const std::string& address);
+// The same with the guard given (tests: a fake interface list).
+std::unique_ptr<HttpClient> MakeBeastHttpClient(std::unique_ptr<TargetGuard> guard, int threads);
 
 }  // namespace sw

@@ -15,7 +15,10 @@
 // - The listener hears each commit's changed runs while the committer still holds the
 //   writer (so in commit order), before the completions run.
 // - A failed commit fails the whole batch and is sticky: the queue reports unhealthy
-//   and refuses every later change rather than guess what was written.
+//   and refuses every later change rather than guess what was written. A commit that
+//   failed because the disk is full (api code kDiskFull; the backend rolled it back) is
+//   the exception: the queue reports unhealthy until a later commit succeeds, and keeps
+//   trying each batch, so it recovers by itself once there is space again.
 //
 // Thread-safe. `Txn` is what the backend hands each change (the SQLite backend: its
 // writer connection); the queue never touches it. Completions run on the committing
@@ -145,6 +148,9 @@ class CommitQueue {
   int waiting_to_commit_ = 0;   // guarded by mu_: threads waiting to commit in place
   bool stopping_ = false;       // guarded by mu_
   std::atomic<bool> healthy_{true};
+  // Set while commits fail for want of disk (not sticky); only the writer changes it.
+  std::atomic<bool> disk_full_{false};
+  bool sticky_failed_ = false;  // only the thread that holds the writer reads or writes it
   Listener listener_;
 
   mutable std::mutex stats_mu_;
@@ -278,17 +284,23 @@ void CommitQueue<Txn>::WriterLoop() {
 
 template <typename Txn>
 typename CommitQueue<Txn>::Outcome CommitQueue<Txn>::CommitBatch(std::vector<Change>& batch) {
-  if (!healthy_.load()) {
+  if (!healthy_.load() && !disk_full_.load()) {
     Outcome refused;
     refused.results.assign(batch.size(), commit_queue::StoppedWriting());
     return refused;
   }
   Outcome outcome = commit_batch_(batch);
   if (!outcome.commit.ok()) {
+    // Set before healthy_, which readers check first.
+    disk_full_.store(outcome.commit.api_code() == kDiskFull && !sticky_failed_);
+    sticky_failed_ = sticky_failed_ || !disk_full_.load();
     healthy_.store(false);
     outcome.results.assign(batch.size(), commit_queue::CommitFailed(outcome.commit));
     outcome.changed.clear();
     return outcome;
+  }
+  if (disk_full_.exchange(false)) {
+    healthy_.store(true);  // space is back
   }
   std::lock_guard lock(stats_mu_);
   commit_queue::CountBatch(stats_, batch.size());

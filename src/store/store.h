@@ -190,11 +190,16 @@ struct RunStatusCount {
   int64_t count;
 };
 
+// The api code of a write that failed because the disk is full. Such a commit was
+// rolled back whole, so it is not sticky: the store tries the next commit again.
+inline constexpr std::string_view kDiskFull = "disk_full";
+
 class Store {
  public:
   virtual ~Store() = default;
 
-  // Health: false after a failed commit (a sticky error; the store stops writing).
+  // Health: false after a failed commit (a sticky error; the store stops writing), or
+  // while commits fail because the disk is full (true again after the next commit).
   virtual bool Healthy() const = 0;
 
   // Workspaces and tokens.

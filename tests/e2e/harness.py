@@ -145,15 +145,17 @@ class Server:
     """One `stepwell serve` process on a temporary data directory."""
 
     def __init__(self, *, fake_clock=False, allow_private_targets=False, extra_args=(),
-                 env=None, name="stepwell", fd_limit=None):
+                 env=None, name="stepwell", fd_limit=None, data_dir=None):
         self.name = name
         self.binary = stepwell_bin()
         if not os.path.isfile(self.binary) or not os.access(self.binary, os.X_OK):
             raise RuntimeError(
                 f"stepwell binary not found or not executable at {self.binary}; build it "
                 f"(cmake --build build) or set STEPWELL_BIN")
-        self.data_dir = tempfile.mkdtemp(prefix="stepwell-e2e-")
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="stepwell-e2e-")
         self.admin_token = "sw_" + secrets.token_urlsafe(32)  # 43 URL-safe characters
+        # The bearer token GET /metrics needs (a workspace's token is refused).
+        self.metrics_token = "swm_" + secrets.token_urlsafe(32)
         self.flags = []
         if allow_private_targets:
             self.flags.append("--allow-private-targets")
@@ -162,8 +164,10 @@ class Server:
         self.flags.extend(extra_args)
         self.env = dict(os.environ)
         self.env["STEPWELL_ADMIN_TOKEN"] = self.admin_token
+        self.env["STEPWELL_METRICS_TOKEN"] = self.metrics_token
         if env:
             self.env.update(env)
+            self.metrics_token = self.env.get("STEPWELL_METRICS_TOKEN")
         self.log_path = os.path.join(self.data_dir, "server.log")
         self.fd_limit = fd_limit  # RLIMIT_NOFILE of the server (soft and hard); None: ours
         self.proc = None
@@ -457,7 +461,7 @@ class Server:
 
     def active_runs(self):
         """How many runs the engine is driving now (the /metrics gauge)."""
-        resp = self.request("GET", "/metrics")
+        resp = self.request("GET", "/metrics", token=self.metrics_token)
         match = re.search(r"^stepwell_active_runs (\d+)$", resp.text, re.MULTILINE)
         if resp.status != 200 or match is None:
             raise AssertionError(f"GET /metrics has no stepwell_active_runs: {resp!r}")
@@ -684,7 +688,7 @@ class Target:
     Thread-safe.
     """
 
-    def __init__(self):
+    def __init__(self, bind="127.0.0.1"):
         self._cond = threading.Condition()
         self._routes = {}
         self._records = []
@@ -702,7 +706,7 @@ class Target:
 
             do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer((bind, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
@@ -873,8 +877,9 @@ class E2ETestCase(unittest.TestCase):
         return server
 
     @classmethod
-    def start_target(cls):
-        target = Target()
+    def start_target(cls, bind="127.0.0.1"):
+        """A local HTTP target; bind="0.0.0.0" answers on every address of the host."""
+        target = Target(bind)
         cls.addClassCleanup(target.close)
         return target
 

@@ -5,8 +5,13 @@ Redirects to a private address from a public one are not tested: that needs a pu
 HTTP server, which a hermetic test cannot have (every local target is itself private,
 so the first hop is already refused)."""
 
+import fcntl
+import ipaddress
 import socket
+import struct
+import sys
 import unittest
+import urllib.request
 
 from harness import E2ETestCase, TERMINAL, find_step, http_step, noop
 
@@ -171,6 +176,68 @@ class PrivateTargetsTest(E2ETestCase):
                 self.assertEqual(find_step(done, "h")["status"], "failed")
                 self.assertEqual(find_step(done, "after")["status"], "pending")
         self.assertEqual(t.hits(path), 0, "a private target was called")
+
+
+# The ranges the server refuses whatever its interfaces (IsPrivateAddress): an own
+# address in one of them would not show that own addresses are refused.
+_RANGES_REFUSED_ANYWAY = [ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4",
+    "240.0.0.0/4", "::/96", "fc00::/7", "fe80::/10", "ff00::/8", "64:ff9b::/96",
+    "2002::/16")]
+
+
+def own_addresses():
+    """This host's interface addresses: IPv4 (SIOCGIFADDR per interface) and IPv6
+    (/proc/net/if_inet6)."""
+    found = []
+    for _, name in socket.if_nameindex():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                packed = fcntl.ioctl(sock.fileno(), 0x8915,  # SIOCGIFADDR
+                                     struct.pack("256s", name[:15].encode()))
+            except OSError:
+                continue
+            found.append(ipaddress.ip_address(packed[20:24]))
+    try:
+        with open("/proc/net/if_inet6") as f:
+            for line in f:
+                found.append(ipaddress.ip_address(bytes.fromhex(line.split()[0])))
+    except OSError:
+        pass
+    return found
+
+
+class OwnAddressTest(E2ETestCase):
+    """A server without --allow-private-targets refuses the host's own addresses, also
+    those outside the private ranges (a service bound to 0.0.0.0 answers on them)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.target = cls.start_target(bind="0.0.0.0")
+        cls.server = cls.start_server()
+
+    def test_own_public_address_is_refused(self):
+        candidates = [a for a in own_addresses() if a.version == 4
+                      and not any(a in net for net in _RANGES_REFUSED_ANYWAY)]
+        if not candidates:
+            reason = ("this host has no IPv4 interface address outside the private ranges "
+                      f"(it has {[str(a) for a in own_addresses()]})")
+            print(f"skipped: {reason}", file=sys.stderr)
+            self.skipTest(reason)
+        s, t = self.server, self.target
+        path = t.route("/own-address", body={"called": True})
+        url = f"http://{candidates[0]}:{t.port}{path}"
+        # The target answers there: only the guard keeps the step from it.
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with direct.open(url, timeout=10) as resp:
+            self.assertEqual(resp.status, 200)
+        reached = t.hits(path)
+        s.put_workflow({"id": "own-addr", "steps": [http_step("h", url, timeout="30s")]})
+        done = s.run_and_wait("own-addr", timeout=10)
+        self.assertEqual(done["status"], "failed", done)
+        self.assertEqual(done["error"]["code"], "target_not_allowed", done["error"])
+        self.assertEqual(t.hits(path), reached, "the server's own address was called")
 
 
 if __name__ == "__main__":

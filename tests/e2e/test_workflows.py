@@ -97,6 +97,32 @@ class WorkflowsTest(E2ETestCase):
             {"id": "l", "type": "loop", "with": {"until": "${{ input.x }}"},
              "steps": [noop("c", 1)]}], "l", "with.max_iterations")
 
+    def test_reference_to_a_step_that_has_not_run_yet(self):
+        later = self.check_invalid("ref-later", [
+            noop("a", 1),
+            {"id": "b", "type": "http", "with": {"url": "http://x/${{ steps.c.output }}"}},
+            noop("c", 2)], "b", "steps[1].with.url")
+        self.assertIn("refers to step 'c', which has not run yet", later["message"])
+        itself = self.check_invalid("ref-self", [
+            noop("a", 1), noop("b", "${{ steps.b.output }}")], "b", "steps[1].with.value")
+        self.assertIn("refers to step 'b', which has not run yet", itself["message"])
+        self.check_invalid("ref-loop-body", [
+            {"id": "l", "type": "loop", "with": {"max_iterations": 2},
+             "steps": [noop("first", "${{ steps.second.output }}"), noop("second", 1)]}],
+            "first", "steps[0].steps[0].with.value")
+
+    def test_references_to_steps_that_have_run_are_accepted(self):
+        self.assertStatus(self.put({"id": "ref-ok", "steps": [
+            noop("a", 5),
+            {"id": "l", "type": "loop", "with": {"max_iterations": 2,
+                                                  "until": "${{ steps.second.output == 5 }}"},
+             "steps": [noop("first", "${{ steps.a.output }}"),
+                       noop("second", "${{ steps.first.output }}")]},
+            noop("after", "${{ steps.second.output }}")]}), 201)
+        run = self.server.run_and_wait("ref-ok")
+        self.assertEqual(run["status"], "completed", run)
+        self.assertEqual(run["output"], 5)
+
     def test_bad_duration(self):
         self.check_invalid("bad-duration", [
             {"id": "nap", "type": "sleep", "with": {"duration": "5 parsecs"}}],

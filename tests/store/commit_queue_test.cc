@@ -70,6 +70,12 @@ class FakeBackend {
     return batch_sizes_;
   }
   void FailCommits() { commit_ = Internal("disk full"); }
+  // Commits fail as the SQLite backend's do when the disk is full (not sticky).
+  void FillDisk() {
+    commit_ = Status(StatusCode::kResourceExhausted, "sqlite: database or disk is full",
+                     std::string(kDiskFull));
+  }
+  void FreeDisk() { commit_ = Status::Ok(); }
 
  private:
   FakeTxn txn_;
@@ -304,6 +310,39 @@ TEST_F(CommitQueueTest, AFailedCommitFailsTheWholeBatchAndEveryLaterChange) {
   EXPECT_EQ(queue_->GetStats().commits, 0u);
   std::lock_guard lock(mu_);
   EXPECT_TRUE(heard_.empty());
+}
+
+TEST_F(CommitQueueTest, AfterADiskFullEpisodeTheQueueCommitsAgainOnceThereIsSpace) {
+  backend_.FillDisk();
+  auto failed = std::make_shared<Seen>();
+  queue_->Commit(Noting(failed));
+  ASSERT_TRUE(failed->done);
+  EXPECT_EQ(failed->status.code(), StatusCode::kUnavailable);
+  EXPECT_NE(failed->status.message().find("disk is full"), std::string::npos);
+  EXPECT_FALSE(queue_->Healthy());
+  auto still_full = std::make_shared<Seen>();
+  queue_->Commit(Noting(still_full));
+  EXPECT_EQ(still_full->status.code(), StatusCode::kUnavailable);
+  EXPECT_NE(still_full->applied_on, std::thread::id());  // tried again, not refused
+  EXPECT_FALSE(queue_->Healthy());
+  backend_.FreeDisk();
+  auto after = std::make_shared<Seen>();
+  queue_->Commit(Noting(after));
+  EXPECT_TRUE(after->status.ok()) << after->status.message();
+  EXPECT_TRUE(queue_->Healthy());
+  EXPECT_EQ(queue_->GetStats().commits, 1u);
+}
+
+TEST_F(CommitQueueTest, AnotherFailureDuringADiskFullEpisodeIsSticky) {
+  backend_.FillDisk();
+  queue_->Commit(Noting(std::make_shared<Seen>()));
+  backend_.FailCommits();
+  queue_->Commit(Noting(std::make_shared<Seen>()));
+  backend_.FreeDisk();
+  auto later = std::make_shared<Seen>();
+  queue_->Commit(Noting(later));
+  EXPECT_EQ(later->applied_on, std::thread::id());  // refused: the store stopped writing
+  EXPECT_FALSE(queue_->Healthy());
 }
 
 TEST_F(CommitQueueTest, AStoppedQueueCommitsWhatIsQueuedAndRefusesNewChanges) {

@@ -1,5 +1,7 @@
 #include "store/sqlite/db.h"
 
+#include "store/store.h"
+
 namespace sw::sqlite {
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
@@ -26,6 +28,14 @@ Statement& Statement::BindNull(int i) {
   return *this;
 }
 
+Status SqliteError(int rc, std::string_view message) {
+  if ((rc & 0xff) == SQLITE_FULL) {
+    return Status(StatusCode::kResourceExhausted, "sqlite: " + std::string(message),
+                  std::string(kDiskFull));
+  }
+  return Internal("sqlite: " + std::string(message));
+}
+
 Result<bool> Statement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) {
@@ -34,7 +44,7 @@ Result<bool> Statement::Step() {
   if (rc == SQLITE_DONE) {
     return false;
   }
-  return Internal(std::string("sqlite: ") + sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+  return SqliteError(rc, sqlite3_errmsg(sqlite3_db_handle(stmt_)));
 }
 
 Status Statement::Run() {
@@ -96,7 +106,7 @@ Status Connection::Exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string message = error ? error : "unknown error";
     sqlite3_free(error);
-    return Internal("sqlite: " + message);
+    return SqliteError(rc, message);
   }
   return Status::Ok();
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,7 +28,16 @@ constexpr size_t kWalPresize = 20 << 20;
 // So the WAL is extended to its working size with written zeros once the database is in
 // WAL mode: SQLite writes frames at offsets it computes and ignores whatever follows
 // the last valid commit, and it never shrinks the file (journal_size_limit is -1).
+// Pre-allocating the WAL only pays on a volume with room to spare: on a small one it
+// would take the space the database and the server's files need.
+constexpr uint64_t kPresizeMinFree = 4 * kWalPresize;
+
 void PresizeWal(const std::string& wal_path) {
+  struct statvfs fs {};
+  if (::statvfs(wal_path.c_str(), &fs) != 0 ||
+      static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < kPresizeMinFree) {
+    return;
+  }
   const int fd = ::open(wal_path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     return;
@@ -142,6 +152,13 @@ SqliteStore::Queue::Outcome SqliteStore::CommitBatch(std::vector<Queue::Change>&
       db.ExecCached(kRollbackTo);
     }
     db.ExecCached(kRelease);
+  }
+  // A change that ran out of disk leaves SQLite's transaction in doubt: the batch fails
+  // as a whole, as disk full, and is rolled back.
+  for (const Status& result : out.results) {
+    if (out.commit.ok() && result.api_code() == kDiskFull) {
+      out.commit = result;
+    }
   }
   if (out.commit.ok()) {
     out.commit = db.ExecCached(kCommit);
