@@ -47,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 TERMINAL = ("completed", "failed", "cancelled")
-ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W3a", "W3b", "W4", "W5", "W6", "W7", "W8", "W4x")  # W4x last: long
+ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W2s", "W3a", "W3b", "W4", "W5", "W6", "W7", "W8", "W4x")  # W4x last: long
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -76,6 +76,7 @@ PEERS = [
     ("W1", "p50 / p99 ms", "82 / 111", "6.5 / 17.8", "9.7 / 24.1", "<= 1.5 / <= 5"),
     ("W2", "steps/s", "747", "818", "1,598", ">= 20,000"),
     ("W2x10k", "steps/s", "-", "-", "-", ">= 20,000"),
+    ("W2s", "steps/s, spend counted", "-", "-", "-", "W2 within noise"),
     ("W3a", "p50 / p99 ms", "1.3 / 6.9", "2.9 / 10.1", "18.5 / 72", "<= 0.6 / <= 2"),
     ("W3b", "interrupted after cancel", "never (30 s)", "~1,000 ms", "61-63 ms", "<= 10 ms"),
     ("W4", "10k parked / cancel all", "80 s / 3.4 s", "21.6 s / 2.9 s", "21.5 s / 13.9 s",
@@ -1084,9 +1085,21 @@ def w1(server, ctx):
             "errors": error_digest(bad), "ok": not bad and len(full) == 200}
 
 
-def w2(server, ctx, n):
+def w2(server, ctx, n, spend=False):
+    """W2; `spend`: every step attempt is priced (and counted under a far cap), so each
+    commit also adds to the workspace's spend."""
     defs = definitions()
     apply_definitions(server, {"steps10": defs["steps10"]})
+    if spend:
+        c = server.conn()
+        try:
+            status, body = c.request("PUT", "/api/v1/billing",
+                                     {"spend_cap": 1000000, "prices": {"default": 0.000001}},
+                                     retry=True)
+            if status != 200:
+                raise RuntimeError(f"PUT billing -> {status} {body}")
+        finally:
+            c.close()
     mc = server.conn()
     _, m0 = metrics(mc)
     pc = phase_cpu_start(server.pid)
@@ -1145,6 +1158,16 @@ def w2(server, ctx, n):
         "metric_polls": polls, "store": commit_stats(m0, m1), "timed_phase_cpu": phase,
         "ok": ok and completed == n and not bad_output,
     }
+    if spend:
+        # Every attempt at one millionth: the spend is the attempts made, exactly.
+        c = server.conn()
+        try:
+            _, billing = c.request("GET", "/api/v1/billing", retry=True)
+        finally:
+            c.close()
+        out["spend"] = billing.get("spend")
+        out["spend_expected"] = round(10 * completed * 0.000001, 6)
+        out["ok"] = out["ok"] and out["spend"] == out["spend_expected"]
     disk = ctx.get("disk") or {}
     if wf_s and disk.get("sqlite_full_commits_per_s"):
         out["steps_per_s_over_sqlite_full_commits_per_s"] = round(
@@ -1955,6 +1978,7 @@ WORKLOADS = {
     "W1": (w1, BREAKER_HIGH),
     "W2": (lambda s, ctx: w2(s, ctx, 1000), BREAKER_HIGH),
     "W2x10k": (lambda s, ctx: w2(s, ctx, 10000), BREAKER_HIGH),
+    "W2s": (lambda s, ctx: w2(s, ctx, 10000, spend=True), BREAKER_HIGH),
     "W3a": (w3a, BREAKER_HIGH),
     "W3b": (w3b, ["--allow-private-targets", "--allow-shell"] + BREAKER_HIGH),
     "W4": (w4, BREAKER_HIGH),
@@ -2042,7 +2066,7 @@ def headline(workload, r):
         rows.append(("p50 / p99 ms", f"{fmt(f.get('p50'))} / {fmt(f.get('p99'))}",
                      flag(f.get("n") and f["p50"] <= 1.5 and f["p99"] <= 5)))
         rows.append(("start alone p50 / p99 ms", f"{fmt(s.get('p50'))} / {fmt(s.get('p99'))}", ""))
-    elif workload in ("W2", "W2x10k"):
+    elif workload in ("W2", "W2x10k", "W2s"):
         rows.append(("steps/s", fmt(r.get("steps_per_s")),
                      flag(r.get("steps_per_s") is not None and r["steps_per_s"] >= 20000 and r["ok"])))
         rows.append(("wf/s; completed/n", f"{fmt(r.get('wf_per_s'))}; {r['completed']}/{r['n']}", ""))
