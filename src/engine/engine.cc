@@ -429,6 +429,9 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
       return;  // the run goes on after a restart
     }
     if (r.ok()) {
+      if (any_stalled_.load(std::memory_order_relaxed)) {
+        DriveStalled();
+      }
       ar->run.version = *r;
       ar->retries = 0;
       if (shared->expected_status == RunStatus::kPending) {
@@ -463,8 +466,28 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
       return;
     }
     spdlog::error("run {}: commit failed: {}", ar->id, r.status().message());
+    if (r.status().api_code() == kDiskFull) {
+      // The store writes again once there is space: the run goes on from what it has
+      // after the next commit that succeeds.
+      std::lock_guard lock(mu_);
+      stalled_.insert(ar->id);
+      any_stalled_ = true;
+    }
     Drop(ar);
   });
+}
+
+void Engine::DriveStalled() {
+  std::set<std::string> runs;
+  {
+    std::lock_guard lock(mu_);
+    runs.swap(stalled_);
+    any_stalled_ = false;
+  }
+  for (const std::string& run_id : runs) {
+    spdlog::info("run {}: the store writes again; the run goes on", run_id);
+    Drive(run_id);
+  }
 }
 
 void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitPhase phase,

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -204,6 +205,8 @@ class Engine final : public RunSpawner {
               std::function<void()> on_ok);
   void OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitPhase phase,
                   std::function<void()> on_ok);
+  // Drives again the runs whose commit failed for a full disk (a commit succeeded since).
+  void DriveStalled();
   // Forgets the run, and drives it again when a Drive came meanwhile; when `reread`,
   // also when the store says it is runnable.
   void Drop(const std::shared_ptr<ActiveRun>& ar, bool reread = false);
@@ -247,6 +250,8 @@ class Engine final : public RunSpawner {
   std::unordered_map<std::string, std::shared_ptr<ActiveRun>> active_;    // guarded by mu_
   std::map<std::string, std::shared_ptr<const Definition>> definitions_;  // guarded by mu_
   TimerLagStats timer_lag_;                                               // guarded by mu_
+  std::set<std::string> stalled_;  // guarded by mu_: runs whose commit found the disk full
+  std::atomic<bool> any_stalled_{false};
   std::atomic<bool> stopping_{false};
   // Store callbacks not yet run; Stop waits for them, so none runs on a freed engine.
   std::mutex callbacks_mu_;

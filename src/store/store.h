@@ -239,7 +239,8 @@ class Store {
   // workflow holds one already; kNotFound for an unknown workflow.
   virtual Result<bool> TripWorkflowSafety(const WorkflowSafetyTrip& trip) = 0;
   // Clears the workflow's hold if its reason is `reason`; kFailedPrecondition
-  // (invalid_transition) when it holds none or one for another reason. Answers the
+  // (invalid_transition) when it holds none or one for another reason. The audit
+  // entry's status_after is set to the admin's status, which shows again. Answers the
   // workflow as it is after.
   virtual Result<WorkflowRecord> ClearWorkflowSafety(const std::string& workspace_id,
                                                      const std::string& workflow_id,

@@ -373,7 +373,9 @@ Result<WorkflowRecord> SqliteStore::ClearWorkflowSafety(const std::string& works
     Status set = sqlite::Exec(
         db, "UPDATE workflows SET safety = NULL, updated_at = ? WHERE workspace_id = ? AND id = ?",
         [&](Statement& q) { q.Bind(1, now).Bind(2, workspace_id).Bind(3, workflow_id); });
-    return set.ok() ? sqlite::InsertAudit(db, audit) : set;
+    AuditEntry entry = audit;
+    entry.status_after = current->status;  // the admin's status shows again
+    return set.ok() ? sqlite::InsertAudit(db, entry) : set;
   });
   if (!s.ok()) {
     return s;
