@@ -122,7 +122,9 @@ void Engine::AppendAttempt(ActiveRun& ar, const std::string& path, const json& e
 void Engine::CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                           const std::string& path, json output, CommitPhase phase,
                           std::optional<int64_t> consume_event) {
-  if (const size_t size = output.dump().size(); size > options_.max_step_output_bytes) {
+  // `replace`: a text body need not be valid UTF-8, and dump() must not throw here.
+  const size_t size = output.dump(-1, ' ', false, json::error_handler_t::replace).size();
+  if (size > options_.max_step_output_bytes) {
     // A refusal of the platform: the run fails, nothing retries or holds it.
     FailRun(
         ar, &step, path,
