@@ -342,6 +342,13 @@ void PrintRunTransition(const HttpReply&, const json& run) {
             << FieldText(run, "version") << ").\n";
 }
 
+// "paused_safety (throughput_cap)" for a workflow held for safety, else its status.
+std::string WorkflowStatusText(const json& workflow) {
+  const json& safety = Field(workflow, "safety");
+  const std::string status = FieldText(workflow, "status");
+  return safety.is_object() ? status + " (" + FieldText(safety, "reason") + ")" : status;
+}
+
 void PrintWorkflowList(const HttpReply&, const json& page) {
   const json& items = Field(page, "items");
   if (!items.is_array() || items.empty()) {
@@ -351,10 +358,22 @@ void PrintWorkflowList(const HttpReply&, const json& page) {
   std::vector<Row> rows;
   for (const json& workflow : items) {
     rows.push_back({FieldText(workflow, "id"), FieldText(workflow, "version"),
-                    FieldText(workflow, "status"), FieldText(workflow, "kind")});
+                    WorkflowStatusText(workflow), FieldText(workflow, "kind")});
   }
   PrintTable({"ID", "VERSION", "STATUS", "KIND"}, rows);
   PrintNextCursor(page);
+  // A safety hold's message is a sentence: under the table, one line each.
+  for (const json& workflow : items) {
+    const json& safety = Field(workflow, "safety");
+    if (safety.is_object()) {
+      std::cout << FieldText(workflow, "id") << ": " << FieldText(safety, "message") << "\n";
+    }
+  }
+}
+
+void PrintWorkflowResumed(const HttpReply&, const json& workflow) {
+  std::cout << "Workflow " << FieldText(workflow, "id") << " is " << WorkflowStatusText(workflow)
+            << ".\n";
 }
 
 void PrintWorkflowApplied(const HttpReply& reply, const json& workflow) {
@@ -466,7 +485,7 @@ void AddEventsCommands(CLI::App& app) {
 }
 
 void AddWorkflowsCommands(CLI::App& app) {
-  CLI::App* workflows = app.add_subcommand("workflows", "Apply and list workflow definitions");
+  CLI::App* workflows = app.add_subcommand("workflows", "Apply, list and resume workflows");
   workflows->require_subcommand(1);
 
   struct ApplyOptions {
@@ -510,6 +529,21 @@ void AddWorkflowsCommands(CLI::App& app) {
     std::string query = Query(
         {{"limit", list->limit > 0 ? std::to_string(list->limit) : ""}, {"cursor", list->cursor}});
     Finish(Exchange(list->connection, "GET", "/api/v1/workflows" + query, "", PrintWorkflowList));
+  });
+
+  struct ResumeOptions {
+    ConnectionOptions connection;
+    std::string workflow_id;
+  };
+  auto resume = std::make_shared<ResumeOptions>();
+  CLI::App* resume_command = workflows->add_subcommand(
+      "resume", "Resume a workflow paused for safety by its throughput breaker");
+  AddConnectionOptions(resume_command, &resume->connection);
+  resume_command->add_option("WF", resume->workflow_id, "Workflow id")->required();
+  resume_command->callback([resume] {
+    Finish(Exchange(resume->connection, "POST",
+                    "/api/v1/workflows/" + Encode(resume->workflow_id) + "/resume", "{}",
+                    PrintWorkflowResumed));
   });
 }
 

@@ -13,6 +13,9 @@ struct EngineOptions {
   int64_t default_shell_timeout_ms = 600000;
   size_t shell_output_bytes = 64 * 1024;  // per stream
   int64_t shell_kill_grace_ms = 2000;
+  // The largest step output kept (serialized JSON); a larger one fails its run with
+  // `output_too_large` (API.md "Limits").
+  size_t max_step_output_bytes = 1 << 20;
   // The throughput breaker's defaults, for definitions without `limits`; 0: no limit.
   int64_t max_runs_per_minute = 0;
   int64_t max_steps_per_minute = 6000;

@@ -6,6 +6,7 @@
 #include "core/time_format.h"
 #include "engine/active_run.h"
 #include "engine/attempts.h"
+#include "engine/steps/step_executor.h"
 
 namespace sw {
 
@@ -121,6 +122,18 @@ void Engine::AppendAttempt(ActiveRun& ar, const std::string& path, const json& e
 void Engine::CompleteLeaf(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
                           const std::string& path, json output, CommitPhase phase,
                           std::optional<int64_t> consume_event) {
+  // `replace`: a text body need not be valid UTF-8, and dump() must not throw here.
+  const size_t size = output.dump(-1, ' ', false, json::error_handler_t::replace).size();
+  if (size > options_.max_step_output_bytes) {
+    // A refusal of the platform: the run fails, nothing retries or holds it.
+    FailRun(
+        ar, &step, path,
+        StepError("the step's output is " + std::to_string(size) + " bytes, over the limit of " +
+                      std::to_string(options_.max_step_output_bytes),
+                  "output_too_large", step.id),
+        nullptr, phase);
+    return;
+  }
   RunTransition t;
   StepRecord row = StepRow(*ar, step, path, StepStatus::kCompleted);
   row.finished_at = clock_.NowMs();
