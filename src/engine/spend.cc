@@ -60,7 +60,12 @@ PeriodWatch::PeriodWatch(const Clock& clock, std::function<void()> settle)
 
 PeriodWatch::~PeriodWatch() { Stop(); }
 
-void PeriodWatch::Poke() { cv_.notify_all(); }
+void PeriodWatch::Poke() {
+  // Under the lock: the loop reads the clock and starts waiting under it, so a move of
+  // the clock is either seen by that read or wakes the wait.
+  std::lock_guard lock(mu_);
+  cv_.notify_all();
+}
 
 void PeriodWatch::Stop() {
   {
