@@ -258,8 +258,11 @@ Result<json> LoadDefinitionFile(const std::string& path) {
   if (!text.ok()) {
     return text.status();
   }
-  Result<json> definition =
-      HasJsonExtension(path) ? ParseJson(*text, path) : ParseYaml(*text, path);
+  return ParseDefinitionText(*text, path);
+}
+
+Result<json> ParseDefinitionText(const std::string& text, const std::string& path) {
+  Result<json> definition = HasJsonExtension(path) ? ParseJson(text, path) : ParseYaml(text, path);
   if (!definition.ok()) {
     return definition.status();
   }
