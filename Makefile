@@ -9,7 +9,7 @@ JOBS ?= 2
 APT_PACKAGES := cmake ninja-build g++ pkg-config libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev \
   libsqlite3-dev libssl-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libgtest-dev \
   libgmock-dev libbenchmark-dev libcurl4-openssl-dev python3 python3-aiosmtpd curl ca-certificates \
-  chromium libvalijson-dev json-schema-test-suite libsodium-dev
+  chromium libvalijson-dev json-schema-test-suite libsodium-dev clang libclang-rt-14-dev
 # Node.js and npm build the web UI; installed from Debian only when `node`/`npm` are
 # missing (a Node.js from elsewhere, which ships its own npm, is used as it is).
 NODE_APT_PACKAGES := nodejs npm
@@ -19,7 +19,7 @@ NODE_APT_PACKAGES := nodejs npm
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
   web/vite.config.ts web/tsconfig.json web/package.json
 
-.PHONY: all deps ui build run test test-ui screenshots bench clean format
+.PHONY: all deps ui build run test test-ui test-fuzz fuzz screenshots bench clean format
 
 all: build
 
@@ -56,6 +56,24 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
+# The libFuzzer build (clang, ASan, UBSan): only the parsers and fuzz/'s targets.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 600
+
+$(FUZZ_BUILD_DIR)/build.ninja:
+	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DSTEPWELL_FUZZ=ON
+
+# A short run of every fuzz target (10 s each, ctest label `fuzz`).
+test-fuzz: deps $(FUZZ_BUILD_DIR)/build.ninja
+	ninja -C $(FUZZ_BUILD_DIR) -j $(JOBS)
+	cd $(FUZZ_BUILD_DIR) && ctest -L fuzz --output-on-failure -j $(JOBS)
+
+# FUZZ_SECONDS per target; prints executions and crashes per target.
+fuzz: deps $(FUZZ_BUILD_DIR)/build.ninja
+	ninja -C $(FUZZ_BUILD_DIR) -j $(JOBS)
+	fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
 # Only the browser tests of the web UI.
 test-ui: build
 	cd $(BUILD_DIR) && ctest -L ui --output-on-failure --timeout 600
@@ -71,4 +89,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) web/dist
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR) web/dist

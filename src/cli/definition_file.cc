@@ -1,5 +1,6 @@
 #include "cli/definition_file.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -225,17 +227,48 @@ Result<json> ConvertNode(const YAML::Node& node, const std::string& path, int de
   return Internal("unknown YAML node type");
 }
 
+// Counts the documents of a YAML stream, up to 2. yaml-cpp 0.7's LoadAll never ends on
+// a stray top-level "," (",", "[a],"): each call yields an empty document without
+// consuming it, so the count stops at 2 rather than loading them all.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+int CountDocuments(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  int documents = 0;
+  while (documents < 2 && parser.HandleNextDocument(counter)) {
+    ++documents;
+  }
+  return documents;
+}
+
 Result<json> ParseYaml(const std::string& text, const std::string& path) {
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    if (documents.size() > 1) {
-      return InvalidArgument(path + " holds " + std::to_string(documents.size()) +
-                             " YAML documents; expected one definition");
+    const int documents = CountDocuments(text);
+    if (documents > 1) {
+      return InvalidArgument(path +
+                             " holds more than one YAML document (or a stray ',' at the top "
+                             "level); expected one definition");
     }
-    if (documents.empty()) {
+    if (documents == 0) {
       return json(nullptr);
     }
-    return ConvertNode(documents.front(), path, 0);
+    return ConvertNode(YAML::Load(text), path, 0);
   } catch (const YAML::Exception& e) {
     return InvalidArgument(Where(path, e.mark) + ": invalid YAML: " + e.msg);
   } catch (const std::exception& e) {
@@ -258,8 +291,11 @@ Result<json> LoadDefinitionFile(const std::string& path) {
   if (!text.ok()) {
     return text.status();
   }
-  Result<json> definition =
-      HasJsonExtension(path) ? ParseJson(*text, path) : ParseYaml(*text, path);
+  return ParseDefinitionText(*text, path);
+}
+
+Result<json> ParseDefinitionText(const std::string& text, const std::string& path) {
+  Result<json> definition = HasJsonExtension(path) ? ParseJson(text, path) : ParseYaml(text, path);
   if (!definition.ok()) {
     return definition.status();
   }

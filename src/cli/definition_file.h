@@ -38,4 +38,9 @@ inline constexpr int kMaxDefinitionDepth = 64;
 
 Result<nlohmann::json> LoadDefinitionFile(const std::string& path);
 
+// The content of a definition file already read, with the same rules and errors;
+// `path` only names the file in the messages and says, by its extension, whether the
+// text is JSON or YAML.
+Result<nlohmann::json> ParseDefinitionText(const std::string& text, const std::string& path);
+
 }  // namespace sw::cli

@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <future>
-#include <regex>
 
+#include "control/connection_settings.h"
 #include "core/time_format.h"
 #include "engine/oauth_client.h"
 
@@ -16,95 +16,7 @@ using nlohmann::json;
 namespace {
 
 constexpr int64_t kAuthorizationTtlMs = 10 * 60 * 1000;
-constexpr size_t kMaxFieldLength = 4096;
 constexpr int64_t kIdempotencyTtlMs = 24 * 60 * 60 * 1000;
-
-Status Invalid(const std::string& field, const std::string& message) {
-  return Status(StatusCode::kInvalidArgument, message, "invalid_request", json{{"field", field}});
-}
-
-bool IsHttpUrl(const std::string& s) {
-  return (s.starts_with("http://") || s.starts_with("https://")) && s.size() <= kMaxFieldLength &&
-         s.find_first_of(" \t\r\n") == std::string::npos;
-}
-
-// A string field of `obj`: kInvalidArgument when present but not a non-empty string
-// (or, `required`, absent).
-Status ReadString(const json& obj, const std::string& prefix, const char* key, bool required,
-                  std::string& into) {
-  const std::string field = prefix + key;
-  if (!obj.contains(key) || obj[key].is_null()) {
-    return required ? Invalid(field, "'" + field + "' is required") : Status::Ok();
-  }
-  if (!obj[key].is_string() || obj[key].get<std::string>().empty() ||
-      obj[key].get<std::string>().size() > kMaxFieldLength) {
-    return Invalid(field, "'" + field + "' must be a non-empty string of at most 4096 bytes");
-  }
-  into = obj[key].get<std::string>();
-  return Status::Ok();
-}
-
-// Reads `oauth2` into `into`, replacing what it carries. `creating`: the fields a new
-// connection needs are required.
-Status ReadOAuth2(const json& oauth2, bool creating, OAuth2Settings& into) {
-  if (!oauth2.is_object()) {
-    return Invalid("oauth2", "'oauth2' must be an object");
-  }
-  static const char* const kKnown[] = {"token_url",     "client_id",    "client_secret",
-                                       "refresh_token", "access_token", "expires_at",
-                                       "authorize_url", "scopes"};
-  for (const auto& [key, value] : oauth2.items()) {
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
-      return Invalid("oauth2." + key, "Unknown field 'oauth2." + key + "'");
-    }
-  }
-  struct Field {
-    const char* key;
-    bool required;
-    std::string* into;
-  };
-  for (const Field& f : {Field{"token_url", creating, &into.token_url},
-                         Field{"client_id", creating, &into.client_id},
-                         Field{"client_secret", creating, &into.client_secret},
-                         Field{"refresh_token", creating, &into.refresh_token},
-                         Field{"access_token", false, &into.access_token},
-                         Field{"authorize_url", false, &into.authorize_url}}) {
-    if (Status s = ReadString(oauth2, "oauth2.", f.key, f.required, *f.into); !s.ok()) {
-      return s;
-    }
-  }
-  for (const char* key : {"token_url", "authorize_url"}) {
-    const std::string& url = std::string(key) == "token_url" ? into.token_url : into.authorize_url;
-    if (oauth2.contains(key) && !IsHttpUrl(url)) {
-      return Invalid(std::string("oauth2.") + key,
-                     std::string("'oauth2.") + key + "' must be an http or https URL");
-    }
-  }
-  if (oauth2.contains("access_token")) {
-    into.expires_at = 0;  // a new token's expiry is what comes with it, or unknown
-  }
-  if (oauth2.contains("expires_at") && !oauth2["expires_at"].is_null()) {
-    Result<int64_t> at = oauth2["expires_at"].is_string()
-                             ? ParseTime(oauth2["expires_at"].get<std::string>())
-                             : Result<int64_t>(InvalidArgument(""));
-    if (!at.ok()) {
-      return Invalid("oauth2.expires_at", "'oauth2.expires_at' must be an RFC 3339 time");
-    }
-    into.expires_at = *at;
-  }
-  if (oauth2.contains("scopes") && !oauth2["scopes"].is_null()) {
-    const json& scopes = oauth2["scopes"];
-    if (!scopes.is_array() || scopes.size() > 100 ||
-        !std::all_of(scopes.begin(), scopes.end(), [](const json& s) {
-          return s.is_string() && !s.get<std::string>().empty() &&
-                 s.get<std::string>().find(' ') == std::string::npos;
-        })) {
-      return Invalid("oauth2.scopes", "'oauth2.scopes' must be a list of scope names");
-    }
-    into.scopes = scopes.get<std::vector<std::string>>();
-  }
-  return Status::Ok();
-}
 
 std::string Base64Url(const unsigned char* data, size_t len) {
   std::string out(sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
@@ -151,26 +63,11 @@ AuditEntry Connections::Audit(const std::string& workspace_id, const std::string
 
 Result<ConnectionRecord> Connections::Create(const RequestContext& ctx, const json& body,
                                              const std::optional<std::string>& idempotency_key) {
-  static const std::regex kName("[a-z0-9][a-z0-9_-]{0,62}");
-  ConnectionRecord c;
-  if (Status s = ReadString(body, "", "name", true, c.name); !s.ok()) {
-    return s;
+  Result<ConnectionRecord> parsed = ParseNewConnection(body);
+  if (!parsed.ok()) {
+    return parsed;
   }
-  if (!std::regex_match(c.name, kName)) {
-    return Invalid("name", "'name' must match [a-z0-9][a-z0-9_-]{0,62}");
-  }
-  if (Status s = ReadString(body, "", "app", true, c.app); !s.ok()) {
-    return s;
-  }
-  if (c.app.size() > 64) {
-    return Invalid("app", "'app' must be at most 64 bytes");
-  }
-  if (!body.contains("oauth2")) {
-    return Invalid("oauth2", "'oauth2' is required");
-  }
-  if (Status s = ReadOAuth2(body["oauth2"], /*creating=*/true, c.oauth2); !s.ok()) {
-    return s;
-  }
+  ConnectionRecord c = std::move(*parsed);
   const int64_t now = clock_.NowMs();
   c.id = ids_.Next("conn");
   c.workspace_id = ctx.principal.workspace_id;
@@ -258,11 +155,11 @@ Result<ConnectionRecord> Connections::Reconnect(const RequestContext& ctx, const
     return before;
   }
   if (!body.contains("oauth2")) {
-    return Invalid("oauth2", "'oauth2' is required");
+    return ConnectionFieldError("oauth2", "'oauth2' is required");
   }
   const json& oauth2 = body["oauth2"];
   ConnectionRecord after = *before;
-  if (Status s = ReadOAuth2(oauth2, /*creating=*/false, after.oauth2); !s.ok()) {
+  if (Status s = ParseOAuth2Settings(oauth2, /*creating=*/false, after.oauth2); !s.ok()) {
     return s;
   }
   if (oauth2.contains("refresh_token") && !oauth2.contains("access_token")) {
@@ -296,9 +193,10 @@ Result<std::string> Connections::Authorize(const RequestContext& ctx, const std:
     return c.status();
   }
   if (c->oauth2.authorize_url.empty()) {
-    return Invalid("oauth2.authorize_url", "connection " + id +
-                                               " has no 'oauth2.authorize_url' to authorize at; "
-                                               "reconnect it with new tokens instead");
+    return ConnectionFieldError("oauth2.authorize_url",
+                                "connection " + id +
+                                    " has no 'oauth2.authorize_url' to authorize at; "
+                                    "reconnect it with new tokens instead");
   }
   const auto [verifier, challenge] = NewPkcePair();
   const std::string state = NewTokenSecret();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "control/notification_channels.h"
 #include "control/service.h"
 #include "core/result.h"
 #include "engine/clock.h"
@@ -18,17 +19,6 @@
 #include "store/store.h"
 
 namespace sw {
-
-// Bounds of a workspace's channels.
-inline constexpr size_t kMaxEmailRecipients = 50;
-inline constexpr size_t kMaxWebhooks = 20;
-
-// `{"email": {"to": [addresses]}, "webhooks": [{"url", "format": "json"|"slack"}]}`; both
-// keys optional, `format` defaults to json. kInvalidArgument naming the field
-// (extra.field, e.g. "webhooks[1].url") for an unknown key, a wrong type, an address or
-// URL that is not one, a repeat, or too many.
-Result<NotificationChannels> ParseNotificationChannels(const nlohmann::json& body);
-nlohmann::json NotificationChannelsJson(const NotificationChannels& channels);
 
 class NotificationService {
  public:

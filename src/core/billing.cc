@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <string>
 
 namespace sw {
 
@@ -93,8 +94,14 @@ json AmountJson(int64_t micros) {
   if (micros % kMicrosPerUnit == 0) {
     return micros / kMicrosPerUnit;
   }
-  // The nearest double to a number of at most 6 decimals prints back as that number.
-  return static_cast<double>(micros) / static_cast<double>(kMicrosPerUnit);
+  // Read from its decimal digits, not divided: above 2^53 micros the division rounds
+  // twice and lands beside the nearest double, which prints with stray decimals. The
+  // nearest double prints back as the number (when a double can hold it at all).
+  const std::string text = std::to_string(micros / kMicrosPerUnit) + "." +
+                           std::to_string(kMicrosPerUnit + micros % kMicrosPerUnit).substr(1);
+  double d = 0;
+  std::from_chars(text.data(), text.data() + text.size(), d);
+  return d;
 }
 
 std::string FormatAmount(int64_t micros, std::string_view currency) {

@@ -345,5 +345,16 @@ TEST_F(DefinitionFileTest, NestingBeyondTheLimitIsInvalidArgument) {
   EXPECT_EQ(definition.status().code(), StatusCode::kInvalidArgument);
 }
 
+// yaml-cpp's LoadAll loops forever on a stray top-level ',' (found by
+// definition_yaml_fuzz); the file is refused instead.
+TEST_F(DefinitionFileTest, AStrayTopLevelCommaIsRefusedNotLoopedOn) {
+  for (const char* content : {",", ",N", "[a],", "- a\n,"}) {
+    Result<json> definition = LoadDefinitionFile(WriteFile("comma.yaml", content));
+
+    ASSERT_FALSE(definition.ok()) << content;
+    EXPECT_EQ(definition.status().code(), StatusCode::kInvalidArgument) << content;
+  }
+}
+
 }  // namespace
 }  // namespace sw::cli
