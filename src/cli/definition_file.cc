@@ -268,7 +268,15 @@ Result<json> ParseYaml(const std::string& text, const std::string& path) {
     if (documents == 0) {
       return json(nullptr);
     }
-    return ConvertNode(YAML::Load(text), path, 0);
+    Result<json> converted = ConvertNode(YAML::Load(text), path, 0);
+    // yaml-cpp passes bytes that are not UTF-8 through (and makes some of a NUL): the
+    // JSON they became could not be sent.
+    if (converted.ok()) {
+      (void)converted->dump();
+    }
+    return converted;
+  } catch (const json::type_error&) {
+    return InvalidArgument(path + " is not valid UTF-8");
   } catch (const YAML::Exception& e) {
     return InvalidArgument(Where(path, e.mark) + ": invalid YAML: " + e.msg);
   } catch (const std::exception& e) {

@@ -356,5 +356,16 @@ TEST_F(DefinitionFileTest, AStrayTopLevelCommaIsRefusedNotLoopedOn) {
   }
 }
 
+TEST_F(DefinitionFileTest, InvalidUtf8IsRefusedNotPassedOn) {
+  // Found by definition_yaml_fuzz: yaml-cpp keeps the byte, and sending the JSON threw.
+  Result<json> definition =
+      LoadDefinitionFile(WriteFile("bytes.yaml", "id: wf\nsteps:\n  - id: a\n    wit\x9f: 1\n"));
+
+  ASSERT_FALSE(definition.ok());
+  EXPECT_EQ(definition.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(definition.status().message().find("not valid UTF-8"), std::string::npos)
+      << definition.status().message();
+}
+
 }  // namespace
 }  // namespace sw::cli
