@@ -4,39 +4,52 @@
 
 namespace sw::sqlite {
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+namespace {
 
-Statement& Statement::Bind(int i, int64_t v) {
-  sqlite3_bind_int64(stmt_, i, v);
-  return *this;
-}
-
-Statement& Statement::Bind(int i, std::string_view v) {
-  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  return *this;
-}
-
-Statement& Statement::BindJson(int i, const nlohmann::json& v) {
-  if (v.is_null()) {
-    return BindNull(i);
-  }
-  return Bind(i, v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
-Statement& Statement::BindNull(int i) {
-  sqlite3_bind_null(stmt_, i);
-  return *this;
-}
-
-Status SqliteError(int rc, std::string_view message) {
+// An error of `db`'s last call, as the store's Status (store/sql/connection.h).
+Status SqliteError(sqlite3* db, int rc, std::string_view message) {
+  const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
   if ((rc & 0xff) == SQLITE_FULL) {
     return Status(StatusCode::kResourceExhausted, "sqlite: " + std::string(message),
                   std::string(kDiskFull));
   }
+  if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return Status(StatusCode::kAlreadyExists, "sqlite: " + std::string(message));
+  }
   return Internal("sqlite: " + std::string(message));
 }
 
-Result<bool> Statement::Step() {
+std::string JsonMember(std::string_view column, std::string_view key) {
+  return "json_extract(" + std::string(column) + ", '$." + std::string(key) + "')";
+}
+
+constexpr sql::Dialect kDialect{
+    .begin = "BEGIN IMMEDIATE",  // one writer: no FOR UPDATE needed
+    .for_update = "",
+    .json_member = JsonMember,
+    .position_function = "instr",
+};
+
+}  // namespace
+
+SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+
+sql::Statement& SqliteStatement::BindInt(int i, int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+
+sql::Statement& SqliteStatement::BindText(int i, std::string_view v) {
+  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+sql::Statement& SqliteStatement::BindNull(int i) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
+
+Result<bool> SqliteStatement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) {
     return true;
@@ -44,27 +57,16 @@ Result<bool> Statement::Step() {
   if (rc == SQLITE_DONE) {
     return false;
   }
-  return SqliteError(rc, sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+  sqlite3* db = sqlite3_db_handle(stmt_);
+  return SqliteError(db, rc, sqlite3_errmsg(db));
 }
 
-Status Statement::Run() {
-  while (true) {
-    Result<bool> row = Step();
-    if (!row.ok()) {
-      return row.status();
-    }
-    if (!*row) {
-      return Status::Ok();
-    }
-  }
-}
-
-void Statement::Reset() {
+void SqliteStatement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }
 
-std::string Statement::Text(int col) const {
+std::string SqliteStatement::Text(int col) const {
   const unsigned char* text = sqlite3_column_text(stmt_, col);
   if (text == nullptr) {
     return "";
@@ -73,15 +75,8 @@ std::string Statement::Text(int col) const {
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
-nlohmann::json Statement::Json(int col) const {
-  if (IsNull(col)) {
-    return nullptr;
-  }
-  // Stored by BindJson, so it parses; a corrupt value reads as null rather than throw.
-  return nlohmann::json::parse(Text(col), nullptr, /*allow_exceptions=*/false);
-}
-
-Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bool read_only) {
+Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::string& path,
+                                                                 bool read_only) {
   sqlite3* db = nullptr;
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
@@ -92,36 +87,28 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bo
     return Status(StatusCode::kUnavailable, "cannot open " + path + ": " + message);
   }
   sqlite3_busy_timeout(db, 5000);
-  return std::unique_ptr<Connection>(new Connection(db));
+  return std::unique_ptr<SqliteConnection>(new SqliteConnection(db));
 }
 
-Connection::~Connection() {
+SqliteConnection::~SqliteConnection() {
   cache_.clear();
   sqlite3_close(db_);
 }
 
-Status Connection::Exec(std::string_view sql) {
+const sql::Dialect& SqliteConnection::dialect() const { return kDialect; }
+
+Status SqliteConnection::Exec(std::string_view sql) {
   char* error = nullptr;
   int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &error);
   if (rc != SQLITE_OK) {
     std::string message = error ? error : "unknown error";
     sqlite3_free(error);
-    return SqliteError(rc, message);
+    return SqliteError(db_, rc, message);
   }
   return Status::Ok();
 }
 
-Status Connection::ExecCached(const std::string& sql) {
-  Result<Statement*> st = Prepare(sql);
-  if (!st.ok()) {
-    return st.status();
-  }
-  Status s = (*st)->Run();
-  (*st)->Reset();
-  return s;
-}
-
-Result<Statement*> Connection::Prepare(const std::string& sql) {
+Result<sql::Statement*> SqliteConnection::Prepare(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
     it->second->Reset();
@@ -133,8 +120,8 @@ Result<Statement*> Connection::Prepare(const std::string& sql) {
   if (rc != SQLITE_OK) {
     return Internal(std::string("sqlite prepare: ") + sqlite3_errmsg(db_) + " in: " + sql);
   }
-  auto owned = std::make_unique<Statement>(stmt);
-  Statement* raw = owned.get();
+  auto owned = std::make_unique<SqliteStatement>(stmt);
+  SqliteStatement* raw = owned.get();
   cache_.emplace(sql, std::move(owned));
   return raw;
 }

@@ -1,74 +1,57 @@
-// A thin RAII layer over the SQLite C API: a Connection with a cache of prepared
-// statements, and a Statement to bind, step and read columns. Errors are Status.
+// The SQLite backend of the SQL store's connection (store/sql/connection.h): a thin
+// RAII layer over the SQLite C API.
 //
-// Not thread-safe: one Connection belongs to one thread at a time.
+// Not thread-safe: one connection belongs to one thread at a time.
 #pragma once
 
 #include <sqlite3.h>
 
-#include <cstdint>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 
-#include "core/result.h"
+#include "store/sql/connection.h"
 
 namespace sw::sqlite {
 
-class Statement {
+class SqliteStatement final : public sql::Statement {
  public:
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~Statement();
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
+  explicit SqliteStatement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~SqliteStatement() override;
+  SqliteStatement(const SqliteStatement&) = delete;
+  SqliteStatement& operator=(const SqliteStatement&) = delete;
 
-  // Bind by 1-based index. Strings are copied by SQLite (SQLITE_TRANSIENT).
-  Statement& Bind(int i, int64_t v);
-  Statement& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
-  Statement& Bind(int i, std::string_view v);
-  Statement& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
-  Statement& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
-  // JSON null binds SQL NULL; anything else its compact text.
-  Statement& BindJson(int i, const nlohmann::json& v);
-  Statement& BindNull(int i);
+  Statement& BindNull(int i) override;
+  Result<bool> Step() override;
+  void Reset() override;
+  int64_t Int(int col) const override { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const override;
+  bool IsNull(int col) const override { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
-  // Steps once: true when a row is ready, false when done; errors become kInternal.
-  Result<bool> Step();
-  // Steps to the end (for writes).
-  Status Run();
-  void Reset();
-
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::string Text(int col) const;
-  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  nlohmann::json Json(int col) const;  // SQL NULL -> JSON null
+ protected:
+  Statement& BindInt(int i, int64_t v) override;
+  Statement& BindText(int i, std::string_view v) override;
 
  private:
   sqlite3_stmt* stmt_;
 };
 
-class Connection {
+class SqliteConnection final : public sql::Connection {
  public:
-  static Result<std::unique_ptr<Connection>> Open(const std::string& path, bool read_only);
-  ~Connection();
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
+  static Result<std::unique_ptr<SqliteConnection>> Open(const std::string& path, bool read_only);
+  ~SqliteConnection() override;
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
 
-  Status Exec(std::string_view sql);
-  // Runs one statement through the statement cache (no re-parse): for the hot
-  // BEGIN/SAVEPOINT/RELEASE/COMMIT of the writer.
-  Status ExecCached(const std::string& sql);
-  // A cached prepared statement, reset and with bindings cleared.
-  Result<Statement*> Prepare(const std::string& sql);
-  int64_t Changes() const { return sqlite3_changes64(db_); }
-  sqlite3* raw() { return db_; }
+  const sql::Dialect& dialect() const override;
+  Status Exec(std::string_view sql) override;
+  Result<sql::Statement*> Prepare(const std::string& sql) override;
+  int64_t Changes() const override { return sqlite3_changes64(db_); }
 
  private:
-  explicit Connection(sqlite3* db) : db_(db) {}
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  std::unordered_map<std::string, std::unique_ptr<SqliteStatement>> cache_;
 };
 
 }  // namespace sw::sqlite

@@ -269,8 +269,8 @@ CREATE TABLE billing (
 
 }  // namespace
 
-Status Migrate(Connection& db) {
-  Result<Statement*> version_stmt = db.Prepare("PRAGMA user_version");
+Status Migrate(sql::Connection& db) {
+  Result<sql::Statement*> version_stmt = db.Prepare("PRAGMA user_version");
   if (!version_stmt.ok()) {
     return version_stmt.status();
   }

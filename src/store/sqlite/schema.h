@@ -8,6 +8,6 @@
 
 namespace sw::sqlite {
 
-Status Migrate(Connection& db);
+Status Migrate(sql::Connection& db);
 
 }  // namespace sw::sqlite

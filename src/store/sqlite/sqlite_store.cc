@@ -15,7 +15,7 @@
 
 namespace sw {
 
-using sqlite::Connection;
+using sqlite::SqliteConnection;
 
 namespace {
 
@@ -31,6 +31,8 @@ constexpr size_t kWalPresize = 20 << 20;
 // Pre-allocating the WAL only pays on a volume with room to spare: on a small one it
 // would take the space the database and the server's files need.
 constexpr uint64_t kPresizeMinFree = 4 * kWalPresize;
+
+constexpr size_t kReaders = 4;
 
 void PresizeWal(const std::string& wal_path) {
   struct statvfs fs {};
@@ -87,90 +89,34 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
     }
     secrets = std::move(box).value();
   }
-  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path));
-  store->secrets_ = std::move(secrets);
-  if (Status s = store->Init(); !s.ok()) {
-    return s;
+  Result<std::unique_ptr<SqliteConnection>> writer =
+      SqliteConnection::Open(path, /*read_only=*/false);
+  if (!writer.ok()) {
+    return writer.status();
   }
-  return store;
-}
-
-SqliteStore::SqliteStore(std::string path)
-    : path_(std::move(path)),
-      queue_([this](std::vector<Queue::Change>& batch) { return CommitBatch(batch); }) {}
-
-Status SqliteStore::Init() {
-  Result<std::unique_ptr<Connection>> conn = Connection::Open(path_, /*read_only=*/false);
-  if (!conn.ok()) {
-    return conn.status();
-  }
-  writer_conn_ = std::move(conn).value();
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA wal_autocheckpoint=4000",
         "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536"}) {
-    if (Status s = writer_conn_->Exec(pragma); !s.ok()) {
+    if (Status s = (*writer)->Exec(pragma); !s.ok()) {
       return s;
     }
   }
-  if (Status s = sqlite::Migrate(*writer_conn_); !s.ok()) {
+  if (Status s = sqlite::Migrate(**writer); !s.ok()) {
     return s;
   }
-  PresizeWal(path_ + "-wal");  // nothing else writes yet
+  PresizeWal(path + "-wal");  // nothing else writes yet
+  std::vector<std::unique_ptr<sql::Connection>> readers;
   for (size_t i = 0; i < kReaders; ++i) {
-    Result<std::unique_ptr<Connection>> reader = Connection::Open(path_, /*read_only=*/true);
+    Result<std::unique_ptr<SqliteConnection>> reader =
+        SqliteConnection::Open(path, /*read_only=*/true);
     if (!reader.ok()) {
       return reader.status();
     }
     (*reader)->Exec("PRAGMA cache_size=-16384");
-    readers_.push_back(std::move(reader).value());
+    readers.push_back(std::move(reader).value());
   }
-  queue_.Start();
-  return Status::Ok();
-}
-
-SqliteStore::~SqliteStore() {
-  // Commits what is queued while the connections are still open.
-  queue_.Stop();
-}
-
-SqliteStore::Queue::Outcome SqliteStore::CommitBatch(std::vector<Queue::Change>& batch) {
-  static const std::string kBegin = "BEGIN IMMEDIATE", kCommit = "COMMIT",
-                           kSavepoint = "SAVEPOINT op", kRelease = "RELEASE op",
-                           kRollbackTo = "ROLLBACK TO op";
-  Queue::Outcome out;
-  out.results.resize(batch.size());
-  Connection& db = *writer_conn_;
-  out.commit = db.ExecCached(kBegin);
-  std::vector<std::string> change_changed;
-  for (size_t i = 0; i < batch.size() && out.commit.ok(); ++i) {
-    db.ExecCached(kSavepoint);
-    change_changed.clear();
-    out.results[i] = batch[i].apply(db, change_changed);
-    if (out.results[i].ok()) {
-      out.changed.insert(out.changed.end(), change_changed.begin(), change_changed.end());
-    } else {
-      db.ExecCached(kRollbackTo);
-    }
-    db.ExecCached(kRelease);
-  }
-  // A change that ran out of disk leaves SQLite's transaction in doubt: the batch fails
-  // as a whole, as disk full, and is rolled back.
-  for (const Status& result : out.results) {
-    if (out.commit.ok() && result.api_code() == kDiskFull) {
-      out.commit = result;
-    }
-  }
-  if (out.commit.ok()) {
-    out.commit = db.ExecCached(kCommit);
-  }
-  if (!out.commit.ok()) {
-    db.Exec("ROLLBACK");
-  }
-  // A change that carried notifications but rolled back alone costs the outbox a look.
-  if (std::exchange(outbox_signal_, false) && out.commit.ok() && outbox_listener_) {
-    outbox_listener_();
-  }
-  return out;
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(std::move(writer).value(), std::move(readers), std::move(secrets)));
 }
 
 }  // namespace sw

@@ -1,215 +1,26 @@
-// SqliteStore: the embedded default Store, one SQLite file in WAL mode with
-// synchronous=FULL, so a commit is on stable storage before anyone acts on it.
-//
-// Thread-safe. Writes share one connection and go through a CommitQueue (group
-// commit, in-place commits on an idle store, chained completions, a sticky failure);
-// this backend gives it the batch's transaction: BEGIN IMMEDIATE, each change in a
-// savepoint of its own (a lost compare-and-set rolls back only itself), one COMMIT.
-// Reads use a small pool of read-only connections, which WAL lets run beside the
-// writer. What a run transition writes is planned by PlanTransition
-// (store/transition_plan.h) and applied by sqlite/transition.cc.
-//
-// The methods live in files by domain: runs.cc (runs and steps), workspaces.cc
-// (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
-// events, agent tasks), human_tasks.cc (approvals, forms, magic links),
-// notifications.cc (notifications, channels, deliveries), connections.cc (connections,
-// OAuth flow states), billing.cc (spend); rows.cc reads and writes each
-// record's row.
+// SqliteStore: the embedded default Store, the SQL store (store/sql/sql_store.h) on one
+// SQLite file in WAL mode with synchronous=FULL, so a commit is on stable storage
+// before anyone acts on it. Its one writer connection is the only writer; four
+// read-only connections read beside it, as WAL lets them.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <utility>
-#include <vector>
 
-#include "store/commit_queue.h"
-#include "store/secret_box.h"
-#include "store/sqlite/db.h"
-#include "store/store.h"
+#include "store/sql/sql_store.h"
 
 namespace sw {
 
-class SqliteStore final : public Store {
+class SqliteStore final : public SqlStore {
  public:
   // Opens (creating if needed) DIR/stepwell.db and migrates it to the current schema.
   // `secrets` seals what the store keeps secret; null: the key of DIR
   // (SecretBox::ForDataDir).
   static Result<std::unique_ptr<SqliteStore>> Open(
       const std::string& data_dir, std::shared_ptr<const SecretBox> secrets = nullptr);
-  ~SqliteStore() override;
-
-  bool Healthy() const override { return queue_.Healthy(); }
-
-  Result<WorkspaceRecord> CreateWorkspace(const WorkspaceRecord& ws) override;
-  Result<WorkspaceRecord> FindWorkspaceBySlug(const std::string& slug) override;
-  Result<WorkspaceRecord> FindWorkspace(const std::string& id) override;
-  Status CreateToken(const TokenRecord& token, const std::optional<AuditEntry>& audit) override;
-  Result<TokenRecord> FindTokenByHash(const std::string& hash) override;
-  Result<std::vector<TokenRecord>> ListTokens(const std::string& workspace_id) override;
-  Status RevokeToken(const std::string& workspace_id, const std::string& token_id, int64_t now,
-                     const AuditEntry& audit) override;
-  Status CreateSession(const std::string& hash, const std::string& token_id,
-                       int64_t expires_at) override;
-  Result<TokenRecord> FindSessionToken(const std::string& hash, int64_t now) override;
-  Status DeleteSession(const std::string& hash) override;
-
-  Result<PutWorkflowResult> PutWorkflow(const WorkflowRecord& wf, const AuditEntry& audit) override;
-  Result<WorkflowRecord> GetWorkflow(const std::string& workspace_id,
-                                     const std::string& workflow_id) override;
-  Result<std::vector<WorkflowRecord>> ListWorkflows(const std::string& workspace_id) override;
-  Result<nlohmann::json> GetDefinition(const std::string& workspace_id,
-                                       const std::string& workflow_id, int version) override;
-  Result<WorkflowRecord> SetWorkflowStatus(const std::string& workspace_id,
-                                           const std::string& workflow_id,
-                                           const std::string& status, int64_t now,
-                                           const AuditEntry& audit) override;
-  Result<bool> TripWorkflowSafety(const WorkflowSafetyTrip& trip) override;
-  Result<WorkflowRecord> ClearWorkflowSafety(const std::string& workspace_id,
-                                             const std::string& workflow_id,
-                                             const std::string& reason, int64_t now,
-                                             const AuditEntry& audit) override;
-
-  Result<CreateRunResult> CreateRun(const RunRecord& run,
-                                    const std::optional<IdempotencyKey>& key) override;
-  void CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
-                      CreateRunDone done) override;
-  Result<RunRecord> GetRun(const std::string& run_id, bool with_steps) override;
-  Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
-                              UpdateReads reads) override;
-  void UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
-                      UpdateRunDone done) override;
-  Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) override;
-  Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) override;
-  Result<std::vector<RunStatusCount>> CountRunsByStatus() override;
-  Result<std::vector<std::pair<std::string, int64_t>>> CountWorkflowsByStatus() override;
-  using Store::TransitionRunAsync;
-  void TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) override;
-  Result<int64_t> TransitionRun(RunTransition t) override;
-
-  Result<std::vector<TimerRecord>> DueTimers(int64_t due_before, int limit) override;
-  Result<std::optional<EventRecord>> FindBufferedEvent(const std::string& run_id,
-                                                       const std::string& event_type) override;
-  Status BufferEvent(const std::string& run_id, int64_t expected_version,
-                     const EventRecord& event) override;
-
-  Result<std::optional<AgentTaskRecord>> ClaimAgentTask(const std::string& workspace_id,
-                                                        const std::vector<std::string>& queues,
-                                                        const std::string& agent_id, int64_t now,
-                                                        int64_t lease_ms) override;
-  Result<AgentTaskRecord> GetAgentTask(const std::string& task_id) override;
-  Result<AgentTaskRecord> HeartbeatAgentTask(const std::string& task_id,
-                                             const std::string& agent_id, int64_t now,
-                                             int64_t lease_ms) override;
-  Status CancelAgentTask(const std::string& task_id, int64_t now) override;
-  Result<std::vector<AgentTaskRecord>> LapsedAgentTasks(int64_t now, int limit) override;
-  Result<std::vector<std::string>> ActiveChildRuns(const std::string& run_id) override;
-
-  Result<HumanTaskRecord> GetHumanTask(const std::string& id) override;
-  Result<HumanTaskPage> ListHumanTasks(const std::string& workspace_id,
-                                       const HumanTaskFilter& filter) override;
-  Status CreateApprovalLink(const ApprovalLinkRecord& link) override;
-  Result<ApprovalLinkRecord> FindApprovalLink(const std::string& token_hash) override;
-
-  Result<ConnectionRecord> CreateConnection(const ConnectionRecord& c, const AuditEntry& audit,
-                                            const std::optional<IdempotencyKey>& key) override;
-  Result<ConnectionRecord> GetConnection(const std::string& id) override;
-  Result<ConnectionRecord> FindConnectionByName(const std::string& workspace_id,
-                                                const std::string& name) override;
-  Result<ConnectionPage> ListConnections(const std::string& workspace_id,
-                                         const ConnectionFilter& filter) override;
-  Result<ConnectionRecord> UpdateConnection(const ConnectionWrite& w) override;
-  Status DeleteConnection(const std::string& workspace_id, const std::string& id,
-                          const AuditEntry& audit) override;
-  Result<std::vector<std::string>> WakeReauthWaits(const std::string& connection_id,
-                                                   int64_t now) override;
-  Status ResealSecrets() override;
-  Status CreateOAuthState(const OAuthStateRecord& state) override;
-  Result<OAuthStateRecord> TakeOAuthState(const std::string& state_hash, int64_t now) override;
-
-  Result<BillingRecord> GetBilling(const std::string& workspace_id, int64_t now) override;
-  Result<BillingRecord> UpdateBilling(const BillingUpdate& u) override;
-  Result<bool> TripSpendCap(const WorkflowSafetyTrip& trip, int64_t price) override;
-  Result<std::vector<WorkflowRef>> SettleSpendHolds(int64_t now) override;
-
-  Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,
-                                            const std::string& target, const std::string& cursor,
-                                            int limit) override;
-
-  Status AddNotification(const NotificationRecord& n) override;
-  Result<NotificationPage> ListNotifications(const std::string& workspace_id,
-                                             const NotificationFilter& filter) override;
-  Result<NotificationRecord> MarkNotificationRead(const std::string& workspace_id,
-                                                  const std::string& notification_id,
-                                                  int64_t now) override;
-  Result<NotificationChannels> GetNotificationChannels(const std::string& workspace_id) override;
-  Status PutNotificationChannels(const std::string& workspace_id,
-                                 const NotificationChannels& channels,
-                                 const AuditEntry& audit) override;
-  Result<DeliveryPage> ListDeliveries(const std::string& workspace_id, const std::string& cursor,
-                                      int limit) override;
-  Result<std::vector<OutboxItem>> DueDeliveries(int64_t due_before, int limit) override;
-  Status FinishDeliveryAttempt(const DeliveryAttempt& a) override;
-  void SetOutboxListener(std::function<void()> listener) override {
-    outbox_listener_ = std::move(listener);
-  }
-
-  void SetChangeListener(ChangeListener listener) override {
-    queue_.SetListener(std::move(listener));
-  }
-  Stats GetStats() const override { return queue_.GetStats(); }
 
  private:
-  using Queue = CommitQueue<sqlite::Connection>;
-
-  static constexpr size_t kReaders = 4;
-
-  explicit SqliteStore(std::string path);
-  Status Init();
-  // The batch's transaction on the writer connection, for the queue.
-  Queue::Outcome CommitBatch(std::vector<Queue::Change>& batch);
-  Status WriteSync(Queue::Apply apply) { return queue_.CommitSync(std::move(apply)); }
-  Queue::Change TransitionChange(std::shared_ptr<RunTransition> t, TransitionDone done);
-  // `decide`, noting a transition that carries notifications (the outbox listener is
-  // told after the commit).
-  DecideTransition NotingNotifications(DecideTransition decide);
-
-  // Borrows a read connection for the duration of `fn`.
-  template <typename Fn>
-  auto Read(Fn&& fn) -> decltype(fn(std::declval<sqlite::Connection&>())) {
-    std::unique_ptr<sqlite::Connection> conn;
-    {
-      std::unique_lock lock(readers_mu_);
-      readers_cv_.wait(lock, [&] { return !readers_.empty(); });
-      conn = std::move(readers_.back());
-      readers_.pop_back();
-    }
-    auto result = fn(*conn);
-    {
-      std::lock_guard lock(readers_mu_);
-      readers_.push_back(std::move(conn));
-    }
-    readers_cv_.notify_one();
-    return result;
-  }
-
-  std::string path_;
-  std::shared_ptr<const SecretBox> secrets_;
-  std::unique_ptr<sqlite::Connection> writer_conn_;  // used by the queue's committer
-
-  std::mutex readers_mu_;
-  std::condition_variable readers_cv_;
-  std::vector<std::unique_ptr<sqlite::Connection>> readers_;  // guarded by readers_mu_
-
-  // Set before the first write. Told after a commit that queued deliveries.
-  std::function<void()> outbox_listener_;
-  // A change of the batch being committed carries notifications; touched only by the
-  // thread that holds the writer (the queue's `committing_`), which hands it on.
-  bool outbox_signal_ = false;
-
-  // Last, so it stops (committing what is queued) before the connections close.
-  Queue queue_;
+  using SqlStore::SqlStore;
 };
 
 }  // namespace sw

@@ -1,4 +1,4 @@
-// The SQLite rows of spend (store/billing_records.h), for the store's own files: the
+// The rows of spend (store/billing_records.h), for the store's own files: the
 // billing row of a workspace as of a moment, and the charge a run's transition adds,
 // applied in the transition's savepoint (a refused charge rolls the transition back).
 //
@@ -9,9 +9,9 @@
 
 #include "core/result.h"
 #include "store/billing_records.h"
-#include "store/sqlite/db.h"
+#include "store/sql/connection.h"
 
-namespace sw::sqlite {
+namespace sw::sql {
 
 // The workspace's billing as of `now` (a later period rolled over, not written);
 // defaults when it has no row.
@@ -26,4 +26,4 @@ Result<bool> ChargeSpend(Connection& db, const SpendCharge& charge, int64_t now)
 // A server id ("ntf_…", "aud_…") for a row the store makes by itself.
 std::string NewId(std::string_view prefix, int64_t now);
 
-}  // namespace sw::sqlite
+}  // namespace sw::sql

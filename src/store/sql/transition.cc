@@ -1,9 +1,9 @@
-#include "store/sqlite/transition.h"
+#include "store/sql/transition.h"
 
-#include "store/sqlite/query.h"
-#include "store/sqlite/rows.h"
+#include "store/sql/query.h"
+#include "store/sql/rows.h"
 
-namespace sw::sqlite {
+namespace sw::sql {
 
 namespace {
 
@@ -85,7 +85,9 @@ Status DropTimers(Connection& db, const std::string& run_id, TimerDrop drop) {
 
 Status AddTimer(Connection& db, const TimerRecord& timer) {
   return Exec(
-      db, "INSERT OR REPLACE INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?)",
+      db,
+      "INSERT INTO timers(run_id, kind, path, due_at) VALUES(?, ?, ?, ?) ON CONFLICT(run_id, "
+      "kind) DO UPDATE SET path = excluded.path, due_at = excluded.due_at",
       [&](Statement& q) {
         q.Bind(1, timer.run_id).Bind(2, std::string(ToString(timer.kind))).Bind(3, timer.path);
         q.Bind(4, timer.due_at);
@@ -102,16 +104,21 @@ Status CloseAgentTasks(Connection& db, const TransitionPlan& plan) {
 
 Status CloseHumanTasks(Connection& db, const TransitionPlan& plan) {
   // What each kind becomes, and its resolution, as core/approval.h and core/form.h read it.
-  static const std::string kClosed = "CASE kind WHEN 'approval' THEN '" +
-                                     std::string(kClosedApprovalStatus) + "' ELSE '" +
-                                     std::string(kClosedFormStatus) + "' END";
   static const std::string kSql =
-      "UPDATE human_tasks SET status = " + kClosed + ", resolution = json_object('status', " +
-      kClosed + ", 'at', ?1, 'reason', ?2, 'proceed', json('false')), version = version + 1, " +
-      "updated_at = ?1 WHERE run_id = ?3 AND status IN " +
+      "UPDATE human_tasks SET status = CASE kind WHEN 'approval' THEN ?1 ELSE ?2 END, "
+      "resolution = CASE kind WHEN 'approval' THEN ?3 ELSE ?4 END, version = version + 1, "
+      "updated_at = ?5 WHERE run_id = ?6 AND status IN " +
       SqlList(kOpenHumanTaskStatuses, [](std::string_view s) { return s; });
+  auto resolution = [&](std::string_view status) {
+    return nlohmann::json{{"status", status},
+                          {"at", plan.now},
+                          {"reason", *plan.close_human_tasks},
+                          {"proceed", false}};
+  };
   return Exec(db, kSql, [&](Statement& q) {
-    q.Bind(1, plan.now).Bind(2, *plan.close_human_tasks).Bind(3, plan.run_id);
+    q.Bind(1, kClosedApprovalStatus).Bind(2, kClosedFormStatus);
+    q.BindJson(3, resolution(kClosedApprovalStatus)).BindJson(4, resolution(kClosedFormStatus));
+    q.Bind(5, plan.now).Bind(6, plan.run_id);
   });
 }
 
@@ -274,4 +281,4 @@ Status ApplyTransition(Connection& db, const RunTransition& t, std::vector<std::
   return ApplyTransitionFrom(db, t, *before, changed);
 }
 
-}  // namespace sw::sqlite
+}  // namespace sw::sql

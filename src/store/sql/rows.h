@@ -1,4 +1,4 @@
-// The SQLite store's rows: for each record type its column list, the one reader that
+// The SQL store's rows: for each record type its column list, the one reader that
 // maps a row selected with that list to the record, and the statement that writes it.
 // A reader refuses a value its record does not admit (DataCorruption) rather than
 // substitute a default.
@@ -10,10 +10,10 @@
 
 #include "core/result.h"
 #include "store/records.h"
-#include "store/sqlite/db.h"
+#include "store/sql/connection.h"
 #include "store/transition_plan.h"
 
-namespace sw::sqlite {
+namespace sw::sql {
 
 inline constexpr char kRunColumns[] =
     "id, workspace_id, workflow_id, workflow_version, status, version, paused_from, pause, "
@@ -92,4 +92,4 @@ Status KeepIdempotent(Connection& db, const std::string& workspace_id, const Ide
 // per row of its workspace's notification_channels. Answers the deliveries queued.
 Result<int64_t> InsertNotification(Connection& db, const NotificationRecord& n);
 
-}  // namespace sw::sqlite
+}  // namespace sw::sql

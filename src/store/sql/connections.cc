@@ -1,17 +1,17 @@
-// SqliteStore's connections and OAuth flow states. See sqlite_store.h. Every secret is
+// SqlStore's connections and OAuth flow states. See sql_store.h. Every secret is
 // sealed by the store's SecretBox before it is bound to a statement and opened after
 // it is read, so no secret reaches the database file in the clear.
 #include <nlohmann/json.hpp>
 
-#include "store/sqlite/query.h"
-#include "store/sqlite/rows.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/sql/query.h"
+#include "store/sql/rows.h"
+#include "store/sql/sql_store.h"
 
 namespace sw {
 
 using nlohmann::json;
-using sqlite::Connection;
-using sqlite::Statement;
+using sql::Connection;
+using sql::Statement;
 
 namespace {
 
@@ -90,7 +90,7 @@ void BindConnection(Statement& q, const ConnectionRecord& c, const SecretBox& bo
 Result<ConnectionRecord> SelectConnection(Connection& db, const SecretBox& box,
                                           const std::string& where, const std::string& a,
                                           const std::string& b, const std::string& not_found) {
-  return sqlite::QueryOne<ConnectionRecord>(
+  return sql::QueryOne<ConnectionRecord>(
       db, std::string("SELECT ") + kConnectionColumns + " FROM connections WHERE " + where,
       [&](Statement& q) {
         q.Bind(1, a);
@@ -106,14 +106,13 @@ Status NameTaken(const ConnectionRecord& c) {
 
 }  // namespace
 
-Result<ConnectionRecord> SqliteStore::CreateConnection(const ConnectionRecord& c,
-                                                       const AuditEntry& audit,
-                                                       const std::optional<IdempotencyKey>& key) {
+Result<ConnectionRecord> SqlStore::CreateConnection(const ConnectionRecord& c,
+                                                    const AuditEntry& audit,
+                                                    const std::optional<IdempotencyKey>& key) {
   ConnectionRecord created = c;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
     if (key) {
-      Result<std::optional<std::string>> existing =
-          sqlite::FindIdempotent(db, c.workspace_id, *key);
+      Result<std::optional<std::string>> existing = sql::FindIdempotent(db, c.workspace_id, *key);
       if (!existing.ok()) {
         return existing.status();
       }
@@ -126,19 +125,19 @@ Result<ConnectionRecord> SqliteStore::CreateConnection(const ConnectionRecord& c
         created = std::move(first).value();
         return Status::Ok();
       }
-      if (Status kept = sqlite::KeepIdempotent(db, c.workspace_id, *key, c.id, c.created_at);
+      if (Status kept = sql::KeepIdempotent(db, c.workspace_id, *key, c.id, c.created_at);
           !kept.ok()) {
         return kept;
       }
     }
-    Status inserted = sqlite::Exec(db,
-                                   std::string("INSERT INTO connections(") + kConnectionColumns +
-                                       ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                                   [&](Statement& q) { BindConnection(q, c, *secrets_); });
-    if (!inserted.ok() && sqlite3_extended_errcode(db.raw()) == SQLITE_CONSTRAINT_UNIQUE) {
+    Status inserted = sql::Exec(db,
+                                std::string("INSERT INTO connections(") + kConnectionColumns +
+                                    ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                                [&](Statement& q) { BindConnection(q, c, *secrets_); });
+    if (!inserted.ok() && inserted.code() == StatusCode::kAlreadyExists) {
       return NameTaken(c);
     }
-    return inserted.ok() ? sqlite::InsertAudit(db, audit) : inserted;
+    return inserted.ok() ? sql::InsertAudit(db, audit) : inserted;
   });
   if (!s.ok()) {
     return s;
@@ -146,29 +145,29 @@ Result<ConnectionRecord> SqliteStore::CreateConnection(const ConnectionRecord& c
   return created;
 }
 
-Result<ConnectionRecord> SqliteStore::GetConnection(const std::string& id) {
+Result<ConnectionRecord> SqlStore::GetConnection(const std::string& id) {
   return Read([&](Connection& db) {
     return SelectConnection(db, *secrets_, "id = ?1", id, "", "connection " + id + " not found");
   });
 }
 
-Result<ConnectionRecord> SqliteStore::FindConnectionByName(const std::string& workspace_id,
-                                                           const std::string& name) {
+Result<ConnectionRecord> SqlStore::FindConnectionByName(const std::string& workspace_id,
+                                                        const std::string& name) {
   return Read([&](Connection& db) {
     return SelectConnection(db, *secrets_, "workspace_id = ?1 AND name = ?2", workspace_id, name,
                             "connection '" + name + "' not found");
   });
 }
 
-Result<ConnectionPage> SqliteStore::ListConnections(const std::string& workspace_id,
-                                                    const ConnectionFilter& f) {
+Result<ConnectionPage> SqlStore::ListConnections(const std::string& workspace_id,
+                                                 const ConnectionFilter& f) {
   std::string sql =
       std::string("SELECT ") + kConnectionColumns + " FROM connections WHERE workspace_id = ?1";
   if (f.status) sql += " AND status = ?2";
   if (!f.cursor.empty()) sql += " AND id < ?3";
   sql += " ORDER BY id DESC LIMIT ?4";
   Result<std::vector<ConnectionRecord>> rows = Read([&](Connection& db) {
-    return sqlite::QueryAll<ConnectionRecord>(
+    return sql::QueryAll<ConnectionRecord>(
         db, sql,
         [&](Statement& q) {
           q.Bind(1, workspace_id);
@@ -190,7 +189,7 @@ Result<ConnectionPage> SqliteStore::ListConnections(const std::string& workspace
   return page;
 }
 
-Result<ConnectionRecord> SqliteStore::UpdateConnection(const ConnectionWrite& w) {
+Result<ConnectionRecord> SqlStore::UpdateConnection(const ConnectionWrite& w) {
   ConnectionRecord written = w.connection;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
     Result<ConnectionRecord> stored =
@@ -205,26 +204,26 @@ Result<ConnectionRecord> SqliteStore::UpdateConnection(const ConnectionWrite& w)
     written.workspace_id = stored->workspace_id;
     written.created_at = stored->created_at;
     written.version = stored->version + 1;
-    Status updated = sqlite::Exec(
+    Status updated = sql::Exec(
         db,
         "UPDATE connections SET name = ?3, app = ?4, status = ?5, error_message = ?6, "
         "error_at = ?7, token_url = ?8, client_id = ?9, authorize_url = ?10, scopes = ?11, "
         "client_secret = ?12, refresh_token = ?13, access_token = ?14, expires_at = ?15, "
         "version = ?16, updated_at = ?18 WHERE id = ?1 AND workspace_id = ?2",
         [&](Statement& q) { BindConnection(q, written, *secrets_); });
-    if (!updated.ok() && sqlite3_extended_errcode(db.raw()) == SQLITE_CONSTRAINT_UNIQUE) {
+    if (!updated.ok() && updated.code() == StatusCode::kAlreadyExists) {
       return NameTaken(written);
     }
     if (!updated.ok()) {
       return updated;
     }
     if (w.audit) {
-      if (Status a = sqlite::InsertAudit(db, *w.audit); !a.ok()) {
+      if (Status a = sql::InsertAudit(db, *w.audit); !a.ok()) {
         return a;
       }
     }
     for (const NotificationRecord& n : w.notify) {
-      Result<int64_t> queued = sqlite::InsertNotification(db, n);
+      Result<int64_t> queued = sql::InsertNotification(db, n);
       if (!queued.ok()) {
         return queued.status();
       }
@@ -238,33 +237,33 @@ Result<ConnectionRecord> SqliteStore::UpdateConnection(const ConnectionWrite& w)
   return written;
 }
 
-Status SqliteStore::DeleteConnection(const std::string& workspace_id, const std::string& id,
-                                     const AuditEntry& audit) {
+Status SqlStore::DeleteConnection(const std::string& workspace_id, const std::string& id,
+                                  const AuditEntry& audit) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Status deleted = sqlite::Exec(db, "DELETE FROM connections WHERE id = ?1 AND workspace_id = ?2",
-                                  [&](Statement& q) { q.Bind(1, id).Bind(2, workspace_id); });
+    Status deleted = sql::Exec(db, "DELETE FROM connections WHERE id = ?1 AND workspace_id = ?2",
+                               [&](Statement& q) { q.Bind(1, id).Bind(2, workspace_id); });
     if (!deleted.ok()) {
       return deleted;
     }
     if (db.Changes() == 0) {
       return NotFound("connection " + id + " not found");
     }
-    Status states = sqlite::Exec(db, "DELETE FROM oauth_states WHERE connection_id = ?1",
-                                 [&](Statement& q) { q.Bind(1, id); });
-    return states.ok() ? sqlite::InsertAudit(db, audit) : states;
+    Status states = sql::Exec(db, "DELETE FROM oauth_states WHERE connection_id = ?1",
+                              [&](Statement& q) { q.Bind(1, id); });
+    return states.ok() ? sql::InsertAudit(db, audit) : states;
   });
 }
 
-Status SqliteStore::ResealSecrets() {
+Status SqlStore::ResealSecrets() {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Result<std::vector<ConnectionRecord>> all = sqlite::QueryAll<ConnectionRecord>(
+    Result<std::vector<ConnectionRecord>> all = sql::QueryAll<ConnectionRecord>(
         db, std::string("SELECT ") + kConnectionColumns + " FROM connections", [](Statement&) {},
         [&](const Statement& s) { return ReadConnection(s, *secrets_); });
     if (!all.ok()) {
       return all.status();
     }
     for (const ConnectionRecord& c : *all) {
-      Status s = sqlite::Exec(
+      Status s = sql::Exec(
           db,
           "UPDATE connections SET client_secret = ?12, refresh_token = ?13, access_token = ?14 "
           "WHERE id = ?1",
@@ -273,13 +272,13 @@ Status SqliteStore::ResealSecrets() {
         return s;
       }
     }
-    return sqlite::Exec(db, "DELETE FROM oauth_states", [](Statement&) {});
+    return sql::Exec(db, "DELETE FROM oauth_states", [](Statement&) {});
   });
 }
 
-Status SqliteStore::CreateOAuthState(const OAuthStateRecord& st) {
+Status SqlStore::CreateOAuthState(const OAuthStateRecord& st) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    return sqlite::Exec(
+    return sql::Exec(
         db,
         std::string("INSERT INTO oauth_states(") + kOAuthStateColumns + ") VALUES(?,?,?,?,?,?,?)",
         [&](Statement& q) {
@@ -290,10 +289,10 @@ Status SqliteStore::CreateOAuthState(const OAuthStateRecord& st) {
   });
 }
 
-Result<OAuthStateRecord> SqliteStore::TakeOAuthState(const std::string& state_hash, int64_t now) {
+Result<OAuthStateRecord> SqlStore::TakeOAuthState(const std::string& state_hash, int64_t now) {
   OAuthStateRecord taken;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Result<OAuthStateRecord> found = sqlite::QueryOne<OAuthStateRecord>(
+    Result<OAuthStateRecord> found = sql::QueryOne<OAuthStateRecord>(
         db,
         std::string("SELECT ") + kOAuthStateColumns + " FROM oauth_states WHERE state_hash = ?1",
         [&](Statement& q) { q.Bind(1, state_hash); },
@@ -318,8 +317,8 @@ Result<OAuthStateRecord> SqliteStore::TakeOAuthState(const std::string& state_ha
     }
     // One use, and expired ones go too.
     Status deleted =
-        sqlite::Exec(db, "DELETE FROM oauth_states WHERE state_hash = ?1 OR expires_at < ?2",
-                     [&](Statement& q) { q.Bind(1, state_hash).Bind(2, now); });
+        sql::Exec(db, "DELETE FROM oauth_states WHERE state_hash = ?1 OR expires_at < ?2",
+                  [&](Statement& q) { q.Bind(1, state_hash).Bind(2, now); });
     if (!deleted.ok()) {
       return deleted;
     }
@@ -335,20 +334,21 @@ Result<OAuthStateRecord> SqliteStore::TakeOAuthState(const std::string& state_ha
   return taken;
 }
 
-Result<std::vector<std::string>> SqliteStore::WakeReauthWaits(const std::string& connection_id,
-                                                              int64_t now) {
+Result<std::vector<std::string>> SqlStore::WakeReauthWaits(const std::string& connection_id,
+                                                           int64_t now) {
   static const std::string kWake =
       "UPDATE runs SET status = 'running', wait = NULL, wait_kind = '', version = version + 1, "
       "updated_at = ?2 WHERE wait_kind = 'reauth' AND status = 'waiting'";
   std::vector<std::string> woken;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) -> Status {
-    Result<std::vector<std::string>> ids = sqlite::QueryAll<std::string>(
+    Result<std::vector<std::string>> ids = sql::QueryAll<std::string>(
         db,
         connection_id.empty()
-            ? kWake +
-                  " AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = "
-                  "json_extract(runs.wait, '$.connection_id') AND c.status = 'error') RETURNING id"
-            : kWake + " AND json_extract(wait, '$.connection_id') = ?1 RETURNING id",
+            ? kWake + " AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = " +
+                  db.dialect().json_member("runs.wait", "connection_id") +
+                  " AND c.status = 'error') RETURNING id"
+            : kWake + " AND " + db.dialect().json_member("wait", "connection_id") +
+                  " = ?1 RETURNING id",
         [&](Statement& q) {
           if (!connection_id.empty()) q.Bind(1, connection_id);
           q.Bind(2, now);

@@ -1,19 +1,19 @@
-// SqliteStore's runs and their steps: create (with an idempotency key), read, list,
-// count, and change them through transitions. See sqlite_store.h.
+// SqlStore's runs and their steps: create (with an idempotency key), read, list,
+// count, and change them through transitions. See sql_store.h.
 #include <algorithm>
 
-#include "store/sqlite/billing.h"
-#include "store/sqlite/query.h"
-#include "store/sqlite/rows.h"
-#include "store/sqlite/sqlite_store.h"
-#include "store/sqlite/transition.h"
+#include "store/sql/billing.h"
+#include "store/sql/query.h"
+#include "store/sql/rows.h"
+#include "store/sql/sql_store.h"
+#include "store/sql/transition.h"
 
 namespace sw {
 
-using sqlite::Connection;
-using sqlite::QueryAll;
-using sqlite::QueryOne;
-using sqlite::Statement;
+using sql::Connection;
+using sql::QueryAll;
+using sql::QueryOne;
+using sql::Statement;
 
 namespace {
 
@@ -28,18 +28,17 @@ std::vector<RunStatus> TerminalRunStatuses() {
 }
 
 Result<RunRecord> SelectRun(Connection& db, const std::string& run_id) {
-  return sqlite::SelectById<RunRecord>(db, sqlite::kRunColumns, "runs", run_id, sqlite::ReadRun,
-                                       "run");
+  return sql::SelectById<RunRecord>(db, sql::kRunColumns, "runs", run_id, sql::ReadRun, "run");
 }
 
 // The run, and its steps when asked, as `db` sees it.
 Result<RunRecord> SelectRunAndSteps(Connection& db, const std::string& run_id, bool with_steps) {
   static const std::string kStepsSql =
-      std::string("SELECT ") + sqlite::kStepColumns + " FROM steps WHERE run_id = ? ORDER BY seq";
+      std::string("SELECT ") + sql::kStepColumns + " FROM steps WHERE run_id = ? ORDER BY seq";
   Result<RunRecord> run = SelectRun(db, run_id);
   if (run.ok() && with_steps) {
     Result<std::vector<StepRecord>> steps = QueryAll<StepRecord>(
-        db, kStepsSql, [&](Statement& q) { q.Bind(1, run_id); }, sqlite::ReadStep);
+        db, kStepsSql, [&](Statement& q) { q.Bind(1, run_id); }, sql::ReadStep);
     if (!steps.ok()) {
       return steps.status();
     }
@@ -54,8 +53,7 @@ Status ApplyCreateRun(Connection& db, const RunRecord& run,
                       const std::optional<IdempotencyKey>& key, CreateRunResult& out,
                       std::vector<std::string>& changed) {
   if (key) {
-    Result<std::optional<std::string>> existing =
-        sqlite::FindIdempotent(db, run.workspace_id, *key);
+    Result<std::optional<std::string>> existing = sql::FindIdempotent(db, run.workspace_id, *key);
     if (!existing.ok()) {
       return existing.status();
     }
@@ -68,13 +66,13 @@ Status ApplyCreateRun(Connection& db, const RunRecord& run,
       out.replayed = true;
       return Status::Ok();
     }
-    if (Status kept = sqlite::KeepIdempotent(db, run.workspace_id, *key, run.id, run.created_at);
+    if (Status kept = sql::KeepIdempotent(db, run.workspace_id, *key, run.id, run.created_at);
         !kept.ok()) {
       return kept;
     }
   }
   changed.push_back(run.id);
-  return sqlite::InsertRun(db, run);
+  return sql::InsertRun(db, run);
 }
 
 // Reads the run on the writer's connection, in the write's own transaction (pages the
@@ -98,7 +96,7 @@ Status ApplyDecided(Connection& db, const std::string& run_id,
     transition.run_id = run_id;
     transition.expected_version = run->version;
     transition.expected_status = run->status;
-    Status applied = sqlite::ApplyTransitionFrom(db, transition, HeadOf(*run), changed);
+    Status applied = sql::ApplyTransitionFrom(db, transition, HeadOf(*run), changed);
     if (!applied.ok()) {
       return applied;
     }
@@ -119,8 +117,8 @@ Status ApplyDecided(Connection& db, const std::string& run_id,
 
 }  // namespace
 
-Result<CreateRunResult> SqliteStore::CreateRun(const RunRecord& run,
-                                               const std::optional<IdempotencyKey>& key) {
+Result<CreateRunResult> SqlStore::CreateRun(const RunRecord& run,
+                                            const std::optional<IdempotencyKey>& key) {
   CreateRunResult out{run, false};
   Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
     return ApplyCreateRun(db, run, key, out, changed);
@@ -131,8 +129,8 @@ Result<CreateRunResult> SqliteStore::CreateRun(const RunRecord& run,
   return out;
 }
 
-void SqliteStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
-                                 CreateRunDone done) {
+void SqlStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
+                              CreateRunDone done) {
   auto out = std::make_shared<CreateRunResult>(CreateRunResult{std::move(run), false});
   auto shared_key = std::make_shared<const std::optional<IdempotencyKey>>(std::move(key));
   queue_.Commit(Queue::Change{[out, shared_key](Connection& db, std::vector<std::string>& changed) {
@@ -144,7 +142,7 @@ void SqliteStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> ke
                               }});
 }
 
-Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps) {
+Result<RunRecord> SqlStore::GetRun(const std::string& run_id, bool with_steps) {
   static const std::string kBegin = "BEGIN", kCommit = "COMMIT";
   return Read([&](Connection& db) -> Result<RunRecord> {
     // One read transaction so the run and its steps are one snapshot.
@@ -155,7 +153,7 @@ Result<RunRecord> SqliteStore::GetRun(const std::string& run_id, bool with_steps
   });
 }
 
-Store::DecideTransition SqliteStore::NotingNotifications(DecideTransition decide) {
+Store::DecideTransition SqlStore::NotingNotifications(DecideTransition decide) {
   return [this, decide = std::move(decide)](const RunRecord& run) {
     Result<std::optional<RunTransition>> t = decide(run);
     if (t.ok() && t->has_value() && !(*t)->notify.empty()) {
@@ -165,8 +163,8 @@ Store::DecideTransition SqliteStore::NotingNotifications(DecideTransition decide
   };
 }
 
-Result<RunRecord> SqliteStore::UpdateRun(const std::string& run_id, DecideTransition decide,
-                                         UpdateReads reads) {
+Result<RunRecord> SqlStore::UpdateRun(const std::string& run_id, DecideTransition decide,
+                                      UpdateReads reads) {
   std::optional<RunRecord> after;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
     // The writer thread under load reads the answer from a reader afterwards, beside
@@ -183,8 +181,8 @@ Result<RunRecord> SqliteStore::UpdateRun(const std::string& run_id, DecideTransi
   return std::move(*after);
 }
 
-void SqliteStore::UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
-                                 UpdateRunDone done) {
+void SqlStore::UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
+                              UpdateRunDone done) {
   auto after = std::make_shared<std::optional<RunRecord>>();
   queue_.Commit(Queue::Change{
       [after, run_id = std::move(run_id), decide = NotingNotifications(std::move(decide)), reads](
@@ -196,12 +194,12 @@ void SqliteStore::UpdateRunAsync(std::string run_id, DecideTransition decide, Up
       }});
 }
 
-Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const RunFilter& filter) {
+Result<RunPage> SqlStore::ListRuns(const std::string& workspace_id, const RunFilter& filter) {
   constexpr int kMaxPage = 500;
   RunFilter f = filter;
   f.limit = std::clamp(f.limit, 1, kMaxPage);
   std::string sql =
-      std::string("SELECT ") + sqlite::kRunColumns + " FROM runs WHERE workspace_id = ?1";
+      std::string("SELECT ") + sql::kRunColumns + " FROM runs WHERE workspace_id = ?1";
   if (f.statuses) {
     sql += " AND status IN (";
     for (size_t i = 0; i < f.statuses->size(); ++i) {
@@ -212,7 +210,7 @@ Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const Run
   if (f.workflow_id) sql += " AND workflow_id = ?2";
   if (f.pause_reason) sql += " AND pause_reason = ?3";
   if (f.wait_kind) sql += " AND wait_kind = ?4";
-  if (f.id_contains) sql += " AND instr(id, ?5) > 0";
+  if (f.id_contains) sql += std::string(" AND ") + dialect().position_function + "(id, ?5) > 0";
   if (f.parent_run_id) sql += " AND parent_run_id = ?8 AND parent_run_id != ''";
   if (!f.cursor.empty()) sql += " AND id < ?6";
   sql += " ORDER BY id DESC LIMIT ?7";
@@ -229,7 +227,7 @@ Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const Run
           q.Bind(7, f.limit + 1);
           if (f.parent_run_id) q.Bind(8, *f.parent_run_id);
         },
-        sqlite::ReadRun);
+        sql::ReadRun);
     if (!rows.ok()) {
       return rows.status();
     }
@@ -243,7 +241,7 @@ Result<RunPage> SqliteStore::ListRuns(const std::string& workspace_id, const Run
   });
 }
 
-Result<std::vector<std::string>> SqliteStore::ListRunIdsByStatus(RunStatus status) {
+Result<std::vector<std::string>> SqlStore::ListRunIdsByStatus(RunStatus status) {
   return Read([&](Connection& db) {
     return QueryAll<std::string>(
         db, "SELECT id FROM runs WHERE status = ? ORDER BY id",
@@ -252,7 +250,7 @@ Result<std::vector<std::string>> SqliteStore::ListRunIdsByStatus(RunStatus statu
   });
 }
 
-Result<std::vector<RunStatusCount>> SqliteStore::CountRunsByStatus() {
+Result<std::vector<RunStatusCount>> SqlStore::CountRunsByStatus() {
   return Read([&](Connection& db) {
     return QueryAll<RunStatusCount>(
         db, "SELECT status, COUNT(*) FROM runs GROUP BY status", [](Statement&) {},
@@ -267,12 +265,11 @@ Result<std::vector<RunStatusCount>> SqliteStore::CountRunsByStatus() {
   });
 }
 
-Result<std::vector<std::string>> SqliteStore::ActiveChildRuns(const std::string& run_id) {
+Result<std::vector<std::string>> SqlStore::ActiveChildRuns(const std::string& run_id) {
   // `parent_run_id != ''` lets SQLite use the partial index runs_by_parent.
   static const std::string kSql =
       "SELECT id FROM runs WHERE parent_run_id = ? AND parent_run_id != '' AND status NOT IN " +
-      sqlite::SqlList(TerminalRunStatuses(), [](RunStatus s) { return ToString(s); }) +
-      " ORDER BY id";
+      sql::SqlList(TerminalRunStatuses(), [](RunStatus s) { return ToString(s); }) + " ORDER BY id";
   return Read([&](Connection& db) {
     return QueryAll<std::string>(
         db, kSql, [&](Statement& q) { q.Bind(1, run_id); },
@@ -280,14 +277,14 @@ Result<std::vector<std::string>> SqliteStore::ActiveChildRuns(const std::string&
   });
 }
 
-SqliteStore::Queue::Change SqliteStore::TransitionChange(std::shared_ptr<RunTransition> shared,
-                                                         TransitionDone done) {
+SqlStore::Queue::Change SqlStore::TransitionChange(std::shared_ptr<RunTransition> shared,
+                                                   TransitionDone done) {
   auto new_version = std::make_shared<int64_t>(0);
   return Queue::Change{
       [shared, new_version, this](Connection& db, std::vector<std::string>& changed) -> Status {
-        Status s = sqlite::ApplyTransition(db, *shared, changed);
+        Status s = sql::ApplyTransition(db, *shared, changed);
         if (s.ok() && shared->charge) {
-          Result<bool> notified = sqlite::ChargeSpend(db, *shared->charge, shared->now);
+          Result<bool> notified = sql::ChargeSpend(db, *shared->charge, shared->now);
           s = notified.status();
           outbox_signal_ = outbox_signal_ || (notified.ok() && *notified);
         }
@@ -311,11 +308,11 @@ SqliteStore::Queue::Change SqliteStore::TransitionChange(std::shared_ptr<RunTran
       }};
 }
 
-void SqliteStore::TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) {
+void SqlStore::TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) {
   queue_.Commit(TransitionChange(std::move(t), std::move(done)));
 }
 
-Result<int64_t> SqliteStore::TransitionRun(RunTransition t) {
+Result<int64_t> SqlStore::TransitionRun(RunTransition t) {
   Result<int64_t> out = Status(StatusCode::kUnavailable, "the store is shutting down");
   Queue::Change change = TransitionChange(std::make_shared<RunTransition>(std::move(t)),
                                           [&out](Result<int64_t> r) { out = std::move(r); });

@@ -1,4 +1,4 @@
-// Query helpers over a sqlite::Connection: run one cached statement with its bindings,
+// Query helpers over a sql::Connection: run one cached statement with its bindings,
 // map its rows to records. Every statement goes through the connection's cache, so a
 // statement is parsed once per connection.
 //
@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "core/result.h"
-#include "store/sqlite/db.h"
+#include "store/sql/connection.h"
 
-namespace sw::sqlite {
+namespace sw::sql {
 
 // `('a', 'b')`, for an SQL IN: each of `values` as `name(value)` quoted. For the
 // store's own vocabularies only (statuses), never user input.
@@ -100,4 +100,4 @@ Result<T> SelectById(Connection& db, const char* columns, const char* table, con
       std::string(what) + " " + id + " not found");
 }
 
-}  // namespace sw::sqlite
+}  // namespace sw::sql

@@ -1,17 +1,17 @@
-// SqliteStore's workspaces, tokens, UI sessions, workflows and the audit log. See
-// sqlite_store.h.
-#include "store/sqlite/billing.h"
-#include "store/sqlite/query.h"
-#include "store/sqlite/rows.h"
-#include "store/sqlite/sqlite_store.h"
+// SqlStore's workspaces, tokens, UI sessions, workflows and the audit log. See
+// sql_store.h.
+#include "store/sql/billing.h"
+#include "store/sql/query.h"
+#include "store/sql/rows.h"
+#include "store/sql/sql_store.h"
 
 namespace sw {
 
 using nlohmann::json;
-using sqlite::Connection;
-using sqlite::QueryAll;
-using sqlite::QueryOne;
-using sqlite::Statement;
+using sql::Connection;
+using sql::QueryAll;
+using sql::QueryOne;
+using sql::Statement;
 
 namespace {
 
@@ -23,15 +23,15 @@ std::string SelectFrom(const char* columns, const char* table) {
 Result<WorkspaceRecord> SelectWorkspace(Connection& db, const char* column,
                                         const std::string& value) {
   return QueryOne<WorkspaceRecord>(
-      db, SelectFrom(sqlite::kWorkspaceColumns, "workspaces") + "WHERE " + column + " = ?",
-      [&](Statement& q) { q.Bind(1, value); }, sqlite::ReadWorkspace, "workspace not found");
+      db, SelectFrom(sql::kWorkspaceColumns, "workspaces") + "WHERE " + column + " = ?",
+      [&](Statement& q) { q.Bind(1, value); }, sql::ReadWorkspace, "workspace not found");
 }
 
 Result<WorkflowRecord> SelectWorkflow(Connection& db, const std::string& workspace_id,
                                       const std::string& workflow_id) {
   return QueryOne<WorkflowRecord>(
-      db, SelectFrom(sqlite::kWorkflowColumns, "workflows") + "WHERE workspace_id = ? AND id = ?",
-      [&](Statement& q) { q.Bind(1, workspace_id).Bind(2, workflow_id); }, sqlite::ReadWorkflow,
+      db, SelectFrom(sql::kWorkflowColumns, "workflows") + "WHERE workspace_id = ? AND id = ?",
+      [&](Statement& q) { q.Bind(1, workspace_id).Bind(2, workflow_id); }, sql::ReadWorkflow,
       "workflow " + workflow_id + " not found");
 }
 
@@ -39,26 +39,26 @@ Result<json> SelectDefinition(Connection& db, const std::string& workspace_id,
                               const std::string& workflow_id, int version) {
   return QueryOne<json>(
       db,
-      SelectFrom(sqlite::kDefinitionColumns, "workflow_versions") +
+      SelectFrom(sql::kDefinitionColumns, "workflow_versions") +
           "WHERE workspace_id = ? AND workflow_id = ? AND version = ?",
       [&](Statement& q) { q.Bind(1, workspace_id).Bind(2, workflow_id).Bind(3, version); },
-      sqlite::ReadDefinition, "definition not found");
+      sql::ReadDefinition, "definition not found");
 }
 
 // Stores `wf` as version `version` and makes it the current one.
 Status InsertWorkflowVersion(Connection& db, const WorkflowRecord& wf, int version,
                              int64_t created_at) {
-  Status s = sqlite::Exec(db,
-                          "INSERT INTO workflow_versions(workspace_id, workflow_id, version, "
-                          "definition, created_at) VALUES(?, ?, ?, ?, ?)",
-                          [&](Statement& q) {
-                            q.Bind(1, wf.workspace_id).Bind(2, wf.id).Bind(3, version);
-                            q.BindJson(4, wf.definition).Bind(5, wf.updated_at);
-                          });
+  Status s = sql::Exec(db,
+                       "INSERT INTO workflow_versions(workspace_id, workflow_id, version, "
+                       "definition, created_at) VALUES(?, ?, ?, ?, ?)",
+                       [&](Statement& q) {
+                         q.Bind(1, wf.workspace_id).Bind(2, wf.id).Bind(3, version);
+                         q.BindJson(4, wf.definition).Bind(5, wf.updated_at);
+                       });
   if (!s.ok()) {
     return s;
   }
-  return sqlite::Exec(
+  return sql::Exec(
       db,
       "INSERT INTO workflows(workspace_id, id, kind, mode, status, version, created_at, "
       "updated_at) VALUES(?, ?, ?, ?, 'active', ?, ?, ?) ON CONFLICT(workspace_id, id) DO "
@@ -74,7 +74,7 @@ Status InsertWorkflowVersion(Connection& db, const WorkflowRecord& wf, int versi
 template <typename Binder>
 Status ExecOnExisting(Connection& db, const std::string& sql, Binder bind,
                       const std::string& not_found) {
-  if (Status s = sqlite::Exec(db, sql, bind); !s.ok()) {
+  if (Status s = sql::Exec(db, sql, bind); !s.ok()) {
     return s;
   }
   return db.Changes() == 0 ? NotFound(not_found) : Status::Ok();
@@ -84,12 +84,12 @@ Status ExecOnExisting(Connection& db, const std::string& sql, Binder bind,
 
 // --- workspaces, tokens, sessions ---
 
-Result<WorkspaceRecord> SqliteStore::CreateWorkspace(const WorkspaceRecord& ws) {
+Result<WorkspaceRecord> SqlStore::CreateWorkspace(const WorkspaceRecord& ws) {
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Status inserted = sqlite::Exec(
-        db, "INSERT INTO workspaces(id, slug, created_at) VALUES(?, ?, ?)",
-        [&](Statement& q) { q.Bind(1, ws.id).Bind(2, ws.slug).Bind(3, ws.created_at); });
-    if (!inserted.ok() && sqlite3_extended_errcode(db.raw()) == SQLITE_CONSTRAINT_UNIQUE) {
+    Status inserted =
+        sql::Exec(db, "INSERT INTO workspaces(id, slug, created_at) VALUES(?, ?, ?)",
+                  [&](Statement& q) { q.Bind(1, ws.id).Bind(2, ws.slug).Bind(3, ws.created_at); });
+    if (!inserted.ok() && inserted.code() == StatusCode::kAlreadyExists) {
       return Status(StatusCode::kAlreadyExists, "workspace '" + ws.slug + "' already exists",
                     "already_exists");
     }
@@ -101,89 +101,86 @@ Result<WorkspaceRecord> SqliteStore::CreateWorkspace(const WorkspaceRecord& ws) 
   return ws;
 }
 
-Result<WorkspaceRecord> SqliteStore::FindWorkspaceBySlug(const std::string& slug) {
+Result<WorkspaceRecord> SqlStore::FindWorkspaceBySlug(const std::string& slug) {
   return Read([&](Connection& db) { return SelectWorkspace(db, "slug", slug); });
 }
 
-Result<WorkspaceRecord> SqliteStore::FindWorkspace(const std::string& id) {
+Result<WorkspaceRecord> SqlStore::FindWorkspace(const std::string& id) {
   return Read([&](Connection& db) { return SelectWorkspace(db, "id", id); });
 }
 
-Status SqliteStore::CreateToken(const TokenRecord& t, const std::optional<AuditEntry>& audit) {
+Status SqlStore::CreateToken(const TokenRecord& t, const std::optional<AuditEntry>& audit) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Status s = sqlite::Exec(db,
-                            "INSERT INTO tokens(id, workspace_id, name, role, hash, created_at, "
-                            "revoked_at) VALUES(?, ?, ?, ?, ?, ?, 0)",
-                            [&](Statement& q) {
-                              q.Bind(1, t.id).Bind(2, t.workspace_id).Bind(3, t.name);
-                              q.Bind(4, ToString(t.role)).Bind(5, t.hash).Bind(6, t.created_at);
-                            });
+    Status s = sql::Exec(db,
+                         "INSERT INTO tokens(id, workspace_id, name, role, hash, created_at, "
+                         "revoked_at) VALUES(?, ?, ?, ?, ?, ?, 0)",
+                         [&](Statement& q) {
+                           q.Bind(1, t.id).Bind(2, t.workspace_id).Bind(3, t.name);
+                           q.Bind(4, ToString(t.role)).Bind(5, t.hash).Bind(6, t.created_at);
+                         });
     if (!s.ok()) {
       return s;
     }
-    return audit ? sqlite::InsertAudit(db, *audit) : Status::Ok();
+    return audit ? sql::InsertAudit(db, *audit) : Status::Ok();
   });
 }
 
-Result<TokenRecord> SqliteStore::FindTokenByHash(const std::string& hash) {
+Result<TokenRecord> SqlStore::FindTokenByHash(const std::string& hash) {
   return Read([&](Connection& db) {
     return QueryOne<TokenRecord>(
-        db, SelectFrom(sqlite::kTokenColumns, "tokens") + "WHERE hash = ? AND revoked_at = 0",
-        [&](Statement& q) { q.Bind(1, hash); }, sqlite::ReadToken, "token not found");
+        db, SelectFrom(sql::kTokenColumns, "tokens") + "WHERE hash = ? AND revoked_at = 0",
+        [&](Statement& q) { q.Bind(1, hash); }, sql::ReadToken, "token not found");
   });
 }
 
-Result<std::vector<TokenRecord>> SqliteStore::ListTokens(const std::string& workspace_id) {
+Result<std::vector<TokenRecord>> SqlStore::ListTokens(const std::string& workspace_id) {
   return Read([&](Connection& db) {
     return QueryAll<TokenRecord>(
-        db, SelectFrom(sqlite::kTokenColumns, "tokens") + "WHERE workspace_id = ? ORDER BY id DESC",
-        [&](Statement& q) { q.Bind(1, workspace_id); }, sqlite::ReadToken);
+        db, SelectFrom(sql::kTokenColumns, "tokens") + "WHERE workspace_id = ? ORDER BY id DESC",
+        [&](Statement& q) { q.Bind(1, workspace_id); }, sql::ReadToken);
   });
 }
 
-Status SqliteStore::RevokeToken(const std::string& workspace_id, const std::string& token_id,
-                                int64_t now, const AuditEntry& audit) {
+Status SqlStore::RevokeToken(const std::string& workspace_id, const std::string& token_id,
+                             int64_t now, const AuditEntry& audit) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
     Status s = ExecOnExisting(
         db, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND workspace_id = ? AND revoked_at = 0",
         [&](Statement& q) { q.Bind(1, now).Bind(2, token_id).Bind(3, workspace_id); },
         "token " + token_id + " not found");
-    return s.ok() ? sqlite::InsertAudit(db, audit) : s;
+    return s.ok() ? sql::InsertAudit(db, audit) : s;
   });
 }
 
-Status SqliteStore::CreateSession(const std::string& hash, const std::string& token_id,
-                                  int64_t expires_at) {
+Status SqlStore::CreateSession(const std::string& hash, const std::string& token_id,
+                               int64_t expires_at) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    return sqlite::Exec(
-        db, "INSERT INTO sessions(hash, token_id, expires_at) VALUES(?, ?, ?)",
-        [&](Statement& q) { q.Bind(1, hash).Bind(2, token_id).Bind(3, expires_at); });
+    return sql::Exec(db, "INSERT INTO sessions(hash, token_id, expires_at) VALUES(?, ?, ?)",
+                     [&](Statement& q) { q.Bind(1, hash).Bind(2, token_id).Bind(3, expires_at); });
   });
 }
 
-Result<TokenRecord> SqliteStore::FindSessionToken(const std::string& hash, int64_t now) {
+Result<TokenRecord> SqlStore::FindSessionToken(const std::string& hash, int64_t now) {
   return Read([&](Connection& db) {
     return QueryOne<TokenRecord>(
         db,
-        SelectFrom(sqlite::kTokenColumns, "tokens") +
+        SelectFrom(sql::kTokenColumns, "tokens") +
             "WHERE id = (SELECT token_id FROM sessions WHERE hash = ? AND expires_at > ?) AND "
             "revoked_at = 0",
-        [&](Statement& q) { q.Bind(1, hash).Bind(2, now); }, sqlite::ReadToken,
-        "session not found");
+        [&](Statement& q) { q.Bind(1, hash).Bind(2, now); }, sql::ReadToken, "session not found");
   });
 }
 
-Status SqliteStore::DeleteSession(const std::string& hash) {
+Status SqlStore::DeleteSession(const std::string& hash) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    return sqlite::Exec(db, "DELETE FROM sessions WHERE hash = ?",
-                        [&](Statement& q) { q.Bind(1, hash); });
+    return sql::Exec(db, "DELETE FROM sessions WHERE hash = ?",
+                     [&](Statement& q) { q.Bind(1, hash); });
   });
 }
 
 // --- workflows ---
 
-Result<PutWorkflowResult> SqliteStore::PutWorkflow(const WorkflowRecord& wf,
-                                                   const AuditEntry& audit) {
+Result<PutWorkflowResult> SqlStore::PutWorkflow(const WorkflowRecord& wf, const AuditEntry& audit) {
   PutWorkflowResult out;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
     Result<WorkflowRecord> current = SelectWorkflow(db, wf.workspace_id, wf.id);
@@ -212,7 +209,7 @@ Result<PutWorkflowResult> SqliteStore::PutWorkflow(const WorkflowRecord& wf,
     out.changed = true;
     out.workflow.version = next_version;
     Status stored = InsertWorkflowVersion(db, wf, next_version, out.workflow.created_at);
-    return stored.ok() ? sqlite::InsertAudit(db, audit) : stored;
+    return stored.ok() ? sql::InsertAudit(db, audit) : stored;
   });
   if (!s.ok()) {
     return s;
@@ -220,8 +217,8 @@ Result<PutWorkflowResult> SqliteStore::PutWorkflow(const WorkflowRecord& wf,
   return out;
 }
 
-Result<WorkflowRecord> SqliteStore::GetWorkflow(const std::string& workspace_id,
-                                                const std::string& workflow_id) {
+Result<WorkflowRecord> SqlStore::GetWorkflow(const std::string& workspace_id,
+                                             const std::string& workflow_id) {
   return Read([&](Connection& db) -> Result<WorkflowRecord> {
     Result<WorkflowRecord> wf = SelectWorkflow(db, workspace_id, workflow_id);
     if (!wf.ok()) {
@@ -236,25 +233,24 @@ Result<WorkflowRecord> SqliteStore::GetWorkflow(const std::string& workspace_id,
   });
 }
 
-Result<std::vector<WorkflowRecord>> SqliteStore::ListWorkflows(const std::string& workspace_id) {
+Result<std::vector<WorkflowRecord>> SqlStore::ListWorkflows(const std::string& workspace_id) {
   return Read([&](Connection& db) {
     return QueryAll<WorkflowRecord>(
-        db,
-        SelectFrom(sqlite::kWorkflowColumns, "workflows") + "WHERE workspace_id = ? ORDER BY id",
-        [&](Statement& q) { q.Bind(1, workspace_id); }, sqlite::ReadWorkflow);
+        db, SelectFrom(sql::kWorkflowColumns, "workflows") + "WHERE workspace_id = ? ORDER BY id",
+        [&](Statement& q) { q.Bind(1, workspace_id); }, sql::ReadWorkflow);
   });
 }
 
-Result<json> SqliteStore::GetDefinition(const std::string& workspace_id,
-                                        const std::string& workflow_id, int version) {
+Result<json> SqlStore::GetDefinition(const std::string& workspace_id,
+                                     const std::string& workflow_id, int version) {
   return Read(
       [&](Connection& db) { return SelectDefinition(db, workspace_id, workflow_id, version); });
 }
 
-Result<WorkflowRecord> SqliteStore::SetWorkflowStatus(const std::string& workspace_id,
-                                                      const std::string& workflow_id,
-                                                      const std::string& status, int64_t now,
-                                                      const AuditEntry& audit) {
+Result<WorkflowRecord> SqlStore::SetWorkflowStatus(const std::string& workspace_id,
+                                                   const std::string& workflow_id,
+                                                   const std::string& status, int64_t now,
+                                                   const AuditEntry& audit) {
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
     Status set = ExecOnExisting(
         db, "UPDATE workflows SET status = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
@@ -262,7 +258,7 @@ Result<WorkflowRecord> SqliteStore::SetWorkflowStatus(const std::string& workspa
           q.Bind(1, status).Bind(2, now).Bind(3, workspace_id).Bind(4, workflow_id);
         },
         "workflow " + workflow_id + " not found");
-    return set.ok() ? sqlite::InsertAudit(db, audit) : set;
+    return set.ok() ? sql::InsertAudit(db, audit) : set;
   });
   if (!s.ok()) {
     return s;
@@ -281,7 +277,7 @@ Result<bool> TripIn(Connection& db, const WorkflowSafetyTrip& trip) {
   if (current->safety.is_object()) {
     return false;  // held already: this trip was recorded, or another reason holds
   }
-  Status set = sqlite::Exec(
+  Status set = sql::Exec(
       db, "UPDATE workflows SET safety = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
       [&](Statement& q) {
         q.BindJson(1, trip.safety).Bind(2, trip.now).Bind(3, trip.workspace_id);
@@ -290,10 +286,10 @@ Result<bool> TripIn(Connection& db, const WorkflowSafetyTrip& trip) {
   if (set.ok()) {
     AuditEntry audit = trip.audit;
     audit.status_before = current->status;
-    set = sqlite::InsertAudit(db, audit);
+    set = sql::InsertAudit(db, audit);
   }
   Result<int64_t> queued =
-      set.ok() ? sqlite::InsertNotification(db, trip.notify) : Result<int64_t>(set);
+      set.ok() ? sql::InsertNotification(db, trip.notify) : Result<int64_t>(set);
   if (!queued.ok()) {
     return queued.status();
   }
@@ -302,7 +298,7 @@ Result<bool> TripIn(Connection& db, const WorkflowSafetyTrip& trip) {
 
 }  // namespace
 
-Result<std::vector<std::pair<std::string, int64_t>>> SqliteStore::CountWorkflowsByStatus() {
+Result<std::vector<std::pair<std::string, int64_t>>> SqlStore::CountWorkflowsByStatus() {
   return Read([&](Connection& db) {
     return QueryAll<std::pair<std::string, int64_t>>(
         db,
@@ -312,7 +308,7 @@ Result<std::vector<std::pair<std::string, int64_t>>> SqliteStore::CountWorkflows
   });
 }
 
-Result<bool> SqliteStore::TripWorkflowSafety(const WorkflowSafetyTrip& trip) {
+Result<bool> SqlStore::TripWorkflowSafety(const WorkflowSafetyTrip& trip) {
   bool tripped = false;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
     Result<bool> wrote = TripIn(db, trip);
@@ -326,10 +322,10 @@ Result<bool> SqliteStore::TripWorkflowSafety(const WorkflowSafetyTrip& trip) {
   return tripped;
 }
 
-Result<bool> SqliteStore::TripSpendCap(const WorkflowSafetyTrip& trip, int64_t price) {
+Result<bool> SqlStore::TripSpendCap(const WorkflowSafetyTrip& trip, int64_t price) {
   bool holds = false;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Result<BillingRecord> billing = sqlite::SelectBilling(db, trip.workspace_id, trip.now);
+    Result<BillingRecord> billing = sql::SelectBilling(db, trip.workspace_id, trip.now);
     if (!billing.ok()) {
       return billing.status();
     }
@@ -338,7 +334,7 @@ Result<bool> SqliteStore::TripSpendCap(const WorkflowSafetyTrip& trip, int64_t p
       return Status::Ok();  // raised meanwhile, or a new period
     }
     billing->state.capped = true;
-    if (Status w = sqlite::WriteBilling(db, *billing); !w.ok()) {
+    if (Status w = sql::WriteBilling(db, *billing); !w.ok()) {
       return w;
     }
     Result<bool> wrote = TripIn(db, trip);
@@ -351,10 +347,10 @@ Result<bool> SqliteStore::TripSpendCap(const WorkflowSafetyTrip& trip, int64_t p
   return holds;
 }
 
-Result<WorkflowRecord> SqliteStore::ClearWorkflowSafety(const std::string& workspace_id,
-                                                        const std::string& workflow_id,
-                                                        const std::string& reason, int64_t now,
-                                                        const AuditEntry& audit) {
+Result<WorkflowRecord> SqlStore::ClearWorkflowSafety(const std::string& workspace_id,
+                                                     const std::string& workflow_id,
+                                                     const std::string& reason, int64_t now,
+                                                     const AuditEntry& audit) {
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
     Result<WorkflowRecord> current = SelectWorkflow(db, workspace_id, workflow_id);
     if (!current.ok()) {
@@ -370,12 +366,12 @@ Result<WorkflowRecord> SqliteStore::ClearWorkflowSafety(const std::string& works
                                                      : " is not paused" + held),
                     "invalid_transition");
     }
-    Status set = sqlite::Exec(
+    Status set = sql::Exec(
         db, "UPDATE workflows SET safety = NULL, updated_at = ? WHERE workspace_id = ? AND id = ?",
         [&](Statement& q) { q.Bind(1, now).Bind(2, workspace_id).Bind(3, workflow_id); });
     AuditEntry entry = audit;
     entry.status_after = current->status;  // the admin's status shows again
-    return set.ok() ? sqlite::InsertAudit(db, entry) : set;
+    return set.ok() ? sql::InsertAudit(db, entry) : set;
   });
   if (!s.ok()) {
     return s;
@@ -385,10 +381,10 @@ Result<WorkflowRecord> SqliteStore::ClearWorkflowSafety(const std::string& works
 
 // --- audit ---
 
-Result<std::vector<AuditEntry>> SqliteStore::ListAudit(const std::string& workspace_id,
-                                                       const std::string& target,
-                                                       const std::string& cursor, int limit) {
-  std::string sql = SelectFrom(sqlite::kAuditColumns, "audit") + "WHERE workspace_id = ?1";
+Result<std::vector<AuditEntry>> SqlStore::ListAudit(const std::string& workspace_id,
+                                                    const std::string& target,
+                                                    const std::string& cursor, int limit) {
+  std::string sql = SelectFrom(sql::kAuditColumns, "audit") + "WHERE workspace_id = ?1";
   if (!target.empty()) sql += " AND target = ?2";
   if (!cursor.empty()) sql += " AND id < ?3";
   sql += " ORDER BY id DESC LIMIT ?4";
@@ -401,7 +397,7 @@ Result<std::vector<AuditEntry>> SqliteStore::ListAudit(const std::string& worksp
           if (!cursor.empty()) q.Bind(3, cursor);
           q.Bind(4, limit);
         },
-        sqlite::ReadAudit);
+        sql::ReadAudit);
   });
 }
 

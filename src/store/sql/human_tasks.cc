@@ -1,13 +1,13 @@
-// SqliteStore's approvals, forms and magic links. See sqlite_store.h. Tasks change only
+// SqlStore's approvals, forms and magic links. See sql_store.h. Tasks change only
 // with their run's transition (transition.cc); here they are read, and links made.
-#include "store/sqlite/query.h"
-#include "store/sqlite/rows.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/sql/query.h"
+#include "store/sql/rows.h"
+#include "store/sql/sql_store.h"
 
 namespace sw {
 
-using sqlite::Connection;
-using sqlite::Statement;
+using sql::Connection;
+using sql::Statement;
 
 namespace {
 
@@ -35,15 +35,15 @@ bool IsOpen(const std::string& status) {
 
 }  // namespace
 
-Result<HumanTaskRecord> SqliteStore::GetHumanTask(const std::string& id) {
+Result<HumanTaskRecord> SqlStore::GetHumanTask(const std::string& id) {
   return Read([&](Connection& db) {
-    return sqlite::SelectById<HumanTaskRecord>(db, sqlite::kHumanTaskColumns, "human_tasks", id,
-                                               sqlite::ReadHumanTask, "task");
+    return sql::SelectById<HumanTaskRecord>(db, sql::kHumanTaskColumns, "human_tasks", id,
+                                            sql::ReadHumanTask, "task");
   });
 }
 
-Result<HumanTaskPage> SqliteStore::ListHumanTasks(const std::string& workspace_id,
-                                                  const HumanTaskFilter& filter) {
+Result<HumanTaskPage> SqlStore::ListHumanTasks(const std::string& workspace_id,
+                                               const HumanTaskFilter& filter) {
   std::optional<TaskCursor> cursor;
   if (!filter.cursor.empty()) {
     cursor = ParseTaskCursor(filter.cursor);
@@ -52,14 +52,14 @@ Result<HumanTaskPage> SqliteStore::ListHumanTasks(const std::string& workspace_i
                              nlohmann::json{{"field", "cursor"}});
     }
   }
-  std::string sql = std::string("SELECT ") + sqlite::kHumanTaskColumns +
+  std::string sql = std::string("SELECT ") + sql::kHumanTaskColumns +
                     " FROM human_tasks WHERE workspace_id = ?1 AND kind = ?2";
   if (filter.status) sql += " AND status = ?3";
   if (filter.run_id) sql += " AND run_id = ?4";
   if (cursor) sql += " AND (undecided, id) < (?5, ?6)";
   sql += " ORDER BY undecided DESC, id DESC LIMIT ?7";
   Result<std::vector<HumanTaskRecord>> rows = Read([&](Connection& db) {
-    return sqlite::QueryAll<HumanTaskRecord>(
+    return sql::QueryAll<HumanTaskRecord>(
         db, sql,
         [&](Statement& q) {
           q.Bind(1, workspace_id).Bind(2, filter.kind);
@@ -68,7 +68,7 @@ Result<HumanTaskPage> SqliteStore::ListHumanTasks(const std::string& workspace_i
           if (cursor) q.Bind(5, cursor->undecided).Bind(6, cursor->id);
           q.Bind(7, filter.limit + 1);
         },
-        sqlite::ReadHumanTask);
+        sql::ReadHumanTask);
   });
   if (!rows.ok()) {
     return rows.status();
@@ -83,11 +83,11 @@ Result<HumanTaskPage> SqliteStore::ListHumanTasks(const std::string& workspace_i
   return page;
 }
 
-Status SqliteStore::CreateApprovalLink(const ApprovalLinkRecord& link) {
+Status SqlStore::CreateApprovalLink(const ApprovalLinkRecord& link) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) {
-    return sqlite::Exec(
+    return sql::Exec(
         db,
-        std::string("INSERT INTO approval_links(") + sqlite::kApprovalLinkColumns +
+        std::string("INSERT INTO approval_links(") + sql::kApprovalLinkColumns +
             ") VALUES(?,?,?,?,?,?,?)",
         [&](Statement& q) {
           q.Bind(1, link.token_hash).Bind(2, link.approval_id).Bind(3, link.workspace_id);
@@ -97,13 +97,13 @@ Status SqliteStore::CreateApprovalLink(const ApprovalLinkRecord& link) {
   });
 }
 
-Result<ApprovalLinkRecord> SqliteStore::FindApprovalLink(const std::string& token_hash) {
+Result<ApprovalLinkRecord> SqlStore::FindApprovalLink(const std::string& token_hash) {
   return Read([&](Connection& db) {
-    return sqlite::QueryOne<ApprovalLinkRecord>(
+    return sql::QueryOne<ApprovalLinkRecord>(
         db,
-        std::string("SELECT ") + sqlite::kApprovalLinkColumns +
+        std::string("SELECT ") + sql::kApprovalLinkColumns +
             " FROM approval_links WHERE token_hash = ?",
-        [&](Statement& q) { q.Bind(1, token_hash); }, sqlite::ReadApprovalLink, "link not found");
+        [&](Statement& q) { q.Bind(1, token_hash); }, sql::ReadApprovalLink, "link not found");
   });
 }
 

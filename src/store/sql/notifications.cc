@@ -1,17 +1,17 @@
-// SqliteStore's notifications, the workspaces' notification channels and the
-// deliveries of the outbox. See sqlite_store.h.
+// SqlStore's notifications, the workspaces' notification channels and the
+// deliveries of the outbox. See sql_store.h.
 #include <algorithm>
 #include <map>
 
-#include "store/sqlite/query.h"
-#include "store/sqlite/rows.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/sql/query.h"
+#include "store/sql/rows.h"
+#include "store/sql/sql_store.h"
 
 namespace sw {
 
-using sqlite::Connection;
-using sqlite::QueryAll;
-using sqlite::Statement;
+using sql::Connection;
+using sql::QueryAll;
+using sql::Statement;
 
 namespace {
 
@@ -19,22 +19,22 @@ constexpr int kMaxPage = 500;
 
 Result<NotificationRecord> SelectNotification(Connection& db, const std::string& workspace_id,
                                               const std::string& id) {
-  static const std::string kSql = std::string("SELECT ") + sqlite::kNotificationColumns +
+  static const std::string kSql = std::string("SELECT ") + sql::kNotificationColumns +
                                   " FROM notifications WHERE id = ? AND workspace_id = ?";
-  return sqlite::QueryOne<NotificationRecord>(
-      db, kSql, [&](Statement& q) { q.Bind(1, id).Bind(2, workspace_id); },
-      sqlite::ReadNotification, "notification " + id + " not found");
+  return sql::QueryOne<NotificationRecord>(
+      db, kSql, [&](Statement& q) { q.Bind(1, id).Bind(2, workspace_id); }, sql::ReadNotification,
+      "notification " + id + " not found");
 }
 
 Status InsertChannel(Connection& db, const std::string& workspace_id, int64_t position,
                      DeliveryChannel channel, const std::string& target, DeliveryFormat format) {
-  return sqlite::Exec(db,
-                      "INSERT INTO notification_channels(workspace_id, position, channel, "
-                      "target, format) VALUES(?, ?, ?, ?, ?)",
-                      [&](Statement& q) {
-                        q.Bind(1, workspace_id).Bind(2, position).Bind(3, ToString(channel));
-                        q.Bind(4, target).Bind(5, ToString(format));
-                      });
+  return sql::Exec(db,
+                   "INSERT INTO notification_channels(workspace_id, position, channel, "
+                   "target, format) VALUES(?, ?, ?, ?, ?)",
+                   [&](Statement& q) {
+                     q.Bind(1, workspace_id).Bind(2, position).Bind(3, ToString(channel));
+                     q.Bind(4, target).Bind(5, ToString(format));
+                   });
 }
 
 // Keeps the first `limit` of `rows` and answers the cursor of the next page ("" when
@@ -50,9 +50,9 @@ std::string CutPage(std::vector<T>& rows, int limit) {
 
 }  // namespace
 
-Status SqliteStore::AddNotification(const NotificationRecord& n) {
+Status SqlStore::AddNotification(const NotificationRecord& n) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Result<int64_t> queued = sqlite::InsertNotification(db, n);
+    Result<int64_t> queued = sql::InsertNotification(db, n);
     if (!queued.ok()) {
       return queued.status();
     }
@@ -61,10 +61,10 @@ Status SqliteStore::AddNotification(const NotificationRecord& n) {
   });
 }
 
-Result<NotificationPage> SqliteStore::ListNotifications(const std::string& workspace_id,
-                                                        const NotificationFilter& filter) {
+Result<NotificationPage> SqlStore::ListNotifications(const std::string& workspace_id,
+                                                     const NotificationFilter& filter) {
   const int limit = std::clamp(filter.limit, 1, kMaxPage);
-  std::string sql = std::string("SELECT ") + sqlite::kNotificationColumns +
+  std::string sql = std::string("SELECT ") + sql::kNotificationColumns +
                     " FROM notifications WHERE workspace_id = ?1";
   if (filter.unread_only) sql += " AND read_at = 0";
   if (!filter.cursor.empty()) sql += " AND id < ?2";
@@ -77,7 +77,7 @@ Result<NotificationPage> SqliteStore::ListNotifications(const std::string& works
           if (!filter.cursor.empty()) q.Bind(2, filter.cursor);
           q.Bind(3, limit + 1);
         },
-        sqlite::ReadNotification);
+        sql::ReadNotification);
     if (!rows.ok()) {
       return rows.status();
     }
@@ -96,12 +96,12 @@ Result<NotificationPage> SqliteStore::ListNotifications(const std::string& works
   });
 }
 
-Result<NotificationRecord> SqliteStore::MarkNotificationRead(const std::string& workspace_id,
-                                                             const std::string& notification_id,
-                                                             int64_t now) {
+Result<NotificationRecord> SqlStore::MarkNotificationRead(const std::string& workspace_id,
+                                                          const std::string& notification_id,
+                                                          int64_t now) {
   std::optional<NotificationRecord> out;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Status marked = sqlite::Exec(
+    Status marked = sql::Exec(
         db,
         "UPDATE notifications SET read_at = ? WHERE id = ? AND workspace_id = ? AND read_at = 0",
         [&](Statement& q) { q.Bind(1, now).Bind(2, notification_id).Bind(3, workspace_id); });
@@ -121,19 +121,19 @@ Result<NotificationRecord> SqliteStore::MarkNotificationRead(const std::string& 
   return std::move(*out);
 }
 
-Result<NotificationChannels> SqliteStore::GetNotificationChannels(const std::string& workspace_id) {
-  Result<std::vector<sqlite::ChannelRow>> rows = Read([&](Connection& db) {
-    return QueryAll<sqlite::ChannelRow>(
+Result<NotificationChannels> SqlStore::GetNotificationChannels(const std::string& workspace_id) {
+  Result<std::vector<sql::ChannelRow>> rows = Read([&](Connection& db) {
+    return QueryAll<sql::ChannelRow>(
         db,
         "SELECT workspace_id, position, channel, target, format FROM notification_channels "
         "WHERE workspace_id = ? ORDER BY position",
-        [&](Statement& q) { q.Bind(1, workspace_id); }, sqlite::ReadChannelRow);
+        [&](Statement& q) { q.Bind(1, workspace_id); }, sql::ReadChannelRow);
   });
   if (!rows.ok()) {
     return rows.status();
   }
   NotificationChannels channels;
-  for (const sqlite::ChannelRow& row : *rows) {
+  for (const sql::ChannelRow& row : *rows) {
     if (row.channel == DeliveryChannel::kEmail) {
       channels.email_to.push_back(row.target);
     } else {
@@ -143,12 +143,12 @@ Result<NotificationChannels> SqliteStore::GetNotificationChannels(const std::str
   return channels;
 }
 
-Status SqliteStore::PutNotificationChannels(const std::string& workspace_id,
-                                            const NotificationChannels& channels,
-                                            const AuditEntry& audit) {
+Status SqlStore::PutNotificationChannels(const std::string& workspace_id,
+                                         const NotificationChannels& channels,
+                                         const AuditEntry& audit) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Status cleared = sqlite::Exec(db, "DELETE FROM notification_channels WHERE workspace_id = ?",
-                                  [&](Statement& q) { q.Bind(1, workspace_id); });
+    Status cleared = sql::Exec(db, "DELETE FROM notification_channels WHERE workspace_id = ?",
+                               [&](Statement& q) { q.Bind(1, workspace_id); });
     if (!cleared.ok()) {
       return cleared;
     }
@@ -167,15 +167,15 @@ Status SqliteStore::PutNotificationChannels(const std::string& workspace_id,
         return s;
       }
     }
-    return sqlite::InsertAudit(db, audit);
+    return sql::InsertAudit(db, audit);
   });
 }
 
-Result<DeliveryPage> SqliteStore::ListDeliveries(const std::string& workspace_id,
-                                                 const std::string& cursor, int limit) {
+Result<DeliveryPage> SqlStore::ListDeliveries(const std::string& workspace_id,
+                                              const std::string& cursor, int limit) {
   limit = std::clamp(limit, 1, kMaxPage);
-  std::string sql = std::string("SELECT ") + sqlite::kDeliveryColumns +
-                    " FROM deliveries WHERE workspace_id = ?1";
+  std::string sql =
+      std::string("SELECT ") + sql::kDeliveryColumns + " FROM deliveries WHERE workspace_id = ?1";
   if (!cursor.empty()) sql += " AND id < ?2";
   sql += " ORDER BY id DESC LIMIT ?3";
   return Read([&](Connection& db) -> Result<DeliveryPage> {
@@ -186,7 +186,7 @@ Result<DeliveryPage> SqliteStore::ListDeliveries(const std::string& workspace_id
           if (!cursor.empty()) q.Bind(2, cursor);
           q.Bind(3, limit + 1);
         },
-        sqlite::ReadDelivery);
+        sql::ReadDelivery);
     if (!rows.ok()) {
       return rows.status();
     }
@@ -197,14 +197,13 @@ Result<DeliveryPage> SqliteStore::ListDeliveries(const std::string& workspace_id
   });
 }
 
-Result<std::vector<OutboxItem>> SqliteStore::DueDeliveries(int64_t due_before, int limit) {
-  static const std::string kSql = std::string("SELECT ") + sqlite::kDeliveryColumns +
+Result<std::vector<OutboxItem>> SqlStore::DueDeliveries(int64_t due_before, int limit) {
+  static const std::string kSql = std::string("SELECT ") + sql::kDeliveryColumns +
                                   " FROM deliveries WHERE status = 'pending' AND "
                                   "next_attempt_at < ? ORDER BY next_attempt_at, id LIMIT ?";
   return Read([&](Connection& db) -> Result<std::vector<OutboxItem>> {
     Result<std::vector<DeliveryRecord>> due = QueryAll<DeliveryRecord>(
-        db, kSql, [&](Statement& q) { q.Bind(1, due_before).Bind(2, limit); },
-        sqlite::ReadDelivery);
+        db, kSql, [&](Statement& q) { q.Bind(1, due_before).Bind(2, limit); }, sql::ReadDelivery);
     if (!due.ok()) {
       return due.status();
     }
@@ -226,9 +225,9 @@ Result<std::vector<OutboxItem>> SqliteStore::DueDeliveries(int64_t due_before, i
   });
 }
 
-Status SqliteStore::FinishDeliveryAttempt(const DeliveryAttempt& a) {
+Status SqlStore::FinishDeliveryAttempt(const DeliveryAttempt& a) {
   return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Status s = sqlite::Exec(
+    Status s = sql::Exec(
         db,
         "UPDATE deliveries SET status = ?1, attempts = ?2 + 1, next_attempt_at = ?3, last_error "
         "= CASE WHEN ?4 = '' THEN last_error ELSE ?4 END, updated_at = ?5 WHERE id = ?6 AND "

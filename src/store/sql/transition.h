@@ -1,4 +1,4 @@
-// A run transition on SQLite: read the run's head in the write's transaction, have
+// A run transition in SQL: read the run's head in the write's transaction, have
 // PlanTransition check the compare-and-set and list the effects, and write each effect.
 // What a transition implies is decided by the plan, not here.
 //
@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "core/result.h"
-#include "store/sqlite/db.h"
+#include "store/sql/connection.h"
 #include "store/store.h"
 #include "store/transition_plan.h"
 
-namespace sw::sqlite {
+namespace sw::sql {
 
 // Applies `t` and appends the runs it changed to `changed`. kAborted (nothing written)
 // when the run is not at t's expected version and status; kNotFound without the run.
@@ -26,4 +26,4 @@ Status ApplyTransitionFrom(Connection& db, const RunTransition& t, const RunHead
 // Writes `plan`'s effects, in order.
 Status ApplyPlan(Connection& db, const TransitionPlan& plan);
 
-}  // namespace sw::sqlite
+}  // namespace sw::sql

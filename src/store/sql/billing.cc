@@ -1,22 +1,22 @@
-// SqliteStore's spend: billing settings, the charges of run transitions and the end of
-// spend holds. See store/sqlite/billing.h and sqlite_store.h.
-#include "store/sqlite/billing.h"
+// SqlStore's spend: billing settings, the charges of run transitions and the end of
+// spend holds. See store/sql/billing.h and sql_store.h.
+#include "store/sql/billing.h"
 
 #include <sodium.h>
 
 #include "core/ids.h"
 #include "core/workflow_safety.h"
-#include "store/sqlite/query.h"
-#include "store/sqlite/rows.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/sql/query.h"
+#include "store/sql/rows.h"
+#include "store/sql/sql_store.h"
 
 namespace sw {
 
 using nlohmann::json;
-using sqlite::Connection;
-using sqlite::Statement;
+using sql::Connection;
+using sql::Statement;
 
-namespace sqlite {
+namespace sql {
 
 namespace {
 
@@ -75,8 +75,13 @@ Status WriteBilling(Connection& db, const BillingRecord& b) {
     prices[type] = micros;
   }
   return Exec(db,
-              std::string("INSERT OR REPLACE INTO billing(") + kBillingColumns +
-                  ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              std::string("INSERT INTO billing(") + kBillingColumns +
+                  ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(workspace_id) DO UPDATE "
+                  "SET currency = excluded.currency, spend_cap = excluded.spend_cap, "
+                  "soft_threshold_ppm = excluded.soft_threshold_ppm, prices = excluded.prices, "
+                  "period_start = excluded.period_start, spend = excluded.spend, "
+                  "near_cap_notified = excluded.near_cap_notified, capped = excluded.capped, "
+                  "updated_at = excluded.updated_at",
               [&](Statement& q) {
                 q.Bind(1, b.workspace_id).Bind(2, b.currency);
                 if (b.state.cap) {
@@ -132,16 +137,16 @@ std::string NewId(std::string_view prefix, int64_t now) {
   return MakeId(prefix, now, random);
 }
 
-}  // namespace sqlite
+}  // namespace sql
 
-Result<BillingRecord> SqliteStore::GetBilling(const std::string& workspace_id, int64_t now) {
-  return Read([&](Connection& db) { return sqlite::SelectBilling(db, workspace_id, now); });
+Result<BillingRecord> SqlStore::GetBilling(const std::string& workspace_id, int64_t now) {
+  return Read([&](Connection& db) { return sql::SelectBilling(db, workspace_id, now); });
 }
 
-Result<BillingRecord> SqliteStore::UpdateBilling(const BillingUpdate& u) {
+Result<BillingRecord> SqlStore::UpdateBilling(const BillingUpdate& u) {
   BillingRecord after;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
-    Result<BillingRecord> billing = sqlite::SelectBilling(db, u.workspace_id, u.now);
+    Result<BillingRecord> billing = sql::SelectBilling(db, u.workspace_id, u.now);
     if (!billing.ok()) {
       return billing.status();
     }
@@ -166,11 +171,11 @@ Result<BillingRecord> SqliteStore::UpdateBilling(const BillingUpdate& u) {
       b.state.near_cap_notified = false;
     }
     b.updated_at = u.now;
-    if (Status w = sqlite::WriteBilling(db, b); !w.ok()) {
+    if (Status w = sql::WriteBilling(db, b); !w.ok()) {
       return w;
     }
     after = b;
-    return sqlite::InsertAudit(db, u.audit);
+    return sql::InsertAudit(db, u.audit);
   });
   if (!s.ok()) {
     return s;
@@ -178,7 +183,7 @@ Result<BillingRecord> SqliteStore::UpdateBilling(const BillingUpdate& u) {
   return after;
 }
 
-Result<std::vector<WorkflowRef>> SqliteStore::SettleSpendHolds(int64_t now) {
+Result<std::vector<WorkflowRef>> SqlStore::SettleSpendHolds(int64_t now) {
   std::vector<WorkflowRef> released;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
     released.clear();
@@ -188,8 +193,8 @@ Result<std::vector<WorkflowRef>> SqliteStore::SettleSpendHolds(int64_t now) {
     };
     Result<std::vector<Held>> held = QueryAll<Held>(
         db,
-        "SELECT workspace_id, id, status FROM workflows WHERE safety IS NOT NULL AND "
-        "json_extract(safety, '$.reason') = ? ORDER BY workspace_id, id",
+        "SELECT workspace_id, id, status FROM workflows WHERE safety IS NOT NULL AND " +
+            db.dialect().json_member("safety", "reason") + " = ? ORDER BY workspace_id, id",
         [&](Statement& q) { q.Bind(1, kSpendCapReason); },
         [](const Statement& q) {
           return Held{{q.Text(0), q.Text(1)}, q.Text(2)};
@@ -201,25 +206,25 @@ Result<std::vector<WorkflowRef>> SqliteStore::SettleSpendHolds(int64_t now) {
     bool releases = false;
     for (const auto& [wf, status] : *held) {
       if (wf.workspace_id != workspace) {
-        Result<BillingRecord> billing = sqlite::SelectBilling(db, wf.workspace_id, now);
+        Result<BillingRecord> billing = sql::SelectBilling(db, wf.workspace_id, now);
         if (!billing.ok()) {
           return billing.status();
         }
         workspace = wf.workspace_id;
         releases = !billing->state.capped;
-        if (Status w = sqlite::WriteBilling(db, *billing); !w.ok()) {
+        if (Status w = sql::WriteBilling(db, *billing); !w.ok()) {
           return w;  // the rolled-over period is kept
         }
       }
       if (!releases) {
         continue;
       }
-      Status cleared = sqlite::Exec(
+      Status cleared = sql::Exec(
           db,
           "UPDATE workflows SET safety = NULL, updated_at = ? WHERE workspace_id = ? AND id = ?",
           [&](Statement& q) { q.Bind(1, now).Bind(2, wf.workspace_id).Bind(3, wf.workflow_id); });
       AuditEntry audit;
-      audit.id = sqlite::NewId("aud", now);
+      audit.id = sql::NewId("aud", now);
       audit.workspace_id = wf.workspace_id;
       audit.at = now;
       audit.actor = "system";
@@ -228,7 +233,7 @@ Result<std::vector<WorkflowRef>> SqliteStore::SettleSpendHolds(int64_t now) {
       audit.reason = "the spend cap no longer holds it (raised, or a new billing period)";
       audit.status_before = "paused_safety";
       audit.status_after = status;
-      if (Status a = cleared.ok() ? sqlite::InsertAudit(db, audit) : cleared; !a.ok()) {
+      if (Status a = cleared.ok() ? sql::InsertAudit(db, audit) : cleared; !a.ok()) {
         return a;
       }
       released.push_back(wf);

@@ -1,4 +1,4 @@
-#include "store/sqlite/rows.h"
+#include "store/sql/rows.h"
 
 #include <array>
 #include <initializer_list>
@@ -6,9 +6,9 @@
 #include <span>
 #include <string_view>
 
-#include "store/sqlite/query.h"
+#include "store/sql/query.h"
 
-namespace sw::sqlite {
+namespace sw::sql {
 
 using nlohmann::json;
 
@@ -441,12 +441,14 @@ Result<std::optional<std::string>> FindIdempotent(Connection& db, const std::str
 Status KeepIdempotent(Connection& db, const std::string& workspace_id, const IdempotencyKey& key,
                       const std::string& id, int64_t created_at) {
   return Exec(db,
-              "INSERT OR REPLACE INTO idempotency(workspace_id, key, request_hash, run_id, "
-              "created_at) VALUES(?, ?, ?, ?, ?)",
+              "INSERT INTO idempotency(workspace_id, key, request_hash, run_id, created_at) "
+              "VALUES(?, ?, ?, ?, ?) ON CONFLICT(workspace_id, key) DO UPDATE SET "
+              "request_hash = excluded.request_hash, run_id = excluded.run_id, "
+              "created_at = excluded.created_at",
               [&](Statement& q) {
                 q.Bind(1, workspace_id).Bind(2, key.key).Bind(3, key.request_hash);
                 q.Bind(4, id).Bind(5, created_at);
               });
 }
 
-}  // namespace sw::sqlite
+}  // namespace sw::sql

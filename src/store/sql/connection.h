@@ -1,0 +1,84 @@
+// The database seam of the SQL store: a Connection with a cache of prepared statements
+// and a Statement to bind, step and read columns, implemented by each backend
+// (store/sql/connection.h, store/postgres/db.h). The store's files write one SQL, the
+// common subset of SQLite and PostgreSQL: `?` or `?N` placeholders, upserts with
+// ON CONFLICT, RETURNING, row-value comparisons. The little that differs is the
+// connection's Dialect.
+//
+// Errors are Status: a unique or primary-key violation is kAlreadyExists, a full disk
+// kResourceExhausted with api code kDiskFull, anything else kInternal.
+//
+// Not thread-safe: one Connection belongs to one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace sw::sql {
+
+// What the store's SQL writes differently per database.
+struct Dialect {
+  // Opens the write transaction of a batch.
+  const char* begin;
+  // Appended to a SELECT inside a write that decides from the rows it reads, so another
+  // writer cannot change them until the commit (several instances on one database).
+  const char* for_update;
+  // The text of member `key` of the JSON object stored (as text) in `column`.
+  std::string (*json_member)(std::string_view column, std::string_view key);
+  // The name of the function that answers where a string occurs in another (1-based,
+  // 0 when it does not): f(haystack, needle).
+  const char* position_function;
+};
+
+class Statement {
+ public:
+  virtual ~Statement() = default;
+
+  // Bind by 1-based index; the statement keeps its own copy of a string.
+  Statement& Bind(int i, int64_t v) { return BindInt(i, v); }
+  Statement& Bind(int i, int v) { return BindInt(i, v); }
+  Statement& Bind(int i, std::string_view v) { return BindText(i, v); }
+  Statement& Bind(int i, const char* v) { return BindText(i, v); }
+  Statement& Bind(int i, const std::string& v) { return BindText(i, v); }
+  // JSON null binds SQL NULL; anything else its compact text.
+  Statement& BindJson(int i, const nlohmann::json& v);
+  virtual Statement& BindNull(int i) = 0;
+
+  // Steps once: true when a row is ready, false when done.
+  virtual Result<bool> Step() = 0;
+  // Steps to the end (for writes).
+  Status Run();
+  // Ends the statement's current execution and clears its bindings.
+  virtual void Reset() = 0;
+
+  virtual int64_t Int(int col) const = 0;
+  virtual std::string Text(int col) const = 0;
+  virtual bool IsNull(int col) const = 0;
+  nlohmann::json Json(int col) const;  // SQL NULL -> JSON null
+
+ protected:
+  virtual Statement& BindInt(int i, int64_t v) = 0;
+  virtual Statement& BindText(int i, std::string_view v) = 0;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  virtual const Dialect& dialect() const = 0;
+  // Runs `sql` (one or more statements, no parameters) without caching it.
+  virtual Status Exec(std::string_view sql) = 0;
+  // Runs one statement through the statement cache: for the hot BEGIN, SAVEPOINT,
+  // RELEASE and COMMIT of the writer.
+  Status ExecCached(const std::string& sql);
+  // A cached prepared statement, reset and with bindings cleared.
+  virtual Result<Statement*> Prepare(const std::string& sql) = 0;
+  // The rows the last write statement changed.
+  virtual int64_t Changes() const = 0;
+};
+
+}  // namespace sw::sql

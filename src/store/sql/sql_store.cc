@@ -1,0 +1,64 @@
+#include "store/sql/sql_store.h"
+
+#include <utility>
+
+namespace sw {
+
+using sql::Connection;
+
+SqlStore::SqlStore(std::unique_ptr<Connection> writer,
+                   std::vector<std::unique_ptr<Connection>> readers,
+                   std::shared_ptr<const SecretBox> secrets)
+    : secrets_(std::move(secrets)),
+      writer_conn_(std::move(writer)),
+      readers_(std::move(readers)),
+      queue_([this](std::vector<Queue::Change>& batch) { return CommitBatch(batch); }) {
+  queue_.Start();
+}
+
+SqlStore::~SqlStore() {
+  // Commits what is queued while the connections are still open.
+  queue_.Stop();
+}
+
+SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch) {
+  static const std::string kCommit = "COMMIT", kSavepoint = "SAVEPOINT op", kRelease = "RELEASE op",
+                           kRollbackTo = "ROLLBACK TO op";
+  Queue::Outcome out;
+  out.results.resize(batch.size());
+  Connection& db = *writer_conn_;
+  const std::string begin = db.dialect().begin;
+  out.commit = db.ExecCached(begin);
+  std::vector<std::string> change_changed;
+  for (size_t i = 0; i < batch.size() && out.commit.ok(); ++i) {
+    db.ExecCached(kSavepoint);
+    change_changed.clear();
+    out.results[i] = batch[i].apply(db, change_changed);
+    if (out.results[i].ok()) {
+      out.changed.insert(out.changed.end(), change_changed.begin(), change_changed.end());
+    } else {
+      db.ExecCached(kRollbackTo);
+    }
+    db.ExecCached(kRelease);
+  }
+  // A change that ran out of disk leaves the transaction in doubt: the batch fails
+  // as a whole, as disk full, and is rolled back.
+  for (const Status& result : out.results) {
+    if (out.commit.ok() && result.api_code() == kDiskFull) {
+      out.commit = result;
+    }
+  }
+  if (out.commit.ok()) {
+    out.commit = db.ExecCached(kCommit);
+  }
+  if (!out.commit.ok()) {
+    db.Exec("ROLLBACK");
+  }
+  // A change that carried notifications but rolled back alone costs the outbox a look.
+  if (std::exchange(outbox_signal_, false) && out.commit.ok() && outbox_listener_) {
+    outbox_listener_();
+  }
+  return out;
+}
+
+}  // namespace sw
