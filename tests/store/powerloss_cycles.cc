@@ -43,12 +43,16 @@ std::vector<std::vector<std::string>> RawDb::Query(const std::string& sql) {
     ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);
     return rows;
   }
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     std::vector<std::string>& row = rows.emplace_back();
     for (int i = 0; i < sqlite3_column_count(st); ++i) {
       const unsigned char* text = sqlite3_column_text(st, i);
       row.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
     }
+  }
+  if (rc != SQLITE_DONE) {
+    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);  // the rows read are not all
   }
   sqlite3_finalize(st);
   return rows;
