@@ -255,7 +255,7 @@ int64_t FaultInjectionVfs::OverlayLocked(const Pending& p, int64_t real_size, ch
 
 int FaultInjectionVfs::Read(File* f, void* buf, int amount, sqlite3_int64 offset) {
   std::lock_guard lock(mu_);
-  if (power_lost_) {
+  if (power_lost_ || (fail_read_at_ > 0 && --fail_read_at_ == 0)) {
     return SQLITE_IOERR_READ;
   }
   char* out = static_cast<char*>(buf);
@@ -426,6 +426,7 @@ void FaultInjectionVfs::PowerOn() {
   lose_after_ops_ = 0;
   fail_syncs_ = 0;
   fail_writes_ = 0;
+  fail_read_at_ = 0;
   disk_full_ = false;
   pending_.clear();
 }
@@ -443,6 +444,11 @@ void FaultInjectionVfs::FailSyncs(int n) {
 void FaultInjectionVfs::FailWrites(int n) {
   std::lock_guard lock(mu_);
   fail_writes_ = n;
+}
+
+void FaultInjectionVfs::FailReadAt(int n) {
+  std::lock_guard lock(mu_);
+  fail_read_at_ = n;
 }
 
 void FaultInjectionVfs::SetDiskFull(bool full) {

@@ -76,6 +76,8 @@ class FaultInjectionVfs {
   void FailSyncs(int n);
   // The next `n` writes fail with SQLITE_IOERR_WRITE (an EIO from write).
   void FailWrites(int n);
+  // The `n`-th read from now fails with SQLITE_IOERR_READ (an EIO from read); 0: none.
+  void FailReadAt(int n);
   // While set, every write fails with SQLITE_FULL (ENOSPC) and writes nothing.
   void SetDiskFull(bool full);
 
@@ -118,6 +120,7 @@ class FaultInjectionVfs {
   uint64_t lose_seed_ = 0;                   // guarded by mu_
   int fail_syncs_ = 0;                       // guarded by mu_
   int fail_writes_ = 0;                      // guarded by mu_
+  int fail_read_at_ = 0;                     // guarded by mu_
   bool disk_full_ = false;                   // guarded by mu_
   VfsCounters counters_;                     // guarded by mu_
 };

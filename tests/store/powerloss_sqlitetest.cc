@@ -10,11 +10,16 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <future>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "powerloss_cycles.h"
 #include "powerloss_script.h"
@@ -171,6 +176,75 @@ TEST_F(DiskFaultTest, AFailedFsyncDuringADiskFullEpisodeIsSticky) {
   EXPECT_FALSE(Advance(2).ok());
   EXPECT_FALSE(store_->Healthy());
   EXPECT_EQ(VersionAfterPowerLoss(), 1);
+}
+
+// A change that fails with an I/O error makes SQLite roll the whole transaction back.
+// The changes after it in the same group commit must then fail with it: committed one
+// by one outside the batch's transaction, a failed commit of one (here its fsync) could
+// pass for a success, and the power loss would take what was acknowledged.
+TEST_F(DiskFaultTest, AChangeGroupedAfterOneThatLostTheTransactionIsNotAcknowledged) {
+  ASSERT_TRUE(store_->CreateRun(powerloss::NewRun("run_2", "ws_a"), std::nullopt).ok());
+  ASSERT_TRUE(store_->CreateRun(powerloss::NewRun("run_gate", "ws_a"), std::nullopt).ok());
+  store_.reset();
+  Open();
+  // The writer is held inside the listener of run_gate's commit while run_1's and
+  // run_2's transitions queue behind it: they are committed as one batch.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool held = false, released = false;
+  store_->SetChangeListener([&](const std::vector<std::string>& ids) {
+    if (std::find(ids.begin(), ids.end(), "run_gate") == ids.end()) {
+      return;
+    }
+    std::unique_lock lock(mu);
+    held = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return released; });
+  });
+  std::thread gate([&] {
+    EXPECT_TRUE(store_->TransitionRun(powerloss::TransitionTo("run_gate", "ws_a", 2)).ok());
+  });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return held; }));
+  }
+  std::promise<Result<int64_t>> first, second;
+  store_->TransitionRunAsync(powerloss::TransitionTo("run_1", "ws_a", 2),
+                             [&](Result<int64_t> r) { first.set_value(std::move(r)); });
+  store_->TransitionRunAsync(powerloss::TransitionTo("run_2", "ws_a", 2),
+                             [&](Result<int64_t> r) { second.set_value(std::move(r)); });
+  {
+    // Another connection's commit makes the writer read its pages again: the batch's
+    // BEGIN reads the header page (the first read), run_1's change the next one, which
+    // fails; run_2's lone commit then fails its fsync.
+    RawDb other(dir_ + "/stepwell.db");
+    ASSERT_EQ(other.Exec("INSERT INTO events(run_id, event_type, payload, created_at) "
+                         "VALUES('run_x', 'x', '{}', 0)"),
+              SQLITE_OK);
+  }
+  vfs_.FailReadAt(2);
+  vfs_.FailSyncs(1);
+  {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  gate.join();
+  Result<int64_t> run_1 = first.get_future().get();
+  Result<int64_t> run_2 = second.get_future().get();
+  EXPECT_FALSE(run_1.ok());
+  EXPECT_FALSE(run_2.ok()) << "acknowledged at version " << *run_2;
+  const bool run_2_acked = run_2.ok();
+  vfs_.LosePower(fault::LossMode::kDropAll, 1);
+  store_.reset();
+  ASSERT_EQ(vfs_.OpenFiles(), 0);
+  vfs_.PowerOn();
+  Open();
+  Result<RunRecord> after = store_->GetRun("run_2", false);
+  ASSERT_TRUE(after.ok());
+  if (run_2_acked) {
+    EXPECT_EQ(after->version, 2) << "an acknowledged transition was lost";
+  }
 }
 
 }  // namespace
