@@ -32,7 +32,7 @@ import threading
 import time
 import unittest
 
-from harness import TERMINAL, E2ETestCase, http_step, scaled, wait_until
+from harness import TERMINAL, E2ETestCase, http_step, scaled
 
 CYCLES = int(os.environ.get("STEPWELL_CRASH_CYCLES", "4") or "4")
 SEED = int(os.environ.get("STEPWELL_CRASH_SEED", "0") or "0") or random.randrange(1 << 30)
@@ -295,12 +295,18 @@ class CrashCyclesTest(E2ETestCase):
             s.start()
             self.check_after_restart(clients, figures)
 
-        # Every start whose answer was lost is answered, then the last crash.
         stop.set()
         gate.set()
         for c in clients:
             c.join(scaled(30))
             self.assertIsNone(c.error)
+        self.finish(clients, figures, started)
+
+    def finish(self, clients, figures, started):
+        """Every start whose answer was lost is answered, the last crash, then every run
+        ends; prints the figures and checks them."""
+        s = self.server
+        for c in clients:
             for _ in range(100):
                 if not c.pending_keys:
                     break
