@@ -8,6 +8,8 @@ Environment:
   STEPWELL_E2E_TIMEOUT_SCALE  multiply every timeout (e.g. 3 for sanitizer builds)
   STEPWELL_E2E_KEEP           keep the temporary data directories (for debugging)
   STEPWELL_E2E_LOG_LINES      how many server log lines to print on failure (default 200)
+  STEPWELL_TEST_STORE         `sqlite` (default) or `postgres`: every server gets a database
+                              of its own on one throw-away PostgreSQL cluster per process
 """
 
 import atexit
@@ -35,6 +37,9 @@ SUPPORT_DIR = REPO_ROOT / "tests" / "support"
 TIMEOUT_SCALE = float(os.environ.get("STEPWELL_E2E_TIMEOUT_SCALE", "1") or "1")
 KEEP_DATA = bool(os.environ.get("STEPWELL_E2E_KEEP"))
 LOG_LINES = int(os.environ.get("STEPWELL_E2E_LOG_LINES", "200") or "200")
+STORE = os.environ.get("STEPWELL_TEST_STORE") or "sqlite"
+if STORE not in ("sqlite", "postgres"):
+    raise RuntimeError(f"STEPWELL_TEST_STORE={STORE!r}: want sqlite or postgres")
 
 # Bounds.
 SERVER_START_TIMEOUT = 20.0
@@ -112,6 +117,64 @@ def _kill_leftovers():
 atexit.register(_kill_leftovers)
 
 
+def on_postgres():
+    """True when the servers run on PostgreSQL (STEPWELL_TEST_STORE=postgres)."""
+    return STORE == "postgres"
+
+
+# PostgreSQL: one cluster for the whole test process, started on first use, and the
+# database of each data directory, so that a server started again on the same
+# directory finds its data (realpath of the data dir -> URL).
+_PG = {"cluster": None, "databases": {}, "created": 0}
+
+
+def _pg_cluster():
+    if _PG["cluster"] is None:
+        if str(SUPPORT_DIR) not in sys.path:
+            sys.path.insert(0, str(SUPPORT_DIR))
+        from pg_cluster import PgCluster
+
+        _PG["cluster"] = PgCluster()
+        atexit.register(_stop_pg_cluster)
+    return _PG["cluster"]
+
+
+def _stop_pg_cluster():
+    # atexit runs this before _kill_leftovers (registered earlier): servers go first.
+    _kill_leftovers()
+    cluster = _PG["cluster"]
+    if KEEP_DATA:
+        cluster.stop(keep_files=True)
+        print(f"[e2e] kept PostgreSQL cluster files in {cluster.home}", file=sys.stderr)
+    else:
+        cluster.stop()
+
+
+def pg_database_for(data_dir):
+    """The URL of the database of the server on `data_dir`: a fresh empty one the first
+    time, the same one again for a server started later on the same directory."""
+    key = os.path.realpath(data_dir)
+    url = _PG["databases"].get(key)
+    if url is None:
+        _PG["created"] += 1
+        url = _pg_cluster().create_database(f"e2e_{_PG['created']}")
+        _PG["databases"][key] = url
+    return url
+
+
+def _forget_pg_database(data_dir):
+    _PG["databases"].pop(os.path.realpath(data_dir), None)
+
+
+def store_paths(server):
+    """The directories holding what `server` stored: its data directory and, on
+    PostgreSQL, the cluster's (shared with the other servers of this process)."""
+    paths = [server.data_dir]
+    if server.store_url is not None:
+        paths.append(_pg_cluster().data_dir)
+    return paths
+
+
 class Response:
     """An HTTP answer. Unpacks as (status, headers, json)."""
 
@@ -168,6 +231,11 @@ class Server:
         if env:
             self.env.update(env)
             self.metrics_token = self.env.get("STEPWELL_METRICS_TOKEN")
+        # On PostgreSQL the store is a database given by URL; the CLI commands a test
+        # runs with this env (e.g. `secrets rotate`) reach it through STEPWELL_STORE.
+        self.store_url = pg_database_for(self.data_dir) if on_postgres() else None
+        if self.store_url is not None:
+            self.env["STEPWELL_STORE"] = self.store_url
         self.log_path = os.path.join(self.data_dir, "server.log")
         self.fd_limit = fd_limit  # RLIMIT_NOFILE of the server (soft and hard); None: ours
         self.proc = None
@@ -190,7 +258,8 @@ class Server:
             os.unlink(self.listen_file)
         except FileNotFoundError:
             pass
-        args = [self.binary, "serve", "--data-dir", self.data_dir, "--listen",
+        store = ["--store", self.store_url] if self.store_url is not None else []
+        args = [self.binary, "serve", "--data-dir", self.data_dir, *store, "--listen",
                 "127.0.0.1:0", *self.flags]
         self.starts += 1
         with open(self.log_path, "ab") as log:
@@ -275,6 +344,7 @@ class Server:
                 print(f"[e2e] kept data dir {self.data_dir}", file=sys.stderr)
             else:
                 shutil.rmtree(self.data_dir, ignore_errors=True)
+                _forget_pg_database(self.data_dir)
 
     def log_text(self):
         try:
