@@ -128,7 +128,9 @@ def on_postgres():
 _PG = {"cluster": None, "databases": {}, "created": 0}
 
 
-def _pg_cluster():
+def pg_cluster():
+    """The PostgreSQL cluster of this process (pg_cluster.PgCluster), started on first
+    use and stopped at exit; e.g. to restart the database under load."""
     if _PG["cluster"] is None:
         if str(SUPPORT_DIR) not in sys.path:
             sys.path.insert(0, str(SUPPORT_DIR))
@@ -157,7 +159,7 @@ def pg_database_for(data_dir):
     url = _PG["databases"].get(key)
     if url is None:
         _PG["created"] += 1
-        url = _pg_cluster().create_database(f"e2e_{_PG['created']}")
+        url = pg_cluster().create_database(f"e2e_{_PG['created']}")
         _PG["databases"][key] = url
     return url
 
@@ -171,7 +173,7 @@ def store_paths(server):
     PostgreSQL, the cluster's (shared with the other servers of this process)."""
     paths = [server.data_dir]
     if server.store_url is not None:
-        paths.append(_pg_cluster().data_dir)
+        paths.append(pg_cluster().data_dir)
     return paths
 
 
@@ -208,7 +210,10 @@ class Server:
     """One `stepwell serve` process on a temporary data directory."""
 
     def __init__(self, *, fake_clock=False, allow_private_targets=False, extra_args=(),
-                 env=None, name="stepwell", fd_limit=None, data_dir=None):
+                 env=None, name="stepwell", fd_limit=None, data_dir=None, instance_of=None):
+        """`instance_of`: another Server whose database this one shares (PostgreSQL
+        only), as a second instance of one deployment: its own data directory, the
+        other's admin and metrics tokens and its secret.key (copied)."""
         self.name = name
         self.binary = stepwell_bin()
         if not os.path.isfile(self.binary) or not os.access(self.binary, os.X_OK):
@@ -219,6 +224,8 @@ class Server:
         self.admin_token = "sw_" + secrets.token_urlsafe(32)  # 43 URL-safe characters
         # The bearer token GET /metrics needs (a workspace's token is refused).
         self.metrics_token = "swm_" + secrets.token_urlsafe(32)
+        if instance_of is not None:
+            self._join(instance_of)
         self.flags = []
         if allow_private_targets:
             self.flags.append("--allow-private-targets")
@@ -244,6 +251,17 @@ class Server:
         self.starts = 0
         self._barrier_workflow_stored = False
         self.start()
+
+    def _join(self, other):
+        if other.store_url is None:
+            raise RuntimeError("several instances share a database: STEPWELL_TEST_STORE="
+                               "postgres")
+        _PG["databases"][os.path.realpath(self.data_dir)] = other.store_url
+        self.admin_token, self.metrics_token = other.admin_token, other.metrics_token
+        key = os.path.join(other.data_dir, "secret.key")
+        mine = os.path.join(self.data_dir, "secret.key")
+        if os.path.exists(key) and not os.path.exists(mine):
+            shutil.copy2(key, mine)
 
     # ----------------------------------------------------------------- process
 
