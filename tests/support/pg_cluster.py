@@ -12,12 +12,14 @@ Python 3 standard library only. In-process:
 
 As a process (the C++ store tests use this through popen):
 
-    python3 pg_cluster.py start DIR [--owner-pid PID]   prints the base URL, leaves it running
-    python3 pg_cluster.py createdb DIR NAME             prints the URL of a new empty database
-    python3 pg_cluster.py stop DIR                      stops it and removes DIR
+    python3 pg_cluster.py start DIR [--owner-pid PID|parent]
+        leaves it running; prints postgresql://stepwell@127.0.0.1:PORT/postgres, the
+        database to connect to for CREATE DATABASE (also written to DIR/url)
+    python3 pg_cluster.py createdb DIR NAME     prints the URL of a new empty database
+    python3 pg_cluster.py stop DIR              stops it and removes DIR
 
-DIR holds `pg_cluster.json` (port, where the data is) and, when the postgres user can
-reach it, the cluster itself; a DIR left by a killed run is stopped and wiped by the
+DIR holds `pg_cluster.json` (port, where the data is), `url` and, when the postgres user
+can reach it, the cluster itself; a DIR left by a killed run is stopped and wiped by the
 next `start`. With an owner (`--owner-pid`, and always in-process) a detached watcher
 stops and removes the cluster once the owner has exited, however it exited.
 
@@ -50,6 +52,7 @@ import time
 SUPERUSER = "stepwell"
 HOST = "127.0.0.1"
 STATE_FILE = "pg_cluster.json"
+URL_FILE = "url"  # what `start` printed, for processes that did not read its output
 
 # Bounds.
 START_ATTEMPTS = 5  # each on a new port, only when the port was taken meanwhile
@@ -336,10 +339,7 @@ class PgCluster:
     def _save(self):
         state = {"bindir": self.bindir, "directory": self.directory, "home": self.home,
                  "port": self.port}
-        path = os.path.join(self.directory, STATE_FILE)
-        with open(path + ".tmp", "w", encoding="utf-8") as f:
-            json.dump(state, f)
-        os.replace(path + ".tmp", path)
+        _write_atomically(os.path.join(self.directory, STATE_FILE), json.dumps(state))
 
     # ------------------------------------------------------------------ databases
 
@@ -436,6 +436,12 @@ def _prepare_directory(directory):
 _WATCHERS = []
 
 
+def _write_atomically(path, text):
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def _spawn_watcher(directory, owner_pid):
     _WATCHERS.append(subprocess.Popen([sys.executable, os.path.abspath(__file__), "_watch", directory,
                       str(owner_pid)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -467,10 +473,12 @@ def _watch(directory, owner_pid):
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="start a cluster in DIR; prints its base URL")
+    start = sub.add_parser("start", help="start a cluster in DIR; prints the URL of its "
+                           "`postgres` database (also in DIR/url)")
     start.add_argument("dir")
-    start.add_argument("--owner-pid", type=int, default=0,
-                       help="stop and remove the cluster once this process has exited")
+    start.add_argument("--owner-pid", default="0",
+                       help="stop and remove the cluster once this process has exited "
+                       "(`parent`: the process that runs this command, e.g. ctest)")
     stop = sub.add_parser("stop", help="stop the cluster in DIR and remove DIR")
     stop.add_argument("dir")
     createdb = sub.add_parser("createdb", help="create a database; prints its URL")
@@ -482,7 +490,10 @@ def main(argv):
     args = parser.parse_args(argv)
     try:
         if args.command == "start":
-            print(PgCluster(args.dir, owner_pid=args.owner_pid).base_url, flush=True)
+            owner = os.getppid() if args.owner_pid == "parent" else int(args.owner_pid)
+            url = PgCluster(args.dir, owner_pid=owner).url("postgres")
+            _write_atomically(os.path.join(args.dir, URL_FILE), url + "\n")
+            print(url, flush=True)
         elif args.command == "stop":
             if os.path.exists(os.path.join(args.dir, STATE_FILE)):
                 PgCluster.attach(args.dir).stop()

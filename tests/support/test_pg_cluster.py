@@ -155,11 +155,13 @@ class LifecycleTest(unittest.TestCase):
         directory = os.path.join(parent, "c")
         started = cli("start", directory)
         self.assertEqual(started.returncode, 0, started.stderr)
-        base = started.stdout.strip()
-        self.assertRegex(base, r"^postgresql://stepwell@127\.0\.0\.1:\d+$")
+        url = started.stdout.strip()
+        self.assertRegex(url, r"^postgresql://stepwell@127\.0\.0\.1:\d+/postgres$")
+        with open(os.path.join(directory, "url"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), url + "\n")
         made = cli("createdb", directory, "conformance_1")
         self.assertEqual(made.returncode, 0, made.stderr)
-        self.assertEqual(made.stdout.strip(), base + "/conformance_1")
+        self.assertEqual(made.stdout.strip(), url.replace("/postgres", "/conformance_1"))
         pg = PgCluster.attach(directory)
         self.assertEqual(psql(pg, "conformance_1", "SELECT current_database()"),
                          ["conformance_1"])
@@ -206,6 +208,20 @@ class LifecycleTest(unittest.TestCase):
         self.addCleanup(cli, "stop", directory)
         started = cli("start", directory, "--owner-pid", str(owner.pid))
         self.assertEqual(started.returncode, 0, started.stderr)
+        self.assertClusterGoesWith(owner, directory)
+
+    def test_the_parent_as_owner(self):
+        """`--owner-pid parent`: as ctest runs a fixture's setup, the process that
+        started the command owns the cluster."""
+        directory = tempfile.mkdtemp(prefix="stepwell-pg-parent-")
+        self.addCleanup(cli, "stop", directory)
+        owner = subprocess.Popen(
+            ["sh", "-c", f'"$0" "$1" start "$2" --owner-pid parent && read line',
+             sys.executable, SCRIPT, directory], stdin=subprocess.PIPE)
+        wait_until(lambda: os.path.exists(os.path.join(directory, "url")), "the start")
+        self.assertClusterGoesWith(owner, directory)
+
+    def assertClusterGoesWith(self, owner, directory):
         pid = server_pids(PgCluster.attach(directory))
         self.assertTrue(alive(pid))
         owner.kill()
@@ -213,7 +229,6 @@ class LifecycleTest(unittest.TestCase):
         owner.stdin.close()
         wait_until(lambda: not os.path.exists(directory), "the watcher to remove the cluster")
         wait_until(lambda: not alive(pid), "the postmaster to exit")
-
 
 if __name__ == "__main__":
     unittest.main()
