@@ -287,7 +287,7 @@ class PgCluster:
 
     def _server_options(self):
         settings = dict(SETTINGS, port=str(self.port), unix_socket_directories=self.home)
-        # pg_ctl hands -o to a shell; postmaster.opts keeps it for `pg_ctl restart`.
+        # pg_ctl hands -o to a shell.
         return " ".join(f"-c {shlex.quote(f'{k}={v}')}" for k, v in settings.items())
 
     def running(self):
