@@ -46,6 +46,7 @@ SERVER_START_TIMEOUT = 20.0
 DEFAULT_WAIT_TIMEOUT = 10.0
 POLL_INTERVAL = 0.02
 REQUEST_TIMEOUT = 30.0
+PG_LOG_LINES = 50
 
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 TERMINAL = ("completed", "failed", "cancelled")
@@ -162,6 +163,17 @@ def pg_database_for(data_dir):
         url = pg_cluster().create_database(f"e2e_{_PG['created']}")
         _PG["databases"][key] = url
     return url
+
+
+def _pg_log_tail(lines=PG_LOG_LINES):
+    path = pg_cluster().log_path
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read().splitlines()
+    except OSError as e:
+        return f"PostgreSQL log unreadable: {e}"
+    return (f"----- PostgreSQL log ({path}), last {lines} lines -----\n"
+            + "\n".join(text[-lines:]) + "\n----- end of log -----")
 
 
 def _forget_pg_database(data_dir):
@@ -1004,6 +1016,8 @@ class E2ETestCase(unittest.TestCase):
             for server in self._servers_list():
                 print(f"\n[e2e] {self.id()} failed; {server.name} log:\n{server.log_tail()}",
                       file=sys.stderr)
+            if _PG["cluster"] is not None:
+                print(f"\n[e2e] {self.id()} failed; {_pg_log_tail()}", file=sys.stderr)
         return out
 
     # Assertions.
