@@ -40,6 +40,7 @@
 #include "engine/process_records.h"
 #include "engine/process_runner.h"
 #include "engine/smtp_client.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace sw::cli {
@@ -48,6 +49,8 @@ namespace {
 
 struct ServeOptions {
   std::string data_dir = "./stepwell-data";
+  // Empty: SQLite in data_dir; else a PostgreSQL database's URL.
+  std::string store;
   std::string listen = "127.0.0.1:8420";
   bool allow_shell = false;
   bool allow_private_targets = false;
@@ -175,6 +178,38 @@ Result<std::unique_ptr<SmtpClient>> MakeSmtpClient(const ServeOptions& opt) {
 
 // Writes `text` to `path` through a temporary file (synced) and a rename, with `mode`.
 // Every step is checked: a full data volume is an error, never a short file.
+// The store `opt` names: the embedded SQLite file in the data directory, or a
+// PostgreSQL database (the data directory then keeps the server's own files: the
+// secret key, the admin token, the listen address, process records).
+Result<std::unique_ptr<Store>> OpenStore(const ServeOptions& opt) {
+  if (opt.store.empty()) {
+    Result<std::unique_ptr<SqliteStore>> sqlite = SqliteStore::Open(opt.data_dir);
+    if (!sqlite.ok()) {
+      return sqlite.status();
+    }
+    return std::unique_ptr<Store>(std::move(sqlite).value());
+  }
+  if (!PostgresStore::IsUrl(opt.store)) {
+    return InvalidArgument("--store: expected postgresql://USER@HOST:PORT/DB, got '" + opt.store +
+                           "'");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(opt.data_dir, ec);
+  if (ec) {
+    return Status(StatusCode::kUnavailable, "cannot create " + opt.data_dir + ": " + ec.message());
+  }
+  Result<std::shared_ptr<const SecretBox>> secrets = SecretBox::ForDataDir(opt.data_dir);
+  if (!secrets.ok()) {
+    return secrets.status();
+  }
+  Result<std::unique_ptr<PostgresStore>> pg =
+      PostgresStore::Open(opt.store, std::move(secrets).value());
+  if (!pg.ok()) {
+    return pg.status();
+  }
+  return std::unique_ptr<Store>(std::move(pg).value());
+}
+
 Status WriteFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
   const std::string tmp = path + ".tmp";
   auto failed = [&](const std::string& what) {
@@ -225,12 +260,12 @@ int Serve(const ServeOptions& opt) {
     std::cerr << "error: " << metrics_access.status().message() << "\n";
     return 1;
   }
-  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(opt.data_dir);
+  Result<std::unique_ptr<Store>> opened = OpenStore(opt);
   if (!opened.ok()) {
     std::cerr << "error: " << opened.status().message() << "\n";
     return 1;
   }
-  std::unique_ptr<SqliteStore> store = std::move(opened).value();
+  std::unique_ptr<Store> store = std::move(opened).value();
   // Set before any write: the writer reads the listener after each commit.
   // Signals between the parts that wait for one another (runs changed, tasks queued);
   // in memory for the one process on the embedded store.
@@ -405,7 +440,13 @@ int CreateWorkspaceCommand(const std::string& data_dir, const std::string& slug)
 void AddServerCommands(CLI::App& app) {
   auto opt = std::make_shared<ServeOptions>();
   CLI::App* serve = app.add_subcommand("serve", "Run the Stepwell server");
-  serve->add_option("--data-dir", opt->data_dir, "Where the SQLite store lives");
+  serve->add_option("--data-dir", opt->data_dir,
+                    "Where the SQLite store lives (with --store: the server's own files)");
+  serve
+      ->add_option("--store", opt->store,
+                   "postgresql://USER@HOST:PORT/DB: the store is that PostgreSQL database "
+                   "(default: SQLite in the data directory)")
+      ->envname("STEPWELL_STORE");
   serve->add_option("--listen", opt->listen, "HOST:PORT to listen on (port 0 picks one)");
   serve->add_flag("--allow-shell", opt->allow_shell, "Allow shell steps");
   serve
