@@ -256,6 +256,22 @@ CREATE TABLE billing (
   updated_at BIGINT NOT NULL
 );
 )sql",
+    // Several instances: each one's heartbeat, and who drives which run (store/postgres/
+    // pg_instance.h). A lease row exists while an instance drives the run.
+    R"sql(
+CREATE TABLE instances (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  address TEXT COLLATE "C" NOT NULL,
+  started_at BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);
+CREATE TABLE run_leases (
+  run_id TEXT COLLATE "C" PRIMARY KEY,
+  instance_id TEXT COLLATE "C" NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX run_leases_by_instance ON run_leases (instance_id);
+)sql",
 };
 
 // Any fixed number: the advisory lock instances take to migrate one at a time.
