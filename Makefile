@@ -60,7 +60,7 @@ test: build
 # store under a concurrent workload (store_powerloss_sqlitetest, a random seed) and
 # SOAK_CYCLES kill -9 cycles of the real server under load (tests/e2e/test_crash_cycles.py).
 # Each prints its figures.
-SOAK_POWER_LOSSES ?= 5000
+SOAK_POWER_LOSSES ?= 2000
 SOAK_CYCLES ?= 1000
 
 soak: build
