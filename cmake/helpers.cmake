@@ -8,12 +8,19 @@ function(sw_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# sw_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary under CTest.
+# sw_test(NAME SOURCES ... DEPS ... [LABELS ...] [FIXTURE fixture]): a GoogleTest binary
+# under CTest; every one of its tests requires FIXTURE, a CTest fixture (e.g. `postgres`,
+# the server the tests on PostgreSQL share).
 function(sw_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "FIXTURE" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE -Wall -Wextra -Werror)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+  set(fixture "")
+  if(ARG_FIXTURE)
+    set(fixture FIXTURES_REQUIRED ${ARG_FIXTURE})
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES LABELS "${ARG_LABELS}" ${fixture})
 endfunction()
 include(GoogleTest)

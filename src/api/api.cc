@@ -51,6 +51,7 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
       {"POST", "/api/v1/agent-tasks/{task_id}/fail", kAgent, &routes::FailTask},
 
       {"GET", "/api/v1/tokens", kAdmin, &routes::ListTokens},
+      {"GET", "/api/v1/instances", kAdmin, &routes::ListInstances},
       {"POST", "/api/v1/tokens", kAdmin, &routes::CreateToken},
       {"DELETE", "/api/v1/tokens/{token_id}", kAdmin, &routes::RevokeToken},
       {"GET", "/api/v1/audit", kAdmin, &routes::ListAudit},

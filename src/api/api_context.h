@@ -17,6 +17,7 @@
 #include "control/definitions.h"
 #include "control/fake_clock.h"
 #include "control/human_tasks.h"
+#include "control/instances.h"
 #include "control/metrics.h"
 #include "control/notifications.h"
 #include "control/run_watch.h"
@@ -45,6 +46,7 @@ struct ApiServices {
   RunWatch& watch;
   NotificationService& notifications;
   Connections& connections;
+  InstancesView& instances;
   FakeClockControl* fake_clock = nullptr;  // set only with --fake-clock (the testing route)
 };
 

@@ -107,6 +107,7 @@ void Metrics(ApiContext& api, Call& call);
 
 // server_routes.cc
 void Health(ApiContext& api, Call& call);
+void ListInstances(ApiContext& api, Call& call);
 void AdvanceClock(ApiContext& api, Call& call);
 
 }  // namespace routes

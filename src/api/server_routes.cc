@@ -1,4 +1,5 @@
-// The server itself: GET /healthz, and the fake clock of tests
+// The server itself: GET /healthz, the instances serving the store
+// (GET /api/v1/instances), and the fake clock of tests
 // (POST /api/v1/testing/clock/advance, only with --fake-clock).
 
 #include "api/routes.h"
@@ -14,6 +15,11 @@ void Health(ApiContext& api, Call& call) {
     return;
   }
   call.Reply(200, json{{"status", "ok"}});
+}
+
+void ListInstances(ApiContext& api, Call& call) {
+  Result<json> instances = api.instances.List();
+  instances.ok() ? call.Reply(200, *instances) : call.Fail(instances.status());
 }
 
 void AdvanceClock(ApiContext& api, Call& call) {

@@ -40,6 +40,9 @@
 #include "engine/process_records.h"
 #include "engine/process_runner.h"
 #include "engine/smtp_client.h"
+#include "store/postgres/pg_instance.h"
+#include "store/postgres/pg_notifier.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace sw::cli {
@@ -48,6 +51,8 @@ namespace {
 
 struct ServeOptions {
   std::string data_dir = "./stepwell-data";
+  // Empty: SQLite in data_dir; else a PostgreSQL database's URL.
+  std::string store;
   std::string listen = "127.0.0.1:8420";
   bool allow_shell = false;
   bool allow_private_targets = false;
@@ -175,6 +180,73 @@ Result<std::unique_ptr<SmtpClient>> MakeSmtpClient(const ServeOptions& opt) {
 
 // Writes `text` to `path` through a temporary file (synced) and a rename, with `mode`.
 // Every step is checked: a full data volume is an error, never a short file.
+// The store `opt` names: the embedded SQLite file in the data directory, or a
+// PostgreSQL database (the data directory then keeps the server's own files: the
+// secret key, the admin token, the listen address, process records).
+Result<std::unique_ptr<Store>> OpenStore(const ServeOptions& opt) {
+  if (opt.store.empty()) {
+    Result<std::unique_ptr<SqliteStore>> sqlite = SqliteStore::Open(opt.data_dir);
+    if (!sqlite.ok()) {
+      return sqlite.status();
+    }
+    return std::unique_ptr<Store>(std::move(sqlite).value());
+  }
+  if (!PostgresStore::IsUrl(opt.store)) {
+    return InvalidArgument("--store: expected postgresql://USER@HOST:PORT/DB, got '" + opt.store +
+                           "'");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(opt.data_dir, ec);
+  if (ec) {
+    return Status(StatusCode::kUnavailable, "cannot create " + opt.data_dir + ": " + ec.message());
+  }
+  Result<std::shared_ptr<const SecretBox>> secrets = SecretBox::ForDataDir(opt.data_dir);
+  if (!secrets.ok()) {
+    return secrets.status();
+  }
+  Result<std::unique_ptr<PostgresStore>> pg =
+      PostgresStore::Open(opt.store, std::move(secrets).value());
+  if (!pg.ok()) {
+    return pg.status();
+  }
+  return std::unique_ptr<Store>(std::move(pg).value());
+}
+
+// What instances sharing a PostgreSQL store share besides it: signals between them
+// (LISTEN/NOTIFY) and who drives which run (leases). On the embedded store, signals
+// stay in memory and every run is this process's.
+struct Cluster {
+  std::unique_ptr<Notifier> notifier;
+  PgNotifier* pg_notifier = nullptr;     // set on PostgreSQL
+  std::unique_ptr<PgInstance> instance;  // set on PostgreSQL
+};
+
+Result<Cluster> JoinCluster(const ServeOptions& opt, const Clock& clock) {
+  Cluster cluster;
+  if (opt.store.empty()) {
+    cluster.notifier = std::make_unique<LocalNotifier>();
+    return cluster;
+  }
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  PgInstance::Options options;
+  options.id = "ins_" + std::string(host) + "_" + std::to_string(::getpid()) + "_" +
+               std::to_string(clock.NowMs());
+  Result<std::unique_ptr<PgInstance>> instance =
+      PgInstance::Register(opt.store, options, [&clock] { return clock.NowMs(); });
+  if (!instance.ok()) {
+    return instance.status();
+  }
+  Result<std::unique_ptr<PgNotifier>> notifier = PgNotifier::Start(opt.store, options.id);
+  if (!notifier.ok()) {
+    return notifier.status();
+  }
+  cluster.instance = std::move(instance).value();
+  cluster.pg_notifier = notifier->get();
+  cluster.notifier = std::move(notifier).value();
+  return cluster;
+}
+
 Status WriteFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
   const std::string tmp = path + ".tmp";
   auto failed = [&](const std::string& what) {
@@ -225,16 +297,29 @@ int Serve(const ServeOptions& opt) {
     std::cerr << "error: " << metrics_access.status().message() << "\n";
     return 1;
   }
-  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(opt.data_dir);
+  Result<std::unique_ptr<Store>> opened = OpenStore(opt);
   if (!opened.ok()) {
     std::cerr << "error: " << opened.status().message() << "\n";
     return 1;
   }
-  std::unique_ptr<SqliteStore> store = std::move(opened).value();
+  std::unique_ptr<Store> store = std::move(opened).value();
+  SystemClock system_clock;
+  std::unique_ptr<ManualClock> manual_clock;
+  const Clock* clock = &system_clock;
+  if (opt.fake_clock) {
+    manual_clock = std::make_unique<ManualClock>(system_clock.NowMs());
+    clock = manual_clock.get();
+    spdlog::warn("fake clock: time moves only through POST /api/v1/testing/clock/advance");
+  }
+  Result<Cluster> joined = JoinCluster(opt, *clock);
+  if (!joined.ok()) {
+    std::cerr << "error: " << joined.status().message() << "\n";
+    return 1;
+  }
+  Cluster cluster = std::move(joined).value();
   // Set before any write: the writer reads the listener after each commit.
-  // Signals between the parts that wait for one another (runs changed, tasks queued);
-  // in memory for the one process on the embedded store.
-  LocalNotifier notifier;
+  // Signals between the parts that wait for one another (runs changed, tasks queued).
+  Notifier& notifier = *cluster.notifier;
   RunWatch watch(&notifier);
   store->SetChangeListener(
       [&watch](const std::vector<std::string>& ids_changed) { watch.Notify(ids_changed); });
@@ -248,14 +333,6 @@ int Serve(const ServeOptions& opt) {
     }
   };
   store->SetOutboxListener(wake_outbox);
-  SystemClock system_clock;
-  std::unique_ptr<ManualClock> manual_clock;
-  const Clock* clock = &system_clock;
-  if (opt.fake_clock) {
-    manual_clock = std::make_unique<ManualClock>(system_clock.NowMs());
-    clock = manual_clock.get();
-    spdlog::warn("fake clock: time moves only through POST /api/v1/testing/clock/advance");
-  }
   IdSource ids(*clock);
 
   if (!store->FindWorkspaceBySlug("default").ok()) {
@@ -295,7 +372,15 @@ int Serve(const ServeOptions& opt) {
   engine_options.allow_shell = opt.allow_shell;
   engine_options.max_steps_per_minute = opt.max_steps_per_minute;
   engine_options.max_runs_per_minute = opt.max_runs_per_minute;
-  Engine engine(*store, *clock, *http, *processes, ids, engine_options);
+  Engine engine(*store, *clock, *http, *processes, ids, engine_options, cluster.instance.get());
+  if (cluster.pg_notifier != nullptr) {
+    cluster.pg_notifier->SetRemoteListener(
+        [&engine](Notifier::Topic topic, const std::vector<std::string>& keys) {
+          if (topic == Notifier::Topic::kRunChanged) {
+            engine.OnChangedElsewhere(keys);
+          }
+        });
+  }
   ControlService control(*store, engine, *clock, ids);
   AgentQueue agents(*store, engine, *clock, AgentQueueOptions{}, &notifier);
   engine.SetTaskListener([&agents](const std::string& workspace_id, const std::string& queue) {
@@ -315,9 +400,14 @@ int Serve(const ServeOptions& opt) {
   }
   ApiOptions api_options;
   api_options.ui_dir = opt.ui_dir;
-  Api api(ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics,
-                      watch, notifications, connections, fake_clock ? &*fake_clock : nullptr},
-          api_options);
+  LocalInstances local_instance("local", clock->NowMs(), [clock] { return clock->NowMs(); });
+  InstanceRegistry& registry =
+      cluster.instance ? static_cast<InstanceRegistry&>(*cluster.instance) : local_instance;
+  InstancesView instances(registry);
+  Api api(
+      ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics, watch,
+                  notifications, connections, instances, fake_clock ? &*fake_clock : nullptr},
+      api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
       *http_options);
@@ -332,6 +422,14 @@ int Serve(const ServeOptions& opt) {
   }
   agents.Start();
   const std::string address = (*server)->address();
+  local_instance.SetAddress(address);
+  if (cluster.instance) {
+    cluster.instance->StartBeating(address, [&engine](const std::vector<std::string>& runs) {
+      for (const std::string& id : runs) {
+        engine.Drive(id);
+      }
+    });
+  }
   const std::string public_url = opt.public_url.empty() ? "http://" + address : opt.public_url;
   connections.SetPublicUrl(public_url);
   OutboxOptions outbox_options;
@@ -374,6 +472,12 @@ int Serve(const ServeOptions& opt) {
   outbox_ptr.store(nullptr);
   outbox.Stop();
   agents.Stop();
+  if (cluster.instance) {
+    // Nothing hands the engine runs or signals from other instances once it stops; the
+    // leases go when the cluster does, after the engine.
+    cluster.instance->StopBeating();
+    cluster.pg_notifier->SetRemoteListener(nullptr);
+  }
   engine.Stop();
   processes.reset();
   smtp->reset();
@@ -405,7 +509,13 @@ int CreateWorkspaceCommand(const std::string& data_dir, const std::string& slug)
 void AddServerCommands(CLI::App& app) {
   auto opt = std::make_shared<ServeOptions>();
   CLI::App* serve = app.add_subcommand("serve", "Run the Stepwell server");
-  serve->add_option("--data-dir", opt->data_dir, "Where the SQLite store lives");
+  serve->add_option("--data-dir", opt->data_dir,
+                    "Where the SQLite store lives (with --store: the server's own files)");
+  serve
+      ->add_option("--store", opt->store,
+                   "postgresql://USER@HOST:PORT/DB: the store is that PostgreSQL database "
+                   "(default: SQLite in the data directory)")
+      ->envname("STEPWELL_STORE");
   serve->add_option("--listen", opt->listen, "HOST:PORT to listen on (port 0 picks one)");
   serve->add_flag("--allow-shell", opt->allow_shell, "Allow shell steps");
   serve

@@ -167,6 +167,29 @@ void Engine::OnCancelled(const std::string& run_id) {
   }
 }
 
+void Engine::OnChangedElsewhere(const std::vector<std::string>& run_ids) {
+  std::vector<std::string> ours;
+  {
+    std::lock_guard lock(mu_);
+    for (const std::string& id : run_ids) {
+      if (active_.contains(id)) {
+        ours.push_back(id);
+      }
+    }
+  }
+  if (ours.empty()) {
+    return;
+  }
+  pool_.Post([this, ours = std::move(ours)] {
+    for (const std::string& id : ours) {
+      Result<RunRecord> run = store_.GetRun(id, /*with_steps=*/false);
+      if (run.ok() && run->status == RunStatus::kCancelled) {
+        OnCancelled(id);
+      }
+    }
+  });
+}
+
 void Engine::OnRunEnded(const RunRecord& run, int64_t ended_at) {
   if (!run.parent_run_id.empty()) {
     // The store queued the parent's wake-up in the commit that ended the run.

@@ -68,6 +68,9 @@ class Engine final : public RunSpawner {
   void DriveNew(const RunRecord& run) override;
   // A cancel of the run was committed: stop the work in flight.
   void OnCancelled(const std::string& run_id);
+  // Another instance committed changes of these runs (several instances): a cancel of a
+  // run this one drives stops its work in flight here. Only hands off.
+  void OnChangedElsewhere(const std::vector<std::string>& run_ids);
   // `run` ended (a commit made it terminal at `ended_at`): a child's parent wakes now.
   void OnRunEnded(const RunRecord& run, int64_t ended_at);
   // The clock moved (fake clock): look for due timers and back-offs now.

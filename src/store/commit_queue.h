@@ -16,9 +16,10 @@
 //   writer (so in commit order), before the completions run.
 // - A failed commit fails the whole batch and is sticky: the queue reports unhealthy
 //   and refuses every later change rather than guess what was written. A commit that
-//   failed because the disk is full (api code kDiskFull; the backend rolled it back) is
-//   the exception: the queue reports unhealthy until a later commit succeeds, and keeps
-//   trying each batch, so it recovers by itself once there is space again.
+//   failed for a reason that passes (IsTransientWriteFailure: the disk is full, the
+//   database is out of reach; the backend rolled it back) is the exception: the queue
+//   reports unhealthy until a later commit succeeds, and keeps trying each batch, so it
+//   recovers by itself once there is space or a database again.
 //
 // Thread-safe. `Txn` is what the backend hands each change (the SQLite backend: its
 // writer connection); the queue never touches it. Completions run on the committing
@@ -148,8 +149,8 @@ class CommitQueue {
   int waiting_to_commit_ = 0;   // guarded by mu_: threads waiting to commit in place
   bool stopping_ = false;       // guarded by mu_
   std::atomic<bool> healthy_{true};
-  // Set while commits fail for want of disk (not sticky); only the writer changes it.
-  std::atomic<bool> disk_full_{false};
+  // Set while commits fail for a passing reason (not sticky); only the writer changes it.
+  std::atomic<bool> transient_failure_{false};
   bool sticky_failed_ = false;  // only the thread that holds the writer reads or writes it
   Listener listener_;
 
@@ -284,7 +285,7 @@ void CommitQueue<Txn>::WriterLoop() {
 
 template <typename Txn>
 typename CommitQueue<Txn>::Outcome CommitQueue<Txn>::CommitBatch(std::vector<Change>& batch) {
-  if (!healthy_.load() && !disk_full_.load()) {
+  if (!healthy_.load() && !transient_failure_.load()) {
     Outcome refused;
     refused.results.assign(batch.size(), commit_queue::StoppedWriting());
     return refused;
@@ -292,14 +293,14 @@ typename CommitQueue<Txn>::Outcome CommitQueue<Txn>::CommitBatch(std::vector<Cha
   Outcome outcome = commit_batch_(batch);
   if (!outcome.commit.ok()) {
     // Set before healthy_, which readers check first.
-    disk_full_.store(outcome.commit.api_code() == kDiskFull && !sticky_failed_);
-    sticky_failed_ = sticky_failed_ || !disk_full_.load();
+    transient_failure_.store(IsTransientWriteFailure(outcome.commit) && !sticky_failed_);
+    sticky_failed_ = sticky_failed_ || !transient_failure_.load();
     healthy_.store(false);
     outcome.results.assign(batch.size(), commit_queue::CommitFailed(outcome.commit));
     outcome.changed.clear();
     return outcome;
   }
-  if (disk_full_.exchange(false)) {
+  if (transient_failure_.exchange(false)) {
     healthy_.store(true);  // space is back
   }
   std::lock_guard lock(stats_mu_);

@@ -193,13 +193,23 @@ struct RunStatusCount {
 // The api code of a write that failed because the disk is full. Such a commit was
 // rolled back whole, so it is not sticky: the store tries the next commit again.
 inline constexpr std::string_view kDiskFull = "disk_full";
+// The api code of a write that failed because the database could not be reached (a
+// PostgreSQL server restarting). Not sticky either: the next commit tries again.
+inline constexpr std::string_view kDatabaseUnavailable = "database_unavailable";
+
+// Whether a failed commit was rolled back whole for a reason that may pass by itself
+// (a full disk, a database out of reach), so the store keeps trying later commits.
+inline bool IsTransientWriteFailure(const Status& s) {
+  return s.api_code() == kDiskFull || s.api_code() == kDatabaseUnavailable;
+}
 
 class Store {
  public:
   virtual ~Store() = default;
 
   // Health: false after a failed commit (a sticky error; the store stops writing), or
-  // while commits fail because the disk is full (true again after the next commit).
+  // while commits fail because the disk is full or the database is out of reach (true
+  // again after the next commit).
   virtual bool Healthy() const = 0;
 
   // Workspaces and tokens.

@@ -73,6 +73,7 @@ const std::vector<Endpoint>& Contract() {
       {"GET", "/api/v1/notification-channels", Role::kAdmin},
       {"PUT", "/api/v1/notification-channels", Role::kAdmin},
       {"GET", "/api/v1/billing", Role::kViewer},
+      {"GET", "/api/v1/instances", Role::kAdmin},
       {"PUT", "/api/v1/billing", Role::kAdmin},
       {"GET", "/api/v1/connections", Role::kViewer},
       {"POST", "/api/v1/connections", Role::kAdmin},

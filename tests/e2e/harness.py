@@ -8,6 +8,8 @@ Environment:
   STEPWELL_E2E_TIMEOUT_SCALE  multiply every timeout (e.g. 3 for sanitizer builds)
   STEPWELL_E2E_KEEP           keep the temporary data directories (for debugging)
   STEPWELL_E2E_LOG_LINES      how many server log lines to print on failure (default 200)
+  STEPWELL_TEST_STORE         `sqlite` (default) or `postgres`: every server gets a database
+                              of its own on one throw-away PostgreSQL cluster per process
 """
 
 import atexit
@@ -35,12 +37,16 @@ SUPPORT_DIR = REPO_ROOT / "tests" / "support"
 TIMEOUT_SCALE = float(os.environ.get("STEPWELL_E2E_TIMEOUT_SCALE", "1") or "1")
 KEEP_DATA = bool(os.environ.get("STEPWELL_E2E_KEEP"))
 LOG_LINES = int(os.environ.get("STEPWELL_E2E_LOG_LINES", "200") or "200")
+STORE = os.environ.get("STEPWELL_TEST_STORE") or "sqlite"
+if STORE not in ("sqlite", "postgres"):
+    raise RuntimeError(f"STEPWELL_TEST_STORE={STORE!r}: want sqlite or postgres")
 
 # Bounds.
 SERVER_START_TIMEOUT = 20.0
 DEFAULT_WAIT_TIMEOUT = 10.0
 POLL_INTERVAL = 0.02
 REQUEST_TIMEOUT = 30.0
+PG_LOG_LINES = 50
 
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 TERMINAL = ("completed", "failed", "cancelled")
@@ -112,6 +118,77 @@ def _kill_leftovers():
 atexit.register(_kill_leftovers)
 
 
+def on_postgres():
+    """True when the servers run on PostgreSQL (STEPWELL_TEST_STORE=postgres)."""
+    return STORE == "postgres"
+
+
+# PostgreSQL: one cluster for the whole test process, started on first use, and the
+# database of each data directory, so that a server started again on the same
+# directory finds its data (realpath of the data dir -> URL).
+_PG = {"cluster": None, "databases": {}, "created": 0}
+
+
+def pg_cluster():
+    """The PostgreSQL cluster of this process (pg_cluster.PgCluster), started on first
+    use and stopped at exit; e.g. to restart the database under load."""
+    if _PG["cluster"] is None:
+        if str(SUPPORT_DIR) not in sys.path:
+            sys.path.insert(0, str(SUPPORT_DIR))
+        from pg_cluster import PgCluster
+
+        _PG["cluster"] = PgCluster()
+        atexit.register(_stop_pg_cluster)
+    return _PG["cluster"]
+
+
+def _stop_pg_cluster():
+    # atexit runs this before _kill_leftovers (registered earlier): servers go first.
+    _kill_leftovers()
+    cluster = _PG["cluster"]
+    if KEEP_DATA:
+        cluster.stop(keep_files=True)
+        print(f"[e2e] kept PostgreSQL cluster files in {cluster.home}", file=sys.stderr)
+    else:
+        cluster.stop()
+
+
+def pg_database_for(data_dir):
+    """The URL of the database of the server on `data_dir`: a fresh empty one the first
+    time, the same one again for a server started later on the same directory."""
+    key = os.path.realpath(data_dir)
+    url = _PG["databases"].get(key)
+    if url is None:
+        _PG["created"] += 1
+        url = pg_cluster().create_database(f"e2e_{_PG['created']}")
+        _PG["databases"][key] = url
+    return url
+
+
+def _pg_log_tail(lines=PG_LOG_LINES):
+    path = pg_cluster().log_path
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read().splitlines()
+    except OSError as e:
+        return f"PostgreSQL log unreadable: {e}"
+    return (f"----- PostgreSQL log ({path}), last {lines} lines -----\n"
+            + "\n".join(text[-lines:]) + "\n----- end of log -----")
+
+
+def _forget_pg_database(data_dir):
+    _PG["databases"].pop(os.path.realpath(data_dir), None)
+
+
+def store_paths(server):
+    """The directories holding what `server` stored: its data directory and, on
+    PostgreSQL, the cluster's (shared with the other servers of this process)."""
+    paths = [server.data_dir]
+    if server.store_url is not None:
+        paths.append(pg_cluster().data_dir)
+    return paths
+
+
 class Response:
     """An HTTP answer. Unpacks as (status, headers, json)."""
 
@@ -145,7 +222,10 @@ class Server:
     """One `stepwell serve` process on a temporary data directory."""
 
     def __init__(self, *, fake_clock=False, allow_private_targets=False, extra_args=(),
-                 env=None, name="stepwell", fd_limit=None, data_dir=None):
+                 env=None, name="stepwell", fd_limit=None, data_dir=None, instance_of=None):
+        """`instance_of`: another Server whose database this one shares (PostgreSQL
+        only), as a second instance of one deployment: its own data directory, the
+        other's admin and metrics tokens and its secret.key (copied)."""
         self.name = name
         self.binary = stepwell_bin()
         if not os.path.isfile(self.binary) or not os.access(self.binary, os.X_OK):
@@ -156,6 +236,8 @@ class Server:
         self.admin_token = "sw_" + secrets.token_urlsafe(32)  # 43 URL-safe characters
         # The bearer token GET /metrics needs (a workspace's token is refused).
         self.metrics_token = "swm_" + secrets.token_urlsafe(32)
+        if instance_of is not None:
+            self._join(instance_of)
         self.flags = []
         if allow_private_targets:
             self.flags.append("--allow-private-targets")
@@ -168,6 +250,11 @@ class Server:
         if env:
             self.env.update(env)
             self.metrics_token = self.env.get("STEPWELL_METRICS_TOKEN")
+        # On PostgreSQL the store is a database given by URL; the CLI commands a test
+        # runs with this env (e.g. `secrets rotate`) reach it through STEPWELL_STORE.
+        self.store_url = pg_database_for(self.data_dir) if on_postgres() else None
+        if self.store_url is not None:
+            self.env["STEPWELL_STORE"] = self.store_url
         self.log_path = os.path.join(self.data_dir, "server.log")
         self.fd_limit = fd_limit  # RLIMIT_NOFILE of the server (soft and hard); None: ours
         self.proc = None
@@ -176,6 +263,17 @@ class Server:
         self.starts = 0
         self._barrier_workflow_stored = False
         self.start()
+
+    def _join(self, other):
+        if other.store_url is None:
+            raise RuntimeError("several instances share a database: STEPWELL_TEST_STORE="
+                               "postgres")
+        _PG["databases"][os.path.realpath(self.data_dir)] = other.store_url
+        self.admin_token, self.metrics_token = other.admin_token, other.metrics_token
+        key = os.path.join(other.data_dir, "secret.key")
+        mine = os.path.join(self.data_dir, "secret.key")
+        if os.path.exists(key) and not os.path.exists(mine):
+            shutil.copy2(key, mine)
 
     # ----------------------------------------------------------------- process
 
@@ -190,7 +288,8 @@ class Server:
             os.unlink(self.listen_file)
         except FileNotFoundError:
             pass
-        args = [self.binary, "serve", "--data-dir", self.data_dir, "--listen",
+        store = ["--store", self.store_url] if self.store_url is not None else []
+        args = [self.binary, "serve", "--data-dir", self.data_dir, *store, "--listen",
                 "127.0.0.1:0", *self.flags]
         self.starts += 1
         with open(self.log_path, "ab") as log:
@@ -275,6 +374,7 @@ class Server:
                 print(f"[e2e] kept data dir {self.data_dir}", file=sys.stderr)
             else:
                 shutil.rmtree(self.data_dir, ignore_errors=True)
+                _forget_pg_database(self.data_dir)
 
     def log_text(self):
         try:
@@ -916,6 +1016,8 @@ class E2ETestCase(unittest.TestCase):
             for server in self._servers_list():
                 print(f"\n[e2e] {self.id()} failed; {server.name} log:\n{server.log_tail()}",
                       file=sys.stderr)
+            if _PG["cluster"] is not None:
+                print(f"\n[e2e] {self.id()} failed; {_pg_log_tail()}", file=sys.stderr)
         return out
 
     # Assertions.

@@ -13,7 +13,7 @@ import subprocess
 import unittest
 from urllib.parse import urlsplit
 
-from harness import E2ETestCase, TERMINAL, find_step, scaled
+from harness import E2ETestCase, TERMINAL, find_step, scaled, store_paths
 from oauth_helpers import (NEEDS_REAUTH, connection_workflow, fetch, new_client_secret,
                            oauth2, query_of, secrets_in, unique)
 
@@ -188,7 +188,8 @@ class AuthorizeFlowTest(E2ETestCase):
 
 class SecretsAtRestTest(E2ETestCase):
     """Every secret the server was given or obtained, looked for in the raw bytes of
-    every answer, every file of the data directory but the key, and the server log."""
+    every answer, every file of the data directory but the key (and of the PostgreSQL
+    cluster, when the store is there), and the server log."""
 
     @classmethod
     def setUpClass(cls):
@@ -201,10 +202,12 @@ class SecretsAtRestTest(E2ETestCase):
                 + issued["refresh_tokens"] + issued["access_tokens"])
 
     def data_files(self):
-        for root, _, files in os.walk(self.server.data_dir):
-            for name in files:
-                if name != "secret.key":
-                    yield os.path.join(root, name)
+        # On PostgreSQL the store's files are the cluster's: its heap and its WAL.
+        for top in store_paths(self.server):
+            for root, _, files in os.walk(top):
+                for name in files:
+                    if name != "secret.key":
+                        yield os.path.join(root, name)
 
     def assertNoSecretsOnDisk(self, when):
         candidates = self.secrets()

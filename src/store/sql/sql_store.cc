@@ -41,10 +41,10 @@ SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch
     }
     db.ExecCached(kRelease);
   }
-  // A change that ran out of disk leaves the transaction in doubt: the batch fails
-  // as a whole, as disk full, and is rolled back.
+  // A change that ran out of disk, or lost the database, leaves the transaction in
+  // doubt: the batch fails as a whole, for that reason, and is rolled back.
   for (const Status& result : out.results) {
-    if (out.commit.ok() && result.api_code() == kDiskFull) {
+    if (out.commit.ok() && IsTransientWriteFailure(result)) {
       out.commit = result;
     }
   }
