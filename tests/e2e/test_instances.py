@@ -118,6 +118,8 @@ class InstancesTest(E2ETestCase):
             {"id": "n", "type": "noop"}]})
         run = first.start_run("inst-takeover")
         first.wait_step(run["id"], "slow", "running")
+        # The attempt is in flight once its process has written its line.
+        wait_until(lambda: "slow" in open(log).read().split(), desc="the slow step started")
         killed_at = time.monotonic()
         first.kill()
         done = self.b.wait_status(run["id"], *TERMINAL, timeout=30)
