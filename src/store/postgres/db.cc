@@ -20,6 +20,7 @@ std::string JsonMember(std::string_view column, std::string_view key) {
 constexpr sql::Dialect kDialect{
     .begin = "BEGIN",
     .for_update = " FOR UPDATE",
+    .for_update_skip_locked = " FOR UPDATE SKIP LOCKED",
     .json_member = JsonMember,
     .position_function = "strpos",
 };

@@ -1,8 +1,9 @@
 // PostgresStore: the SQL store (store/sql/sql_store.h) on a PostgreSQL database, for
 // several instances sharing one database. Its writer connection commits the instance's
-// batches (group commit as on SQLite); four more connections read. Each write that
-// decides from what it reads locks those rows (the dialect's FOR UPDATE), so two
-// instances' writes to one run are serialized by the database.
+// batches (group commit as on SQLite); four more connections read. Every change of a
+// run is a compare-and-set on its version in the UPDATE itself, so of two instances'
+// writes to one run only one applies (the other answers kAborted); an agent task is
+// claimed with FOR UPDATE SKIP LOCKED, so two instances claim different tasks.
 #pragma once
 
 #include <memory>

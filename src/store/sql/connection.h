@@ -27,6 +27,9 @@ struct Dialect {
   // Appended to a SELECT inside a write that decides from the rows it reads, so another
   // writer cannot change them until the commit (several instances on one database).
   const char* for_update;
+  // The same for a queue's head: rows another writer holds are passed over, so two
+  // instances claiming from one queue take different rows.
+  const char* for_update_skip_locked;
   // The text of member `key` of the JSON object stored (as text) in `column`.
   std::string (*json_member)(std::string_view column, std::string_view key);
   // The name of the function that answers where a string occurs in another (1-based,

@@ -30,7 +30,7 @@ Result<std::vector<AgentTaskRecord>> SelectNextTask(Connection& db, const std::s
       std::string("SELECT ") + sql::kTaskColumns +
           " FROM agent_tasks WHERE workspace_id = ? AND status = 'queued' AND available_at <= ? "
           "AND queue IN (" +
-          in + ") ORDER BY available_at, id LIMIT 1",
+          in + ") ORDER BY available_at, id LIMIT 1" + db.dialect().for_update_skip_locked,
       [&](Statement& q) {
         q.Bind(1, workspace_id).Bind(2, now);
         for (size_t i = 0; i < queues.size(); ++i) {
@@ -63,12 +63,13 @@ Result<std::optional<AgentTaskRecord>> SqlStore::ClaimAgentTask(
     task.updated_at = now;
     Status up = sql::Exec(db,
                           "UPDATE agent_tasks SET status = 'claimed', agent_id = ?, "
-                          "lease_expires_at = ?, updated_at = ? WHERE id = ?",
+                          "lease_expires_at = ?, updated_at = ? WHERE id = ? AND status = "
+                          "'queued'",
                           [&](Statement& q) {
                             q.Bind(1, agent_id).Bind(2, task.lease_expires_at).Bind(3, now);
                             q.Bind(4, task.id);
                           });
-    if (up.ok()) {
+    if (up.ok() && db.Changes() == 1) {  // else another instance's, committed meanwhile
       claimed = std::move(task);
     }
     return up;

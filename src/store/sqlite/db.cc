@@ -26,6 +26,7 @@ std::string JsonMember(std::string_view column, std::string_view key) {
 constexpr sql::Dialect kDialect{
     .begin = "BEGIN IMMEDIATE",  // one writer: no FOR UPDATE needed
     .for_update = "",
+    .for_update_skip_locked = "",
     .json_member = JsonMember,
     .position_function = "instr",
 };
