@@ -1320,8 +1320,9 @@ class SlowTarget:
 
 
 def find_children(pid, comm):
-    """pids of live (non-zombie) processes with parent pid and command name comm."""
-    out = []
+    """pids of live (non-zombie) descendants of pid with command name comm (a shell
+    step's program runs under a keeper process, a child of the server)."""
+    procs = {}  # pid -> (name, ppid, state)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -1330,10 +1331,17 @@ def find_children(pid, comm):
                 raw = f.read()
         except OSError:
             continue
-        name = raw[raw.find("(") + 1:raw.rfind(")")]
         rest = raw.rsplit(")", 1)[1].split()
-        if name == comm and int(rest[1]) == pid and rest[0] != "Z":
-            out.append(int(entry))
+        procs[int(entry)] = (raw[raw.find("(") + 1:raw.rfind(")")], int(rest[1]), rest[0])
+    out = []
+    for p, (name, _, state) in procs.items():
+        if name != comm or state == "Z":
+            continue
+        up, hops = procs[p][1], 0
+        while up not in (0, 1, pid) and up in procs and hops < 64:
+            up, hops = procs[up][1], hops + 1
+        if up == pid:
+            out.append(p)
     return out
 
 
