@@ -19,7 +19,7 @@ NODE_APT_PACKAGES := nodejs npm
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
   web/vite.config.ts web/tsconfig.json web/package.json
 
-.PHONY: all deps ui build run test test-ui test-fuzz fuzz screenshots bench clean format
+.PHONY: all deps ui build run test soak test-ui test-fuzz fuzz test-sanitize screenshots bench clean format
 
 all: build
 
@@ -56,6 +56,19 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j $(JOBS)
 
+# The long reliability runs (docs/reliability.md): SOAK_POWER_LOSSES power losses of the
+# store under a concurrent workload (store_powerloss_sqlitetest, a random seed) and
+# SOAK_CYCLES kill -9 cycles of the real server under load (tests/e2e/test_crash_cycles.py).
+# Each prints its figures.
+SOAK_POWER_LOSSES ?= 2000
+SOAK_CYCLES ?= 1000
+
+soak: build
+	SW_POWERLOSS_CYCLES=$(SOAK_POWER_LOSSES) SW_POWERLOSS_SEED=random \
+	  $(BUILD_DIR)/tests/store_powerloss_sqlitetest --gtest_filter='PowerLossTest.*'
+	STEPWELL_BIN=$(BUILD_DIR)/stepwell STEPWELL_CRASH_CYCLES=$(SOAK_CYCLES) \
+	  python3 tests/e2e/test_crash_cycles.py
+
 # The libFuzzer build (clang, ASan, UBSan): only the parsers and fuzz/'s targets.
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 600
@@ -74,6 +87,18 @@ fuzz: deps $(FUZZ_BUILD_DIR)/build.ninja
 	ninja -C $(FUZZ_BUILD_DIR) -j $(JOBS)
 	fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
+# The C++ tests and the e2e suite under AddressSanitizer + UBSan (build-asan/), then under
+# ThreadSanitizer (build-tsan/); not part of `make test` (docs/reliability.md).
+ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
+
+# Both run even when the first fails.
+test-sanitize: deps
+	@status=0; \
+	JOBS=$(JOBS) tests/sanitize/run.sh address $(ASAN_BUILD_DIR) || status=1; \
+	JOBS=$(JOBS) tests/sanitize/run.sh thread $(TSAN_BUILD_DIR) || status=1; \
+	exit $$status
+
 # Only the browser tests of the web UI.
 test-ui: build
 	cd $(BUILD_DIR) && ctest -L ui --output-on-failure --timeout 600
@@ -90,4 +115,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR) web/dist
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR) web/dist

@@ -203,6 +203,16 @@ class Server final : public HttpServer {
     acceptor_.emplace(accept_context_);
   }
 
+  // The accept in flight holds a socket of one of contexts_, which go before
+  // accept_context_: its handler runs here (aborted) while that io_context still exists;
+  // left queued, accept_context_'s destructor would move the socket after it.
+  ~Server() override {
+    beast::error_code ec;
+    acceptor_->close(ec);
+    accept_context_.restart();
+    accept_context_.poll();
+  }
+
   // Fixes the connection cap; once, before Run, with the listening socket open. Each I/O
   // thread's poller (epoll, eventfd, timerfd) is opened on its first connection: counted
   // as taken already.

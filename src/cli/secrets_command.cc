@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "cli/open_store.h"
 #include "store/secret_box.h"
-#include "store/sqlite/sqlite_store.h"
 
 namespace sw::cli {
 
@@ -16,7 +16,7 @@ namespace {
 // The new key goes to DIR/secret.key.next first, so a stop at any point leaves a key
 // that opens every value: before the reseal commits the old one seals, after it the
 // new one does, and the server loads both until the rename ends the rotation.
-int Rotate(const std::string& data_dir) {
+int Rotate(const std::string& data_dir, const std::string& store_url) {
   Result<std::shared_ptr<const SecretBox>> current = SecretBox::ForDataDir(data_dir);
   if (!current.ok()) {
     std::cerr << "error: " << current.status().message() << "\n";
@@ -43,7 +43,7 @@ int Rotate(const std::string& data_dir) {
     keys.push_back(k);
   }
   auto box = std::make_shared<const SecretBox>(std::move(keys));
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(data_dir, box);
+  Result<std::unique_ptr<Store>> store = OpenStore(data_dir, store_url, box);
   if (!store.ok()) {
     std::cerr << "error: " << store.status().message() << "\n";
     return 1;
@@ -76,9 +76,12 @@ void AddSecretsCommands(CLI::App& app) {
   secrets->require_subcommand(1);
   CLI::App* rotate = secrets->add_subcommand(
       "rotate", "Seal every stored secret under a new key (offline: stop the server first)");
+  auto store = std::make_shared<std::string>();
   rotate->add_option("--data-dir", *data_dir, "Where the SQLite store lives");
-  rotate->callback([data_dir] {
-    if (int code = Rotate(*data_dir); code != 0) {
+  rotate->add_option("--store", *store, "postgresql://USER@HOST:PORT/DB (default: SQLite)")
+      ->envname("STEPWELL_STORE");
+  rotate->callback([data_dir, store] {
+    if (int code = Rotate(*data_dir, *store); code != 0) {
       throw CLI::RuntimeError(code);
     }
   });

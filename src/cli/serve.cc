@@ -21,6 +21,7 @@
 #include "api/api.h"
 #include "api/http_server.h"
 #include "cli/log_format.h"
+#include "cli/open_store.h"
 #include "control/access.h"
 #include "control/agent_tasks.h"
 #include "control/definitions.h"
@@ -42,8 +43,6 @@
 #include "engine/smtp_client.h"
 #include "store/postgres/pg_instance.h"
 #include "store/postgres/pg_notifier.h"
-#include "store/postgres/postgres_store.h"
-#include "store/sqlite/sqlite_store.h"
 
 namespace sw::cli {
 
@@ -180,73 +179,6 @@ Result<std::unique_ptr<SmtpClient>> MakeSmtpClient(const ServeOptions& opt) {
 
 // Writes `text` to `path` through a temporary file (synced) and a rename, with `mode`.
 // Every step is checked: a full data volume is an error, never a short file.
-// The store `opt` names: the embedded SQLite file in the data directory, or a
-// PostgreSQL database (the data directory then keeps the server's own files: the
-// secret key, the admin token, the listen address, process records).
-Result<std::unique_ptr<Store>> OpenStore(const ServeOptions& opt) {
-  if (opt.store.empty()) {
-    Result<std::unique_ptr<SqliteStore>> sqlite = SqliteStore::Open(opt.data_dir);
-    if (!sqlite.ok()) {
-      return sqlite.status();
-    }
-    return std::unique_ptr<Store>(std::move(sqlite).value());
-  }
-  if (!PostgresStore::IsUrl(opt.store)) {
-    return InvalidArgument("--store: expected postgresql://USER@HOST:PORT/DB, got '" + opt.store +
-                           "'");
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(opt.data_dir, ec);
-  if (ec) {
-    return Status(StatusCode::kUnavailable, "cannot create " + opt.data_dir + ": " + ec.message());
-  }
-  Result<std::shared_ptr<const SecretBox>> secrets = SecretBox::ForDataDir(opt.data_dir);
-  if (!secrets.ok()) {
-    return secrets.status();
-  }
-  Result<std::unique_ptr<PostgresStore>> pg =
-      PostgresStore::Open(opt.store, std::move(secrets).value());
-  if (!pg.ok()) {
-    return pg.status();
-  }
-  return std::unique_ptr<Store>(std::move(pg).value());
-}
-
-// What instances sharing a PostgreSQL store share besides it: signals between them
-// (LISTEN/NOTIFY) and who drives which run (leases). On the embedded store, signals
-// stay in memory and every run is this process's.
-struct Cluster {
-  std::unique_ptr<Notifier> notifier;
-  PgNotifier* pg_notifier = nullptr;     // set on PostgreSQL
-  std::unique_ptr<PgInstance> instance;  // set on PostgreSQL
-};
-
-Result<Cluster> JoinCluster(const ServeOptions& opt, const Clock& clock) {
-  Cluster cluster;
-  if (opt.store.empty()) {
-    cluster.notifier = std::make_unique<LocalNotifier>();
-    return cluster;
-  }
-  char host[256] = {};
-  ::gethostname(host, sizeof(host) - 1);
-  PgInstance::Options options;
-  options.id = "ins_" + std::string(host) + "_" + std::to_string(::getpid()) + "_" +
-               std::to_string(clock.NowMs());
-  Result<std::unique_ptr<PgInstance>> instance =
-      PgInstance::Register(opt.store, options, [&clock] { return clock.NowMs(); });
-  if (!instance.ok()) {
-    return instance.status();
-  }
-  Result<std::unique_ptr<PgNotifier>> notifier = PgNotifier::Start(opt.store, options.id);
-  if (!notifier.ok()) {
-    return notifier.status();
-  }
-  cluster.instance = std::move(instance).value();
-  cluster.pg_notifier = notifier->get();
-  cluster.notifier = std::move(notifier).value();
-  return cluster;
-}
-
 Status WriteFileAtomically(const std::string& path, const std::string& text, mode_t mode) {
   const std::string tmp = path + ".tmp";
   auto failed = [&](const std::string& what) {
@@ -282,6 +214,51 @@ Status WriteFileAtomically(const std::string& path, const std::string& text, mod
   return Status::Ok();
 }
 
+// What instances sharing a PostgreSQL store share besides it: signals between them
+// (LISTEN/NOTIFY) and who drives which run (leases). On the embedded store, signals
+// stay in memory and every run is this process's.
+struct Cluster {
+  std::unique_ptr<Notifier> notifier;
+  PgNotifier* pg_notifier = nullptr;     // set on PostgreSQL
+  std::unique_ptr<PgInstance> instance;  // set on PostgreSQL
+};
+
+Result<Cluster> JoinCluster(const ServeOptions& opt, const Clock& clock) {
+  Cluster cluster;
+  if (opt.store.empty()) {
+    cluster.notifier = std::make_unique<LocalNotifier>();
+    return cluster;
+  }
+  // The id is the data directory's, kept across restarts: an instance killed and
+  // started again takes its runs back at once instead of waiting for its leases to lapse.
+  PgInstance::Options options;
+  const std::string id_file = opt.data_dir + "/instance-id";
+  std::ifstream in(id_file);
+  std::getline(in, options.id);
+  if (options.id.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof(host) - 1);
+    options.id = "ins_" + std::string(host) + "_" + std::to_string(::getpid()) + "_" +
+                 std::to_string(clock.NowMs());
+    if (Status s = WriteFileAtomically(id_file, options.id + "\n", 0644); !s.ok()) {
+      return s;
+    }
+  }
+  Result<std::unique_ptr<PgInstance>> instance =
+      PgInstance::Register(opt.store, options, [&clock] { return clock.NowMs(); });
+  if (!instance.ok()) {
+    return instance.status();
+  }
+  Result<std::unique_ptr<PgNotifier>> notifier = PgNotifier::Start(opt.store, options.id);
+  if (!notifier.ok()) {
+    return notifier.status();
+  }
+  cluster.instance = std::move(instance).value();
+  cluster.pg_notifier = notifier->get();
+  cluster.notifier = std::move(notifier).value();
+  return cluster;
+}
+
 // Set while serving; the signal thread stops it.
 std::atomic<HttpServer*> g_server{nullptr};
 
@@ -297,7 +274,7 @@ int Serve(const ServeOptions& opt) {
     std::cerr << "error: " << metrics_access.status().message() << "\n";
     return 1;
   }
-  Result<std::unique_ptr<Store>> opened = OpenStore(opt);
+  Result<std::unique_ptr<Store>> opened = OpenStore(opt.data_dir, opt.store);
   if (!opened.ok()) {
     std::cerr << "error: " << opened.status().message() << "\n";
     return 1;
@@ -487,8 +464,9 @@ int Serve(const ServeOptions& opt) {
   return 0;
 }
 
-int CreateWorkspaceCommand(const std::string& data_dir, const std::string& slug) {
-  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(data_dir);
+int CreateWorkspaceCommand(const std::string& data_dir, const std::string& store,
+                           const std::string& slug) {
+  Result<std::unique_ptr<Store>> opened = OpenStore(data_dir, store);
   if (!opened.ok()) {
     std::cerr << "error: " << opened.status().message() << "\n";
     return 1;
@@ -589,9 +567,12 @@ void AddServerCommands(CLI::App& app) {
   workspaces->require_subcommand(1);
   CLI::App* create = workspaces->add_subcommand("create", "Create a workspace (offline)");
   create->add_option("SLUG", *ws_slug, "Workspace slug")->required();
+  auto ws_store = std::make_shared<std::string>();
   create->add_option("--data-dir", *ws_dir, "Where the SQLite store lives");
-  create->callback([ws_dir, ws_slug] {
-    int code = CreateWorkspaceCommand(*ws_dir, *ws_slug);
+  create->add_option("--store", *ws_store, "postgresql://USER@HOST:PORT/DB (default: SQLite)")
+      ->envname("STEPWELL_STORE");
+  create->callback([ws_dir, ws_store, ws_slug] {
+    int code = CreateWorkspaceCommand(*ws_dir, *ws_store, *ws_slug);
     if (code != 0) {
       throw CLI::RuntimeError(code);
     }

@@ -109,6 +109,36 @@ TEST_P(StoreConformanceTest, AChargeIsAddedWithItsTransitionAndRefusedPastTheCap
   EXPECT_EQ(store_->GetBilling("ws_1", kDecember)->state.spend, 0);
 }
 
+// UpdateRun applies the transition it decided whole, its charge too: added in the
+// same commit, refused past the cap with nothing of the transition written.
+TEST_P(StoreConformanceTest, AChargeDecidedInUpdateRunIsAddedAndRefusedPastTheCap) {
+  ASSERT_TRUE(store_->UpdateBilling(Settings(3, {{"default", 1}})).ok());
+  CreateRunning("run_1");
+  auto charge = [&](const std::string& path, int64_t amount) {
+    return store_->UpdateRun("run_1",
+                             [&](const RunRecord&) -> Result<std::optional<RunTransition>> {
+                               RunTransition t;
+                               t.now = kT0 + 1;
+                               t.upsert_steps.push_back(MakeStep(path, StepStatus::kCompleted));
+                               t.charge = SpendCharge{"ws_1", amount, 1};
+                               return std::optional<RunTransition>(std::move(t));
+                             },
+                             {});
+  };
+  Result<RunRecord> charged = charge("a", 2);
+  ASSERT_TRUE(charged.ok()) << charged.status().message();
+  EXPECT_EQ(charged->version, 3);
+  EXPECT_EQ(store_->GetBilling("ws_1", kT0 + 2)->state.spend, 2);
+  Result<RunRecord> refused = charge("b", 2);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().api_code(), kSpendCapRefused);
+  Result<RunRecord> run = store_->GetRun("run_1", true);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->version, 3);
+  EXPECT_EQ(run->steps.size(), 1u);
+  EXPECT_EQ(store_->GetBilling("ws_1", kT0 + 2)->state.spend, 2);
+}
+
 TEST_P(StoreConformanceTest, TheNearCapNotificationIsQueuedOncePerPeriod) {
   ASSERT_TRUE(store_->UpdateBilling(Settings(10, {})).ok());
   CreateRunning("run_1");

@@ -100,6 +100,12 @@ Status ApplyDecided(Connection& db, const std::string& run_id,
     if (!applied.ok()) {
       return applied;
     }
+    if (transition.charge) {
+      Result<bool> charged = sql::ChargeSpend(db, *transition.charge, transition.now);
+      if (!charged.ok()) {
+        return charged.status();
+      }
+    }
   } else if (reads.steps_to_decide == reads.steps_in_answer) {
     after = std::move(run).value();
     return Status::Ok();
@@ -156,7 +162,8 @@ Result<RunRecord> SqlStore::GetRun(const std::string& run_id, bool with_steps) {
 Store::DecideTransition SqlStore::NotingNotifications(DecideTransition decide) {
   return [this, decide = std::move(decide)](const RunRecord& run) {
     Result<std::optional<RunTransition>> t = decide(run);
-    if (t.ok() && t->has_value() && !(*t)->notify.empty()) {
+    // A charge may queue the near-cap notification: at worst the outbox looks for nothing.
+    if (t.ok() && t->has_value() && (!(*t)->notify.empty() || (*t)->charge)) {
       outbox_signal_ = true;
     }
     return t;

@@ -31,15 +31,28 @@ SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch
   out.commit = db.ExecCached(begin);
   std::vector<std::string> change_changed;
   for (size_t i = 0; i < batch.size() && out.commit.ok(); ++i) {
-    db.ExecCached(kSavepoint);
+    if (Status opened = db.ExecCached(kSavepoint); !opened.ok()) {
+      out.commit = opened;
+      break;
+    }
     change_changed.clear();
     out.results[i] = batch[i].apply(db, change_changed);
+    Status undone;
     if (out.results[i].ok()) {
       out.changed.insert(out.changed.end(), change_changed.begin(), change_changed.end());
     } else {
-      db.ExecCached(kRollbackTo);
+      undone = db.ExecCached(kRollbackTo);
     }
-    db.ExecCached(kRelease);
+    Status released = db.ExecCached(kRelease);
+    // The savepoint is gone when the database rolled the whole transaction back (SQLite
+    // does after an I/O error, a full disk or running out of memory in a statement).
+    // The changes after it would each commit alone, outside the batch's transaction, and
+    // a failed commit of one could pass for a success: the batch fails as a whole.
+    if (!undone.ok() || !released.ok()) {
+      out.commit = IsTransientWriteFailure(out.results[i]) ? out.results[i]
+                   : !undone.ok()                          ? undone
+                                                           : released;
+    }
   }
   // A change that ran out of disk, or lost the database, leaves the transaction in
   // doubt: the batch fails as a whole, for that reason, and is rolled back.
