@@ -1053,6 +1053,17 @@ def list_status_ids(conn, status, limit_pages=5):
     return [(it.get("id"), it.get("status"), it.get("workflow_id")) for it in body.get("items", [])]
 
 
+def other_conn(server, c):
+    """A connection to the second of several instances (bench/pg.py), else `c` itself: one
+    server is driven on one connection, as always."""
+    return server.conn(1) if len(server.addresses) > 1 else c
+
+
+def close_conns(*conns):
+    for conn in {id(x): x for x in conns}.values():
+        conn.close()
+
+
 def error_digest(errors, limit=5):
     counts = {}
     for e in errors:
@@ -1072,7 +1083,7 @@ def w1(server, ctx):
     defs = definitions()
     apply_definitions(server, {"noop1": defs["noop1"]})
     c = server.conn(0)
-    cw = server.conn(1)  # the await: on a second instance when there are several
+    cw = other_conn(server, c)  # the await: on a second instance when there are several
     full, start, bad = [], [], []
     deadline = time.monotonic() + 120
     try:
@@ -1097,8 +1108,7 @@ def w1(server, ctx):
                 full.append(ms(t2 - t0))
                 start.append(ms(t1 - t0))
     finally:
-        c.close()
-        cw.close()
+        close_conns(c, cw)
     return {"n_target": 200, "full_ms": summary(full), "start_ms": summary(start),
             "await_ms": summary([f - s for f, s in zip(full, start)]),
             "errors": error_digest(bad), "ok": not bad and len(full) == 200}
@@ -1200,11 +1210,10 @@ def w3a(server, ctx):
     n = 100
     st = start_many(server, "sleep1h", n, 50, time.monotonic() + 60)
     c = server.conn(0)
-    cr = server.conn(1)  # the reads: on a second instance when there are several
+    cr = other_conn(server, c)  # the reads: on a second instance when there are several
     ok, park_s, counts, _ = wait_counts(c, lambda k: k.get("waiting", 0) >= len(st["ids"]), 30)
     if not ok:
-        c.close()
-        cr.close()
+        close_conns(c, cr)
         return {"ok": False, "error": "not all runs parked within 30 s", "counts": counts,
                 "start_errors": error_digest(st["errors"])}
     to_terminal, call, gets_needed, bad = [], [], [], []
@@ -1239,8 +1248,7 @@ def w3a(server, ctx):
             to_terminal.append(ms(t2 - t0))
             gets_needed.append(gets)
     finally:
-        c.close()
-        cr.close()
+        close_conns(c, cr)
     return {"n": n, "parked_s": round(park_s, 3), "start_errors": error_digest(st["errors"]),
             "cancel_to_terminal_ms": summary(to_terminal), "cancel_call_ms": summary(call),
             "cancel_response_already_cancelled": cancelled_in_response,
@@ -1395,7 +1403,7 @@ def w3b(server, ctx):
     out = {}
     target = SlowTarget(30.0)
     c = server.conn(0)  # starts the run: this instance drives it (server.pid)
-    cc = server.conn(1)  # cancels it: another instance when there are several
+    cc = other_conn(server, c)  # cancels it: another instance when there are several
     try:
         key = f"/slow?bench={secrets.token_hex(4)}"
         defs = definitions(target_url=f"http://127.0.0.1:{target.port}{key}")
@@ -1459,8 +1467,7 @@ def w3b(server, ctx):
                 r["ok"] = r["interrupted"] and r["final_status"] == "cancelled"
                 out["shell"] = r
     finally:
-        c.close()
-        cc.close()
+        close_conns(c, cc)
         target.close()
     out["ok"] = bool(out.get("http", {}).get("ok")) and out.get("shell", {}).get("ok") is not False
     return out
