@@ -108,7 +108,8 @@ screenshots: build
 	node tests/ui/screenshots.mjs
 
 bench: build
-	python3 bench/run.py $(if $(W),--workload $(W),)
+	python3 bench/run.py $(if $(W),--workload $(W),) $(if $(STORE),--store $(STORE),) \
+	  $(if $(INSTANCES),--instances $(INSTANCES),) $(if $(REPEAT),--repeat $(REPEAT),)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -44,10 +44,15 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pg
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 TERMINAL = ("completed", "failed", "cancelled")
-ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W2s", "W3a", "W3b", "W4", "W5", "W6", "W7", "W8", "W4x")  # W4x last: long
+ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W2s", "W3a", "W3b", "W4", "W5", "W6", "W7", "W8", "W4x",
+                 "takeover")  # W4x last of SQLite's: long
+# `--store postgres` without --workload: W1-W5 and the takeover of a killed instance.
+PG_DEFAULT_WORKLOADS = ("W1", "W2", "W3a", "W3b", "W4", "W5", "takeover")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -509,10 +514,11 @@ class Conn:
 class _Slot:
     """One connection of run_mux and the request in flight on it."""
 
-    __slots__ = ("sock", "item", "req", "out", "t0", "attempt", "reader")
+    __slots__ = ("sock", "addr", "item", "req", "out", "t0", "attempt", "reader")
 
-    def __init__(self):
+    def __init__(self, addr):
         self.sock = None
+        self.addr = addr
         self.item = None  # index of the item in flight, or None when idle
         self.req = None
         self.out = None  # unsent rest of req (memoryview) while the socket is not writable
@@ -534,11 +540,11 @@ def run_mux(server, items, encode, handle, k, deadline, retry=False):
     results = [None] * n
     if n == 0:
         return results
-    host, port = server.host, server.port
+    addresses = server.addresses  # slot i talks to addresses[i % len]: spread over instances
     READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
     perf = time.perf_counter
     sel = selectors.DefaultSelector()
-    slots = [_Slot() for _ in range(max(1, min(k, n)))]
+    slots = [_Slot(addresses[i % len(addresses)]) for i in range(max(1, min(k, n)))]
     nxt = 0
     inflight = 0
 
@@ -556,7 +562,7 @@ def run_mux(server, items, encode, handle, k, deadline, retry=False):
     def send(s):
         """Send s.req, connecting first if needed. Raises OSError."""
         if s.sock is None:
-            sock = socket.create_connection((host, port), timeout=10.0)
+            sock = socket.create_connection(s.addr, timeout=10.0)
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 sock.setblocking(False)
@@ -736,11 +742,14 @@ def stop_all():
 class Server:
     """`stepwell serve` on a fresh temporary data directory, 127.0.0.1, port 0."""
 
-    def __init__(self, binary, tmp_root, flags=(), keep=False):
+    def __init__(self, binary, tmp_root, flags=(), keep=False, store=None, env=None,
+                 token=None):
         self.binary = os.path.abspath(binary)
         self.keep = keep
+        self.store = store  # a postgresql:// URL, or None for DIR/stepwell.db
+        self.extra_env = dict(env or {})
         self.data_dir = tempfile.mkdtemp(prefix="stepwell-bench-", dir=tmp_root)
-        self.token = "sw_" + secrets.token_urlsafe(32)
+        self.token = token or "sw_" + secrets.token_urlsafe(32)
         self.log_path = os.path.join(self.data_dir, "server.log")
         self.listen_file = os.path.join(self.data_dir, "listen-address")
         self.flags = list(flags)
@@ -762,9 +771,12 @@ class Server:
         env = dict(os.environ)
         # Only read on the first start (it creates the workspace); the token stays valid.
         env["STEPWELL_ADMIN_TOKEN"] = self.token
+        env.update(self.extra_env)
         # The driver polls /metrics on loopback without a token.
         args = [self.binary, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
                 "--public-metrics", *self.flags]
+        if self.store:
+            args += ["--store", self.store]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env, cwd=self.data_dir,
                                      preexec_fn=_pdeathsig)
@@ -850,8 +862,13 @@ class Server:
         processes of this server (before restarts)."""
         return proc_jiffies(self.pid, children=True) + round(self.retired_cpu_s * CLK_TCK)
 
-    def conn(self):
+    def conn(self, instance=0):
+        """A connection; `instance` picks one of several (bench/pg.py) and is ignored here."""
         return Conn(self.host, self.port, self.token)
+
+    @property
+    def addresses(self):
+        return [(self.host, self.port)]
 
     def encode(self, method, path, body=None, auth=True):
         """Request bytes for run_mux."""
@@ -1036,6 +1053,17 @@ def list_status_ids(conn, status, limit_pages=5):
     return [(it.get("id"), it.get("status"), it.get("workflow_id")) for it in body.get("items", [])]
 
 
+def other_conn(server, c):
+    """A connection to the second of several instances (bench/pg.py), else `c` itself: one
+    server is driven on one connection, as always."""
+    return server.conn(1) if len(server.addresses) > 1 else c
+
+
+def close_conns(*conns):
+    for conn in {id(x): x for x in conns}.values():
+        conn.close()
+
+
 def error_digest(errors, limit=5):
     counts = {}
     for e in errors:
@@ -1054,7 +1082,8 @@ def ms(x):
 def w1(server, ctx):
     defs = definitions()
     apply_definitions(server, {"noop1": defs["noop1"]})
-    c = server.conn()
+    c = server.conn(0)
+    cw = other_conn(server, c)  # the await: on a second instance when there are several
     full, start, bad = [], [], []
     deadline = time.monotonic() + 120
     try:
@@ -1069,7 +1098,7 @@ def w1(server, ctx):
             if not rid:
                 bad.append(f"start HTTP {code}: {str(body)[:200]}")
                 continue
-            status, run = c.request("GET", f"/api/v1/runs/{rid}?wait_ms=5000")
+            status, run = cw.request("GET", f"/api/v1/runs/{rid}?wait_ms=5000")
             t2 = time.perf_counter()
             if status != 200 or run.get("status") != "completed" or run.get("output") != {"ok": True}:
                 bad.append(f"{rid}: HTTP {status} status={run.get('status') if isinstance(run, dict) else run!r}"
@@ -1079,7 +1108,7 @@ def w1(server, ctx):
                 full.append(ms(t2 - t0))
                 start.append(ms(t1 - t0))
     finally:
-        c.close()
+        close_conns(c, cw)
     return {"n_target": 200, "full_ms": summary(full), "start_ms": summary(start),
             "await_ms": summary([f - s for f, s in zip(full, start)]),
             "errors": error_digest(bad), "ok": not bad and len(full) == 200}
@@ -1180,10 +1209,11 @@ def w3a(server, ctx):
     apply_definitions(server, {"sleep1h": defs["sleep1h"]})
     n = 100
     st = start_many(server, "sleep1h", n, 50, time.monotonic() + 60)
-    c = server.conn()
+    c = server.conn(0)
+    cr = other_conn(server, c)  # the reads: on a second instance when there are several
     ok, park_s, counts, _ = wait_counts(c, lambda k: k.get("waiting", 0) >= len(st["ids"]), 30)
     if not ok:
-        c.close()
+        close_conns(c, cr)
         return {"ok": False, "error": "not all runs parked within 30 s", "counts": counts,
                 "start_errors": error_digest(st["errors"])}
     to_terminal, call, gets_needed, bad = [], [], [], []
@@ -1206,7 +1236,7 @@ def w3a(server, ctx):
             gets, terminal = 0, False
             while gets < 1000 and time.perf_counter() - t0 < 5:
                 gets += 1
-                status, run = c.request("GET", f"/api/v1/runs/{rid}")
+                status, run = cr.request("GET", f"/api/v1/runs/{rid}")
                 if status == 200 and run.get("status") in TERMINAL:
                     terminal = True
                     break
@@ -1218,7 +1248,7 @@ def w3a(server, ctx):
             to_terminal.append(ms(t2 - t0))
             gets_needed.append(gets)
     finally:
-        c.close()
+        close_conns(c, cr)
     return {"n": n, "parked_s": round(park_s, 3), "start_errors": error_digest(st["errors"]),
             "cancel_to_terminal_ms": summary(to_terminal), "cancel_call_ms": summary(call),
             "cancel_response_already_cancelled": cancelled_in_response,
@@ -1298,8 +1328,9 @@ class SlowTarget:
 
 
 def find_children(pid, comm):
-    """pids of live (non-zombie) processes with parent pid and command name comm."""
-    out = []
+    """pids of live (non-zombie) descendants of pid with command name comm (a shell
+    step's program runs under a keeper process, a child of the server)."""
+    procs = {}  # pid -> (name, ppid, state)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -1308,10 +1339,17 @@ def find_children(pid, comm):
                 raw = f.read()
         except OSError:
             continue
-        name = raw[raw.find("(") + 1:raw.rfind(")")]
         rest = raw.rsplit(")", 1)[1].split()
-        if name == comm and int(rest[1]) == pid and rest[0] != "Z":
-            out.append(int(entry))
+        procs[int(entry)] = (raw[raw.find("(") + 1:raw.rfind(")")], int(rest[1]), rest[0])
+    out = []
+    for p, (name, _, state) in procs.items():
+        if name != comm or state == "Z":
+            continue
+        up, hops = procs[p][1], 0
+        while up not in (0, 1, pid) and up in procs and hops < 64:
+            up, hops = procs[up][1], hops + 1
+        if up == pid:
+            out.append(p)
     return out
 
 
@@ -1323,13 +1361,14 @@ def process_gone(pid):
         return True
 
 
-def _cancel_busy(server, c, rid, t_running, probe_gone, step_id="call"):
-    """Cancel 1 s after the step was seen running; -> measurement dict."""
+def _cancel_busy(server, c, rid, t_running, probe_gone, step_id="call", cc=None):
+    """Cancel (on `cc`, default `c`) 1 s after the step was seen running; -> measurement
+    dict."""
     while time.perf_counter() < t_running + 1.0:
         check_stop()
         time.sleep(min(0.01, max(0.0, t_running + 1.0 - time.perf_counter())))
     t0 = time.perf_counter()
-    status, body = c.request("POST", f"/api/v1/runs/{rid}/cancel", {}, retry=True)
+    status, body = (cc or c).request("POST", f"/api/v1/runs/{rid}/cancel", {}, retry=True)
     t1 = time.perf_counter()
     gone_at = None
     terminal_at, run = None, None
@@ -1363,7 +1402,8 @@ def _cancel_busy(server, c, rid, t_running, probe_gone, step_id="call"):
 def w3b(server, ctx):
     out = {}
     target = SlowTarget(30.0)
-    c = server.conn()
+    c = server.conn(0)  # starts the run: this instance drives it (server.pid)
+    cc = other_conn(server, c)  # cancels it: another instance when there are several
     try:
         key = f"/slow?bench={secrets.token_hex(4)}"
         defs = definitions(target_url=f"http://127.0.0.1:{target.port}{key}")
@@ -1392,7 +1432,7 @@ def w3b(server, ctx):
                 def probe():
                     e = target.events.get(key) or {}
                     return e.get("closed")
-                r = _cancel_busy(server, c, rid, t_running, probe)
+                r = _cancel_busy(server, c, rid, t_running, probe, cc=cc)
                 r["target_called_to_step_seen_running_ms"] = ms(t_running - ev["arrived"])
                 r["ok"] = r["interrupted"] and r["final_status"] == "cancelled"
                 out["http"] = r
@@ -1423,11 +1463,11 @@ def w3b(server, ctx):
                                 "step": step if rid else None}
             else:
                 r = _cancel_busy(server, c, rid, t_running,
-                                 lambda: all(process_gone(p) for p in pids))
+                                 lambda: all(process_gone(p) for p in pids), cc=cc)
                 r["ok"] = r["interrupted"] and r["final_status"] == "cancelled"
                 out["shell"] = r
     finally:
-        c.close()
+        close_conns(c, cc)
         target.close()
     out["ok"] = bool(out.get("http", {}).get("ok")) and out.get("shell", {}).get("ok") is not False
     return out
@@ -1987,6 +2027,7 @@ WORKLOADS = {
     "W6": (w6, BREAKER_HIGH),
     "W7": (w7, ["--allow-private-targets"] + BREAKER_HIGH),
     "W8": (w8, []),
+    "takeover": (lambda s, ctx: pg.takeover(s, ctx), ["--allow-private-targets"] + BREAKER_HIGH),
 }
 
 # --------------------------------------------------------------------------- disk
@@ -2055,8 +2096,11 @@ def signed(x, unit=""):
     return ("+" if x >= 0 else "") + fmt(x, unit)
 
 
-def headline(workload, r):
-    """-> list of (metric, our value string, pass/fail or '')."""
+def headline(workload, r, store="sqlite"):
+    """-> list of (metric, our value string, pass/fail or ''); on PostgreSQL the W1 and W2
+    targets are issue 15's (pg.TARGETS)."""
+    w1_p50, w2_steps = (pg.TARGETS["W1_p50_ms"], pg.TARGETS["W2_steps_per_s"]) \
+        if store == "postgres" else (1.5, 20000)
     if "exception" in r:
         return [("error", r["exception"].splitlines()[-1][:60], "FAIL")]
     rows = []
@@ -2064,11 +2108,11 @@ def headline(workload, r):
     if workload == "W1":
         f, s = r["full_ms"], r["start_ms"]
         rows.append(("p50 / p99 ms", f"{fmt(f.get('p50'))} / {fmt(f.get('p99'))}",
-                     flag(f.get("n") and f["p50"] <= 1.5 and f["p99"] <= 5)))
+                     flag(f.get("n") and f["p50"] <= w1_p50 and (store == "postgres" or f["p99"] <= 5))))
         rows.append(("start alone p50 / p99 ms", f"{fmt(s.get('p50'))} / {fmt(s.get('p99'))}", ""))
     elif workload in ("W2", "W2x10k", "W2s"):
         rows.append(("steps/s", fmt(r.get("steps_per_s")),
-                     flag(r.get("steps_per_s") is not None and r["steps_per_s"] >= 20000 and r["ok"])))
+                     flag(r.get("steps_per_s") is not None and r["steps_per_s"] >= w2_steps and r["ok"])))
         rows.append(("wf/s; completed/n", f"{fmt(r.get('wf_per_s'))}; {r['completed']}/{r['n']}", ""))
         rows.append(("x SQLite FULL commits/s", fmt(r.get("steps_per_s_over_sqlite_full_commits_per_s")), ""))
         rows.append(("start phase s; mean batch", f"{fmt(r['start_phase_s'])}; {fmt(r['store']['mean_batch_size'])}", ""))
@@ -2138,6 +2182,11 @@ def headline(workload, r):
                      flag(r.get("ok") and r.get("past_limit") == 0)))
         rows.append(("limit -> paused_safety visible ms", fmt(v),
                      flag(v is not None and v <= 10)))
+    elif workload == "takeover":
+        f = r.get("kill_to_next_step_finished_ms")
+        rows.append(("kill -9 -> next step finished ms", fmt(f),
+                     flag(r.get("ok") and f is not None and f <= pg.TARGETS["takeover_ms"])))
+        rows.append(("kill -9 -> step running again ms", fmt(r.get("kill_to_step_rerun_ms")), ""))
     elif workload == "W7":
         t = r.get("reconnect_to_running_ms") or {}
         grants = r.get("refresh_grants_during_release")
@@ -2152,12 +2201,15 @@ def headline(workload, r):
 def print_report(doc):
     print()
     print(f"Stepwell bench  commit {doc['git']['commit'][:12]}{' (dirty)' if doc['git']['dirty'] else ''}"
-          f"  store sqlite  {doc['started_at']}")
+          f"  store {doc['store']}  {doc['started_at']}")
     d = doc.get("disk") or {}
     if d:
         print(f"disk: fdatasync {fmt(d.get('fdatasync_per_s'))}/s, SQLite WAL FULL "
               f"{fmt(d.get('sqlite_full_commits_per_s'))} commits/s, NORMAL "
               f"{fmt(d.get('sqlite_normal_commits_per_s'))}/s")
+    for run in (doc.get("pgbench") or {}).get("runs", []):
+        print(f"pgbench -N (simple update), {run['clients']} client(s), {run['seconds']} s: "
+              f"{fmt(run['tps'])} tps")
     print()
     print("Peers (best figures, WORKLOADS.md):")
     print(f"  {'workload':8} {'metric':28} {'OpenWorkflow':>14} {'DBOS':>14} {'Restate':>16} {'target':>22}")
@@ -2167,12 +2219,13 @@ def print_report(doc):
     print("Stepwell:")
     print(f"  {'workload':8} {'rep':>3}  {'metric':34} {'value':>30}  {'vs target':9} {'load start->end':>16} {'other CPU s':>11}")
     for res in doc["results"]:
-        rows = headline(res["workload"], res["result"])
+        rows = headline(res["workload"], res["result"], doc.get("store", "sqlite"))
         cpu = res.get("cpu") or {}
         load = f"{cpu.get('loadavg_start', ['?'])[0]}->{cpu.get('loadavg_end', ['?'])[0]}"
         other = fmt(cpu.get("other_processes_cpu_s"))
+        name = res["workload"] + (f" x{res['instances']}" if res.get("instances", 1) > 1 else "")
         for i, (metric, value, flag) in enumerate(rows):
-            print(f"  {res['workload'] if i == 0 else '':8} {res['repeat'] if i == 0 else '':>3}  "
+            print(f"  {name if i == 0 else '':8} {res['repeat'] if i == 0 else '':>3}  "
                   f"{metric:34} {value:>30}  {flag:9} {load if i == 0 else '':>16} {other if i == 0 else '':>11}")
     print()
 
@@ -2200,9 +2253,10 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def parse_workloads(text):
+def parse_workloads(text, store="sqlite"):
     out = []
-    for part in (text or ",".join(ALL_WORKLOADS)).split(","):
+    default = PG_DEFAULT_WORKLOADS if store == "postgres" else ALL_WORKLOADS[:-1]
+    for part in (text or ",".join(default)).split(","):
         part = part.strip()
         match = next((w for w in ALL_WORKLOADS if w.lower() == part.lower()), None)
         if match is None:
@@ -2210,6 +2264,24 @@ def parse_workloads(text):
         if match not in out:
             out.append(match)
     return out
+
+
+def workload_instances(workload, counts):
+    """The instance counts a workload runs with: the takeover needs two, once."""
+    if workload == "takeover":
+        return [max(2, max(counts))]
+    return counts
+
+
+def start_servers(binary, args, flags, pg_store, n, workload):
+    """One server on a fresh data directory (SQLite), or n instances on a fresh PostgreSQL
+    database."""
+    if pg_store is None:
+        return Server(binary, args.tmp_dir, flags, keep=args.keep_data)
+    url = pg_store.new_database(workload)
+    if n == 1:
+        return Server(binary, args.tmp_dir, flags, keep=args.keep_data, store=url)
+    return pg.Instances(Server, binary, args.tmp_dir, flags, args.keep_data, url, n)
 
 
 def main():
@@ -2229,9 +2301,22 @@ def main():
     ap.add_argument("--w6-await", choices=("wait", "poll"), default="wait",
                     help="W6: after a decision, one long-poll GET ?wait_ms=5000 (wait, default) "
                          "or GET the run until completed (poll)")
+    ap.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite",
+                    help="postgres: one throw-away cluster (tests/support/pg_cluster.py), a "
+                         "fresh database for every server start, pgbench beside the figures")
+    ap.add_argument("--instances", help="comma list of instance counts to run each workload "
+                    "with, on one database (postgres only; default 1,2)")
     args = ap.parse_args()
-    workloads = parse_workloads(args.workload)
+    workloads = parse_workloads(args.workload, args.store)
     repeat = max(1, min(args.repeat, 20))
+    if args.store == "sqlite" and args.instances not in (None, "1"):
+        raise SystemExit("--instances needs --store postgres")
+    try:
+        counts = sorted({max(1, min(int(x), 8)) for x in (args.instances or "1,2").split(",")})
+    except ValueError:
+        raise SystemExit(f"--instances {args.instances!r}: want a comma list of numbers") from None
+    if args.store == "sqlite":
+        counts = [1]
 
     binary = os.path.abspath(args.binary)
     if not os.access(binary, os.X_OK):
@@ -2244,10 +2329,11 @@ def main():
         signal.signal(sig, on_signal)
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    out_path = Path(args.out) if args.out else RESULTS_DIR / f"{stamp}-{'-'.join(workloads)}.json"
+    tag = "pg-" if args.store == "postgres" else ""
+    out_path = Path(args.out) if args.out else RESULTS_DIR / f"{stamp}-{tag}{'-'.join(workloads)}.json"
     # Copy the binary: others may rebuild build/stepwell while we run.
     bin_dir = tempfile.mkdtemp(prefix="stepwell-bench-bin-", dir=args.tmp_dir)
-    doc = {"started_at": utc_now(), "git": git_info(), "store": "sqlite",
+    doc = {"started_at": utc_now(), "git": git_info(), "store": args.store, "instances": counts,
            "binary": {"path": binary, "mtime": time.strftime(
                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(os.path.getmtime(binary)))},
            "host": {"cpus": os.cpu_count(), "uname": " ".join(os.uname()),
@@ -2255,6 +2341,7 @@ def main():
            "driver": {"bulk": DRIVER, "sequential": "raw socket"},
            "loadavg_start": loadavg(), "workloads": workloads, "repeat": repeat,
            "disk": None, "results": []}
+    pg_store = None
     try:
         bin_copy = os.path.join(bin_dir, "stepwell")
         shutil.copy2(binary, bin_copy)
@@ -2263,57 +2350,68 @@ def main():
             print("measuring the disk (fdatasync, SQLite FULL/NORMAL) ...", flush=True)
             doc["disk"] = measure_disk(args.tmp_dir)
             print(f"  {doc['disk']}", flush=True)
+        if args.store == "postgres":
+            print("starting PostgreSQL; pgbench -N ...", flush=True)
+            pg_store = pg.PgStore()
+            doc["postgres"] = pg_store.describe()
+            doc["pgbench"] = pg.measure_pgbench(pg_store)
+            print(f"  {doc['pgbench']}", flush=True)
         ctx = {"disk": doc["disk"], "w4x_n": max(1, args.w4x_n), "w6_await": args.w6_await,
-               "w7_n": max(1, args.w7_n)}
-        for w in workloads:
+               "w7_n": max(1, args.w7_n), "run": sys.modules[__name__]}
+        for w, n_inst, rep in ((w, n, r) for w in workloads for n in workload_instances(w, counts)
+                               for r in range(1, repeat + 1)):
             fn, flags = WORKLOADS[w]
-            for rep in range(1, repeat + 1):
-                check_stop()
-                print(f"{w} #{rep} ...", flush=True)
-                entry = {"workload": w, "repeat": rep, "started_at": utc_now(),
-                         "git_commit": doc["git"]["commit"], "store": "sqlite",
-                         "server_flags": flags, "driver": DRIVER}
-                if w == "W4x":
-                    entry["w4x_n"] = ctx["w4x_n"]
-                if w == "W7":
-                    entry["w7_n"] = ctx["w7_n"]
-                for key in DRIVER_STATS:
-                    DRIVER_STATS[key] = 0
-                server = None
+            check_stop()
+            print(f"{w} x{n_inst} #{rep} ...", flush=True)
+            entry = {"workload": w, "repeat": rep, "started_at": utc_now(),
+                     "git_commit": doc["git"]["commit"], "store": args.store,
+                     "instances": n_inst, "server_flags": flags, "driver": DRIVER}
+            if w == "W4x":
+                entry["w4x_n"] = ctx["w4x_n"]
+            if w == "W7":
+                entry["w7_n"] = ctx["w7_n"]
+            for key in DRIVER_STATS:
+                DRIVER_STATS[key] = 0
+            server = None
+            try:
+                server = start_servers(bin_copy, args, flags, pg_store, n_inst, w)
+                entry["server_startup_s"] = round(server.startup_s, 3)
+                entry["data_dir"] = server.data_dir
+                cpu = CpuWindow(server)
+                pg0 = pg_store.cpu_jiffies() if pg_store else None
                 try:
-                    server = Server(bin_copy, args.tmp_dir, flags, keep=args.keep_data)
-                    entry["server_startup_s"] = round(server.startup_s, 3)
-                    entry["data_dir"] = server.data_dir
-                    cpu = CpuWindow(server)
-                    try:
-                        entry["result"] = fn(server, ctx)
-                    finally:
-                        entry["cpu"] = cpu.finish()
-                        entry["server_alive_after"] = server.alive()
-                        entry["server_log_problems"] = server.log_problems()
-                except (KeyboardInterrupt, Aborted):
-                    entry["result"] = {"exception": "interrupted", "ok": False}
-                    raise
-                except Exception:  # noqa: BLE001 - recorded, next workload runs
-                    entry["result"] = {"exception": traceback.format_exc(), "ok": False}
-                    if server is not None:
-                        entry["server_log_tail"] = server.log_tail()
-                    print(entry["result"]["exception"], file=sys.stderr)
+                    entry["result"] = fn(server, ctx)
                 finally:
-                    entry["driver_stats"] = dict(DRIVER_STATS)
-                    if server is not None:
-                        entry["server_exit_code"] = server.stop()
-                    entry["finished_at"] = utc_now()
-                    doc["results"].append(entry)
-                brief = {k: v for k, v in entry["result"].items()
-                         if k in ("ok", "full_ms", "steps_per_s", "wf_per_s", "cancel_to_terminal_ms",
-                                  "first_start_to_all_parked_s", "first_cancel_to_all_terminal_s",
-                                  "pss_added_by_parked_mib", "lateness_ms", "early_wakeups", "http", "shell",
-                                  "restart_to_answer_s", "restart_to_noop_completed_s",
-                                  "pss_after_restart_vs_before_mib", "waiting_after_restart",
-                                  "decision_to_completed_ms", "rss_added_by_parked_mib",
-                                  "reconnect_to_running_ms", "refresh_grants_during_release")}
-                print(f"  {json.dumps(brief)}  cpu={json.dumps(entry.get('cpu', {}))}", flush=True)
+                    entry["cpu"] = cpu.finish()
+                    if pg_store:
+                        entry["cpu"]["postgres_cpu_s"] = round(
+                            (pg_store.cpu_jiffies() - pg0) / CLK_TCK, 2)
+                    entry["server_alive_after"] = server.alive()
+                    entry["server_log_problems"] = server.log_problems()
+            except (KeyboardInterrupt, Aborted):
+                entry["result"] = {"exception": "interrupted", "ok": False}
+                raise
+            except Exception:  # noqa: BLE001 - recorded, next workload runs
+                entry["result"] = {"exception": traceback.format_exc(), "ok": False}
+                if server is not None:
+                    entry["server_log_tail"] = server.log_tail()
+                print(entry["result"]["exception"], file=sys.stderr)
+            finally:
+                entry["driver_stats"] = dict(DRIVER_STATS)
+                if server is not None:
+                    entry["server_exit_code"] = server.stop()
+                entry["finished_at"] = utc_now()
+                doc["results"].append(entry)
+            brief = {k: v for k, v in entry["result"].items()
+                     if k in ("ok", "full_ms", "steps_per_s", "wf_per_s", "cancel_to_terminal_ms",
+                              "first_start_to_all_parked_s", "first_cancel_to_all_terminal_s",
+                              "pss_added_by_parked_mib", "lateness_ms", "early_wakeups", "http", "shell",
+                              "restart_to_answer_s", "restart_to_noop_completed_s",
+                              "pss_after_restart_vs_before_mib", "waiting_after_restart",
+                              "decision_to_completed_ms", "rss_added_by_parked_mib",
+                              "reconnect_to_running_ms", "refresh_grants_during_release",
+                              "kill_to_next_step_finished_ms", "kill_to_step_rerun_ms")}
+            print(f"  {json.dumps(brief)}  cpu={json.dumps(entry.get('cpu', {}))}", flush=True)
     except KeyboardInterrupt:
         STOP.set()
         doc["interrupted"] = True
@@ -2321,6 +2419,8 @@ def main():
     finally:
         STOP.set()
         stop_all()
+        if pg_store:
+            pg_store.stop()
         shutil.rmtree(bin_dir, ignore_errors=True)
         doc["finished_at"] = utc_now()
         doc["loadavg_end"] = loadavg()
