@@ -23,6 +23,7 @@ constexpr sql::Dialect kDialect{
     .for_update_skip_locked = " FOR UPDATE SKIP LOCKED",
     .json_member = JsonMember,
     .position_function = "strpos",
+    .round_trips = true,
 };
 
 Status Unavailable(std::string_view message) {
@@ -41,6 +42,9 @@ Status StatementError(const PGresult* result, PGconn* conn) {
   if (PQstatus(conn) == CONNECTION_BAD || code.starts_with("08") || code == "57P01" ||
       code == "57P02" || code == "57P03") {
     return Unavailable(message);  // connection lost, server shutting down or starting
+  }
+  if (code == "40P01" || code == "40001") {
+    return Status(StatusCode::kAborted, "postgresql: " + message, std::string(kWriteConflict));
   }
   if (code == "23505") {
     return Status(StatusCode::kAlreadyExists, "postgresql: " + message);
@@ -195,7 +199,16 @@ std::string PgStatement::Text(int col) const {
 bool PgStatement::IsNull(int col) const { return PQgetisnull(result_, row_, col) != 0; }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url) {
-  PGconn* conn = PQconnectdb(url.c_str());
+  // Session settings go with the connection string, so that a reconnect (PQreset) keeps
+  // them: quiet NOTICEs (an index that exists), times in UTC for whoever reads them, and
+  // a transaction left open by a process that froze (SIGSTOP, a VM paused) ends after
+  // 10 s, so its row locks do not stop the other instances for longer.
+  const char* keywords[] = {"dbname", "options", nullptr};
+  const char* values[] = {url.c_str(),
+                          "-c client_min_messages=warning -c TimeZone=UTC "
+                          "-c idle_in_transaction_session_timeout=10000",
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
     std::string message = conn != nullptr ? PQerrorMessage(conn) : "out of memory";
     PQfinish(conn);
@@ -204,12 +217,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url)
     }
     return Unavailable("cannot connect: " + message);
   }
-  auto opened = std::unique_ptr<PgConnection>(new PgConnection(conn));
-  // Quiet NOTICEs (an index that exists) and times in UTC for whoever reads them.
-  if (Status s = opened->Exec("SET client_min_messages = warning; SET TIME ZONE 'UTC'"); !s.ok()) {
-    return s;
-  }
-  return opened;
+  return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 
 PgConnection::~PgConnection() {

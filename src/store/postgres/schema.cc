@@ -256,8 +256,8 @@ CREATE TABLE billing (
   updated_at BIGINT NOT NULL
 );
 )sql",
-    // Several instances: each one's heartbeat, and who drives which run (store/postgres/
-    // pg_instance.h). A lease row exists while an instance drives the run.
+    // Several instances: each one's heartbeat (store/postgres/pg_instance.h), and the
+    // leases of migration 2's design, dropped by migration 3.
     R"sql(
 CREATE TABLE instances (
   id TEXT COLLATE "C" PRIMARY KEY,
@@ -271,6 +271,15 @@ CREATE TABLE run_leases (
   expires_at BIGINT NOT NULL
 );
 CREATE INDEX run_leases_by_instance ON run_leases (instance_id);
+)sql",
+    // A run's owner is a column of the run, written by the run's own commits (store/
+    // transition_plan.h): no commit of its own to take or give back a lease. And whether
+    // the run may have timers or tasks for its end to drop or close.
+    R"sql(
+DROP TABLE run_leases;
+ALTER TABLE runs ADD COLUMN owner TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN side_rows INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX runs_by_owner ON runs (owner) WHERE owner != '';
 )sql",
 };
 

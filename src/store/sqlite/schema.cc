@@ -265,6 +265,14 @@ CREATE TABLE billing (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // The instance that drives the run (store/transition_plan.h; one process on SQLite
+    // never writes it: the column is here so that the store's SQL is one), and whether
+    // the run may have timers or tasks for its end to drop or close (1 for the runs
+    // made before: they may).
+    R"sql(
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN side_rows INTEGER NOT NULL DEFAULT 1;
+)sql",
 };
 
 }  // namespace
