@@ -16,6 +16,7 @@ A cell's answer class:
   ok   allowed: anything but 401 and 403 (a 400, 404 or 409 from the handler is fine:
        the gate let the request through); from this workspace a scoped route's object
        is found (not 404), and no cell answers 5xx.
+A refused request other than a GET leaves the audit log of both workspaces as it was.
 The objects the paths name are real objects of the workspace `default`, made in
 setUpClass (a DELETE row names an object of its own); in each row the other
 workspace's principals come before this workspace's, whose allowed requests may change
@@ -278,9 +279,23 @@ class RouteMatrixTest(E2ETestCase):
             segments.append(segment)
         return "/".join(segments) + row.query
 
+    def audit_heads(self):
+        """The newest audit entry of each workspace: what a change would move."""
+        heads = []
+        for admin in ("admin", "other_admin"):
+            resp = self.server.request("GET", "/api/v1/audit?limit=1", token=self.tokens[admin])
+            self.assertEqual(resp.status, 200, f"{resp!r}")
+            heads.append([entry["id"] for entry in resp.json["items"]])
+        return heads
+
     def check_cell(self, method, path, row, principal):
         want = expected(row, principal)
+        refused_change = want != ALLOWED and method != "GET"
+        before = self.audit_heads() if refused_change else None
         resp = self.server.request(method, path, row.body, token=self.tokens[principal])
+        if refused_change:
+            self.assertEqual(self.audit_heads(), before, "a refused request was audited "
+                             f"as a change: {resp!r}")
         if want == UNAUTHENTICATED:
             self.assertError(resp, 401, "unauthorized")
         elif want == FORBIDDEN:
