@@ -41,10 +41,11 @@ import tempfile
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pg
+from http_target import LocalServer, answer_json, hold_until_hangup, wait_on
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
@@ -1277,54 +1278,28 @@ class SlowTarget:
                     target.events[key] = {"arrived": time.perf_counter(), "closed": None,
                                           "answered": False}
                     target.cond.notify_all()
-                sock = self.connection
-                end = time.monotonic() + target.delay
-                while time.monotonic() < end and not STOP.is_set():
-                    r, _, _ = select.select([sock], [], [], min(0.5, max(0.0, end - time.monotonic())))
-                    if r:
-                        try:
-                            data = sock.recv(1, socket.MSG_PEEK)
-                        except OSError:
-                            data = b""
-                        if not data:
-                            with target.cond:
-                                target.events[key]["closed"] = time.perf_counter()
-                                target.cond.notify_all()
-                            return
-                        time.sleep(0.001)  # pipelined bytes: ignore
-                body = b'{"slow": true}'
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass
+                if hold_until_hangup(self.connection, time.monotonic() + target.delay, STOP):
+                    with target.cond:
+                        target.events[key]["closed"] = time.perf_counter()
+                        target.cond.notify_all()
+                    return
+                answer_json(self, b'{"slow": true}')
                 with target.cond:
                     target.events[key]["answered"] = True
                     target.cond.notify_all()
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                       daemon=True)
-        self.thread.start()
+        self.server = LocalServer(Handler)
+        self.port = self.server.port
 
     def wait_for(self, key, field, timeout):
-        end = time.monotonic() + timeout
-        with self.cond:
-            while time.monotonic() < end and not STOP.is_set():
-                ev = self.events.get(key)
-                if ev is not None and (field == "arrived" or ev.get(field)):
-                    return ev
-                self.cond.wait(timeout=min(0.05, max(0.0, end - time.monotonic())))
-        return self.events.get(key)
+        def reached():
+            ev = self.events.get(key)
+            return ev if ev is not None and (field == "arrived" or ev.get(field)) else None
+
+        return wait_on(self.cond, reached, timeout, STOP) or self.events.get(key)
 
     def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.close()
 
 
 def find_children(pid, comm):
