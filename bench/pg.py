@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"
 from pg_cluster import PgCluster  # noqa: E402
 
 from http_target import LocalServer, answer_json, hold_until_hangup, wait_on  # noqa: E402
+from procfs import each_process  # noqa: E402
 
 PGBENCH_SCALE = 10
 PGBENCH_RUNS = (  # (clients, threads, seconds): -N, the simple update, without branches
@@ -52,20 +53,8 @@ class PgStore:
     def cpu_jiffies(self):
         """utime+stime of every process named `postgres` (the cluster's server and its
         backends; this machine runs no other PostgreSQL)."""
-        total = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    raw = f.read()
-            except OSError:
-                continue
-            if raw[raw.find("(") + 1:raw.rfind(")")] != "postgres":
-                continue
-            rest = raw.rsplit(")", 1)[1].split()
-            total += int(rest[11]) + int(rest[12])
-        return total
+        return sum(int(rest[11]) + int(rest[12])
+                   for _, name, rest in each_process() if name == "postgres")
 
     def stop(self):
         self.cluster.stop()

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import pg
 from http_target import LocalServer, answer_json, hold_until_hangup, wait_on
+from procfs import each_process, read_stat
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
@@ -200,11 +201,10 @@ def machine_busy_jiffies():
 
 def proc_jiffies(pid, children=False):
     """utime+stime of a process (all its threads); plus reaped children's if asked."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-    except OSError:
+    stat = read_stat(f"/proc/{pid}/stat")
+    if stat is None:
         return 0
+    rest = stat[1]
     total = int(rest[11]) + int(rest[12])
     if children:
         total += int(rest[13]) + int(rest[14])
@@ -238,14 +238,10 @@ def thread_jiffies(pid):
     except OSError:
         return out
     for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        name = raw[raw.find("(") + 1:raw.rfind(")")]
-        rest = raw.rsplit(")", 1)[1].split()
-        out[tid] = (name, int(rest[11]) + int(rest[12]))
+        stat = read_stat(f"/proc/{pid}/task/{tid}/stat")
+        if stat is not None:
+            name, rest = stat
+            out[tid] = (name, int(rest[11]) + int(rest[12]))
     return out
 
 
@@ -1305,17 +1301,7 @@ class SlowTarget:
 def find_children(pid, comm):
     """pids of live (non-zombie) descendants of pid with command name comm (a shell
     step's program runs under a keeper process, a child of the server)."""
-    procs = {}  # pid -> (name, ppid, state)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        rest = raw.rsplit(")", 1)[1].split()
-        procs[int(entry)] = (raw[raw.find("(") + 1:raw.rfind(")")], int(rest[1]), rest[0])
+    procs = {p: (name, int(rest[1]), rest[0]) for p, name, rest in each_process()}
     out = []
     for p, (name, _, state) in procs.items():
         if name != comm or state == "Z":
@@ -1329,11 +1315,8 @@ def find_children(pid, comm):
 
 
 def process_gone(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
+    stat = read_stat(f"/proc/{pid}/stat")
+    return stat is None or stat[1][0] == "Z"
 
 
 def _cancel_busy(server, c, rid, t_running, probe_gone, step_id="call", cc=None):
