@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "store/sql/migrations.h"
+
 namespace sw::sqlite {
 
 namespace {
@@ -278,31 +280,11 @@ ALTER TABLE runs ADD COLUMN side_rows INTEGER NOT NULL DEFAULT 1;
 }  // namespace
 
 Status Migrate(sql::Connection& db) {
-  Result<sql::Statement*> version_stmt = db.Prepare("PRAGMA user_version");
-  if (!version_stmt.ok()) {
-    return version_stmt.status();
-  }
-  Result<bool> row = (*version_stmt)->Step();
-  if (!row.ok()) {
-    return row.status();
-  }
-  const int64_t applied = (*version_stmt)->Int(0);
-  (*version_stmt)->Reset();
-  const int64_t total = static_cast<int64_t>(std::size(kMigrations));
-  if (applied > total) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "the database schema (version " + std::to_string(applied) +
-                      ") is newer than this server understands (" + std::to_string(total) + ")");
-  }
-  for (int64_t i = applied; i < total; ++i) {
-    std::string sql = std::string("BEGIN;") + kMigrations[i] +
-                      "PRAGMA user_version = " + std::to_string(i + 1) + ";COMMIT;";
-    if (Status s = db.Exec(sql); !s.ok()) {
-      db.Exec("ROLLBACK");
-      return s;
-    }
-  }
-  return Status::Ok();
+  static constexpr sql::SchemaVersionSql kUserVersion = {
+      .read = "PRAGMA user_version",
+      .record = [](int64_t version) { return "PRAGMA user_version = " + std::to_string(version); },
+  };
+  return sql::ApplyMigrations(db, kMigrations, kUserVersion);
 }
 
 }  // namespace sw::sqlite
