@@ -133,7 +133,9 @@ Result<TransitionPlan> PlanTransition(const RunTransition& t, const RunHead& bef
   // Whether the run may have timers or tasks to drop or close, this change's included.
   const bool writes_side_rows = WritesSideRows(t);
   const bool side_rows = before.side_rows || writes_side_rows;
-  plan.row.side_rows = !before.side_rows && writes_side_rows;
+  // Written whenever it writes one: a head read from a whole RunRecord (HeadOf) does
+  // not know the column and says true.
+  plan.row.side_rows = writes_side_rows;
   if (t.cancel_steps_in_flight) {
     plan.cancel_steps_in_flight = nlohmann::json{{"message", *t.cancel_steps_in_flight}};
   }

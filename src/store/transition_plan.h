@@ -74,7 +74,7 @@ struct RunRowChange {
   std::optional<int64_t> started_at;
   std::optional<int64_t> finished_at;
   std::optional<std::string_view> owner;  // the instance that owns the run after
-  bool side_rows = false;                 // set RunHead::side_rows (this change writes one)
+  bool side_rows = false;                 // set RunHead::side_rows: this change writes one
 };
 
 // Which of the run's timers go before the plan's own are added.
