@@ -355,10 +355,19 @@ int Serve(const ServeOptions& opt) {
   engine_options.drive_all_on_start = cluster.instance == nullptr;
   Engine engine(*store, *clock, *http, *processes, ids, engine_options);
   if (cluster.pg_notifier != nullptr) {
+    // A cancel committed here reaches the instance that drives the run in one signal;
+    // any other change is looked at there (OnChangedElsewhere re-reads the run).
+    engine.SetCancelBroadcast([&notifier](const std::string& run_id) {
+      notifier.Publish(Notifier::Topic::kRunCancelled, run_id);
+    });
     cluster.pg_notifier->SetRemoteListener(
         [&engine](Notifier::Topic topic, const std::vector<std::string>& keys) {
           if (topic == Notifier::Topic::kRunChanged) {
             engine.OnChangedElsewhere(keys);
+          } else if (topic == Notifier::Topic::kRunCancelled) {
+            for (const std::string& run_id : keys) {
+              engine.StopWork(run_id);
+            }
           }
         });
   }

@@ -163,12 +163,20 @@ void Engine::Adopt(const std::vector<std::string>& run_ids) {
 }
 
 void Engine::OnCancelled(const std::string& run_id) {
+  if (!StopWorkHere(run_id) && cancel_broadcast_) {
+    cancel_broadcast_(run_id);
+  }
+}
+
+void Engine::StopWork(const std::string& run_id) { StopWorkHere(run_id); }
+
+bool Engine::StopWorkHere(const std::string& run_id) {
   std::shared_ptr<CancellationToken> token;
   {
     std::lock_guard lock(mu_);
     auto it = active_.find(run_id);
     if (it == active_.end()) {
-      return;
+      return false;
     }
     it->second->cancelled = true;
     token = it->second->token;
@@ -176,6 +184,7 @@ void Engine::OnCancelled(const std::string& run_id) {
   if (token) {
     token->Fire(CancelReason::kUser);
   }
+  return true;
 }
 
 void Engine::OnChangedElsewhere(const std::vector<std::string>& run_ids) {

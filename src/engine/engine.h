@@ -67,8 +67,17 @@ class Engine final : public RunSpawner {
   // Runs this instance may drive, found by a look at the store (several instances: it
   // owns them, or nobody does): drives those it does not drive already.
   void Adopt(const std::vector<std::string>& run_ids);
-  // A cancel of the run was committed: stop the work in flight.
+  // A cancel of the run was committed: stop the work in flight, here or, when another
+  // instance drives the run, there (through the cancel broadcast).
   void OnCancelled(const std::string& run_id);
+  // Several instances: how a cancel reaches the instance that drives the run (a
+  // kRunCancelled signal), which calls StopWork. Set before Start.
+  void SetCancelBroadcast(std::function<void(const std::string& run_id)> broadcast) {
+    cancel_broadcast_ = std::move(broadcast);
+  }
+  // The run's work in flight stops if this instance drives it (a cancel committed
+  // elsewhere). Only fires a token: safe on any thread.
+  void StopWork(const std::string& run_id);
   // Another instance committed changes of these runs (several instances): a cancel of a
   // run this one drives stops its work in flight here. Only hands off.
   void OnChangedElsewhere(const std::vector<std::string>& run_ids);
@@ -211,6 +220,8 @@ class Engine final : public RunSpawner {
                   std::function<void()> on_ok);
   // Drives again the runs whose commit failed for a full disk (a commit succeeded since).
   void DriveStalled();
+  // Fires the run's token when this instance drives it; false when it does not.
+  bool StopWorkHere(const std::string& run_id);
   // Forgets the run, and drives it again when a Drive came meanwhile; when `reread`,
   // also when the store says it is runnable.
   void Drop(const std::shared_ptr<ActiveRun>& ar, bool reread = false);
@@ -240,6 +251,7 @@ class Engine final : public RunSpawner {
   ProcessRunner& processes_;
   IdSource& ids_;
   TaskListener task_listener_;
+  std::function<void(const std::string&)> cancel_broadcast_;  // set before Start
   EngineOptions options_;
   WorkerPool pool_;
   TimerService timers_;

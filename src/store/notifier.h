@@ -25,8 +25,9 @@ namespace sw {
 class Notifier {
  public:
   enum class Topic {
-    kRunChanged,  // key: the run id
-    kTaskQueued,  // key: TaskQueueKey(workspace, queue)
+    kRunChanged,    // key: the run id
+    kTaskQueued,    // key: TaskQueueKey(workspace, queue)
+    kRunCancelled,  // key: the run id; its work in flight stops wherever it runs
   };
   using Callback = std::function<void()>;
 
