@@ -24,18 +24,47 @@ SqlStore::~SqlStore() {
 }
 
 SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch) {
-  // A batch the database rolled back to break a deadlock with another instance's writer
-  // is applied again from its first change: each change decides again from what it reads.
-  constexpr int kConflictAttempts = 5;
   Queue::Outcome out = ApplyBatchOnce(batch);
-  for (int attempt = 2; out.commit.api_code() == kWriteConflict && attempt <= kConflictAttempts;
-       ++attempt) {
-    spdlog::warn("event=store.write_conflict attempt={} changes={}", attempt, batch.size());
-    out = ApplyBatchOnce(batch);
+  if (out.commit.api_code() == kWriteConflict) {
+    out = batch.size() > 1 ? CommitOneByOne(batch) : RetryConflicts(batch);
   }
   // A change that carried notifications but rolled back alone costs the outbox a look.
   if (std::exchange(outbox_signal_, false) && out.commit.ok() && outbox_listener_) {
     outbox_listener_();
+  }
+  return out;
+}
+
+SqlStore::Queue::Outcome SqlStore::RetryConflicts(std::vector<Queue::Change>& batch) {
+  // Each attempt decides again from what it reads.
+  constexpr int kConflictAttempts = 5;
+  Queue::Outcome out;
+  for (int attempt = 1; attempt <= kConflictAttempts; ++attempt) {
+    out = ApplyBatchOnce(batch);
+    if (out.commit.api_code() != kWriteConflict) {
+      break;
+    }
+    spdlog::warn("event=store.write_conflict attempt={} changes={}", attempt, batch.size());
+  }
+  return out;
+}
+
+SqlStore::Queue::Outcome SqlStore::CommitOneByOne(std::vector<Queue::Change>& batch) {
+  // A batch PostgreSQL rolled back to break a deadlock with another instance's writer
+  // locked several runs in an order the other did not; a change alone locks its run
+  // (rarely two), so its transaction does not take part in such a cycle again.
+  Queue::Outcome out;
+  out.results.resize(batch.size());
+  std::vector<Queue::Change> one(1);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    one[0].apply = batch[i].apply;
+    Queue::Outcome alone = RetryConflicts(one);
+    if (!alone.commit.ok()) {
+      out.results[i] = commit_queue::CommitFailed(alone.commit);
+      continue;
+    }
+    out.results[i] = alone.results[0];
+    out.changed.insert(out.changed.end(), alone.changed.begin(), alone.changed.end());
   }
   return out;
 }

@@ -168,6 +168,11 @@ class SqlStore : public Store {
   // The batch's transaction on the writer connection, for the queue.
   Queue::Outcome CommitBatch(std::vector<Queue::Change>& batch);
   Status WriteSync(Queue::Apply apply) { return queue_.CommitSync(std::move(apply)); }
+  // The batch applied again while the database breaks deadlocks with it (bounded).
+  Queue::Outcome RetryConflicts(std::vector<Queue::Change>& batch);
+  // Each change of the batch in a transaction of its own (after a deadlock); the
+  // commit is ok and each change has its own outcome.
+  Queue::Outcome CommitOneByOne(std::vector<Queue::Change>& batch);
   // One attempt at CommitBatch's transaction.
   Queue::Outcome ApplyBatchOnce(std::vector<Queue::Change>& batch);
   // The batch in one transaction, each change in a savepoint of its own or none. Without
