@@ -66,6 +66,7 @@ void PgInstance::StopBeating() {
 bool PgInstance::Acquire(const std::string& run_id) {
   const int64_t now = now_();
   std::lock_guard lock(db_mu_);
+  unreleased_.erase(run_id);  // held again: the beat must not give it back
   Result<std::vector<std::string>> taken = sql::QueryAll<std::string>(
       *db_,
       "INSERT INTO run_leases(run_id, instance_id, expires_at) VALUES(?1, ?2, ?3) "
@@ -77,8 +78,11 @@ bool PgInstance::Acquire(const std::string& run_id) {
       },
       [](const Statement& r) { return r.Text(0); });
   if (!taken.ok()) {
-    // Not known to be ours: leave it; the beat offers it again once the store answers.
+    // Not known to be ours, and not known not to be (the answer to a write that went
+    // through may be what was lost): the beat gives back whatever this instance holds of
+    // it, and then offers the run again.
     spdlog::warn("event=lease.error run={} error={}", run_id, taken.status().message());
+    LeftBehind(run_id);
     return false;
   }
   return !taken->empty();
@@ -89,8 +93,30 @@ void PgInstance::Release(const std::string& run_id) {
   Status s = sql::Exec(*db_, "DELETE FROM run_leases WHERE run_id = ? AND instance_id = ?",
                        [&](Statement& q) { q.Bind(1, run_id).Bind(2, options_.id); });
   if (!s.ok()) {
-    spdlog::warn("event=lease.error run={} error={}", run_id, s.message());  // it lapses
+    spdlog::warn("event=lease.error run={} error={}", run_id, s.message());
+    LeftBehind(run_id);
   }
+}
+
+void PgInstance::LeftBehind(const std::string& run_id) {
+  // The beat renews every lease of this instance, so one left behind would never lapse
+  // and nobody would drive the run again.
+  if (unreleased_.size() < kMaxUnreleased) {
+    unreleased_.insert(run_id);
+  }
+}
+
+Status PgInstance::ReleaseLeftBehind() {
+  while (!unreleased_.empty()) {
+    const std::string run_id = *unreleased_.begin();
+    Status s = sql::Exec(*db_, "DELETE FROM run_leases WHERE run_id = ? AND instance_id = ?",
+                         [&](Statement& q) { q.Bind(1, run_id).Bind(2, options_.id); });
+    if (!s.ok()) {
+      return s;
+    }
+    unreleased_.erase(run_id);
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<InstanceRecord>> PgInstance::ListLive() {
@@ -117,6 +143,9 @@ Result<std::vector<std::string>> PgInstance::Beat() {
                          q.Bind(1, options_.id).Bind(2, options_.address).Bind(3, now);
                          q.Bind(4, now);
                        });
+  if (s.ok()) {
+    s = ReleaseLeftBehind();
+  }
   if (s.ok()) {
     s = sql::Exec(*db_, "UPDATE run_leases SET expires_at = ? WHERE instance_id = ?",
                   [&](Statement& q) { q.Bind(1, now + options_.lease_ms).Bind(2, options_.id); });

@@ -8,7 +8,10 @@
 // As RunLeases, a run's lease is a row of `run_leases`: Acquire takes it when it is free,
 // lapsed or already this instance's; Release gives it back. A lease lapses `lease_ms`
 // after the last renewal, so a killed instance's runs go on elsewhere within about
-// lease_ms + one beat.
+// lease_ms + one beat. A Release that fails, or an Acquire whose outcome is unknown (the
+// database is out of reach), is given back by the next beat that reaches the database,
+// before it renews this instance's leases: else the run would keep a lease nobody uses
+// and never be driven again.
 //
 // Thread-safe: one connection, used under a mutex, by the engine's threads (Acquire,
 // Release), the beat thread and ListLive. Times come from `now` (the engine's clock).
@@ -18,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,13 +67,25 @@ class PgInstance final : public RunLeases, public InstanceRegistry {
   void BeatLoop();
   // Renews the heartbeat and this instance's leases; answers the runs nobody drives.
   Result<std::vector<std::string>> Beat();
+  // Notes that this instance may hold `run_id`'s lease without driving it (an Acquire
+  // or Release whose outcome is unknown). REQUIRES: db_mu_ held.
+  void LeftBehind(const std::string& run_id);
+  // Gives back the leases a Release could not (the database was out of reach).
+  // REQUIRES: db_mu_ held.
+  Status ReleaseLeftBehind();
 
   Options options_;  // address set by StartBeating, before the beat thread reads it
   const Now now_;
   TakeOver take_over_;
 
+  // Bound on the leases waiting to be given back; past it they stay until a restart.
+  static constexpr size_t kMaxUnreleased = 100000;
+
   std::mutex db_mu_;
   std::unique_ptr<sql::Connection> db_;  // guarded by db_mu_
+  // Runs let go while the database was out of reach, their lease rows still this
+  // instance's; guarded by db_mu_.
+  std::set<std::string> unreleased_;
 
   std::mutex beat_mu_;
   std::condition_variable beat_cv_;

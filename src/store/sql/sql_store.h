@@ -17,6 +17,7 @@
 // record's row.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -160,6 +161,11 @@ class SqlStore : public Store {
     queue_.SetListener(std::move(listener));
   }
   Stats GetStats() const override { return queue_.GetStats(); }
+
+ protected:
+  // For a backend whose empty commit shows that the database takes commits again (a
+  // server that answers): see CommitQueue::SetRecoveryProbe.
+  void SetRecoveryProbe(std::chrono::milliseconds interval) { queue_.SetRecoveryProbe(interval); }
 
  private:
   using Queue = CommitQueue<sql::Connection>;
