@@ -1,8 +1,8 @@
 // The PostgreSQL store: the conformance suite (store_conformance.h) on a fresh database
 // per test, on a real PostgreSQL server the test run starts (ctest's fixture
 // `postgres`, tests/support/pg_cluster.py), and what is PostgreSQL's own: the schema
-// migrated once however many instances open it, and a store that outlives a restart of
-// the server.
+// migrated once however many instances open it, a store that outlives a restart of
+// the server, and two instances' delivery claims racing.
 //
 // The server's base URL (a role that may create databases) comes from
 // STEPWELL_TEST_PG_URL, or else the file the fixture wrote (SW_PG_URL_FILE).
@@ -14,7 +14,10 @@
 #include <fstream>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "store/postgres/db.h"
 #include "store/postgres/postgres_store.h"
@@ -101,6 +104,63 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest,
                          ::testing::Values(store_test::BackendParam{
                              "postgres", [] { return std::make_unique<PostgresBackend>(); }}),
                          store_test::BackendParamName);
+
+// Two stores on one database are two instances: their writers commit apart, so their
+// claims really race (FOR UPDATE SKIP LOCKED and the compare-and-set on the claim).
+TEST(PgDeliveryClaims, TwoInstancesClaimingAtOnceNeverGetOneDelivery) {
+  PostgresBackend backend;
+  Result<std::unique_ptr<Store>> a = backend.Open();
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  Result<std::unique_ptr<Store>> b = backend.Open();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  NotificationChannels hooks;
+  for (int i = 0; i < 25; ++i) {
+    hooks.webhooks.push_back({"https://hooks.example.test/" + std::to_string(i)});
+  }
+  AuditEntry audit;
+  audit.id = "aud_1";
+  audit.workspace_id = "ws_1";
+  audit.action = "notification_channels.update";
+  ASSERT_TRUE((*a)->PutNotificationChannels("ws_1", hooks, audit).ok());
+  constexpr int64_t kNow = 1'700'000'000'000;
+  for (int n = 0; n < 8; ++n) {
+    NotificationRecord note;
+    note.id = "ntf_0" + std::to_string(n);
+    note.workspace_id = "ws_1";
+    note.kind = "approval_requested";
+    note.created_at = kNow;
+    ASSERT_TRUE((*a)->AddNotification(note).ok());
+  }
+  // Two claimers per instance, each claiming as an outbox does (its own come back).
+  std::vector<std::set<std::string>> got(4);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < 4; ++c) {
+    threads.emplace_back([&, c] {
+      Store& store = c % 2 == 0 ? **a : **b;
+      const std::string claimer = "i" + std::to_string(c);
+      for (int i = 0; i < 40; ++i) {
+        const int limit = 4 + static_cast<int>(got[c].size());
+        Result<std::vector<OutboxItem>> claimed =
+            store.ClaimDueDeliveries(claimer, kNow + i, 60000, limit);
+        ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+        for (const OutboxItem& item : *claimed) {
+          got[c].insert(item.delivery.id);
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  std::set<std::string> all;
+  size_t total = 0;
+  for (const std::set<std::string>& ids : got) {
+    all.insert(ids.begin(), ids.end());
+    total += ids.size();
+  }
+  EXPECT_EQ(total, all.size());  // no delivery went to two claimers
+  EXPECT_EQ(all.size(), 200u);   // and every one went to someone
+}
 
 TEST(PgPlaceholders, AreNumberedAsSqliteNumbersThemOutsideQuotes) {
   std::vector<bool> used;

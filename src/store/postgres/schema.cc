@@ -272,6 +272,11 @@ CREATE TABLE run_leases (
 );
 CREATE INDEX run_leases_by_instance ON run_leases (instance_id);
 )sql",
+    // A delivery's claim: which instance's outbox sends its attempt, until when.
+    R"sql(
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 
 // Any fixed number: the advisory lock instances take to migrate one at a time.

@@ -152,6 +152,8 @@ class SqlStore : public Store {
   Result<DeliveryPage> ListDeliveries(const std::string& workspace_id, const std::string& cursor,
                                       int limit) override;
   Result<std::vector<OutboxItem>> DueDeliveries(int64_t due_before, int limit) override;
+  Result<std::vector<OutboxItem>> ClaimDueDeliveries(const std::string& claimer, int64_t now,
+                                                     int64_t claim_ms, int limit) override;
   Status FinishDeliveryAttempt(const DeliveryAttempt& a) override;
   void SetOutboxListener(std::function<void()> listener) override {
     outbox_listener_ = std::move(listener);

@@ -265,6 +265,11 @@ CREATE TABLE billing (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // A delivery's claim: which instance's outbox sends its attempt, until when.
+    R"sql(
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace
