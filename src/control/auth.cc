@@ -13,7 +13,7 @@ namespace {
 // that could not look (the database out of reach) is not a verdict on the credential,
 // and its error goes to the caller as it is (503).
 Status Unrecognised(const Status& lookup, const char* message) {
-  if (lookup.code() != StatusCode::kNotFound) {
+  if (lookup.code() == StatusCode::kUnavailable) {
     return lookup;
   }
   return Status(StatusCode::kUnauthenticated, message, "unauthorized");
