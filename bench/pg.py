@@ -10,18 +10,19 @@ TakeoverTarget, whose handler threads share its state under a condition variable
 import os
 import re
 import secrets
-import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 from pg_cluster import PgCluster  # noqa: E402
+
+from http_target import LocalServer, answer_json, hold_until_hangup, wait_on  # noqa: E402
+from procfs import each_process  # noqa: E402
 
 PGBENCH_SCALE = 10
 PGBENCH_RUNS = (  # (clients, threads, seconds): -N, the simple update, without branches
@@ -52,20 +53,8 @@ class PgStore:
     def cpu_jiffies(self):
         """utime+stime of every process named `postgres` (the cluster's server and its
         backends; this machine runs no other PostgreSQL)."""
-        total = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    raw = f.read()
-            except OSError:
-                continue
-            if raw[raw.find("(") + 1:raw.rfind(")")] != "postgres":
-                continue
-            rest = raw.rsplit(")", 1)[1].split()
-            total += int(rest[11]) + int(rest[12])
-        return total
+        return sum(int(rest[11]) + int(rest[12])
+                   for _, name, rest in each_process() if name == "postgres")
 
     def stop(self):
         self.cluster.stop()
@@ -178,46 +167,21 @@ class TakeoverTarget:
                     target.arrivals.append(time.perf_counter())
                     first = len(target.arrivals) == 1
                     target.cond.notify_all()
-                if first:
-                    end = time.monotonic() + hold_s
-                    while time.monotonic() < end:
-                        if select.select([self.connection], [], [], 0.2)[0]:
-                            try:
-                                gone = not self.connection.recv(1, socket.MSG_PEEK)
-                            except OSError:
-                                gone = True
-                            if gone:
-                                with target.cond:
-                                    target.first_closed = time.perf_counter()
-                                    target.cond.notify_all()
-                                return
-                            time.sleep(0.001)
-                body = b'{"again": true}'
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass
+                if first and hold_until_hangup(self.connection, time.monotonic() + hold_s):
+                    with target.cond:
+                        target.first_closed = time.perf_counter()
+                        target.cond.notify_all()
+                    return
+                answer_json(self, b'{"again": true}')
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                         daemon=True).start()
+        self.server = LocalServer(Handler)
+        self.port = self.server.port
 
     def wait_arrivals(self, n, timeout):
-        end = time.monotonic() + timeout
-        with self.cond:
-            while len(self.arrivals) < n and time.monotonic() < end:
-                self.cond.wait(timeout=min(0.05, max(0.0, end - time.monotonic())))
-            return len(self.arrivals) >= n
+        return wait_on(self.cond, lambda: len(self.arrivals) >= n, timeout)
 
     def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.close()
 
 
 def takeover(server, ctx):

@@ -41,10 +41,12 @@ import tempfile
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pg
+from http_target import LocalServer, answer_json, hold_until_hangup, wait_on
+from procfs import each_process, read_stat
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
@@ -199,11 +201,10 @@ def machine_busy_jiffies():
 
 def proc_jiffies(pid, children=False):
     """utime+stime of a process (all its threads); plus reaped children's if asked."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-    except OSError:
+    stat = read_stat(f"/proc/{pid}/stat")
+    if stat is None:
         return 0
+    rest = stat[1]
     total = int(rest[11]) + int(rest[12])
     if children:
         total += int(rest[13]) + int(rest[14])
@@ -237,14 +238,10 @@ def thread_jiffies(pid):
     except OSError:
         return out
     for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        name = raw[raw.find("(") + 1:raw.rfind(")")]
-        rest = raw.rsplit(")", 1)[1].split()
-        out[tid] = (name, int(rest[11]) + int(rest[12]))
+        stat = read_stat(f"/proc/{pid}/task/{tid}/stat")
+        if stat is not None:
+            name, rest = stat
+            out[tid] = (name, int(rest[11]) + int(rest[12]))
     return out
 
 
@@ -1277,70 +1274,34 @@ class SlowTarget:
                     target.events[key] = {"arrived": time.perf_counter(), "closed": None,
                                           "answered": False}
                     target.cond.notify_all()
-                sock = self.connection
-                end = time.monotonic() + target.delay
-                while time.monotonic() < end and not STOP.is_set():
-                    r, _, _ = select.select([sock], [], [], min(0.5, max(0.0, end - time.monotonic())))
-                    if r:
-                        try:
-                            data = sock.recv(1, socket.MSG_PEEK)
-                        except OSError:
-                            data = b""
-                        if not data:
-                            with target.cond:
-                                target.events[key]["closed"] = time.perf_counter()
-                                target.cond.notify_all()
-                            return
-                        time.sleep(0.001)  # pipelined bytes: ignore
-                body = b'{"slow": true}'
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass
+                if hold_until_hangup(self.connection, time.monotonic() + target.delay, STOP):
+                    with target.cond:
+                        target.events[key]["closed"] = time.perf_counter()
+                        target.cond.notify_all()
+                    return
+                answer_json(self, b'{"slow": true}')
                 with target.cond:
                     target.events[key]["answered"] = True
                     target.cond.notify_all()
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                       daemon=True)
-        self.thread.start()
+        self.server = LocalServer(Handler)
+        self.port = self.server.port
 
     def wait_for(self, key, field, timeout):
-        end = time.monotonic() + timeout
-        with self.cond:
-            while time.monotonic() < end and not STOP.is_set():
-                ev = self.events.get(key)
-                if ev is not None and (field == "arrived" or ev.get(field)):
-                    return ev
-                self.cond.wait(timeout=min(0.05, max(0.0, end - time.monotonic())))
-        return self.events.get(key)
+        def reached():
+            ev = self.events.get(key)
+            return ev if ev is not None and (field == "arrived" or ev.get(field)) else None
+
+        return wait_on(self.cond, reached, timeout, STOP) or self.events.get(key)
 
     def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.close()
 
 
 def find_children(pid, comm):
     """pids of live (non-zombie) descendants of pid with command name comm (a shell
     step's program runs under a keeper process, a child of the server)."""
-    procs = {}  # pid -> (name, ppid, state)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        rest = raw.rsplit(")", 1)[1].split()
-        procs[int(entry)] = (raw[raw.find("(") + 1:raw.rfind(")")], int(rest[1]), rest[0])
+    procs = {p: (name, int(rest[1]), rest[0]) for p, name, rest in each_process()}
     out = []
     for p, (name, _, state) in procs.items():
         if name != comm or state == "Z":
@@ -1354,11 +1315,8 @@ def find_children(pid, comm):
 
 
 def process_gone(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
+    stat = read_stat(f"/proc/{pid}/stat")
+    return stat is None or stat[1][0] == "Z"
 
 
 def _cancel_busy(server, c, rid, t_running, probe_gone, step_id="call", cc=None):

@@ -294,6 +294,9 @@ int Serve(const ServeOptions& opt) {
     return 1;
   }
   Cluster cluster = std::move(joined).value();
+  if (cluster.instance) {
+    store->SetInstance(cluster.instance->self());
+  }
   // Set before any write: the writer reads the listener after each commit.
   // Signals between the parts that wait for one another (runs changed, tasks queued).
   Notifier& notifier = *cluster.notifier;
@@ -349,7 +352,8 @@ int Serve(const ServeOptions& opt) {
   engine_options.allow_shell = opt.allow_shell;
   engine_options.max_steps_per_minute = opt.max_steps_per_minute;
   engine_options.max_runs_per_minute = opt.max_runs_per_minute;
-  Engine engine(*store, *clock, *http, *processes, ids, engine_options, cluster.instance.get());
+  engine_options.drive_all_on_start = cluster.instance == nullptr;
+  Engine engine(*store, *clock, *http, *processes, ids, engine_options);
   if (cluster.pg_notifier != nullptr) {
     cluster.pg_notifier->SetRemoteListener(
         [&engine](Notifier::Topic topic, const std::vector<std::string>& keys) {
@@ -401,11 +405,8 @@ int Serve(const ServeOptions& opt) {
   const std::string address = (*server)->address();
   local_instance.SetAddress(address);
   if (cluster.instance) {
-    cluster.instance->StartBeating(address, [&engine](const std::vector<std::string>& runs) {
-      for (const std::string& id : runs) {
-        engine.Drive(id);
-      }
-    });
+    cluster.instance->StartBeating(
+        address, [&engine](const std::vector<std::string>& runs) { engine.Adopt(runs); });
   }
   const std::string public_url = opt.public_url.empty() ? "http://" + address : opt.public_url;
   connections.SetPublicUrl(public_url);

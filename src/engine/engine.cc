@@ -37,14 +37,13 @@ StepTraits TraitsOf(const StepRecord& row) {
 }  // namespace
 
 Engine::Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner& processes,
-               IdSource& ids, EngineOptions options, RunLeases* leases)
+               IdSource& ids, EngineOptions options)
     : store_(store),
       clock_(clock),
       http_(http),
       processes_(processes),
       ids_(ids),
       options_(options),
-      leases_(leases != nullptr ? *leases : local_leases_),
       pool_(options.workers),
       timers_(store, clock,
               [this](const TimerRecord& t) { pool_.Post([this, t] { FireTimer(t); }); }),
@@ -68,6 +67,9 @@ void Engine::PendingCallbackFinished() {
 
 Status Engine::Start() {
   for (RunStatus status : {RunStatus::kRunning, RunStatus::kPending}) {
+    if (!options_.drive_all_on_start) {
+      break;
+    }
     Result<std::vector<std::string>> ids = store_.ListRunIdsByStatus(status);
     if (!ids.ok()) {
       return ids.status();
@@ -128,12 +130,8 @@ std::shared_ptr<Engine::ActiveRun> Engine::Activate(const std::string& run_id) {
       return nullptr;
     }
   }
-  // Taken outside mu_: a lease may cost a round trip to the store.
-  if (!leases_.Acquire(run_id)) {
-    std::lock_guard lock(mu_);
-    active_.erase(run_id);
-    return nullptr;  // another instance drives it
-  }
+  // With several instances, another may drive the run: this one's first commit finds
+  // out (kLeaseLost) before any work starts.
   return ar;
 }
 
@@ -148,6 +146,19 @@ void Engine::DriveNew(const RunRecord& run) {
   // commit queued, so the run starts without a hand-off to a worker.
   if (std::shared_ptr<ActiveRun> ar = Activate(run.id)) {
     Begin(ar, run);
+  }
+}
+
+void Engine::Adopt(const std::vector<std::string>& run_ids) {
+  for (const std::string& id : run_ids) {
+    bool active = false;
+    {
+      std::lock_guard lock(mu_);
+      active = active_.contains(id);
+    }
+    if (!active) {
+      Drive(id);
+    }
   }
 }
 
@@ -403,6 +414,7 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
   t.run_id = ar->id;
   t.expected_version = ar->run.version;
   t.now = clock_.NowMs();
+  t.from_driver = true;
   if (!t.expected_status) {
     t.expected_status = ar->dispatching ? RunStatus::kPending : RunStatus::kRunning;
     if (ar->dispatching) {
@@ -481,6 +493,11 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
       OnSpendRefused(ar, *shared->charge);
       return;
     }
+    if (r.status().api_code() == kLeaseLost) {
+      spdlog::info("event=run.let_go run={} reason={}", ar->id, r.status().message());
+      Drop(ar);  // another instance drives it
+      return;
+    }
     if (r.status().code() == StatusCode::kAborted) {
       // Drop the effects we prepended; they are re-added from pending_effects.
       shared->upsert_steps.erase(shared->upsert_steps.begin(),
@@ -489,9 +506,10 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
       return;
     }
     spdlog::error("run {}: commit failed: {}", ar->id, r.status().message());
-    if (r.status().api_code() == kDiskFull) {
-      // The store writes again once there is space: the run goes on from what it has
-      // after the next commit that succeeds.
+    {
+      // A failure that passes (a full disk, a database restarting) ends with a commit
+      // that succeeds: the run goes on from what it has then. After a sticky failure
+      // none does.
       std::lock_guard lock(mu_);
       stalled_.insert(ar->id);
       any_stalled_ = true;
@@ -564,7 +582,6 @@ void Engine::Drop(const std::shared_ptr<ActiveRun>& ar, bool reread) {
     }
     drive_again = ar->drive_again;
   }
-  leases_.Release(ar->id);
   if (stopping_) {
     return;
   }

@@ -36,7 +36,6 @@
 #include "engine/throughput_breaker.h"
 #include "engine/timer_service.h"
 #include "engine/worker_pool.h"
-#include "store/run_lease.h"
 #include "store/store.h"
 
 namespace sw {
@@ -50,9 +49,8 @@ struct TimerLagStats {
 
 class Engine final : public RunSpawner {
  public:
-  // `leases`: which runs this instance may drive; null: all of them (one instance).
   Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner& processes,
-         IdSource& ids, EngineOptions options, RunLeases* leases = nullptr);
+         IdSource& ids, EngineOptions options);
   ~Engine() override;
 
   // Picks up where the last process stopped: drives every pending and running run
@@ -66,6 +64,9 @@ class Engine final : public RunSpawner {
   // `run` was just created (committed, pending, no steps): drive it without reading it
   // back. Plans its first step on the calling thread.
   void DriveNew(const RunRecord& run) override;
+  // Runs this instance may drive, found by a look at the store (several instances: it
+  // owns them, or nobody does): drives those it does not drive already.
+  void Adopt(const std::vector<std::string>& run_ids);
   // A cancel of the run was committed: stop the work in flight.
   void OnCancelled(const std::string& run_id);
   // Another instance committed changes of these runs (several instances): a cancel of a
@@ -240,8 +241,6 @@ class Engine final : public RunSpawner {
   IdSource& ids_;
   TaskListener task_listener_;
   EngineOptions options_;
-  LocalRunLeases local_leases_;
-  RunLeases& leases_;  // local_leases_ unless given
   WorkerPool pool_;
   TimerService timers_;
   ConnectionTokens connections_;
@@ -253,7 +252,7 @@ class Engine final : public RunSpawner {
   std::unordered_map<std::string, std::shared_ptr<ActiveRun>> active_;    // guarded by mu_
   std::map<std::string, std::shared_ptr<const Definition>> definitions_;  // guarded by mu_
   TimerLagStats timer_lag_;                                               // guarded by mu_
-  std::set<std::string> stalled_;  // guarded by mu_: runs whose commit found the disk full
+  std::set<std::string> stalled_;  // guarded by mu_: runs whose commit failed
   std::atomic<bool> any_stalled_{false};
   std::atomic<bool> stopping_{false};
   // Store callbacks not yet run; Stop waits for them, so none runs on a freed engine.

@@ -19,6 +19,9 @@ struct EngineOptions {
   // The throughput breaker's defaults, for definitions without `limits`; 0: no limit.
   int64_t max_runs_per_minute = 0;
   int64_t max_steps_per_minute = 6000;
+  // Start drives every pending and running run (one process). With several instances
+  // it does not: each instance's beat hands it the runs it owns or nobody owns.
+  bool drive_all_on_start = true;
 };
 
 }  // namespace sw

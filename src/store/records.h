@@ -50,6 +50,9 @@ struct RunRecord {
   std::string replay_of;
   std::string parent_run_id;  // set on a child run (a `workflow` step's)
   std::string parent_path;    // the parent's step that started it
+  // The instance that drives it, with several instances; "" when none does or with one
+  // (store/transition_plan.h). The store writes it.
+  std::string owner;
   int64_t created_at = 0;
   int64_t started_at = 0;
   int64_t updated_at = 0;

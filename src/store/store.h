@@ -84,7 +84,15 @@ struct RunTransition {
   // same commit. A charge the cap refuses fails the whole transition with
   // kResourceExhausted (kSpendCapRefused); nothing of it is written.
   std::optional<SpendCharge> charge;
+  // Committed by the run's driver (the engine executing it), not by a control. With
+  // several instances a driver's change applies only while no other instance owns the
+  // run; otherwise it fails with kAborted (kLeaseLost) and writes nothing
+  // (store/transition_plan.h says who owns a run).
+  bool from_driver = false;
 };
+
+// The API code of a driver's change refused because another instance owns the run.
+inline constexpr char kLeaseLost[] = "lease_lost";
 
 // The message of a step stopped in flight by a cancel.
 inline constexpr char kStoppedByUser[] = "workflow stopped by user";
@@ -196,11 +204,17 @@ inline constexpr std::string_view kDiskFull = "disk_full";
 // The api code of a write that failed because the database could not be reached (a
 // PostgreSQL server restarting). Not sticky either: the next commit tries again.
 inline constexpr std::string_view kDatabaseUnavailable = "database_unavailable";
+// The api code of a write the database rolled back to break a deadlock or a
+// serialization conflict with another instance's writer. The store tries the batch
+// again; this is what is left when the conflicts went on.
+inline constexpr std::string_view kWriteConflict = "write_conflict";
 
 // Whether a failed commit was rolled back whole for a reason that may pass by itself
-// (a full disk, a database out of reach), so the store keeps trying later commits.
+// (a full disk, a database out of reach, a conflict with another writer), so the store
+// keeps trying later commits.
 inline bool IsTransientWriteFailure(const Status& s) {
-  return s.api_code() == kDiskFull || s.api_code() == kDatabaseUnavailable;
+  return s.api_code() == kDiskFull || s.api_code() == kDatabaseUnavailable ||
+         s.api_code() == kWriteConflict;
 }
 
 class Store {
@@ -211,6 +225,11 @@ class Store {
   // while commits fail because the disk is full or the database is out of reach (true
   // again after the next commit).
   virtual bool Healthy() const = 0;
+
+  // Several instances on one database: this instance's id, which the store writes as
+  // the owner of the runs it creates, wakes or drives (store/transition_plan.h). Set
+  // before the first write; never set with one process.
+  virtual void SetInstance(std::string id) = 0;
 
   // Workspaces and tokens.
   virtual Result<WorkspaceRecord> CreateWorkspace(const WorkspaceRecord& ws) = 0;

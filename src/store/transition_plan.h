@@ -7,6 +7,20 @@
 // backend applies the plan's effects in the order they are listed, in one transaction,
 // and decides nothing itself, so every backend commits the same thing.
 //
+// Ownership (several instances on one database): a run that is pending or running has an
+// owner, the instance that drives it, in the run's `owner` column; any other run has
+// none (""). The run's own commits write it, so taking and giving back a run costs no
+// commit of its own: the instance that creates a run, or commits the change that makes
+// it runnable again (a resume, a wake-up) becomes its owner; a change that parks or
+// ends it clears the owner. A driver's change (RunTransition::from_driver) is refused
+// (kLeaseLost), before the compare-and-set, unless the run is runnable and this
+// instance's, or parked or ended and nobody's (a late result's bookkeeping). An
+// instance whose heartbeat lapsed loses its runs to another, which takes them with a
+// version bump (store/postgres/pg_instance.h): fencing. Work outside the store starts
+// only after a driver's commit (the attempt's start), so an instance that lost a run
+// never starts work of it, nor records a result. One process (self "") never writes an
+// owner and is never refused.
+//
 // Pure: no I/O. A plan borrows records from its transition (pointers and a span, to
 // spare copying step outputs on the hot path); it must not outlive that transition.
 #pragma once
@@ -32,6 +46,11 @@ struct RunHead {
   int64_t version = 0;
   std::string parent_run_id;  // set on a child run
   std::string parent_path;
+  std::string owner;  // "" when no instance owns it
+  // Whether a change of the run may have written a timer, an agent task, an approval or
+  // a form of it, or a child run: the change that ends it has nothing to drop or close
+  // otherwise (and is spared the statements that would look).
+  bool side_rows = true;
 };
 
 RunHead HeadOf(const RunRecord& run);
@@ -54,6 +73,8 @@ struct RunRowChange {
   const nlohmann::json* error = nullptr;
   std::optional<int64_t> started_at;
   std::optional<int64_t> finished_at;
+  std::optional<std::string_view> owner;  // the instance that owns the run after
+  bool side_rows = false;                 // set RunHead::side_rows: this change writes one
 };
 
 // Which of the run's timers go before the plan's own are added.
@@ -91,7 +112,8 @@ struct TransitionPlan {
   bool close_agent_tasks = false;  // open tasks of the run become closed
   // Open approvals and forms of the run close, with this reason ("run cancelled").
   std::optional<std::string> close_human_tasks;
-  const RunRecord* create_run = nullptr;
+  const RunRecord* create_run = nullptr;  // owned by `self`
+  std::string_view self;                  // the committing instance ("" for one process)
   const AgentTaskRecord* enqueue_task = nullptr;
   std::optional<int64_t> consume_event_id;
   const std::string* use_link_hash = nullptr;
@@ -103,9 +125,12 @@ struct TransitionPlan {
   std::vector<std::string> changed_runs;
 };
 
-// The plan of `t` on the run as it is (`before`), or kAborted ("state_changed", with
-// the current status and version) when `before` is not at t's expected version and
-// status. REQUIRES: before.id == t.run_id.
-Result<TransitionPlan> PlanTransition(const RunTransition& t, const RunHead& before);
+// The plan of `t` on the run as it is (`before`), committed by instance `self` ("" for
+// one process), or kAborted: kLeaseLost when t is a driver's and another instance owns
+// the run, "state_changed" (with the current status and version) when `before` is not
+// at t's expected version and status. A run `t` creates is owned by `self`.
+// REQUIRES: before.id == t.run_id; `self` outlives the plan.
+Result<TransitionPlan> PlanTransition(const RunTransition& t, const RunHead& before,
+                                      std::string_view self = "");
 
 }  // namespace sw

@@ -3,7 +3,8 @@ as e2e_pg_test_instances): every instance lists the live ones and answers for ev
 a cancel committed on one instance stops the work in flight on the instance that drives
 the run; 16 clients sending conflicting controls to two instances end every run one
 way; an instance killed with SIGKILL has its runs taken over by another, which runs the
-attempt in flight again and no completed step again.
+attempt in flight again and no completed step again; an instance frozen past its lease
+loses its runs and, thawed, records no result of them (fencing).
 
 Shell steps record each execution in a file (a line per attempt), so that a repeated
 step is visible.
@@ -11,12 +12,14 @@ step is visible.
 
 import os
 import random
+import signal
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import E2ETestCase, TERMINAL, find_step, on_postgres, process_dead, wait_until
+from harness import (E2ETestCase, TERMINAL, find_step, on_postgres, process_dead, scaled,
+                     wait_until)
 
 
 def shell(step_id, script):
@@ -133,6 +136,39 @@ class InstancesTest(E2ETestCase):
         self.assertLess(taken_over_in, 20, taken_over_in)
         live = self.b.request("GET", "/api/v1/instances").json["items"]
         self.assertNotIn(f"{first.host}:{first.port}", {i["address"] for i in live})
+
+    def test_a_stopped_instance_loses_its_runs_and_cannot_record_a_result_after(self):
+        # Fencing: an instance frozen (SIGSTOP) past its lease is taken over; thawed, its
+        # attempt's late result is refused and nothing after the step runs twice.
+        frozen = self.start_server(extra_args=["--allow-shell"], instance_of=self.a)
+        log = os.path.join(self.dir, "fencing.log")
+        frozen.put_workflow({"id": "inst-fencing", "steps": [
+            shell("slow", f"echo slow >> {log}; sleep 3; echo slow-done >> {log}"),
+            shell("after", f"echo after >> {log}")]})
+        run = frozen.start_run("inst-fencing")
+        wait_until(lambda: os.path.exists(log) and "slow" in open(log).read().split(),
+                   desc="the slow step started on the instance about to freeze")
+        frozen.proc.send_signal(signal.SIGSTOP)
+        try:
+            done = self.b.wait_status(run["id"], *TERMINAL, timeout=40)
+            self.assertEqual(done["status"], "completed", done)
+            version = done["version"]
+        finally:
+            frozen.proc.send_signal(signal.SIGCONT)
+        # Thawed, the frozen instance sees its attempt end and tries to record it; give it
+        # time to, and to look at its runs at its next beat.
+        wait_until(lambda: frozen.healthy(), desc="the thawed instance answers")
+        time.sleep(scaled(3))
+        after = self.b.get_run(run["id"])
+        self.assertEqual(after["status"], "completed", after)
+        self.assertEqual(after["version"], version, after)
+        with open(log) as f:
+            lines = f.read().split()
+        self.assertEqual(lines.count("slow"), 2, lines)  # in flight when frozen: again
+        self.assertEqual(lines.count("after"), 1, lines)
+        self.assertEqual(find_step(after, "slow")["status"], "completed", after)
+        # Stopped gracefully, it leaves the instance list at once (the list test runs later).
+        frozen.kill(signal.SIGTERM)
 
 
 if __name__ == "__main__":

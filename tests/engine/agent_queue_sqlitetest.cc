@@ -25,22 +25,19 @@
 #include "core/time_format.h"
 #include "engine/agent_queue.h"
 #include "engine/engine.h"
-#include "engine/process_runner.h"
-#include "store/sqlite/sqlite_store.h"
-// The fake lives beside this test (tests/engine/).
-#include "fake_http_client.h"
-#include "wait_until.h"
+// The fixture and fakes live beside this test (tests/engine/).
+#include "engine_fixture.h"
 
 namespace sw {
 namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kStartMs = 1'700'000'000'000;
 constexpr int64_t kSecond = 1000;
 constexpr int64_t kLeaseMs = 30 * kSecond;
 constexpr char kQueue[] = "reviews";
 
+using test::kStartMs;
 using test::WaitUntil;
 
 // An `agent_task` step on kQueue whose input is the run's `doc`, and `extra` fields
@@ -57,43 +54,26 @@ json FixedRetry(int max_attempts, const std::string& initial) {
   return {{"retry", {{"max_attempts", max_attempts}, {"backoff", "fixed"}, {"initial", initial}}}};
 }
 
-class AgentQueueTest : public ::testing::Test {
+class AgentQueueTest : public test::EngineFixture {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sw_agents_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(dir_);
-    ASSERT_TRUE(opened.ok()) << opened.status().message();
-    store_ = std::move(opened).value();
-    engine_ = std::make_unique<Engine>(*store_, clock_, http_, *processes_, ids_, EngineOptions{});
-    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_);
+  // As `serve` wires them: the engine tells the queue about every task it queues.
+  void BeforeEngineStart() override {
     agents_ = std::make_unique<AgentQueue>(*store_, *engine_, clock_,
                                            AgentQueueOptions{kLeaseMs, /*sweep_interval_ms=*/5});
-    // As `serve` wires them: the engine tells the queue about every task it queues.
     engine_->SetTaskListener([this](const std::string& workspace_id, const std::string& queue) {
       agents_->Notify(workspace_id, queue);
     });
-    Status started = engine_->Start();
-    ASSERT_TRUE(started.ok()) << started.message();
-    Result<CreatedToken> admin = CreateWorkspace(*store_, ids_, clock_, "acme", "");
-    ASSERT_TRUE(admin.ok()) << admin.status().message();
-    ws_ = admin->record.workspace_id;
-    ctx_.principal = Principal{ws_, admin->record.id, "admin", Role::kAdmin};
-    ctx_.request_id = "req-test";
   }
 
-  // As `serve` stops: the queue (its sweeper and waiters), the engine, then the store
-  // while the engine exists. The queue goes after the engine, which may still tell it
-  // about a task until it stops.
+  // As `serve` stops: the queue (its sweeper and waiters), then the engine and the
+  // store. The queue goes after the engine, which may still tell it about a task until
+  // it stops.
   void TearDown() override {
-    agents_->Stop();
-    engine_->Stop();
+    if (agents_) {
+      agents_->Stop();
+    }
+    EngineFixture::TearDown();
     agents_.reset();
-    control_.reset();
-    store_.reset();
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Stores workflow "review" ([the agent step, a noop that outputs its output]) and
@@ -102,26 +82,10 @@ class AgentQueueTest : public ::testing::Test {
     json steps = json::array(
         {AgentStep(std::move(extra)),
          {{"id", "after"}, {"type", "noop"}, {"with", {{"value", "${{ steps.work.output }}"}}}}});
-    Result<PutWorkflowResult> applied =
-        control_->ApplyWorkflow(ctx_, "review", json{{"steps", std::move(steps)}});
-    EXPECT_TRUE(applied.ok()) << applied.status().message();
-    StartRunRequest request;
-    request.workflow_id = "review";
-    request.input = json{{"doc", doc}};
-    std::promise<Result<CreateRunResult>> answer;
-    control_->StartRun(ctx_, request,
-                       [&answer](Result<CreateRunResult> r) { answer.set_value(std::move(r)); });
-    Result<CreateRunResult> created = answer.get_future().get();
-    EXPECT_TRUE(created.ok()) << created.status().message();
-    const std::string id = created.ok() ? created->run.id : "";
+    Apply("review", std::move(steps));
+    const std::string id = StartRun("review", json{{"doc", doc}});
     EXPECT_TRUE(WaitStatus(id, RunStatus::kWaiting));
     return id;
-  }
-
-  RunRecord Run(const std::string& run_id) {
-    Result<RunRecord> run = store_->GetRun(run_id, /*with_steps=*/true);
-    EXPECT_TRUE(run.ok()) << run.status().message();
-    return run.ok() ? *run : RunRecord{};
   }
 
   StepRecord WorkStep(const std::string& run_id) {
@@ -132,16 +96,6 @@ class AgentQueueTest : public ::testing::Test {
     }
     ADD_FAILURE() << "run " << run_id << " has no step 'work'";
     return StepRecord{};
-  }
-
-  bool WaitStatus(const std::string& run_id, RunStatus status) {
-    bool reached = WaitUntil([&] {
-      Result<RunRecord> run = store_->GetRun(run_id, false);
-      return run.ok() && run->status == status;
-    });
-    EXPECT_TRUE(reached) << run_id << " is " << ToString(Run(run_id).status) << ", not "
-                         << ToString(status);
-    return reached;
   }
 
   // Claims a task of kQueue for `agent_id`; fails the test when there is none.
@@ -178,17 +132,7 @@ class AgentQueueTest : public ::testing::Test {
     return discarded.ok() && *discarded;
   }
 
-  std::string dir_;
-  ManualClock clock_{kStartMs};
-  IdSource ids_{clock_};
-  test::FakeHttpClient http_;  // no step here sends a request
-  std::unique_ptr<ProcessRunner> processes_ = MakeProcessRunner();
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<ControlService> control_;
   std::unique_ptr<AgentQueue> agents_;
-  std::string ws_;
-  RequestContext ctx_;
 };
 
 // --- claims ---

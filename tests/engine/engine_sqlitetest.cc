@@ -16,154 +16,30 @@
 
 #include "control/service.h"
 #include "engine/engine.h"
-#include "engine/process_runner.h"
-#include "store/sqlite/sqlite_store.h"
-// The fake lives beside this test (tests/engine/).
-#include "fake_http_client.h"
-#include "wait_until.h"
+// The fixture and fakes live beside this test (tests/engine/).
+#include "engine_fixture.h"
 
 namespace sw {
 namespace {
 
 using nlohmann::json;
 using test::FakeHttpClient;
+using test::FindStep;
+using test::Http;
+using test::kStartMs;
+using test::Noop;
+using test::WaitForEvent;
+using test::WaitUntil;
 
-constexpr int64_t kStartMs = 1'700'000'000'000;
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kHour = 60 * kMinute;
 
-using test::WaitUntil;
-
-const StepRecord* FindStep(const RunRecord& run, const std::string& path) {
-  for (const StepRecord& s : run.steps) {
-    if (s.path == path) {
-      return &s;
-    }
-  }
-  return nullptr;
-}
-
-json Http(const std::string& id, const std::string& url) {
-  return {{"id", id}, {"type", "http"}, {"with", {{"url", url}}}};
-}
-json Noop(const std::string& id, json value) {
-  return {{"id", id}, {"type", "noop"}, {"with", {{"value", std::move(value)}}}};
-}
 json Sleep(const std::string& id, const std::string& duration) {
   return {{"id", id}, {"type", "sleep"}, {"with", {{"duration", duration}}}};
 }
-json WaitForEvent(const std::string& id, const std::string& event_type,
-                  const std::string& timeout) {
-  json with = {{"event_type", event_type}};
-  if (!timeout.empty()) {
-    with["timeout"] = timeout;
-  }
-  return {{"id", id}, {"type", "wait_for_event"}, {"with", with}};
-}
 
-class EngineTest : public ::testing::Test {
+class EngineTest : public test::EngineFixture {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sw_engine_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Open();
-    Result<CreatedToken> admin = CreateWorkspace(*store_, ids_, clock_, "acme", "");
-    ASSERT_TRUE(admin.ok()) << admin.status().message();
-    ctx_.principal = Principal{admin->record.workspace_id, admin->record.id, "admin", Role::kAdmin};
-    ctx_.request_id = "req-test";
-  }
-
-  void TearDown() override {
-    Close();
-    std::filesystem::remove_all(dir_);
-  }
-
-  // Opens the store in dir_ and starts an engine on it (which re-drives what was
-  // pending or running).
-  void Open() {
-    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(dir_);
-    ASSERT_TRUE(opened.ok()) << opened.status().message();
-    store_ = std::move(opened).value();
-    engine_ = std::make_unique<Engine>(*store_, clock_, http_, *processes_, ids_, EngineOptions{});
-    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_);
-    Status started = engine_->Start();
-    ASSERT_TRUE(started.ok()) << started.message();
-  }
-
-  // The process stops, in serve's order: the engine stops (abandoning its work in
-  // flight), the store drains and closes while the engine still exists (a queued
-  // commit's callback reaches a live engine), then the engine goes.
-  void Close() {
-    control_.reset();
-    if (engine_) {
-      engine_->Stop();
-    }
-    store_.reset();
-    engine_.reset();
-  }
-
-  void Apply(const std::string& workflow_id, json steps) {
-    Result<PutWorkflowResult> applied =
-        control_->ApplyWorkflow(ctx_, workflow_id, json{{"steps", std::move(steps)}});
-    ASSERT_TRUE(applied.ok()) << applied.status().message();
-  }
-
-  std::string StartRun(const std::string& workflow_id, json input = json::object()) {
-    StartRunRequest request;
-    request.workflow_id = workflow_id;
-    request.input = std::move(input);
-    std::promise<Result<CreateRunResult>> answer;
-    control_->StartRun(ctx_, request,
-                       [&answer](Result<CreateRunResult> r) { answer.set_value(std::move(r)); });
-    Result<CreateRunResult> created = answer.get_future().get();
-    EXPECT_TRUE(created.ok()) << created.status().message();
-    return created.ok() ? created->run.id : "";
-  }
-
-  RunRecord Run(const std::string& run_id) {
-    Result<RunRecord> run = store_->GetRun(run_id, /*with_steps=*/true);
-    EXPECT_TRUE(run.ok()) << run.status().message();
-    return run.ok() ? *run : RunRecord{};
-  }
-
-  bool WaitStatus(const std::string& run_id, RunStatus status) {
-    bool reached = WaitUntil([&] {
-      Result<RunRecord> run = store_->GetRun(run_id, false);
-      return run.ok() && run->status == status;
-    });
-    EXPECT_TRUE(reached) << run_id << " is " << ToString(Run(run_id).status) << ", not "
-                         << ToString(status);
-    return reached;
-  }
-
-  bool WaitStep(const std::string& run_id, const std::string& path,
-                const std::function<bool(const StepRecord&)>& pred) {
-    return WaitUntil([&] {
-      Result<RunRecord> run = store_->GetRun(run_id, true);
-      const StepRecord* step = run.ok() ? FindStep(*run, path) : nullptr;
-      return step != nullptr && pred(*step);
-    });
-  }
-
-  // The index of the request to `url` in flight, once the engine sent it.
-  std::optional<size_t> WaitRequest(const std::string& url) {
-    std::optional<size_t> index;
-    WaitUntil([&] {
-      index = http_.InFlight(url);
-      return index.has_value();
-    });
-    EXPECT_TRUE(index.has_value()) << "no request to " << url;
-    return index;
-  }
-
-  // The engine holds no run: everything it was doing is committed.
-  bool WaitIdle() {
-    bool idle = WaitUntil([&] { return engine_->ActiveRuns() == 0; });
-    EXPECT_TRUE(idle) << engine_->ActiveRuns() << " runs still active";
-    return idle;
-  }
-
   Result<RunRecord> Control(const std::string& run_id, RunAction action,
                             const std::string& reason = "") {
     ControlRequest request;
@@ -176,16 +52,6 @@ class EngineTest : public ::testing::Test {
     clock_.Advance(ms);
     engine_->PokeTimers();
   }
-
-  std::string dir_;
-  ManualClock clock_{kStartMs};
-  IdSource ids_{clock_};
-  FakeHttpClient http_;  // outlives every engine that sends through it
-  std::unique_ptr<ProcessRunner> processes_ = MakeProcessRunner();
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<ControlService> control_;
-  RequestContext ctx_;
 };
 
 TEST_F(EngineTest, NoopChainCompletesWithTheLastOutput) {

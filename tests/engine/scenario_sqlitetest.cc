@@ -28,17 +28,13 @@
 #include "control/service.h"
 #include "core/duration.h"
 #include "engine/engine.h"
-#include "engine/process_runner.h"
-#include "fake_http_client.h"
-#include "store/sqlite/sqlite_store.h"
-#include "wait_until.h"
+// The fixture and fakes live beside this test (tests/engine/).
+#include "engine_fixture.h"
 
 namespace sw {
 namespace {
 
 using nlohmann::json;
-
-constexpr int64_t kStartMs = 1'700'000'000'000;
 
 std::vector<std::filesystem::path> ScenarioFiles() {
   std::vector<std::filesystem::path> files;
@@ -79,39 +75,14 @@ Line Split(const std::string& text) {
   return line;
 }
 
-class ScenarioTest : public ::testing::TestWithParam<std::filesystem::path> {
+class ScenarioTest : public test::EngineFixture,
+                     public ::testing::WithParamInterface<std::filesystem::path> {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sw_scn_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(dir_);
-    ASSERT_TRUE(opened.ok()) << opened.status().message();
-    store_ = std::move(opened).value();
-    engine_ = std::make_unique<Engine>(*store_, clock_, http_, *processes_, ids_, EngineOptions{});
-    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_);
-    ASSERT_TRUE(engine_->Start().ok());
-    Result<CreatedToken> admin = CreateWorkspace(*store_, ids_, clock_, "acme", "");
-    ASSERT_TRUE(admin.ok());
-    ctx_.principal = Principal{admin->record.workspace_id, admin->record.id, "admin", Role::kAdmin};
-    ctx_.request_id = "req-scenario";
-  }
-
-  void TearDown() override {
-    control_.reset();
-    engine_->Stop();
-    store_.reset();
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   // Runs one line; a failed expectation is reported with the line.
   void Run(const Line& line) {
     const std::string& verb = line.words.at(0);
     if (verb == "workflow") {
-      Result<PutWorkflowResult> applied = control_->ApplyWorkflow(
-          ctx_, line.words.at(1), json{{"steps", json::parse(line.json_text)}});
-      ASSERT_TRUE(applied.ok()) << applied.status().message();
+      Apply(line.words.at(1), json::parse(line.json_text));
     } else if (verb == "start") {
       Start(line);
     } else if (verb == "pause" || verb == "resume" || verb == "cancel") {
@@ -146,13 +117,8 @@ class ScenarioTest : public ::testing::TestWithParam<std::filesystem::path> {
   }
 
   void Start(const Line& line) {
-    StartRunRequest request;
-    request.workflow_id = line.words.at(2);
-    request.input = line.json_text.empty() ? json::object() : json::parse(line.json_text);
-    std::promise<Result<CreateRunResult>> answer;
-    control_->StartRun(ctx_, request,
-                       [&answer](Result<CreateRunResult> r) { answer.set_value(std::move(r)); });
-    Result<CreateRunResult> created = answer.get_future().get();
+    Result<CreateRunResult> created = TryStart(
+        line.words.at(2), line.json_text.empty() ? json::object() : json::parse(line.json_text));
     ASSERT_TRUE(created.ok()) << created.status().message();
     runs_[line.words.at(1)] = created->run.id;
   }
@@ -194,15 +160,6 @@ class ScenarioTest : public ::testing::TestWithParam<std::filesystem::path> {
     EXPECT_TRUE(reached) << "expected " << wanted << ", the run shows " << shown;
   }
 
-  std::string dir_;
-  ManualClock clock_{kStartMs};
-  IdSource ids_{clock_};
-  test::FakeHttpClient http_;
-  std::unique_ptr<ProcessRunner> processes_ = MakeProcessRunner();
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<ControlService> control_;
-  RequestContext ctx_;
   std::map<std::string, std::string> runs_;  // scenario name -> run id
 };
 

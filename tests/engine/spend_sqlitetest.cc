@@ -15,21 +15,19 @@
 #include "control/service.h"
 #include "core/workflow_safety.h"
 #include "engine/engine.h"
-#include "engine/process_runner.h"
 #include "engine/system_audit.h"
-#include "fake_http_client.h"
-#include "store/sqlite/sqlite_store.h"
-#include "wait_until.h"
+// The fixture and fakes live beside this test (tests/engine/).
+#include "engine_fixture.h"
 
 namespace sw {
 namespace {
 
 using nlohmann::json;
 using test::FakeHttpClient;
+using test::kStartMs;  // mid-period
 using test::WaitUntil;
 
-constexpr int64_t kStartMs = 1'700'000'000'000;  // 2023-11-14, mid-period
-constexpr int64_t kMilli = 1000;                 // 0.001 of the main unit, in micros
+constexpr int64_t kMilli = 1000;  // 0.001 of the main unit, in micros
 
 json Noops(int n) {
   json steps = json::array();
@@ -39,60 +37,11 @@ json Noops(int n) {
   return steps;
 }
 
-class SpendTest : public ::testing::Test {
+class SpendTest : public test::EngineFixture {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sw_spend_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(dir_);
-    ASSERT_TRUE(opened.ok()) << opened.status().message();
-    store_ = std::move(opened).value();
-    engine_ = std::make_unique<Engine>(*store_, clock_, http_, *processes_, ids_, EngineOptions{});
-    control_ = std::make_unique<ControlService>(*store_, *engine_, clock_, ids_);
-    ASSERT_TRUE(engine_->Start().ok());
-    Result<CreatedToken> admin = CreateWorkspace(*store_, ids_, clock_, "acme", "");
-    ASSERT_TRUE(admin.ok()) << admin.status().message();
-    ws_ = admin->record.workspace_id;
-    ctx_.principal = Principal{ws_, admin->record.id, "admin", Role::kAdmin};
-    ctx_.request_id = "req-spend";
-  }
-
-  void TearDown() override {
-    control_.reset();
-    engine_->Stop();
-    store_.reset();
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void Apply(const std::string& workflow_id, json steps) {
-    Result<PutWorkflowResult> applied =
-        control_->ApplyWorkflow(ctx_, workflow_id, json{{"steps", std::move(steps)}});
-    ASSERT_TRUE(applied.ok()) << applied.status().message();
-  }
-
   void PutBilling(json body) {
     Result<BillingRecord> updated = control_->UpdateBilling(ctx_, body);
     ASSERT_TRUE(updated.ok()) << updated.status().message();
-  }
-
-  std::string StartRun(const std::string& workflow_id) {
-    StartRunRequest request;
-    request.workflow_id = workflow_id;
-    request.input = json::object();
-    std::promise<Result<CreateRunResult>> answer;
-    control_->StartRun(ctx_, request,
-                       [&answer](Result<CreateRunResult> r) { answer.set_value(std::move(r)); });
-    Result<CreateRunResult> created = answer.get_future().get();
-    EXPECT_TRUE(created.ok()) << created.status().message();
-    return created.ok() ? created->run.id : "";
-  }
-
-  RunRecord Run(const std::string& run_id) {
-    Result<RunRecord> run = store_->GetRun(run_id, /*with_steps=*/true);
-    EXPECT_TRUE(run.ok()) << run.status().message();
-    return run.ok() ? *run : RunRecord{};
   }
 
   int Completed(const std::string& run_id) {
@@ -101,16 +50,6 @@ class SpendTest : public ::testing::Test {
       n += s.status == StepStatus::kCompleted ? 1 : 0;
     }
     return n;
-  }
-
-  bool WaitStatus(const std::string& run_id, RunStatus status) {
-    const bool reached = WaitUntil([&] {
-      Result<RunRecord> run = store_->GetRun(run_id, false);
-      return run.ok() && run->status == status;
-    });
-    EXPECT_TRUE(reached) << run_id << " is " << ToString(Run(run_id).status) << ", not "
-                         << ToString(status);
-    return reached;
   }
 
   // The workflow's stored hold reason ("" when it has none).
@@ -132,17 +71,6 @@ class SpendTest : public ::testing::Test {
     EXPECT_TRUE(b.ok()) << b.status().message();
     return b.ok() ? b->state : SpendState{};
   }
-
-  std::string dir_;
-  ManualClock clock_{kStartMs};
-  IdSource ids_{clock_};
-  FakeHttpClient http_;  // outlives the engine
-  std::unique_ptr<ProcessRunner> processes_ = MakeProcessRunner();
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<ControlService> control_;
-  std::string ws_;
-  RequestContext ctx_;
 };
 
 // Five priced noops under a cap of three: the run's first commit carries all five and

@@ -1,15 +1,20 @@
-// The PostgreSQL store: the conformance suite (store_conformance.h) on a fresh database
-// per test, on a real PostgreSQL server the test run starts (ctest's fixture
-// `postgres`, tests/support/pg_cluster.py), and what is PostgreSQL's own: the schema
-// migrated once however many instances open it, a store that outlives a restart of
-// the server, and two instances' delivery claims racing.
+// The PostgreSQL store: the conformance suite (store_conformance.h) on an empty
+// database per test, on a real PostgreSQL server the test run starts (ctest's fixture
+// `postgres`, tests/support/pg_cluster.py), and two instances' delivery claims racing.
+//
+// A test's database is one of kDatabases, `sw_test_<i>`, migrated when first used and
+// emptied (every table but schema_migrations, and the sequences) before each test takes
+// it. Creating and migrating a database costs seconds, copying one (CREATE DATABASE …
+// TEMPLATE) and dropping it most of one, emptying its small tables milliseconds; so a
+// test sees what a fresh database shows at a fraction of the cost. ctest runs each test
+// in a process of its own, several at once: a test holds a session advisory lock on its
+// database until it ends, so two never share one.
 //
 // The server's base URL (a role that may create databases) comes from
 // STEPWELL_TEST_PG_URL, or else the file the fixture wrote (SW_PG_URL_FILE).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -21,6 +26,7 @@
 
 #include "store/postgres/db.h"
 #include "store/postgres/postgres_store.h"
+#include "store/postgres/schema.h"
 #include "store/secret_box.h"
 #include "store_conformance.h"
 
@@ -52,6 +58,96 @@ Status ExecOn(const std::string& url, const std::string& sql) {
   return (*conn)->Exec(sql);
 }
 
+// Bounds how many tests use the server at once without waiting for one another.
+constexpr int kDatabases = 16;
+// Database i is held under lock kDatabaseLock + i (any numbers apart from the store's
+// own migration lock).
+constexpr int64_t kDatabaseLock = 0x5377546573740000;
+
+// Deletes every row but the schema's version and restarts the sequences, so ids come
+// out as on a new database.
+constexpr char kEmptyTables[] = R"sql(
+DO $$
+DECLARE
+  t text;
+  s regclass;
+BEGIN
+  FOR t IN SELECT tablename FROM pg_tables
+           WHERE schemaname = 'public' AND tablename <> 'schema_migrations' LOOP
+    EXECUTE format('DELETE FROM %I', t);
+  END LOOP;
+  FOR s IN SELECT c.oid::regclass FROM pg_class c
+           WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace LOOP
+    PERFORM setval(s, 1, false);
+  END LOOP;
+END $$)sql";
+
+Result<bool> QueryBool(sql::Connection& db, const std::string& sql) {
+  Result<sql::Statement*> stmt = db.Prepare(sql);
+  if (!stmt.ok()) {
+    return stmt.status();
+  }
+  Result<bool> row = (*stmt)->Step();
+  const bool value = row.ok() && *row && (*stmt)->Int(0) != 0;
+  (*stmt)->Reset();
+  if (!row.ok()) {
+    return row.status();
+  }
+  return value;
+}
+
+// Takes one of the databases for the session of `admin` (waiting when every one is
+// taken) and answers its index.
+Result<int> LockDatabase(sql::Connection& admin) {
+  for (int i = 0; i < kDatabases; ++i) {
+    Result<bool> got = QueryBool(
+        admin, "SELECT pg_try_advisory_lock(" + std::to_string(kDatabaseLock + i) + ")::int");
+    if (!got.ok() || *got) {
+      return got.ok() ? Result<int>(i) : Result<int>(got.status());
+    }
+  }
+  const int i = ::getpid() % kDatabases;
+  if (Status s = admin.Exec("SELECT pg_advisory_lock(" + std::to_string(kDatabaseLock + i) + ")");
+      !s.ok()) {
+    return s;
+  }
+  return i;
+}
+
+// Database `name` at this build's schema with no rows: created when missing, migrated
+// forward, made again when it is newer than this build understands (left by another
+// build on a server that outlives a test run), then emptied.
+Status PrepareDatabase(sql::Connection& admin, const std::string& base, const std::string& name,
+                       bool remade = false) {
+  Result<bool> exists =
+      QueryBool(admin, "SELECT count(*)::int FROM pg_database WHERE datname = '" + name + "'");
+  if (!exists.ok()) {
+    return exists.status();
+  }
+  if (!*exists) {
+    if (Status s = admin.Exec("CREATE DATABASE " + name); !s.ok()) {
+      return s;
+    }
+  }
+  Result<std::unique_ptr<postgres::PgConnection>> conn =
+      postgres::PgConnection::Open(WithDatabase(base, name));
+  if (!conn.ok()) {
+    return conn.status();
+  }
+  Status migrated = postgres::Migrate(**conn);
+  if (migrated.code() == StatusCode::kFailedPrecondition && !remade) {
+    conn->reset();
+    if (Status s = admin.Exec("DROP DATABASE " + name + " WITH (FORCE)"); !s.ok()) {
+      return s;
+    }
+    return PrepareDatabase(admin, base, name, /*remade=*/true);
+  }
+  if (!migrated.ok()) {
+    return migrated;
+  }
+  return (*conn)->Exec(kEmptyTables);
+}
+
 std::string MakeTempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "sw_pgstore_XXXXXX").string();
   char* made = mkdtemp(tmpl.data());
@@ -59,19 +155,12 @@ std::string MakeTempDir() {
   return tmpl;
 }
 
-// A fresh database on the test server (and a directory for its secret key), dropped
-// with the backend.
+// An empty database on the test server, held until the backend goes (and a directory
+// for its secret key).
 class PostgresBackend final : public store_test::StoreBackend {
  public:
-  PostgresBackend() : base_(BaseUrl()), dir_(MakeTempDir()) {
-    static std::atomic<int> serial{0};
-    name_ = "sw_" + std::to_string(::getpid()) + "_" + std::to_string(serial++);
-    created_ = ExecOn(WithDatabase(base_, "postgres"), "CREATE DATABASE " + name_);
-  }
-  ~PostgresBackend() override {
-    ExecOn(WithDatabase(base_, "postgres"), "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-    std::filesystem::remove_all(dir_);
-  }
+  PostgresBackend() : base_(BaseUrl()), dir_(MakeTempDir()) { created_ = TakeDatabase(); }
+  ~PostgresBackend() override { std::filesystem::remove_all(dir_); }
 
   Result<std::unique_ptr<Store>> Open() override {
     if (!created_.ok()) {
@@ -94,8 +183,25 @@ class PostgresBackend final : public store_test::StoreBackend {
   }
 
  private:
+  Status TakeDatabase() {
+    Result<std::unique_ptr<postgres::PgConnection>> admin =
+        postgres::PgConnection::Open(WithDatabase(base_, "postgres"));
+    if (!admin.ok()) {
+      return admin.status();
+    }
+    admin_ = std::move(admin).value();
+    Result<int> taken = LockDatabase(*admin_);
+    if (!taken.ok()) {
+      return taken.status();
+    }
+    name_ = "sw_test_" + std::to_string(*taken);
+    return PrepareDatabase(*admin_, base_, name_);
+  }
+
   std::string base_;
   std::string dir_;
+  // Its session holds the lock on database name_ until the backend goes.
+  std::unique_ptr<postgres::PgConnection> admin_;
   std::string name_;
   Status created_;
 };

@@ -78,6 +78,19 @@ HumanTaskRecord Get(Store& store, const std::string& id) {
   return t.ok() ? *t : HumanTaskRecord{};
 }
 
+// `task` as the commit that ended its run at `now` for `reason` left it: in `status`,
+// at its second version, with a resolution that says so.
+void ExpectClosedByTheRun(const HumanTaskRecord& task, const std::string& status, int64_t now,
+                          const std::string& reason) {
+  EXPECT_EQ(task.status, status);
+  EXPECT_EQ(task.version, 2);
+  EXPECT_EQ(task.updated_at, now);
+  ASSERT_TRUE(task.resolution.is_object()) << task.resolution.dump();
+  EXPECT_EQ(task.resolution.value("status", ""), status);
+  EXPECT_EQ(task.resolution.value("at", int64_t{0}), now);
+  EXPECT_EQ(task.resolution.value("reason", ""), reason);
+}
+
 RunRecord ReadRun(Store& store, const std::string& id) {
   Result<RunRecord> r = store.GetRun(id, true);
   EXPECT_TRUE(r.ok()) << id;
@@ -250,13 +263,7 @@ TEST_P(StoreConformanceTest, ARunThatEndsClosesItsOpenTasksAndLeavesDecidedOnes)
     ASSERT_TRUE(store_->TransitionRun(std::move(t)).ok());
 
     HumanTaskRecord approval = Get(*store_, "apr_2" + e.run);
-    EXPECT_EQ(approval.status, "expired");
-    EXPECT_EQ(approval.version, 2);
-    EXPECT_EQ(approval.updated_at, now);
-    ASSERT_TRUE(approval.resolution.is_object()) << approval.resolution.dump();
-    EXPECT_EQ(approval.resolution.value("status", ""), "expired");
-    EXPECT_EQ(approval.resolution.value("at", int64_t{0}), now);
-    EXPECT_EQ(approval.resolution.value("reason", ""), e.reason);
+    ExpectClosedByTheRun(approval, "expired", now, e.reason);
     // core/approval reads what the store wrote: closed by the run's end, it never proceeds.
     Result<Approval> read = Approval::FromJson(approval.body, approval.status, approval.resolution);
     ASSERT_TRUE(read.ok()) << read.status().message();
@@ -265,13 +272,7 @@ TEST_P(StoreConformanceTest, ARunThatEndsClosesItsOpenTasksAndLeavesDecidedOnes)
     EXPECT_EQ(StepResultOf(*read)->error.value("code", ""), "approval_expired");
 
     HumanTaskRecord form = Get(*store_, "frm_1" + e.run);
-    EXPECT_EQ(form.status, "closed");
-    EXPECT_EQ(form.version, 2);
-    EXPECT_EQ(form.updated_at, now);
-    ASSERT_TRUE(form.resolution.is_object()) << form.resolution.dump();
-    EXPECT_EQ(form.resolution.value("status", ""), "closed");
-    EXPECT_EQ(form.resolution.value("at", int64_t{0}), now);
-    EXPECT_EQ(form.resolution.value("reason", ""), e.reason);
+    ExpectClosedByTheRun(form, "closed", now, e.reason);
     Result<Form> read_form = Form::FromJson(form.body, form.status, form.resolution);
     ASSERT_TRUE(read_form.ok()) << read_form.status().message();
     EXPECT_EQ(read_form->status, FormStatus::kClosed);

@@ -299,5 +299,32 @@ TEST_P(StoreConformanceTest, ALostCompareAndSetCreatesNoChildRun) {
   EXPECT_EQ(store_->GetRun("run_child", false).status().code(), StatusCode::kNotFound);
 }
 
+TEST_P(StoreConformanceTest, ATimerWrittenByAnyKindOfChangeIsDroppedWhenTheRunEnds) {
+  CreateRunning("run_1");
+  // Written by a read-decide-write (UpdateRun), ended by a plain transition.
+  Result<RunRecord> parked =
+      store_->UpdateRun("run_1",
+                        [](const RunRecord&) -> Result<std::optional<RunTransition>> {
+                          RunTransition t;
+                          t.next_status = RunStatus::kWaiting;
+                          t.wait = json{{"kind", "timer"}};
+                          t.now = kT0 + 1;
+                          t.add_timers.push_back({"", TimerKind::kWake, "s", kT0 + 100});
+                          return std::optional<RunTransition>(std::move(t));
+                        },
+                        {});
+  ASSERT_TRUE(parked.ok()) << parked.status().message();
+  RunTransition end;
+  end.run_id = "run_1";
+  end.expected_version = parked->version;
+  end.next_status = RunStatus::kCancelled;
+  end.finished_at = kT0 + 2;
+  end.now = kT0 + 2;
+  ASSERT_TRUE(store_->TransitionRun(std::move(end)).ok());
+  Result<std::vector<TimerRecord>> due = store_->DueTimers(kT0 + 1'000'000, 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_TRUE(due->empty()) << due->size() << " timers left";
+}
+
 }  // namespace
 }  // namespace sw::store_test

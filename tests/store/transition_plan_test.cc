@@ -17,7 +17,13 @@ constexpr int64_t kNow = 1'700'000'000'000;
 
 RunHead Head(RunStatus status, int64_t version, std::string parent_run_id = "",
              std::string parent_path = "") {
-  return RunHead{"run_1", status, version, std::move(parent_run_id), std::move(parent_path)};
+  RunHead h;
+  h.id = "run_1";
+  h.status = status;
+  h.version = version;
+  h.parent_run_id = std::move(parent_run_id);
+  h.parent_path = std::move(parent_path);
+  return h;
 }
 
 RunTransition At(int64_t version, std::optional<RunStatus> next = std::nullopt) {
@@ -222,6 +228,96 @@ TEST(TransitionPlanTest, HeadOfARunIsWhatThePlanReads) {
   EXPECT_EQ(head.version, 7);
   EXPECT_EQ(head.parent_run_id, "run_p");
   EXPECT_EQ(head.parent_path, "sub");
+}
+
+RunHead Owned(RunStatus status, std::string owner) {
+  RunHead h = Head(status, 1);
+  h.owner = std::move(owner);
+  return h;
+}
+
+RunTransition ByDriver(std::optional<RunStatus> next = std::nullopt) {
+  RunTransition t = At(1, next);
+  t.from_driver = true;
+  return t;
+}
+
+TEST(TransitionPlanTest, ARunThatNeverHadTimersOrTasksEndsWithoutLookingForThem) {
+  RunHead bare = Head(RunStatus::kRunning, 1);
+  bare.side_rows = false;
+  Result<TransitionPlan> plan = PlanTransition(At(1, RunStatus::kCompleted), bare);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->drop_timers, TimerDrop::kNone);
+  EXPECT_FALSE(plan->close_agent_tasks);
+  EXPECT_FALSE(plan->close_human_tasks);
+  EXPECT_FALSE(plan->row.side_rows);
+
+  // One that writes a timer marks the run, and a change that ends it looks again.
+  RunTransition parks = At(1, RunStatus::kWaiting);
+  parks.add_timers.push_back(TimerRecord{"", TimerKind::kWake, "s", kNow + 10});
+  plan = PlanTransition(parks, bare);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->row.side_rows);
+  EXPECT_TRUE(PlanTransition(At(1, RunStatus::kCompleted), Head(RunStatus::kRunning, 1))
+                  ->close_agent_tasks);
+
+  // A change that writes an approval and ends the run closes it in the same commit.
+  RunTransition ends_with_task = At(1, RunStatus::kCancelled);
+  ends_with_task.human_task = HumanTaskWrite{};
+  plan = PlanTransition(ends_with_task, bare);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->close_human_tasks.has_value());
+  EXPECT_EQ(plan->drop_timers, TimerDrop::kAll);
+}
+
+TEST(TransitionPlanTest, OwnershipDecidesWhetherADriverMayCommit) {
+  struct Case {
+    RunStatus status;
+    std::string owner;
+    bool allowed;
+  };
+  for (const Case& c : std::vector<Case>{
+           {RunStatus::kRunning, "ins_a", true},   // its own
+           {RunStatus::kRunning, "ins_b", false},  // another's
+           {RunStatus::kRunning, "", false},       // fenced, not taken yet
+           {RunStatus::kPending, "ins_b", false},  //
+           {RunStatus::kCancelled, "", true},      // a late result's bookkeeping
+           {RunStatus::kPaused, "", true},         // a result kept while paused
+       }) {
+    Result<TransitionPlan> plan = PlanTransition(ByDriver(), Owned(c.status, c.owner), "ins_a");
+    EXPECT_EQ(plan.ok(), c.allowed) << ToString(c.status) << " owned by '" << c.owner << "'";
+    if (!c.allowed) {
+      EXPECT_EQ(plan.status().code(), StatusCode::kAborted);
+      EXPECT_EQ(plan.status().api_code(), kLeaseLost);
+    }
+  }
+}
+
+TEST(TransitionPlanTest, AControlIsNeverRefusedForOwnership) {
+  EXPECT_TRUE(
+      PlanTransition(At(1, RunStatus::kCancelled), Owned(RunStatus::kRunning, "ins_b"), "ins_a")
+          .ok());
+}
+
+TEST(TransitionPlanTest, ParkingOrEndingClearsTheOwnerAndWakingTakesIt) {
+  auto owner_after = [](RunTransition t, RunHead before) {
+    Result<TransitionPlan> plan = PlanTransition(t, before, "ins_a");
+    EXPECT_TRUE(plan.ok()) << plan.status().message();
+    return plan.ok() ? plan->row.owner : std::optional<std::string_view>("<refused>");
+  };
+  EXPECT_EQ(owner_after(ByDriver(RunStatus::kWaiting), Owned(RunStatus::kRunning, "ins_a")), "");
+  EXPECT_EQ(owner_after(ByDriver(RunStatus::kCompleted), Owned(RunStatus::kRunning, "ins_a")), "");
+  EXPECT_EQ(owner_after(At(1, RunStatus::kPaused), Owned(RunStatus::kRunning, "ins_b")), "");
+  // A wake-up or a resume: the instance that commits it drives the run.
+  EXPECT_EQ(owner_after(At(1, RunStatus::kRunning), Owned(RunStatus::kWaiting, "")), "ins_a");
+  // No change: nothing written.
+  EXPECT_EQ(owner_after(ByDriver(), Owned(RunStatus::kRunning, "ins_a")), std::nullopt);
+  EXPECT_EQ(owner_after(At(1), Owned(RunStatus::kRunning, "ins_b")), std::nullopt);
+  // One process never writes one.
+  Result<TransitionPlan> one =
+      PlanTransition(ByDriver(RunStatus::kWaiting), Head(RunStatus::kRunning, 1));
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->row.owner, std::nullopt);
 }
 
 }  // namespace

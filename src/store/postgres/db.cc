@@ -25,6 +25,7 @@ constexpr sql::Dialect kDialect{
     .for_update_skip_locked = " FOR UPDATE SKIP LOCKED",
     .json_member = JsonMember,
     .position_function = "strpos",
+    .round_trips = true,
 };
 
 // Whether `sql` ends the transaction a lost connection took (or starts a new one).
@@ -48,6 +49,9 @@ Status StatementError(const PGresult* result, PGconn* conn) {
   if (PQstatus(conn) == CONNECTION_BAD || code.starts_with("08") || code == "57P01" ||
       code == "57P02" || code == "57P03") {
     return Unavailable(message);  // connection lost, server shutting down or starting
+  }
+  if (code == "40P01" || code == "40001") {
+    return Status(StatusCode::kAborted, "postgresql: " + message, std::string(kWriteConflict));
   }
   if (code == "23505") {
     return Status(StatusCode::kAlreadyExists, "postgresql: " + message);
@@ -203,7 +207,16 @@ std::string PgStatement::Text(int col) const {
 bool PgStatement::IsNull(int col) const { return PQgetisnull(result_, row_, col) != 0; }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url) {
-  PGconn* conn = PQconnectdb(url.c_str());
+  // Session settings go with the connection string, so that a reconnect (PQreset) keeps
+  // them: quiet NOTICEs (an index that exists), times in UTC for whoever reads them, and
+  // a transaction left open by a process that froze (SIGSTOP, a VM paused) ends after
+  // 10 s, so its row locks do not stop the other instances for longer.
+  const char* keywords[] = {"dbname", "options", nullptr};
+  const char* values[] = {url.c_str(),
+                          "-c client_min_messages=warning -c TimeZone=UTC "
+                          "-c idle_in_transaction_session_timeout=10000",
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
     std::string message = conn != nullptr ? PQerrorMessage(conn) : "out of memory";
     PQfinish(conn);
@@ -212,11 +225,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url)
     }
     return Unavailable("cannot connect: " + message);
   }
-  auto opened = std::unique_ptr<PgConnection>(new PgConnection(conn));
-  if (Status s = opened->Configure(); !s.ok()) {
-    return s;
-  }
-  return opened;
+  return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 
 PgConnection::~PgConnection() {
@@ -254,20 +263,7 @@ Result<PGconn*> PgConnection::Live(std::string_view sql) {
   if (PQstatus(conn_) != CONNECTION_OK) {
     return Unavailable(std::string("cannot reconnect: ") + PQerrorMessage(conn_));
   }
-  if (Status s = Configure(); !s.ok()) {
-    return s;
-  }
   return conn_;
-}
-
-Status PgConnection::Configure() {
-  // Quiet NOTICEs (an index that exists) and times in UTC for whoever reads them.
-  PGresult* result = PQexec(conn_, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
-  if (Status s = Check(result, "SET", PQTRANS_IDLE); !s.ok()) {
-    return s;
-  }
-  PQclear(result);
-  return Status::Ok();
 }
 
 Status PgConnection::Check(PGresult* result, std::string_view what,

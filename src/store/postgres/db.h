@@ -89,8 +89,6 @@ class PgConnection final : public sql::Connection {
   // server closed it while idle); kUnavailable when it cannot be, or when it broke
   // inside a transaction that `sql` does not end.
   Result<PGconn*> Live(std::string_view sql);
-  // Session settings, on a new connection.
-  Status Configure();
   // The Status of `result` (consumed when it is an error; the caller clears it
   // otherwise) of a statement sent in transaction state `before`.
   Status Check(PGresult* result, std::string_view what, PGTransactionStatusType before);

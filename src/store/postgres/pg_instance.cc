@@ -40,7 +40,8 @@ PgInstance::PgInstance(std::unique_ptr<sql::Connection> db, Options options, Now
 PgInstance::~PgInstance() {
   StopBeating();
   std::lock_guard lock(db_mu_);
-  sql::Exec(*db_, "DELETE FROM run_leases WHERE instance_id = ?",
+  // The others take these runs at their next beat instead of after the lease.
+  sql::Exec(*db_, "UPDATE runs SET owner = '', version = version + 1 WHERE owner = ?",
             [&](Statement& q) { q.Bind(1, options_.id); });
   sql::Exec(*db_, "DELETE FROM instances WHERE id = ?",
             [&](Statement& q) { q.Bind(1, options_.id); });
@@ -61,62 +62,6 @@ void PgInstance::StopBeating() {
   if (beater_.joinable()) {
     beater_.join();
   }
-}
-
-bool PgInstance::Acquire(const std::string& run_id) {
-  const int64_t now = now_();
-  std::lock_guard lock(db_mu_);
-  unreleased_.erase(run_id);  // held again: the beat must not give it back
-  Result<std::vector<std::string>> taken = sql::QueryAll<std::string>(
-      *db_,
-      "INSERT INTO run_leases(run_id, instance_id, expires_at) VALUES(?1, ?2, ?3) "
-      "ON CONFLICT(run_id) DO UPDATE SET instance_id = excluded.instance_id, expires_at = "
-      "excluded.expires_at WHERE run_leases.instance_id = excluded.instance_id OR "
-      "run_leases.expires_at < ?4 RETURNING run_id",
-      [&](Statement& q) {
-        q.Bind(1, run_id).Bind(2, options_.id).Bind(3, now + options_.lease_ms).Bind(4, now);
-      },
-      [](const Statement& r) { return r.Text(0); });
-  if (!taken.ok()) {
-    // Not known to be ours, and not known not to be (the answer to a write that went
-    // through may be what was lost): the beat gives back whatever this instance holds of
-    // it, and then offers the run again.
-    spdlog::warn("event=lease.error run={} error={}", run_id, taken.status().message());
-    LeftBehind(run_id);
-    return false;
-  }
-  return !taken->empty();
-}
-
-void PgInstance::Release(const std::string& run_id) {
-  std::lock_guard lock(db_mu_);
-  Status s = sql::Exec(*db_, "DELETE FROM run_leases WHERE run_id = ? AND instance_id = ?",
-                       [&](Statement& q) { q.Bind(1, run_id).Bind(2, options_.id); });
-  if (!s.ok()) {
-    spdlog::warn("event=lease.error run={} error={}", run_id, s.message());
-    LeftBehind(run_id);
-  }
-}
-
-void PgInstance::LeftBehind(const std::string& run_id) {
-  // The beat renews every lease of this instance, so one left behind would never lapse
-  // and nobody would drive the run again.
-  if (unreleased_.size() < kMaxUnreleased) {
-    unreleased_.insert(run_id);
-  }
-}
-
-Status PgInstance::ReleaseLeftBehind() {
-  while (!unreleased_.empty()) {
-    const std::string run_id = *unreleased_.begin();
-    Status s = sql::Exec(*db_, "DELETE FROM run_leases WHERE run_id = ? AND instance_id = ?",
-                         [&](Statement& q) { q.Bind(1, run_id).Bind(2, options_.id); });
-    if (!s.ok()) {
-      return s;
-    }
-    unreleased_.erase(run_id);
-  }
-  return Status::Ok();
 }
 
 Result<std::vector<InstanceRecord>> PgInstance::ListLive() {
@@ -143,33 +88,47 @@ Result<std::vector<std::string>> PgInstance::Beat() {
                          q.Bind(1, options_.id).Bind(2, options_.address).Bind(3, now);
                          q.Bind(4, now);
                        });
-  if (s.ok()) {
-    s = ReleaseLeftBehind();
-  }
-  if (s.ok()) {
-    s = sql::Exec(*db_, "UPDATE run_leases SET expires_at = ? WHERE instance_id = ?",
-                  [&](Statement& q) { q.Bind(1, now + options_.lease_ms).Bind(2, options_.id); });
-  }
   if (!s.ok()) {
     return s;
   }
-  return sql::QueryAll<std::string>(
+  // Takes the runnable runs nobody owns or whose owner's heartbeat lapsed, a batch at a
+  // time; SKIP LOCKED lets two instances' beats take disjoint sets. The version bump
+  // fences the lapsed owner: its commits in flight lose their compare-and-set.
+  Result<std::vector<std::string>> taken = sql::QueryAll<std::string>(
       *db_,
-      "SELECT id FROM runs WHERE status IN ('running', 'pending') AND NOT EXISTS (SELECT 1 "
-      "FROM run_leases l WHERE l.run_id = runs.id AND l.expires_at >= ?) ORDER BY id LIMIT 500",
-      [&](Statement& q) { q.Bind(1, now); }, [](const Statement& r) { return r.Text(0); });
+      "UPDATE runs SET owner = ?1, version = version + 1 WHERE id IN (SELECT id FROM runs "
+      "WHERE status IN ('running', 'pending') AND owner <> ?1 AND (owner = '' OR owner NOT IN "
+      "(SELECT id FROM instances WHERE heartbeat_at >= ?2)) ORDER BY id LIMIT 500 FOR UPDATE "
+      "SKIP LOCKED) RETURNING id",
+      [&](Statement& q) { q.Bind(1, options_.id).Bind(2, now - options_.lease_ms); },
+      [](const Statement& r) { return r.Text(0); });
+  if (!taken.ok()) {
+    return taken.status();
+  }
+  // With its own: a restart with the same id, or a driver that let go of a run after
+  // a failed commit.
+  Result<std::vector<std::string>> own = sql::QueryAll<std::string>(
+      *db_, "SELECT id FROM runs WHERE owner = ? AND status IN ('running', 'pending')",
+      [&](Statement& q) { q.Bind(1, options_.id); }, [](const Statement& r) { return r.Text(0); });
+  if (!own.ok()) {
+    return own.status();
+  }
+  if (!taken->empty()) {
+    spdlog::info("event=instance.take_over runs={}", taken->size());
+  }
+  own->insert(own->end(), taken->begin(), taken->end());
+  return own;
 }
 
 void PgInstance::BeatLoop() {
   std::unique_lock lock(beat_mu_);
   while (!stopping_) {
     lock.unlock();
-    Result<std::vector<std::string>> orphans = Beat();
-    if (!orphans.ok()) {
-      spdlog::warn("event=instance.beat_failed error={}", orphans.status().message());
-    } else if (!orphans->empty()) {
-      spdlog::info("event=instance.take_over runs={}", orphans->size());
-      take_over_(*orphans);
+    Result<std::vector<std::string>> runs = Beat();
+    if (!runs.ok()) {
+      spdlog::warn("event=instance.beat_failed error={}", runs.status().message());
+    } else if (!runs->empty()) {
+      take_over_(*runs);
     }
     lock.lock();
     beat_cv_.wait_for(lock, std::chrono::milliseconds(options_.beat_ms),

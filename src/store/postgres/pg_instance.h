@@ -1,38 +1,36 @@
 // PgInstance: this server as one of several instances sharing a PostgreSQL store. It
-// registers the instance (table `instances`), and every beat (1 s) renews its
-// heartbeat and the leases of the runs it drives, and looks for runs nobody drives:
-// running or pending runs without a live lease (their instance died, or stopped before
-// it took them). It hands those to `take_over` (the engine drives them, as after a
-// restart; its Acquire takes the lease).
+// registers the instance (table `instances`) and beats every second:
 //
-// As RunLeases, a run's lease is a row of `run_leases`: Acquire takes it when it is free,
-// lapsed or already this instance's; Release gives it back. A lease lapses `lease_ms`
-// after the last renewal, so a killed instance's runs go on elsewhere within about
-// lease_ms + one beat. A Release that fails, or an Acquire whose outcome is unknown (the
-// database is out of reach), is given back by the next beat that reaches the database,
-// before it renews this instance's leases: else the run would keep a lease nobody uses
-// and never be driven again.
+// - it renews its heartbeat, which is the lease of every run it owns (a run's owner is
+//   a column the run's own commits write: store/transition_plan.h);
+// - it fences the instances whose heartbeat lapsed `lease_ms` ago: their runs lose
+//   their owner and their version moves on, so a late commit of the lapsed instance
+//   loses its compare-and-set;
+// - it hands `take_over` the pending and running runs that nobody owns (their instance
+//   lapsed or stopped) or that it owns itself (after a restart with the same id, or a
+//   commit that failed): the engine drives those it does not drive already, and its
+//   first commit makes the run this instance's, or finds another instance was faster.
 //
-// Thread-safe: one connection, used under a mutex, by the engine's threads (Acquire,
-// Release), the beat thread and ListLive. Times come from `now` (the engine's clock).
+// A killed instance's runs go on elsewhere within about lease_ms + one beat.
+//
+// Thread-safe: one connection, used under a mutex, by the beat thread and ListLive.
+// Times come from `now` (the engine's clock).
 #pragma once
 
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "store/instances.h"
-#include "store/run_lease.h"
 #include "store/sql/connection.h"
 
 namespace sw {
 
-class PgInstance final : public RunLeases, public InstanceRegistry {
+class PgInstance final : public InstanceRegistry {
  public:
   struct Options {
     std::string id;       // unique per process
@@ -46,18 +44,16 @@ class PgInstance final : public RunLeases, public InstanceRegistry {
   // Connects to `url` and registers the instance; the beats start with StartBeating.
   static Result<std::unique_ptr<PgInstance>> Register(const std::string& url, Options options,
                                                       Now now);
-  // Stops beating (if not stopped yet), gives back every lease and unregisters.
+  // Stops beating (if not stopped yet), gives up its runs (the others take them at their
+  // next beat) and unregisters.
   ~PgInstance() override;
 
   // Starts the beat thread, the instance listening at `address`; runs nobody drives go
   // to `take_over`.
   void StartBeating(std::string address, TakeOver take_over);
-  // Stops the beat thread: `take_over` is not called after this returns. The leases
-  // stay until this instance is destroyed (or they lapse).
+  // Stops the beat thread: `take_over` is not called after this returns. The runs stay
+  // this instance's until it is destroyed (or its heartbeat lapses).
   void StopBeating();
-
-  bool Acquire(const std::string& run_id) override;
-  void Release(const std::string& run_id) override;
 
   std::string self() const override { return options_.id; }
   Result<std::vector<InstanceRecord>> ListLive() override;
@@ -65,27 +61,15 @@ class PgInstance final : public RunLeases, public InstanceRegistry {
  private:
   PgInstance(std::unique_ptr<sql::Connection> db, Options options, Now now);
   void BeatLoop();
-  // Renews the heartbeat and this instance's leases; answers the runs nobody drives.
+  // Renews the heartbeat and fences lapsed instances; answers the runs to drive.
   Result<std::vector<std::string>> Beat();
-  // Notes that this instance may hold `run_id`'s lease without driving it (an Acquire
-  // or Release whose outcome is unknown). REQUIRES: db_mu_ held.
-  void LeftBehind(const std::string& run_id);
-  // Gives back the leases a Release could not (the database was out of reach).
-  // REQUIRES: db_mu_ held.
-  Status ReleaseLeftBehind();
 
   Options options_;  // address set by StartBeating, before the beat thread reads it
   const Now now_;
   TakeOver take_over_;
 
-  // Bound on the leases waiting to be given back; past it they stay until a restart.
-  static constexpr size_t kMaxUnreleased = 100000;
-
   std::mutex db_mu_;
   std::unique_ptr<sql::Connection> db_;  // guarded by db_mu_
-  // Runs let go while the database was out of reach, their lease rows still this
-  // instance's; guarded by db_mu_.
-  std::set<std::string> unreleased_;
 
   std::mutex beat_mu_;
   std::condition_variable beat_cv_;

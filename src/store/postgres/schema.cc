@@ -1,7 +1,8 @@
 #include "store/postgres/schema.h"
 
-#include <iterator>
 #include <string>
+
+#include "store/sql/migrations.h"
 
 namespace sw::postgres {
 
@@ -256,8 +257,8 @@ CREATE TABLE billing (
   updated_at BIGINT NOT NULL
 );
 )sql",
-    // Several instances: each one's heartbeat, and who drives which run (store/postgres/
-    // pg_instance.h). A lease row exists while an instance drives the run.
+    // Several instances: each one's heartbeat (store/postgres/pg_instance.h), and the
+    // leases of migration 2's design, dropped by migration 3.
     R"sql(
 CREATE TABLE instances (
   id TEXT COLLATE "C" PRIMARY KEY,
@@ -272,6 +273,15 @@ CREATE TABLE run_leases (
 );
 CREATE INDEX run_leases_by_instance ON run_leases (instance_id);
 )sql",
+    // A run's owner is a column of the run, written by the run's own commits (store/
+    // transition_plan.h): no commit of its own to take or give back a lease. And whether
+    // the run may have timers or tasks for its end to drop or close.
+    R"sql(
+DROP TABLE run_leases;
+ALTER TABLE runs ADD COLUMN owner TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN side_rows INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX runs_by_owner ON runs (owner) WHERE owner != '';
+)sql",
     // A delivery's claim: which instance's outbox sends its attempt, until when.
     R"sql(
 ALTER TABLE deliveries ADD COLUMN claimed_by TEXT COLLATE "C" NOT NULL DEFAULT '';
@@ -282,39 +292,21 @@ ALTER TABLE deliveries ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;
 // Any fixed number: the advisory lock instances take to migrate one at a time.
 constexpr int64_t kMigrationLock = 0x5374657077656c6c;  // "Stepwell"
 
+constexpr sql::SchemaVersionSql kSchemaMigrations = {
+    .read = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+    .record =
+        [](int64_t version) {
+          return "INSERT INTO schema_migrations(version) VALUES(" + std::to_string(version) + ")";
+        },
+};
+
 Status ApplyPending(sql::Connection& db) {
   if (Status s = db.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY "
                          "KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
       !s.ok()) {
     return s;
   }
-  Result<sql::Statement*> applied_stmt =
-      db.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-  if (!applied_stmt.ok()) {
-    return applied_stmt.status();
-  }
-  Result<bool> row = (*applied_stmt)->Step();
-  if (!row.ok()) {
-    return row.status();
-  }
-  const int64_t applied = (*applied_stmt)->Int(0);
-  (*applied_stmt)->Reset();
-  const int64_t total = static_cast<int64_t>(std::size(kMigrations));
-  if (applied > total) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "the database schema (version " + std::to_string(applied) +
-                      ") is newer than this server understands (" + std::to_string(total) + ")");
-  }
-  for (int64_t i = applied; i < total; ++i) {
-    std::string sql = std::string("BEGIN;") + kMigrations[i] +
-                      "INSERT INTO schema_migrations(version) VALUES(" + std::to_string(i + 1) +
-                      ");COMMIT;";
-    if (Status s = db.Exec(sql); !s.ok()) {
-      db.Exec("ROLLBACK");
-      return s;
-    }
-  }
-  return Status::Ok();
+  return sql::ApplyMigrations(db, kMigrations, kSchemaMigrations);
 }
 
 }  // namespace

@@ -35,6 +35,9 @@ struct Dialect {
   // The name of the function that answers where a string occurs in another (1-based,
   // 0 when it does not): f(haystack, needle).
   const char* position_function;
+  // Whether each statement is a round trip to a server (PostgreSQL), not a call into a
+  // library (SQLite): then statements that only guard against a rare case cost.
+  bool round_trips;
 };
 
 class Statement {

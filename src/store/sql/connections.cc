@@ -338,7 +338,7 @@ Result<std::vector<std::string>> SqlStore::WakeReauthWaits(const std::string& co
                                                            int64_t now) {
   static const std::string kWake =
       "UPDATE runs SET status = 'running', wait = NULL, wait_kind = '', version = version + 1, "
-      "updated_at = ?2 WHERE wait_kind = 'reauth' AND status = 'waiting'";
+      "updated_at = ?2, owner = ?3 WHERE wait_kind = 'reauth' AND status = 'waiting'";
   std::vector<std::string> woken;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) -> Status {
     Result<std::vector<std::string>> ids = sql::QueryAll<std::string>(
@@ -351,7 +351,7 @@ Result<std::vector<std::string>> SqlStore::WakeReauthWaits(const std::string& co
                   " = ?1 RETURNING id",
         [&](Statement& q) {
           if (!connection_id.empty()) q.Bind(1, connection_id);
-          q.Bind(2, now);
+          q.Bind(2, now).Bind(3, self_);  // woken here, driven here
         },
         [](const Statement& r) { return r.Text(0); });
     if (!ids.ok()) {

@@ -90,12 +90,13 @@ Result<T> QueryOne(Connection& db, const std::string& sql, Binder&& bind, Reader
 }
 
 // The row of `table` whose column `id` is `id`, selected with `columns` and read with
-// `read`, or kNotFound "<what> <id> not found".
+// `read`, or kNotFound "<what> <id> not found". `suffix` ends the query (a dialect's
+// for_update).
 template <typename T, typename Reader>
 Result<T> SelectById(Connection& db, const char* columns, const char* table, const std::string& id,
-                     Reader&& read, const char* what) {
+                     Reader&& read, const char* what, const char* suffix = "") {
   return QueryOne<T>(
-      db, std::string("SELECT ") + columns + " FROM " + table + " WHERE id = ?",
+      db, std::string("SELECT ") + columns + " FROM " + table + " WHERE id = ?" + suffix,
       [&](Statement& q) { q.Bind(1, id); }, std::forward<Reader>(read),
       std::string(what) + " " + id + " not found");
 }

@@ -1,10 +1,15 @@
 #include "store/sql/rows.h"
 
+#include <algorithm>
 #include <array>
 #include <initializer_list>
+#include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "store/sql/query.h"
 
@@ -113,6 +118,7 @@ Result<RunRecord> ReadRun(const Statement& s) {
   r.finished_at = row.Int(18);
   r.parent_run_id = row.Text(19);
   r.parent_path = row.Text(20);
+  r.owner = row.Text(21);
   return row.Done(std::move(r));
 }
 
@@ -124,6 +130,8 @@ Result<RunHead> ReadRunHead(const Statement& s) {
   h.version = row.Int(2);
   h.parent_run_id = row.Text(3);
   h.parent_path = row.Text(4);
+  h.owner = row.Text(5);
+  h.side_rows = row.Int(6) != 0;
   return row.Done(std::move(h));
 }
 
@@ -298,10 +306,10 @@ Result<ChannelRow> ReadChannelRow(const Statement& s) {
   return row.Done(std::move(c));
 }
 
-Status InsertRun(Connection& db, const RunRecord& r) {
-  static const std::string kSql =
-      std::string("INSERT INTO runs(") + kRunColumns +
-      ", pause_reason, wait_kind) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','')";
+Status InsertRun(Connection& db, const RunRecord& r, std::string_view owner) {
+  static const std::string kSql = std::string("INSERT INTO runs(") + kRunColumns +
+                                  ", pause_reason, wait_kind, side_rows) "
+                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','',0)";
   Result<Statement*> st = db.Prepare(kSql);
   if (!st.ok()) {
     return st.status();
@@ -312,31 +320,144 @@ Status InsertRun(Connection& db, const RunRecord& r) {
   q.BindJson(8, r.pause).BindJson(9, r.wait).BindJson(10, r.cancel).BindJson(11, r.input);
   q.BindJson(12, r.output).BindJson(13, r.error).BindJson(14, r.trigger).Bind(15, r.replay_of);
   q.Bind(16, r.created_at).Bind(17, r.started_at).Bind(18, r.updated_at).Bind(19, r.finished_at);
-  q.Bind(20, r.parent_run_id).Bind(21, r.parent_path);
+  q.Bind(20, r.parent_run_id).Bind(21, r.parent_path).Bind(22, owner);
   return q.Run();
 }
 
+namespace {
+
+constexpr char kStepInsert[] =
+    "INSERT INTO steps(run_id, seq, path, step_id, type, status, attempt, started_at, "
+    "finished_at, output, error, result_discarded, detail) VALUES";
+// A new path gets the run's next seq; an existing one keeps its seq, and its attempt and
+// start unless given, and its detail unless one is given.
+constexpr char kStepOnConflict[] =
+    " ON CONFLICT(run_id, path) DO UPDATE SET status = excluded.status, attempt = CASE WHEN "
+    "excluded.attempt = 0 THEN steps.attempt ELSE excluded.attempt END, started_at = CASE WHEN "
+    "excluded.started_at = 0 THEN steps.started_at ELSE excluded.started_at END, finished_at = "
+    "excluded.finished_at, output = excluded.output, error = excluded.error, "
+    "result_discarded = excluded.result_discarded, detail = COALESCE(excluded.detail, "
+    "steps.detail)";
+constexpr int kStepParams = 11;  // per row, besides the run id (?1) and the seq
+
+// "?first, …" for the kStepParams parameters of a row.
+std::string StepParams(int first) {
+  std::string out;
+  for (int i = 0; i < kStepParams; ++i) {
+    out += (i == 0 ? "?" : ", ?") + std::to_string(first + i);
+  }
+  return out;
+}
+
+// Binds a row's parameters from index `first` on.
+void BindStep(Statement& q, int first, const StepRecord& s) {
+  const int b = first;
+  q.Bind(b, s.path).Bind(b + 1, s.step_id).Bind(b + 2, s.type);
+  q.Bind(b + 3, ToString(s.status)).Bind(b + 4, s.attempt).Bind(b + 5, s.started_at);
+  q.Bind(b + 6, s.finished_at).BindJson(b + 7, s.output).BindJson(b + 8, s.error);
+  q.Bind(b + 9, s.result_discarded ? 1 : 0).BindJson(b + 10, s.detail);
+}
+
+bool DistinctPaths(std::span<const StepRecord> steps) {
+  std::set<std::string_view> paths;
+  for (const StepRecord& s : steps) {
+    if (!paths.insert(s.path).second) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The seq each of `steps` is written with: its own for a path the run has, the next
+// ones in order for new paths. Two statements for any number of rows: this read and the
+// insert. The run's row is locked by the transition, so no other writer adds steps.
+Result<std::vector<int64_t>> PlanStepSeqs(Connection& db, const std::string& run_id,
+                                          std::span<const StepRecord> steps) {
+  std::string sql =
+      "SELECT path, seq FROM steps WHERE run_id = ?1 AND (seq = (SELECT MAX(seq) FROM steps "
+      "WHERE run_id = ?1) OR path IN (";
+  for (size_t k = 0; k < steps.size(); ++k) {
+    sql += (k == 0 ? "?" : ", ?") + std::to_string(k + 2);
+  }
+  sql += "))";
+  int64_t max_seq = 0;
+  std::map<std::string, int64_t, std::less<>> existing;
+  Result<std::vector<std::pair<std::string, int64_t>>> rows =
+      QueryAll<std::pair<std::string, int64_t>>(
+          db, sql,
+          [&](Statement& q) {
+            q.Bind(1, run_id);
+            for (size_t k = 0; k < steps.size(); ++k) {
+              q.Bind(static_cast<int>(k) + 2, steps[k].path);
+            }
+          },
+          [](const Statement& r) { return std::make_pair(r.Text(0), r.Int(1)); });
+  if (!rows.ok()) {
+    return rows.status();
+  }
+  for (auto& [path, seq] : *rows) {
+    max_seq = std::max(max_seq, seq);
+    existing.emplace(std::move(path), seq);
+  }
+  std::vector<int64_t> seqs;
+  for (const StepRecord& s : steps) {
+    auto it = existing.find(s.path);
+    seqs.push_back(it != existing.end() ? it->second : ++max_seq);
+  }
+  return seqs;
+}
+
+}  // namespace
+
 Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s) {
-  static const std::string kSql =
-      "INSERT INTO steps(run_id, seq, path, step_id, type, status, attempt, started_at, "
-      "finished_at, output, error, result_discarded, detail) VALUES(?, (SELECT "
-      "COALESCE(MAX(seq), 0) + 1 FROM steps WHERE run_id = ?1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-      "ON CONFLICT(run_id, path) DO UPDATE SET status = excluded.status, attempt = CASE WHEN "
-      "excluded.attempt = 0 THEN steps.attempt ELSE excluded.attempt END, started_at = CASE WHEN "
-      "excluded.started_at = 0 THEN steps.started_at ELSE excluded.started_at END, finished_at = "
-      "excluded.finished_at, "
-      "output = excluded.output, error = excluded.error, result_discarded = "
-      "excluded.result_discarded, detail = COALESCE(excluded.detail, steps.detail)";
+  static const std::string kSql = std::string(kStepInsert) +
+                                  " (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM steps WHERE "
+                                  "run_id = ?1), " +
+                                  StepParams(2) + ")" + kStepOnConflict;
   Result<Statement*> st = db.Prepare(kSql);
   if (!st.ok()) {
     return st.status();
   }
-  Statement& q = **st;
-  q.Bind(1, run_id).Bind(2, s.path).Bind(3, s.step_id).Bind(4, s.type);
-  q.Bind(5, ToString(s.status)).Bind(6, s.attempt).Bind(7, s.started_at).Bind(8, s.finished_at);
-  q.BindJson(9, s.output).BindJson(10, s.error).Bind(11, s.result_discarded ? 1 : 0);
-  q.BindJson(12, s.detail);
-  return q.Run();
+  (*st)->Bind(1, run_id);
+  BindStep(**st, 2, s);
+  return (*st)->Run();
+}
+
+Status UpsertSteps(Connection& db, const std::string& run_id, std::span<const StepRecord> steps) {
+  // Where a statement is a round trip, three or more rows go as one read and one insert.
+  // A path twice would update its row twice in one statement, which PostgreSQL refuses:
+  // those go one by one.
+  if (steps.size() < 3 || !db.dialect().round_trips || !DistinctPaths(steps)) {
+    for (const StepRecord& s : steps) {
+      if (Status st = UpsertStep(db, run_id, s); !st.ok()) {
+        return st;
+      }
+    }
+    return Status::Ok();
+  }
+  Result<std::vector<int64_t>> seqs = PlanStepSeqs(db, run_id, steps);
+  if (!seqs.ok()) {
+    return seqs.status();
+  }
+  constexpr int kRowParams = kStepParams + 1;
+  std::string sql = kStepInsert;
+  for (size_t k = 0; k < steps.size(); ++k) {
+    const int seq = 2 + static_cast<int>(k) * kRowParams;
+    sql +=
+        (k == 0 ? " (?1, ?" : ", (?1, ?") + std::to_string(seq) + ", " + StepParams(seq + 1) + ")";
+  }
+  sql += kStepOnConflict;
+  Result<Statement*> st = db.Prepare(sql);
+  if (!st.ok()) {
+    return st.status();
+  }
+  (*st)->Bind(1, run_id);
+  for (size_t k = 0; k < steps.size(); ++k) {
+    const int seq = 2 + static_cast<int>(k) * kRowParams;
+    (*st)->Bind(seq, (*seqs)[k]);
+    BindStep(**st, seq + 1, steps[k]);
+  }
+  return (*st)->Run();
 }
 
 Status InsertTask(Connection& db, const AgentTaskRecord& t) {

@@ -6,7 +6,9 @@
 // Not thread-safe, like the Connection and Statement they use.
 #pragma once
 
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "store/records.h"
@@ -18,8 +20,9 @@ namespace sw::sql {
 inline constexpr char kRunColumns[] =
     "id, workspace_id, workflow_id, workflow_version, status, version, paused_from, pause, "
     "wait, cancel, input, output, error, trigger, replay_of, created_at, started_at, "
-    "updated_at, finished_at, parent_run_id, parent_path";
-inline constexpr char kRunHeadColumns[] = "id, status, version, parent_run_id, parent_path";
+    "updated_at, finished_at, parent_run_id, parent_path, owner";
+inline constexpr char kRunHeadColumns[] =
+    "id, status, version, parent_run_id, parent_path, owner, side_rows";
 inline constexpr char kStepColumns[] =
     "run_id, seq, path, step_id, type, status, attempt, started_at, finished_at, output, "
     "error, result_discarded, detail";
@@ -73,10 +76,14 @@ struct ChannelRow {
 };
 Result<ChannelRow> ReadChannelRow(const Statement& s);
 
-Status InsertRun(Connection& db, const RunRecord& r);
+// Inserts the run, owned by `owner` (its own `owner` field is not read), with no timers
+// or tasks yet (RunHead::side_rows).
+Status InsertRun(Connection& db, const RunRecord& r, std::string_view owner);
 // By (run, path): a new path gets the run's next seq; an attempt or start of 0 and a
 // null detail keep what is stored.
 Status UpsertStep(Connection& db, const std::string& run_id, const StepRecord& s);
+// The same for several, in order (one statement where the dialect has round trips).
+Status UpsertSteps(Connection& db, const std::string& run_id, std::span<const StepRecord> steps);
 Status InsertTask(Connection& db, const AgentTaskRecord& t);
 Status InsertAudit(Connection& db, const AuditEntry& a);
 Status InsertHumanTask(Connection& db, const HumanTaskRecord& t);

@@ -27,15 +27,19 @@ std::vector<RunStatus> TerminalRunStatuses() {
   return out;
 }
 
-Result<RunRecord> SelectRun(Connection& db, const std::string& run_id) {
-  return sql::SelectById<RunRecord>(db, sql::kRunColumns, "runs", run_id, sql::ReadRun, "run");
+// `lock`: in a write that decides from it, so that another instance's writer cannot
+// change the run before the commit.
+Result<RunRecord> SelectRun(Connection& db, const std::string& run_id, bool lock = false) {
+  return sql::SelectById<RunRecord>(db, sql::kRunColumns, "runs", run_id, sql::ReadRun, "run",
+                                    lock ? db.dialect().for_update : "");
 }
 
 // The run, and its steps when asked, as `db` sees it.
-Result<RunRecord> SelectRunAndSteps(Connection& db, const std::string& run_id, bool with_steps) {
+Result<RunRecord> SelectRunAndSteps(Connection& db, const std::string& run_id, bool with_steps,
+                                    bool lock = false) {
   static const std::string kStepsSql =
       std::string("SELECT ") + sql::kStepColumns + " FROM steps WHERE run_id = ? ORDER BY seq";
-  Result<RunRecord> run = SelectRun(db, run_id);
+  Result<RunRecord> run = SelectRun(db, run_id, lock);
   if (run.ok() && with_steps) {
     Result<std::vector<StepRecord>> steps = QueryAll<StepRecord>(
         db, kStepsSql, [&](Statement& q) { q.Bind(1, run_id); }, sql::ReadStep);
@@ -47,9 +51,9 @@ Result<RunRecord> SelectRunAndSteps(Connection& db, const std::string& run_id, b
   return run;
 }
 
-// Inserts `run` unless `key` names a run made by the same request in its window (then
-// `out` is that run, replayed).
-Status ApplyCreateRun(Connection& db, const RunRecord& run,
+// Inserts `run`, owned by `owner`, unless `key` names a run made by the same request in its window
+// (then `out` is that run, replayed).
+Status ApplyCreateRun(Connection& db, const RunRecord& run, std::string_view owner,
                       const std::optional<IdempotencyKey>& key, CreateRunResult& out,
                       std::vector<std::string>& changed) {
   if (key) {
@@ -72,18 +76,18 @@ Status ApplyCreateRun(Connection& db, const RunRecord& run,
     }
   }
   changed.push_back(run.id);
-  return sql::InsertRun(db, run);
+  return sql::InsertRun(db, run, owner);
 }
 
 // Reads the run on the writer's connection, in the write's own transaction (pages the
 // writer has cached; nothing can change the run in between), has `decide` make the
 // transition and applies it. `after` is the run as it is then, unless `read_after` is
 // false.
-Status ApplyDecided(Connection& db, const std::string& run_id,
+Status ApplyDecided(Connection& db, const std::string& run_id, std::string_view self,
                     const Store::DecideTransition& decide, Store::UpdateReads reads,
                     bool read_after, std::optional<RunRecord>& after,
                     std::vector<std::string>& changed) {
-  Result<RunRecord> run = SelectRunAndSteps(db, run_id, reads.steps_to_decide);
+  Result<RunRecord> run = SelectRunAndSteps(db, run_id, reads.steps_to_decide, /*lock=*/true);
   if (!run.ok()) {
     return run.status();
   }
@@ -96,7 +100,7 @@ Status ApplyDecided(Connection& db, const std::string& run_id,
     transition.run_id = run_id;
     transition.expected_version = run->version;
     transition.expected_status = run->status;
-    Status applied = sql::ApplyTransitionFrom(db, transition, HeadOf(*run), changed);
+    Status applied = sql::ApplyTransitionFrom(db, transition, HeadOf(*run), self, changed);
     if (!applied.ok()) {
       return applied;
     }
@@ -127,7 +131,7 @@ Result<CreateRunResult> SqlStore::CreateRun(const RunRecord& run,
                                             const std::optional<IdempotencyKey>& key) {
   CreateRunResult out{run, false};
   Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
-    return ApplyCreateRun(db, run, key, out, changed);
+    return ApplyCreateRun(db, run, self_, key, out, changed);
   });
   if (!s.ok()) {
     return s;
@@ -139,13 +143,13 @@ void SqlStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
                               CreateRunDone done) {
   auto out = std::make_shared<CreateRunResult>(CreateRunResult{std::move(run), false});
   auto shared_key = std::make_shared<const std::optional<IdempotencyKey>>(std::move(key));
-  queue_.Commit(Queue::Change{[out, shared_key](Connection& db, std::vector<std::string>& changed) {
-                                return ApplyCreateRun(db, out->run, *shared_key, *out, changed);
-                              },
-                              [out, done = std::move(done)](Status s) {
-                                done(s.ok() ? Result<CreateRunResult>(std::move(*out))
-                                            : Result<CreateRunResult>(s));
-                              }});
+  queue_.Commit(Queue::Change{
+      [this, out, shared_key](Connection& db, std::vector<std::string>& changed) {
+        return ApplyCreateRun(db, out->run, self_, *shared_key, *out, changed);
+      },
+      [out, done = std::move(done)](Status s) {
+        done(s.ok() ? Result<CreateRunResult>(std::move(*out)) : Result<CreateRunResult>(s));
+      }});
 }
 
 Result<RunRecord> SqlStore::GetRun(const std::string& run_id, bool with_steps) {
@@ -176,7 +180,7 @@ Result<RunRecord> SqlStore::UpdateRun(const std::string& run_id, DecideTransitio
   Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
     // The writer thread under load reads the answer from a reader afterwards, beside
     // the writer, rather than in the batch every other change waits for.
-    return ApplyDecided(db, run_id, NotingNotifications(decide), reads,
+    return ApplyDecided(db, run_id, self_, NotingNotifications(decide), reads,
                         /*read_after=*/!queue_.OnWriterThread(), after, changed);
   });
   if (!s.ok()) {
@@ -192,9 +196,9 @@ void SqlStore::UpdateRunAsync(std::string run_id, DecideTransition decide, Updat
                               UpdateRunDone done) {
   auto after = std::make_shared<std::optional<RunRecord>>();
   queue_.Commit(Queue::Change{
-      [after, run_id = std::move(run_id), decide = NotingNotifications(std::move(decide)), reads](
-          Connection& db, std::vector<std::string>& changed) {
-        return ApplyDecided(db, run_id, decide, reads, /*read_after=*/true, *after, changed);
+      [this, after, run_id = std::move(run_id), decide = NotingNotifications(std::move(decide)),
+       reads](Connection& db, std::vector<std::string>& changed) {
+        return ApplyDecided(db, run_id, self_, decide, reads, /*read_after=*/true, *after, changed);
       },
       [after, done = std::move(done)](Status s) {
         done(s.ok() ? Result<RunRecord>(std::move(**after)) : Result<RunRecord>(s));
@@ -289,7 +293,7 @@ SqlStore::Queue::Change SqlStore::TransitionChange(std::shared_ptr<RunTransition
   auto new_version = std::make_shared<int64_t>(0);
   return Queue::Change{
       [shared, new_version, this](Connection& db, std::vector<std::string>& changed) -> Status {
-        Status s = sql::ApplyTransition(db, *shared, changed);
+        Status s = sql::ApplyTransition(db, *shared, self_, changed);
         if (s.ok() && shared->charge) {
           Result<bool> notified = sql::ChargeSpend(db, *shared->charge, shared->now);
           s = notified.status();

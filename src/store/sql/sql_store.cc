@@ -1,5 +1,7 @@
 #include "store/sql/sql_store.h"
 
+#include <spdlog/spdlog.h>
+
 #include <utility>
 
 namespace sw {
@@ -22,6 +24,40 @@ SqlStore::~SqlStore() {
 }
 
 SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch) {
+  // A batch the database rolled back to break a deadlock with another instance's writer
+  // is applied again from its first change: each change decides again from what it reads.
+  constexpr int kConflictAttempts = 5;
+  Queue::Outcome out = ApplyBatchOnce(batch);
+  for (int attempt = 2; out.commit.api_code() == kWriteConflict && attempt <= kConflictAttempts;
+       ++attempt) {
+    spdlog::warn("event=store.write_conflict attempt={} changes={}", attempt, batch.size());
+    out = ApplyBatchOnce(batch);
+  }
+  // A change that carried notifications but rolled back alone costs the outbox a look.
+  if (std::exchange(outbox_signal_, false) && out.commit.ok() && outbox_listener_) {
+    outbox_listener_();
+  }
+  return out;
+}
+
+SqlStore::Queue::Outcome SqlStore::ApplyBatchOnce(std::vector<Queue::Change>& batch) {
+  // Where each statement is a round trip, a savepoint around each change costs two: the
+  // batch goes first without them, and only when one of its changes fails is it rolled
+  // back and applied again with them (a batch of one needs none: its rollback is the
+  // change's).
+  if (!writer_conn_->dialect().round_trips) {
+    return ApplyBatch(batch, /*savepoints=*/true);
+  }
+  bool change_failed = false;
+  Queue::Outcome out = ApplyBatch(batch, /*savepoints=*/false, &change_failed);
+  if (change_failed && batch.size() > 1) {
+    out = ApplyBatch(batch, /*savepoints=*/true);
+  }
+  return out;
+}
+
+SqlStore::Queue::Outcome SqlStore::ApplyBatch(std::vector<Queue::Change>& batch, bool savepoints,
+                                              bool* change_failed) {
   static const std::string kCommit = "COMMIT", kSavepoint = "SAVEPOINT op", kRelease = "RELEASE op",
                            kRollbackTo = "ROLLBACK TO op";
   Queue::Outcome out;
@@ -31,6 +67,27 @@ SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch
   out.commit = db.ExecCached(begin);
   std::vector<std::string> change_changed;
   for (size_t i = 0; i < batch.size() && out.commit.ok(); ++i) {
+    if (!savepoints) {
+      change_changed.clear();
+      out.results[i] = batch[i].apply(db, change_changed);
+      if (out.results[i].ok()) {
+        out.changed.insert(out.changed.end(), change_changed.begin(), change_changed.end());
+        continue;
+      }
+      // Rolled back, with whatever the change wrote before it failed.
+      out.changed.clear();
+      if (IsTransientWriteFailure(out.results[i])) {
+        out.commit = out.results[i];  // the batch fails as a whole (below)
+        break;
+      }
+      *change_failed = true;
+      if (batch.size() > 1) {
+        out.commit = Status(StatusCode::kAborted, "a change of the batch failed");
+        break;
+      }
+      db.Exec("ROLLBACK");
+      return out;
+    }
     if (Status opened = db.ExecCached(kSavepoint); !opened.ok()) {
       out.commit = opened;
       break;
@@ -54,8 +111,8 @@ SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch
                                                            : released;
     }
   }
-  // A change that ran out of disk, or lost the database, leaves the transaction in
-  // doubt: the batch fails as a whole, for that reason, and is rolled back.
+  // A change that ran out of disk, lost the database or a deadlock leaves the
+  // transaction in doubt: the batch fails as a whole, for that reason, and is rolled back.
   for (const Status& result : out.results) {
     if (out.commit.ok() && IsTransientWriteFailure(result)) {
       out.commit = result;
@@ -66,10 +123,6 @@ SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch
   }
   if (!out.commit.ok()) {
     db.Exec("ROLLBACK");
-  }
-  // A change that carried notifications but rolled back alone costs the outbox a look.
-  if (std::exchange(outbox_signal_, false) && out.commit.ok() && outbox_listener_) {
-    outbox_listener_();
   }
   return out;
 }

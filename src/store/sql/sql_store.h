@@ -41,6 +41,7 @@ class SqlStore : public Store {
   ~SqlStore() override;
 
   bool Healthy() const override { return queue_.Healthy(); }
+  void SetInstance(std::string id) override { self_ = std::move(id); }
   // The database's SQL dialect (constant, so any thread may read it).
   const sql::Dialect& dialect() const { return writer_conn_->dialect(); }
 
@@ -175,6 +176,13 @@ class SqlStore : public Store {
   // The batch's transaction on the writer connection, for the queue.
   Queue::Outcome CommitBatch(std::vector<Queue::Change>& batch);
   Status WriteSync(Queue::Apply apply) { return queue_.CommitSync(std::move(apply)); }
+  // One attempt at CommitBatch's transaction.
+  Queue::Outcome ApplyBatchOnce(std::vector<Queue::Change>& batch);
+  // The batch in one transaction, each change in a savepoint of its own or none. Without
+  // savepoints the first change that fails sets `*change_failed` and the batch is rolled
+  // back.
+  Queue::Outcome ApplyBatch(std::vector<Queue::Change>& batch, bool savepoints,
+                            bool* change_failed = nullptr);
   Queue::Change TransitionChange(std::shared_ptr<RunTransition> t, TransitionDone done);
   // `decide`, noting a transition that carries notifications (the outbox listener is
   // told after the commit).
@@ -200,6 +208,7 @@ class SqlStore : public Store {
   }
 
   std::shared_ptr<const SecretBox> secrets_;
+  std::string self_;  // the instance's id; set before the first write, then constant
   std::unique_ptr<sql::Connection> writer_conn_;  // used by the queue's committer
 
   std::mutex readers_mu_;

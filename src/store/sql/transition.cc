@@ -18,8 +18,10 @@ Status UpdateRunRow(Connection& db, const std::string& run_id, const RunRowChang
   if (row.error) sql += ", error = ?10";
   if (row.started_at) sql += ", started_at = ?11";
   if (row.finished_at) sql += ", finished_at = ?12";
+  if (row.owner) sql += ", owner = ?16";
+  if (row.side_rows) sql += ", side_rows = 1";
   sql += " WHERE id = ?13 AND version = ?14";
-  return Exec(db, sql, [&](Statement& q) {
+  Status s = Exec(db, sql, [&](Statement& q) {
     q.Bind(1, row.updated_at);
     if (row.status) q.Bind(2, ToString(*row.status));
     if (row.paused_from) q.Bind(3, ToString(*row.paused_from));
@@ -31,7 +33,14 @@ Status UpdateRunRow(Connection& db, const std::string& run_id, const RunRowChang
     if (row.started_at) q.Bind(11, *row.started_at);
     if (row.finished_at) q.Bind(12, *row.finished_at);
     q.Bind(13, run_id).Bind(14, row.expected_version).Bind(15, row.new_version);
+    if (row.owner) q.Bind(16, *row.owner);
   });
+  // The head was read locked (FOR UPDATE) where the database has row locks: this holds
+  // unless something wrote the run outside a transition.
+  if (s.ok() && db.Changes() == 0) {
+    return StateChanged();
+  }
+  return s;
 }
 
 Status CancelStepsInFlight(Connection& db, const TransitionPlan& plan) {
@@ -160,10 +169,8 @@ Status ApplyRunEffects(Connection& db, const TransitionPlan& plan) {
       return s;
     }
   }
-  for (const StepRecord& step : plan.upsert_steps) {
-    if (Status s = UpsertStep(db, plan.run_id, step); !s.ok()) {
-      return s;
-    }
+  if (Status s = UpsertSteps(db, plan.run_id, plan.upsert_steps); !s.ok()) {
+    return s;
   }
   if (plan.discard_step_result) {
     Status s =
@@ -210,7 +217,7 @@ Status ApplyPlan(Connection& db, const TransitionPlan& plan) {
     return s;
   }
   if (plan.create_run) {
-    if (Status s = InsertRun(db, *plan.create_run); !s.ok()) {
+    if (Status s = InsertRun(db, *plan.create_run, plan.self); !s.ok()) {
       return s;
     }
   }
@@ -245,8 +252,8 @@ Status ApplyPlan(Connection& db, const TransitionPlan& plan) {
 }
 
 Status ApplyTransitionFrom(Connection& db, const RunTransition& t, const RunHead& before,
-                           std::vector<std::string>& changed) {
-  Result<TransitionPlan> plan = PlanTransition(t, before);
+                           std::string_view self, std::vector<std::string>& changed) {
+  Result<TransitionPlan> plan = PlanTransition(t, before, self);
   if (!plan.ok()) {
     return plan.status();
   }
@@ -257,11 +264,14 @@ Status ApplyTransitionFrom(Connection& db, const RunTransition& t, const RunHead
   return Status::Ok();
 }
 
-Status ApplyTransition(Connection& db, const RunTransition& t, std::vector<std::string>& changed) {
+Status ApplyTransition(Connection& db, const RunTransition& t, std::string_view self,
+                       std::vector<std::string>& changed) {
   // Read by hand rather than with QueryOne: this is every transition's first statement.
+  // Locked, so that another instance's writer cannot change the run before this commit.
   static const std::string kSql =
       std::string("SELECT ") + kRunHeadColumns + " FROM runs WHERE id = ?";
-  Result<Statement*> read = db.Prepare(kSql);
+  static const std::string kLockingSql = kSql + " FOR UPDATE";  // the dialect's for_update
+  Result<Statement*> read = db.Prepare(*db.dialect().for_update == '\0' ? kSql : kLockingSql);
   if (!read.ok()) {
     return read.status();
   }
@@ -278,7 +288,7 @@ Status ApplyTransition(Connection& db, const RunTransition& t, std::vector<std::
   if (!before.ok()) {
     return before.status();
   }
-  return ApplyTransitionFrom(db, t, *before, changed);
+  return ApplyTransitionFrom(db, t, *before, self, changed);
 }
 
 }  // namespace sw::sql

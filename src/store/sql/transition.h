@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -15,13 +16,16 @@
 
 namespace sw::sql {
 
-// Applies `t` and appends the runs it changed to `changed`. kAborted (nothing written)
-// when the run is not at t's expected version and status; kNotFound without the run.
-Status ApplyTransition(Connection& db, const RunTransition& t, std::vector<std::string>& changed);
+// Applies `t`, committed by instance `self` ("" for one process), and appends the runs
+// it changed to `changed`. kAborted (nothing written) when the run is not at t's
+// expected version and status or another instance owns it (PlanTransition);
+// kNotFound without the run.
+Status ApplyTransition(Connection& db, const RunTransition& t, std::string_view self,
+                       std::vector<std::string>& changed);
 
 // The same on a run already read in this transaction (`before`).
 Status ApplyTransitionFrom(Connection& db, const RunTransition& t, const RunHead& before,
-                           std::vector<std::string>& changed);
+                           std::string_view self, std::vector<std::string>& changed);
 
 // Writes `plan`'s effects, in order.
 Status ApplyPlan(Connection& db, const TransitionPlan& plan);

@@ -29,6 +29,7 @@ constexpr sql::Dialect kDialect{
     .for_update_skip_locked = "",
     .json_member = JsonMember,
     .position_function = "instr",
+    .round_trips = false,
 };
 
 }  // namespace

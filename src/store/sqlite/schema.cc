@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "store/sql/migrations.h"
+
 namespace sw::sqlite {
 
 namespace {
@@ -265,6 +267,14 @@ CREATE TABLE billing (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // The instance that drives the run (store/transition_plan.h; one process on SQLite
+    // never writes it: the column is here so that the store's SQL is one), and whether
+    // the run may have timers or tasks for its end to drop or close (1 for the runs
+    // made before: they may).
+    R"sql(
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN side_rows INTEGER NOT NULL DEFAULT 1;
+)sql",
     // A delivery's claim: which instance's outbox sends its attempt, until when.
     R"sql(
 ALTER TABLE deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
@@ -275,31 +285,11 @@ ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 }  // namespace
 
 Status Migrate(sql::Connection& db) {
-  Result<sql::Statement*> version_stmt = db.Prepare("PRAGMA user_version");
-  if (!version_stmt.ok()) {
-    return version_stmt.status();
-  }
-  Result<bool> row = (*version_stmt)->Step();
-  if (!row.ok()) {
-    return row.status();
-  }
-  const int64_t applied = (*version_stmt)->Int(0);
-  (*version_stmt)->Reset();
-  const int64_t total = static_cast<int64_t>(std::size(kMigrations));
-  if (applied > total) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "the database schema (version " + std::to_string(applied) +
-                      ") is newer than this server understands (" + std::to_string(total) + ")");
-  }
-  for (int64_t i = applied; i < total; ++i) {
-    std::string sql = std::string("BEGIN;") + kMigrations[i] +
-                      "PRAGMA user_version = " + std::to_string(i + 1) + ";COMMIT;";
-    if (Status s = db.Exec(sql); !s.ok()) {
-      db.Exec("ROLLBACK");
-      return s;
-    }
-  }
-  return Status::Ok();
+  static constexpr sql::SchemaVersionSql kUserVersion = {
+      .read = "PRAGMA user_version",
+      .record = [](int64_t version) { return "PRAGMA user_version = " + std::to_string(version); },
+  };
+  return sql::ApplyMigrations(db, kMigrations, kUserVersion);
 }
 
 }  // namespace sw::sqlite
