@@ -422,6 +422,7 @@ int Serve(const ServeOptions& opt) {
   OutboxOptions outbox_options;
   outbox_options.public_url = public_url;
   outbox_options.smtp_from = opt.smtp_from;
+  outbox_options.claimer = registry.self();
   // No magic links yet: approval messages go without approve/deny links.
   NotificationOutbox outbox(
       *store, *clock, *http, smtp->get(),

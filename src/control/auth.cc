@@ -7,6 +7,20 @@
 
 namespace sw {
 
+namespace {
+
+// A credential the store did not find is refused (401 `unauthorized`, `message`); a store
+// that could not look (the database out of reach) is not a verdict on the credential,
+// and its error goes to the caller as it is (503).
+Status Unrecognised(const Status& lookup, const char* message) {
+  if (lookup.code() == StatusCode::kUnavailable) {
+    return lookup;
+  }
+  return Status(StatusCode::kUnauthenticated, message, "unauthorized");
+}
+
+}  // namespace
+
 std::string NewTokenSecret() {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -44,7 +58,7 @@ Result<Principal> Authenticate(Store& store, const std::string& secret) {
   }
   Result<TokenRecord> token = store.FindTokenByHash(HashToken(secret));
   if (!token.ok()) {
-    return Status(StatusCode::kUnauthenticated, "Invalid or revoked token", "unauthorized");
+    return Unrecognised(token.status(), "Invalid or revoked token");
   }
   return Principal{token->workspace_id, token->id, token->name, token->role};
 }
@@ -65,7 +79,7 @@ Result<Principal> TokenCache::Authenticate(Store& store, const std::string& secr
   }
   Result<TokenRecord> token = store.FindTokenByHash(hash);
   if (!token.ok()) {
-    return Status(StatusCode::kUnauthenticated, "Invalid or revoked token", "unauthorized");
+    return Unrecognised(token.status(), "Invalid or revoked token");
   }
   Principal principal{token->workspace_id, token->id, token->name, token->role};
   std::lock_guard lock(mu_);
@@ -88,8 +102,7 @@ void TokenCache::Clear() {
 Result<Principal> AuthenticateSession(Store& store, const std::string& cookie, int64_t now) {
   Result<TokenRecord> token = store.FindSessionToken(HashToken(cookie), now);
   if (!token.ok()) {
-    return Status(StatusCode::kUnauthenticated, "The session has ended; sign in again",
-                  "unauthorized");
+    return Unrecognised(token.status(), "The session has ended; sign in again");
   }
   return Principal{token->workspace_id, token->id, token->name, token->role};
 }

@@ -178,6 +178,9 @@ void ControlService::StartRun(const RequestContext& ctx, const StartRunRequest& 
 Result<RunRecord> ControlService::LoadRun(const RequestContext& ctx, const std::string& run_id,
                                           const std::string& workflow_id, bool with_steps) {
   Result<RunRecord> run = store_.GetRun(run_id, with_steps);
+  if (!run.ok() && run.status().code() == StatusCode::kUnavailable) {
+    return run.status();  // the store could not look (the database out of reach): 503
+  }
   if (!run.ok() || run->workspace_id != ctx.principal.workspace_id ||
       (!workflow_id.empty() && run->workflow_id != workflow_id)) {
     return NotFound("workflow run " + run_id + " not found");

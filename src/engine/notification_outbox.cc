@@ -131,18 +131,42 @@ int64_t NotificationOutbox::DispatchDue(int64_t now) {
     spdlog::warn("outbox: reading due deliveries failed: {}", items.status().message());
     return 0;
   }
+  int64_t next_due = 0;
+  size_t due = 0;  // due now and not in flight here (perhaps in flight elsewhere)
   for (const OutboxItem& item : *items) {
     if (item.delivery.next_attempt_at > now) {
-      return item.delivery.next_attempt_at;  // the soonest not yet due (items are sorted)
-    }
-    if (in_flight_.size() >= static_cast<size_t>(options_.max_in_flight)) {
+      next_due = item.delivery.next_attempt_at;  // the soonest not yet due (items are sorted)
       break;
+    }
+    due += in_flight_.contains(item.delivery.id) ? 0 : 1;
+  }
+  if (due > 0) {
+    ClaimAndDispatch(now);
+  }
+  return next_due;
+}
+
+void NotificationOutbox::ClaimAndDispatch(int64_t now) {
+  // Only what this instance claimed is sent here: another instance's outbox sees the same
+  // due deliveries. Its own in flight come back with the claim (still pending, still its
+  // own): asked for past them.
+  const size_t free = static_cast<size_t>(options_.max_in_flight) - in_flight_.size();
+  const int limit =
+      static_cast<int>(std::min(free, static_cast<size_t>(options_.batch)) + in_flight_.size());
+  Result<std::vector<OutboxItem>> claimed =
+      store_.ClaimDueDeliveries(options_.claimer, now, options_.claim_ms, limit);
+  if (!claimed.ok()) {
+    spdlog::warn("outbox: claiming due deliveries failed: {}", claimed.status().message());
+    return;
+  }
+  for (const OutboxItem& item : *claimed) {
+    if (in_flight_.size() >= static_cast<size_t>(options_.max_in_flight)) {
+      break;  // claimed, and sent at a later look (the claim is this instance's)
     }
     if (!in_flight_.contains(item.delivery.id)) {
       Dispatch(item, now);
     }
   }
-  return 0;
 }
 
 void NotificationOutbox::Dispatch(const OutboxItem& item, int64_t now) {

@@ -8,6 +8,12 @@
 // its outcome is recorded, so one in flight when the process dies is sent again after
 // a restart.
 //
+// Several instances on one store each run an outbox: an attempt is sent only by the
+// instance that claimed it in the store (Store::ClaimDueDeliveries, `claimer`: the
+// instance's id), for `claim_ms`, longer than any send takes. The claim ends with the
+// attempt's outcome; a killed instance's claims lapse and another sends them, or its
+// own successor (same id) takes them back at once.
+//
 // Webhooks go through the engine's HttpClient, not libcurl: it applies the http step's
 // target rules (private addresses refused unless allowed, checked after name
 // resolution and on every redirect), so a webhook reaches nothing an http step could
@@ -52,6 +58,10 @@ struct OutboxOptions {
   int max_in_flight = 32;  // sends at once
   int64_t poll_ms = 1000;  // the longest wait between two looks (wall time)
   int64_t webhook_timeout_ms = 10000;
+  std::string claimer = "local";  // this instance's id: whose claims are its own
+  // How long a claim holds: longer than a webhook's timeout and an email's SMTP
+  // exchange, so a claim lapses only when its instance is gone.
+  int64_t claim_ms = 60 * 1000;
   std::string public_url;  // links in messages: this + the web UI path
   std::string smtp_from;   // the email's sender
 };
@@ -96,9 +106,11 @@ class NotificationOutbox {
   };
 
   void Loop();
-  // Sends the due deliveries; answers when the soonest pending one not yet due is due
-  // (0: none within the horizon).
+  // Claims and sends the due deliveries; answers when the soonest pending one not yet
+  // due is due (0: none within the horizon).
   int64_t DispatchDue(int64_t now);
+  // Claims the due deliveries that nobody else holds and sends them.
+  void ClaimAndDispatch(int64_t now);
   void Dispatch(const OutboxItem& item, int64_t now);
   void SendWebhook(const OutboxItem& item, const std::optional<ApprovalLinks>& links);
   void SendEmail(const OutboxItem& item, const std::optional<ApprovalLinks>& links, int64_t now);

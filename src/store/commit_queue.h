@@ -19,7 +19,11 @@
 //   failed for a reason that passes (IsTransientWriteFailure: the disk is full, the
 //   database is out of reach; the backend rolled it back) is the exception: the queue
 //   reports unhealthy until a later commit succeeds, and keeps trying each batch, so it
-//   recovers by itself once there is space or a database again.
+//   recovers by itself once there is space or a database again. With a recovery probe
+//   (SetRecoveryProbe) the writer also commits an empty batch now and then while no
+//   change comes, so an idle store turns healthy again too: for a backend where an
+//   empty commit shows the database takes commits (a server that answers), not for one
+//   where it shows nothing (SQLite's full disk: an empty commit writes nothing).
 //
 // Thread-safe. `Txn` is what the backend hands each change (the SQLite backend: its
 // writer connection); the queue never touches it. Completions run on the committing
@@ -27,6 +31,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -102,6 +107,9 @@ class CommitQueue {
 
   // Set before the first change: committing threads read it unguarded.
   void SetListener(Listener listener) { listener_ = std::move(listener); }
+  // While commits fail for a passing reason, commit an empty batch every `interval` in
+  // which no change came (see the top).
+  void SetRecoveryProbe(std::chrono::milliseconds interval) { probe_ms_ = interval.count(); }
   bool Healthy() const { return healthy_.load(); }
   // True on the writer thread (where a change applied now would be in a batch others
   // wait for).
@@ -151,7 +159,8 @@ class CommitQueue {
   std::atomic<bool> healthy_{true};
   // Set while commits fail for a passing reason (not sticky); only the writer changes it.
   std::atomic<bool> transient_failure_{false};
-  bool sticky_failed_ = false;  // only the thread that holds the writer reads or writes it
+  bool sticky_failed_ = false;        // only the thread that holds the writer reads or writes it
+  std::atomic<int64_t> probe_ms_{0};  // 0: no recovery probe
   Listener listener_;
 
   mutable std::mutex stats_mu_;
@@ -262,9 +271,25 @@ void CommitQueue<Txn>::WriterLoop() {
   while (true) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock,
-               [&] { return (!queue_.empty() && !committing_) || (stopping_ && queue_.empty()); });
-      if (queue_.empty()) {
+      auto ready = [&] {
+        return (!queue_.empty() && !committing_) || (stopping_ && queue_.empty());
+      };
+      auto probing = [&] { return probe_ms_.load() > 0 && transient_failure_.load(); };
+      bool probe = false;
+      if (probing()) {
+        if (!cv_.wait_for(lock, std::chrono::milliseconds(probe_ms_.load()), ready)) {
+          if (committing_) {
+            continue;  // another thread's commit tells as much
+          }
+          probe = true;  // nothing came: commit an empty batch
+        }
+      } else {
+        cv_.wait(lock, [&] { return ready() || probing(); });
+        if (!ready()) {
+          continue;  // an in-place commit failed for a passing reason: probe from now on
+        }
+      }
+      if (queue_.empty() && !probe) {
         return;  // stopping and drained
       }
       while (!queue_.empty() && batch.size() < commit_queue::kMaxBatch) {
@@ -296,6 +321,12 @@ typename CommitQueue<Txn>::Outcome CommitQueue<Txn>::CommitBatch(std::vector<Cha
     transient_failure_.store(IsTransientWriteFailure(outcome.commit) && !sticky_failed_);
     sticky_failed_ = sticky_failed_ || !transient_failure_.load();
     healthy_.store(false);
+    if (transient_failure_.load() && probe_ms_.load() > 0) {
+      // The writer may sleep without a deadline: it probes from now on. Taking mu_ orders
+      // this after its last look at the flag.
+      { std::lock_guard lock(mu_); }
+      cv_.notify_all();
+    }
     outcome.results.assign(batch.size(), commit_queue::CommitFailed(outcome.commit));
     outcome.changed.clear();
     return outcome;

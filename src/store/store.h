@@ -430,10 +430,19 @@ class Store {
   // Newest first; `cursor` is exclusive (deliveries with smaller ids).
   virtual Result<DeliveryPage> ListDeliveries(const std::string& workspace_id,
                                               const std::string& cursor, int limit) = 0;
-  // Pending deliveries due before `due_before`, soonest first, with their notifications.
+  // Pending deliveries due before `due_before`, soonest first, with their notifications
+  // (claimed or not).
   virtual Result<std::vector<OutboxItem>> DueDeliveries(int64_t due_before, int limit) = 0;
-  // Records an attempt's outcome; kAborted when the delivery is no longer pending after
-  // a.expected_attempts attempts (another sender recorded it first).
+  // Claims for `claimer` (an instance's id) up to `limit` pending deliveries due at
+  // `now`, soonest first, that nobody else holds (never claimed, their claim lapsed, or
+  // `claimer`'s own: a restarted instance takes its claims back), each until `now +
+  // claim_ms`. While a claim holds no other claimer gets the delivery, so one instance
+  // sends each attempt; FinishDeliveryAttempt ends it, and a killed claimer's lapses.
+  virtual Result<std::vector<OutboxItem>> ClaimDueDeliveries(const std::string& claimer,
+                                                             int64_t now, int64_t claim_ms,
+                                                             int limit) = 0;
+  // Records an attempt's outcome and ends its claim; kAborted when the delivery is no
+  // longer pending after a.expected_attempts attempts (another sender recorded it first).
   virtual Status FinishDeliveryAttempt(const DeliveryAttempt& a) = 0;
   // Called after a commit that queued deliveries (a signal: look at DueDeliveries
   // again). Set before use; it must only hand off.

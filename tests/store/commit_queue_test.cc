@@ -1,6 +1,7 @@
 // CommitQueue over a fake backend (no database): who commits a change (the caller in
 // place, or the writer thread in a batch), batching under load, chained completions,
-// the listener's place, a failed change, a failed commit that stays failed, shutdown.
+// the listener's place, a failed change, a failed commit that stays failed, one that
+// passes (and the recovery probe of an idle queue), shutdown.
 #include "store/commit_queue.h"
 
 #include <gtest/gtest.h>
@@ -40,7 +41,10 @@ class FakeBackend {
       }
     }
     Queue::Outcome out;
-    out.commit = commit_;
+    {
+      std::lock_guard lock(mu_);
+      out.commit = commit_;
+    }
     std::vector<std::string> changed;
     for (Queue::Change& change : batch) {
       changed.clear();
@@ -69,18 +73,27 @@ class FakeBackend {
     std::lock_guard lock(mu_);
     return batch_sizes_;
   }
-  void FailCommits() { commit_ = Internal("disk full"); }
+  void FailCommits() { SetCommit(Internal("disk full")); }
   // Commits fail as the SQLite backend's do when the disk is full (not sticky).
   void FillDisk() {
-    commit_ = Status(StatusCode::kResourceExhausted, "sqlite: database or disk is full",
-                     std::string(kDiskFull));
+    SetCommit(Status(StatusCode::kResourceExhausted, "sqlite: database or disk is full",
+                     std::string(kDiskFull)));
   }
-  void FreeDisk() { commit_ = Status::Ok(); }
+  void FreeDisk() { SetCommit(Status::Ok()); }
+  // Commits fail as the PostgreSQL backend's do while the server is away (not sticky).
+  void LoseDatabase() {
+    SetCommit(Status(StatusCode::kUnavailable, "postgresql: server closed the connection",
+                     std::string(kDatabaseUnavailable)));
+  }
+  void SetCommit(Status s) {
+    std::lock_guard lock(mu_);
+    commit_ = std::move(s);
+  }
 
  private:
   FakeTxn txn_;
-  Status commit_;  // written before the changes it fails are made
   std::mutex mu_;
+  Status commit_;  // guarded by mu_
   std::condition_variable cv_;
   bool hold_next_ = false;           // guarded by mu_
   bool held_ = false;                // guarded by mu_
@@ -331,6 +344,41 @@ TEST_F(CommitQueueTest, AfterADiskFullEpisodeTheQueueCommitsAgainOnceThereIsSpac
   EXPECT_TRUE(after->status.ok()) << after->status.message();
   EXPECT_TRUE(queue_->Healthy());
   EXPECT_EQ(queue_->GetStats().commits, 1u);
+}
+
+TEST_F(CommitQueueTest, WithARecoveryProbeAnIdleQueueIsHealthyAgainOnceTheDatabaseAnswers) {
+  queue_->SetRecoveryProbe(std::chrono::milliseconds(5));
+  backend_.LoseDatabase();
+  auto failed = std::make_shared<Seen>();
+  queue_->Commit(Noting(failed));
+  ASSERT_TRUE(failed->done);
+  EXPECT_EQ(failed->status.code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(queue_->Healthy());
+  // The probes (empty batches) fail while the database is away.
+  auto probed = [&] {
+    std::vector<size_t> sizes = backend_.BatchSizes();
+    return std::count(sizes.begin(), sizes.end(), 0u);
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (probed() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_GE(probed(), 2);
+  EXPECT_FALSE(queue_->Healthy());
+  // Back: no change is committed, and the store turns healthy.
+  backend_.FreeDisk();
+  while (!queue_->Healthy() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(queue_->Healthy());
+  const auto healthy_after = probed();
+  auto after = std::make_shared<Seen>();
+  queue_->Commit(Noting(after));
+  EXPECT_TRUE(after->status.ok()) << after->status.message();
+  // Healthy, the writer stops probing: the next batch is the change's.
+  std::vector<size_t> sizes = backend_.BatchSizes();
+  EXPECT_EQ(sizes.back(), 1u);
+  EXPECT_EQ(probed(), healthy_after);
 }
 
 TEST_F(CommitQueueTest, AnotherFailureDuringADiskFullEpisodeIsSticky) {

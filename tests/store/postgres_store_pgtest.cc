@@ -1,6 +1,6 @@
 // The PostgreSQL store: the conformance suite (store_conformance.h) on an empty
 // database per test, on a real PostgreSQL server the test run starts (ctest's fixture
-// `postgres`, tests/support/pg_cluster.py).
+// `postgres`, tests/support/pg_cluster.py), and two instances' delivery claims racing.
 //
 // A test's database is one of kDatabases, `sw_test_<i>`, migrated when first used and
 // emptied (every table but schema_migrations, and the sequences) before each test takes
@@ -19,7 +19,10 @@
 #include <fstream>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "store/postgres/db.h"
 #include "store/postgres/postgres_store.h"
@@ -207,6 +210,63 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreConformanceTest,
                          ::testing::Values(store_test::BackendParam{
                              "postgres", [] { return std::make_unique<PostgresBackend>(); }}),
                          store_test::BackendParamName);
+
+// Two stores on one database are two instances: their writers commit apart, so their
+// claims really race (FOR UPDATE SKIP LOCKED and the compare-and-set on the claim).
+TEST(PgDeliveryClaims, TwoInstancesClaimingAtOnceNeverGetOneDelivery) {
+  PostgresBackend backend;
+  Result<std::unique_ptr<Store>> a = backend.Open();
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  Result<std::unique_ptr<Store>> b = backend.Open();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  NotificationChannels hooks;
+  for (int i = 0; i < 25; ++i) {
+    hooks.webhooks.push_back({"https://hooks.example.test/" + std::to_string(i)});
+  }
+  AuditEntry audit;
+  audit.id = "aud_1";
+  audit.workspace_id = "ws_1";
+  audit.action = "notification_channels.update";
+  ASSERT_TRUE((*a)->PutNotificationChannels("ws_1", hooks, audit).ok());
+  constexpr int64_t kNow = 1'700'000'000'000;
+  for (int n = 0; n < 8; ++n) {
+    NotificationRecord note;
+    note.id = "ntf_0" + std::to_string(n);
+    note.workspace_id = "ws_1";
+    note.kind = "approval_requested";
+    note.created_at = kNow;
+    ASSERT_TRUE((*a)->AddNotification(note).ok());
+  }
+  // Two claimers per instance, each claiming as an outbox does (its own come back).
+  std::vector<std::set<std::string>> got(4);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < 4; ++c) {
+    threads.emplace_back([&, c] {
+      Store& store = c % 2 == 0 ? **a : **b;
+      const std::string claimer = "i" + std::to_string(c);
+      for (int i = 0; i < 40; ++i) {
+        const int limit = 4 + static_cast<int>(got[c].size());
+        Result<std::vector<OutboxItem>> claimed =
+            store.ClaimDueDeliveries(claimer, kNow + i, 60000, limit);
+        ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+        for (const OutboxItem& item : *claimed) {
+          got[c].insert(item.delivery.id);
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  std::set<std::string> all;
+  size_t total = 0;
+  for (const std::set<std::string>& ids : got) {
+    all.insert(ids.begin(), ids.end());
+    total += ids.size();
+  }
+  EXPECT_EQ(total, all.size());  // no delivery went to two claimers
+  EXPECT_EQ(all.size(), 200u);   // and every one went to someone
+}
 
 TEST(PgPlaceholders, AreNumberedAsSqliteNumbersThemOutsideQuotes) {
   std::vector<bool> used;

@@ -1,10 +1,13 @@
 // Store conformance: notifications (the in-app list, read marks, the unread count), a
 // workspace's channels, and the deliveries a notification fans out to in its own
-// commit, with the outbox's compare-and-set on an attempt's outcome. See
-// store_conformance.h.
+// commit, with the outbox's compare-and-set on an attempt's outcome and the claims that
+// let one instance's outbox send each attempt. See store_conformance.h.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store_conformance.h"
@@ -218,6 +221,108 @@ TEST_P(StoreConformanceTest, ANotificationCommitsWithItsRunsTransitionOrNotAtAll
   ASSERT_TRUE(updated.ok()) << updated.status().message();
   EXPECT_EQ(store_->ListNotifications("ws_1", NotificationFilter{})->items.size(), 2u);
   EXPECT_EQ(store_->ListDeliveries("ws_1", "", 50)->items.size(), 2u);
+}
+
+// The ids of `items`' deliveries, in order.
+std::vector<std::string> DeliveryIds(const Result<std::vector<OutboxItem>>& items) {
+  std::vector<std::string> ids;
+  if (items.ok()) {
+    for (const OutboxItem& item : *items) {
+      ids.push_back(item.delivery.id);
+    }
+  }
+  return ids;
+}
+
+TEST_P(StoreConformanceTest, AClaimedDeliveryGoesToNoOtherClaimerUntilTheClaimLapses) {
+  ASSERT_TRUE(store_
+                  ->PutNotificationChannels("ws_1", TwoEmailsAndASlackHook(),
+                                            MakeAudit("aud_1", "ws_1", "x", "n"))
+                  .ok());
+  ASSERT_TRUE(store_->AddNotification(MakeNotification("ntf_01A", "ws_1", kT0)).ok());
+
+  // Not due yet: nothing to claim.
+  EXPECT_TRUE(store_->ClaimDueDeliveries("i1", kT0 - 1, 1000, 10)->empty());
+  // Soonest first, up to the limit, each with its notification.
+  Result<std::vector<OutboxItem>> first = store_->ClaimDueDeliveries("i1", kT0, 1000, 2);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(DeliveryIds(first), (std::vector<std::string>{"dlv_01A-0", "dlv_01A-1"}));
+  EXPECT_EQ(first->at(0).notification.id, "ntf_01A");
+  // Another claimer gets only the one left; then nothing while the claims hold.
+  EXPECT_EQ(DeliveryIds(store_->ClaimDueDeliveries("i2", kT0 + 1, 1000, 10)),
+            (std::vector<std::string>{"dlv_01A-2"}));
+  EXPECT_TRUE(store_->ClaimDueDeliveries("i3", kT0 + 999, 1000, 10)->empty());
+  // A claimer takes its own claims back (it restarted and lost track of them).
+  EXPECT_EQ(DeliveryIds(store_->ClaimDueDeliveries("i1", kT0 + 2, 1000, 10)),
+            (std::vector<std::string>{"dlv_01A-0", "dlv_01A-1"}));
+  // Claimed or not, a delivery is still pending, and due.
+  EXPECT_EQ(store_->DueDeliveries(kT0 + 3, 10)->size(), 3u);
+
+  // i1 records one outcome: that ends its claim. The other lapses (i1 died) and i3
+  // claims it; i2's claim (until kT0 + 1001) still holds.
+  ASSERT_TRUE(store_
+                  ->FinishDeliveryAttempt(
+                      {"dlv_01A-0", 0, DeliveryStatus::kPending, kT0 + 500, "HTTP 500", kT0 + 10})
+                  .ok());
+  EXPECT_EQ(DeliveryIds(store_->ClaimDueDeliveries("i3", kT0 + 1000, 1000, 10)),
+            (std::vector<std::string>{"dlv_01A-0"}));
+  // Soonest first: dlv_01A-0's next attempt is due later than the others.
+  EXPECT_EQ(DeliveryIds(store_->ClaimDueDeliveries("i3", kT0 + 1002, 1000, 10)),
+            (std::vector<std::string>{"dlv_01A-1", "dlv_01A-2", "dlv_01A-0"}));
+  // A late outcome of a lapsed claim is still a compare-and-set on the attempt.
+  EXPECT_TRUE(
+      store_->FinishDeliveryAttempt({"dlv_01A-1", 0, DeliveryStatus::kDelivered, 0, "", kT0 + 1003})
+          .ok());
+  EXPECT_EQ(
+      store_->FinishDeliveryAttempt({"dlv_01A-1", 0, DeliveryStatus::kDelivered, 0, "", kT0 + 1004})
+          .code(),
+      StatusCode::kAborted);
+  // Claims survive a reopen; a delivered one is claimed no more.
+  Reopen();
+  EXPECT_TRUE(store_->ClaimDueDeliveries("i4", kT0 + 1500, 1000, 10)->empty());
+  EXPECT_EQ(DeliveryIds(store_->ClaimDueDeliveries("i4", kT0 + 2002, 1000, 10)),
+            (std::vector<std::string>{"dlv_01A-2", "dlv_01A-0"}));
+}
+
+TEST_P(StoreConformanceTest, ClaimersRacingForTheSameDeliveriesNeverGetOneTwice) {
+  NotificationChannels hooks;
+  for (int i = 0; i < 10; ++i) {
+    hooks.webhooks.push_back({"https://hooks.example.test/" + std::to_string(i)});
+  }
+  ASSERT_TRUE(
+      store_->PutNotificationChannels("ws_1", hooks, MakeAudit("aud_1", "ws_1", "x", "n")).ok());
+  for (int n = 0; n < 4; ++n) {
+    ASSERT_TRUE(
+        store_->AddNotification(MakeNotification("ntf_0" + std::to_string(n), "ws_1", kT0)).ok());
+  }
+  constexpr int kClaimers = 4;
+  std::vector<std::vector<std::string>> got(kClaimers);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClaimers; ++c) {
+    threads.emplace_back([&, c] {
+      for (int i = 0; i < 20; ++i) {
+        // As an outbox asks: its own claims come back first, then up to 3 more.
+        const int limit = 3 + static_cast<int>(got[c].size());
+        for (std::string& id : DeliveryIds(
+                 store_->ClaimDueDeliveries("i" + std::to_string(c), kT0 + i, 60000, limit))) {
+          if (std::find(got[c].begin(), got[c].end(), id) == got[c].end()) {
+            got[c].push_back(std::move(id));
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  std::set<std::string> all;
+  size_t total = 0;
+  for (const std::vector<std::string>& ids : got) {
+    all.insert(ids.begin(), ids.end());
+    total += ids.size();
+  }
+  EXPECT_EQ(total, all.size());  // no delivery went to two claimers
+  EXPECT_EQ(all.size(), 40u);    // and every one went to someone
 }
 
 TEST_P(StoreConformanceTest, AnAttemptsOutcomeIsACompareAndSetOnThePendingDelivery) {

@@ -8,6 +8,7 @@ Python 3 standard library only. In-process:
     with PgCluster() as pg:                  # or pg = PgCluster(); ...; pg.stop()
         url = pg.create_database("run_1")    # postgresql://stepwell@127.0.0.1:PORT/run_1
         pg.restart()                         # fast shutdown and start, same port
+        pg.shutdown(); pg.start()            # away for a while, then back
         pg.kill(); pg.start()                # immediate stop (crash recovery on start)
 
 As a process (the C++ store tests use this through popen):
@@ -308,6 +309,11 @@ class PgCluster:
         if self.running():
             self._pg_ctl_stop("fast")
         return self.start()
+
+    def shutdown(self):
+        """A clean stop that keeps the files: connections are closed, start() brings the
+        same cluster back on the same port."""
+        self._pg_ctl_stop("fast")
 
     def kill(self):
         """An immediate stop, as a crash: no checkpoint, recovery on the next start()."""

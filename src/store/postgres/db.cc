@@ -1,5 +1,7 @@
 #include "store/postgres/db.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +27,11 @@ constexpr sql::Dialect kDialect{
     .position_function = "strpos",
     .round_trips = true,
 };
+
+// Whether `sql` ends the transaction a lost connection took (or starts a new one).
+bool EndsTransaction(std::string_view sql) {
+  return sql == "COMMIT" || sql == "ROLLBACK" || sql == "BEGIN";
+}
 
 Status Unavailable(std::string_view message) {
   return Status(StatusCode::kUnavailable, "postgresql: " + std::string(message),
@@ -122,7 +129,7 @@ sql::Statement& PgStatement::BindNull(int i) {
 }
 
 Status PgStatement::Execute() {
-  Result<PGconn*> live = conn_.Live();
+  Result<PGconn*> live = conn_.Live(sql_);
   if (!live.ok()) {
     return live.status();
   }
@@ -138,6 +145,7 @@ Status PgStatement::Execute() {
     values.push_back(p.value ? p.value->c_str() : nullptr);
     lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
   }
+  const PGTransactionStatusType before = PQtransactionStatus(*live);
   if (prepared_generation_ != conn_.generation_) {
     prepared_.clear();
     prepared_generation_ = conn_.generation_;
@@ -147,7 +155,7 @@ Status PgStatement::Execute() {
     std::string name = conn_.NextStatementName();
     PGresult* prepared =
         PQprepare(*live, name.c_str(), sql_.c_str(), static_cast<int>(types.size()), types.data());
-    if (Status s = conn_.Check(prepared, sql_); !s.ok()) {
+    if (Status s = conn_.Check(prepared, sql_, before); !s.ok()) {
       return s;
     }
     PQclear(prepared);
@@ -155,7 +163,7 @@ Status PgStatement::Execute() {
   }
   result_ = PQexecPrepared(*live, it->second.c_str(), static_cast<int>(values.size()),
                            values.data(), lengths.data(), nullptr, 0);
-  if (Status s = conn_.Check(result_, sql_); !s.ok()) {
+  if (Status s = conn_.Check(result_, sql_, before); !s.ok()) {
     result_ = nullptr;
     return s;
   }
@@ -227,7 +235,26 @@ PgConnection::~PgConnection() {
 
 const sql::Dialect& PgConnection::dialect() const { return kDialect; }
 
-Result<PGconn*> PgConnection::Live() {
+Result<PGconn*> PgConnection::Live(std::string_view sql) {
+  if (lost_transaction_) {
+    if (!EndsTransaction(sql)) {
+      return Unavailable("the connection was lost inside a transaction");
+    }
+    lost_transaction_ = false;
+    // A lost COMMIT is in doubt, so it fails; a ROLLBACK or a new BEGIN goes on, on a
+    // connection made again.
+    if (sql == "COMMIT") {
+      return Unavailable("the connection was lost before the transaction committed");
+    }
+  }
+  if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+    // The server may have closed an idle connection (it restarted): see it now, without
+    // sending anything, rather than fail this statement for it.
+    pollfd fd{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&fd, 1, 0) > 0) {
+      PQconsumeInput(conn_);
+    }
+  }
   if (PQstatus(conn_) == CONNECTION_OK) {
     return conn_;
   }
@@ -239,10 +266,17 @@ Result<PGconn*> PgConnection::Live() {
   return conn_;
 }
 
-Status PgConnection::Check(PGresult* result, std::string_view what) {
+Status PgConnection::Check(PGresult* result, std::string_view what,
+                           PGTransactionStatusType before) {
   const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
     return Status::Ok();
+  }
+  // A connection lost inside a transaction took the transaction with it: until its
+  // owner ends it, no statement may run on a new connection, where it would commit
+  // alone, outside the transaction it belongs to.
+  if (PQstatus(conn_) == CONNECTION_BAD && before != PQTRANS_IDLE) {
+    lost_transaction_ = true;
   }
   Status s = StatementError(result, conn_);
   PQclear(result);
@@ -253,12 +287,13 @@ Status PgConnection::Check(PGresult* result, std::string_view what) {
 }
 
 Status PgConnection::Exec(std::string_view sql) {
-  Result<PGconn*> live = Live();
+  Result<PGconn*> live = Live(sql);
   if (!live.ok()) {
     return live.status();
   }
+  const PGTransactionStatusType before = PQtransactionStatus(*live);
   PGresult* result = PQexec(*live, std::string(sql).c_str());
-  if (Status s = Check(result, sql); !s.ok()) {
+  if (Status s = Check(result, sql, before); !s.ok()) {
     return s;
   }
   PQclear(result);

@@ -4,9 +4,13 @@
 // it runs with a given set of parameter types (an integer is sent as int8, text and
 // NULL as unknown, which the server infers from the statement). Values travel as text.
 //
-// A connection that breaks (the server restarted) is reset before its next statement;
-// what was prepared on it is prepared again. The statement that found it broken fails
-// with kUnavailable (api code kDatabaseUnavailable).
+// A connection that breaks (the server restarted) is made again before its next
+// statement, and one the server closed while it was idle is noticed before a statement
+// is sent on it; what was prepared on it is prepared again. The statement that found it
+// broken fails with kUnavailable (api code kDatabaseUnavailable). A connection lost
+// inside a transaction is not made again until the transaction's owner ends it
+// (COMMIT fails: in doubt; ROLLBACK, or a new BEGIN): the statements between would
+// otherwise each commit alone on the new connection.
 //
 // Not thread-safe: one connection belongs to one thread at a time.
 #pragma once
@@ -81,14 +85,20 @@ class PgConnection final : public sql::Connection {
  private:
   friend class PgStatement;
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
-  // The live connection, reset first when it broke; kUnavailable when it cannot be.
-  Result<PGconn*> Live();
-  // The Status of `result` (consumed when it is an error; the caller clears it otherwise).
-  Status Check(PGresult* result, std::string_view what);
+  // The live connection for running `sql`, made again first when it broke (or the
+  // server closed it while idle); kUnavailable when it cannot be, or when it broke
+  // inside a transaction that `sql` does not end.
+  Result<PGconn*> Live(std::string_view sql);
+  // The Status of `result` (consumed when it is an error; the caller clears it
+  // otherwise) of a statement sent in transaction state `before`.
+  Status Check(PGresult* result, std::string_view what, PGTransactionStatusType before);
   std::string NextStatementName() { return "s" + std::to_string(++statements_); }
 
   PGconn* conn_;
   uint64_t generation_ = 1;  // bumped by each reset: prepared statements are gone
+  // The connection broke inside a transaction its owner has not ended yet (COMMIT,
+  // ROLLBACK) nor replaced (BEGIN): every other statement fails meanwhile.
+  bool lost_transaction_ = false;
   uint64_t statements_ = 0;
   int64_t changes_ = 0;
   std::unordered_map<std::string, std::unique_ptr<PgStatement>> cache_;

@@ -11,6 +11,7 @@ namespace sw {
 namespace {
 
 constexpr size_t kReaders = 4;
+constexpr std::chrono::milliseconds kRecoveryProbe{1000};
 
 }  // namespace
 
@@ -35,8 +36,12 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(
     }
     readers.push_back(std::move(reader).value());
   }
-  return std::unique_ptr<PostgresStore>(
+  auto store = std::unique_ptr<PostgresStore>(
       new PostgresStore(std::move(writer).value(), std::move(readers), std::move(secrets)));
+  // After the server was away, an idle instance is healthy again once it answers, not
+  // only at its next write.
+  store->SetRecoveryProbe(kRecoveryProbe);
+  return store;
 }
 
 }  // namespace sw

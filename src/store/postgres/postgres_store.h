@@ -3,7 +3,10 @@
 // batches (group commit as on SQLite); four more connections read. Every change of a
 // run is a compare-and-set on its version in the UPDATE itself, so of two instances'
 // writes to one run only one applies (the other answers kAborted); an agent task is
-// claimed with FOR UPDATE SKIP LOCKED, so two instances claim different tasks.
+// claimed with FOR UPDATE SKIP LOCKED, so two instances claim different tasks (and
+// deliveries of notifications likewise). While the server is out of reach commits fail
+// (kUnavailable, not sticky); once it answers again the next commit, or an empty one
+// the writer tries every second, makes the store healthy again.
 #pragma once
 
 #include <memory>

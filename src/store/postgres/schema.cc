@@ -282,6 +282,11 @@ ALTER TABLE runs ADD COLUMN owner TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN side_rows INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX runs_by_owner ON runs (owner) WHERE owner != '';
 )sql",
+    // A delivery's claim: which instance's outbox sends its attempt, until when.
+    R"sql(
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 
 // Any fixed number: the advisory lock instances take to migrate one at a time.

@@ -1,5 +1,5 @@
 // SqlStore's notifications, the workspaces' notification channels and the
-// deliveries of the outbox. See sql_store.h.
+// deliveries of the outbox, with their claims. See sql_store.h.
 #include <algorithm>
 #include <map>
 
@@ -35,6 +35,26 @@ Status InsertChannel(Connection& db, const std::string& workspace_id, int64_t po
                      q.Bind(1, workspace_id).Bind(2, position).Bind(3, ToString(channel));
                      q.Bind(4, target).Bind(5, ToString(format));
                    });
+}
+
+// Each of `deliveries` with its notification, read on `db`.
+Result<std::vector<OutboxItem>> WithNotifications(Connection& db,
+                                                  std::vector<DeliveryRecord> deliveries) {
+  // A notification usually has a few deliveries: each is read once.
+  std::map<std::string, NotificationRecord> notifications;
+  std::vector<OutboxItem> items;
+  for (DeliveryRecord& d : deliveries) {
+    auto found = notifications.find(d.notification_id);
+    if (found == notifications.end()) {
+      Result<NotificationRecord> n = SelectNotification(db, d.workspace_id, d.notification_id);
+      if (!n.ok()) {
+        return n.status();
+      }
+      found = notifications.emplace(d.notification_id, std::move(n).value()).first;
+    }
+    items.push_back(OutboxItem{std::move(d), found->second});
+  }
+  return items;
 }
 
 // Keeps the first `limit` of `rows` and answers the cursor of the next page ("" when
@@ -207,22 +227,56 @@ Result<std::vector<OutboxItem>> SqlStore::DueDeliveries(int64_t due_before, int 
     if (!due.ok()) {
       return due.status();
     }
-    // A notification usually has a few deliveries: each is read once.
-    std::map<std::string, NotificationRecord> notifications;
-    std::vector<OutboxItem> items;
-    for (DeliveryRecord& d : *due) {
-      auto found = notifications.find(d.notification_id);
-      if (found == notifications.end()) {
-        Result<NotificationRecord> n = SelectNotification(db, d.workspace_id, d.notification_id);
-        if (!n.ok()) {
-          return n.status();
-        }
-        found = notifications.emplace(d.notification_id, std::move(n).value()).first;
-      }
-      items.push_back(OutboxItem{std::move(d), found->second});
-    }
-    return items;
+    return WithNotifications(db, std::move(due).value());
   });
+}
+
+Result<std::vector<OutboxItem>> SqlStore::ClaimDueDeliveries(const std::string& claimer,
+                                                             int64_t now, int64_t claim_ms,
+                                                             int limit) {
+  // Rows another instance's open transaction is claiming are skipped (PostgreSQL), not
+  // waited for; the UPDATE is a compare-and-set on the claim all the same.
+  const std::string select =
+      std::string("SELECT ") + sql::kDeliveryColumns +
+      " FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1 AND "
+      "(claimed_until <= ?1 OR claimed_by = ?2) ORDER BY next_attempt_at, id LIMIT ?3" +
+      dialect().for_update_skip_locked;
+  std::vector<OutboxItem> claimed;
+  Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    claimed.clear();
+    Result<std::vector<DeliveryRecord>> due = QueryAll<DeliveryRecord>(
+        db, select, [&](Statement& q) { q.Bind(1, now).Bind(2, claimer).Bind(3, limit); },
+        sql::ReadDelivery);
+    if (!due.ok()) {
+      return due.status();
+    }
+    std::vector<DeliveryRecord> mine;
+    for (DeliveryRecord& d : *due) {
+      Status up = sql::Exec(
+          db,
+          "UPDATE deliveries SET claimed_by = ?1, claimed_until = ?2 WHERE id = ?3 AND status = "
+          "'pending' AND (claimed_until <= ?4 OR claimed_by = ?1)",
+          [&](Statement& q) {
+            q.Bind(1, claimer).Bind(2, now + claim_ms).Bind(3, d.id).Bind(4, now);
+          });
+      if (!up.ok()) {
+        return up;
+      }
+      if (db.Changes() == 1) {
+        mine.push_back(std::move(d));
+      }
+    }
+    Result<std::vector<OutboxItem>> items = WithNotifications(db, std::move(mine));
+    if (!items.ok()) {
+      return items.status();
+    }
+    claimed = std::move(items).value();
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    return s;
+  }
+  return claimed;
 }
 
 Status SqlStore::FinishDeliveryAttempt(const DeliveryAttempt& a) {
@@ -230,8 +284,8 @@ Status SqlStore::FinishDeliveryAttempt(const DeliveryAttempt& a) {
     Status s = sql::Exec(
         db,
         "UPDATE deliveries SET status = ?1, attempts = ?2 + 1, next_attempt_at = ?3, last_error "
-        "= CASE WHEN ?4 = '' THEN last_error ELSE ?4 END, updated_at = ?5 WHERE id = ?6 AND "
-        "status = 'pending' AND attempts = ?2",
+        "= CASE WHEN ?4 = '' THEN last_error ELSE ?4 END, updated_at = ?5, claimed_by = '', "
+        "claimed_until = 0 WHERE id = ?6 AND status = 'pending' AND attempts = ?2",
         [&](Statement& q) {
           q.Bind(1, ToString(a.status)).Bind(2, a.expected_attempts).Bind(3, a.next_attempt_at);
           q.Bind(4, a.error).Bind(5, a.now).Bind(6, a.delivery_id);

@@ -17,6 +17,7 @@
 // record's row.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -152,6 +153,8 @@ class SqlStore : public Store {
   Result<DeliveryPage> ListDeliveries(const std::string& workspace_id, const std::string& cursor,
                                       int limit) override;
   Result<std::vector<OutboxItem>> DueDeliveries(int64_t due_before, int limit) override;
+  Result<std::vector<OutboxItem>> ClaimDueDeliveries(const std::string& claimer, int64_t now,
+                                                     int64_t claim_ms, int limit) override;
   Status FinishDeliveryAttempt(const DeliveryAttempt& a) override;
   void SetOutboxListener(std::function<void()> listener) override {
     outbox_listener_ = std::move(listener);
@@ -161,6 +164,11 @@ class SqlStore : public Store {
     queue_.SetListener(std::move(listener));
   }
   Stats GetStats() const override { return queue_.GetStats(); }
+
+ protected:
+  // For a backend whose empty commit shows that the database takes commits again (a
+  // server that answers): see CommitQueue::SetRecoveryProbe.
+  void SetRecoveryProbe(std::chrono::milliseconds interval) { queue_.SetRecoveryProbe(interval); }
 
  private:
   using Queue = CommitQueue<sql::Connection>;

@@ -275,6 +275,11 @@ CREATE TABLE billing (
 ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN side_rows INTEGER NOT NULL DEFAULT 1;
 )sql",
+    // A delivery's claim: which instance's outbox sends its attempt, until when.
+    R"sql(
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace
