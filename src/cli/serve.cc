@@ -223,6 +223,9 @@ struct Cluster {
   std::unique_ptr<PgInstance> instance;  // set on PostgreSQL
 };
 
+// `clock` is the real one even with --fake-clock: heartbeats and the leases they renew
+// are between processes, and a test moving its clock by an hour must not make every
+// other instance look dead.
 Result<Cluster> JoinCluster(const ServeOptions& opt, const Clock& clock) {
   Cluster cluster;
   if (opt.store.empty()) {
@@ -259,6 +262,42 @@ Result<Cluster> JoinCluster(const ServeOptions& opt, const Clock& clock) {
   return cluster;
 }
 
+// What the other instances say: a cancel committed there stops the work in flight here
+// in one signal; any other change of a run is looked at here (OnChangedElsewhere re-reads
+// it); holds, billing and the fake clock follow theirs.
+void ListenToPeers(PgNotifier& peers, Engine& engine, FakeClockControl* fake_clock) {
+  peers.SetRemoteListener(
+      [&engine, fake_clock](Notifier::Topic topic, const std::vector<std::string>& keys) {
+        switch (topic) {
+          case Notifier::Topic::kRunChanged:
+            engine.OnChangedElsewhere(keys);
+            break;
+          case Notifier::Topic::kRunCancelled:
+            for (const std::string& run_id : keys) {
+              engine.StopWork(run_id);
+            }
+            break;
+          case Notifier::Topic::kWorkflowHold:
+            engine.OnHoldsChangedElsewhere();
+            break;
+          case Notifier::Topic::kBillingChanged:
+            for (const std::string& workspace_id : keys) {
+              engine.OnBillingChangedElsewhere(workspace_id);
+            }
+            break;
+          case Notifier::Topic::kClockAdvanced:
+            for (const std::string& ms : keys) {
+              if (fake_clock != nullptr) {
+                fake_clock->AdvancedElsewhere(std::strtoll(ms.c_str(), nullptr, 10));
+              }
+            }
+            break;
+          case Notifier::Topic::kTaskQueued:
+            break;  // delivered to the local subscribers by the notifier itself
+        }
+      });
+}
+
 // Set while serving; the signal thread stops it.
 std::atomic<HttpServer*> g_server{nullptr};
 
@@ -288,7 +327,7 @@ int Serve(const ServeOptions& opt) {
     clock = manual_clock.get();
     spdlog::warn("fake clock: time moves only through POST /api/v1/testing/clock/advance");
   }
-  Result<Cluster> joined = JoinCluster(opt, *clock);
+  Result<Cluster> joined = JoinCluster(opt, system_clock);
   if (!joined.ok()) {
     std::cerr << "error: " << joined.status().message() << "\n";
     return 1;
@@ -355,21 +394,7 @@ int Serve(const ServeOptions& opt) {
   engine_options.drive_all_on_start = cluster.instance == nullptr;
   Engine engine(*store, *clock, *http, *processes, ids, engine_options);
   if (cluster.pg_notifier != nullptr) {
-    // A cancel committed here reaches the instance that drives the run in one signal;
-    // any other change is looked at there (OnChangedElsewhere re-reads the run).
-    engine.SetCancelBroadcast([&notifier](const std::string& run_id) {
-      notifier.Publish(Notifier::Topic::kRunCancelled, run_id);
-    });
-    cluster.pg_notifier->SetRemoteListener(
-        [&engine](Notifier::Topic topic, const std::vector<std::string>& keys) {
-          if (topic == Notifier::Topic::kRunChanged) {
-            engine.OnChangedElsewhere(keys);
-          } else if (topic == Notifier::Topic::kRunCancelled) {
-            for (const std::string& run_id : keys) {
-              engine.StopWork(run_id);
-            }
-          }
-        });
+    engine.SetPeers(&notifier);
   }
   ControlService control(*store, engine, *clock, ids);
   AgentQueue agents(*store, engine, *clock, AgentQueueOptions{}, &notifier);
@@ -386,7 +411,11 @@ int Serve(const ServeOptions& opt) {
   Connections connections(*store, engine, *clock, ids);
   std::optional<FakeClockControl> fake_clock;
   if (manual_clock) {
-    fake_clock.emplace(*manual_clock, engine, wake_outbox);
+    fake_clock.emplace(*manual_clock, engine, wake_outbox,
+                       cluster.pg_notifier != nullptr ? &notifier : nullptr);
+  }
+  if (cluster.pg_notifier != nullptr) {
+    ListenToPeers(*cluster.pg_notifier, engine, fake_clock ? &*fake_clock : nullptr);
   }
   ApiOptions api_options;
   api_options.ui_dir = opt.ui_dir;
@@ -414,8 +443,10 @@ int Serve(const ServeOptions& opt) {
   const std::string address = (*server)->address();
   local_instance.SetAddress(address);
   if (cluster.instance) {
-    cluster.instance->StartBeating(
-        address, [&engine](const std::vector<std::string>& runs) { engine.Adopt(runs); });
+    cluster.instance->StartBeating(address, [&engine](const std::vector<std::string>& runs) {
+      engine.Adopt(runs);
+      engine.SyncWorkflowHolds();
+    });
   }
   const std::string public_url = opt.public_url.empty() ? "http://" + address : opt.public_url;
   connections.SetPublicUrl(public_url);

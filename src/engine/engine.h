@@ -36,6 +36,7 @@
 #include "engine/throughput_breaker.h"
 #include "engine/timer_service.h"
 #include "engine/worker_pool.h"
+#include "store/notifier.h"
 #include "store/store.h"
 
 namespace sw {
@@ -68,19 +69,28 @@ class Engine final : public RunSpawner {
   // owns them, or nobody does): drives those it does not drive already.
   void Adopt(const std::vector<std::string>& run_ids);
   // A cancel of the run was committed: stop the work in flight, here or, when another
-  // instance drives the run, there (through the cancel broadcast).
+  // instance drives the run, there (through the peers).
   void OnCancelled(const std::string& run_id);
-  // Several instances: how a cancel reaches the instance that drives the run (a
-  // kRunCancelled signal), which calls StopWork. Set before Start.
-  void SetCancelBroadcast(std::function<void(const std::string& run_id)> broadcast) {
-    cancel_broadcast_ = std::move(broadcast);
-  }
+
+  // Several instances (engine/engine_signals.cc). `peers` carries what the others must
+  // hear from this engine: a cancel (kRunCancelled, to the instance that drives the
+  // run), a workflow's safety hold recorded or ended (kWorkflowHold), a workspace's
+  // billing changed (kBillingChanged). Set before Start; it outlives the engine.
+  void SetPeers(Notifier* peers) { peers_ = peers; }
   // The run's work in flight stops if this instance drives it (a cancel committed
   // elsewhere). Only fires a token: safe on any thread.
   void StopWork(const std::string& run_id);
-  // Another instance committed changes of these runs (several instances): a cancel of a
-  // run this one drives stops its work in flight here. Only hands off.
+  // Another instance committed changes of these runs: a cancel of a run this one drives
+  // stops its work in flight here. Only hands off.
   void OnChangedElsewhere(const std::vector<std::string>& run_ids);
+  // Brings every breaker made here in line with the holds the store has: a workflow held
+  // elsewhere is held here too, one released elsewhere is released here (its runs are
+  // driven again). Reads the store; called after each beat, and (handed off) when
+  // another instance says a hold changed.
+  void SyncWorkflowHolds();
+  void OnHoldsChangedElsewhere();
+  // Another instance changed the workspace's billing: its prices are read again.
+  void OnBillingChangedElsewhere(const std::string& workspace_id);
   // `run` ended (a commit made it terminal at `ended_at`): a child's parent wakes now.
   void OnRunEnded(const RunRecord& run, int64_t ended_at);
   // The clock moved (fake clock): look for due timers and back-offs now.
@@ -189,6 +199,8 @@ class Engine final : public RunSpawner {
   // Records the throughput trip of the run's workflow: its hold, audit entry and
   // notification.
   void RecordTrip(const RunRecord& run, int64_t now);
+  // Several instances: the workflow's hold was recorded or ended here (kWorkflowHold).
+  void TellPeersHoldChanged(const std::string& workspace_id, const std::string& workflow_id);
   // The trip of the run's workflow for `reason` (core/workflow_safety.h), as written.
   WorkflowSafetyTrip SafetyTrip(const RunRecord& run, std::string_view reason, int64_t now);
   // The store refused the run's commit for its `charge` (the spend cap). A charge of
@@ -251,7 +263,7 @@ class Engine final : public RunSpawner {
   ProcessRunner& processes_;
   IdSource& ids_;
   TaskListener task_listener_;
-  std::function<void(const std::string&)> cancel_broadcast_;  // set before Start
+  Notifier* peers_ = nullptr;  // set before Start; null with one instance
   EngineOptions options_;
   WorkerPool pool_;
   TimerService timers_;

@@ -92,6 +92,16 @@ void Engine::RecordTrip(const RunRecord& run, int64_t now) {
     return;
   }
   spdlog::warn("workflow {}: {} (run {})", run.workflow_id, kThroughputCapMessage, run.id);
+  if (*tripped) {
+    TellPeersHoldChanged(run.workspace_id, run.workflow_id);
+  }
+}
+
+void Engine::TellPeersHoldChanged(const std::string& workspace_id,
+                                  const std::string& workflow_id) {
+  if (peers_ != nullptr) {
+    peers_->Publish(Notifier::Topic::kWorkflowHold, workspace_id + "/" + workflow_id);
+  }
 }
 
 void Engine::OnSpendRefused(const std::shared_ptr<ActiveRun>& ar, const SpendCharge& charge) {
@@ -109,6 +119,7 @@ void Engine::OnSpendRefused(const std::shared_ptr<ActiveRun>& ar, const SpendCha
       store_.TripSpendCap(SafetyTrip(ar->run, kSpendCapReason, now), charge.amount);
   if (holds.ok() && *holds) {
     spdlog::warn("workflow {}: paused at the spend cap (run {})", ar->run.workflow_id, ar->id);
+    TellPeersHoldChanged(ar->run.workspace_id, ar->run.workflow_id);
     Drop(ar);
     return;
   }
@@ -129,6 +140,9 @@ void Engine::OnSpendRefused(const std::shared_ptr<ActiveRun>& ar, const SpendCha
 
 void Engine::BillingChanged(const std::string& workspace_id) {
   prices_.Forget(workspace_id);
+  if (peers_ != nullptr) {
+    peers_->Publish(Notifier::Topic::kBillingChanged, workspace_id);
+  }
   SettleSpendHolds();
 }
 
@@ -156,6 +170,7 @@ void Engine::ReleaseWorkflow(const std::string& workspace_id, const std::string&
       Drive(run_id);
     }
   }
+  TellPeersHoldChanged(workspace_id, workflow_id);
   timers_.Poke();  // the timers it held fire now
 }
 

@@ -1,6 +1,12 @@
 // What reaches the engine from outside a run's driver: runs handed over by the
-// instance's beat (Adopt), and cancels, committed here or on another instance, that
-// stop the work in flight where the run is driven.
+// instance's beat (Adopt); cancels, committed here or on another instance, that stop
+// the work in flight where the run is driven; and, with several instances, the
+// workflow holds and billing changes another instance made.
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+
+#include "core/workflow_safety.h"
 #include "engine/active_run.h"
 #include "engine/engine.h"
 
@@ -20,8 +26,8 @@ void Engine::Adopt(const std::vector<std::string>& run_ids) {
 }
 
 void Engine::OnCancelled(const std::string& run_id) {
-  if (!StopWorkHere(run_id) && cancel_broadcast_) {
-    cancel_broadcast_(run_id);
+  if (!StopWorkHere(run_id) && peers_ != nullptr) {
+    peers_->Publish(Notifier::Topic::kRunCancelled, run_id);
   }
 }
 
@@ -65,6 +71,55 @@ void Engine::OnChangedElsewhere(const std::vector<std::string>& run_ids) {
       }
     }
   });
+}
+
+void Engine::SyncWorkflowHolds() {
+  std::vector<ThroughputBreakers::Entry> breakers = breakers_.All();
+  if (breakers.empty()) {
+    return;
+  }
+  // Each breaker's epoch before the read: a hold it changed after is newer than the read.
+  std::vector<uint64_t> epochs;
+  epochs.reserve(breakers.size());
+  for (const ThroughputBreakers::Entry& e : breakers) {
+    epochs.push_back(e.breaker->Epoch());
+  }
+  Result<std::vector<std::pair<WorkflowRef, std::string>>> holds = store_.ListWorkflowHolds();
+  if (!holds.ok()) {
+    spdlog::warn("event=workflow_holds.read_failed error={}", holds.status().message());
+    return;
+  }
+  std::unordered_map<std::string, std::string> held;  // "workspace/workflow" -> reason
+  for (const auto& [wf, reason] : *holds) {
+    held[wf.workspace_id + "/" + wf.workflow_id] =
+        reason.empty() ? std::string(kThroughputCapReason) : reason;
+  }
+  bool released = false;
+  for (size_t i = 0; i < breakers.size(); ++i) {
+    const WorkflowRef& wf = breakers[i].workflow;
+    auto it = held.find(wf.workspace_id + "/" + wf.workflow_id);
+    const bool was_held = breakers[i].breaker->Held();
+    std::vector<std::string> runs =
+        breakers[i].breaker->Sync(it == held.end() ? std::string() : it->second, epochs[i]);
+    if (was_held && !breakers[i].breaker->Held()) {
+      spdlog::info("workflow {}: released on another instance", wf.workflow_id);
+      released = true;
+    }
+    for (const std::string& run_id : runs) {
+      Drive(run_id);
+    }
+  }
+  if (released) {
+    timers_.Poke();  // the timers it held fire now
+  }
+}
+
+void Engine::OnHoldsChangedElsewhere() {
+  pool_.Post([this] { SyncWorkflowHolds(); });
+}
+
+void Engine::OnBillingChangedElsewhere(const std::string& workspace_id) {
+  prices_.Forget(workspace_id);
 }
 
 }  // namespace sw

@@ -15,6 +15,7 @@ WorkflowBreaker::Verdict WorkflowBreaker::Admit(const std::string& run_id, bool 
       limits.max_steps_per_minute <= 0 || steps_.Fits(now, limits.max_steps_per_minute);
   if (!runs_fit || !steps_fit) {
     held_for_ = kThroughputCapReason;
+    ++epoch_;
     waiting_runs_.insert(run_id);
     return Verdict::kTrip;
   }
@@ -42,6 +43,7 @@ bool WorkflowBreaker::Hold(std::string_view reason, const std::string& run_id) {
     return false;
   }
   held_for_ = reason;
+  ++epoch_;
   return true;
 }
 
@@ -57,12 +59,35 @@ std::string WorkflowBreaker::HeldFor() const {
 
 std::vector<std::string> WorkflowBreaker::Release() {
   std::lock_guard lock(mu_);
+  return ReleaseLocked();
+}
+
+std::vector<std::string> WorkflowBreaker::ReleaseLocked() {
   held_for_.clear();
+  ++epoch_;
   runs_.Clear();
   steps_.Clear();
   std::vector<std::string> runs(waiting_runs_.begin(), waiting_runs_.end());
   waiting_runs_.clear();
   return runs;
+}
+
+uint64_t WorkflowBreaker::Epoch() const {
+  std::lock_guard lock(mu_);
+  return epoch_;
+}
+
+std::vector<std::string> WorkflowBreaker::Sync(const std::string& held_for, uint64_t epoch) {
+  std::lock_guard lock(mu_);
+  if (epoch != epoch_ || held_for.empty() == held_for_.empty()) {
+    return {};
+  }
+  if (held_for_.empty()) {
+    held_for_ = held_for;  // held elsewhere: the runs here wait from their next dispatch
+    ++epoch_;
+    return {};
+  }
+  return ReleaseLocked();
 }
 
 int64_t WorkflowBreaker::StepsInWindow(int64_t now) {
@@ -84,15 +109,26 @@ Result<std::shared_ptr<WorkflowBreaker>> ThroughputBreakers::For(const std::stri
       wf->safety.is_object() ? wf->safety.value("reason", std::string(kThroughputCapReason))
                              : std::string());
   std::lock_guard lock(mu_);
-  auto [it, inserted] = by_workflow_.try_emplace(Key(workspace_id, workflow_id), made);
-  return it->second;
+  auto [it, inserted] = by_workflow_.try_emplace(Key(workspace_id, workflow_id),
+                                                 Entry{{workspace_id, workflow_id}, made});
+  return it->second.breaker;
 }
 
 std::shared_ptr<WorkflowBreaker> ThroughputBreakers::Find(const std::string& workspace_id,
                                                           const std::string& workflow_id) const {
   std::lock_guard lock(mu_);
   auto it = by_workflow_.find(Key(workspace_id, workflow_id));
-  return it == by_workflow_.end() ? nullptr : it->second;
+  return it == by_workflow_.end() ? nullptr : it->second.breaker;
+}
+
+std::vector<ThroughputBreakers::Entry> ThroughputBreakers::All() const {
+  std::lock_guard lock(mu_);
+  std::vector<Entry> all;
+  all.reserve(by_workflow_.size());
+  for (const auto& [key, entry] : by_workflow_) {
+    all.push_back(entry);
+  }
+  return all;
 }
 
 }  // namespace sw

@@ -59,12 +59,23 @@ class WorkflowBreaker {
   std::string HeldFor() const;
   // Ends the hold and starts fresh windows; answers the runs that waited for it.
   std::vector<std::string> Release();
+  // Several instances: a count of this breaker's own changes of its hold (a trip, a
+  // Hold, a Release), read before the store's hold is.
+  uint64_t Epoch() const;
+  // Several instances: takes the hold as the store has it (`held_for`, "" for none),
+  // read after Epoch() answered `epoch`, unless the hold changed here since (a trip
+  // recorded after that read must not be undone by it). Answers the runs to drive
+  // again when it ended the hold.
+  std::vector<std::string> Sync(const std::string& held_for, uint64_t epoch);
   // Dispatches counted in the window ending at `now` (tests, the bench).
   int64_t StepsInWindow(int64_t now);
 
  private:
+  std::vector<std::string> ReleaseLocked();  // REQUIRES: mu_ held
+
   mutable std::mutex mu_;
   std::string held_for_;                // guarded by mu_; "" when not held
+  uint64_t epoch_ = 0;                  // guarded by mu_
   DispatchWindow runs_;                 // guarded by mu_
   DispatchWindow steps_;                // guarded by mu_
   std::set<std::string> waiting_runs_;  // guarded by mu_
@@ -80,6 +91,12 @@ class ThroughputBreakers {
   // Without reading the store: null when the breaker was not needed yet.
   std::shared_ptr<WorkflowBreaker> Find(const std::string& workspace_id,
                                         const std::string& workflow_id) const;
+  struct Entry {
+    WorkflowRef workflow;
+    std::shared_ptr<WorkflowBreaker> breaker;
+  };
+  // Every breaker made so far.
+  std::vector<Entry> All() const;
 
  private:
   static std::string Key(const std::string& workspace_id, const std::string& workflow_id) {
@@ -88,7 +105,7 @@ class ThroughputBreakers {
 
   Store& store_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<WorkflowBreaker>> by_workflow_;  // guarded
+  std::unordered_map<std::string, Entry> by_workflow_;  // guarded by mu_
 };
 
 }  // namespace sw

@@ -291,6 +291,9 @@ class Store {
   // `spend_cap` whose workspace is not capped as of `now` (its cap raised, or a new
   // period) is cleared, with an audit entry by `system`. Answers those workflows.
   virtual Result<std::vector<WorkflowRef>> SettleSpendHolds(int64_t now) = 0;
+  // Every workflow held for safety now, with the reason of its hold (several instances
+  // bring their in-memory breakers in line with it).
+  virtual Result<std::vector<std::pair<WorkflowRef, std::string>>> ListWorkflowHolds() = 0;
 
   // Runs.
   virtual Result<CreateRunResult> CreateRun(const RunRecord& run,

@@ -228,5 +228,38 @@ TEST_P(StoreConformanceTest, ASpendTripHoldsOnlyWhileTheCapRefusesAndSettlingRel
   EXPECT_TRUE(settle(kDecember + 2) == 0);
 }
 
+TEST_P(StoreConformanceTest, TheHeldWorkflowsAreListedWithTheirReasons) {
+  for (const char* id : {"a", "b", "c"}) {
+    ASSERT_TRUE(store_
+                    ->PutWorkflow(MakeWorkflow("ws_1", id, json{{"id", id}}),
+                                  MakeAudit(std::string("aud_") + id, "ws_1", "workflow.put", id))
+                    .ok());
+  }
+  auto holds = [&] {
+    Result<std::vector<std::pair<WorkflowRef, std::string>>> listed = store_->ListWorkflowHolds();
+    EXPECT_TRUE(listed.ok()) << listed.status().message();
+    std::vector<std::string> out;
+    if (listed.ok()) {
+      for (const auto& [wf, reason] : *listed) {
+        out.push_back(wf.workspace_id + "/" + wf.workflow_id + ":" + reason);
+      }
+    }
+    return out;
+  };
+  EXPECT_TRUE(holds().empty());
+  WorkflowSafetyTrip throughput = SpendTrip("c", kT0 + 1);
+  throughput.safety = SafetyObject(kThroughputCapReason, "2023-11-14T22:13:20.001Z");
+  ASSERT_TRUE(*store_->TripWorkflowSafety(throughput));
+  ASSERT_TRUE(store_->UpdateBilling(Settings(1, {{"default", 1}})).ok());
+  ASSERT_TRUE(*store_->TripSpendCap(SpendTrip("a", kT0 + 2), 2));
+  Reopen();
+  EXPECT_EQ(holds(), (std::vector<std::string>{"ws_1/a:spend_cap", "ws_1/c:throughput_cap"}));
+  ASSERT_TRUE(store_
+                  ->ClearWorkflowSafety("ws_1", "c", std::string(kThroughputCapReason), kT0 + 3,
+                                        MakeAudit("aud_clear", "ws_1", "workflow.resume", "c"))
+                  .ok());
+  EXPECT_EQ(holds(), (std::vector<std::string>{"ws_1/a:spend_cap"}));
+}
+
 }  // namespace
 }  // namespace sw::store_test

@@ -206,16 +206,18 @@ std::string PgStatement::Text(int col) const {
 
 bool PgStatement::IsNull(int col) const { return PQgetisnull(result_, row_, col) != 0; }
 
-Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url) {
+Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url,
+                                                        const std::string& settings) {
   // Session settings go with the connection string, so that a reconnect (PQreset) keeps
   // them: quiet NOTICEs (an index that exists), times in UTC for whoever reads them, and
   // a transaction left open by a process that froze (SIGSTOP, a VM paused) ends after
   // 10 s, so its row locks do not stop the other instances for longer.
+  const std::string options =
+      "-c client_min_messages=warning -c TimeZone=UTC "
+      "-c idle_in_transaction_session_timeout=10000 " +
+      settings;
   const char* keywords[] = {"dbname", "options", nullptr};
-  const char* values[] = {url.c_str(),
-                          "-c client_min_messages=warning -c TimeZone=UTC "
-                          "-c idle_in_transaction_session_timeout=10000",
-                          nullptr};
+  const char* values[] = {url.c_str(), options.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
     std::string message = conn != nullptr ? PQerrorMessage(conn) : "out of memory";

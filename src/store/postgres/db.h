@@ -72,7 +72,9 @@ class PgStatement final : public sql::Statement {
 class PgConnection final : public sql::Connection {
  public:
   // Connects to `url` (a libpq connection URI, postgresql://USER@HOST:PORT/DB).
-  static Result<std::unique_ptr<PgConnection>> Open(const std::string& url);
+  // `settings` adds session settings ("-c name=value …") to the usual ones.
+  static Result<std::unique_ptr<PgConnection>> Open(const std::string& url,
+                                                    const std::string& settings = "");
   ~PgConnection() override;
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;

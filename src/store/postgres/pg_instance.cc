@@ -12,6 +12,17 @@ namespace sw {
 
 using sql::Statement;
 
+namespace {
+
+// A run of a workflow held for safety stays where it is until the hold ends (the
+// release drives it again, here or by the next beat): a beat neither takes it nor
+// hands it to the engine, which would only find it held, every second.
+constexpr char kNotHeld[] =
+    "NOT EXISTS (SELECT 1 FROM workflows w WHERE w.workspace_id = runs.workspace_id AND "
+    "w.id = runs.workflow_id AND w.safety IS NOT NULL)";
+
+}  // namespace
+
 Result<std::unique_ptr<PgInstance>> PgInstance::Register(const std::string& url, Options options,
                                                          Now now) {
   Result<std::unique_ptr<postgres::PgConnection>> db = postgres::PgConnection::Open(url);
@@ -98,8 +109,9 @@ Result<std::vector<std::string>> PgInstance::Beat() {
       *db_,
       "UPDATE runs SET owner = ?1, version = version + 1 WHERE id IN (SELECT id FROM runs "
       "WHERE status IN ('running', 'pending') AND owner <> ?1 AND (owner = '' OR owner NOT IN "
-      "(SELECT id FROM instances WHERE heartbeat_at >= ?2)) ORDER BY id LIMIT 500 FOR UPDATE "
-      "SKIP LOCKED) RETURNING id",
+      "(SELECT id FROM instances WHERE heartbeat_at >= ?2)) AND " +
+          std::string(kNotHeld) +
+          " ORDER BY id LIMIT 500 FOR UPDATE OF runs SKIP LOCKED) RETURNING id",
       [&](Statement& q) { q.Bind(1, options_.id).Bind(2, now - options_.lease_ms); },
       [](const Statement& r) { return r.Text(0); });
   if (!taken.ok()) {
@@ -108,7 +120,9 @@ Result<std::vector<std::string>> PgInstance::Beat() {
   // With its own: a restart with the same id, or a driver that let go of a run after
   // a failed commit.
   Result<std::vector<std::string>> own = sql::QueryAll<std::string>(
-      *db_, "SELECT id FROM runs WHERE owner = ? AND status IN ('running', 'pending')",
+      *db_,
+      "SELECT id FROM runs WHERE owner = ? AND status IN ('running', 'pending') AND " +
+          std::string(kNotHeld),
       [&](Statement& q) { q.Bind(1, options_.id); }, [](const Statement& r) { return r.Text(0); });
   if (!own.ok()) {
     return own.status();
@@ -127,7 +141,7 @@ void PgInstance::BeatLoop() {
     Result<std::vector<std::string>> runs = Beat();
     if (!runs.ok()) {
       spdlog::warn("event=instance.beat_failed error={}", runs.status().message());
-    } else if (!runs->empty()) {
+    } else {
       take_over_(*runs);
     }
     lock.lock();

@@ -10,11 +10,13 @@
 //   lapsed or stopped) or that it owns itself (after a restart with the same id, or a
 //   commit that failed): the engine drives those it does not drive already, and its
 //   first commit makes the run this instance's, or finds another instance was faster.
+//   Runs of a workflow held for safety are left where they are until the hold ends.
 //
 // A killed instance's runs go on elsewhere within about lease_ms + one beat.
 //
 // Thread-safe: one connection, used under a mutex, by the beat thread and ListLive.
-// Times come from `now` (the engine's clock).
+// Times come from `now`: the real clock, also under --fake-clock (heartbeats are between
+// processes).
 #pragma once
 
 #include <condition_variable>
@@ -48,8 +50,8 @@ class PgInstance final : public InstanceRegistry {
   // next beat) and unregisters.
   ~PgInstance() override;
 
-  // Starts the beat thread, the instance listening at `address`; runs nobody drives go
-  // to `take_over`.
+  // Starts the beat thread, the instance listening at `address`; after each beat the
+  // runs nobody drives (maybe none) go to `take_over`.
   void StartBeating(std::string address, TakeOver take_over);
   // Stops the beat thread: `take_over` is not called after this returns. The runs stay
   // this instance's until it is destroyed (or its heartbeat lapses).

@@ -26,6 +26,9 @@
 #include "store/notifier.h"
 
 namespace sw {
+namespace postgres {
+class PgConnection;
+}  // namespace postgres
 
 class PgNotifier final : public Notifier {
  public:
@@ -52,7 +55,9 @@ class PgNotifier final : public Notifier {
 
  private:
   PgNotifier(std::string url, std::string instance_id);
-  void SendLoop();
+  // Sends on `db` (opened at Start, so the first signal does not wait for a new
+  // connection), made again after it failed.
+  void SendLoop(std::unique_ptr<postgres::PgConnection> db);
   void ListenLoop();
 
   const std::string url_;

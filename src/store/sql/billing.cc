@@ -183,6 +183,20 @@ Result<BillingRecord> SqlStore::UpdateBilling(const BillingUpdate& u) {
   return after;
 }
 
+Result<std::vector<std::pair<WorkflowRef, std::string>>> SqlStore::ListWorkflowHolds() {
+  using Hold = std::pair<WorkflowRef, std::string>;
+  return Read([&](Connection& db) {
+    return QueryAll<Hold>(
+        db,
+        "SELECT workspace_id, id, " + db.dialect().json_member("safety", "reason") +
+            " FROM workflows WHERE safety IS NOT NULL ORDER BY workspace_id, id",
+        [](Statement&) {},
+        [](const Statement& q) {
+          return Hold{{q.Text(0), q.Text(1)}, q.IsNull(2) ? std::string() : q.Text(2)};
+        });
+  });
+}
+
 Result<std::vector<WorkflowRef>> SqlStore::SettleSpendHolds(int64_t now) {
   std::vector<WorkflowRef> released;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {

@@ -135,6 +135,7 @@ class SqlStore : public Store {
   Result<BillingRecord> UpdateBilling(const BillingUpdate& u) override;
   Result<bool> TripSpendCap(const WorkflowSafetyTrip& trip, int64_t price) override;
   Result<std::vector<WorkflowRef>> SettleSpendHolds(int64_t now) override;
+  Result<std::vector<std::pair<WorkflowRef, std::string>>> ListWorkflowHolds() override;
 
   Result<std::vector<AuditEntry>> ListAudit(const std::string& workspace_id,
                                             const std::string& target, const std::string& cursor,
