@@ -1357,6 +1357,35 @@ def _cancel_busy(server, c, rid, t_running, probe_gone, step_id="call", cc=None)
     }
 
 
+def _warm_cancel_path(server, c, cc, target):
+    """One cancel along the measured path (started on `c`, cancelled on `cc`), not
+    measured: a new process prepares each statement once per database connection and
+    opens its HTTP connection on first use, which the first cancel would otherwise carry
+    (docs/performance.md, W3b). Its own workflow and target path, so that nothing of it
+    is mistaken for the measured run."""
+    warm = dict(definitions(target_url=f"http://127.0.0.1:{target.port}/warm?"
+                                       f"bench={secrets.token_hex(4)}")["busy"], id="busy-warm")
+    apply_definitions(server, {"busy-warm": warm})
+    rid, _, _, _ = start_run(c, "busy-warm")
+    if not rid:
+        return
+    end = time.perf_counter() + 10
+    while time.perf_counter() < end:
+        check_stop()
+        _, run = c.request("GET", f"/api/v1/runs/{rid}")
+        step = next((x for x in run.get("steps", []) if x.get("id") == "call"), {})
+        if step.get("status") == "running" or run.get("status") in TERMINAL:
+            break
+        time.sleep(0.005)
+    cc.request("POST", f"/api/v1/runs/{rid}/cancel", {}, retry=True)
+    while time.perf_counter() < end:
+        check_stop()
+        _, run = c.request("GET", f"/api/v1/runs/{rid}")
+        if run.get("status") in TERMINAL:
+            break
+        time.sleep(0.005)
+
+
 def w3b(server, ctx):
     out = {}
     target = SlowTarget(30.0)
@@ -1366,6 +1395,7 @@ def w3b(server, ctx):
         key = f"/slow?bench={secrets.token_hex(4)}"
         defs = definitions(target_url=f"http://127.0.0.1:{target.port}{key}")
         apply_definitions(server, {"busy": defs["busy"]})
+        _warm_cancel_path(server, c, cc, target)
         rid, _, code, body = start_run(c, "busy")
         if not rid:
             out["http"] = {"ok": False, "error": f"start HTTP {code}: {body}"}
