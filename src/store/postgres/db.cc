@@ -21,6 +21,8 @@ std::string JsonMember(std::string_view column, std::string_view key) {
 
 constexpr sql::Dialect kDialect{
     .begin = "BEGIN",
+    // READ COMMITTED, the default, takes a new snapshot per statement.
+    .begin_read = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     .for_update = " FOR UPDATE",
     .for_update_skip_locked = " FOR UPDATE SKIP LOCKED",
     .json_member = JsonMember,
@@ -30,7 +32,7 @@ constexpr sql::Dialect kDialect{
 
 // Whether `sql` ends the transaction a lost connection took (or starts a new one).
 bool EndsTransaction(std::string_view sql) {
-  return sql == "COMMIT" || sql == "ROLLBACK" || sql == "BEGIN";
+  return sql == "COMMIT" || sql == "ROLLBACK" || sql.starts_with("BEGIN");
 }
 
 Status Unavailable(std::string_view message) {

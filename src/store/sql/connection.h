@@ -24,6 +24,8 @@ namespace sw::sql {
 struct Dialect {
   // Opens the write transaction of a batch.
   const char* begin;
+  // Opens a read of several statements that must see one snapshot (a run and its steps).
+  const char* begin_read;
   // Appended to a SELECT inside a write that decides from the rows it reads, so another
   // writer cannot change them until the commit (several instances on one database).
   const char* for_update;

@@ -153,10 +153,10 @@ void SqlStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
 }
 
 Result<RunRecord> SqlStore::GetRun(const std::string& run_id, bool with_steps) {
-  static const std::string kBegin = "BEGIN", kCommit = "COMMIT";
+  static const std::string kCommit = "COMMIT";
   return Read([&](Connection& db) -> Result<RunRecord> {
     // One read transaction so the run and its steps are one snapshot.
-    db.ExecCached(kBegin);
+    db.ExecCached(db.dialect().begin_read);
     Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
     db.ExecCached(kCommit);
     return run;

@@ -25,6 +25,7 @@ std::string JsonMember(std::string_view column, std::string_view key) {
 
 constexpr sql::Dialect kDialect{
     .begin = "BEGIN IMMEDIATE",  // one writer: no FOR UPDATE needed
+    .begin_read = "BEGIN",       // WAL: one snapshot from the first read to the end
     .for_update = "",
     .for_update_skip_locked = "",
     .json_member = JsonMember,
