@@ -264,7 +264,7 @@ Result<Cluster> JoinCluster(const ServeOptions& opt, const Clock& clock) {
 
 // What the other instances say: a cancel committed there stops the work in flight here
 // in one signal; any other change of a run is looked at here (OnChangedElsewhere re-reads
-// it); holds, billing and the fake clock follow theirs.
+// it); holds, billing, connections and the fake clock follow theirs.
 void ListenToPeers(PgNotifier& peers, Engine& engine, FakeClockControl* fake_clock) {
   peers.SetRemoteListener(
       [&engine, fake_clock](Notifier::Topic topic, const std::vector<std::string>& keys) {
@@ -283,6 +283,11 @@ void ListenToPeers(PgNotifier& peers, Engine& engine, FakeClockControl* fake_clo
           case Notifier::Topic::kBillingChanged:
             for (const std::string& workspace_id : keys) {
               engine.OnBillingChangedElsewhere(workspace_id);
+            }
+            break;
+          case Notifier::Topic::kConnectionChanged:
+            for (const std::string& connection_id : keys) {
+              engine.OnConnectionChangedElsewhere(connection_id);
             }
             break;
           case Notifier::Topic::kClockAdvanced:

@@ -143,7 +143,7 @@ Result<ConnectionRecord> Connections::Activate(const ConnectionRecord& before,
   }
   spdlog::info("event={} connection={} actor={} request_id={}", action, before.id, actor,
                request_id);
-  engine_.connections().Forget(before.id);
+  engine_.ConnectionChanged(before.id);
   engine_.ReleaseReauthWaits(before.id);
   return written;
 }
@@ -180,7 +180,7 @@ Status Connections::Delete(const RequestContext& ctx, const std::string& id) {
       Audit(before->workspace_id, ctx.principal.actor(), ctx.request_id, "connection.delete", id,
             std::string(ToString(before->status)), "deleted"));
   if (s.ok()) {
-    engine_.connections().Forget(id);
+    engine_.ConnectionChanged(id);
     // Runs waiting for it go on, and their step fails: it names no connection now.
     engine_.ReleaseReauthWaits(id);
   }

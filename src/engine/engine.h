@@ -91,6 +91,10 @@ class Engine final : public RunSpawner {
   void OnHoldsChangedElsewhere();
   // Another instance changed the workspace's billing: its prices are read again.
   void OnBillingChangedElsewhere(const std::string& workspace_id);
+  // The connection was reconnected or deleted here: its access token is read again, here
+  // and (kConnectionChanged) on the other instances.
+  void ConnectionChanged(const std::string& connection_id);
+  void OnConnectionChangedElsewhere(const std::string& connection_id);
   // `run` ended (a commit made it terminal at `ended_at`): a child's parent wakes now.
   void OnRunEnded(const RunRecord& run, int64_t ended_at);
   // The clock moved (fake clock): look for due timers and back-offs now.

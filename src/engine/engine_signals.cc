@@ -122,4 +122,15 @@ void Engine::OnBillingChangedElsewhere(const std::string& workspace_id) {
   prices_.Forget(workspace_id);
 }
 
+void Engine::ConnectionChanged(const std::string& connection_id) {
+  connections_.Forget(connection_id);
+  if (peers_ != nullptr) {
+    peers_->Publish(Notifier::Topic::kConnectionChanged, connection_id);
+  }
+}
+
+void Engine::OnConnectionChangedElsewhere(const std::string& connection_id) {
+  connections_.Forget(connection_id);
+}
+
 }  // namespace sw

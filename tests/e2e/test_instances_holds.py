@@ -2,17 +2,20 @@
 (run only with STEPWELL_TEST_STORE=postgres, as e2e_pg_test_instances_holds): a
 throughput trip on one instance holds the workflow's runs on the other, and a resume
 sent to the other goes on with the runs the first one held; billing prices set on one
-instance are charged by the other; the fake clock moved on one moves on the other, and
-moving it does not make the other instance look dead (heartbeats are real time).
+instance are charged by the other; a connection deleted on one instance is gone for the
+other's steps; the fake clock moved on one moves on the other, and moving it does not
+make the other instance look dead (heartbeats are real time).
 
-Each instance keeps its breakers and prices in memory, so each test makes the other
-instance use them first: what is checked is that a change made elsewhere reaches them.
+Each instance keeps its breakers, prices and access tokens in memory, so each test makes
+the other instance use them first: what is checked is that a change made elsewhere
+reaches them.
 """
 
 import time
 import unittest
 
 from harness import E2ETestCase, noop, on_postgres, wait_until
+from oauth_helpers import connection_workflow, new_client_secret, oauth2, unique
 
 MESSAGE = "tripped the throughput cap (likely a loop or polling misconfig)"
 
@@ -32,8 +35,9 @@ class InstanceHoldsTest(E2ETestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.a = cls.start_server(fake_clock=True)
-        cls.b = cls.start_server(fake_clock=True, instance_of=cls.a)
+        cls.provider = cls.start_oauth_provider(client_secret=new_client_secret())
+        cls.a = cls.start_server(fake_clock=True, allow_private_targets=True)
+        cls.b = cls.start_server(fake_clock=True, allow_private_targets=True, instance_of=cls.a)
 
     def workflow(self, server, wf_id):
         resp = server.request("GET", f"/api/v1/workflows/{wf_id}")
@@ -104,6 +108,21 @@ class InstanceHoldsTest(E2ETestCase):
         time.sleep(2)
         run_on_b()
         self.assertEqual(spend(), 0.5)
+
+    def test_a_connection_deleted_on_one_instance_is_gone_for_the_other(self):
+        a, b, p = self.a, self.b, self.provider
+        conn = a.create_connection(unique("ih-conn"), oauth2(p))
+        wf = unique("ih-conn")
+        a.put_workflow(connection_workflow(wf, conn["name"], p.api_url(wf)))
+        first = b.run_and_wait(wf)  # B refreshes the token and keeps it
+        self.assertEqual(first["status"], "completed", first)
+        self.assertEqual(a.request("DELETE", f"/api/v1/connections/{conn['id']}").status, 204)
+        time.sleep(2)  # the signal travels after A's commit (see the billing test)
+        calls = p.stats()["api_calls"]
+        run = b.run_and_wait(wf)
+        self.assertEqual(run["status"], "failed", run)
+        self.assertEqual(run["error"]["code"], "connection_not_found")
+        self.assertEqual(p.stats()["api_calls"], calls)
 
     def test_the_fake_clock_moves_on_every_instance_and_heartbeats_stay_real(self):
         a, b = self.a, self.b
