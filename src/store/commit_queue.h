@@ -5,6 +5,10 @@
 //
 // - Under load a writer thread takes up to kMaxBatch queued changes and commits them
 //   as one batch: one transaction, one fsync for all of them.
+// - A change someone waits for on a thread of theirs (CommitSync: a control, a decision
+//   answered over HTTP) goes in a lane of its own, taken first, and the batch that takes
+//   it is cut at kMaxUrgentBatch: it waits for the batch being committed, not behind
+//   every change queued, nor for the work of a big batch.
 // - On an idle store (nothing queued, nobody committing) the thread that asks commits
 //   its change in place and runs its completion there: a hand-off to the writer thread
 //   and back costs more than the commit's own work.
@@ -30,6 +34,7 @@
 // thread and must not block on anything but the store.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -51,6 +56,9 @@ namespace commit_queue {
 
 // Largest number of queued changes committed in one transaction.
 inline constexpr size_t kMaxBatch = 512;
+// Largest batch that carries a CommitSync change (its waiter's latency is the batch's
+// work plus its fsync).
+inline constexpr size_t kMaxUrgentBatch = 32;
 // How deep one thread goes in completions of in-place commits before a chained change
 // goes to the writer instead (a started run's first step still commits in place).
 inline constexpr int kMaxInPlaceDepth = 2;
@@ -111,6 +119,11 @@ class CommitQueue {
   // which no change came (see the top).
   void SetRecoveryProbe(std::chrono::milliseconds interval) { probe_ms_ = interval.count(); }
   bool Healthy() const { return healthy_.load(); }
+  // Changes waiting for the writer, in both lanes.
+  size_t Queued() {
+    std::lock_guard lock(mu_);
+    return queue_.size() + urgent_.size();
+  }
   // True on the writer thread (where a change applied now would be in a batch others
   // wait for).
   bool OnWriterThread() const { return tl_writer_of_ == this; }
@@ -131,8 +144,11 @@ class CommitQueue {
   Status CommitSync(Apply apply);
 
  private:
-  // Queues `change` and wakes the writer if needed. REQUIRES: mu_ held, not stopping.
-  void PushLocked(Change change);
+  // Queues `change` (in the lane of waited-for changes when `urgent`) and wakes the
+  // writer if needed. REQUIRES: mu_ held, not stopping.
+  void PushLocked(Change change, bool urgent = false);
+  // Something is queued. REQUIRES: mu_ held.
+  bool QueuedLocked() const { return !queue_.empty() || !urgent_.empty(); }
   // Commits `change` alone on this thread, which holds the writer (`committing_`).
   void CommitInPlace(Change change);
   void WriterLoop();
@@ -153,6 +169,7 @@ class CommitQueue {
   std::mutex mu_;
   std::condition_variable cv_;  // the queue grew, or committing_ was released
   std::deque<Change> queue_;    // guarded by mu_
+  std::deque<Change> urgent_;   // guarded by mu_: CommitSync's changes, taken first
   bool committing_ = false;     // guarded by mu_: a thread holds the writer
   int waiting_to_commit_ = 0;   // guarded by mu_: threads waiting to commit in place
   bool stopping_ = false;       // guarded by mu_
@@ -168,8 +185,8 @@ class CommitQueue {
 };
 
 template <typename Txn>
-void CommitQueue<Txn>::PushLocked(Change change) {
-  queue_.push_back(std::move(change));
+void CommitQueue<Txn>::PushLocked(Change change, bool urgent) {
+  (urgent ? urgent_ : queue_).push_back(std::move(change));
   // A committer wakes the writer when it lets go; the writer itself looks before it
   // sleeps.
   if (!committing_ && tl_writer_of_ != this) {
@@ -187,7 +204,7 @@ void CommitQueue<Txn>::Commit(Change change) {
       return;
     }
     if (tl_writer_of_ == this || tl_in_place_depth_ >= commit_queue::kMaxInPlaceDepth ||
-        committing_ || !queue_.empty()) {
+        committing_ || QueuedLocked()) {
       // Busy, or chained from a commit's completion (which would recurse): the writer
       // takes it.
       PushLocked(std::move(change));
@@ -223,7 +240,7 @@ Status CommitQueue<Txn>::CommitSync(Apply apply) {
     // cannot wait for itself. Another thread does too when nothing is queued or being
     // committed: no hand-off to the writer and back.
     const bool on_writer = tl_writer_of_ == this;
-    if (!on_writer && (committing_ || !queue_.empty())) {
+    if (!on_writer && (committing_ || QueuedLocked())) {
       // Completed under a lock of its own: the writer completes a whole batch, and
       // taking the queue's mutex for each would contend with everyone queueing.
       std::mutex done_mu;
@@ -235,7 +252,7 @@ Status CommitQueue<Txn>::CommitSync(Apply apply) {
         done = true;
         done_cv.notify_one();
       };
-      PushLocked(std::move(change));
+      PushLocked(std::move(change), /*urgent=*/true);
       lock.unlock();
       std::unique_lock done_lock(done_mu);
       done_cv.wait(done_lock, [&] { return done; });
@@ -257,7 +274,7 @@ void CommitQueue<Txn>::ReleaseWriter() {
     std::lock_guard lock(mu_);
     committing_ = false;
     // Waking the writer for nothing costs a context switch per in-place commit.
-    wanted = !queue_.empty() || waiting_to_commit_ > 0;
+    wanted = QueuedLocked() || waiting_to_commit_ > 0;
   }
   if (wanted) {
     cv_.notify_all();
@@ -272,7 +289,7 @@ void CommitQueue<Txn>::WriterLoop() {
     {
       std::unique_lock lock(mu_);
       auto ready = [&] {
-        return (!queue_.empty() && !committing_) || (stopping_ && queue_.empty());
+        return (QueuedLocked() && !committing_) || (stopping_ && !QueuedLocked());
       };
       auto probing = [&] { return probe_ms_.load() > 0 && transient_failure_.load(); };
       bool probe = false;
@@ -289,10 +306,16 @@ void CommitQueue<Txn>::WriterLoop() {
           continue;  // an in-place commit failed for a passing reason: probe from now on
         }
       }
-      if (queue_.empty() && !probe) {
+      if (!QueuedLocked() && !probe) {
         return;  // stopping and drained
       }
-      while (!queue_.empty() && batch.size() < commit_queue::kMaxBatch) {
+      while (!urgent_.empty() && batch.size() < commit_queue::kMaxBatch) {
+        batch.push_back(std::move(urgent_.front()));
+        urgent_.pop_front();
+      }
+      const size_t limit = batch.empty() ? commit_queue::kMaxBatch
+                                         : std::max(batch.size(), commit_queue::kMaxUrgentBatch);
+      while (!queue_.empty() && batch.size() < limit) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "../engine/wait_until.h"
+
 namespace sw {
 namespace {
 
@@ -199,7 +201,8 @@ TEST_F(CommitQueueTest, ChangesQueuedDuringACommitShareTheWritersNextBatch) {
   std::thread committer([&] { queue_->Commit(Noting(first, "run_first")); });
   const std::thread::id committer_id = committer.get_id();
   ASSERT_TRUE(backend_.WaitHeld());
-  constexpr int kChanges = 40;
+  // Fewer than kMaxUrgentBatch: the synchronous change below may share their batch.
+  constexpr int kChanges = 31;
   std::vector<std::shared_ptr<Seen>> queued;
   for (int i = 0; i < kChanges; ++i) {
     queued.push_back(std::make_shared<Seen>());
@@ -238,6 +241,42 @@ TEST_F(CommitQueueTest, ChangesQueuedDuringACommitShareTheWritersNextBatch) {
   // others: at most two batches.
   EXPECT_LE(sizes.size(), 3u);
   EXPECT_GE(sizes[1], size_t{kChanges});
+}
+
+TEST_F(CommitQueueTest, AWaitedForChangeGoesFirstInABatchCutShort) {
+  backend_.HoldNextBatch();
+  auto first = std::make_shared<Seen>();
+  std::thread committer([&] { queue_->Commit(Noting(first, "run_first")); });
+  ASSERT_TRUE(backend_.WaitHeld());
+  constexpr int kChanges = 40;
+  std::vector<std::shared_ptr<Seen>> queued;
+  for (int i = 0; i < kChanges; ++i) {
+    queued.push_back(std::make_shared<Seen>());
+    queue_->Commit(Noting(queued.back(), "run_" + std::to_string(i)));
+  }
+  int applied_before_sync = -1;
+  Status sync;
+  std::thread waiter([&] {
+    sync = queue_->CommitSync([&](FakeTxn& txn, std::vector<std::string>&) {
+      applied_before_sync = txn.applied;
+      return Status::Ok();
+    });
+  });
+  ASSERT_TRUE(test::WaitUntil([&] { return queue_->Queued() == size_t{kChanges + 1}; }));
+  backend_.Release();
+  committer.join();
+  waiter.join();
+  ASSERT_TRUE(WaitDone(queued));
+  EXPECT_TRUE(sync.ok());
+  // Queued last, committed first: only the held batch's change was applied before it.
+  EXPECT_EQ(applied_before_sync, 1);
+  // Its batch is cut at kMaxUrgentBatch; the rest follow in the next.
+  EXPECT_EQ(backend_.BatchSizes(),
+            (std::vector<size_t>{1, commit_queue::kMaxUrgentBatch,
+                                 size_t{kChanges} + 1 - commit_queue::kMaxUrgentBatch}));
+  for (const auto& s : queued) {
+    EXPECT_TRUE(s->status.ok());
+  }
 }
 
 TEST_F(CommitQueueTest, AChainFromInPlaceCompletionsCommitsInPlaceTwiceThenGoesToTheWriter) {
