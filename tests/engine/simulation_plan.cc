@@ -82,6 +82,11 @@ std::vector<SimOp> PlanOperations(uint64_t seed, int count) {
     op.answer = DrawAnswer(rng);
     op.late_cancel = rng() % 2 == 0;
     op.advance_ms = kAdvances[rng() % std::size(kAdvances)];
+    const uint64_t race = rng() % 8;
+    op.race = race == 0   ? SimRace::kPause
+              : race == 1 ? SimRace::kCancel
+              : race == 2 ? SimRace::kCrash
+                          : SimRace::kNone;
     op.other_event = rng() % 5 == 0;
     ops.push_back(op);
   }
@@ -94,9 +99,13 @@ std::string Describe(const SimOp& op) {
   static constexpr const char* kAnswers[] = {"200", "500", "connection_error"};
   const std::string late = op.late_cancel ? " (cancels answered late)" : "";
   const std::string pick = " pick=" + std::to_string(op.pick % 1000);
+  const std::string race = op.race == SimRace::kPause    ? ", racing a pause"
+                           : op.race == SimRace::kCancel ? ", racing a cancel"
+                           : op.race == SimRace::kCrash  ? ", racing a crash"
+                                                         : "";
   switch (op.kind) {
     case SimOpKind::kStart:
-      return "start" + pick;
+      return "start" + pick + race;
     case SimOpKind::kPause:
     case SimOpKind::kResume:
     case SimOpKind::kCancel: {
@@ -106,7 +115,8 @@ std::string Describe(const SimOp& op) {
       return verb + pick + kPreconditions[static_cast<int>(op.precondition)] + late;
     }
     case SimOpKind::kComplete:
-      return std::string("complete") + pick + " with " + kAnswers[static_cast<int>(op.answer)];
+      return std::string("complete") + pick + " with " + kAnswers[static_cast<int>(op.answer)] +
+             race;
     case SimOpKind::kAdvance:
       return "advance " + std::to_string(op.advance_ms) + " ms" + late;
     case SimOpKind::kEvent:
@@ -123,6 +133,7 @@ SimConfig ReadSimConfig() {
   SimConfig config;
   config.ops = static_cast<int>(EnvInt("STEPWELL_SIM_OPS", SimConfig::kDefaultOps));
   config.verbose = EnvInt("STEPWELL_SIM_VERBOSE", 0) != 0;
+  config.races = EnvInt("STEPWELL_SIM_RACES", 1) != 0;
   if (const char* one = std::getenv("STEPWELL_SIM_SEED"); one != nullptr && *one != '\0') {
     config.seeds.push_back(std::strtoull(one, nullptr, 10));
     return config;

@@ -42,6 +42,11 @@ enum class SimPrecondition {
 // How a held request is answered.
 enum class SimAnswer { kOk, kServerError, kConnectionError };
 
+// What comes at once after a start or an answer, racing the engine's commits (no
+// quiescence between): a control, or a crash. The one part of a plan whose outcome the
+// threads decide.
+enum class SimRace { kNone, kPause, kCancel, kCrash };
+
 struct SimOp {
   SimOpKind kind = SimOpKind::kAdvance;
   uint64_t pick = 0;  // which workflow, run or request, modulo the candidates
@@ -51,8 +56,9 @@ struct SimOp {
   // the request in flight, so its result arrives late; otherwise the fake client
   // answers it "cancelled" at once, as the real client does.
   bool late_cancel = false;
-  int64_t advance_ms = 0;    // kAdvance
-  bool other_event = false;  // kEvent: a type no step waits for
+  SimRace race = SimRace::kNone;  // kStart, kComplete: what races it
+  int64_t advance_ms = 0;         // kAdvance
+  bool other_event = false;       // kEvent: a type no step waits for
 };
 
 // The operations of `seed`, `count` of them.
@@ -64,13 +70,15 @@ std::string Describe(const SimOp& op);
 // Which seeds run and how long each is: STEPWELL_SIM_SEED=N runs seed N only;
 // STEPWELL_SIM_SEEDS=K runs K seeds from STEPWELL_SIM_FIRST_SEED (default 1);
 // STEPWELL_SIM_OPS operations a seed. Unset: kDefaultSeeds seeds of kDefaultOps.
-// STEPWELL_SIM_VERBOSE=1 prints each seed's journal.
+// STEPWELL_SIM_VERBOSE=1 prints each seed's journal; STEPWELL_SIM_RACES=0 leaves the
+// races out (their operations run without them), so that a seed replays exactly.
 struct SimConfig {
   static constexpr int kDefaultSeeds = 24;
   static constexpr int kDefaultOps = 60;
   std::vector<uint64_t> seeds;
   int ops = kDefaultOps;
   bool verbose = false;  // STEPWELL_SIM_VERBOSE=1: print every seed's journal
+  bool races = true;     // STEPWELL_SIM_RACES=0: races are left out
 };
 SimConfig ReadSimConfig();
 

@@ -48,6 +48,7 @@ using test::SimAnswer;
 using test::SimOp;
 using test::SimOpKind;
 using test::SimPrecondition;
+using test::SimRace;
 
 constexpr char kUrlPrefix[] = "https://sim.test/";
 constexpr char kEventType[] = "go";
@@ -187,7 +188,8 @@ struct RunModel {
   bool paused_now = false;
   bool resumed_now = false;
   bool cancelled_now = false;
-  std::map<std::string, StepRecord> completed;         // path -> row first seen completed
+  bool raced_now = false;                       // by a control that raced the engine (SimRace)
+  std::map<std::string, StepRecord> completed;  // path -> row first seen completed
   std::map<std::string, size_t> calls_when_completed;  // path -> its requests then
 };
 
@@ -196,7 +198,8 @@ struct Answered {
   size_t call;
   CallOwner owner;
   SimAnswer answer;
-  RunStatus run_was;  // at the look before the answer
+  RunStatus run_was;                  // at the look before the answer
+  SimRace raced_by = SimRace::kNone;  // what came at once after it (when it did)
 };
 
 // Figures over all seeds, printed at the end.
@@ -209,6 +212,7 @@ struct Totals {
   int controls_ok = 0;
   int controls_refused = 0;
   int controls_state_changed = 0;
+  int races = 0;  // controls and crashes while the engine worked (counted there too)
   int answers = 0;
   int late_discarded = 0;
   int kept_while_paused = 0;
@@ -221,8 +225,11 @@ struct Totals {
 // One seed's world: the fixture's store, engine and fakes, the plan, the model.
 class SimWorld : public test::EngineFixture {
  public:
-  SimWorld(uint64_t seed, int op_count, Totals& totals)
-      : seed_(seed), ops_(test::PlanOperations(seed, op_count)), totals_(totals) {}
+  SimWorld(uint64_t seed, const test::SimConfig& config, Totals& totals)
+      : seed_(seed),
+        ops_(test::PlanOperations(seed, config.ops)),
+        races_(config.races),
+        totals_(totals) {}
   void TestBody() override {}
 
   // Opens the world and applies the workflows; false on a fatal failure.
@@ -257,7 +264,14 @@ class SimWorld : public test::EngineFixture {
                                 SimPrecondition precondition);
   void CheckControlAnswer(const RunRecord& before, const ControlRequest& request,
                           const Result<RunRecord>& answer);
-  void Answer(size_t call, SimAnswer answer);
+  void Answer(size_t call, SimAnswer answer, SimRace race = SimRace::kNone);
+  // Sends the control `race` asks for to the run at once, or crashes, while the engine
+  // still works on what the operation started; true when a control was acknowledged or
+  // the crash came.
+  bool Race(const std::string& run_id, SimRace race);
+  // What the model was told was acknowledged still holds for the run as `now` shows it.
+  void CheckAcknowledged(RunModel& m, const RunRecord& now, const Look& look,
+                         const std::string& id);
   // The requests held at the last look, in the order of their runs' names: two runs that
   // sent theirs in either order (threads) are picked from alike.
   std::vector<size_t> HeldRequests() const;
@@ -269,6 +283,8 @@ class SimWorld : public test::EngineFixture {
   bool TimerActs(const TimerRecord& timer, const Look& look) const;
   void Check(const Look& look);
   void CheckRun(RunModel& m, const RunRecord& now, const Look& look);
+  void CheckEndedRunStays(const RunRecord& before, const RunRecord& now, const std::string& id);
+  void CheckMoves(const RunModel& m, const RunRecord& now, const Look& look, const std::string& id);
   void CheckSteps(RunModel& m, const RunRecord& now, const Look& look);
   void CheckCompletedRow(const RunRecord& run, const StepRecord& row, const Look& look);
   void CheckAnswered(const Look& look);
@@ -280,6 +296,7 @@ class SimWorld : public test::EngineFixture {
 
   const uint64_t seed_;
   const std::vector<SimOp> ops_;
+  const bool races_;
   Totals& totals_;
   std::vector<std::string> journal_;
   std::vector<std::string> workflows_;
@@ -376,6 +393,53 @@ void SimWorld::DoStart(size_t index, const SimOp& op) {
   ASSERT_TRUE(created.ok()) << created.status().message();
   order_.push_back(created->run.id);
   journal_.back() += " -> " + workflow + " " + Name(created->run.id);
+  Race(created->run.id, op.race);
+}
+
+bool SimWorld::Race(const std::string& run_id, SimRace race) {
+  if (!races_ || race == SimRace::kNone) {
+    return false;
+  }
+  if (race == SimRace::kCrash) {
+    journal_.back() += ", raced by a crash";
+    ++totals_.races;
+    DoCrash();
+    return true;
+  }
+  const RunAction action = race == SimRace::kPause ? RunAction::kPause : RunAction::kCancel;
+  ControlRequest request;
+  request.action = action;
+  Result<RunRecord> answer = control_->Control(ctx_, run_id, request);
+  journal_.back() += ", raced by " + std::string(ToString(action)) + ": " +
+                     (answer.ok() ? "ok" : answer.status().api_code());
+  // Nothing tells which status the run had at the write: only that the answer is one the
+  // table allows for some status the run can be in meanwhile.
+  const std::string what = "a racing " + std::string(ToString(action)) + " of " + run_id;
+  ++totals_.races;
+  if (!answer.ok()) {
+    ++totals_.controls_refused;
+    EXPECT_EQ(answer.status().api_code(), "invalid_transition") << what;
+    return false;
+  }
+  ++totals_.controls_ok;
+  RunModel& m = models_[run_id];
+  m.raced_now = true;
+  if (action == RunAction::kPause) {
+    EXPECT_EQ(answer->status, RunStatus::kPaused) << what;
+    EXPECT_TRUE(answer->paused_from == RunStatus::kPending ||
+                answer->paused_from == RunStatus::kRunning ||
+                answer->paused_from == RunStatus::kWaiting)
+        << what << " paused it from " << ToString(answer->paused_from);
+    m.pause_acked = true;
+    m.paused_now = true;
+    return true;
+  }
+  EXPECT_EQ(answer->status, RunStatus::kCancelled) << what;
+  m.pause_acked = false;
+  m.cancel_acked = true;
+  m.cancelled_now = true;
+  cancelled_now_.push_back(run_id);
+  return true;
 }
 
 std::string SimWorld::PickRun(uint64_t pick,
@@ -513,10 +577,10 @@ void SimWorld::DoComplete(const SimOp& op) {
     journal_.back() += " -> nothing held";
     return;
   }
-  Answer(held[op.pick % held.size()], op.answer);
+  Answer(held[op.pick % held.size()], op.answer, op.race);
 }
 
-void SimWorld::Answer(size_t call, SimAnswer answer) {
+void SimWorld::Answer(size_t call, SimAnswer answer, SimRace race) {
   const CallOwner owner = OwnerOf(last_.calls[call].request.url);
   const RunStatus was = models_.at(owner.run_id).last.status;
   journal_.back() += " -> the request of " + Name(owner.run_id) + "/" + owner.path + " (run " +
@@ -532,6 +596,9 @@ void SimWorld::Answer(size_t call, SimAnswer answer) {
   answered_now_.push_back(Answered{call, owner, answer, was});
   ++totals_.answers;
   EXPECT_TRUE(http_.Complete(call, std::move(response))) << "request " << call << " was not held";
+  if (Race(owner.run_id, race)) {
+    answered_now_.back().raced_by = race;
+  }
 }
 
 void SimWorld::DoEvent(const SimOp& op) {
@@ -793,15 +860,16 @@ void SimWorld::Check(const Look& look) {
     order_.push_back(id);
   }
   for (const auto& [id, run] : look.runs) {
-    auto it = models_.find(id);
-    if (it == models_.end()) {
-      RunModel& m = models_[id];
+    RunModel& m = models_[id];
+    if (m.last.id.empty()) {
+      // First seen (a racing control may have been acknowledged already).
       m.last = run;
+      CheckAcknowledged(m, run, look, id);
       CheckSteps(m, run, look);
       m.calls = look.CallsFor(id);
       continue;
     }
-    CheckRun(it->second, run, look);
+    CheckRun(m, run, look);
   }
   CheckAnswered(look);
   CheckCancelledTrees(look);
@@ -809,7 +877,7 @@ void SimWorld::Check(const Look& look) {
     if (auto run = look.runs.find(id); run != look.runs.end()) {
       m.last = run->second;
     }
-    m.paused_now = m.resumed_now = m.cancelled_now = false;
+    m.paused_now = m.resumed_now = m.cancelled_now = m.raced_now = false;
   }
   answered_now_.clear();
   cancelled_now_.clear();
@@ -827,22 +895,44 @@ void SimWorld::CheckRun(RunModel& m, const RunRecord& now, const Look& look) {
     EXPECT_GT(now.version, before.version) << id << ": the status changed, the version did not";
   }
   if (IsTerminal(before.status)) {
-    EXPECT_EQ(now.status, before.status) << id << ": an ended run changed";
-    EXPECT_EQ(now.output, before.output) << id;
-    EXPECT_EQ(now.error, before.error) << id;
-    EXPECT_EQ(now.finished_at, before.finished_at) << id;
     EXPECT_EQ(calls, m.calls) << id << ": an ended run sent a request";
-    ASSERT_EQ(now.steps.size(), before.steps.size()) << id << ": an ended run gained a step";
-    for (size_t i = 0; i < now.steps.size(); ++i) {
-      const StepRecord& a = before.steps[i];
-      const StepRecord& b = now.steps[i];
-      EXPECT_TRUE(a.path == b.path && a.status == b.status && a.output == b.output &&
-                  a.error == b.error && a.attempt == b.attempt)
-          << id << ": step " << a.path << " of an ended run changed";
-      // A late result is only ever marked discarded.
-      EXPECT_TRUE(b.result_discarded || !a.result_discarded) << id << "/" << a.path;
-    }
+    CheckEndedRunStays(before, now, id);
   }
+  CheckMoves(m, now, look, id);
+  if (before.status == RunStatus::kPaused && now.status == RunStatus::kPaused && !m.resumed_now) {
+    EXPECT_EQ(calls, m.calls) << id << ": a paused run sent a request";
+    EXPECT_EQ(now.steps.size(), before.steps.size()) << id << ": a paused run started a step";
+  }
+  CheckAcknowledged(m, now, look, id);
+  CheckSteps(m, now, look);
+  m.calls = calls;
+}
+
+// An ended run never changes again (a replay is a new run), but for a late result marked
+// discarded.
+void SimWorld::CheckEndedRunStays(const RunRecord& before, const RunRecord& now,
+                                  const std::string& id) {
+  EXPECT_EQ(now.status, before.status) << id << ": an ended run changed";
+  EXPECT_EQ(now.output, before.output) << id;
+  EXPECT_EQ(now.error, before.error) << id;
+  EXPECT_EQ(now.finished_at, before.finished_at) << id;
+  ASSERT_EQ(now.steps.size(), before.steps.size()) << id << ": an ended run gained a step";
+  for (size_t i = 0; i < now.steps.size(); ++i) {
+    const StepRecord& a = before.steps[i];
+    const StepRecord& b = now.steps[i];
+    EXPECT_TRUE(a.path == b.path && a.status == b.status && a.output == b.output &&
+                a.error == b.error && a.attempt == b.attempt)
+        << id << ": step " << a.path << " of an ended run changed";
+    EXPECT_TRUE(b.result_discarded || !a.result_discarded) << id << "/" << a.path;
+  }
+}
+
+// The moves the state machine allows between two looks, given what was acknowledged in
+// between: the engine itself never pauses a run (no connection here needs reauth), never
+// takes one back to pending, and leaves paused only by a resume, a cancel or a timeout.
+void SimWorld::CheckMoves(const RunModel& m, const RunRecord& now, const Look& look,
+                          const std::string& id) {
+  const RunRecord& before = m.last;
   if (now.status == RunStatus::kPending && before.status != RunStatus::kPending) {
     EXPECT_TRUE(before.status == RunStatus::kPaused && before.paused_from == RunStatus::kPending &&
                 m.resumed_now)
@@ -850,21 +940,23 @@ void SimWorld::CheckRun(RunModel& m, const RunRecord& now, const Look& look) {
   }
   if (now.status == RunStatus::kPaused && before.status != RunStatus::kPaused) {
     EXPECT_TRUE(m.paused_now) << id << ": paused, but no pause was acknowledged";
-    EXPECT_EQ(now.paused_from, before.status) << id;
+    if (!m.raced_now) {
+      EXPECT_EQ(now.paused_from, before.status) << id;
+    }
   }
   if (before.status == RunStatus::kPaused && now.status != RunStatus::kPaused) {
     EXPECT_TRUE(m.resumed_now || m.cancelled_now || CancelledWithItsParent(now, look.runs) ||
                 TimedOut(now))
         << id << ": left paused without a resume, a cancel or its timeout";
   }
-  if (before.status == RunStatus::kPaused && now.status == RunStatus::kPaused && !m.resumed_now) {
-    EXPECT_EQ(calls, m.calls) << id << ": a paused run sent a request";
-    EXPECT_EQ(now.steps.size(), before.steps.size()) << id << ": a paused run started a step";
-  }
   if (now.status == RunStatus::kCancelled && before.status != RunStatus::kCancelled) {
     EXPECT_TRUE(m.cancelled_now || CancelledWithItsParent(now, look.runs))
         << id << ": cancelled by nobody";
   }
+}
+
+void SimWorld::CheckAcknowledged(RunModel& m, const RunRecord& now, const Look& look,
+                                 const std::string& id) {
   if (m.cancel_acked) {
     EXPECT_EQ(now.status, RunStatus::kCancelled) << id << ": an acknowledged cancel is lost";
   }
@@ -874,8 +966,6 @@ void SimWorld::CheckRun(RunModel& m, const RunRecord& now, const Look& look) {
         << id << ": an acknowledged pause is lost";
     m.pause_acked = false;
   }
-  CheckSteps(m, now, look);
-  m.calls = calls;
 }
 
 // A step recorded completed stays so, with its output, and never runs again; a completed
@@ -943,8 +1033,24 @@ void SimWorld::CheckAnswered(const Look& look) {
     const bool applied = row->status == StepStatus::kCompleted && CallIn(*row) == a.call;
     if (IsTerminal(a.run_was)) {
       EXPECT_FALSE(applied) << where << ": a late result was applied";
-      EXPECT_TRUE(row->result_discarded) << where << ": a late result is not marked discarded";
-      ++totals_.late_discarded;
+      // A crash racing it may stop the process before the mark's commit.
+      if (a.raced_by != SimRace::kCrash) {
+        EXPECT_TRUE(row->result_discarded) << where << ": a late result is not marked discarded";
+        ++totals_.late_discarded;
+      }
+      continue;
+    }
+    if (a.raced_by == SimRace::kCrash) {
+      // The result's commit may or may not have landed before the process stopped: the
+      // step is complete with it, or runs again (CheckSteps holds either way).
+      continue;
+    }
+    if (a.raced_by == SimRace::kCancel) {
+      // The result's commit or the cancel came first: applied, or discarded and marked.
+      EXPECT_TRUE(a.answer != SimAnswer::kOk || applied ||
+                  (row->status != StepStatus::kCompleted && row->result_discarded))
+          << where << ": a 200 raced by a cancel is neither the step's result nor discarded ("
+          << ToString(row->status) << ")";
       continue;
     }
     if (a.answer == SimAnswer::kOk) {
@@ -1018,7 +1124,7 @@ TEST(SimulationTest, SeededLifecyclesKeepTheirInvariants) {
   const auto started = std::chrono::steady_clock::now();
   for (uint64_t seed : config.seeds) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    SimWorld world(seed, config.ops, totals);
+    SimWorld world(seed, config, totals);
     if (world.Begin()) {
       world.Run();
     }
@@ -1039,11 +1145,13 @@ TEST(SimulationTest, SeededLifecyclesKeepTheirInvariants) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf(
       "simulation: %d seeds, %d operations, %d crashes, %d runs, %zu requests, %d answers; "
-      "controls: %d ok, %d refused, %d state_changed; %d late results discarded, %d kept while "
+      "controls: %d ok, %d refused, %d state_changed; %d controls and crashes raced the engine; %d "
+      "late "
+      "results discarded, %d kept while "
       "paused, %zu requests in flight at a crash; events: %d taken, %d buffered; %d looks; "
       "%.1f s\n",
       totals.seeds, totals.ops, totals.crashes, totals.runs, totals.requests, totals.answers,
-      totals.controls_ok, totals.controls_refused, totals.controls_state_changed,
+      totals.controls_ok, totals.controls_refused, totals.controls_state_changed, totals.races,
       totals.late_discarded, totals.kept_while_paused, totals.in_flight_at_crash,
       totals.events_taken, totals.events_buffered, totals.looks, seconds);
 }
