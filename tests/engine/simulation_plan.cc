@@ -84,8 +84,9 @@ std::vector<SimOp> PlanOperations(uint64_t seed, int count) {
     op.advance_ms = kAdvances[rng() % std::size(kAdvances)];
     const uint64_t race = rng() % 8;
     op.race = race == 0   ? SimRace::kPause
-              : race == 1 ? SimRace::kCancel
-              : race == 2 ? SimRace::kCrash
+              : race == 1 ? SimRace::kResume
+              : race == 2 ? SimRace::kCancel
+              : race == 3 ? SimRace::kCrash
                           : SimRace::kNone;
     op.other_event = rng() % 5 == 0;
     ops.push_back(op);
@@ -100,6 +101,7 @@ std::string Describe(const SimOp& op) {
   const std::string late = op.late_cancel ? " (cancels answered late)" : "";
   const std::string pick = " pick=" + std::to_string(op.pick % 1000);
   const std::string race = op.race == SimRace::kPause    ? ", racing a pause"
+                           : op.race == SimRace::kResume ? ", racing a resume"
                            : op.race == SimRace::kCancel ? ", racing a cancel"
                            : op.race == SimRace::kCrash  ? ", racing a crash"
                                                          : "";

@@ -45,7 +45,7 @@ enum class SimAnswer { kOk, kServerError, kConnectionError };
 // What comes at once after a start or an answer, racing the engine's commits (no
 // quiescence between): a control, or a crash. The one part of a plan whose outcome the
 // threads decide.
-enum class SimRace { kNone, kPause, kCancel, kCrash };
+enum class SimRace { kNone, kPause, kResume, kCancel, kCrash };
 
 struct SimOp {
   SimOpKind kind = SimOpKind::kAdvance;
