@@ -19,7 +19,7 @@ NODE_APT_PACKAGES := nodejs npm
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
   web/vite.config.ts web/tsconfig.json web/package.json
 
-.PHONY: all deps ui build run test soak test-ui test-fuzz fuzz test-sanitize screenshots bench clean format
+.PHONY: all deps ui build run test soak sim test-ui test-fuzz fuzz test-sanitize screenshots bench clean format
 
 all: build
 
@@ -68,6 +68,16 @@ soak: build
 	  $(BUILD_DIR)/tests/store_powerloss_sqlitetest --gtest_filter='PowerLossTest.*'
 	STEPWELL_BIN=$(BUILD_DIR)/stepwell STEPWELL_CRASH_CYCLES=$(SOAK_CYCLES) \
 	  python3 tests/e2e/test_crash_cycles.py
+
+# The lifecycle simulation (docs/reliability.md) over SIM_SEEDS seeds from SIM_FIRST_SEED;
+# `make test` runs 24. Builds only its own binary. Prints its figures.
+SIM_SEEDS ?= 2000
+SIM_FIRST_SEED ?= 1
+
+sim: deps $(BUILD_DIR)/build.ninja
+	ninja -C $(BUILD_DIR) -j $(JOBS) simulation_sqlitetest
+	STEPWELL_SIM_SEEDS=$(SIM_SEEDS) STEPWELL_SIM_FIRST_SEED=$(SIM_FIRST_SEED) \
+	  $(BUILD_DIR)/tests/simulation_sqlitetest
 
 # The libFuzzer build (clang, ASan, UBSan): only the parsers and fuzz/'s targets.
 FUZZ_BUILD_DIR ?= build-fuzz

@@ -121,6 +121,11 @@ LostRace DecideLostRace(CommitPhase phase, RunStatus expected, RunStatus now,
   if (now == RunStatus::kPaused) {
     return LostRace::kKeepResult;  // the pause holds the run, the work was done
   }
+  if (expected == RunStatus::kPaused && now == RunStatus::kRunning && has_step_result) {
+    // A result kept during a pause, whose keep a resume overtook: it is still the step's
+    // result, now for the running run (else the step would be sent again).
+    return LostRace::kRecommit;
+  }
   if ((now == RunStatus::kCancelled || now == RunStatus::kFailed) && has_step_result) {
     return LostRace::kDiscardResult;
   }

@@ -70,7 +70,7 @@ enum class CommitPhase { kBeforeWork, kResult };
 // The next move after a commit expecting `expected` found the run in `now`.
 enum class LostRace {
   kReplan,         // something else changed the run: plan the step again
-  kRecommit,       // same status, the result stands: commit it again at the new version
+  kRecommit,       // the result stands (same status, or resumed since kept): commit it again
   kKeepResult,     // paused while the work was in flight: keep the result, stay paused
   kDiscardResult,  // the run ended while the work was in flight: mark the result discarded
   kLetGo,          // nothing for this driver to do

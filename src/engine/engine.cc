@@ -495,15 +495,20 @@ void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, C
       Step(ar);
       return;
     case LostRace::kRecommit:
+      // At the status it has now: a kept result that a resume overtook goes to the running
+      // run (whose resume's Drive found it held, so Drop drives it again).
+      t.expected_status = now->status;
       Commit(ar, std::move(t), phase, std::move(on_ok));
       return;
     case LostRace::kKeepResult: {
+      // Still a result: should a cancel or a resume overtake the keep, it is discarded or
+      // recommitted like the first commit of it.
       RunTransition keep;
       keep.expected_status = RunStatus::kPaused;
       keep.upsert_steps = std::move(t.upsert_steps);
       keep.charge = std::move(t.charge);
       ar->pending_effects.clear();
-      Commit(ar, std::move(keep), CommitPhase::kBeforeWork, [this, ar] { Drop(ar); });
+      Commit(ar, std::move(keep), CommitPhase::kResult, [this, ar] { Drop(ar); });
       return;
     }
     case LostRace::kDiscardResult: {

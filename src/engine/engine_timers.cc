@@ -71,6 +71,21 @@ std::optional<RunTransition> TimerTransition(TimerKind kind, const TimerRecord& 
   return t;
 }
 
+// When the run's own timeout comes due (its start plus the definition's `timeout`), or
+// none: read before a timer's write, which must not read the store itself.
+std::optional<int64_t> RunDeadline(Store& store, Engine& engine, const std::string& run_id) {
+  Result<RunRecord> run = store.GetRun(run_id, /*with_steps=*/false);
+  if (!run.ok() || run->started_at == 0) {
+    return std::nullopt;
+  }
+  Result<std::shared_ptr<const Definition>> def =
+      engine.LoadDefinition(run->workspace_id, run->workflow_id, run->workflow_version);
+  if (!def.ok() || !(*def)->timeout) {
+    return std::nullopt;
+  }
+  return run->started_at + (*def)->timeout->count();
+}
+
 }  // namespace
 
 void Engine::FireTimer(const TimerRecord& timer) {
@@ -93,9 +108,16 @@ void Engine::FireTimer(const TimerRecord& timer) {
   // Decided on the run as the store has it at the write; the woken run comes back with
   // its steps, so the engine goes on with it without reading it again.
   const int64_t now = clock_.NowMs();
+  // A run timeout that came due no later than this timer ends the run first, whichever
+  // of the two fires reaches a worker first (after a stop, or a jump of the clock, both
+  // are due at once): this timer then leaves the run as it is.
+  const std::optional<int64_t> deadline = RunDeadline(store_, *this, timer.run_id);
   auto fired = std::make_shared<std::optional<RunRecord>>();  // the run before, when it woke
-  auto decide = [this, kind, timer, now,
+  auto decide = [this, kind, timer, now, deadline,
                  fired](const RunRecord& run) -> Result<std::optional<RunTransition>> {
+    if (deadline && *deadline <= timer.due_at) {
+      return std::optional<RunTransition>();
+    }
     if (std::shared_ptr<WorkflowBreaker> breaker =
             breakers_.Find(run.workspace_id, run.workflow_id);
         breaker != nullptr && breaker->Held()) {

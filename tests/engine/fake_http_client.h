@@ -33,6 +33,7 @@ class FakeHttpClient final : public HttpClient {
     bool completed = false;
     bool cancel_seen = false;  // the request's token fired while it was recorded
     CancelReason cancel_reason = CancelReason::kNone;
+    bool abandoned = false;  // its sender went away before it answered (AbandonInFlight)
   };
 
   static HttpResponse JsonResponse(int status, std::string body) {
@@ -76,6 +77,26 @@ class FakeHttpClient final : public HttpClient {
   void set_ignore_cancel(bool ignore) {
     std::lock_guard lock(mu_);
     ignore_cancel_ = ignore;
+  }
+
+  // The process that sent the requests still in flight is gone (a crash): they never
+  // answer. Each is marked completed and abandoned, and its `done` is destroyed
+  // without being called, here, so call this while what the callbacks hold (the
+  // engine that sent them) still exists. Answers how many were abandoned.
+  size_t AbandonInFlight() {
+    std::vector<std::function<void(Result<HttpResponse>)>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      for (Entry& e : entries_) {
+        if (!e.call.completed) {
+          e.call.completed = true;
+          e.call.abandoned = true;
+          dropped.push_back(std::move(e.done));
+          e.done = nullptr;
+        }
+      }
+    }
+    return dropped.size();  // destroyed on return, outside the lock
   }
 
   size_t size() const {

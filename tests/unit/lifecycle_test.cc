@@ -104,6 +104,14 @@ constexpr LostRaceRow kLostRaces[] = {
      LostRace::kDiscardResult},
     {CommitPhase::kResult, RunStatus::kRunning, RunStatus::kFailed, true, LostRace::kDiscardResult},
     {CommitPhase::kResult, RunStatus::kRunning, RunStatus::kCancelled, false, LostRace::kLetGo},
+    // The keep of a result that came during a pause (a result too) lost in turn: to a
+    // cancel or a timeout it is discarded, to a resume it stands for the running run.
+    {CommitPhase::kResult, RunStatus::kPaused, RunStatus::kPaused, true, LostRace::kRecommit},
+    {CommitPhase::kResult, RunStatus::kPaused, RunStatus::kCancelled, true,
+     LostRace::kDiscardResult},
+    {CommitPhase::kResult, RunStatus::kPaused, RunStatus::kFailed, true, LostRace::kDiscardResult},
+    {CommitPhase::kResult, RunStatus::kPaused, RunStatus::kRunning, true, LostRace::kRecommit},
+    {CommitPhase::kBeforeWork, RunStatus::kPaused, RunStatus::kRunning, true, LostRace::kLetGo},
     // A plan that raced anything else is let go: whoever changed the run drives it.
     {CommitPhase::kBeforeWork, RunStatus::kRunning, RunStatus::kPaused, true, LostRace::kLetGo},
     {CommitPhase::kBeforeWork, RunStatus::kRunning, RunStatus::kCancelled, true, LostRace::kLetGo},
