@@ -97,8 +97,7 @@ void Engine::RecordTrip(const RunRecord& run, int64_t now) {
   }
 }
 
-void Engine::TellPeersHoldChanged(const std::string& workspace_id,
-                                  const std::string& workflow_id) {
+void Engine::TellPeersHoldChanged(const std::string& workspace_id, const std::string& workflow_id) {
   if (peers_ != nullptr) {
     peers_->Publish(Notifier::Topic::kWorkflowHold, workspace_id + "/" + workflow_id);
   }

@@ -29,10 +29,10 @@ class Notifier {
     kTaskQueued,    // key: TaskQueueKey(workspace, queue)
     kRunCancelled,  // key: the run id; its work in flight stops wherever it runs
     // Between instances only (nothing subscribes in a process):
-    kWorkflowHold,    // key: "workspace/workflow"; its safety hold was recorded or ended
-    kBillingChanged,  // key: the workspace id; its prices and cap changed
+    kWorkflowHold,       // key: "workspace/workflow"; its safety hold was recorded or ended
+    kBillingChanged,     // key: the workspace id; its prices and cap changed
     kConnectionChanged,  // key: the connection id; reconnected or deleted
-    kClockAdvanced,   // key: milliseconds; the fake clock (--fake-clock) moved by that
+    kClockAdvanced,      // key: milliseconds; the fake clock (--fake-clock) moved by that
   };
   using Callback = std::function<void()>;
 

@@ -209,7 +209,7 @@ std::string PgStatement::Text(int col) const {
 bool PgStatement::IsNull(int col) const { return PQgetisnull(result_, row_, col) != 0; }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url,
-                                                        const std::string& settings) {
+                                                         const std::string& settings) {
   // Session settings go with the connection string, so that a reconnect (PQreset) keeps
   // them: quiet NOTICEs (an index that exists), times in UTC for whoever reads them, and
   // a transaction left open by a process that froze (SIGSTOP, a VM paused) ends after
