@@ -157,21 +157,20 @@ void ControlService::StartRun(const RequestContext& ctx, const StartRunRequest& 
     key = IdempotencyKey{*request.idempotency_key, HashToken(fingerprint.dump()),
                          now - kIdempotencyWindowMs};
   }
-  store_.CreateRunAsync(
+  // The engine creates it: a run whose first steps are pure is planned before the
+  // create, and they ride in its commit (the answer may show the run further along).
+  engine_.StartNew(
       std::move(run), std::move(key),
-      [&engine = engine_, done = std::move(done), actor = ctx.principal.actor(),
+      [done = std::move(done), actor = ctx.principal.actor(),
        request_id = ctx.request_id](Result<CreateRunResult> created) {
-        if (!created.ok() || created->replayed) {
-          done(std::move(created));
-          return;
+        if (created.ok() && !created->replayed) {
+          spdlog::debug(
+              "event=run.start run={} workflow={} version={} status={} actor={} "
+              "request_id={}",
+              created->run.id, created->run.workflow_id, created->run.workflow_version,
+              ToString(created->run.status), actor, request_id);
         }
-        spdlog::debug("event=run.start run={} workflow={} version={} actor={} request_id={}",
-                      created->run.id, created->run.workflow_id, created->run.workflow_version,
-                      actor, request_id);
-        // Answered first: the caller may send its answer before the engine plans.
-        RunRecord run = created->run;
-        done(std::move(created));
-        engine.DriveNew(run);  // `done` may let the caller go: nothing of `this` from here
+        done(std::move(created));  // may let the caller go: nothing of `this` from here
       });
 }
 

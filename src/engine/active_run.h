@@ -40,6 +40,13 @@ struct Engine::ActiveRun {
   std::shared_ptr<CancellationToken> token;  // guarded by Engine::mu_
   bool cancelled = false;                    // guarded by Engine::mu_
   bool drive_again = false;  // guarded by Engine::mu_: a Drive came while this one held it
+  // A run StartNew plans before it exists in the store: its first commit is its create.
+  struct PendingCreate {
+    RunRecord run;
+    std::optional<IdempotencyKey> key;
+    StartDone done;
+  };
+  std::unique_ptr<PendingCreate> create;
 };
 
 // The context of one step of a driven run: every outcome becomes a commit.

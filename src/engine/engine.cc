@@ -305,6 +305,12 @@ void Engine::Step(const std::shared_ptr<ActiveRun>& ar) {
 
 void Engine::ExecuteLeaf(const std::shared_ptr<ActiveRun>& ar, const CursorAction& action) {
   const StepDef& step = *action.step;
+  if (ar->create && !step.traits().pure) {
+    // A new run reached a step with effects outside the store: the run is created first
+    // (what it carries goes with the step's first commit, as for any run).
+    CommitCreate(ar, nullptr, [this, ar, action] { ExecuteLeaf(ar, action); });
+    return;
+  }
   const std::string& path = action.path;
   const StepExecutor* executor = FindStepExecutor(step.type());
   SW_CHECK(executor != nullptr);  // every leaf kind registers an executor
@@ -402,6 +408,51 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
     t.charge->attempts += std::exchange(ar->charged_attempts, 0);
   }
   auto shared = std::make_shared<RunTransition>(std::move(t));
+  if (ar->create && !shared->charge) {
+    // A new run's first commit is its create: one commit for the run so far.
+    CommitCreate(ar, shared, [this, ar, shared, effect_count, on_ok = std::move(on_ok)] {
+      OnCommitted(*ar, *shared, ar->run.version, effect_count);
+      on_ok();
+    });
+    return;
+  }
+  if (ar->create) {
+    // A priced attempt: the run is created alone first, so that a charge the cap refuses
+    // holds the run rather than refusing its start.
+    CommitCreate(ar, nullptr,
+                 [this, ar, shared, phase, effect_count, on_ok = std::move(on_ok)]() mutable {
+                   CommitPrepared(ar, std::move(shared), phase, effect_count, std::move(on_ok));
+                 });
+    return;
+  }
+  CommitPrepared(ar, std::move(shared), phase, effect_count, std::move(on_ok));
+}
+
+void Engine::OnCommitted(ActiveRun& ar, const RunTransition& t, int64_t version,
+                         size_t effect_count) {
+  ar.run.version = version;
+  ar.retries = 0;
+  if (t.expected_status == RunStatus::kPending) {
+    ar.dispatching = false;
+    for (const TimerRecord& timer : t.add_timers) {
+      if (timer.kind == TimerKind::kRunTimeout) {
+        timers_.Add(timer);
+      }
+    }
+  }
+  if (t.next_status) {
+    ar.run.status = *t.next_status;
+    if (IsTerminal(ar.run.status)) {
+      OnRunEnded(ar.run, t.now);
+    }
+  }
+  ar.pending_effects.erase(ar.pending_effects.begin(),
+                           ar.pending_effects.begin() + static_cast<ptrdiff_t>(effect_count));
+}
+
+void Engine::CommitPrepared(const std::shared_ptr<ActiveRun>& ar,
+                            std::shared_ptr<RunTransition> shared, CommitPhase phase,
+                            size_t effect_count, std::function<void()> on_ok) {
   AddPendingCallback();
   // The run goes on in the commit's callback, on the store's writer: a chain of steps
   // costs no thread hand-off per step, and the next commit joins the writer's next batch.
@@ -415,24 +466,7 @@ void Engine::Commit(const std::shared_ptr<ActiveRun>& ar, RunTransition t, Commi
       if (any_stalled_.load(std::memory_order_relaxed)) {
         DriveStalled();
       }
-      ar->run.version = *r;
-      ar->retries = 0;
-      if (shared->expected_status == RunStatus::kPending) {
-        ar->dispatching = false;
-        for (const TimerRecord& timer : shared->add_timers) {
-          if (timer.kind == TimerKind::kRunTimeout) {
-            timers_.Add(timer);
-          }
-        }
-      }
-      if (shared->next_status) {
-        ar->run.status = *shared->next_status;
-        if (IsTerminal(ar->run.status)) {
-          OnRunEnded(ar->run, shared->now);
-        }
-      }
-      ar->pending_effects.erase(ar->pending_effects.begin(),
-                                ar->pending_effects.begin() + effect_count);
+      OnCommitted(*ar, *shared, *r, effect_count);
       on_ok();
       return;
     }

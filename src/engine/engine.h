@@ -65,6 +65,14 @@ class Engine final : public RunSpawner {
   // `run` was just created (committed, pending, no steps): drive it without reading it
   // back. Plans its first step on the calling thread.
   void DriveNew(const RunRecord& run) override;
+  // Creates `run` (pending, version 1, no steps) and drives it. Its first steps, while
+  // they are pure (noop), are planned on the calling thread before the create, and their
+  // results ride in the create's own commit with what follows them when that is the
+  // run's completion or failure: a run of pure steps only is one commit. `done` runs
+  // after that commit, before the run goes on, with the run as committed (pending, or
+  // further along); with `key`, a repeat answers the earlier run (replayed).
+  using StartDone = std::function<void(Result<CreateRunResult>)>;
+  void StartNew(RunRecord run, std::optional<IdempotencyKey> key, StartDone done);
   // Runs this instance may drive, found by a look at the store (several instances: it
   // owns them, or nobody does): drives those it does not drive already.
   void Adopt(const std::vector<std::string>& run_ids);
@@ -234,6 +242,17 @@ class Engine final : public RunSpawner {
               std::function<void()> on_ok);
   void OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, CommitPhase phase,
                   std::function<void()> on_ok);
+  // Commit's second half: sends the prepared `t` (its first `effect_count` rows are
+  // control effects) and handles the outcome.
+  void CommitPrepared(const std::shared_ptr<ActiveRun>& ar, std::shared_ptr<RunTransition> t,
+                      CommitPhase phase, size_t effect_count, std::function<void()> on_ok);
+  // `t` committed as the run's `version`: the driver's state follows it.
+  void OnCommitted(ActiveRun& ar, const RunTransition& t, int64_t version, size_t effect_count);
+  // The create commit of a run StartNew holds (ActiveRun::create), carrying `first` when
+  // given; answers the start, then runs `then` unless the run was not created (or was
+  // a repeat).
+  void CommitCreate(const std::shared_ptr<ActiveRun>& ar, std::shared_ptr<RunTransition> first,
+                    std::function<void()> then);
   // Drives again the runs whose commit failed for a full disk (a commit succeeded since).
   void DriveStalled();
   // Fires the run's token when this instance drives it; false when it does not.

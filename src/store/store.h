@@ -300,9 +300,17 @@ class Store {
                                             const std::optional<IdempotencyKey>& key) = 0;
   // The same, without waiting: `done` runs on this thread when the store is idle,
   // else on the committing thread; it must not block on anything but the store.
+  // `first`, when given, is the run's first change as its driver planned it from the run
+  // as created (the results of its pure first steps, and the run's start, completion or
+  // failure): it is applied in the create's own transaction, unless `key` replays an
+  // earlier run, and `run` in the answer is then the run as it is after it, with its
+  // steps. REQUIRES: `first` charges nothing (a refused charge would refuse the create).
   using CreateRunDone = std::function<void(Result<CreateRunResult>)>;
   virtual void CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
-                              CreateRunDone done) = 0;
+                              std::shared_ptr<RunTransition> first, CreateRunDone done) = 0;
+  void CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key, CreateRunDone done) {
+    CreateRunAsync(std::move(run), std::move(key), nullptr, std::move(done));
+  }
   virtual Result<RunRecord> GetRun(const std::string& run_id, bool with_steps) = 0;
   virtual Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) = 0;
   virtual Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) = 0;

@@ -2,7 +2,12 @@
 // and pages, and durability across a reopen. See store_conformance.h.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <future>
+#include <initializer_list>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +39,75 @@ TEST_P(StoreConformanceTest, CreatedRunReadsBackWithAllFields) {
   EXPECT_EQ(got->created_at, kT0);
   EXPECT_TRUE(got->steps.empty());
   EXPECT_EQ(store_->GetRun("run_9", false).status().code(), StatusCode::kNotFound);
+}
+
+// CreateRunAsync, waited for (its answer may come on the writer thread).
+Result<CreateRunResult> CreateAndWait(Store& store, RunRecord run,
+                                      std::optional<IdempotencyKey> key,
+                                      std::shared_ptr<RunTransition> first) {
+  auto promise = std::make_shared<std::promise<Result<CreateRunResult>>>();
+  std::future<Result<CreateRunResult>> answer = promise->get_future();
+  store.CreateRunAsync(std::move(run), std::move(key), std::move(first),
+                       [promise](Result<CreateRunResult> r) { promise->set_value(std::move(r)); });
+  if (answer.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    return Internal("no answer within 10 s");
+  }
+  return answer.get();
+}
+
+TEST_P(StoreConformanceTest, ACreateCarriesTheRunsFirstChangeInItsOwnCommit) {
+  // The driver's first change of a run of pure steps: one step and the completion.
+  auto first = std::make_shared<RunTransition>();
+  first->run_id = "run_1";
+  first->expected_version = 1;
+  first->expected_status = RunStatus::kPending;
+  first->next_status = RunStatus::kCompleted;
+  first->output = json{{"ok", true}};
+  first->started_at = kT0 + 1;
+  first->finished_at = kT0 + 1;
+  first->now = kT0 + 1;
+  first->from_driver = true;
+  StepRecord step;
+  step.path = step.step_id = "s0";
+  step.type = "noop";
+  step.status = StepStatus::kCompleted;
+  step.attempt = 1;
+  step.started_at = step.finished_at = kT0 + 1;
+  step.output = json{{"ok", true}};
+  first->upsert_steps.push_back(step);
+  const uint64_t commits_before = store_->GetStats().commits;
+  Result<CreateRunResult> answer = CreateAndWait(*store_, NewRun("run_1"), std::nullopt, first);
+  ASSERT_TRUE(answer.ok()) << answer.status().message();
+  EXPECT_EQ(store_->GetStats().commits, commits_before + 1);
+  const RunRecord& answered = answer->run;
+  Result<RunRecord> stored = store_->GetRun("run_1", true);
+  ASSERT_TRUE(stored.ok());
+  // The answer is the run as stored after the change, without a read back.
+  for (const RunRecord* r : std::initializer_list<const RunRecord*>{&answered, &*stored}) {
+    EXPECT_EQ(r->status, RunStatus::kCompleted);
+    EXPECT_EQ(r->version, 2);
+    EXPECT_EQ(r->output, (json{{"ok", true}}));
+    EXPECT_EQ(r->started_at, kT0 + 1);
+    EXPECT_EQ(r->finished_at, kT0 + 1);
+    EXPECT_EQ(r->input, (json{{"user", 42}}));
+    ASSERT_EQ(r->steps.size(), 1u);
+    EXPECT_EQ(r->steps[0].path, "s0");
+    EXPECT_EQ(r->steps[0].status, StepStatus::kCompleted);
+    EXPECT_EQ(r->steps[0].output, (json{{"ok", true}}));
+  }
+  EXPECT_EQ(answered.updated_at, stored->updated_at);
+
+  // A repeat of a keyed start answers the first run and applies nothing of its own.
+  IdempotencyKey key{"k-1", "hash-a", kT0 - 1000};
+  ASSERT_TRUE(store_->CreateRun(NewRun("run_2"), key).ok());
+  auto repeat_first = std::make_shared<RunTransition>(*first);
+  repeat_first->run_id = "run_3";
+  Result<CreateRunResult> repeat = CreateAndWait(*store_, NewRun("run_3"), key, repeat_first);
+  ASSERT_TRUE(repeat.ok());
+  EXPECT_TRUE(repeat->replayed);
+  EXPECT_EQ(repeat->run.id, "run_2");
+  EXPECT_EQ(store_->GetRun("run_2", true)->status, RunStatus::kPending);
+  EXPECT_EQ(store_->GetRun("run_3", false).status().code(), StatusCode::kNotFound);
 }
 
 TEST_P(StoreConformanceTest, IdempotencyKeyReplaysConflictsAndExpires) {

@@ -125,6 +125,47 @@ Status ApplyDecided(Connection& db, const std::string& run_id, std::string_view 
   return Status::Ok();
 }
 
+// `run`, as inserted, the way `first` leaves it (the fields a transition sets, and its
+// step rows, which are all new): what a read back would give, without the read.
+void ApplyToRecord(const RunTransition& first, RunRecord& run) {
+  run.version = first.expected_version + 1;
+  run.updated_at = first.now;
+  if (first.next_status) run.status = *first.next_status;
+  if (first.paused_from) run.paused_from = *first.paused_from;
+  if (first.pause) run.pause = *first.pause;
+  if (first.wait) run.wait = *first.wait;
+  if (first.cancel) run.cancel = *first.cancel;
+  if (first.output) run.output = *first.output;
+  if (first.error) run.error = *first.error;
+  if (first.started_at) run.started_at = *first.started_at;
+  if (first.finished_at) run.finished_at = *first.finished_at;
+  run.steps = first.upsert_steps;
+  for (size_t i = 0; i < run.steps.size(); ++i) {
+    run.steps[i].seq = static_cast<int64_t>(i) + 1;
+  }
+}
+
+// Applies `first`, a driver's first change of `run` (just inserted by this
+// transaction, owned by `self`). `run` stays as inserted: a batch may be applied again
+// (PostgreSQL redoes one whose change failed).
+Status ApplyFirstChange(Connection& db, const RunTransition& first, std::string_view self,
+                        const RunRecord& run, std::vector<std::string>& changed) {
+  RunHead head = HeadOf(run);
+  head.owner = std::string(self);  // as InsertRun wrote them
+  head.side_rows = false;
+  std::vector<std::string> first_changed;
+  Status applied = sql::ApplyTransitionFrom(db, first, head, self, first_changed);
+  if (!applied.ok()) {
+    return applied;
+  }
+  for (std::string& id : first_changed) {
+    if (id != run.id) {
+      changed.push_back(std::move(id));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<CreateRunResult> SqlStore::CreateRun(const RunRecord& run,
@@ -140,14 +181,31 @@ Result<CreateRunResult> SqlStore::CreateRun(const RunRecord& run,
 }
 
 void SqlStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
-                              CreateRunDone done) {
+                              std::shared_ptr<RunTransition> first, CreateRunDone done) {
+  SW_CHECK(first == nullptr || !first->charge);
   auto out = std::make_shared<CreateRunResult>(CreateRunResult{std::move(run), false});
   auto shared_key = std::make_shared<const std::optional<IdempotencyKey>>(std::move(key));
   queue_.Commit(Queue::Change{
-      [this, out, shared_key](Connection& db, std::vector<std::string>& changed) {
-        return ApplyCreateRun(db, out->run, self_, *shared_key, *out, changed);
+      [this, out, shared_key, first](Connection& db, std::vector<std::string>& changed) {
+        Status created = ApplyCreateRun(db, out->run, self_, *shared_key, *out, changed);
+        if (!created.ok() || first == nullptr || out->replayed) {
+          return created;
+        }
+        Status applied = ApplyFirstChange(db, *first, self_, out->run, changed);
+        outbox_signal_ = outbox_signal_ || (applied.ok() && !first->notify.empty());
+        return applied;
       },
-      [out, done = std::move(done)](Status s) {
+      [this, out, first, done = std::move(done)](Status s) {
+        if (s.ok() && first != nullptr && !out->replayed) {
+          ApplyToRecord(*first, out->run);  // committed: answered as it is now
+          uint64_t completed = 0;
+          for (const StepRecord& step : first->upsert_steps) {
+            completed += step.status == StepStatus::kCompleted ? 1 : 0;
+          }
+          if (completed > 0) {
+            queue_.CountCompletedSteps(completed);
+          }
+        }
         done(s.ok() ? Result<CreateRunResult>(std::move(*out)) : Result<CreateRunResult>(s));
       }});
 }

@@ -76,8 +76,9 @@ class SqlStore : public Store {
 
   Result<CreateRunResult> CreateRun(const RunRecord& run,
                                     const std::optional<IdempotencyKey>& key) override;
+  using Store::CreateRunAsync;
   void CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
-                      CreateRunDone done) override;
+                      std::shared_ptr<RunTransition> first, CreateRunDone done) override;
   Result<RunRecord> GetRun(const std::string& run_id, bool with_steps) override;
   Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
                               UpdateReads reads) override;
