@@ -560,6 +560,13 @@ void Engine::OnLostRace(const std::shared_ptr<ActiveRun>& ar, RunTransition t, C
 }
 
 void Engine::Drop(const std::shared_ptr<ActiveRun>& ar, bool reread) {
+  if (ar->create) {
+    // A new run let go before its first commit (held, stopping, an unreadable
+    // definition) is created first, still active: a Drive that comes meanwhile (a
+    // release of its workflow) finds it active and is answered by the Drop after.
+    CommitCreate(ar, nullptr, [this, ar] { Drop(ar); });
+    return;
+  }
   bool drive_again = false;
   {
     std::lock_guard lock(mu_);

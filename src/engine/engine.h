@@ -69,8 +69,9 @@ class Engine final : public RunSpawner {
   // they are pure (noop), are planned on the calling thread before the create, and their
   // results ride in the create's own commit with what follows them when that is the
   // run's completion or failure: a run of pure steps only is one commit. `done` runs
-  // after that commit, before the run goes on, with the run as committed (pending, or
-  // further along); with `key`, a repeat answers the earlier run (replayed).
+  // after that commit, before the run goes on, with the run as created (pending,
+  // version 1, whatever the commit carried); with `key`, a repeat answers the earlier
+  // run (replayed).
   using StartDone = std::function<void(Result<CreateRunResult>)>;
   void StartNew(RunRecord run, std::optional<IdempotencyKey> key, StartDone done);
   // Runs this instance may drive, found by a look at the store (several instances: it
@@ -258,7 +259,8 @@ class Engine final : public RunSpawner {
   // Fires the run's token when this instance drives it; false when it does not.
   bool StopWorkHere(const std::string& run_id);
   // Forgets the run, and drives it again when a Drive came meanwhile; when `reread`,
-  // also when the store says it is runnable.
+  // also when the store says it is runnable. A new run not created yet (StartNew) is
+  // created first.
   void Drop(const std::shared_ptr<ActiveRun>& ar, bool reread = false);
 
   // Timers and ends of runs (engine/engine_timers.cc).

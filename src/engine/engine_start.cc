@@ -1,7 +1,7 @@
 // Starting a run: the create commit, and the pure first steps that ride in it. A run
 // is planned before it exists in the store (ActiveRun::create holds its create) until
 // its first commit, which is the create; a run whose steps are all pure is then one
-// commit, and the start answers it completed.
+// commit. The start answers the run as created (pending), as the contract has it.
 #include "engine/active_run.h"
 #include "engine/engine.h"
 
@@ -31,12 +31,9 @@ void Engine::StartNew(RunRecord run, std::optional<IdempotencyKey> key, StartDon
   }
   ar->create = std::make_unique<ActiveRun::PendingCreate>(
       ActiveRun::PendingCreate{run, std::move(key), std::move(done)});
+  // Planning that lets go of the run before any commit (stopping, an unreadable
+  // definition, a held workflow) creates it pending first (Drop).
   Begin(ar, std::move(run));
-  if (ar->create) {
-    // Planning let go before any commit (stopping, an unreadable definition, a held
-    // workflow): the run is created pending, as it was asked for.
-    CommitCreate(ar, nullptr, [this, ar] { Drop(ar); });
-  }
 }
 
 void Engine::CommitCreate(const std::shared_ptr<ActiveRun>& ar,
@@ -54,7 +51,8 @@ void Engine::CommitCreate(const std::shared_ptr<ActiveRun>& ar,
           Drop(ar);  // not written; or a repeat, whose first run is driven already
           return;
         }
-        const int64_t version = created->run.version;
+        // Answered as created; the run is now as `first` left it.
+        const int64_t version = first ? first->expected_version + 1 : created->run.version;
         // Answered first: the caller may send its answer before the run goes on.
         done(std::move(created));
         if (stopping_) {

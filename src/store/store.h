@@ -303,8 +303,9 @@ class Store {
   // `first`, when given, is the run's first change as its driver planned it from the run
   // as created (the results of its pure first steps, and the run's start, completion or
   // failure): it is applied in the create's own transaction, unless `key` replays an
-  // earlier run, and `run` in the answer is then the run as it is after it, with its
-  // steps. REQUIRES: `first` charges nothing (a refused charge would refuse the create).
+  // earlier run. The answer is the run as created either way (pending, version 1): a
+  // start answers `pending` (API.md), and the driver knows what `first` made of it.
+  // REQUIRES: `first` charges nothing (a refused charge would refuse the create).
   using CreateRunDone = std::function<void(Result<CreateRunResult>)>;
   virtual void CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
                               std::shared_ptr<RunTransition> first, CreateRunDone done) = 0;

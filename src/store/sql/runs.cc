@@ -125,26 +125,6 @@ Status ApplyDecided(Connection& db, const std::string& run_id, std::string_view 
   return Status::Ok();
 }
 
-// `run`, as inserted, the way `first` leaves it (the fields a transition sets, and its
-// step rows, which are all new): what a read back would give, without the read.
-void ApplyToRecord(const RunTransition& first, RunRecord& run) {
-  run.version = first.expected_version + 1;
-  run.updated_at = first.now;
-  if (first.next_status) run.status = *first.next_status;
-  if (first.paused_from) run.paused_from = *first.paused_from;
-  if (first.pause) run.pause = *first.pause;
-  if (first.wait) run.wait = *first.wait;
-  if (first.cancel) run.cancel = *first.cancel;
-  if (first.output) run.output = *first.output;
-  if (first.error) run.error = *first.error;
-  if (first.started_at) run.started_at = *first.started_at;
-  if (first.finished_at) run.finished_at = *first.finished_at;
-  run.steps = first.upsert_steps;
-  for (size_t i = 0; i < run.steps.size(); ++i) {
-    run.steps[i].seq = static_cast<int64_t>(i) + 1;
-  }
-}
-
 // Applies `first`, a driver's first change of `run` (just inserted by this
 // transaction, owned by `self`). `run` stays as inserted: a batch may be applied again
 // (PostgreSQL redoes one whose change failed).
@@ -197,7 +177,7 @@ void SqlStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
       },
       [this, out, first, done = std::move(done)](Status s) {
         if (s.ok() && first != nullptr && !out->replayed) {
-          ApplyToRecord(*first, out->run);  // committed: answered as it is now
+          // Answered as created (pending, version 1), as the contract has a start answer.
           uint64_t completed = 0;
           for (const StepRecord& step : first->upsert_steps) {
             completed += step.status == StepStatus::kCompleted ? 1 : 0;
