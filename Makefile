@@ -83,7 +83,8 @@ sim: deps $(BUILD_DIR)/build.ninja
 
 # The libFuzzer build (clang, ASan, UBSan): only the parsers and fuzz/'s targets.
 FUZZ_BUILD_DIR ?= build-fuzz
-FUZZ_SECONDS ?= 600
+FUZZ_SECONDS ?= 1800
+FUZZ_RUNS ?= 10000000
 
 $(FUZZ_BUILD_DIR)/build.ninja:
 	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -94,10 +95,11 @@ test-fuzz: deps $(FUZZ_BUILD_DIR)/build.ninja
 	ninja -C $(FUZZ_BUILD_DIR) -j $(JOBS)
 	cd $(FUZZ_BUILD_DIR) && ctest -L fuzz --output-on-failure -j $(JOBS)
 
-# FUZZ_SECONDS per target; prints executions and crashes per target.
+# Each target until FUZZ_RUNS executions or FUZZ_SECONDS, JOBS at a time; prints the
+# executions, seconds and crashes per target.
 fuzz: deps $(FUZZ_BUILD_DIR)/build.ninja
 	ninja -C $(FUZZ_BUILD_DIR) -j $(JOBS)
-	fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+	fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_RUNS) $(JOBS)
 
 # The C++ tests and the e2e suite under AddressSanitizer + UBSan (build-asan/), then under
 # ThreadSanitizer (build-tsan/); not part of `make test` (docs/reliability.md).

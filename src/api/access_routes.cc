@@ -66,14 +66,14 @@ void CreateToken(ApiContext& api, Call& call) {
                                  : std::nullopt;
   if (!role) {
     call.Fail(InvalidArgument("'role' must be viewer, operator, admin or agent",
-                              json{{"field", "role"}}));
+                              {.field = "role"}));
     return;
   }
   if (!call.body.contains("name") || !call.body["name"].is_string() ||
       call.body["name"].get<std::string>().empty() ||
       call.body["name"].get<std::string>().size() > 100) {
     call.Fail(InvalidArgument("'name' must be a non-empty string (at most 100 characters)",
-                              json{{"field", "name"}}));
+                              {.field = "name"}));
     return;
   }
   Result<CreatedToken> created =
@@ -105,7 +105,7 @@ void ListAudit(ApiContext& api, Call& call) {
   const std::string cursor = call.Query("cursor");
   if (!cursor.empty() && !IsWellFormedId("aud", cursor)) {
     call.Fail(InvalidArgument("'cursor' is not a cursor this server gave out",
-                              json{{"field", "cursor"}}));
+                              {.field = "cursor"}));
     return;
   }
   Result<std::vector<AuditEntry>> entries =

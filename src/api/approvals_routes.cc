@@ -29,7 +29,7 @@ Result<HumanTaskFilter> ParseApprovalFilter(const std::map<std::string, std::str
   filter.kind = kApprovalKind;
   if (auto it = q.find("status"); it != q.end() && !it->second.empty()) {
     if (!ParseApprovalStatus(it->second)) {
-      return InvalidArgument("Unknown status '" + it->second + "'", json{{"field", "status"}});
+      return InvalidArgument("Unknown status '" + it->second + "'", {.field = "status"});
     }
     filter.status = it->second;
   }
@@ -66,7 +66,7 @@ Result<DecisionRequest> ParseDecision(const json& body) {
   if (!decision.is_string() ||
       (decision.get<std::string>() != "approve" && decision.get<std::string>() != "deny")) {
     return InvalidArgument("'decision' must be \"approve\" or \"deny\"",
-                           json{{"field", "decision"}});
+                           {.field = "decision"});
   }
   request.approve = decision.get<std::string>() == "approve";
   if (body.contains("comment") && !body["comment"].is_null()) {
@@ -74,7 +74,7 @@ Result<DecisionRequest> ParseDecision(const json& body) {
         body["comment"].get<std::string>().size() > kMaxCommentBytes) {
       return InvalidArgument(
           "'comment' must be a string of at most " + std::to_string(kMaxCommentBytes) + " bytes",
-          json{{"field", "comment"}});
+          {.field = "comment"});
     }
     request.comment = body["comment"].get<std::string>();
   }
@@ -132,7 +132,7 @@ void CreateApprovalLink(ApiContext& api, Call& call) {
       recipient.get<std::string>().size() > kMaxRecipientBytes) {
     call.Fail(InvalidArgument("'recipient' must be a non-empty string of at most " +
                                   std::to_string(kMaxRecipientBytes) + " bytes",
-                              json{{"field", "recipient"}}));
+                              {.field = "recipient"}));
     return;
   }
   Result<MagicLink> link =
@@ -154,7 +154,7 @@ void SubmitForm(ApiContext& api, Call& call) {
     return;
   }
   if (!call.body.contains("data")) {
-    call.Fail(InvalidArgument("'data' is required", json{{"field", "data"}}));
+    call.Fail(InvalidArgument("'data' is required", {.field = "data"}));
     return;
   }
   ReplyTask(call, 200, api.tasks.SubmitForm(call.ctx, call.Param("form_id"), call.body["data"]));

@@ -113,7 +113,7 @@ void DecideByLink(ApiContext& api, Call& call) {
   }
   Result<HumanTaskRecord> after = api.tasks.DecideByLink(call.Param("token"), *request);
   if (!after.ok()) {
-    if (after.status().api_code() == "gone") {
+    if (after.status().reason() == "gone") {
       ReplyGone(call, form_post, after.status().message());
     } else if (form_post && after.status().code() == StatusCode::kNotFound) {
       ReplyHtml(call, 404, "Not found", "<h1>No such link</h1>");

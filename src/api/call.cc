@@ -154,12 +154,12 @@ void Call::Reply(int status, const json& body_json, HttpHeaders headers) {
 }
 
 void Call::Fail(const Status& s) {
-  int status = s.api_code() == "method_not_allowed" ? 405 : HttpStatusFor(s);
+  int status = s.reason() == "method_not_allowed" ? 405 : HttpStatusFor(s);
   if (status >= 500) {
     spdlog::error("event=http.error method={} path={} status={} request_id={} message={}",
                   req.method, req.path, status, request_id, s.message());
   }
-  if (s.api_code() == "unsupported_media_type") status = 415;
+  if (s.reason() == "unsupported_media_type") status = 415;
   Reply(status, ErrorJson(s));
 }
 
@@ -175,7 +175,7 @@ bool Call::ParseObject(std::initializer_list<std::string_view> allowed, bool req
     bool known = false;
     for (std::string_view a : allowed) known = known || a == key;
     if (!known) {
-      Fail(InvalidArgument("Unknown field '" + key + "'", json{{"field", key}}));
+      Fail(InvalidArgument("Unknown field '" + key + "'", {.field = key}));
       return false;
     }
   }

@@ -18,7 +18,7 @@ void SendEvent(ApiContext& api, Call& call) {
       call.body["event_type"].get<std::string>().empty() ||
       call.body["event_type"].get<std::string>().size() > 200) {
     call.Fail(InvalidArgument("'event_type' must be a non-empty string (at most 200 characters)",
-                              json{{"field", "event_type"}}));
+                              {.field = "event_type"}));
     return;
   }
   json payload = call.body.value("payload", json());

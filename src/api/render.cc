@@ -203,7 +203,7 @@ int HttpStatusFor(const Status& s) {
     case StatusCode::kNotFound:
       return 404;
     case StatusCode::kFailedPrecondition:
-      return s.api_code() == "gone" ? 410 : 409;
+      return s.reason() == "gone" ? 410 : 409;
     case StatusCode::kAborted:
     case StatusCode::kAlreadyExists:
       return 409;
@@ -212,9 +212,9 @@ int HttpStatusFor(const Status& s) {
     case StatusCode::kUnauthenticated:
       return 401;
     case StatusCode::kResourceExhausted:
-      return s.api_code() == "rate_limited" ? 429 : 413;
+      return s.reason() == "rate_limited" ? 429 : 413;
     case StatusCode::kUnavailable:
-      return s.api_code() == "refresh_failed" ? 502 : 503;  // the token endpoint failed
+      return s.reason() == "refresh_failed" ? 502 : 503;  // the token endpoint failed
     case StatusCode::kCancelled:
       return 409;
     case StatusCode::kDeadlineExceeded:
@@ -225,8 +225,10 @@ int HttpStatusFor(const Status& s) {
   return 500;
 }
 
+constexpr char kRunChangedSentence[] = "State changed; please refresh";
+
 json ErrorJson(const Status& s) {
-  std::string code = s.api_code();
+  std::string code = s.reason();
   if (code.empty()) {
     switch (s.code()) {
       case StatusCode::kInvalidArgument:
@@ -254,10 +256,18 @@ json ErrorJson(const Status& s) {
         code = "internal";
     }
   }
-  json error = {{"code", code}, {"message", s.message()}};
-  if (s.extra().is_object()) {
-    for (const auto& [k, v] : s.extra().items()) {
-      error[k] = v;
+  const ErrorDetail& d = s.detail();
+  // A run that changed behind its caller is answered with the contract's sentence.
+  json error = {{"code", code}, {"message", d.run_changed ? kRunChangedSentence : s.message()}};
+  if (!d.step_id.empty()) error["step_id"] = d.step_id;
+  if (!d.field.empty()) error["field"] = d.field;
+  if (!d.connection_id.empty()) error["connection_id"] = d.connection_id;
+  if (d.current_status) error["current_status"] = ToString(*d.current_status);
+  if (d.version) error["version"] = *d.version;
+  if (!d.errors.empty()) {
+    json& errors = error["errors"] = json::array();
+    for (const FieldError& e : d.errors) {
+      errors.push_back({{"path", e.path}, {"message", e.message}});
     }
   }
   return json{{"error", error}};

@@ -27,7 +27,7 @@ struct RequestTarget {
   std::map<std::string, std::string> query;
 };
 
-// kInvalidArgument (api code invalid_request) when `target` is malformed.
+// kInvalidArgument (reason invalid_request) when `target` is malformed.
 Result<RequestTarget> ParseRequestTarget(std::string_view target);
 
 }  // namespace sw

@@ -151,7 +151,7 @@ bool ParseControl(Call& call, RunAction action, ControlRequest& request) {
   request.action = action;
   if (call.body.contains("reason")) {
     if (!call.body["reason"].is_string() && !call.body["reason"].is_null()) {
-      call.Fail(InvalidArgument("'reason' must be a string", json{{"field", "reason"}}));
+      call.Fail(InvalidArgument("'reason' must be a string", {.field = "reason"}));
       return false;
     }
     if (call.body["reason"].is_string()) {
@@ -169,7 +169,7 @@ bool ParseControl(Call& call, RunAction action, ControlRequest& request) {
             : std::nullopt;
     if (!s) {
       call.Fail(InvalidArgument("'expected_status' must be a run status",
-                                json{{"field", "expected_status"}}));
+                                {.field = "expected_status"}));
       return false;
     }
     request.expected_status = s;
@@ -214,7 +214,7 @@ void Start(ApiContext& api, Call& call, bool trigger) {
     if (!call.ParseObject({"input"})) return;
     if (call.body.contains("input")) {
       if (!call.body["input"].is_object()) {
-        call.Fail(InvalidArgument("'input' must be a JSON object", json{{"field", "input"}}));
+        call.Fail(InvalidArgument("'input' must be a JSON object", {.field = "input"}));
         return;
       }
       request.input = call.body["input"];

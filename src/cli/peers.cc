@@ -18,7 +18,7 @@ void ListenToPeers(PgNotifier& peers, Engine& engine, FakeClockControl* fake_clo
             break;
           case Notifier::Topic::kRunCancelled:
             for (const std::string& run_id : keys) {
-              engine.StopWork(run_id);
+              engine.StopWorkHere(run_id);
             }
             break;
           case Notifier::Topic::kWorkflowHold:

@@ -13,7 +13,7 @@
 namespace sw {
 
 // `{"spend_cap", "soft_threshold", "prices", "currency"}`, each optional: kInvalidArgument
-// naming the field (extra.field, e.g. "prices.http") for an unknown key or step type, a
+// naming the field (detail.field, e.g. "prices.http") for an unknown key or step type, a
 // wrong type, a negative amount, more than 6 decimals, a threshold outside (0, 1] or a
 // currency that is not three capital letters. Fills the settings of `into`.
 Status ParseBillingUpdate(const nlohmann::json& body, BillingUpdate& into);

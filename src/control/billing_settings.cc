@@ -12,7 +12,7 @@ namespace {
 using json = nlohmann::json;
 
 Status Invalid(const std::string& field, const std::string& message) {
-  return Status(StatusCode::kInvalidArgument, message, "invalid_request", json{{"field", field}});
+  return InvalidArgument(message, {.field = field});
 }
 
 // Prices are of step attempts: the kinds that execute, and `default`.

@@ -39,7 +39,7 @@ Status ReadString(const json& obj, const std::string& prefix, const char* key, b
 }  // namespace
 
 Status ConnectionFieldError(const std::string& field, const std::string& message) {
-  return Status(StatusCode::kInvalidArgument, message, "invalid_request", json{{"field", field}});
+  return InvalidArgument(message, {.field = field});
 }
 
 Status ParseOAuth2Settings(const json& oauth2, bool creating, OAuth2Settings& into) {

@@ -12,7 +12,7 @@
 
 namespace sw {
 
-// kInvalidArgument (api code invalid_request) with extra.field naming `field`.
+// kInvalidArgument (reason invalid_request) with detail.field naming `field`.
 Status ConnectionFieldError(const std::string& field, const std::string& message);
 
 // Reads `oauth2` into `into`, replacing what it carries. `creating`: the fields a new

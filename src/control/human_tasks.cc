@@ -214,7 +214,8 @@ Result<HumanTaskRecord> HumanTasks::SubmitForm(const RequestContext& ctx,
                   "invalid_transition");
   }
   if (std::vector<SchemaError> errors = Validate(form->policy.schema, data); !errors.empty()) {
-    return InvalidArgument("The data does not match the form's schema", json{{"errors", errors}});
+    return InvalidArgument("The data does not match the form's schema",
+                           {.errors = std::move(errors)});
   }
   const Principal& p = ctx.principal;
   HumanTaskChange c;

@@ -60,11 +60,11 @@ class HumanTasks {
   // The link's approval; kNotFound for a token no link has.
   Result<LinkView> ViewLink(const std::string& token);
   // Decides by the link (via "link", by its recipient): kFailedPrecondition with
-  // api code "gone" when it is used, expired or its approval closed.
+  // reason "gone" when it is used, expired or its approval closed.
   Result<HumanTaskRecord> DecideByLink(const std::string& token, const DecisionRequest& request);
 
-  // Validates `data` with the form's schema: kInvalidArgument with extra
-  // {"errors": [{path, message}]} and nothing changes; a form not open is
+  // Validates `data` with the form's schema: kInvalidArgument with each
+  // error (path, message) in the detail's `errors` and nothing changes; a form not open is
   // kFailedPrecondition "invalid_transition".
   Result<HumanTaskRecord> SubmitForm(const RequestContext& ctx, const std::string& form_id,
                                      const nlohmann::json& data);

@@ -15,7 +15,7 @@ constexpr size_t kMaxAddress = 254;  // RFC 5321's path limit
 constexpr size_t kMaxLocalPart = 64;
 
 Status FieldError(const std::string& field, const std::string& message) {
-  return InvalidArgument("'" + field + "' " + message, json{{"field", field}});
+  return InvalidArgument("'" + field + "' " + message, {.field = field});
 }
 
 // An object with only `allowed` keys, or an error naming the first other one.

@@ -19,7 +19,7 @@ inline constexpr size_t kMaxWebhooks = 20;
 
 // `{"email": {"to": [addresses]}, "webhooks": [{"url", "format": "json"|"slack"}]}`; both
 // keys optional, `format` defaults to json. kInvalidArgument naming the field
-// (extra.field, e.g. "webhooks[1].url") for an unknown key, a wrong type, an address or
+// (detail.field, e.g. "webhooks[1].url") for an unknown key, a wrong type, an address or
 // URL that is not one, a repeat, or too many.
 Result<NotificationChannels> ParseNotificationChannels(const nlohmann::json& body);
 nlohmann::json NotificationChannelsJson(const NotificationChannels& channels);

@@ -54,9 +54,10 @@ Result<PutWorkflowResult> ControlService::ApplyWorkflow(const RequestContext& ct
   }
   if (const StepDef* shell = (*def)->FindStepWith(&StepTraits::needs_shell);
       shell != nullptr && !engine_.AllowsShell()) {
-    return Status(StatusCode::kInvalidArgument,
-                  "step '" + shell->id + "': shell steps need a server started with --allow-shell",
-                  "invalid_definition", json{{"step_id", shell->id}, {"field", "type"}});
+    return Status(
+        StatusCode::kInvalidArgument,
+        "step '" + shell->id + "': shell steps need a server started with --allow-shell",
+        ErrorDetail{.reason = "invalid_definition", .step_id = shell->id, .field = "type"});
   }
   json stored = body;
   stored["id"] = workflow_id;

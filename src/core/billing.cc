@@ -13,7 +13,7 @@ using json = nlohmann::json;
 
 Status BadAmount(std::string_view field, std::string_view what) {
   return InvalidArgument("'" + std::string(field) + "' " + std::string(what),
-                         json{{"field", std::string(field)}});
+                         {.field = std::string(field)});
 }
 
 // Parses the shortest decimal form of `d` ("1.5", "2e-06", "1e+15") as micros; false

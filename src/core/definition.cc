@@ -110,8 +110,7 @@ class Parser final : public NestedStepParser {
       Result<RetryPolicy> retry =
           ParseRetryPolicy(item.value("retry", json()), item.value("retry_on", json()));
       if (!retry.ok()) {
-        return DefinitionError(retry.status().message(), step.id,
-                               retry.status().extra().value("field", "retry"));
+        return DefinitionError(retry.status(), step.id, "retry");
       }
       step.retry = std::move(retry).value();
     }

@@ -75,8 +75,8 @@ struct Definition {
 };
 
 // Parses and validates `doc`. `workflow_id` is the id from the URL; a body `id` must
-// match it. Errors are kInvalidArgument with api code "invalid_definition" and extra
-// {"step_id"?, "field"}.
+// match it. Errors are kInvalidArgument with reason "invalid_definition" and the step
+// (when there is one) and field in their detail.
 Result<std::shared_ptr<const Definition>> ParseDefinition(const nlohmann::json& doc,
                                                           std::string_view workflow_id);
 

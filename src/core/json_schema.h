@@ -43,12 +43,7 @@ inline constexpr int kMaxSchemaWalkDepth = 256;
 // the data itself, "/items/0/name"); for a missing required property it names the
 // property ("/name"). `message` is a sentence about that value ("must be an integer",
 // "is required").
-struct SchemaError {
-  std::string path;
-  std::string message;
-
-  bool operator==(const SchemaError&) const = default;
-};
+using SchemaError = FieldError;  // core/result.h
 // {"path": ..., "message": ...}, as the API answers it; json(errors) gives the array.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SchemaError, path, message)
 

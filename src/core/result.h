@@ -5,10 +5,12 @@
 // Thread-compatible value types.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace sw {
 
@@ -28,37 +30,61 @@ enum class StatusCode {
   kInternal,            // a bug or an environment failure: 500
 };
 
-// Status carries a code, a human sentence, an API error code (snake_case, optional:
-// the api layer derives one from the code when empty) and extra fields for the error
-// object (e.g. {"step_id": "fetch", "field": "with.url"}).
+enum class RunStatus;  // core/run_status.h
+
+// One of several errors of a value (a form's data against its schema): where, and what.
+struct FieldError {
+  std::string path;     // a JSON pointer into the value ("/age"); "" for the value itself
+  std::string message;  // about that value: "must be an integer", "is required"
+
+  bool operator==(const FieldError&) const = default;
+};
+
+// What an error is about beyond its code, as data: the stable reason a program reads
+// (it is also the `code` a step error records) and the fields that locate the error.
+// api/ alone turns it into the contract's error object, its HTTP status and the
+// contract's sentences.
+struct ErrorDetail {
+  std::string reason{};         // snake_case, stable: "connection_expired", "timeout";
+                                // empty: api/ names it after the StatusCode
+  std::string step_id{};        // the step the error concerns
+  std::string field{};          // the input it concerns: "with.url", "retry.initial", "cursor"
+  std::string connection_id{};  // the connection that needs reconnecting
+  // A run's compare-and-set lost: the run changed since the caller saw it, and where
+  // it is now when the store read it.
+  bool run_changed = false;
+  std::optional<RunStatus> current_status{};
+  std::optional<int64_t> version{};
+  std::vector<FieldError> errors{};  // each wrong part of the input, when there are several
+};
+
+// Status: a code, a sentence for people (logs, the run's error) and the detail.
 class Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message, std::string api_code = "",
-         nlohmann::json extra = nullptr)
-      : code_(code),
-        message_(std::move(message)),
-        api_code_(std::move(api_code)),
-        extra_(std::move(extra)) {}
+  Status(StatusCode code, std::string message, ErrorDetail detail = {})
+      : code_(code), message_(std::move(message)), detail_(std::move(detail)) {}
+  Status(StatusCode code, std::string message, std::string reason)
+      : Status(code, std::move(message), ErrorDetail{.reason = std::move(reason)}) {}
 
   static Status Ok() { return Status(); }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  const std::string& api_code() const { return api_code_; }
-  const nlohmann::json& extra() const { return extra_; }
+  const std::string& reason() const { return detail_.reason; }
+  const ErrorDetail& detail() const { return detail_; }
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
-  std::string api_code_;
-  nlohmann::json extra_;
+  ErrorDetail detail_;
 };
 
-inline Status InvalidArgument(std::string message, nlohmann::json extra = nullptr) {
-  return Status(StatusCode::kInvalidArgument, std::move(message), "invalid_request",
-                std::move(extra));
+// Bad input; the reason is "invalid_request" unless `detail` names another.
+inline Status InvalidArgument(std::string message, ErrorDetail detail = {}) {
+  if (detail.reason.empty()) detail.reason = "invalid_request";
+  return Status(StatusCode::kInvalidArgument, std::move(message), std::move(detail));
 }
 inline Status NotFound(std::string message) {
   return Status(StatusCode::kNotFound, std::move(message), "not_found");

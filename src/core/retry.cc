@@ -12,8 +12,8 @@ using nlohmann::json;
 namespace {
 
 Status RetryError(const std::string& message, const std::string& field) {
-  return Status(StatusCode::kInvalidArgument, message, "invalid_definition",
-                json{{"field", field}});
+  return Status(StatusCode::kInvalidArgument, message,
+                ErrorDetail{.reason = "invalid_definition", .field = field});
 }
 
 Result<std::chrono::milliseconds> DurationField(const json& value, const std::string& field) {

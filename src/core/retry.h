@@ -36,7 +36,7 @@ struct RetryPolicy {
 const std::vector<std::string>& RetryableCodes();
 
 // Parses a step's `retry` object and `retry_on` list (either may be null). Errors are
-// kInvalidArgument naming the field (`retry.initial`, `retry_on[1]`, ...) in extra.field.
+// kInvalidArgument naming the field (`retry.initial`, `retry_on[1]`, ...) in detail.field.
 Result<RetryPolicy> ParseRetryPolicy(const nlohmann::json& retry, const nlohmann::json& retry_on);
 
 // True when a failure with `code` (and `http_status` for http_error) may be retried.

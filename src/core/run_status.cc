@@ -141,12 +141,18 @@ Result<ActionOutcome> DecideAction(std::string_view run_id, RunStatus from, RunA
 }
 
 Status StateChanged() {
-  return Status(StatusCode::kAborted, "State changed; please refresh", "state_changed");
+  return Status(StatusCode::kAborted, "the run changed meanwhile",
+                ErrorDetail{.reason = "state_changed", .run_changed = true});
 }
 
 Status StateChanged(RunStatus current, int64_t version) {
-  return Status(StatusCode::kAborted, "State changed; please refresh", "state_changed",
-                nlohmann::json{{"current_status", ToString(current)}, {"version", version}});
+  return Status(StatusCode::kAborted,
+                "the run changed meanwhile: it is " + std::string(ToString(current)) +
+                    " at version " + std::to_string(version),
+                ErrorDetail{.reason = "state_changed",
+                            .run_changed = true,
+                            .current_status = current,
+                            .version = version});
 }
 
 }  // namespace sw

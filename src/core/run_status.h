@@ -46,8 +46,8 @@ std::vector<RunAction> AllowedActions(RunStatus status, bool in_backoff = false)
 // - otherwise kFailedPrecondition "Cannot <action> workflow run <id> with status <s>".
 // `paused_from` is where a paused run returns on resume (pending or running).
 // A lost compare-and-set: the run is no longer at the status and version the caller
-// saw. kAborted "state_changed" with the contract's sentence and, when the run was read,
-// its {current_status, version} in extra.
+// saw. kAborted with reason "state_changed", `run_changed` and, when the run was read,
+// its current status and version in the detail (api/ answers the contract's sentence).
 Status StateChanged();
 Status StateChanged(RunStatus current, int64_t version);
 

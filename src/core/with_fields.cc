@@ -6,7 +6,7 @@ namespace sw {
 
 Status WithFieldError(std::string_view field, std::string message) {
   const std::string name = "with." + std::string(field);
-  return InvalidArgument(name + ": " + std::move(message), nlohmann::json{{"field", name}});
+  return InvalidArgument(name + ": " + std::move(message), {.field = name});
 }
 
 Result<std::string> WithMessage(const nlohmann::json& with, std::string_view field) {

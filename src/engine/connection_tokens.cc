@@ -42,8 +42,9 @@ std::string TitleCase(const std::string& app) {
 }  // namespace
 
 Status ConnectionNeedsReauth(const std::string& connection_id) {
-  return Status(StatusCode::kFailedPrecondition, kNeedsReauthMessage, kNeedsReauthCode,
-                json{{"connection_id", connection_id}});
+  return Status(
+      StatusCode::kFailedPrecondition, kNeedsReauthMessage,
+      ErrorDetail{.reason = std::string(kNeedsReauthCode), .connection_id = connection_id});
 }
 
 ConnectionTokens::ConnectionTokens(Store& store, const Clock& clock, HttpClient& http,

@@ -48,7 +48,7 @@ struct AccessToken {
 };
 
 // kFailedPrecondition "connection_needs_reauth" with the contract's sentence and
-// {"connection_id"} in extra.
+// the connection in its detail (connection_id).
 Status ConnectionNeedsReauth(const std::string& connection_id);
 
 class ConnectionTokens {

@@ -221,9 +221,9 @@ void Engine::Begin(const std::shared_ptr<ActiveRun>& ar, RunRecord run) {
   ar->run = std::move(run);
   ar->run.steps.clear();
   if (!replayed.ok()) {
-    json error = {{"message", replayed.message()}, {"code", replayed.api_code()}};
-    if (replayed.extra().is_object() && replayed.extra().contains("step_id")) {
-      error["step_id"] = replayed.extra()["step_id"];
+    json error = {{"message", replayed.message()}, {"code", replayed.reason()}};
+    if (!replayed.detail().step_id.empty()) {
+      error["step_id"] = replayed.detail().step_id;
     }
     FailRun(ar, nullptr, "", std::move(error), nullptr, CommitPhase::kBeforeWork);
     return;
@@ -259,9 +259,10 @@ Status Engine::Replay(ActiveRun& ar, const RunRecord& run) {
     }
     if (row.status == StepStatus::kFailed) {
       // It failed while the run was paused; the failure takes effect on resume.
-      return Status(StatusCode::kFailedPrecondition,
-                    row.error.value("message", "step '" + row.step_id + "' failed"),
-                    row.error.value("code", "step_failed"), json{{"step_id", row.step_id}});
+      return Status(
+          StatusCode::kFailedPrecondition,
+          row.error.value("message", "step '" + row.step_id + "' failed"),
+          ErrorDetail{.reason = row.error.value("code", "step_failed"), .step_id = row.step_id});
     }
     if (row.status != StepStatus::kCompleted) {
       break;
@@ -294,7 +295,7 @@ void Engine::Step(const std::shared_ptr<ActiveRun>& ar) {
     }
     case CursorAction::Kind::kFail:
       FailRun(ar, nullptr, "",
-              json{{"message", action.error.message()}, {"code", action.error.api_code()}}, nullptr,
+              json{{"message", action.error.message()}, {"code", action.error.reason()}}, nullptr,
               CommitPhase::kBeforeWork);
       return;
     case CursorAction::Kind::kExecute:
@@ -471,11 +472,11 @@ void Engine::CommitPrepared(const std::shared_ptr<ActiveRun>& ar,
       return;
     }
     if (r.status().code() == StatusCode::kResourceExhausted &&
-        r.status().api_code() == kSpendCapRefused) {
+        r.status().reason() == kSpendCapRefused) {
       OnSpendRefused(ar, *shared->charge);
       return;
     }
-    if (r.status().api_code() == kLeaseLost) {
+    if (r.status().reason() == kLeaseLost) {
       spdlog::info("event=run.let_go run={} reason={}", ar->id, r.status().message());
       Drop(ar);  // another instance drives it
       return;

@@ -87,8 +87,9 @@ class Engine final : public RunSpawner {
   // billing changed (kBillingChanged). Set before Start; it outlives the engine.
   void SetPeers(Notifier* peers) { peers_ = peers; }
   // The run's work in flight stops if this instance drives it (a cancel committed
-  // elsewhere). Only fires a token: safe on any thread.
-  void StopWork(const std::string& run_id);
+  // here or elsewhere); false when it does not drive it. Only fires a token: safe on
+  // any thread.
+  bool StopWorkHere(const std::string& run_id);
   // Another instance committed changes of these runs: a cancel of a run this one drives
   // stops its work in flight here. Only hands off.
   void OnChangedElsewhere(const std::vector<std::string>& run_ids);
@@ -256,8 +257,6 @@ class Engine final : public RunSpawner {
                     std::function<void()> then);
   // Drives again the runs whose commit failed for a full disk (a commit succeeded since).
   void DriveStalled();
-  // Fires the run's token when this instance drives it; false when it does not.
-  bool StopWorkHere(const std::string& run_id);
   // Forgets the run, and drives it again when a Drive came meanwhile; when `reread`,
   // also when the store says it is runnable. A new run not created yet (StartNew) is
   // created first.

@@ -31,8 +31,6 @@ void Engine::OnCancelled(const std::string& run_id) {
   }
 }
 
-void Engine::StopWork(const std::string& run_id) { StopWorkHere(run_id); }
-
 bool Engine::StopWorkHere(const std::string& run_id) {
   std::shared_ptr<CancellationToken> token;
   {

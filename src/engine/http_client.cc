@@ -467,7 +467,7 @@ asio::awaitable<Result<HttpResponse>> Fetch(HopContext& hop, HttpRequest request
     Result<HttpUrl> next = ResolveRedirect(*url, location->value());
     if (!next.ok()) {
       co_return Status(next.status().code(), "redirect: " + next.status().message(),
-                       next.status().api_code());
+                       next.status().reason());
     }
     if (raw->result_int() == 303 && request.method != "HEAD") {
       request.method = "GET";

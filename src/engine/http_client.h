@@ -43,8 +43,8 @@ inline constexpr int kMaxRedirects = 5;
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
-  // Errors: kUnavailable (connect/read failures, api code "connection_error"),
-  // kDeadlineExceeded with api code "timeout", kPermissionDenied with api code
+  // Errors: kUnavailable (connect/read failures, reason "connection_error"),
+  // kDeadlineExceeded with reason "timeout", kPermissionDenied with reason
   // "target_not_allowed", kCancelled with "cancelled" when the token fired.
   virtual void Send(HttpRequest request, std::shared_ptr<CancellationToken> token,
                     std::function<void(Result<HttpResponse>)> done) = 0;

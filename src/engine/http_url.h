@@ -42,7 +42,7 @@ struct HttpUrl {
   }
 };
 
-// An absolute http or https URL. kInvalidArgument with api code "invalid_url" for
+// An absolute http or https URL. kInvalidArgument with reason "invalid_url" for
 // anything else (too long, spaces or non-ASCII, another scheme, no host, a bad port).
 Result<HttpUrl> ParseHttpUrl(std::string_view text);
 

@@ -28,7 +28,7 @@ struct TokenGrant {
   int64_t expires_at = 0;     // 0: the answer gave no expiry
 };
 
-// Error codes of a failed token request: kFailedPrecondition with api code
+// Error codes of a failed token request: kFailedPrecondition with reason
 // "connection_needs_reauth" (permanent; the message is the provider's "<error>:
 // <error_description>"), kUnavailable with "refresh_failed" (transient), kCancelled.
 inline constexpr char kNeedsReauthCode[] = "connection_needs_reauth";

@@ -81,9 +81,9 @@ class ProcessRunner {
   virtual ~ProcessRunner() = default;
 
   // Runs the process; `done` runs once, on the runner's thread, when the process and its
-  // group are gone and it is reaped. Errors: kCancelled (api code "cancelled") when the
-  // token fired, kDeadlineExceeded with api code "timeout" when the timeout passed (the
-  // process was killed), kFailedPrecondition with api code "spawn_failed" when it could
+  // group are gone and it is reaped. Errors: kCancelled (reason "cancelled") when the
+  // token fired, kDeadlineExceeded with reason "timeout" when the timeout passed (the
+  // process was killed), kFailedPrecondition with reason "spawn_failed" when it could
   // not start (program not found or not executable, bad cwd; the message names argv[0]
   // or the cwd and the errno text), kInvalidArgument ("spawn_failed") for an empty argv
   // or a malformed environment name, kUnavailable ("spawn_failed") when the server is

@@ -2,7 +2,7 @@
 // needs is prepared first (Prepare allocates; the forked side must not), then
 // SpawnKept forks the keeper and waits for its word that the program runs (or why not).
 //
-// Thread-safe: no shared state. The errors are those of ProcessRunner::Run (api code
+// Thread-safe: no shared state. The errors are those of ProcessRunner::Run (reason
 // "spawn_failed").
 #pragma once
 

@@ -43,7 +43,7 @@ struct SpendCharge {
   int attempts = 0;  // how many priced attempts `amount` is the sum of (for the caller)
 };
 
-// The api_code of a transition refused for its charge.
+// The reason of a transition refused for its charge.
 inline constexpr char kSpendCapRefused[] = "spend_cap";
 
 // A workflow whose spend hold ended.

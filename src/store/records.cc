@@ -33,12 +33,10 @@ Status DataCorruption(std::string_view table, std::string_view row, std::string_
   if (value.size() > kMaxShown) {
     shown += "...";
   }
-  return Status(
-      StatusCode::kInternal,
-      "data corruption: table " + std::string(table) + ", row " + std::string(row) + ", column " +
-          std::string(column) + " holds '" + shown + "'",
-      "data_corruption",
-      nlohmann::json{{"table", table}, {"row", row}, {"column", column}, {"value", shown}});
+  return Status(StatusCode::kInternal,
+                "data corruption: table " + std::string(table) + ", row " + std::string(row) +
+                    ", column " + std::string(column) + " holds '" + shown + "'",
+                "data_corruption");
 }
 
 }  // namespace sw

@@ -198,13 +198,13 @@ struct RunStatusCount {
   int64_t count;
 };
 
-// The api code of a write that failed because the disk is full. Such a commit was
+// The reason of a write that failed because the disk is full. Such a commit was
 // rolled back whole, so it is not sticky: the store tries the next commit again.
 inline constexpr std::string_view kDiskFull = "disk_full";
-// The api code of a write that failed because the database could not be reached (a
+// The reason of a write that failed because the database could not be reached (a
 // PostgreSQL server restarting). Not sticky either: the next commit tries again.
 inline constexpr std::string_view kDatabaseUnavailable = "database_unavailable";
-// The api code of a write the database rolled back to break a deadlock or a
+// The reason of a write the database rolled back to break a deadlock or a
 // serialization conflict with another instance's writer. The store tries the batch
 // again; this is what is left when the conflicts went on.
 inline constexpr std::string_view kWriteConflict = "write_conflict";
@@ -213,8 +213,8 @@ inline constexpr std::string_view kWriteConflict = "write_conflict";
 // (a full disk, a database out of reach, a conflict with another writer), so the store
 // keeps trying later commits.
 inline bool IsTransientWriteFailure(const Status& s) {
-  return s.api_code() == kDiskFull || s.api_code() == kDatabaseUnavailable ||
-         s.api_code() == kWriteConflict;
+  return s.reason() == kDiskFull || s.reason() == kDatabaseUnavailable ||
+         s.reason() == kWriteConflict;
 }
 
 class Store {

@@ -88,7 +88,7 @@ void ExpectMalformed(const std::string& target) {
   Result<RequestTarget> parsed = ParseRequestTarget(target);
   ASSERT_FALSE(parsed.ok()) << target;
   EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << target;
-  EXPECT_EQ(parsed.status().api_code(), "invalid_request") << target;
+  EXPECT_EQ(parsed.status().reason(), "invalid_request") << target;
 }
 
 TEST(RequestTargetTest, MalformedTargetsAreInvalidArgument) {

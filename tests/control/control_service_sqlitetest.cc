@@ -42,7 +42,7 @@ TEST_F(ControlServiceTest, AWaitingRunCannotBePausedButCanBeCancelled) {
   Result<RunRecord> paused = Control(id, RunAction::kPause);
   ASSERT_FALSE(paused.ok());
   EXPECT_EQ(paused.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(paused.status().api_code(), "invalid_transition");
+  EXPECT_EQ(paused.status().reason(), "invalid_transition");
   EXPECT_EQ(paused.status().message(), "Cannot pause workflow run " + id + " with status waiting");
   Result<RunRecord> cancelled = Control(id, RunAction::kCancel);
   ASSERT_TRUE(cancelled.ok()) << cancelled.status().message();
@@ -55,7 +55,7 @@ TEST_F(ControlServiceTest, AControlTheStatusDoesNotAllowIsRefusedAsAnInvalidTran
   Result<RunRecord> resumed = Control(id, RunAction::kResume);
   ASSERT_FALSE(resumed.ok());
   EXPECT_EQ(resumed.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(resumed.status().api_code(), "invalid_transition");
+  EXPECT_EQ(resumed.status().reason(), "invalid_transition");
   EXPECT_EQ(resumed.status().message(),
             "Cannot resume workflow run " + id + " with status waiting");
 
@@ -75,9 +75,9 @@ TEST_F(ControlServiceTest, AStaleExpectedVersionIsStateChangedAndChangesNothing)
   Result<RunRecord> r = Control(id, RunAction::kPause, before.version - 1);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kAborted);
-  EXPECT_EQ(r.status().api_code(), "state_changed");
-  EXPECT_EQ(r.status().extra()["current_status"], "waiting");
-  EXPECT_EQ(r.status().extra()["version"], before.version);
+  EXPECT_EQ(r.status().reason(), "state_changed");
+  EXPECT_EQ(r.status().detail().current_status, RunStatus::kWaiting);
+  EXPECT_EQ(r.status().detail().version, before.version);
   const RunRecord after = Run(id);
   EXPECT_EQ(after.status, RunStatus::kWaiting);
   EXPECT_EQ(after.version, before.version);
@@ -90,9 +90,9 @@ TEST_F(ControlServiceTest, AStaleExpectedStatusIsStateChangedAndChangesNothing) 
   Result<RunRecord> r = Control(id, RunAction::kCancel, std::nullopt, RunStatus::kRunning);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kAborted);
-  EXPECT_EQ(r.status().api_code(), "state_changed");
-  EXPECT_EQ(r.status().extra()["current_status"], "waiting");
-  EXPECT_EQ(r.status().extra()["version"], before.version);
+  EXPECT_EQ(r.status().reason(), "state_changed");
+  EXPECT_EQ(r.status().detail().current_status, RunStatus::kWaiting);
+  EXPECT_EQ(r.status().detail().version, before.version);
   EXPECT_EQ(Run(id).status, RunStatus::kWaiting);
   EXPECT_EQ(Run(id).version, before.version);
 
@@ -185,7 +185,7 @@ TEST_F(ControlServiceTest, ADisabledWorkflowAcceptsNoNewRuns) {
   Result<CreateRunResult> r = TryStart("off");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(r.status().api_code(), "workflow_disabled");
+  EXPECT_EQ(r.status().reason(), "workflow_disabled");
   EXPECT_EQ(r.status().message(), "workflow 'off' is disabled and accepts no new runs");
 }
 
@@ -194,7 +194,7 @@ TEST_F(ControlServiceTest, AScriptHasNoRuns) {
   Result<CreateRunResult> r = TryStart("calc");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().api_code(), "invalid_request");
+  EXPECT_EQ(r.status().reason(), "invalid_request");
   EXPECT_EQ(RunCount(), 0u);
 }
 
@@ -223,7 +223,7 @@ TEST_F(ControlServiceTest, AnIdempotencyKeyWithADifferentBodyIsAConflict) {
   Result<CreateRunResult> other = TryStart("gate", json{{"a", 2}}, "key-1");
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.status().code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(other.status().api_code(), "idempotency_conflict");
+  EXPECT_EQ(other.status().reason(), "idempotency_conflict");
   EXPECT_EQ(RunCount(), 1u);
 }
 
@@ -282,7 +282,7 @@ TEST_F(ControlServiceTest, ATerminalRunRefusesEvents) {
   Result<bool> r = control_->SendEvent(ctx_, id, "go", json::object());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(r.status().api_code(), "invalid_transition");
+  EXPECT_EQ(r.status().reason(), "invalid_transition");
   EXPECT_EQ(r.status().message(),
             "Cannot send an event to workflow run " + id + " with status completed");
 }
@@ -294,7 +294,7 @@ TEST_F(ControlServiceTest, OnlyATerminalRunCanBeReplayed) {
   Result<RunRecord> r = control_->Replay(ctx_, id);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(r.status().api_code(), "invalid_transition");
+  EXPECT_EQ(r.status().reason(), "invalid_transition");
   EXPECT_EQ(r.status().message(), "Cannot replay workflow run " + id + " with status waiting");
 }
 

@@ -129,7 +129,7 @@ TEST_F(ControlServiceTest, InvokeRefusesAWorkflowKindAndADisabledScript) {
   Result<json> off = Invoke("calc");
   ASSERT_FALSE(off.ok());
   EXPECT_EQ(off.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(off.status().api_code(), "workflow_disabled");
+  EXPECT_EQ(off.status().reason(), "workflow_disabled");
 
   EXPECT_EQ(Invoke("nope").status().code(), StatusCode::kNotFound);
 }
@@ -139,7 +139,7 @@ TEST_F(ControlServiceTest, AScriptWithAStepThatWaitsIsRefusedWhenApplied) {
       ctx_, "waits", json{{"kind", "script"}, {"steps", json::array({WaitForEvent("w", "go")})}});
   ASSERT_FALSE(applied.ok());
   EXPECT_EQ(applied.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(applied.status().extra()["step_id"], "w") << applied.status().extra();
+  EXPECT_EQ(applied.status().detail().step_id, "w") << applied.status().reason();
 }
 
 TEST_F(ControlServiceTest, RunScriptRunsAParsedDefinitionWithoutTheService) {

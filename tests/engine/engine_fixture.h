@@ -124,7 +124,7 @@ class EngineFixture : public ::testing::Test {
              const std::string& kind = "workflow") {
     nlohmann::json body = {{"steps", std::move(steps)}, {"kind", kind}};
     Result<PutWorkflowResult> applied = control_->ApplyWorkflow(ctx_, workflow_id, body);
-    ASSERT_TRUE(applied.ok()) << applied.status().message() << " " << applied.status().extra();
+    ASSERT_TRUE(applied.ok()) << applied.status().message() << " " << applied.status().reason();
   }
 
   Result<CreateRunResult> TryStart(const std::string& workflow_id,

@@ -333,7 +333,7 @@ Result<HttpResponse> Fetch(HttpRequest request, bool allow_private = true,
 void ExpectError(const Result<HttpResponse>& result, StatusCode code, const std::string& api_code) {
   ASSERT_FALSE(result.ok()) << "status " << result->status;
   EXPECT_EQ(result.status().code(), code) << result.status().message();
-  EXPECT_EQ(result.status().api_code(), api_code) << result.status().message();
+  EXPECT_EQ(result.status().reason(), api_code) << result.status().message();
 }
 
 long long Ms(std::chrono::steady_clock::duration d) {

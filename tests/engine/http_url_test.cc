@@ -91,7 +91,7 @@ TEST(HttpUrlTest, UnusableUrlsAreInvalidUrl) {
     Result<HttpUrl> url = ParseHttpUrl(text);
     ASSERT_FALSE(url.ok()) << text;
     EXPECT_EQ(url.status().code(), StatusCode::kInvalidArgument) << text;
-    EXPECT_EQ(url.status().api_code(), "invalid_url") << text;
+    EXPECT_EQ(url.status().reason(), "invalid_url") << text;
   }
   EXPECT_FALSE(ParseHttpUrl("http://h/" + std::string(8192, 'a')).ok());
 }
@@ -169,7 +169,7 @@ TEST(HttpUrlTest, UnusableRedirectsAreInvalidUrl) {
                                "http://[::1/", "\xc3\xa4", "mailto:a@b"}) {
     Result<HttpUrl> next = ResolveRedirect(base, location);
     ASSERT_FALSE(next.ok()) << location;
-    EXPECT_EQ(next.status().api_code(), "invalid_url") << location;
+    EXPECT_EQ(next.status().reason(), "invalid_url") << location;
   }
 }
 

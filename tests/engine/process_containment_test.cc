@@ -185,7 +185,7 @@ TEST_P(ProcessContainmentTest, EscapedDescendantsDieWithATimeout) {
   std::vector<pid_t> pids = WaitForPids(pids_file, 3);
   std::optional<Result<ProcessResult>> r = outcome->Wait();
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->status().api_code(), "timeout");
+  EXPECT_EQ(r->status().reason(), "timeout");
   ASSERT_EQ(pids.size(), 3u);
   EXPECT_TRUE(AllGone(pids));
 }

@@ -92,7 +92,7 @@ TEST_P(ProcessRunnerTest, MissingProgramIsSpawnFailed) {
   Result<ProcessResult> r = RunToEnd(spec);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(r.status().api_code(), "spawn_failed");
+  EXPECT_EQ(r.status().reason(), "spawn_failed");
   EXPECT_NE(r.status().message().find("sw-no-such-program"), std::string::npos);
   EXPECT_NE(r.status().message().find("No such file or directory"), std::string::npos)
       << r.status().message();
@@ -106,7 +106,7 @@ TEST_P(ProcessRunnerTest, NonExecutableFileIsSpawnFailedWithPermissionDenied) {
   spec.argv = {(dir_ / "not-exec").string()};
   Result<ProcessResult> r = RunToEnd(spec);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().api_code(), "spawn_failed");
+  EXPECT_EQ(r.status().reason(), "spawn_failed");
   EXPECT_NE(r.status().message().find("Permission denied"), std::string::npos)
       << r.status().message();
 }
@@ -116,7 +116,7 @@ TEST_P(ProcessRunnerTest, BadWorkingDirectoryIsSpawnFailed) {
   spec.cwd = "/nonexistent/sw-dir";
   Result<ProcessResult> r = RunToEnd(spec);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().api_code(), "spawn_failed");
+  EXPECT_EQ(r.status().reason(), "spawn_failed");
   EXPECT_NE(r.status().message().find("/nonexistent/sw-dir"), std::string::npos);
   EXPECT_NE(r.status().message().find("No such file or directory"), std::string::npos)
       << r.status().message();
@@ -126,7 +126,7 @@ TEST_P(ProcessRunnerTest, EmptyArgvOrBadVariableNameIsInvalid) {
   ProcessSpec empty;
   Result<ProcessResult> r = RunToEnd(empty);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().api_code(), "spawn_failed");
+  EXPECT_EQ(r.status().reason(), "spawn_failed");
 
   ProcessSpec bad_name = Sh("true");
   bad_name.env["A=B"] = "x";
@@ -232,7 +232,7 @@ TEST_P(ProcessRunnerTest, TimeoutKillsTheWholeGroup) {
   close(fifo);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status().code(), StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(r->status().api_code(), "timeout");
+  EXPECT_EQ(r->status().reason(), "timeout");
   EXPECT_GE(outcome->at() - started, milliseconds(1500));
   ASSERT_EQ(pids.size(), 2u) << "the script did not report its pids before the timeout";
   EXPECT_EQ(kill(pids[1], 0), -1);
@@ -428,7 +428,7 @@ TEST_P(ProcessRunnerTest, DestroyingTheRunnerKillsRunningProcesses) {
     EXPECT_EQ(outcomes[i]->calls(), 1);  // answered before the destructor returned
     std::optional<Result<ProcessResult>> r = outcomes[i]->Wait();
     ASSERT_TRUE(r.has_value());
-    EXPECT_EQ(r->status().api_code(), "shutting_down");
+    EXPECT_EQ(r->status().reason(), "shutting_down");
     EXPECT_EQ(kill(leaders[i], 0), -1);
     EXPECT_EQ(errno, ESRCH);
     EXPECT_TRUE(EventuallyDead([&] { return GroupAlive(leaders[i]); }));

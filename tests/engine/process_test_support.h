@@ -138,7 +138,7 @@ inline bool EventuallyDead(const std::function<bool()>& alive) {
 }
 
 inline bool IsCancelled(const Result<ProcessResult>& r) {
-  return r.status().code() == StatusCode::kCancelled && r.status().api_code() == "cancelled";
+  return r.status().code() == StatusCode::kCancelled && r.status().reason() == "cancelled";
 }
 
 // Parameterized by the containment the runner is made with.

@@ -89,11 +89,11 @@ class ScenarioTest : public test::EngineFixture,
       ControlRequest request;
       request.action = *ParseAction(verb);
       Result<RunRecord> r = control_->Control(ctx_, runs_.at(line.words.at(1)), request);
-      EXPECT_EQ(r.ok() ? "ok" : r.status().api_code(), line.outcome) << r.status().message();
+      EXPECT_EQ(r.ok() ? "ok" : r.status().reason(), line.outcome) << r.status().message();
     } else if (verb == "event") {
       Result<bool> r = control_->SendEvent(ctx_, runs_.at(line.words.at(1)), line.words.at(2),
                                            json::parse(line.json_text));
-      EXPECT_EQ(r.ok() ? (*r ? "taken" : "buffered") : r.status().api_code(), line.outcome);
+      EXPECT_EQ(r.ok() ? (*r ? "taken" : "buffered") : r.status().reason(), line.outcome);
     } else if (verb == "advance") {
       Result<std::chrono::milliseconds> d = ParseDuration(line.words.at(1));
       ASSERT_TRUE(d.ok()) << d.status().message();

@@ -331,7 +331,7 @@ bool SimWorld::Begin() {
     with_kind["kind"] = "workflow";
     Result<PutWorkflowResult> applied = control_->ApplyWorkflow(ctx_, id, with_kind);
     EXPECT_TRUE(applied.ok()) << id << ": " << applied.status().message() << " "
-                              << applied.status().extra();
+                              << applied.status().reason();
     workflows_.push_back(id);
   }
   return !HasFailure();
@@ -422,12 +422,12 @@ bool SimWorld::Race(const std::string& run_id, SimRace race) {
   request.action = action;
   Result<RunRecord> answer = control_->Control(ctx_, run_id, request);
   journal_.back() += ", raced by " + std::string(ToString(action)) + ": " +
-                     (answer.ok() ? "ok" : answer.status().api_code());
+                     (answer.ok() ? "ok" : answer.status().reason());
   ++totals_.races;
   const std::string what = "a racing " + std::string(ToString(action)) + " of " + run_id;
   if (!answer.ok()) {
     ++totals_.controls_refused;
-    EXPECT_EQ(answer.status().api_code(), "invalid_transition") << what;
+    EXPECT_EQ(answer.status().reason(), "invalid_transition") << what;
     return false;
   }
   ++totals_.controls_ok;
@@ -522,7 +522,7 @@ Result<RunRecord> SimWorld::SendControl(const std::string& run_id, RunAction act
   journal_.back() +=
       " -> " + Name(run_id) + " (" + std::string(ToString(before.status)) + " v" +
       std::to_string(before.version) + "): " +
-      (answer.ok() ? "ok " + std::string(ToString(answer->status)) : answer.status().api_code());
+      (answer.ok() ? "ok " + std::string(ToString(answer->status)) : answer.status().reason());
   CheckControlAnswer(before, request, answer);
   if (answer.ok()) {
     ++totals_.controls_ok;
@@ -534,7 +534,7 @@ Result<RunRecord> SimWorld::SendControl(const std::string& run_id, RunAction act
       m.cancelled_now = true;
       cancelled_now_.push_back(run_id);
     }
-  } else if (answer.status().api_code() == "state_changed") {
+  } else if (answer.status().reason() == "state_changed") {
     ++totals_.controls_state_changed;
   } else {
     ++totals_.controls_refused;
@@ -553,16 +553,17 @@ void SimWorld::CheckControlAnswer(const RunRecord& before, const ControlRequest&
       (request.expected_status && *request.expected_status != before.status)) {
     ASSERT_FALSE(answer.ok()) << what << " with a precondition that does not hold was answered ok";
     EXPECT_EQ(answer.status().code(), StatusCode::kAborted) << what;
-    EXPECT_EQ(answer.status().api_code(), "state_changed") << what;
-    const json extra = answer.status().extra();  // status() answers a copy
-    EXPECT_EQ(At(extra, "current_status"), std::string(ToString(before.status))) << what;
-    EXPECT_EQ(At(extra, "version"), before.version) << what;
+    EXPECT_EQ(answer.status().reason(), "state_changed") << what;
+    const Status refused = answer.status();  // status() answers a copy
+    EXPECT_TRUE(refused.detail().run_changed) << what;
+    EXPECT_EQ(refused.detail().current_status, before.status) << what;
+    EXPECT_EQ(refused.detail().version, before.version) << what;
     return;
   }
   const std::optional<RunStatus> next = ControlLeadsTo(request.action, before);
   if (!next) {
     ASSERT_FALSE(answer.ok()) << what << " was answered ok; the table refuses it";
-    EXPECT_EQ(answer.status().api_code(), "invalid_transition") << what;
+    EXPECT_EQ(answer.status().reason(), "invalid_transition") << what;
     return;
   }
   ASSERT_TRUE(answer.ok()) << what << ": " << answer.status().message();
@@ -647,10 +648,10 @@ void SimWorld::DoEvent(const SimOp& op) {
   const int n = next_event_++;
   Result<bool> sent = control_->SendEvent(ctx_, run_id, type, json{{"n", n}});
   journal_.back() += " -> " + Name(run_id) + " (" + std::string(ToString(before.status)) + "): " +
-                     (sent.ok() ? (*sent ? "taken" : "buffered") : sent.status().api_code());
+                     (sent.ok() ? (*sent ? "taken" : "buffered") : sent.status().reason());
   if (IsTerminal(before.status)) {
     ASSERT_FALSE(sent.ok()) << "an event to an ended run was accepted";
-    EXPECT_EQ(sent.status().api_code(), "invalid_transition");
+    EXPECT_EQ(sent.status().reason(), "invalid_transition");
     return;
   }
   ASSERT_TRUE(sent.ok()) << sent.status().message();
@@ -683,10 +684,10 @@ void SimWorld::DoReplay(const SimOp& op) {
   const RunRecord& before = models_.at(run_id).last;
   Result<RunRecord> replay = control_->Replay(ctx_, run_id);
   journal_.back() += " -> " + Name(run_id) + " (" + std::string(ToString(before.status)) +
-                     "): " + (replay.ok() ? "a new run" : replay.status().api_code());
+                     "): " + (replay.ok() ? "a new run" : replay.status().reason());
   if (!IsTerminal(before.status)) {
     ASSERT_FALSE(replay.ok()) << "a replay of " << run_id << ", which has not ended, was accepted";
-    EXPECT_EQ(replay.status().api_code(), "invalid_transition");
+    EXPECT_EQ(replay.status().reason(), "invalid_transition");
     return;
   }
   ASSERT_TRUE(replay.ok()) << replay.status().message();

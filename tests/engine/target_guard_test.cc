@@ -134,7 +134,7 @@ TEST(TargetGuard, HttpClientRefusesAnOwnAddressBeforeConnecting) {
   ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   Result<HttpResponse> r = result.get();
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().api_code(), "target_not_allowed") << r.status().message();
+  EXPECT_EQ(r.status().reason(), "target_not_allowed") << r.status().message();
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ AgentTaskRecord MakeTask(const std::string& id, const std::string& run_id, const
 
 void ExpectCorruption(const Status& s, const std::vector<std::string>& mentions) {
   EXPECT_EQ(s.code(), StatusCode::kInternal) << s.message();
-  EXPECT_EQ(s.api_code(), "data_corruption") << s.message();
+  EXPECT_EQ(s.reason(), "data_corruption") << s.message();
   for (const std::string& m : mentions) {
     EXPECT_NE(s.message().find(m), std::string::npos) << "'" << m << "' in: " << s.message();
   }

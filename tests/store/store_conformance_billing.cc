@@ -91,7 +91,7 @@ TEST_P(StoreConformanceTest, AChargeIsAddedWithItsTransitionAndRefusedPastTheCap
   Result<int64_t> refused = charge(3, "b", 2);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(refused.status().api_code(), kSpendCapRefused);
+  EXPECT_EQ(refused.status().reason(), kSpendCapRefused);
   Result<RunRecord> run = store_->GetRun("run_1", true);
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->version, 3);
@@ -131,7 +131,7 @@ TEST_P(StoreConformanceTest, AChargeDecidedInUpdateRunIsAddedAndRefusedPastTheCa
   EXPECT_EQ(store_->GetBilling("ws_1", kT0 + 2)->state.spend, 2);
   Result<RunRecord> refused = charge("b", 2);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().api_code(), kSpendCapRefused);
+  EXPECT_EQ(refused.status().reason(), kSpendCapRefused);
   Result<RunRecord> run = store_->GetRun("run_1", true);
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->version, 3);

@@ -75,7 +75,7 @@ TEST_P(StoreConformanceTest, AnIdempotencyKeyAnswersTheFirstConnection) {
                 ->CreateConnection(MakeConnection("conn_3", "b"),
                                    MakeAudit("aud_3", "ws_1", "x", "conn_3"), key)
                 .status()
-                .api_code(),
+                .reason(),
             "idempotency_conflict");
 }
 

@@ -185,7 +185,7 @@ TEST_P(StoreConformanceTest, AHumanTaskChangeIsACompareAndSetOnItsVersion) {
   wake.audit = MakeAudit("aud_1", "ws_1", "approval.decide", "apr_1");
   Result<int64_t> lost = store_->TransitionRun(std::move(wake));
   EXPECT_EQ(lost.status().code(), StatusCode::kAborted) << lost.status().message();
-  EXPECT_EQ(lost.status().api_code(), "state_changed");
+  EXPECT_EQ(lost.status().reason(), "state_changed");
   EXPECT_EQ(Get(*store_, "apr_1").version, 2);
   EXPECT_EQ(Get(*store_, "apr_1").status, "pending");
   EXPECT_TRUE(Get(*store_, "apr_1").resolution.is_null());

@@ -53,7 +53,7 @@ TEST_P(StoreConformanceTest, ADriverOfAnotherInstanceIsRefusedAndWritesNothing) 
   Result<int64_t> refused = store_->TransitionRun(std::move(t));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kAborted);
-  EXPECT_EQ(refused.status().api_code(), kLeaseLost);
+  EXPECT_EQ(refused.status().reason(), kLeaseLost);
 
   Result<RunRecord> run = store_->GetRun("run_1", true);
   ASSERT_TRUE(run.ok());
@@ -139,7 +139,7 @@ TEST_P(StoreConformanceTest, ADriverNeedsARunnableRunToBeItsOwn) {
   t.from_driver = true;
   Result<int64_t> refused = store_->TransitionRun(std::move(t));
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().api_code(), kLeaseLost);
+  EXPECT_EQ(refused.status().reason(), kLeaseLost);
 }
 
 TEST_P(StoreConformanceTest, AChildRunIsOwnedByTheInstanceThatCreatesIt) {

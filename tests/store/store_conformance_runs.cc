@@ -129,7 +129,7 @@ TEST_P(StoreConformanceTest, IdempotencyKeyReplaysConflictsAndExpires) {
       store_->CreateRun(NewRun("run_3"), IdempotencyKey{"k-1", "hash-b", kT0 - 1000});
   ASSERT_FALSE(conflict.ok());
   EXPECT_EQ(conflict.status().code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(conflict.status().api_code(), "idempotency_conflict");
+  EXPECT_EQ(conflict.status().reason(), "idempotency_conflict");
   EXPECT_EQ(store_->GetRun("run_3", false).status().code(), StatusCode::kNotFound);
 
   // The same key in another workspace is another key.

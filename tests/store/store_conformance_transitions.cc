@@ -48,9 +48,9 @@ TEST_P(StoreConformanceTest, LostCompareAndSetOnVersionWritesNothing) {
 
   ASSERT_FALSE(lost.ok());
   EXPECT_EQ(lost.status().code(), StatusCode::kAborted);
-  EXPECT_EQ(lost.status().api_code(), "state_changed");
-  EXPECT_EQ(lost.status().extra()["current_status"], "running");
-  EXPECT_EQ(lost.status().extra()["version"], 5);
+  EXPECT_EQ(lost.status().reason(), "state_changed");
+  EXPECT_EQ(lost.status().detail().current_status, RunStatus::kRunning);
+  EXPECT_EQ(lost.status().detail().version, 5);
 
   Result<RunRecord> run = store_->GetRun("run_1", true);
   ASSERT_TRUE(run.ok());
@@ -83,8 +83,8 @@ TEST_P(StoreConformanceTest, LostCompareAndSetOnStatusIsAborted) {
   Result<int64_t> lost = store_->TransitionRun(std::move(t));
   ASSERT_FALSE(lost.ok());
   EXPECT_EQ(lost.status().code(), StatusCode::kAborted);
-  EXPECT_EQ(lost.status().extra()["current_status"], "running");
-  EXPECT_EQ(lost.status().extra()["version"], 2);
+  EXPECT_EQ(lost.status().detail().current_status, RunStatus::kRunning);
+  EXPECT_EQ(lost.status().detail().version, 2);
   Result<RunRecord> run = store_->GetRun("run_1", true);
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->version, 2);

@@ -39,9 +39,9 @@ TEST(TransitionPlanTest, AStaleVersionIsALostCompareAndSetWithTheCurrentState) {
   Result<TransitionPlan> plan = PlanTransition(At(3), Head(RunStatus::kRunning, 4));
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), StatusCode::kAborted);
-  EXPECT_EQ(plan.status().api_code(), "state_changed");
-  EXPECT_EQ(plan.status().extra()["current_status"], "running");
-  EXPECT_EQ(plan.status().extra()["version"], 4);
+  EXPECT_EQ(plan.status().reason(), "state_changed");
+  EXPECT_EQ(plan.status().detail().current_status, RunStatus::kRunning);
+  EXPECT_EQ(plan.status().detail().version, 4);
 }
 
 TEST(TransitionPlanTest, AnUnexpectedStatusIsALostCompareAndSetEvenAtTheRightVersion) {
@@ -288,7 +288,7 @@ TEST(TransitionPlanTest, OwnershipDecidesWhetherADriverMayCommit) {
     EXPECT_EQ(plan.ok(), c.allowed) << ToString(c.status) << " owned by '" << c.owner << "'";
     if (!c.allowed) {
       EXPECT_EQ(plan.status().code(), StatusCode::kAborted);
-      EXPECT_EQ(plan.status().api_code(), kLeaseLost);
+      EXPECT_EQ(plan.status().reason(), kLeaseLost);
     }
   }
 }

@@ -37,14 +37,14 @@ void ExpectRefused(const json& with, const std::string& field) {
   Result<ApprovalPolicy> p = ApprovalPolicy::Parse(with);
   ASSERT_FALSE(p.ok()) << with.dump();
   EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument) << with.dump();
-  EXPECT_EQ(p.status().api_code(), "invalid_request");
-  EXPECT_EQ(p.status().extra().value("field", ""), field) << with.dump();
+  EXPECT_EQ(p.status().reason(), "invalid_request");
+  EXPECT_EQ(p.status().detail().field, field) << with.dump();
   EXPECT_EQ(p.status().message().rfind(field + ": ", 0), 0u) << p.status().message();
 }
 
 void ExpectInvalidTransition(const Status& s) {
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.message();
-  EXPECT_EQ(s.api_code(), "invalid_transition");
+  EXPECT_EQ(s.reason(), "invalid_transition");
 }
 
 TEST(ApprovalPolicy, DefaultsFollowTheContract) {
@@ -502,7 +502,7 @@ TEST(ApprovalJson, ACorruptStoredFormIsDataCorruption) {
     Result<Approval> back = Approval::FromJson(b, status, r);
     ASSERT_FALSE(back.ok()) << b.dump() << " " << status << " " << r.dump();
     EXPECT_EQ(back.status().code(), StatusCode::kInternal);
-    EXPECT_EQ(back.status().api_code(), "data_corruption") << back.status().message();
+    EXPECT_EQ(back.status().reason(), "data_corruption") << back.status().message();
   };
   auto without = [&](const std::string& field) {
     json b = body;

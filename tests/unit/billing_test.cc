@@ -33,7 +33,7 @@ TEST(BillingTest, AmountsRefuseWhatTheyCannotKeep) {
     Result<int64_t> r = ParseAmount(bad, "prices.http");
     ASSERT_FALSE(r.ok()) << bad.dump();
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_EQ(r.status().extra()["field"], "prices.http");
+    EXPECT_EQ(r.status().detail().field, "prices.http");
   }
 }
 

@@ -36,7 +36,7 @@ json Case(const std::string& when, json steps) {
 std::shared_ptr<const Definition> Def(json steps) {
   Result<std::shared_ptr<const Definition>> def =
       ParseDefinition(json{{"id", "wf"}, {"steps", std::move(steps)}}, "wf");
-  EXPECT_TRUE(def.ok()) << def.status().message() << " " << def.status().extra().dump();
+  EXPECT_TRUE(def.ok()) << def.status().message() << " " << def.status().reason();
   return def.ok() ? *def : nullptr;
 }
 

@@ -32,7 +32,7 @@ json Loop(const std::string& id, json with, json steps) {
 std::shared_ptr<const Definition> Parsed(const json& doc) {
   Result<std::shared_ptr<const Definition>> def = ParseDefinition(doc, kWorkflowId);
   EXPECT_TRUE(def.ok()) << doc.dump() << ": " << def.status().message() << " "
-                        << def.status().extra().dump();
+                        << def.status().reason();
   return def.ok() ? *def : nullptr;
 }
 
@@ -45,9 +45,8 @@ Status Refused(const json& doc, std::string_view workflow_id = kWorkflowId) {
   }
   Status status = def.status();
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.message();
-  EXPECT_EQ(status.api_code(), "invalid_definition") << status.message();
-  EXPECT_TRUE(status.extra().is_object()) << status.message();
-  EXPECT_TRUE(status.extra().contains("field")) << status.extra().dump();
+  EXPECT_EQ(status.reason(), "invalid_definition") << status.message();
+  EXPECT_FALSE(status.detail().field.empty()) << status.message();
   return status;
 }
 
@@ -57,10 +56,10 @@ Status RefusedAt(const json& doc, const std::string& step_id, const std::string&
   if (status.ok()) {
     return status;
   }
-  EXPECT_EQ(status.extra().value("step_id", json()), json(step_id))
-      << status.message() << " " << status.extra().dump();
-  EXPECT_EQ(status.extra().value("field", json()), json(field))
-      << status.message() << " " << status.extra().dump();
+  EXPECT_EQ(status.detail().step_id, step_id)
+      << status.message() << " " << status.reason();
+  EXPECT_EQ(status.detail().field, field)
+      << status.message() << " " << status.reason();
   EXPECT_NE(status.message().find("'" + step_id + "'"), std::string::npos) << status.message();
   return status;
 }
@@ -72,9 +71,9 @@ Status RefusedAtTop(const json& doc, const std::string& field,
   if (status.ok()) {
     return status;
   }
-  EXPECT_FALSE(status.extra().contains("step_id")) << status.extra().dump();
-  EXPECT_EQ(status.extra().value("field", json()), json(field))
-      << status.message() << " " << status.extra().dump();
+  EXPECT_TRUE(status.detail().step_id.empty()) << status.reason();
+  EXPECT_EQ(status.detail().field, field)
+      << status.message() << " " << status.reason();
   return status;
 }
 
@@ -444,8 +443,8 @@ TEST(Definition, NestingThroughSwitchesCountsTowardTheLimit) {
                               {{"cases", {{{"when", "${{ input.x }}"}, {"steps", steps}}}}})});
   }
   Status s = Refused(Workflow(steps));
-  EXPECT_EQ(s.extra().value("step_id", json()), json("s" + std::to_string(kMaxNesting + 1)))
-      << s.extra().dump();
+  EXPECT_EQ(s.detail().step_id, "s" + std::to_string(kMaxNesting + 1))
+      << s.reason();
   EXPECT_TRUE(Contains(s.message(), "nested")) << s.message();
 }
 

@@ -27,13 +27,13 @@ void ExpectRefused(const json& with, const std::string& field) {
   Result<FormPolicy> p = FormPolicy::Parse(with);
   ASSERT_FALSE(p.ok()) << with.dump();
   EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument) << with.dump();
-  EXPECT_EQ(p.status().extra().value("field", ""), field) << with.dump();
+  EXPECT_EQ(p.status().detail().field, field) << with.dump();
   EXPECT_EQ(p.status().message().rfind(field + ": ", 0), 0u) << p.status().message();
 }
 
 void ExpectInvalidTransition(const Status& s) {
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.message();
-  EXPECT_EQ(s.api_code(), "invalid_transition");
+  EXPECT_EQ(s.reason(), "invalid_transition");
 }
 
 TEST(FormPolicy, ParsesMessageSchemaAndExpiry) {
@@ -162,7 +162,7 @@ TEST(FormJson, ACorruptStoredFormIsDataCorruption) {
     Result<Form> back = Form::FromJson(b, status, json());
     ASSERT_FALSE(back.ok()) << b.dump() << " " << status;
     EXPECT_EQ(back.status().code(), StatusCode::kInternal);
-    EXPECT_EQ(back.status().api_code(), "data_corruption") << back.status().message();
+    EXPECT_EQ(back.status().reason(), "data_corruption") << back.status().message();
   };
   expect_corrupt(json("form"), "open");
   expect_corrupt(json::array(), "open");

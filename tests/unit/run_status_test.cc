@@ -192,7 +192,7 @@ TEST(RunStatus, EveryRefusalIsFailedPreconditionWithInvalidTransitionAndExactMes
       ++refusals;
       ASSERT_FALSE(outcome.ok()) << status_name << " x " << ActionName(action);
       EXPECT_EQ(outcome.status().code(), StatusCode::kFailedPrecondition);
-      EXPECT_EQ(outcome.status().api_code(), "invalid_transition");
+      EXPECT_EQ(outcome.status().reason(), "invalid_transition");
       EXPECT_EQ(
           outcome.status().message(),
           "Cannot " + ActionName(action) + " workflow run run_01JD3XYZ with status " + status_name);

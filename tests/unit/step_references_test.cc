@@ -62,9 +62,9 @@ void ExpectRefused(const json& steps, const std::string& step_id, const std::str
   ASSERT_FALSE(def.ok()) << steps.dump();
   const Status& s = def.status();
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.api_code(), "invalid_definition");
-  EXPECT_EQ(s.extra().value("step_id", json()), json(step_id)) << s.extra().dump();
-  EXPECT_EQ(s.extra().value("field", json()), json(field)) << s.extra().dump();
+  EXPECT_EQ(s.reason(), "invalid_definition");
+  EXPECT_EQ(s.detail().step_id, step_id) << s.reason();
+  EXPECT_EQ(s.detail().field, field) << s.reason();
   EXPECT_NE(s.message().find("refers to step '" + referred + "', " + why), std::string::npos)
       << s.message();
 }

@@ -23,8 +23,7 @@ class ApprovalStep final : public StepKind {
     }
     Result<ApprovalPolicy> policy = ApprovalPolicy::Parse(step.with);
     if (!policy.ok()) {
-      return DefinitionError(policy.status().message(), step.id,
-                             policy.status().extra().value("field", "with"));
+      return DefinitionError(policy.status(), step.id, "with");
     }
     return Status::Ok();
   }

@@ -20,8 +20,7 @@ class FormStep final : public StepKind {
     }
     Result<FormPolicy> policy = FormPolicy::Parse(step.with);
     if (!policy.ok()) {
-      return DefinitionError(policy.status().message(), step.id,
-                             policy.status().extra().value("field", "with"));
+      return DefinitionError(policy.status(), step.id, "with");
     }
     if (Status s = CheckSchema(policy->schema); !s.ok()) {
       return DefinitionError("with." + s.message(), step.id, "with.schema");

@@ -9,14 +9,18 @@ namespace sw {
 using nlohmann::json;
 
 Status DefinitionError(std::string message, std::string_view step_id, std::string_view field) {
-  json extra = json::object();
   if (!step_id.empty()) {
-    extra["step_id"] = step_id;
     message = "step '" + std::string(step_id) + "': " + message;
   }
-  extra["field"] = field;
-  return Status(StatusCode::kInvalidArgument, std::move(message), "invalid_definition",
-                std::move(extra));
+  return Status(StatusCode::kInvalidArgument, std::move(message),
+                ErrorDetail{.reason = "invalid_definition",
+                            .step_id = std::string(step_id),
+                            .field = std::string(field)});
+}
+
+Status DefinitionError(const Status& part, std::string_view step_id, std::string_view fallback) {
+  const std::string& field = part.detail().field;
+  return DefinitionError(part.message(), step_id, field.empty() ? fallback : field);
 }
 
 bool IsTemplated(const json& value) {

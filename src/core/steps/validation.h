@@ -1,6 +1,6 @@
 // Checks shared by the step kinds' validations. Every error is kInvalidArgument with
-// api code "invalid_definition" and extra {"step_id"?, "field"}, its message prefixed
-// with the step. Pure; thread-safe.
+// reason "invalid_definition" and the step (when there is one) and field in its detail,
+// its message prefixed with the step. Pure; thread-safe.
 #pragma once
 
 #include <initializer_list>
@@ -13,6 +13,9 @@
 namespace sw {
 
 Status DefinitionError(std::string message, std::string_view step_id, std::string_view field);
+// The same, from an error of a part of the step (its retry policy, its `with`): its
+// message, and its field or `fallback` when it names none.
+Status DefinitionError(const Status& part, std::string_view step_id, std::string_view fallback);
 
 // `with` has only `allowed` keys and every `required` one, and (unless `templates` is
 // false) every expression in its values parses.

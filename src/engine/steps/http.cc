@@ -53,7 +53,7 @@ void OnResponse(const std::shared_ptr<StepContext>& ctx, const Result<HttpRespon
       ctx->WorkStopped();  // the cancel already marked the step; a restart runs it again
       return;
     }
-    ctx->FailAttempt(StepError(r.status().message(), r.status().api_code(), id), nullptr,
+    ctx->FailAttempt(StepError(r.status().message(), r.status().reason(), id), nullptr,
                      CommitPhase::kResult);
     return;
   }
@@ -87,18 +87,18 @@ void Authorize(HttpRequest& request, const std::string& token) {
 void OnNoToken(const std::shared_ptr<StepContext>& ctx, const Status& refused, bool called) {
   const std::string& id = ctx->step().id;
   if (refused.code() == StatusCode::kFailedPrecondition) {
-    const std::string connection_id = refused.extra().value("connection_id", "");
+    const std::string& connection_id = refused.detail().connection_id;
     json attempt_error = called
                              ? StepError(
                                    "the target refused the connection's token (HTTP 401) and the "
                                    "connection cannot be refreshed",
-                                   refused.api_code(), id)
+                                   refused.reason(), id)
                              : json();
     ctx->HoldForReauth(connection_id, std::move(attempt_error), CommitPhase::kResult);
   } else if (refused.code() == StatusCode::kNotFound) {
-    ctx->FailRun(StepError(refused.message(), refused.api_code(), id));
+    ctx->FailRun(StepError(refused.message(), refused.reason(), id));
   } else {
-    ctx->FailAttempt(StepError(refused.message(), refused.api_code(), id), nullptr,
+    ctx->FailAttempt(StepError(refused.message(), refused.reason(), id), nullptr,
                      CommitPhase::kResult);
   }
 }

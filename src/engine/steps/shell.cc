@@ -37,7 +37,7 @@ void OnExit(const std::shared_ptr<StepContext>& ctx, const Result<ProcessResult>
     return;
   }
   if (!r.ok()) {
-    ctx->FailAttempt(StepError(r.status().message(), r.status().api_code(), id), nullptr,
+    ctx->FailAttempt(StepError(r.status().message(), r.status().reason(), id), nullptr,
                      CommitPhase::kResult);
     return;
   }

@@ -7,7 +7,7 @@
 // A connection that breaks (the server restarted) is made again before its next
 // statement, and one the server closed while it was idle is noticed before a statement
 // is sent on it; what was prepared on it is prepared again. The statement that found it
-// broken fails with kUnavailable (api code kDatabaseUnavailable). A connection lost
+// broken fails with kUnavailable (reason kDatabaseUnavailable). A connection lost
 // inside a transaction is not made again until the transaction's owner ends it
 // (COMMIT fails: in doubt; ROLLBACK, or a new BEGIN): the statements between would
 // otherwise each commit alone on the new connection.

@@ -6,7 +6,7 @@
 // connection's Dialect.
 //
 // Errors are Status: a unique or primary-key violation is kAlreadyExists, a full disk
-// kResourceExhausted with api code kDiskFull, anything else kInternal.
+// kResourceExhausted with reason kDiskFull, anything else kInternal.
 //
 // Not thread-safe: one Connection belongs to one thread at a time.
 #pragma once

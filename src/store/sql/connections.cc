@@ -63,7 +63,7 @@ Result<ConnectionRecord> ReadConnection(const Statement& s, const SecretBox& box
     if (!opened.ok()) {
       return Status(opened.status().code(),
                     "connection " + c.id + ", " + secret.field + ": " + opened.status().message(),
-                    opened.status().api_code());
+                    opened.status().reason());
     }
     *secret.into = std::move(opened).value();
   }
@@ -101,7 +101,7 @@ Result<ConnectionRecord> SelectConnection(Connection& db, const SecretBox& box,
 
 Status NameTaken(const ConnectionRecord& c) {
   return Status(StatusCode::kAlreadyExists, "a connection named '" + c.name + "' already exists",
-                "invalid_request", json{{"field", "name"}});
+                ErrorDetail{.reason = "invalid_request", .field = "name"});
 }
 
 }  // namespace

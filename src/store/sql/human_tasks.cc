@@ -49,7 +49,7 @@ Result<HumanTaskPage> SqlStore::ListHumanTasks(const std::string& workspace_id,
     cursor = ParseTaskCursor(filter.cursor);
     if (!cursor) {
       return InvalidArgument("'cursor' is not a cursor this list gave out",
-                             nlohmann::json{{"field", "cursor"}});
+                             {.field = "cursor"});
     }
   }
   std::string sql = std::string("SELECT ") + sql::kHumanTaskColumns +

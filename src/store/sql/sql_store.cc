@@ -25,7 +25,7 @@ SqlStore::~SqlStore() {
 
 SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch) {
   Queue::Outcome out = ApplyBatchOnce(batch);
-  if (out.commit.api_code() == kWriteConflict) {
+  if (out.commit.reason() == kWriteConflict) {
     out = batch.size() > 1 ? CommitOneByOne(batch) : RetryConflicts(batch);
   }
   // A change that carried notifications but rolled back alone costs the outbox a look.
@@ -41,7 +41,7 @@ SqlStore::Queue::Outcome SqlStore::RetryConflicts(std::vector<Queue::Change>& ba
   Queue::Outcome out;
   for (int attempt = 1; attempt <= kConflictAttempts; ++attempt) {
     out = ApplyBatchOnce(batch);
-    if (out.commit.api_code() != kWriteConflict) {
+    if (out.commit.reason() != kWriteConflict) {
       break;
     }
     spdlog::warn("event=store.write_conflict attempt={} changes={}", attempt, batch.size());
