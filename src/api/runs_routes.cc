@@ -63,8 +63,7 @@ Result<RunFilter> ParseRunFilter(const std::map<std::string, std::string>& q) {
   set("wait_kind", filter.wait_kind);
   set("q", filter.id_contains);
   // Unknown values are refused like unknown statuses, not answered with an empty list.
-  if (filter.pause_reason && *filter.pause_reason != "operator" &&
-      *filter.pause_reason != "reauth") {
+  if (filter.pause_reason && !ParsePauseReason(*filter.pause_reason)) {
     return InvalidArgument("Unknown pause_reason '" + *filter.pause_reason +
                            "' (operator or reauth)");
   }
@@ -168,8 +167,8 @@ bool ParseControl(Call& call, RunAction action, ControlRequest& request) {
             ? ParseRunStatus(call.body["expected_status"].get<std::string>())
             : std::nullopt;
     if (!s) {
-      call.Fail(InvalidArgument("'expected_status' must be a run status",
-                                {.field = "expected_status"}));
+      call.Fail(
+          InvalidArgument("'expected_status' must be a run status", {.field = "expected_status"}));
       return false;
     }
     request.expected_status = s;

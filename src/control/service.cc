@@ -241,7 +241,8 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
     switch (request.action) {
       case RunAction::kPause:
         t.paused_from = run.status;
-        t.pause = json{{"reason", "operator"}, {"by", by}, {"at", FormatTime(now)}};
+        t.pause =
+            json{{"reason", ToString(PauseReason::kOperator)}, {"by", by}, {"at", FormatTime(now)}};
         break;
       case RunAction::kResume:
         t.pause = json();
@@ -291,7 +292,7 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
 
 std::string ControlService::ReauthConnectionOf(const RunRecord& run) {
   if (run.status != RunStatus::kPaused || !run.pause.is_object() ||
-      run.pause.value("reason", "") != "reauth") {
+      ParsePauseReason(run.pause.value("reason", "")) != PauseReason::kReauth) {
     return "";
   }
   return run.pause.value("connection_id", "");

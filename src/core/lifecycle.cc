@@ -4,26 +4,48 @@ namespace sw {
 
 namespace {
 
-struct WaitName {
-  WaitKind kind;
+// A kind and its stored form.
+template <typename Kind>
+struct Named {
+  Kind kind;
   std::string_view name;
 };
-constexpr WaitName kWaitNames[] = {{WaitKind::kTimer, "timer"}, {WaitKind::kEvent, "event"},
-                                   {WaitKind::kRetry, "retry"}, {WaitKind::kChild, "child"},
-                                   {WaitKind::kAgent, "agent"}, {WaitKind::kApproval, "approval"},
-                                   {WaitKind::kForm, "form"},   {WaitKind::kReauth, "reauth"}};
 
-struct TimerName {
-  TimerKind kind;
-  std::string_view name;
-};
-constexpr TimerName kTimerNames[] = {{TimerKind::kWake, "wake"},
-                                     {TimerKind::kEventTimeout, "timeout"},
-                                     {TimerKind::kRetry, "retry"},
-                                     {TimerKind::kChild, "child"},
-                                     {TimerKind::kStepTimeout, "step_timeout"},
-                                     {TimerKind::kRunTimeout, "run_timeout"},
-                                     {TimerKind::kExpiry, "expiry"}};
+template <typename Kind, size_t N>
+std::string_view NameIn(const Named<Kind> (&names)[N], Kind k) {
+  for (const Named<Kind>& n : names) {
+    if (n.kind == k) {
+      return n.name;
+    }
+  }
+  return "unknown";
+}
+
+template <typename Kind, size_t N>
+std::optional<Kind> KindIn(const Named<Kind> (&names)[N], std::string_view s) {
+  for (const Named<Kind>& n : names) {
+    if (n.name == s) {
+      return n.kind;
+    }
+  }
+  return std::nullopt;
+}
+
+constexpr Named<WaitKind> kWaitNames[] = {
+    {WaitKind::kTimer, "timer"}, {WaitKind::kEvent, "event"},  {WaitKind::kRetry, "retry"},
+    {WaitKind::kChild, "child"}, {WaitKind::kAgent, "agent"},  {WaitKind::kApproval, "approval"},
+    {WaitKind::kForm, "form"},   {WaitKind::kReauth, "reauth"}};
+
+constexpr Named<TimerKind> kTimerNames[] = {{TimerKind::kWake, "wake"},
+                                            {TimerKind::kEventTimeout, "timeout"},
+                                            {TimerKind::kRetry, "retry"},
+                                            {TimerKind::kChild, "child"},
+                                            {TimerKind::kStepTimeout, "step_timeout"},
+                                            {TimerKind::kRunTimeout, "run_timeout"},
+                                            {TimerKind::kExpiry, "expiry"}};
+
+constexpr Named<PauseReason> kPauseNames[] = {{PauseReason::kOperator, "operator"},
+                                              {PauseReason::kReauth, "reauth"}};
 
 // Which waits each timer ends: one row per timer kind.
 bool Ends(TimerKind timer, WaitKind wait) {
@@ -48,41 +70,12 @@ bool Ends(TimerKind timer, WaitKind wait) {
 
 }  // namespace
 
-std::string_view ToString(WaitKind k) {
-  for (const WaitName& n : kWaitNames) {
-    if (n.kind == k) {
-      return n.name;
-    }
-  }
-  return "unknown";
-}
-
-std::string_view ToString(TimerKind k) {
-  for (const TimerName& n : kTimerNames) {
-    if (n.kind == k) {
-      return n.name;
-    }
-  }
-  return "unknown";
-}
-
-std::optional<WaitKind> ParseWaitKind(std::string_view s) {
-  for (const WaitName& n : kWaitNames) {
-    if (n.name == s) {
-      return n.kind;
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<TimerKind> ParseTimerKind(std::string_view s) {
-  for (const TimerName& n : kTimerNames) {
-    if (n.name == s) {
-      return n.kind;
-    }
-  }
-  return std::nullopt;
-}
+std::string_view ToString(WaitKind k) { return NameIn(kWaitNames, k); }
+std::string_view ToString(TimerKind k) { return NameIn(kTimerNames, k); }
+std::string_view ToString(PauseReason r) { return NameIn(kPauseNames, r); }
+std::optional<WaitKind> ParseWaitKind(std::string_view s) { return KindIn(kWaitNames, s); }
+std::optional<TimerKind> ParseTimerKind(std::string_view s) { return KindIn(kTimerNames, s); }
+std::optional<PauseReason> ParsePauseReason(std::string_view s) { return KindIn(kPauseNames, s); }
 
 TimerEffect DecideTimer(TimerKind timer, RunStatus status, std::optional<WaitKind> wait,
                         bool same_step) {

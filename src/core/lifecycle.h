@@ -43,10 +43,18 @@ inline constexpr TimerKind kAllTimerKinds[] = {
     TimerKind::kWake,        TimerKind::kEventTimeout, TimerKind::kRetry, TimerKind::kChild,
     TimerKind::kStepTimeout, TimerKind::kRunTimeout,   TimerKind::kExpiry};
 
+// Why a `paused` run is paused (its `pause.reason`).
+enum class PauseReason {
+  kOperator,  // a person (or client) paused it
+  kReauth,    // its http step's connection needs reauthorization (engine/reauth.cc)
+};
+
 std::string_view ToString(WaitKind k);
 std::string_view ToString(TimerKind k);
+std::string_view ToString(PauseReason r);
 std::optional<WaitKind> ParseWaitKind(std::string_view s);
 std::optional<TimerKind> ParseTimerKind(std::string_view s);
+std::optional<PauseReason> ParsePauseReason(std::string_view s);
 
 // What a fired timer (not a run timeout) does to its run.
 enum class TimerEffect {

@@ -40,10 +40,12 @@ void Engine::CommitCreate(const std::shared_ptr<ActiveRun>& ar,
                           std::shared_ptr<RunTransition> first, std::function<void()> then) {
   std::unique_ptr<ActiveRun::PendingCreate> create = std::move(ar->create);
   SW_CHECK(create != nullptr);
+  // The run's version once committed: the answer is the run as created.
+  const int64_t committed_version = first ? first->expected_version + 1 : create->run.version;
   AddPendingCallback();
   store_.CreateRunAsync(
-      std::move(create->run), std::move(create->key), first,
-      [this, ar, done = std::move(create->done),
+      std::move(create->run), std::move(create->key), std::move(first),
+      [this, ar, committed_version, done = std::move(create->done),
        then = std::move(then)](Result<CreateRunResult> created) mutable {
         PendingCallbackDone done_guard(*this);
         if (!created.ok() || created->replayed) {
@@ -51,8 +53,6 @@ void Engine::CommitCreate(const std::shared_ptr<ActiveRun>& ar,
           Drop(ar);  // not written; or a repeat, whose first run is driven already
           return;
         }
-        // Answered as created; the run is now as `first` left it.
-        const int64_t version = first ? first->expected_version + 1 : created->run.version;
         // Answered first: the caller may send its answer before the run goes on.
         done(std::move(created));
         if (stopping_) {
@@ -61,7 +61,7 @@ void Engine::CommitCreate(const std::shared_ptr<ActiveRun>& ar,
         if (any_stalled_.load(std::memory_order_relaxed)) {
           DriveStalled();
         }
-        ar->run.version = version;
+        ar->run.version = committed_version;
         then();
       });
 }

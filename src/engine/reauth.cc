@@ -42,7 +42,7 @@ void Engine::HoldForReauth(const std::shared_ptr<ActiveRun>& ar, const StepDef& 
   } else {
     t.next_status = RunStatus::kPaused;
     t.paused_from = RunStatus::kRunning;
-    t.pause = json{{"reason", "reauth"},
+    t.pause = json{{"reason", ToString(PauseReason::kReauth)},
                    {"connection_id", connection_id},
                    {"by", "system"},
                    {"at", FormatTime(now)}};

@@ -69,12 +69,18 @@ class InstanceHoldsTest(E2ETestCase):
         b.wait_engine_idle()
         self.assertEqual(b.get_run(held["id"])["status"], "pending")
 
-        # Resumed through B: A's held loop goes on (a fresh window of 50, then the next
-        # trip), and B's pending run completes.
+        # Resumed through B: B's pending run completes, and A's held loop goes on (a
+        # fresh window of 50, then the next trip). The loop is paused during the resume
+        # and resumed after B's run is through: released at once, it could trip the
+        # breaker again before B's run is admitted, and B's run would rightly be held
+        # again. Resumed later, it goes on only if A heard of the release.
+        self.assertEqual(a.control(loop["id"], "pause").status, 200)
         resp = b.request("POST", "/api/v1/workflows/ih-loop/resume")
         self.assertEqual(resp.status, 200, resp)
         self.assertEqual(resp.json["status"], "active")
         b.wait_status(held["id"], "completed")
+        self.assertEqual(self.noops_done(loop["id"]), 50)
+        self.assertEqual(a.control(loop["id"], "resume").status, 200)
         wait_until(lambda: self.noops_done(loop["id"]) >= 100, 30,
                    "A's loop to go on after the resume on B")
         wait_until(lambda: self.workflow(b, "ih-loop")["status"] == "paused_safety", 30,

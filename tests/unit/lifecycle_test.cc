@@ -18,12 +18,18 @@ TEST(Lifecycle, KindsRoundTripThroughTheirStoredNames) {
   EXPECT_EQ(ToString(TimerKind::kEventTimeout), "timeout");
   EXPECT_EQ(ToString(TimerKind::kStepTimeout), "step_timeout");
   EXPECT_EQ(ToString(WaitKind::kAgent), "agent");
+  for (PauseReason r : {PauseReason::kOperator, PauseReason::kReauth}) {
+    EXPECT_EQ(ParsePauseReason(ToString(r)), r);
+  }
+  EXPECT_EQ(ToString(PauseReason::kOperator), "operator");  // API.md's run.pause.reason
+  EXPECT_EQ(ToString(PauseReason::kReauth), "reauth");
 }
 
 TEST(Lifecycle, UnknownStoredKindsDoNotParse) {
   EXPECT_EQ(ParseWaitKind("Timer"), std::nullopt);
   EXPECT_EQ(ParseWaitKind(""), std::nullopt);
   EXPECT_EQ(ParseTimerKind("wake "), std::nullopt);
+  EXPECT_EQ(ParsePauseReason("user"), std::nullopt);
 }
 
 // timer × wait -> effect, for a waiting run at the timer's step.
