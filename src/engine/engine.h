@@ -65,8 +65,9 @@ class Engine final : public RunSpawner {
   // `run` was just created (committed, pending, no steps): drive it without reading it
   // back. Plans its first step on the calling thread.
   void DriveNew(const RunRecord& run) override;
-  // Creates `run` (pending, version 1, no steps) and drives it. Its first steps, while
-  // they are pure (noop), are planned on the calling thread before the create, and their
+  // Creates `run` (pending, version 1, no steps) and drives it. When the store's writer
+  // is idle, its first steps, while they are pure (noop), are planned on the calling
+  // thread before the create, and their
   // results ride in the create's own commit with what follows them when that is the
   // run's completion or failure: a run of pure steps only is one commit. `done` runs
   // after that commit, before the run goes on, with the run as created (pending,

@@ -119,6 +119,11 @@ class CommitQueue {
   // which no change came (see the top).
   void SetRecoveryProbe(std::chrono::milliseconds interval) { probe_ms_ = interval.count(); }
   bool Healthy() const { return healthy_.load(); }
+  // A thread holds the writer or changes wait for it: a change queued now joins a batch.
+  bool Busy() {
+    std::lock_guard lock(mu_);
+    return committing_ || QueuedLocked();
+  }
   // Changes waiting for the writer, in both lanes.
   size_t Queued() {
     std::lock_guard lock(mu_);

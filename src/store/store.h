@@ -225,6 +225,9 @@ class Store {
   // while commits fail because the disk is full or the database is out of reach (true
   // again after the next commit).
   virtual bool Healthy() const = 0;
+  // The writer is committing or has changes waiting: a change asked for now is batched
+  // with others rather than committed at once (what a caller may trade latency for).
+  virtual bool WriterBusy() = 0;
 
   // Several instances on one database: this instance's id, which the store writes as
   // the owner of the runs it creates, wakes or drives (store/transition_plan.h). Set

@@ -41,6 +41,7 @@ class SqlStore : public Store {
   ~SqlStore() override;
 
   bool Healthy() const override { return queue_.Healthy(); }
+  bool WriterBusy() override { return queue_.Busy(); }
   void SetInstance(std::string id) override { self_ = std::move(id); }
   // The database's SQL dialect (constant, so any thread may read it).
   const sql::Dialect& dialect() const { return writer_conn_->dialect(); }
