@@ -65,8 +65,8 @@ void CreateToken(ApiContext& api, Call& call) {
                                  ? ParseRole(call.body["role"].get<std::string>())
                                  : std::nullopt;
   if (!role) {
-    call.Fail(InvalidArgument("'role' must be viewer, operator, admin or agent",
-                              {.field = "role"}));
+    call.Fail(
+        InvalidArgument("'role' must be viewer, operator, admin or agent", {.field = "role"}));
     return;
   }
   if (!call.body.contains("name") || !call.body["name"].is_string() ||
@@ -104,8 +104,8 @@ void ListAudit(ApiContext& api, Call& call) {
   }
   const std::string cursor = call.Query("cursor");
   if (!cursor.empty() && !IsWellFormedId("aud", cursor)) {
-    call.Fail(InvalidArgument("'cursor' is not a cursor this server gave out",
-                              {.field = "cursor"}));
+    call.Fail(
+        InvalidArgument("'cursor' is not a cursor this server gave out", {.field = "cursor"}));
     return;
   }
   Result<std::vector<AuditEntry>> entries =

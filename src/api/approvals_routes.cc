@@ -65,8 +65,7 @@ Result<DecisionRequest> ParseDecision(const json& body) {
   const json decision = body.value("decision", json());
   if (!decision.is_string() ||
       (decision.get<std::string>() != "approve" && decision.get<std::string>() != "deny")) {
-    return InvalidArgument("'decision' must be \"approve\" or \"deny\"",
-                           {.field = "decision"});
+    return InvalidArgument("'decision' must be \"approve\" or \"deny\"", {.field = "decision"});
   }
   request.approve = decision.get<std::string>() == "approve";
   if (body.contains("comment") && !body["comment"].is_null()) {

@@ -647,8 +647,8 @@ void SimWorld::DoEvent(const SimOp& op) {
   const std::string type = op.other_event ? "other" : kEventType;
   const int n = next_event_++;
   Result<bool> sent = control_->SendEvent(ctx_, run_id, type, json{{"n", n}});
-  journal_.back() += " -> " + Name(run_id) + " (" + std::string(ToString(before.status)) + "): " +
-                     (sent.ok() ? (*sent ? "taken" : "buffered") : sent.status().reason());
+  journal_.back() += " -> " + Name(run_id) + " (" + std::string(ToString(before.status)) +
+                     "): " + (sent.ok() ? (*sent ? "taken" : "buffered") : sent.status().reason());
   if (IsTerminal(before.status)) {
     ASSERT_FALSE(sent.ok()) << "an event to an ended run was accepted";
     EXPECT_EQ(sent.status().reason(), "invalid_transition");

@@ -55,10 +55,8 @@ Status RefusedAt(const json& doc, const std::string& step_id, const std::string&
   if (status.ok()) {
     return status;
   }
-  EXPECT_EQ(status.detail().step_id, step_id)
-      << status.message() << " " << status.reason();
-  EXPECT_EQ(status.detail().field, field)
-      << status.message() << " " << status.reason();
+  EXPECT_EQ(status.detail().step_id, step_id) << status.message() << " " << status.reason();
+  EXPECT_EQ(status.detail().field, field) << status.message() << " " << status.reason();
   EXPECT_NE(status.message().find("'" + step_id + "'"), std::string::npos) << status.message();
   return status;
 }
@@ -71,8 +69,7 @@ Status RefusedAtTop(const json& doc, const std::string& field,
     return status;
   }
   EXPECT_TRUE(status.detail().step_id.empty()) << status.reason();
-  EXPECT_EQ(status.detail().field, field)
-      << status.message() << " " << status.reason();
+  EXPECT_EQ(status.detail().field, field) << status.message() << " " << status.reason();
   return status;
 }
 
@@ -442,8 +439,7 @@ TEST(Definition, NestingThroughSwitchesCountsTowardTheLimit) {
                               {{"cases", {{{"when", "${{ input.x }}"}, {"steps", steps}}}}})});
   }
   Status s = Refused(Workflow(steps));
-  EXPECT_EQ(s.detail().step_id, "s" + std::to_string(kMaxNesting + 1))
-      << s.reason();
+  EXPECT_EQ(s.detail().step_id, "s" + std::to_string(kMaxNesting + 1)) << s.reason();
   EXPECT_TRUE(Contains(s.message(), "nested")) << s.message();
 }
 

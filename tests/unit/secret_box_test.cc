@@ -13,8 +13,7 @@ TEST(SecretBoxTest, SealsAndOpensInItsContextOnly) {
   EXPECT_EQ(sealed.find("refresh-token-1"), std::string::npos);
   EXPECT_TRUE(sealed.starts_with("swsec1."));
   EXPECT_EQ(*box.Open(sealed, "connection/c1/refresh_token"), "refresh-token-1");
-  EXPECT_EQ(box.Open(sealed, "connection/c2/refresh_token").status().reason(),
-            "secret_unreadable");
+  EXPECT_EQ(box.Open(sealed, "connection/c2/refresh_token").status().reason(), "secret_unreadable");
   EXPECT_NE(box.Seal("x", "c"), box.Seal("x", "c"));  // a fresh nonce each time
   EXPECT_EQ(box.Seal("", "c"), "");
   EXPECT_EQ(*box.Open("", "c"), "");

@@ -48,8 +48,7 @@ Result<HumanTaskPage> SqlStore::ListHumanTasks(const std::string& workspace_id,
   if (!filter.cursor.empty()) {
     cursor = ParseTaskCursor(filter.cursor);
     if (!cursor) {
-      return InvalidArgument("'cursor' is not a cursor this list gave out",
-                             {.field = "cursor"});
+      return InvalidArgument("'cursor' is not a cursor this list gave out", {.field = "cursor"});
     }
   }
   std::string sql = std::string("SELECT ") + sql::kHumanTaskColumns +
