@@ -67,7 +67,9 @@ class SearchTest(E2ETestCase):
         self.assertEqual(self.a1["workflow_version"], 2)
 
     def test_workflow_version(self):
-        self.assertEqual(self.search(workflow_version=1), [self.old["id"]])
+        # srch-fail has one version: 1.
+        self.assertEqual(self.search(workflow_version=1), self.expect([self.f1, self.old]))
+        self.assertEqual(self.search(workflow_version=1, workflow_id="srch-a"), [self.old["id"]])
         self.assertEqual(self.search(workflow_version=2, workflow_id="srch-a"),
                          self.expect([self.a1, self.a2]))
         self.assertEqual(self.search(workflow_version=3), [])
