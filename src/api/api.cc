@@ -83,6 +83,8 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
       {"PUT", "/api/v1/notification-channels", kAdmin, &routes::PutNotificationChannels},
       {"GET", "/api/v1/billing", kViewer, &routes::GetBilling},
       {"PUT", "/api/v1/billing", kAdmin, &routes::PutBilling},
+      {"GET", "/api/v1/retention", kAdmin, &routes::GetRetention},
+      {"PUT", "/api/v1/retention", kAdmin, &routes::PutRetention},
   };
   if (fake_clock) {
     table.push_back({"POST", "/api/v1/testing/clock/advance", kAdmin, &routes::AdvanceClock});

@@ -1,9 +1,10 @@
 // The API's handlers, one per route of the table in api.cc, in files by resource:
 // runs_routes.cc, events_routes.cc, approvals_routes.cc, approve_page_routes.cc,
 // workflows_routes.cc, access_routes.cc (session, tokens, audit), agents_routes.cc,
-// connections_routes.cc, notifications_routes.cc, metrics_routes.cc and server_routes.cc (health,
-// the fake clock). The table decides the route, authenticates and checks the role before a handler
-// runs; a handler reads its input, calls the control layer and answers through the Call.
+// connections_routes.cc, notifications_routes.cc, retention_routes.cc, metrics_routes.cc and
+// server_routes.cc (health, the fake clock). The table decides the route, authenticates and checks
+// the role before a handler runs; a handler reads its input, calls the control layer and answers
+// through the Call.
 //
 // Handlers run on HTTP I/O threads and never wait long there (long-polls and streams
 // answer later through the exchange; scripts run on the ScriptInvoker's threads).
@@ -101,6 +102,10 @@ void PutNotificationChannels(ApiContext& api, Call& call);
 void GetBilling(ApiContext& api, Call& call);
 void PutBilling(ApiContext& api, Call& call);
 void ListDeliveries(ApiContext& api, Call& call);
+
+// retention_routes.cc
+void GetRetention(ApiContext& api, Call& call);
+void PutRetention(ApiContext& api, Call& call);
 
 // metrics_routes.cc
 void Metrics(ApiContext& api, Call& call);

@@ -41,6 +41,7 @@
 #include "engine/notification_outbox.h"
 #include "engine/process_records.h"
 #include "engine/process_runner.h"
+#include "engine/retention_sweeper.h"
 #include "engine/smtp_client.h"
 #include "store/postgres/pg_instance.h"
 #include "store/postgres/pg_notifier.h"
@@ -362,6 +363,8 @@ int Serve(const ServeOptions& opt) {
     engine.SetPeers(&notifier);
   }
   ControlService control(*store, engine, *clock, ids);
+  RetentionSweeper retention(*store, *clock);  // stopped before the store goes
+  control.SetRetentionListener([&retention] { retention.Poke(); });
   AgentQueue agents(*store, engine, *clock, AgentQueueOptions{}, &notifier);
   engine.SetTaskListener([&agents](const std::string& workspace_id, const std::string& queue) {
     agents.Notify(workspace_id, queue);
@@ -376,8 +379,13 @@ int Serve(const ServeOptions& opt) {
   Connections connections(*store, engine, *clock, ids);
   std::optional<FakeClockControl> fake_clock;
   if (manual_clock) {
-    fake_clock.emplace(*manual_clock, engine, wake_outbox,
-                       cluster.pg_notifier != nullptr ? &notifier : nullptr);
+    fake_clock.emplace(
+        *manual_clock, engine,
+        [&wake_outbox, &retention] {
+          wake_outbox();
+          retention.Poke();
+        },
+        cluster.pg_notifier != nullptr ? &notifier : nullptr);
   }
   if (cluster.pg_notifier != nullptr) {
     ListenToPeers(*cluster.pg_notifier, engine, fake_clock ? &*fake_clock : nullptr);
@@ -405,6 +413,7 @@ int Serve(const ServeOptions& opt) {
     return 1;
   }
   agents.Start();
+  retention.Start();
   const std::string address = (*server)->address();
   local_instance.SetAddress(address);
   if (cluster.instance) {
@@ -463,6 +472,7 @@ int Serve(const ServeOptions& opt) {
     cluster.pg_notifier->SetRemoteListener(nullptr);
   }
   engine.Stop();
+  retention.Stop();
   processes.reset();
   smtp->reset();
   http.reset();

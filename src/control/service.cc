@@ -140,12 +140,28 @@ void ControlService::StartRun(const RequestContext& ctx, const StartRunRequest& 
                        "workflow '" + wf->id + "' is disabled and accepts no new runs",
                        "workflow_disabled"));
   }
+  if (request.workflow_version && *request.workflow_version != wf->version) {
+    Result<json> def = store_.GetDefinition(wf->workspace_id, wf->id, *request.workflow_version);
+    if (!def.ok()) {
+      return done(def.status().code() == StatusCode::kNotFound
+                      ? NotFound("No version " + std::to_string(*request.workflow_version) +
+                                 " of workflow " + wf->id)
+                      : def.status());
+    }
+    if (def->value("kind", "workflow") == "script") {
+      return done(InvalidArgument("version " + std::to_string(*request.workflow_version) +
+                                      " of workflow '" + wf->id +
+                                      "' is kind 'script': it has "
+                                      "no runs",
+                                  {.field = "workflow_version"}));
+    }
+  }
   const int64_t now = clock_.NowMs();
   RunRecord run;
   run.id = ids_.Next("run");
   run.workspace_id = ctx.principal.workspace_id;
   run.workflow_id = wf->id;
-  run.workflow_version = wf->version;
+  run.workflow_version = request.workflow_version.value_or(wf->version);
   run.status = RunStatus::kPending;
   run.version = 1;
   run.input = request.input;
@@ -155,6 +171,9 @@ void ControlService::StartRun(const RequestContext& ctx, const StartRunRequest& 
   if (request.idempotency_key) {
     json fingerprint = {
         {"workflow_id", wf->id}, {"kind", request.trigger_kind}, {"input", request.input}};
+    if (request.workflow_version) {
+      fingerprint["workflow_version"] = *request.workflow_version;
+    }
     key = IdempotencyKey{*request.idempotency_key, HashToken(fingerprint.dump()),
                          now - kIdempotencyWindowMs};
   }

@@ -40,6 +40,9 @@ struct StartRunRequest {
   nlohmann::json input = nlohmann::json::object();
   std::string trigger_kind = "api";  // "api" (POST .../runs) or "http" (POST .../trigger)
   std::optional<std::string> idempotency_key;
+  // An earlier (or the current) version of the workflow to run; unset: the current one.
+  // A version the workflow never had: kNotFound.
+  std::optional<int> workflow_version;
 };
 
 struct CreatedToken {
@@ -77,6 +80,15 @@ class ControlService {
   // spend ends the workspace's spend holds and their runs go on.
   Result<BillingRecord> GetBilling(const RequestContext& ctx);
   Result<BillingRecord> UpdateBilling(const RequestContext& ctx, const nlohmann::json& body);
+  // The workspace's retention of finished runs (control/retention.cc). UpdateRetention
+  // replaces both limits with the body's (ParseRetention), audited, and tells the
+  // retention listener.
+  Result<RetentionSettings> GetRetention(const RequestContext& ctx);
+  Result<RetentionSettings> UpdateRetention(const RequestContext& ctx, const nlohmann::json& body);
+  // Called after a retention change (the sweeper looks at once). Set before use.
+  void SetRetentionListener(std::function<void()> changed) {
+    retention_changed_ = std::move(changed);
+  }
   // What a run of the workflow shows of its hold ({reason, message}, or null).
   nlohmann::json WorkflowSafetyOfRuns(const std::string& workspace_id,
                                       const std::string& workflow_id) {
@@ -129,6 +141,7 @@ class ControlService {
   Engine& engine_;
   const Clock& clock_;
   IdSource& ids_;
+  std::function<void()> retention_changed_;
 };
 
 }  // namespace sw

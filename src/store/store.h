@@ -146,6 +146,17 @@ struct WorkflowSafetyTrip {
   NotificationRecord notify;
 };
 
+// A run whose input or output holds `value` (a JSON scalar: string, number, boolean or
+// null, compared with its type: 42 is not "42") at the object keys `keys`, in order.
+struct RunJsonMatch {
+  enum class Field { kInput, kOutput };
+  Field field = Field::kInput;
+  std::vector<std::string> keys;  // REQUIRES: not empty
+  nlohmann::json value;
+};
+
+// What ListRuns answers: every set field must hold (AND). Times are ms since the epoch;
+// `*_after` is inclusive, `*_before` exclusive; `finished_*` only match finished runs.
 struct RunFilter {
   std::optional<std::vector<RunStatus>> statuses;
   std::optional<std::string> workflow_id;
@@ -153,6 +164,14 @@ struct RunFilter {
   std::optional<std::string> wait_kind;
   std::optional<std::string> id_contains;
   std::optional<std::string> parent_run_id;
+  std::optional<int64_t> workflow_version;
+  std::optional<int64_t> created_after;
+  std::optional<int64_t> created_before;
+  std::optional<int64_t> finished_after;
+  std::optional<int64_t> finished_before;
+  std::optional<std::string> error_code;  // the run's error.code
+  std::optional<std::string> actor;       // the run's trigger.actor ("token:NAME")
+  std::vector<RunJsonMatch> json_matches;
   std::string cursor;  // exclusive: runs with smaller ids
   int limit = 50;
 };
@@ -160,6 +179,18 @@ struct RunFilter {
 struct RunPage {
   std::vector<RunRecord> items;
   std::string next_cursor;  // empty when there is no further page
+};
+
+// A workspace's retention of finished runs; unset: no limit of that kind.
+struct RetentionSettings {
+  std::optional<int64_t> max_age_ms;
+  std::optional<int64_t> max_count;
+};
+
+// How many runs one retention batch deleted, and whether more are due now.
+struct RetentionBatch {
+  int64_t deleted = 0;
+  bool more = false;
 };
 
 struct CreateRunResult {
@@ -319,6 +350,20 @@ class Store {
   virtual Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) = 0;
   virtual Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) = 0;
   virtual Result<std::vector<RunStatusCount>> CountRunsByStatus() = 0;
+
+  // Retention (per workspace; none set: keep everything). PutRetention replaces both
+  // limits and writes `audit` in the same commit.
+  virtual Result<RetentionSettings> GetRetention(const std::string& workspace_id) = 0;
+  virtual Status PutRetention(const std::string& workspace_id, const RetentionSettings& settings,
+                              const AuditEntry& audit) = 0;
+  // Deletes up to `limit` finished runs (completed, failed, cancelled) that are past a
+  // limit of their workspace as of `now` — finished before now - max_age, or older than
+  // the newest max_count finished runs — with every row that is theirs (steps, timers,
+  // events, agent tasks, approvals and forms with their links, idempotency keys), in
+  // one commit. A run whose parent or one of whose children is not finished is kept
+  // until they are. Unfinished runs are never touched; audit entries and
+  // notifications stay.
+  virtual Result<RetentionBatch> DeleteExpiredRuns(int64_t now, int limit) = 0;
 
   // The compare-and-set. Answers the new version; kAborted when the run is not at
   // (expected_status, expected_version). `done` runs after the commit: on this thread

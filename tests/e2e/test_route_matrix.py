@@ -147,6 +147,8 @@ MATRIX = {
     ("PUT", "/api/v1/notification-channels"): Row("admin", body={}),
     ("GET", "/api/v1/billing"): Row("viewer"),
     ("PUT", "/api/v1/billing"): Row("admin", body={}),
+    ("GET", "/api/v1/retention"): Row("admin"),
+    ("PUT", "/api/v1/retention"): Row("admin", body={}),
 
     # Only with --fake-clock, which the matrix's server has.
     ("POST", "/api/v1/testing/clock/advance"): Row("admin", body={"ms": 0}),

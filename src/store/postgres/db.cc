@@ -19,6 +19,28 @@ std::string JsonMember(std::string_view column, std::string_view key) {
   return "(" + std::string(column) + "::json ->> '" + std::string(key) + "')";
 }
 
+// A text[] literal: {"a","b"}, each element quoted with its `"` and `\` escaped.
+std::string JsonPath(const std::vector<std::string>& keys) {
+  std::string out = "{";
+  for (const std::string& key : keys) {
+    out += out.size() > 1 ? ",\"" : "\"";
+    for (char c : key) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+      }
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// jsonb equality compares type and value (numbers numerically).
+std::string JsonPathEquals(std::string_view column, std::string_view path, std::string_view value) {
+  return "((" + std::string(column) + "::jsonb #> " + std::string(path) +
+         "::text[]) = " + std::string(value) + "::jsonb)";
+}
+
 constexpr sql::Dialect kDialect{
     .begin = "BEGIN",
     // READ COMMITTED, the default, takes a new snapshot per statement.
@@ -26,6 +48,8 @@ constexpr sql::Dialect kDialect{
     .for_update = " FOR UPDATE",
     .for_update_skip_locked = " FOR UPDATE SKIP LOCKED",
     .json_member = JsonMember,
+    .json_path = JsonPath,
+    .json_path_equals = JsonPathEquals,
     .position_function = "strpos",
     .round_trips = true,
 };

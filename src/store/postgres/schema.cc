@@ -287,6 +287,22 @@ CREATE INDEX runs_by_owner ON runs (owner) WHERE owner != '';
 ALTER TABLE deliveries ADD COLUMN claimed_by TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE deliveries ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;
 )sql",
+    // Run search (store/sql/run_search.cc) by creation and end time, error code and
+    // actor within a workspace; the end time also serves retention, as does its table of
+    // per-workspace limits (NULL: no limit). The expressions are the dialect's
+    // json_member, so that the planner matches them.
+    R"sql(
+CREATE INDEX runs_by_created ON runs (workspace_id, created_at);
+CREATE INDEX runs_by_finished ON runs (workspace_id, finished_at) WHERE finished_at > 0;
+CREATE INDEX runs_by_error_code ON runs (workspace_id, (error::json ->> 'code'));
+CREATE INDEX runs_by_actor ON runs (workspace_id, (trigger::json ->> 'actor'));
+CREATE TABLE retention (
+  workspace_id TEXT COLLATE "C" PRIMARY KEY,
+  max_age_ms BIGINT,
+  max_count BIGINT,
+  updated_at BIGINT NOT NULL
+);
+)sql",
 };
 
 // Any fixed number: the advisory lock instances take to migrate one at a time.

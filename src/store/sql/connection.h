@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -34,6 +35,13 @@ struct Dialect {
   const char* for_update_skip_locked;
   // The text of member `key` of the JSON object stored (as text) in `column`.
   std::string (*json_member)(std::string_view column, std::string_view key);
+  // The object keys `keys` (none holds a `"`) as the text that json_path_equals binds.
+  std::string (*json_path)(const std::vector<std::string>& keys);
+  // A condition: the JSON (as text) in `column` holds, at the path bound to
+  // `path_param` (json_path's text), the scalar bound as JSON text to `value_param`,
+  // of the same JSON type (numbers compare by value: 42 matches 42.0, not "42").
+  std::string (*json_path_equals)(std::string_view column, std::string_view path_param,
+                                  std::string_view value_param);
   // The name of the function that answers where a string occurs in another (1-based,
   // 0 when it does not): f(haystack, needle).
   const char* position_function;

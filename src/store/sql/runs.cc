@@ -1,5 +1,5 @@
-// SqlStore's runs and their steps: create (with an idempotency key), read, list,
-// count, and change them through transitions. See sql_store.h.
+// SqlStore's runs and their steps: create (with an idempotency key), read, count,
+// and change them through transitions. See sql_store.h; ListRuns is in run_search.cc.
 #include <algorithm>
 
 #include "store/sql/billing.h"
@@ -241,53 +241,6 @@ void SqlStore::UpdateRunAsync(std::string run_id, DecideTransition decide, Updat
       [after, done = std::move(done)](Status s) {
         done(s.ok() ? Result<RunRecord>(std::move(**after)) : Result<RunRecord>(s));
       }});
-}
-
-Result<RunPage> SqlStore::ListRuns(const std::string& workspace_id, const RunFilter& filter) {
-  constexpr int kMaxPage = 500;
-  RunFilter f = filter;
-  f.limit = std::clamp(f.limit, 1, kMaxPage);
-  std::string sql =
-      std::string("SELECT ") + sql::kRunColumns + " FROM runs WHERE workspace_id = ?1";
-  if (f.statuses) {
-    sql += " AND status IN (";
-    for (size_t i = 0; i < f.statuses->size(); ++i) {
-      sql += (i ? ",'" : "'") + std::string(ToString((*f.statuses)[i])) + "'";
-    }
-    sql += ")";
-  }
-  if (f.workflow_id) sql += " AND workflow_id = ?2";
-  if (f.pause_reason) sql += " AND pause_reason = ?3";
-  if (f.wait_kind) sql += " AND wait_kind = ?4";
-  if (f.id_contains) sql += std::string(" AND ") + dialect().position_function + "(id, ?5) > 0";
-  if (f.parent_run_id) sql += " AND parent_run_id = ?8 AND parent_run_id != ''";
-  if (!f.cursor.empty()) sql += " AND id < ?6";
-  sql += " ORDER BY id DESC LIMIT ?7";
-  return Read([&](Connection& db) -> Result<RunPage> {
-    Result<std::vector<RunRecord>> rows = QueryAll<RunRecord>(
-        db, sql,
-        [&](Statement& q) {
-          q.Bind(1, workspace_id);
-          if (f.workflow_id) q.Bind(2, *f.workflow_id);
-          if (f.pause_reason) q.Bind(3, *f.pause_reason);
-          if (f.wait_kind) q.Bind(4, *f.wait_kind);
-          if (f.id_contains) q.Bind(5, *f.id_contains);
-          if (!f.cursor.empty()) q.Bind(6, f.cursor);
-          q.Bind(7, f.limit + 1);
-          if (f.parent_run_id) q.Bind(8, *f.parent_run_id);
-        },
-        sql::ReadRun);
-    if (!rows.ok()) {
-      return rows.status();
-    }
-    RunPage page;
-    page.items = std::move(rows).value();
-    if (page.items.size() > static_cast<size_t>(f.limit)) {
-      page.items.resize(f.limit);
-      page.next_cursor = page.items.back().id;
-    }
-    return page;
-  });
 }
 
 Result<std::vector<std::string>> SqlStore::ListRunIdsByStatus(RunStatus status) {

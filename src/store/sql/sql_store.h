@@ -9,8 +9,9 @@
 // writes is planned by PlanTransition (store/transition_plan.h) and applied by
 // sql/transition.cc.
 //
-// The methods live in files by domain: runs.cc (runs and steps), workspaces.cc
-// (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
+// The methods live in files by domain: runs.cc (runs and steps), run_search.cc (the
+// filters of ListRuns), retention.cc (retention settings and the deletion of old runs),
+// workspaces.cc (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
 // events, agent tasks), human_tasks.cc (approvals, forms, magic links),
 // notifications.cc (notifications, channels, deliveries), connections.cc (connections,
 // OAuth flow states), billing.cc (spend); rows.cc reads and writes each
@@ -88,6 +89,10 @@ class SqlStore : public Store {
   Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) override;
   Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) override;
   Result<std::vector<RunStatusCount>> CountRunsByStatus() override;
+  Result<RetentionSettings> GetRetention(const std::string& workspace_id) override;
+  Status PutRetention(const std::string& workspace_id, const RetentionSettings& settings,
+                      const AuditEntry& audit) override;
+  Result<RetentionBatch> DeleteExpiredRuns(int64_t now, int limit) override;
   Result<std::vector<std::pair<std::string, int64_t>>> CountWorkflowsByStatus() override;
   using Store::TransitionRunAsync;
   void TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) override;

@@ -23,12 +23,35 @@ std::string JsonMember(std::string_view column, std::string_view key) {
   return "json_extract(" + std::string(column) + ", '$." + std::string(key) + "')";
 }
 
+std::string JsonPath(const std::vector<std::string>& keys) {
+  std::string out = "$";
+  for (const std::string& key : keys) {
+    out += ".\"" + key + "\"";
+  }
+  return out;
+}
+
+// json_type names integers and reals apart; a filter's 42 matches a stored 42.0.
+std::string JsonTypeClass(const std::string& json_type) {
+  return "(CASE " + json_type + " WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' ELSE " +
+         json_type + " END)";
+}
+
+std::string JsonPathEquals(std::string_view column, std::string_view path, std::string_view value) {
+  const std::string c(column), p(path), v(value);
+  return "(" + JsonTypeClass("json_type(" + c + ", " + p + ")") + " = " +
+         JsonTypeClass("json_type(" + v + ")") + " AND json_extract(" + c + ", " + p +
+         ") IS json_extract(" + v + ", '$'))";
+}
+
 constexpr sql::Dialect kDialect{
     .begin = "BEGIN IMMEDIATE",  // one writer: no FOR UPDATE needed
     .begin_read = "BEGIN",       // WAL: one snapshot from the first read to the end
     .for_update = "",
     .for_update_skip_locked = "",
     .json_member = JsonMember,
+    .json_path = JsonPath,
+    .json_path_equals = JsonPathEquals,
     .position_function = "instr",
     .round_trips = false,
 };

@@ -280,6 +280,21 @@ ALTER TABLE runs ADD COLUMN side_rows INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // Run search (store/sql/run_search.cc) by creation and end time, error code and
+    // actor within a workspace; the end time also serves retention, as does its table of
+    // per-workspace limits (NULL: no limit).
+    R"sql(
+CREATE INDEX runs_by_created ON runs (workspace_id, created_at);
+CREATE INDEX runs_by_finished ON runs (workspace_id, finished_at) WHERE finished_at > 0;
+CREATE INDEX runs_by_error_code ON runs (workspace_id, json_extract(error, '$.code'));
+CREATE INDEX runs_by_actor ON runs (workspace_id, json_extract(trigger, '$.actor'));
+CREATE TABLE retention (
+  workspace_id TEXT PRIMARY KEY,
+  max_age_ms INTEGER,
+  max_count INTEGER,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace
