@@ -81,6 +81,13 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
       {"GET", "/api/v1/notifications/deliveries", kAdmin, &routes::ListDeliveries},
       {"GET", "/api/v1/notification-channels", kAdmin, &routes::GetNotificationChannels},
       {"PUT", "/api/v1/notification-channels", kAdmin, &routes::PutNotificationChannels},
+      {"GET", "/api/v1/schedules", kViewer, &routes::ListSchedules},
+      {"POST", "/api/v1/schedules", kAdmin, &routes::CreateSchedule},
+      {"GET", "/api/v1/schedules/{schedule_id}", kViewer, &routes::GetSchedule},
+      {"PUT", "/api/v1/schedules/{schedule_id}", kAdmin, &routes::PutSchedule},
+      {"DELETE", "/api/v1/schedules/{schedule_id}", kAdmin, &routes::DeleteSchedule},
+      {"POST", "/api/v1/schedules/{schedule_id}/pause", kAdmin, &routes::PauseSchedule},
+      {"POST", "/api/v1/schedules/{schedule_id}/resume", kAdmin, &routes::ResumeSchedule},
       {"GET", "/api/v1/billing", kViewer, &routes::GetBilling},
       {"PUT", "/api/v1/billing", kAdmin, &routes::PutBilling},
   };
