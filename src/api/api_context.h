@@ -21,6 +21,7 @@
 #include "control/metrics.h"
 #include "control/notifications.h"
 #include "control/run_watch.h"
+#include "control/schedules.h"
 #include "control/script_invoker.h"
 #include "control/service.h"
 
@@ -47,6 +48,7 @@ struct ApiServices {
   NotificationService& notifications;
   Connections& connections;
   InstancesView& instances;
+  Schedules& schedules;
   FakeClockControl* fake_clock = nullptr;  // set only with --fake-clock (the testing route)
 };
 

@@ -27,6 +27,7 @@
 #include "control/agent_tasks.h"
 #include "control/definitions.h"
 #include "control/fake_clock.h"
+#include "control/schedules.h"
 #include "control/metrics.h"
 #include "control/notifications.h"
 #include "control/run_watch.h"
@@ -377,15 +378,18 @@ int Serve(const ServeOptions& opt) {
   ServerMetrics metrics(*store, engine, std::move(metrics_access).value());
   NotificationService notifications(*store, *clock, ids);
   Connections connections(*store, engine, *clock, ids);
+  Schedules schedules(*store, engine, control, *clock, ids);
   std::optional<FakeClockControl> fake_clock;
   if (manual_clock) {
-    fake_clock.emplace(
-        *manual_clock, engine,
-        [&wake_outbox, &retention] {
-          wake_outbox();
-          retention.Poke();
-        },
-        cluster.pg_notifier != nullptr ? &notifier : nullptr);
+    // An advance wakes the outbox (its back-offs), the scheduler (ticks come due) and the
+    // retention sweep (runs age).
+    auto wake_on_advance = [&wake_outbox, &schedules, &retention] {
+      wake_outbox();
+      schedules.Poke();
+      retention.Poke();
+    };
+    fake_clock.emplace(*manual_clock, engine, wake_on_advance,
+                       cluster.pg_notifier != nullptr ? &notifier : nullptr);
   }
   if (cluster.pg_notifier != nullptr) {
     ListenToPeers(*cluster.pg_notifier, engine, fake_clock ? &*fake_clock : nullptr);
@@ -398,7 +402,7 @@ int Serve(const ServeOptions& opt) {
   InstancesView instances(registry);
   Api api(
       ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics, watch,
-                  notifications, connections, instances, fake_clock ? &*fake_clock : nullptr},
+                  notifications, connections, instances, schedules, fake_clock ? &*fake_clock : nullptr},
       api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
@@ -414,6 +418,7 @@ int Serve(const ServeOptions& opt) {
   }
   agents.Start();
   retention.Start();
+  schedules.Start();
   const std::string address = (*server)->address();
   local_instance.SetAddress(address);
   if (cluster.instance) {
@@ -464,6 +469,7 @@ int Serve(const ServeOptions& opt) {
   // The outbox first: what it did not record stays pending and is sent after a restart.
   outbox_ptr.store(nullptr);
   outbox.Stop();
+  schedules.Stop();
   agents.Stop();
   if (cluster.instance) {
     // Nothing hands the engine runs or signals from other instances once it stops; the

@@ -20,6 +20,7 @@
 #include "store/connection_records.h"
 #include "store/notification_records.h"
 #include "store/records.h"
+#include "store/schedule_records.h"
 
 namespace sw {
 
@@ -396,6 +397,24 @@ class Store {
   using UpdateRunDone = std::function<void(Result<RunRecord>)>;
   virtual void UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
                               UpdateRunDone done) = 0;
+
+  // Schedules (store/schedule_records.h). Update and Delete are compare-and-sets on the
+  // schedule's version (kAborted when it changed; kNotFound for another workspace's).
+  virtual Status CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit) = 0;
+  virtual Result<ScheduleRecord> GetSchedule(const std::string& id) = 0;
+  virtual Result<SchedulePage> ListSchedules(const std::string& workspace_id,
+                                             const std::string& cursor, int limit) = 0;
+  // Writes every field of `s` but id, workspace and created_at; answers it as written
+  // (version bumped).
+  virtual Result<ScheduleRecord> UpdateSchedule(const ScheduleRecord& s, int64_t expected_version,
+                                                const AuditEntry& audit) = 0;
+  virtual Status DeleteSchedule(const std::string& workspace_id, const std::string& id,
+                                const AuditEntry& audit) = 0;
+  // Schedules not paused with a tick due at or before `now`, earliest first.
+  virtual Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now, int limit) = 0;
+  // See ScheduleFire. Answers the runs it created (empty after a lost compare-and-set:
+  // kAborted instead).
+  virtual Result<std::vector<RunRecord>> FireSchedule(const ScheduleFire& fire) = 0;
 
   // Timers and events.
   virtual Result<std::vector<TimerRecord>> DueTimers(int64_t due_before, int limit) = 0;

@@ -139,6 +139,15 @@ MATRIX = {
     # The authorization-code flow's end: its one-use state is the credential.
     ("GET", "/oauth/callback"): Row(PUBLIC, query="?code=mx&state=mx"),
 
+    ("GET", "/api/v1/schedules"): Row("viewer"),
+    ("POST", "/api/v1/schedules"): Row("admin", body={}),
+    ("GET", "/api/v1/schedules/{schedule_id}"): Row("viewer", scoped=True),
+    ("PUT", "/api/v1/schedules/{schedule_id}"): Row("admin", scoped=True, body={}),
+    ("DELETE", "/api/v1/schedules/{schedule_id}"): Row(
+        "admin", scoped=True, params={"schedule_id": "doomed_schedule_id"}),
+    ("POST", "/api/v1/schedules/{schedule_id}/pause"): Row("admin", scoped=True, body={}),
+    ("POST", "/api/v1/schedules/{schedule_id}/resume"): Row("admin", scoped=True, body={}),
+
     ("GET", "/api/v1/notifications"): Row("viewer"),
     ("POST", "/api/v1/notifications/{notification_id}/read"): Row(
         "viewer", scoped=True, body={}),
@@ -261,6 +270,12 @@ class RouteMatrixTest(E2ETestCase):
                   "authorize_url": "https://127.0.0.1:9/authorize"}
         params["connection_id"] = s.create_connection("mx-conn", oauth2)["id"]
         params["doomed_connection_id"] = s.create_connection("mx-doomed", oauth2)["id"]
+        for name in ("schedule_id", "doomed_schedule_id"):
+            made = s.request("POST", "/api/v1/schedules",
+                             {"workflow_id": "mx", "cron": "0 0 1 1 *"})
+            if made.status != 201:
+                raise AssertionError(f"schedule: {made!r}")
+            params[name] = made.json["id"]
         return params
 
     @classmethod

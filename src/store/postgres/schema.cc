@@ -303,6 +303,30 @@ CREATE TABLE retention (
   updated_at BIGINT NOT NULL
 );
 )sql",
+    // Schedules (API.md "Schedules"): a cron expression in a zone that starts runs;
+    // next_fire_at is the first tick not yet consumed (store/schedule_records.h).
+    R"sql(
+CREATE TABLE schedules (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  workspace_id TEXT COLLATE "C" NOT NULL,
+  workflow_id TEXT COLLATE "C" NOT NULL,
+  cron TEXT COLLATE "C" NOT NULL,
+  timezone TEXT COLLATE "C" NOT NULL,
+  input TEXT COLLATE "C" NOT NULL,
+  overlap TEXT COLLATE "C" NOT NULL,
+  catch_up TEXT COLLATE "C" NOT NULL,
+  max_catch_up BIGINT NOT NULL,
+  paused BIGINT NOT NULL,
+  next_fire_at BIGINT NOT NULL,
+  last_fired_at BIGINT NOT NULL,
+  last_run_id TEXT COLLATE "C" NOT NULL,
+  version BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX schedules_by_workspace ON schedules (workspace_id, id);
+CREATE INDEX schedules_due ON schedules (paused, next_fire_at);
+)sql",
 };
 
 // Any fixed number: the advisory lock instances take to migrate one at a time.

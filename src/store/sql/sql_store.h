@@ -14,7 +14,7 @@
 // workspaces.cc (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
 // events, agent tasks), human_tasks.cc (approvals, forms, magic links),
 // notifications.cc (notifications, channels, deliveries), connections.cc (connections,
-// OAuth flow states), billing.cc (spend); rows.cc reads and writes each
+// OAuth flow states), billing.cc (spend), schedules.cc (schedules); rows.cc reads and writes each
 // record's row.
 #pragma once
 
@@ -75,6 +75,17 @@ class SqlStore : public Store {
                                              const std::string& workflow_id,
                                              const std::string& reason, int64_t now,
                                              const AuditEntry& audit) override;
+
+  Status CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit) override;
+  Result<ScheduleRecord> GetSchedule(const std::string& id) override;
+  Result<SchedulePage> ListSchedules(const std::string& workspace_id, const std::string& cursor,
+                                     int limit) override;
+  Result<ScheduleRecord> UpdateSchedule(const ScheduleRecord& s, int64_t expected_version,
+                                        const AuditEntry& audit) override;
+  Status DeleteSchedule(const std::string& workspace_id, const std::string& id,
+                        const AuditEntry& audit) override;
+  Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now, int limit) override;
+  Result<std::vector<RunRecord>> FireSchedule(const ScheduleFire& fire) override;
 
   Result<CreateRunResult> CreateRun(const RunRecord& run,
                                     const std::optional<IdempotencyKey>& key) override;

@@ -295,6 +295,30 @@ CREATE TABLE retention (
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // Schedules (API.md "Schedules"): a cron expression in a zone that starts runs;
+    // next_fire_at is the first tick not yet consumed (store/schedule_records.h).
+    R"sql(
+CREATE TABLE schedules (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  input TEXT NOT NULL,
+  overlap TEXT NOT NULL,
+  catch_up TEXT NOT NULL,
+  max_catch_up INTEGER NOT NULL,
+  paused INTEGER NOT NULL,
+  next_fire_at INTEGER NOT NULL,
+  last_fired_at INTEGER NOT NULL,
+  last_run_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX schedules_by_workspace ON schedules (workspace_id, id);
+CREATE INDEX schedules_due ON schedules (paused, next_fire_at);
+)sql",
 };
 
 }  // namespace

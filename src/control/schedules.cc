@@ -1,0 +1,449 @@
+#include "control/schedules.h"
+
+#include <date/tz.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <stdexcept>
+
+#include "core/cron.h"
+#include "core/time_format.h"
+
+namespace sw {
+
+using nlohmann::json;
+
+namespace {
+
+Status FieldInvalid(const std::string& field, std::string message) {
+  return InvalidArgument(std::move(message), {.field = field});
+}
+
+// The zone named `name`, or null. date's tz database reads /usr/share/zoneinfo once.
+const date::time_zone* FindZone(const std::string& name) {
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+AuditEntry ScheduleAudit(IdSource& ids, const Clock& clock, const RequestContext& ctx,
+                         std::string action, const std::string& target) {
+  AuditEntry a;
+  a.id = ids.Next("aud");
+  a.workspace_id = ctx.principal.workspace_id;
+  a.at = clock.NowMs();
+  a.actor = ctx.principal.actor();
+  a.action = std::move(action);
+  a.target = target;
+  a.request_id = ctx.request_id;
+  return a;
+}
+
+// A string field of `body`, if present: kInvalidArgument unless a string.
+Result<std::optional<std::string>> OptionalString(const json& body, const std::string& name) {
+  auto it = body.find(name);
+  if (it == body.end()) {
+    return std::optional<std::string>();
+  }
+  if (!it->is_string()) {
+    return FieldInvalid(name, "'" + name + "' must be a string");
+  }
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Status OneOf(const std::string& field, const std::string& value,
+             std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (value == a) {
+      return Status::Ok();
+    }
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  return FieldInvalid(field, "'" + field + "' must be one of " + list + ", not '" + value + "'");
+}
+
+}  // namespace
+
+// Applies `body`'s fields to `s` and checks the whole: the workflow exists in the
+// caller's workspace (and has runs), the cron parses and ever fires, the zone is known.
+Result<ScheduleRecord> Schedules::Validate(const RequestContext& ctx, ScheduleRecord s,
+                                           const json& body) {
+  struct StringField {
+    const char* name;
+    std::string ScheduleRecord::*into;
+  };
+  static constexpr StringField kStringFields[] = {
+      {"workflow_id", &ScheduleRecord::workflow_id}, {"cron", &ScheduleRecord::cron},
+      {"timezone", &ScheduleRecord::timezone},       {"overlap", &ScheduleRecord::overlap},
+      {"catch_up", &ScheduleRecord::catch_up},
+  };
+  for (const StringField& field : kStringFields) {
+    Result<std::optional<std::string>> v = OptionalString(body, field.name);
+    if (!v.ok()) {
+      return v.status();
+    }
+    if (*v) {
+      s.*field.into = **v;
+    }
+  }
+  if (auto it = body.find("input"); it != body.end()) {
+    if (!it->is_object()) {
+      return FieldInvalid("input", "'input' must be a JSON object");
+    }
+    s.input = *it;
+  }
+  if (auto it = body.find("max_catch_up"); it != body.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 ||
+        it->get<int64_t>() > kMaxCatchUpLimit) {
+      return FieldInvalid("max_catch_up", "'max_catch_up' must be an integer from 1 to " +
+                                              std::to_string(kMaxCatchUpLimit));
+    }
+    s.max_catch_up = it->get<int64_t>();
+  }
+  if (s.workflow_id.empty()) {
+    return FieldInvalid("workflow_id", "'workflow_id' is required");
+  }
+  if (s.cron.empty()) {
+    return FieldInvalid("cron", "'cron' is required");
+  }
+  if (Status st = OneOf("overlap", s.overlap, {"skip", "allow", "cancel_previous"}); !st.ok()) {
+    return st;
+  }
+  if (Status st = OneOf("catch_up", s.catch_up, {"none", "latest", "all"}); !st.ok()) {
+    return st;
+  }
+  Result<CronSpec> spec = ParseCron(s.cron);
+  if (!spec.ok()) {
+    return FieldInvalid("cron", spec.status().message());
+  }
+  const date::time_zone* zone = FindZone(s.timezone);
+  if (zone == nullptr) {
+    return FieldInvalid("timezone", "'timezone' '" + s.timezone +
+                                        "' is not a known IANA time zone (e.g. Europe/Berlin)");
+  }
+  if (!NextFireTime(*spec, *zone, clock_.NowMs())) {
+    return FieldInvalid("cron", "cron expression '" + s.cron + "' never fires");
+  }
+  Result<WorkflowRecord> wf = store_.GetWorkflow(ctx.principal.workspace_id, s.workflow_id);
+  if (!wf.ok() && wf.status().code() == StatusCode::kNotFound) {
+    return FieldInvalid("workflow_id", "workflow '" + s.workflow_id + "' not found");
+  }
+  if (!wf.ok()) {
+    return wf.status();
+  }
+  if (wf->kind == "script") {
+    return FieldInvalid("workflow_id",
+                        "workflow '" + s.workflow_id + "' is kind 'script': it has no runs");
+  }
+  return s;
+}
+
+Result<ScheduleRecord> Schedules::Create(const RequestContext& ctx, const json& body) {
+  ScheduleRecord s;
+  s.id = ids_.Next("sch");
+  s.workspace_id = ctx.principal.workspace_id;
+  s.timezone = "UTC";
+  Result<ScheduleRecord> valid = Validate(ctx, std::move(s), body);
+  if (!valid.ok()) {
+    return valid.status();
+  }
+  const int64_t now = clock_.NowMs();
+  valid->created_at = valid->updated_at = now;
+  std::vector<int64_t> next = NextFireTimes(*valid, 1);
+  valid->next_fire_at = next.empty() ? 0 : next.front();
+  Status created =
+      store_.CreateSchedule(*valid, ScheduleAudit(ids_, clock_, ctx, "schedule.create", valid->id));
+  if (!created.ok()) {
+    return created;
+  }
+  Poke();
+  return valid;
+}
+
+Result<SchedulePage> Schedules::List(const RequestContext& ctx, const std::string& cursor,
+                                     int limit) {
+  return store_.ListSchedules(ctx.principal.workspace_id, cursor, limit);
+}
+
+Result<ScheduleRecord> Schedules::Get(const RequestContext& ctx, const std::string& id) {
+  Result<ScheduleRecord> s = store_.GetSchedule(id);
+  if (s.ok() && s->workspace_id != ctx.principal.workspace_id) {
+    return NotFound("schedule " + id + " not found");
+  }
+  return s;
+}
+
+Result<ScheduleRecord> Schedules::Replace(const RequestContext& ctx, const std::string& id,
+                                          const json& body) {
+  Result<ScheduleRecord> stored = Get(ctx, id);
+  if (!stored.ok()) {
+    return stored.status();
+  }
+  const int64_t expected_version = stored->version;
+  Result<ScheduleRecord> valid = Validate(ctx, *stored, body);
+  if (!valid.ok()) {
+    return valid.status();
+  }
+  valid->updated_at = clock_.NowMs();
+  // Ticks of the old expression before now are not this one's to catch up.
+  std::vector<int64_t> next = NextFireTimes(*valid, 1);
+  valid->next_fire_at = next.empty() ? 0 : next.front();
+  Result<ScheduleRecord> written = store_.UpdateSchedule(
+      *valid, expected_version, ScheduleAudit(ids_, clock_, ctx, "schedule.update", id));
+  if (written.ok()) {
+    Poke();
+  }
+  return written;
+}
+
+Status Schedules::Delete(const RequestContext& ctx, const std::string& id) {
+  return store_.DeleteSchedule(ctx.principal.workspace_id, id,
+                               ScheduleAudit(ids_, clock_, ctx, "schedule.delete", id));
+}
+
+Result<ScheduleRecord> Schedules::SetPaused(const RequestContext& ctx, const std::string& id,
+                                            bool paused) {
+  Result<ScheduleRecord> stored = Get(ctx, id);
+  if (!stored.ok() || stored->paused == paused) {
+    return stored;
+  }
+  ScheduleRecord s = *stored;
+  s.paused = paused;
+  s.updated_at = clock_.NowMs();
+  if (!paused) {
+    // Ticks that passed while paused never fire: start from the next one after now.
+    s.paused = false;
+    std::vector<int64_t> next = NextFireTimes(s, 1);
+    s.next_fire_at = next.empty() ? 0 : next.front();
+  }
+  Result<ScheduleRecord> written = store_.UpdateSchedule(
+      s, stored->version,
+      ScheduleAudit(ids_, clock_, ctx, paused ? "schedule.pause" : "schedule.resume", id));
+  if (written.ok()) {
+    Poke();
+  }
+  return written;
+}
+
+std::vector<int64_t> Schedules::NextFireTimes(const ScheduleRecord& s, int count) const {
+  if (s.paused) {
+    return {};
+  }
+  Result<CronSpec> spec = ParseCron(s.cron);
+  const date::time_zone* zone = FindZone(s.timezone);
+  if (!spec.ok() || zone == nullptr) {
+    return {};
+  }
+  return sw::NextFireTimes(*spec, *zone, clock_.NowMs(), count);
+}
+
+void Schedules::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Schedules::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Schedules::Poke() {
+  {
+    std::lock_guard lock(mu_);
+    poked_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Schedules::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    // Real time, not the server's clock: with a fake clock an advance pokes.
+    cv_.wait_for(lock, std::chrono::seconds(1), [this] { return poked_ || stopping_; });
+    if (stopping_) {
+      return;
+    }
+    poked_ = false;
+    lock.unlock();
+    FireDue();
+    lock.lock();
+  }
+}
+
+void Schedules::FireDue() {
+  std::lock_guard look(look_mu_);
+  const int64_t now = clock_.NowMs();
+  Result<std::vector<ScheduleRecord>> due = store_.DueSchedules(now, kMaxDuePerLook);
+  if (!due.ok()) {
+    spdlog::warn("event=schedule.look_failed error={}", due.status().message());
+    return;
+  }
+  for (const ScheduleRecord& s : *due) {
+    FireOne(s, now);
+  }
+  if (static_cast<int>(due->size()) == kMaxDuePerLook) {
+    Poke();  // more are due: look again at once
+  }
+}
+
+namespace {
+
+// The ticks of one look: those due at or before `now` (the missed ones bounded to the
+// last `keep_missed`), and the first one after it.
+struct DueTicks {
+  std::deque<int64_t> missed;
+  std::vector<int64_t> on_time;
+  int64_t next = 0;  // 0: the expression never fires again
+  int64_t dropped = 0;
+};
+
+DueTicks ListDueTicks(const CronSpec& spec, const date::time_zone& zone, int64_t from,
+                      int64_t now, int64_t keep_missed) {
+  DueTicks out;
+  std::optional<int64_t> tick = from;
+  if (from < now - Schedules::kMaxLookBackMs) {
+    tick = NextFireTime(spec, zone, now - Schedules::kMaxLookBackMs - 1);
+    ++out.dropped;
+  }
+  // Bounded: one tick a minute over kMaxLookBackMs is about 45,000 turns.
+  while (tick && *tick <= now) {
+    if (now - *tick <= Schedules::kOnTimeGraceMs) {
+      out.on_time.push_back(*tick);
+    } else {
+      out.missed.push_back(*tick);
+      if (static_cast<int64_t>(out.missed.size()) > keep_missed) {
+        out.missed.pop_front();
+        ++out.dropped;
+      }
+    }
+    tick = NextFireTime(spec, zone, *tick);
+  }
+  out.next = tick.value_or(0);
+  return out;
+}
+
+}  // namespace
+
+void Schedules::FireOne(const ScheduleRecord& s, int64_t now) {
+  Result<CronSpec> spec = ParseCron(s.cron);
+  const date::time_zone* zone = FindZone(s.timezone);
+  if (!spec.ok() || zone == nullptr) {
+    spdlog::error("event=schedule.unreadable schedule={} cron='{}' timezone='{}'", s.id, s.cron,
+                  s.timezone);
+    return;
+  }
+  DueTicks ticks = ListDueTicks(*spec, *zone, s.next_fire_at, now, s.max_catch_up);
+  std::vector<int64_t> fire;
+  if (s.catch_up == "all") {
+    fire.assign(ticks.missed.begin(), ticks.missed.end());
+    fire.insert(fire.end(), ticks.on_time.begin(), ticks.on_time.end());
+  } else if (s.catch_up == "latest") {
+    if (!ticks.on_time.empty()) {
+      fire.push_back(ticks.on_time.back());
+    } else if (!ticks.missed.empty()) {
+      fire.push_back(ticks.missed.back());
+    }
+  } else if (!ticks.on_time.empty()) {
+    fire.push_back(ticks.on_time.back());
+  }
+  // cancel_previous: earlier ticks of this look would be cancelled at once.
+  if (s.overlap == "cancel_previous" && fire.size() > 1) {
+    fire.erase(fire.begin(), fire.end() - 1);
+  }
+
+  ScheduleFire f;
+  f.schedule_id = s.id;
+  f.expected_version = s.version;
+  f.next_fire_at = ticks.next;
+  f.last_fired_at = s.last_fired_at;
+  f.last_run_id = s.last_run_id;
+  f.now = now;
+  std::string previous_to_cancel;
+  Result<WorkflowRecord> wf = store_.GetWorkflow(s.workspace_id, s.workflow_id);
+  const char* held = !wf.ok()                       ? "workflow not found"
+                     : !wf->safety.is_null()        ? "workflow held for safety"
+                     : wf->status == "disabled"     ? "workflow disabled"
+                     : wf->kind == "script"         ? "workflow is a script"
+                                                    : nullptr;
+  if (held != nullptr && !fire.empty()) {
+    spdlog::info("event=schedule.held schedule={} workflow={} ticks={} why='{}'", s.id,
+                 s.workflow_id, fire.size(), held);
+    fire.clear();
+  }
+  bool previous_active = false;
+  if (!fire.empty() && !s.last_run_id.empty() && s.overlap != "allow") {
+    Result<RunRecord> previous = store_.GetRun(s.last_run_id, false);
+    previous_active = previous.ok() && !IsTerminal(previous->status);
+  }
+  for (int64_t tick : fire) {
+    if (previous_active && s.overlap == "skip") {
+      spdlog::info("event=schedule.skip schedule={} scheduled_at={} previous_run={}", s.id,
+                   FormatTime(tick), f.last_run_id);
+      continue;
+    }
+    if (previous_active && s.overlap == "cancel_previous") {
+      previous_to_cancel = f.last_run_id;
+    }
+    RunRecord run;
+    run.id = ids_.Next("run");
+    run.workspace_id = s.workspace_id;
+    run.workflow_id = wf->id;
+    run.workflow_version = wf->version;
+    run.status = RunStatus::kPending;
+    run.version = 1;
+    run.input = s.input;
+    run.trigger = json{
+        {"kind", "schedule"}, {"schedule_id", s.id}, {"scheduled_at", FormatTime(tick)}};
+    run.created_at = run.updated_at = now;
+    f.runs.push_back(run);
+    f.last_fired_at = tick;
+    f.last_run_id = run.id;
+    previous_active = true;  // the run just made is not terminal
+  }
+  Result<std::vector<RunRecord>> created = store_.FireSchedule(f);
+  if (!created.ok()) {
+    // kAborted: another instance (or an API change) moved the schedule first.
+    if (created.status().code() != StatusCode::kAborted) {
+      spdlog::warn("event=schedule.fire_failed schedule={} error={}", s.id,
+                   created.status().message());
+    }
+    return;
+  }
+  if (ticks.dropped > 0 || fire.size() < ticks.missed.size() + ticks.on_time.size()) {
+    spdlog::info("event=schedule.ticks schedule={} due={} started={} catch_up={} overlap={}", s.id,
+                 ticks.missed.size() + ticks.on_time.size(), created->size(), s.catch_up,
+                 s.overlap);
+  }
+  for (const RunRecord& run : *created) {
+    spdlog::debug("event=run.start run={} workflow={} schedule={}", run.id, run.workflow_id, s.id);
+    engine_.DriveNew(run);
+  }
+  if (!previous_to_cancel.empty()) {
+    RequestContext system;
+    system.principal.workspace_id = s.workspace_id;
+    system.principal.token_name = "scheduler";
+    system.principal.role = Role::kAdmin;
+    ControlRequest cancel;
+    cancel.action = RunAction::kCancel;
+    cancel.reason = "Cancelled by schedule " + s.id + ": a newer run started (overlap: " +
+                    "cancel_previous)";
+    Result<RunRecord> cancelled = control_.Control(system, previous_to_cancel, cancel);
+    if (!cancelled.ok() && cancelled.status().code() != StatusCode::kFailedPrecondition) {
+      spdlog::warn("event=schedule.cancel_previous_failed schedule={} run={} error={}", s.id,
+                   previous_to_cancel, cancelled.status().message());
+    }
+  }
+}
+
+}  // namespace sw
