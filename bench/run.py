@@ -20,6 +20,7 @@ peers' figures and our targets beside ours. See bench/README.md for the fields.
 
 import argparse
 import calendar
+import datetime
 import hashlib
 import json
 import math
@@ -52,7 +53,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 TERMINAL = ("completed", "failed", "cancelled")
 ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W2s", "W3a", "W3b", "W4", "W5", "W6", "W7", "W8", "W12",
-                 "W4x", "takeover")  # W4x last of SQLite's: long
+                 "W11", "W4x", "W10", "takeover")  # W4x, W10 last of SQLite's: long
 # `--store postgres` without --workload: W1-W5 and the takeover of a killed instance.
 PG_DEFAULT_WORKLOADS = ("W1", "W2", "W3a", "W3b", "W4", "W5", "takeover")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -2176,6 +2177,168 @@ def w7_release(server, provider, c, conn_id, ids, m1):
             "run_errors": error_digest(bad)}
 
 
+# --------------------------------------------------------------------------- day two
+
+
+def w10_seed(server, n, k=50):
+    """n runs of `search1` (one noop step; input customer_id = i % 1000, region of three)
+    and n // 1000 of `fail1` (an http step to a refused target: error.code
+    target_not_allowed). -> (start result, seconds until all terminal)."""
+    regions = ("eu", "us", "ap")
+
+    def encode(i):
+        wf = "fail1" if i % 1000 == 999 else "search1"
+        body = {"input": {"customer_id": i % 1000, "region": regions[i % 3]}}
+        return server.encode("POST", f"/api/v1/workflows/{wf}/runs", body)
+
+    def handle(_i, status, _ctype, _body, dt):
+        return status == 201, dt
+
+    c = server.conn()
+    try:
+        t0 = time.perf_counter()
+        res = run_mux(server, range(n), encode, handle, k, time.monotonic() + max(600.0, n / 500))
+        started = sum(1 for r in res if isinstance(r, tuple) and r[0])
+        ok, _, _, _ = wait_counts(c, lambda k: sum(k.get(s, 0) for s in TERMINAL) >= started,
+                                  timeout=max(300.0, n / 1000), interval=0.5)
+        return {"started": started, "all_terminal": ok}, time.perf_counter() - t0
+    finally:
+        c.close()
+
+
+def w10(server, ctx):
+    """W10: filtered searches over n finished runs (default 1,000,000): each query 200
+    times on one connection, latency per query (target p99 <= 20 ms)."""
+    n = int(ctx.get("w10_n") or 1000000)
+    apply_definitions(server, {
+        "search1": {"id": "search1", "steps": [noop("s0", {"ok": True})]},
+        "fail1": {"id": "fail1", "steps": [
+            {"id": "call", "type": "http", "with": {"method": "GET", "url": "http://127.0.0.1:9/"}}]},
+    })
+    seeded, seed_s = w10_seed(server, n)
+    c = server.conn()
+    try:
+        _, page = c.request("GET", "/api/v1/runs?limit=1")
+        newest = rfc3339_ms(page["items"][0]["created_at"]) if page.get("items") else 0
+        # A window of about a thousandth of the runs, a second wide, in the middle.
+        mid = utc_iso(newest / 1000 - seed_s / 2)
+        mid_end = utc_iso(newest / 1000 - seed_s / 2 + 1)
+        queries = {
+            "status+workflow": lambda i: "status=completed&workflow_id=search1&limit=50",
+            "input field": lambda i: f"input.customer_id={i % 1000}&limit=50",
+            "workflow+input+region": lambda i: f"workflow_id=search1&input.customer_id={i % 1000}&input.region=eu&limit=20",
+            "error_code": lambda i: "error_code=target_not_allowed&limit=50",
+            "created range": lambda i: f"created_after={mid}&created_before={mid_end}&limit=100",
+            "finished range+status": lambda i: f"status=completed&finished_after={mid}&finished_before={mid_end}&limit=100",
+            "actor": lambda i: "actor=token:bench&limit=50",
+        }
+        out = {"n": n, "seed": seeded, "seed_s": round(seed_s, 1), "queries": {}}
+        all_ms, errors = [], []
+        for name, make in queries.items():
+            lat, counts = [], []
+            for i in range(200):
+                check_stop()
+                t0 = time.perf_counter()
+                status, body = c.request("GET", "/api/v1/runs?" + make(i * 37))
+                dt = (time.perf_counter() - t0) * 1000
+                if status != 200:
+                    errors.append(f"{name}: HTTP {status} {str(body)[:120]}")
+                    continue
+                lat.append(dt)
+                counts.append(len(body.get("items", [])))
+            all_ms += lat
+            out["queries"][name] = {"ms": summary(lat), "items_mean": round(sum(counts) / len(counts), 1) if counts else 0}
+        out["all_ms"] = summary(all_ms)
+        out["errors"] = error_digest(errors)
+        out["data_dir_bytes"] = server.data_dir_bytes()
+        out["ok"] = seeded["all_terminal"] and not errors
+        return out
+    finally:
+        c.close()
+
+
+def utc_iso(seconds):
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def w11_visible(c, base, n, t0, timeout):
+    """Polls the runs count until `base + n` runs exist. -> (ms after t0 at which the
+    i-th new run was first seen, for each i < n seen)."""
+    seen = []
+    end = time.perf_counter() + timeout
+    while len(seen) < n and time.perf_counter() < end:
+        check_stop()
+        counts, _ = metrics(c)
+        now_ms = (time.perf_counter() - t0) * 1000
+        total = sum(counts.values()) - base
+        seen += [now_ms] * max(0, min(total, n) - len(seen))
+        time.sleep(0.002)
+    return seen
+
+
+def w11(server, ctx):
+    """W11: schedules ("* * * * *") firing every minute over `ticks` minutes of fake-clock
+    time. Lateness: from sending the clock advance that made a tick due to the run being
+    seen (polled every ~2 ms, so an upper bound). Then every schedule must have exactly one
+    run per tick (missed and doubled ticks counted from the runs' triggers)."""
+    n = int(ctx.get("w11_n") or 1000)
+    ticks = int(ctx.get("w11_ticks") or 10)
+    apply_definitions(server, {"noop1": definitions()["noop1"]})
+    c = server.conn()
+    try:
+        ids = []
+        for _ in range(n):
+            status, body = c.request("POST", "/api/v1/schedules",
+                                     {"workflow_id": "noop1", "cron": "* * * * *"}, retry=False)
+            if status != 201:
+                raise RuntimeError(f"POST schedule -> {status} {body}")
+            ids.append(body["id"])
+        status, body = c.request("POST", "/api/v1/testing/clock/advance", {"ms": 0}, retry=False)
+        if status != 200:
+            raise RuntimeError(f"clock advance -> {status} {body} (needs --fake-clock)")
+        now = rfc3339_ms(body["now"])
+        step = 60000 - now % 60000 + 5  # just past the next minute
+        lateness, per_tick, expected = [], [], set()
+        for t in range(ticks):
+            counts, _ = metrics(c)
+            base = sum(counts.values())
+            t0 = time.perf_counter()
+            status, body = c.request("POST", "/api/v1/testing/clock/advance", {"ms": step}, retry=False)
+            if status != 200:
+                raise RuntimeError(f"clock advance -> {status} {body}")
+            tick = rfc3339_ms(body["now"]) // 60000 * 60000
+            expected.add(tick)
+            seen = w11_visible(c, base, n, t0, timeout=30)
+            lateness += seen
+            per_tick.append({"tick": utc_iso(tick / 1000), "fired": len(seen),
+                             "all_seen_ms": round(seen[-1], 1) if seen else None})
+            step = 60000
+        runs = []
+        cursor = ""
+        while True:
+            status, page = c.request("GET", "/api/v1/runs?workflow_id=noop1&limit=500" + cursor)
+            if status != 200:
+                raise RuntimeError(f"list runs -> {status} {page}")
+            runs += page["items"]
+            if not page.get("next_cursor"):
+                break
+            cursor = "&cursor=" + page["next_cursor"]
+        by_schedule = {sid: [] for sid in ids}
+        for r in runs:
+            trig = r.get("trigger") or {}
+            by_schedule.setdefault(trig.get("schedule_id"), []).append(rfc3339_ms(trig.get("scheduled_at")))
+        missed = sum(len(expected - set(v)) for sid, v in by_schedule.items() if sid in ids)
+        doubled = sum(len(v) - len(set(v)) for v in by_schedule.values())
+        stray = sum(1 for v in by_schedule.values() for x in v if x not in expected)
+        return {"schedules": n, "ticks": ticks, "fires": len(lateness), "lateness_ms": summary(lateness),
+                "per_tick": per_tick, "runs": len(runs), "missed": missed, "doubled": doubled,
+                "stray": stray,
+                "ok": missed == 0 and doubled == 0 and stray == 0 and len(lateness) == n * ticks}
+    finally:
+        c.close()
+
+
 WORKLOADS = {
     "W1": (w1, BREAKER_HIGH),
     "W2": (lambda s, ctx: w2(s, ctx, 1000), BREAKER_HIGH),
@@ -2190,6 +2353,8 @@ WORKLOADS = {
     "W7": (w7, ["--allow-private-targets"] + BREAKER_HIGH),
     "W8": (w8, []),
     "W12": (w12, BREAKER_HIGH),
+    "W10": (w10, BREAKER_HIGH),
+    "W11": (w11, ["--fake-clock"] + BREAKER_HIGH),
     "takeover": (lambda s, ctx: pg.takeover(s, ctx), ["--allow-private-targets"] + BREAKER_HIGH),
 }
 
@@ -2359,6 +2524,18 @@ def headline(workload, r, store="sqlite", disk=None):
                      flag(r.get("ok") and a.get("n") and a["p99"] <= 5)))
         rows.append(("W3a p50 / p99 ms", f"{fmt(b.get('p50'))} / {fmt(b.get('p99'))}",
                      flag(r.get("ok") and b.get("n") and b["p99"] <= 5)))
+    elif workload == "W10":
+        a = r.get("all_ms") or {}
+        rows.append((f"{r.get('n', 0):,} runs: search p50 / p99 ms", f"{fmt(a.get('p50'))} / {fmt(a.get('p99'))}",
+                     flag(r.get("ok") and a.get("n") and a["p99"] <= 20)))
+        for name, q in (r.get("queries") or {}).items():
+            rows.append((f"  {name[:30]}", f"{fmt(q['ms'].get('p50'))} / {fmt(q['ms'].get('p99'))}", ""))
+    elif workload == "W11":
+        lt = r.get("lateness_ms") or {}
+        rows.append(("fire lateness p50 / p99 ms", f"{fmt(lt.get('p50'))} / {fmt(lt.get('p99'))}",
+                     flag(r.get("ok") and lt.get("n") and lt["p99"] <= 50)))
+        rows.append(("missed / doubled ticks", f"{r.get('missed')} / {r.get('doubled')}",
+                     flag(r.get("missed") == 0 and r.get("doubled") == 0)))
     elif workload == "W8":
         v = r.get("limit_to_visible_ms")
         rows.append(("steps past the limit", str(r.get("past_limit")),
@@ -2482,6 +2659,9 @@ def main():
     ap.add_argument("--w12-steps-per-s", type=int, default=W12_STEPS_PER_S,
                     help=f"W12: the background load's rate in steps/s (steps10 runs started at a "
                          f"tenth of it; default {W12_STEPS_PER_S:,})")
+    ap.add_argument("--w10-n", type=int, default=1000000,
+                    help="finished runs W10 searches over (default 1,000,000, the issue's figure)")
+    ap.add_argument("--w11-n", type=int, default=1000, help="schedules in W11 (default 1000)")
     ap.add_argument("--w7-n", type=int, default=W7_HELD,
                     help=f"held runs in W7 (default {W7_HELD})")
     ap.add_argument("--w6-await", choices=("wait", "poll"), default="wait",
@@ -2543,7 +2723,8 @@ def main():
             doc["pgbench"] = pg.measure_pgbench(pg_store)
             print(f"  {doc['pgbench']}", flush=True)
         ctx = {"disk": doc["disk"], "w4x_n": max(1, args.w4x_n), "w6_await": args.w6_await,
-               "w7_n": max(1, args.w7_n), "w12_steps_per_s": max(10, args.w12_steps_per_s),
+               "w7_n": max(1, args.w7_n), "w10_n": max(1000, args.w10_n),
+               "w11_n": max(1, args.w11_n), "w12_steps_per_s": max(10, args.w12_steps_per_s),
                "run": sys.modules[__name__]}
         for w, n_inst, rep in ((w, n, r) for w in workloads for n in workload_instances(w, counts)
                                for r in range(1, repeat + 1)):
@@ -2557,6 +2738,8 @@ def main():
                 entry["w4x_n"] = ctx["w4x_n"]
             if w == "W7":
                 entry["w7_n"] = ctx["w7_n"]
+            if w in ("W10", "W11"):
+                entry["n"] = ctx[w.lower() + "_n"]
             for key in DRIVER_STATS:
                 DRIVER_STATS[key] = 0
             server = None

@@ -1,227 +1,31 @@
 #include "cli/client_commands.h"
 
+#include <unistd.h>
+
 #include <algorithm>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "cli/client_kit.h"
 #include "cli/definition_file.h"
 #include "cli/http_client.h"
+#include "core/definition.h"
 
 namespace sw::cli {
 namespace {
 
 using nlohmann::json;
-
-constexpr int kExitOk = 0;
-constexpr char kDefaultServer[] = "http://127.0.0.1:8420";
-constexpr int kMaxListLimit = 500;  // The API's maximum page size.
-constexpr std::size_t kMaxCellChars = 60;
-constexpr std::size_t kMaxValueChars = 200;
-constexpr std::size_t kMaxErrorBodyChars = 200;
-
-// Options every leaf subcommand takes.
-struct ConnectionOptions {
-  std::string server = kDefaultServer;
-  std::string token;
-  bool json = false;
-};
-
-void AddConnectionOptions(CLI::App* command, ConnectionOptions* options) {
-  command->add_option("--server", options->server, "Server URL, http://host:port")
-      ->envname("STEPWELL_SERVER")
-      ->capture_default_str();
-  command->add_option("--token", options->token, "API token")->envname("STEPWELL_TOKEN");
-  command->add_flag("--json", options->json, "Print the reply body as JSON");
-}
-
-// Turns a command's exit code into what CLI11 expects from a callback (see header).
-void Finish(int code) {
-  if (code != kExitOk) {
-    throw CLI::RuntimeError(code);
-  }
-}
-
-// Percent-encodes everything but RFC 3986 unreserved characters, for path segments and
-// query values: a "/" in an id stays inside its segment, a "+" is not a space.
-std::string Encode(std::string_view text) {
-  return boost::urls::encode(text, boost::urls::unreserved_chars);
-}
-
-// Builds "?a=1&b=2" from the pairs whose value is non-empty.
-std::string Query(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string query;
-  for (const auto& [name, value] : params) {
-    if (value.empty()) {
-      continue;
-    }
-    query += query.empty() ? '?' : '&';
-    query += name + "=" + Encode(value);
-  }
-  return query;
-}
-
-std::string Dump(const json& value, int indent = -1) {
-  return value.dump(indent, ' ', false, json::error_handler_t::replace);
-}
-
-std::string Truncate(std::string text, std::size_t max_chars) {
-  if (text.size() > max_chars) {
-    text.resize(max_chars - 3);
-    text += "...";
-  }
-  return text;
-}
-
-// One line of text for a table cell or an overview value: control characters become
-// spaces.
-std::string OneLine(std::string text) {
-  std::replace_if(
-      text.begin(), text.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }, ' ');
-  return text;
-}
-
-// A JSON value as display text: strings bare, null and missing as "-".
-std::string Text(const json& value) {
-  if (value.is_null()) {
-    return "-";
-  }
-  if (value.is_string()) {
-    return OneLine(value.get<std::string>());
-  }
-  return OneLine(Dump(value));
-}
-
-const json& Field(const json& object, const char* key) {
-  static const json kNull = nullptr;
-  if (!object.is_object()) {
-    return kNull;
-  }
-  auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
-
-std::string FieldText(const json& object, const char* key) { return Text(Field(object, key)); }
-
-bool HasField(const json& object, const char* key) { return !Field(object, key).is_null(); }
-
-using Row = std::vector<std::string>;
-
-// Prints rows under a header, columns aligned, two spaces apart.
-void PrintTable(const Row& header, const std::vector<Row>& rows) {
-  std::vector<std::size_t> widths(header.size(), 0);
-  auto measure = [&widths](const Row& row) {
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  };
-  measure(header);
-  std::for_each(rows.begin(), rows.end(), measure);
-  auto print = [&widths](const Row& row) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) {
-        line += std::string(widths[i] - row[i].size() + 2, ' ');
-      }
-    }
-    std::cout << line << "\n";
-  };
-  print(header);
-  std::for_each(rows.begin(), rows.end(), print);
-}
-
-// Prints "key:  value" lines with the values aligned.
-void PrintOverview(const std::vector<std::pair<std::string, std::string>>& lines) {
-  std::size_t width = 0;
-  for (const auto& [key, value] : lines) {
-    width = std::max(width, key.size());
-  }
-  for (const auto& [key, value] : lines) {
-    std::cout << key << ":" << std::string(width - key.size() + 2, ' ') << value << "\n";
-  }
-}
-
-void PrintNextCursor(const json& page) {
-  if (Field(page, "next_cursor").is_string()) {
-    std::cout << "\nMore: --cursor " << Field(page, "next_cursor").get<std::string>() << "\n";
-  }
-}
-
-// Prints a non-2xx reply as `error: <message> (<code>)`, then any extra fields of the
-// error object (step_id, field, current_status, ...) one per line.
-void PrintErrorReply(const HttpReply& reply) {
-  std::string fallback_code = "http_" + std::to_string(reply.status);
-  json parsed = json::parse(reply.body, nullptr, false);
-  const json& error = Field(parsed, "error");
-  if (!error.is_object()) {
-    std::string message = "the server answered HTTP " + std::to_string(reply.status);
-    if (!reply.body.empty()) {
-      message += ": " + Truncate(OneLine(reply.body), kMaxErrorBodyChars);
-    }
-    std::cerr << "error: " << message << " (" << fallback_code << ")\n";
-    return;
-  }
-  std::string message = HasField(error, "message")
-                            ? FieldText(error, "message")
-                            : "the server answered HTTP " + std::to_string(reply.status);
-  std::string code = HasField(error, "code") ? FieldText(error, "code") : fallback_code;
-  std::cerr << "error: " << message << " (" << code << ")\n";
-  for (const auto& [key, value] : error.items()) {
-    if (key != "message" && key != "code") {
-      std::cerr << "  " << key << ": " << Truncate(Text(value), kMaxValueChars) << "\n";
-    }
-  }
-}
-
-// Shows a 2xx reply without --json. `body` is null when the reply was not JSON.
-using Printer = std::function<void(const HttpReply& reply, const json& body)>;
-
-// Sends one request and shows the outcome; returns the exit code.
-int Exchange(const ConnectionOptions& options, const std::string& method, const std::string& target,
-             const std::string& body, const Printer& print) {
-  if (options.token.empty()) {
-    std::cerr << "error: no API token: pass --token or set STEPWELL_TOKEN (the admin token is "
-                 "in <data-dir>/admin-token)\n";
-    return kClientExitNoAnswer;
-  }
-  Result<HttpReply> reply = HttpCall(options.server, method, target, options.token, body);
-  if (!reply.ok()) {
-    std::cerr << "error: " << reply.status().message() << "\n";
-    if (reply.status().code() == StatusCode::kUnavailable) {
-      std::cerr << "(is `stepwell serve` running at " << options.server
-                << "? set --server or STEPWELL_SERVER)\n";
-    }
-    return kClientExitNoAnswer;
-  }
-  if (reply->status < 200 || reply->status > 299) {
-    PrintErrorReply(*reply);
-    return kClientExitServerError;
-  }
-  json parsed = json::parse(reply->body, nullptr, false);
-  if (parsed.is_discarded()) {
-    parsed = nullptr;
-  }
-  if (!options.json) {
-    print(*reply, parsed);
-  } else if (!parsed.is_null()) {
-    // ordered_json keeps the server's key order, which json (sorted keys) would not.
-    nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(reply->body, nullptr, false);
-    std::cout << ordered.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
-              << "\n";
-  } else if (!reply->body.empty()) {
-    std::cout << reply->body << "\n";
-  }
-  return kExitOk;
-}
 
 std::string RunPath(const std::string& run_id) { return "/api/v1/runs/" + Encode(run_id); }
 
@@ -383,6 +187,166 @@ void PrintWorkflowApplied(const HttpReply& reply, const json& workflow) {
             << ".\n";
 }
 
+// "run_1 running: 3/10 steps done, at fetch (http)": what `runs wait` shows.
+std::string ProgressLine(const json& run) {
+  const json& steps = Field(run, "steps");
+  int done = 0;
+  int total = 0;
+  std::string current;
+  if (steps.is_array()) {
+    for (const json& step : steps) {
+      ++total;
+      const std::string status = FieldText(step, "status");
+      done += status == "completed" ? 1 : 0;
+      if (current.empty() && (status == "running" || status == "waiting")) {
+        std::string id = HasField(step, "path") ? FieldText(step, "path") : FieldText(step, "id");
+        current = id + " (" + FieldText(step, "type") + ")";
+      }
+    }
+  }
+  std::string line = FieldText(run, "id") + " " + FieldText(run, "status");
+  if (HasField(run, "wait")) {
+    line += " (" + FieldText(Field(run, "wait"), "kind") + ")";
+  }
+  if (HasField(run, "pause")) {
+    line += " (" + FieldText(Field(run, "pause"), "reason") + ")";
+  }
+  line += ": " + std::to_string(done) + "/" + std::to_string(total) + " steps done";
+  return current.empty() ? line : line + ", at " + current;
+}
+
+// `runs wait RUN_ID`: a long-poll at a time until the run ends, with a progress line on
+// stderr (rewritten in place on a terminal); then the run as `runs get` shows it, and an
+// exit code that tells how it ended (client_commands.h).
+void AddRunsWaitCommand(CLI::App* runs) {
+  struct WaitOptions {
+    ConnectionOptions connection;
+    std::string run_id;
+    double timeout_s = 0;
+    bool quiet = false;
+  };
+  auto wait = std::make_shared<WaitOptions>();
+  CLI::App* command =
+      runs->add_subcommand("wait",
+                           "Wait for a run to end, showing its progress; the exit code "
+                           "is 0 completed, 3 failed, 4 cancelled, 5 timed out");
+  AddConnectionOptions(command, &wait->connection);
+  command->add_option("RUN_ID", wait->run_id, "Run id")->required();
+  command->add_option("--timeout", wait->timeout_s, "Give up after this many seconds (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_flag("--quiet", wait->quiet, "No progress line");
+  command->callback([wait] {
+    const bool tty = isatty(STDERR_FILENO) != 0;
+    const auto started = std::chrono::steady_clock::now();
+    std::string shown;
+    while (true) {
+      int code = kExitOk;
+      std::optional<HttpReply> reply =
+          Call(wait->connection, "GET", RunPath(wait->run_id) + "?wait_ms=500", "", code);
+      if (!reply) {
+        Finish(code);
+      }
+      json run = json::parse(reply->body, nullptr, false);
+      std::string line = ProgressLine(run);
+      if (!wait->quiet && line != shown) {
+        std::cerr << (tty ? "\r\033[K" + line : line + "\n") << std::flush;
+        shown = line;
+      }
+      const std::string status = FieldText(run, "status");
+      const bool ended = status == "completed" || status == "failed" || status == "cancelled";
+      const double waited =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (ended || (wait->timeout_s > 0 && waited >= wait->timeout_s)) {
+        if (tty && !wait->quiet) {
+          std::cerr << "\n";
+        }
+        if (wait->connection.json) {
+          std::cout << nlohmann::ordered_json::parse(reply->body, nullptr, false).dump(2) << "\n";
+        } else {
+          PrintRun(*reply, run);
+        }
+        if (!ended) {
+          std::cerr << "error: run " << wait->run_id << " is still " << status << " after "
+                    << wait->timeout_s << " s\n";
+          Finish(kClientExitWaitTimedOut);
+        }
+        Finish(status == "completed" ? kExitOk
+               : status == "failed"  ? kClientExitRunFailed
+                                     : kClientExitRunCancelled);
+        return;
+      }
+    }
+  });
+}
+
+// `runs list`: the list route's filters as options; --watch lists again every interval
+// and prints the page when it changed.
+void AddRunsListCommand(CLI::App* runs) {
+  struct ListOptions {
+    ConnectionOptions connection;
+    std::vector<std::pair<std::string, std::string>> filters;  // query name, value
+    std::vector<std::string> where;                            // input.a=1, output.b=x
+    int limit = 0;
+    std::string cursor;
+    bool watch = false;
+    double interval_s = 2.0;
+  };
+  auto list = std::make_shared<ListOptions>();
+  CLI::App* command = runs->add_subcommand("list", "List runs, newest first");
+  AddConnectionOptions(command, &list->connection);
+  // Option name, query parameter, help. The values go to `filters` in this order.
+  static const std::vector<std::array<const char*, 3>> kFilters = {
+      {"--status", "status", "Only runs with this status (comma-separated for several)"},
+      {"--workflow", "workflow_id", "Only runs of this workflow"},
+      {"--version", "workflow_version", "Only runs of this workflow version"},
+      {"--created-after", "created_after", "Created at or after (RFC 3339)"},
+      {"--created-before", "created_before", "Created before (RFC 3339)"},
+      {"--finished-after", "finished_after", "Finished at or after (RFC 3339)"},
+      {"--finished-before", "finished_before", "Finished before (RFC 3339)"},
+      {"--error-code", "error_code", "Only runs that failed with this error code"},
+      {"--actor", "actor", "Only runs started by this actor (token:NAME, schedule:ID)"},
+      {"--pause-reason", "pause_reason", "Only paused runs with this reason"},
+      {"--wait-kind", "wait_kind", "Only waiting runs with this wait kind"},
+      {"--parent", "parent_run_id", "Only child runs of this run"},
+      {"--id-contains", "q", "Only runs whose id contains this text"},
+  };
+  list->filters.resize(kFilters.size());
+  for (size_t i = 0; i < kFilters.size(); ++i) {
+    list->filters[i].first = kFilters[i][1];
+    command->add_option(kFilters[i][0], list->filters[i].second, kFilters[i][2]);
+  }
+  command->add_option("--where", list->where,
+                      "input.PATH=VALUE or output.PATH=VALUE (repeatable; VALUE read as JSON "
+                      "when it parses)");
+  command->add_option("--limit", list->limit, "Page size (default 50)")
+      ->check(CLI::Range(1, kMaxListLimit));
+  command->add_option("--cursor", list->cursor, "Continue from this cursor");
+  command->add_flag("--watch", list->watch, "List again every --interval until interrupted");
+  command->add_option("--interval", list->interval_s, "Seconds between lists with --watch")
+      ->check(CLI::Range(0.2, 3600.0))
+      ->capture_default_str();
+  command->callback([list] {
+    std::vector<std::pair<std::string, std::string>> params = list->filters;
+    for (const std::string& where : list->where) {
+      size_t eq = where.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "error: --where wants PATH=VALUE, e.g. input.customer_id=42: " << where
+                  << "\n";
+        Finish(kClientExitNoAnswer);
+      }
+      params.emplace_back(where.substr(0, eq), where.substr(eq + 1));
+    }
+    params.emplace_back("limit", list->limit > 0 ? std::to_string(list->limit) : "");
+    params.emplace_back("cursor", list->cursor);
+    const std::string target = "/api/v1/runs" + Query(params);
+    if (!list->watch) {
+      Finish(Exchange(list->connection, "GET", target, "", PrintRunList));
+      return;
+    }
+    Finish(Watch(list->connection, target, list->interval_s, PrintRunList));
+  });
+}
+
 // Each leaf command keeps its options in a struct behind a shared_ptr: the copy in the
 // command's callback (stored in the CLI::App) keeps it alive, and CLI11's option
 // bindings point into it.
@@ -390,29 +354,8 @@ void AddRunsCommands(CLI::App& app) {
   CLI::App* runs = app.add_subcommand("runs", "List, inspect and control runs");
   runs->require_subcommand(1);
 
-  struct ListOptions {
-    ConnectionOptions connection;
-    std::string status;
-    std::string workflow;
-    int limit = 0;
-    std::string cursor;
-  };
-  auto list = std::make_shared<ListOptions>();
-  CLI::App* list_command = runs->add_subcommand("list", "List runs, newest first");
-  AddConnectionOptions(list_command, &list->connection);
-  list_command->add_option("--status", list->status,
-                           "Only runs with this status (comma-separated for several)");
-  list_command->add_option("--workflow", list->workflow, "Only runs of this workflow");
-  list_command->add_option("--limit", list->limit, "Page size (default 50)")
-      ->check(CLI::Range(1, kMaxListLimit));
-  list_command->add_option("--cursor", list->cursor, "Continue from this cursor");
-  list_command->callback([list] {
-    std::string query = Query({{"status", list->status},
-                               {"workflow_id", list->workflow},
-                               {"limit", list->limit > 0 ? std::to_string(list->limit) : ""},
-                               {"cursor", list->cursor}});
-    Finish(Exchange(list->connection, "GET", "/api/v1/runs" + query, "", PrintRunList));
-  });
+  AddRunsListCommand(runs);
+  AddRunsWaitCommand(runs);
 
   struct RunOptions {
     ConnectionOptions connection;
@@ -484,8 +427,113 @@ void AddEventsCommands(CLI::App& app) {
   });
 }
 
+// `workflows resume|disable|enable WF`.
+void AddWorkflowStateCommands(CLI::App* workflows) {
+  struct StateOptions {
+    ConnectionOptions connection;
+    std::string workflow_id;
+  };
+  // Subcommand, help, route suffix, body.
+  static const std::vector<std::array<const char*, 4>> kCommands = {
+      {"resume", "Resume a workflow paused for safety by its throughput breaker", "/resume", "{}"},
+      {"disable", "Disable a workflow: new runs are refused, runs in flight go on", "/status",
+       R"({"status":"disabled"})"},
+      {"enable", "Enable a disabled workflow", "/status", R"({"status":"active"})"},
+  };
+  for (const auto& [name, help, suffix, body] : kCommands) {
+    auto state = std::make_shared<StateOptions>();
+    CLI::App* command = workflows->add_subcommand(name, help);
+    AddConnectionOptions(command, &state->connection);
+    command->add_option("WF", state->workflow_id, "Workflow id")->required();
+    command->callback([state, suffix = std::string(suffix), body = std::string(body)] {
+      Finish(Exchange(state->connection, "POST",
+                      "/api/v1/workflows/" + Encode(state->workflow_id) + suffix, body,
+                      PrintWorkflowResumed));
+    });
+  }
+}
+
+void PrintWorkflow(const HttpReply&, const json& workflow) {
+  std::vector<std::pair<std::string, std::string>> lines = {
+      {"ID", FieldText(workflow, "id")},
+      {"Version", FieldText(workflow, "version")},
+      {"Status", WorkflowStatusText(workflow)},
+      {"Kind", FieldText(workflow, "kind")},
+  };
+  for (const auto& [key, label] : std::vector<std::pair<const char*, const char*>>{
+           {"created_at", "Created"}, {"updated_at", "Updated"}}) {
+    if (HasField(workflow, key)) {
+      lines.emplace_back(label, FieldText(workflow, key));
+    }
+  }
+  PrintOverview(lines);
+  const json& definition = Field(workflow, "definition");
+  if (!definition.is_null()) {
+    std::cout << "\nDefinition:\n" << definition.dump(2) << "\n";
+  }
+}
+
+// `workflows get WF [--version N]`.
+void AddWorkflowGetCommand(CLI::App* workflows) {
+  struct GetOptions {
+    ConnectionOptions connection;
+    std::string workflow_id;
+    int version = 0;
+  };
+  auto get = std::make_shared<GetOptions>();
+  CLI::App* command = workflows->add_subcommand("get", "Show a workflow and its definition");
+  AddConnectionOptions(command, &get->connection);
+  command->add_option("WF", get->workflow_id, "Workflow id")->required();
+  command->add_option("--version", get->version, "An earlier version (default: the latest)")
+      ->check(CLI::PositiveNumber);
+  command->callback([get] {
+    std::string target = "/api/v1/workflows/" + Encode(get->workflow_id);
+    if (get->version > 0) {
+      target += "/versions/" + std::to_string(get->version);
+    }
+    Finish(Exchange(get->connection, "GET", target, "", PrintWorkflow));
+  });
+}
+
+// `workflows validate FILE`: the server's own definition checks, offline.
+void AddWorkflowValidateCommand(CLI::App* workflows) {
+  auto file = std::make_shared<std::string>();
+  CLI::App* command = workflows->add_subcommand(
+      "validate", "Check a definition file as the server would, without a server");
+  command->add_option("FILE", *file, "Definition file (.yaml, .yml or .json)")->required();
+  command->callback([file] {
+    Result<json> definition = LoadDefinitionFile(*file);
+    if (!definition.ok()) {
+      std::cerr << "error: " << definition.status().message() << "\n";
+      Finish(kClientExitNoAnswer);
+    }
+    const json& id = Field(*definition, "id");
+    const std::string workflow_id = id.is_string() ? id.get<std::string>() : "";
+    if (workflow_id.empty()) {
+      std::cerr << "error: " << *file << " has no `id`: the definition's id names the workflow\n";
+      Finish(kClientExitNoAnswer);
+    }
+    Result<std::shared_ptr<const Definition>> parsed = ParseDefinition(*definition, workflow_id);
+    if (!parsed.ok()) {
+      const Status refused = parsed.status();
+      const ErrorDetail& detail = refused.detail();
+      std::cerr << "error: " << *file << ": " << refused.message() << "\n";
+      if (!detail.step_id.empty()) {
+        std::cerr << "  step_id: " << detail.step_id << "\n";
+      }
+      if (!detail.field.empty()) {
+        std::cerr << "  field: " << detail.field << "\n";
+      }
+      Finish(kClientExitNoAnswer);
+    }
+    std::cout << *file << ": workflow " << workflow_id << " is valid (" << (*parsed)->steps.size()
+              << " top-level steps).\n";
+  });
+}
+
 void AddWorkflowsCommands(CLI::App& app) {
-  CLI::App* workflows = app.add_subcommand("workflows", "Apply, list and resume workflows");
+  CLI::App* workflows =
+      app.add_subcommand("workflows", "Apply, validate, list, show and change workflows");
   workflows->require_subcommand(1);
 
   struct ApplyOptions {
@@ -531,20 +579,9 @@ void AddWorkflowsCommands(CLI::App& app) {
     Finish(Exchange(list->connection, "GET", "/api/v1/workflows" + query, "", PrintWorkflowList));
   });
 
-  struct ResumeOptions {
-    ConnectionOptions connection;
-    std::string workflow_id;
-  };
-  auto resume = std::make_shared<ResumeOptions>();
-  CLI::App* resume_command = workflows->add_subcommand(
-      "resume", "Resume a workflow paused for safety by its throughput breaker");
-  AddConnectionOptions(resume_command, &resume->connection);
-  resume_command->add_option("WF", resume->workflow_id, "Workflow id")->required();
-  resume_command->callback([resume] {
-    Finish(Exchange(resume->connection, "POST",
-                    "/api/v1/workflows/" + Encode(resume->workflow_id) + "/resume", "{}",
-                    PrintWorkflowResumed));
-  });
+  AddWorkflowStateCommands(workflows);
+  AddWorkflowGetCommand(workflows);
+  AddWorkflowValidateCommand(workflows);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   sw::cli::AddServerCommands(app);
   sw::cli::AddSecretsCommands(app);
   sw::cli::AddClientCommands(app);
+  sw::cli::AddAdminCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -27,10 +27,10 @@
 #include "control/agent_tasks.h"
 #include "control/definitions.h"
 #include "control/fake_clock.h"
-#include "control/schedules.h"
 #include "control/metrics.h"
 #include "control/notifications.h"
 #include "control/run_watch.h"
+#include "control/schedules.h"
 #include "control/script_invoker.h"
 #include "control/service.h"
 #include "core/duration.h"
@@ -61,6 +61,7 @@ struct ServeOptions {
   int64_t max_steps_per_minute = 6000;
   int64_t max_runs_per_minute = 0;  // 0: no limit
   bool fake_clock = false;
+  LogFormat log_format = LogFormat::kText;
   // A request that waits for a commit (a control, a token) holds its thread, and the
   // connections dealt to that thread wait with it: enough threads that a burst of such
   // requests overlaps in one group commit. Idle threads cost nothing.
@@ -269,7 +270,7 @@ Result<Cluster> JoinCluster(const ServeOptions& opt, const Clock& clock) {
 std::atomic<HttpServer*> g_server{nullptr};
 
 int Serve(const ServeOptions& opt) {
-  UseServerLogFormat();
+  UseServerLogFormat(opt.log_format);
   Result<HttpServerOptions> http_options = MakeHttpServerOptions(opt);
   if (!http_options.ok()) {
     std::cerr << "error: " << http_options.status().message() << "\n";
@@ -400,10 +401,10 @@ int Serve(const ServeOptions& opt) {
   InstanceRegistry& registry =
       cluster.instance ? static_cast<InstanceRegistry&>(*cluster.instance) : local_instance;
   InstancesView instances(registry);
-  Api api(
-      ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics, watch,
-                  notifications, connections, instances, schedules, fake_clock ? &*fake_clock : nullptr},
-      api_options);
+  Api api(ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics,
+                      watch, notifications, connections, instances, schedules,
+                      fake_clock ? &*fake_clock : nullptr},
+          api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
       *http_options);
@@ -534,6 +535,16 @@ void AddServerCommands(CLI::App& app) {
                   "server's own");
   serve->add_flag("--fake-clock", opt->fake_clock,
                   "Tests only: time moves only through the testing API");
+  serve
+      ->add_option_function<std::string>(
+          "--log-format",
+          [opt](const std::string& name) {
+            if (!ParseLogFormat(name, opt->log_format)) {
+              throw CLI::ValidationError("--log-format", "text or json, not '" + name + "'");
+            }
+          },
+          "Log lines as text (default) or one JSON object a line")
+      ->envname("STEPWELL_LOG_FORMAT");
   serve->add_option("--http-threads", opt->http_threads, "HTTP I/O threads")
       ->check(CLI::Range(1, 64));
   serve->add_option("--ui-dir", opt->ui_dir, "The web UI's build to serve (web/dist)");

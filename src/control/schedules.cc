@@ -269,8 +269,11 @@ void Schedules::Poke() {
 void Schedules::Loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    // Real time, not the server's clock: with a fake clock an advance pokes.
-    cv_.wait_for(lock, std::chrono::seconds(1), [this] { return poked_ || stopping_; });
+    // Real time: with a fake clock the sleep ends at kMaxSleepMs, or when an advance pokes.
+    lock.unlock();
+    std::chrono::milliseconds sleep = SleepUntilNextTick();
+    lock.lock();
+    cv_.wait_for(lock, sleep, [this] { return poked_ || stopping_; });
     if (stopping_) {
       return;
     }
@@ -281,6 +284,15 @@ void Schedules::Loop() {
   }
 }
 
+std::chrono::milliseconds Schedules::SleepUntilNextTick() {
+  Result<int64_t> earliest = store_.EarliestScheduleFire();
+  int64_t ms = kMaxSleepMs;
+  if (earliest.ok() && *earliest > 0) {
+    ms = std::clamp<int64_t>(*earliest - clock_.NowMs(), 0, kMaxSleepMs);
+  }
+  return std::chrono::milliseconds(ms);
+}
+
 void Schedules::FireDue() {
   std::lock_guard look(look_mu_);
   const int64_t now = clock_.NowMs();
@@ -289,8 +301,58 @@ void Schedules::FireDue() {
     spdlog::warn("event=schedule.look_failed error={}", due.status().message());
     return;
   }
+  // Every fire of the look is queued at once, so the store commits them together; the
+  // look ends when each has its outcome.
+  struct Pending {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t left = 0;
+  };
+  auto pending = std::make_shared<Pending>();
+  std::vector<std::pair<const ScheduleRecord*, std::string>> cancels;
+  auto fired = std::make_shared<std::vector<bool>>();  // by plan: committed
+  WorkflowCache workflows;
   for (const ScheduleRecord& s : *due) {
-    FireOne(s, now);
+    std::optional<Plan> plan = PlanFire(s, now, workflows);
+    if (!plan) {
+      continue;
+    }
+    const size_t index = cancels.size();
+    cancels.emplace_back(&s, std::move(plan->cancel_previous));
+    fired->push_back(false);
+    {
+      std::lock_guard lock(pending->mu);
+      ++pending->left;
+    }
+    store_.FireScheduleAsync(std::move(plan->fire), [this, pending, fired, index, id = s.id](
+                                                        Result<std::vector<RunRecord>> created) {
+      if (created.ok()) {
+        for (const RunRecord& run : *created) {
+          spdlog::debug("event=run.start run={} workflow={} schedule={}", run.id, run.workflow_id,
+                        id);
+          engine_.DriveNew(run);
+        }
+      } else if (created.status().code() != StatusCode::kAborted) {
+        // kAborted: another instance (or an API change) moved the schedule first.
+        spdlog::warn("event=schedule.fire_failed schedule={} error={}", id,
+                     created.status().message());
+      }
+      std::lock_guard lock(pending->mu);
+      (*fired)[index] = created.ok();
+      if (--pending->left == 0) {
+        pending->cv.notify_all();
+      }
+    });
+  }
+  {
+    std::unique_lock lock(pending->mu);
+    pending->cv.wait(lock, [&pending] { return pending->left == 0; });
+  }
+  // Cancels commit and wait: not on the store's committing thread.
+  for (size_t i = 0; i < cancels.size(); ++i) {
+    if ((*fired)[i] && !cancels[i].second.empty()) {
+      CancelPrevious(*cancels[i].first, cancels[i].second);
+    }
   }
   if (static_cast<int>(due->size()) == kMaxDuePerLook) {
     Poke();  // more are due: look again at once
@@ -308,8 +370,8 @@ struct DueTicks {
   int64_t dropped = 0;
 };
 
-DueTicks ListDueTicks(const CronSpec& spec, const date::time_zone& zone, int64_t from,
-                      int64_t now, int64_t keep_missed) {
+DueTicks ListDueTicks(const CronSpec& spec, const date::time_zone& zone, int64_t from, int64_t now,
+                      int64_t keep_missed) {
   DueTicks out;
   std::optional<int64_t> tick = from;
   if (from < now - Schedules::kMaxLookBackMs) {
@@ -335,13 +397,14 @@ DueTicks ListDueTicks(const CronSpec& spec, const date::time_zone& zone, int64_t
 
 }  // namespace
 
-void Schedules::FireOne(const ScheduleRecord& s, int64_t now) {
+std::optional<Schedules::Plan> Schedules::PlanFire(const ScheduleRecord& s, int64_t now,
+                                                   WorkflowCache& workflows) {
   Result<CronSpec> spec = ParseCron(s.cron);
   const date::time_zone* zone = FindZone(s.timezone);
   if (!spec.ok() || zone == nullptr) {
     spdlog::error("event=schedule.unreadable schedule={} cron='{}' timezone='{}'", s.id, s.cron,
                   s.timezone);
-    return;
+    return std::nullopt;
   }
   DueTicks ticks = ListDueTicks(*spec, *zone, s.next_fire_at, now, s.max_catch_up);
   std::vector<int64_t> fire;
@@ -370,12 +433,17 @@ void Schedules::FireOne(const ScheduleRecord& s, int64_t now) {
   f.last_run_id = s.last_run_id;
   f.now = now;
   std::string previous_to_cancel;
-  Result<WorkflowRecord> wf = store_.GetWorkflow(s.workspace_id, s.workflow_id);
-  const char* held = !wf.ok()                       ? "workflow not found"
-                     : !wf->safety.is_null()        ? "workflow held for safety"
-                     : wf->status == "disabled"     ? "workflow disabled"
-                     : wf->kind == "script"         ? "workflow is a script"
-                                                    : nullptr;
+  auto key = std::make_pair(s.workspace_id, s.workflow_id);
+  auto cached = workflows.find(key);
+  if (cached == workflows.end()) {
+    cached = workflows.emplace(key, store_.GetWorkflow(s.workspace_id, s.workflow_id)).first;
+  }
+  const Result<WorkflowRecord>& wf = cached->second;
+  const char* held = !wf.ok()                   ? "workflow not found"
+                     : !wf->safety.is_null()    ? "workflow held for safety"
+                     : wf->status == "disabled" ? "workflow disabled"
+                     : wf->kind == "script"     ? "workflow is a script"
+                                                : nullptr;
   if (held != nullptr && !fire.empty()) {
     spdlog::info("event=schedule.held schedule={} workflow={} ticks={} why='{}'", s.id,
                  s.workflow_id, fire.size(), held);
@@ -403,46 +471,34 @@ void Schedules::FireOne(const ScheduleRecord& s, int64_t now) {
     run.status = RunStatus::kPending;
     run.version = 1;
     run.input = s.input;
-    run.trigger = json{
-        {"kind", "schedule"}, {"schedule_id", s.id}, {"scheduled_at", FormatTime(tick)}};
+    run.trigger =
+        json{{"kind", "schedule"}, {"schedule_id", s.id}, {"scheduled_at", FormatTime(tick)}};
     run.created_at = run.updated_at = now;
     f.runs.push_back(run);
     f.last_fired_at = tick;
     f.last_run_id = run.id;
     previous_active = true;  // the run just made is not terminal
   }
-  Result<std::vector<RunRecord>> created = store_.FireSchedule(f);
-  if (!created.ok()) {
-    // kAborted: another instance (or an API change) moved the schedule first.
-    if (created.status().code() != StatusCode::kAborted) {
-      spdlog::warn("event=schedule.fire_failed schedule={} error={}", s.id,
-                   created.status().message());
-    }
-    return;
-  }
   if (ticks.dropped > 0 || fire.size() < ticks.missed.size() + ticks.on_time.size()) {
     spdlog::info("event=schedule.ticks schedule={} due={} started={} catch_up={} overlap={}", s.id,
-                 ticks.missed.size() + ticks.on_time.size(), created->size(), s.catch_up,
-                 s.overlap);
+                 ticks.missed.size() + ticks.on_time.size(), f.runs.size(), s.catch_up, s.overlap);
   }
-  for (const RunRecord& run : *created) {
-    spdlog::debug("event=run.start run={} workflow={} schedule={}", run.id, run.workflow_id, s.id);
-    engine_.DriveNew(run);
-  }
-  if (!previous_to_cancel.empty()) {
-    RequestContext system;
-    system.principal.workspace_id = s.workspace_id;
-    system.principal.token_name = "scheduler";
-    system.principal.role = Role::kAdmin;
-    ControlRequest cancel;
-    cancel.action = RunAction::kCancel;
-    cancel.reason = "Cancelled by schedule " + s.id + ": a newer run started (overlap: " +
-                    "cancel_previous)";
-    Result<RunRecord> cancelled = control_.Control(system, previous_to_cancel, cancel);
-    if (!cancelled.ok() && cancelled.status().code() != StatusCode::kFailedPrecondition) {
-      spdlog::warn("event=schedule.cancel_previous_failed schedule={} run={} error={}", s.id,
-                   previous_to_cancel, cancelled.status().message());
-    }
+  return Plan{std::move(f), std::move(previous_to_cancel)};
+}
+
+void Schedules::CancelPrevious(const ScheduleRecord& s, const std::string& run_id) {
+  RequestContext system;
+  system.principal.workspace_id = s.workspace_id;
+  system.principal.token_name = "scheduler";
+  system.principal.role = Role::kAdmin;
+  ControlRequest cancel;
+  cancel.action = RunAction::kCancel;
+  cancel.reason =
+      "Cancelled by schedule " + s.id + ": a newer run started (overlap: cancel_previous)";
+  Result<RunRecord> cancelled = control_.Control(system, run_id, cancel);
+  if (!cancelled.ok() && cancelled.status().code() != StatusCode::kFailedPrecondition) {
+    spdlog::warn("event=schedule.cancel_previous_failed schedule={} run={} error={}", s.id, run_id,
+                 cancelled.status().message());
   }
 }
 

@@ -4,11 +4,12 @@
 //
 // A schedule's row keeps `next_fire_at`, its first tick not yet consumed. The
 // scheduler thread looks for due schedules (next_fire_at <= the server clock's now)
-// once a second of real time and whenever it is poked (a schedule written, the fake
-// clock advanced). For each it lists the due ticks, decides by `catch_up` and
-// `overlap` which start a run, and commits that decision with Store::FireSchedule: a
-// compare-and-set on the schedule's version that consumes the ticks and creates the
-// runs in one transaction. Each (schedule, tick) therefore starts at most one run,
+// when the earliest tick comes due (at least once a second of real time) and whenever
+// it is poked (a schedule written, the fake clock advanced). For each it lists the due
+// ticks, decides by `catch_up` and `overlap` which start a run, and commits that
+// decision with Store::FireScheduleAsync: a compare-and-set on the schedule's version
+// that consumes the ticks and creates the runs in one transaction (the fires of one
+// look share the store's commits). Each (schedule, tick) therefore starts at most one run,
 // across restarts and across instances sharing a PostgreSQL store.
 //
 // A tick is *on time* when the scheduler sees it at most kOnTimeGraceMs after it came
@@ -21,10 +22,13 @@
 // Thread-safe. Borrows the store, engine, control service and clock, which outlive it.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +41,9 @@ namespace sw {
 
 class Schedules {
  public:
+  // The workflows one look has read, by (workspace, workflow id).
+  using WorkflowCache = std::map<std::pair<std::string, std::string>, Result<WorkflowRecord>>;
+
   // A tick seen this late is still on time (not "missed").
   static constexpr int64_t kOnTimeGraceMs = 60 * 1000;
   // The first ticks of an old schedule that are further back than this are dropped
@@ -44,8 +51,12 @@ class Schedules {
   static constexpr int64_t kMaxLookBackMs = 31LL * 24 * 3600 * 1000;
   static constexpr int64_t kMaxCatchUpLimit = 1000;
   static constexpr int kNextFireTimesShown = 5;
-  // Due schedules one look handles; the rest wait for the next look.
-  static constexpr int kMaxDuePerLook = 200;
+  // Due schedules one look handles (their fires share commits); the rest wait for the
+  // next look, which follows at once.
+  static constexpr int kMaxDuePerLook = 500;
+  // The longest the thread sleeps between looks (it notices another instance's new
+  // schedule at the latest after this).
+  static constexpr int64_t kMaxSleepMs = 1000;
 
   Schedules(Store& store, Engine& engine, ControlService& control, const Clock& clock,
             IdSource& ids)
@@ -77,7 +88,16 @@ class Schedules {
 
  private:
   void Loop();
-  void FireOne(const ScheduleRecord& s, int64_t now);
+  // What one look decided for one schedule: the fire to commit and the run its
+  // overlap policy cancels once the fire is committed.
+  struct Plan {
+    ScheduleFire fire;
+    std::string cancel_previous;
+  };
+  std::optional<Plan> PlanFire(const ScheduleRecord& s, int64_t now, WorkflowCache& workflows);
+  void CancelPrevious(const ScheduleRecord& s, const std::string& run_id);
+  // How long the thread may sleep before the next tick comes due (kMaxSleepMs at most).
+  std::chrono::milliseconds SleepUntilNextTick();
   Result<ScheduleRecord> Validate(const RequestContext& ctx, ScheduleRecord s,
                                   const nlohmann::json& body);
 

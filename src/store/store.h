@@ -412,9 +412,15 @@ class Store {
                                 const AuditEntry& audit) = 0;
   // Schedules not paused with a tick due at or before `now`, earliest first.
   virtual Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now, int limit) = 0;
+  // The earliest tick due of the schedules not paused; 0 when there is none.
+  virtual Result<int64_t> EarliestScheduleFire() = 0;
   // See ScheduleFire. Answers the runs it created (empty after a lost compare-and-set:
   // kAborted instead).
   virtual Result<std::vector<RunRecord>> FireSchedule(const ScheduleFire& fire) = 0;
+  // The same, without waiting: fires given together share commits. `done` runs on the
+  // committing thread (as a CreateRunAsync's does).
+  using FireScheduleDone = std::function<void(Result<std::vector<RunRecord>>)>;
+  virtual void FireScheduleAsync(ScheduleFire fire, FireScheduleDone done) = 0;
 
   // Timers and events.
   virtual Result<std::vector<TimerRecord>> DueTimers(int64_t due_before, int limit) = 0;

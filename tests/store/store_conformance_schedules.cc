@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,14 +51,17 @@ ScheduleFire FireOf(const ScheduleRecord& s, std::vector<RunRecord> runs, int64_
 }
 
 TEST_P(StoreConformanceTest, SchedulesAreKeptWholeAndListedNewestFirstPerWorkspace) {
-  ASSERT_TRUE(store_->CreateSchedule(MakeSchedule("sch_1"), MakeAudit("aud_1", "ws_1",
-                                                                      "schedule.create", "sch_1"))
+  ASSERT_TRUE(store_
+                  ->CreateSchedule(MakeSchedule("sch_1"),
+                                   MakeAudit("aud_1", "ws_1", "schedule.create", "sch_1"))
                   .ok());
-  ASSERT_TRUE(store_->CreateSchedule(MakeSchedule("sch_2"), MakeAudit("aud_2", "ws_1",
-                                                                      "schedule.create", "sch_2"))
+  ASSERT_TRUE(store_
+                  ->CreateSchedule(MakeSchedule("sch_2"),
+                                   MakeAudit("aud_2", "ws_1", "schedule.create", "sch_2"))
                   .ok());
-  ASSERT_TRUE(store_->CreateSchedule(MakeSchedule("sch_3", "ws_2"),
-                                     MakeAudit("aud_3", "ws_2", "schedule.create", "sch_3"))
+  ASSERT_TRUE(store_
+                  ->CreateSchedule(MakeSchedule("sch_3", "ws_2"),
+                                   MakeAudit("aud_3", "ws_2", "schedule.create", "sch_3"))
                   .ok());
   Result<ScheduleRecord> got = store_->GetSchedule("sch_1");
   ASSERT_TRUE(got.ok()) << got.status().message();
@@ -97,7 +102,8 @@ TEST_P(StoreConformanceTest, SchedulesAreKeptWholeAndListedNewestFirstPerWorkspa
 
 TEST_P(StoreConformanceTest, ScheduleUpdateIsACompareAndSetOnItsVersion) {
   ScheduleRecord s = MakeSchedule("sch_1");
-  ASSERT_TRUE(store_->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "schedule.create", "sch_1")).ok());
+  ASSERT_TRUE(
+      store_->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "schedule.create", "sch_1")).ok());
   s.paused = true;
   s.cron = "0 9 * * MON";
   s.updated_at = kT0 + 5;
@@ -126,12 +132,15 @@ TEST_P(StoreConformanceTest, ScheduleUpdateIsACompareAndSetOnItsVersion) {
             StatusCode::kNotFound);
   EXPECT_TRUE(store_->GetSchedule("sch_1")->paused);
 
-  EXPECT_EQ(store_->DeleteSchedule("ws_2", "sch_1", MakeAudit("aud_5", "ws_2", "d", "sch_1")).code(),
-            StatusCode::kNotFound);
-  ASSERT_TRUE(store_->DeleteSchedule("ws_1", "sch_1", MakeAudit("aud_6", "ws_1", "d", "sch_1")).ok());
+  EXPECT_EQ(
+      store_->DeleteSchedule("ws_2", "sch_1", MakeAudit("aud_5", "ws_2", "d", "sch_1")).code(),
+      StatusCode::kNotFound);
+  ASSERT_TRUE(
+      store_->DeleteSchedule("ws_1", "sch_1", MakeAudit("aud_6", "ws_1", "d", "sch_1")).ok());
   EXPECT_EQ(store_->GetSchedule("sch_1").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->DeleteSchedule("ws_1", "sch_1", MakeAudit("aud_7", "ws_1", "d", "sch_1")).code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(
+      store_->DeleteSchedule("ws_1", "sch_1", MakeAudit("aud_7", "ws_1", "d", "sch_1")).code(),
+      StatusCode::kNotFound);
 }
 
 TEST_P(StoreConformanceTest, DueSchedulesAreTheUnpausedOnesWithATickAtOrBeforeNow) {
@@ -142,7 +151,8 @@ TEST_P(StoreConformanceTest, DueSchedulesAreTheUnpausedOnesWithATickAtOrBeforeNo
   ScheduleRecord never = MakeSchedule("sch_4", "ws_1", 0);
   ScheduleRecord future = MakeSchedule("sch_5", "ws_1", kT0 + 10 * kMinute);
   for (const ScheduleRecord& s : {later, early, paused, never, future}) {
-    ASSERT_TRUE(store_->CreateSchedule(s, MakeAudit("aud_" + s.id, s.workspace_id, "c", s.id)).ok());
+    ASSERT_TRUE(
+        store_->CreateSchedule(s, MakeAudit("aud_" + s.id, s.workspace_id, "c", s.id)).ok());
   }
   Result<std::vector<ScheduleRecord>> due = store_->DueSchedules(kT0 + 2 * kMinute, 10);
   ASSERT_TRUE(due.ok()) << due.status().message();
@@ -228,6 +238,61 @@ TEST_P(StoreConformanceTest, RacingFiresOfOneTickStartOneRun) {
     runs += store_->GetRun("run_" + std::to_string(i), false).ok() ? 1 : 0;
   }
   EXPECT_EQ(runs, 1);
+}
+
+TEST_P(StoreConformanceTest, EarliestScheduleFireIsTheFirstTickOfAnUnpausedSchedule) {
+  Result<int64_t> none = store_->EarliestScheduleFire();
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_EQ(*none, 0);
+  ScheduleRecord paused = MakeSchedule("sch_1", "ws_1", kT0);
+  paused.paused = true;
+  ScheduleRecord never = MakeSchedule("sch_2", "ws_1", 0);
+  ScheduleRecord later = MakeSchedule("sch_3", "ws_2", kT0 + 5 * kMinute);
+  ScheduleRecord early = MakeSchedule("sch_4", "ws_1", kT0 + 2 * kMinute);
+  for (const ScheduleRecord& s : {paused, never, later, early}) {
+    ASSERT_TRUE(
+        store_->CreateSchedule(s, MakeAudit("aud_" + s.id, s.workspace_id, "c", s.id)).ok());
+  }
+  EXPECT_EQ(*store_->EarliestScheduleFire(), kT0 + 2 * kMinute);
+}
+
+TEST_P(StoreConformanceTest, FiresQueuedTogetherEachCommitOrLoseAlone) {
+  constexpr int kSchedules = 20;
+  std::vector<ScheduleRecord> schedules;
+  for (int i = 0; i < kSchedules; ++i) {
+    schedules.push_back(MakeSchedule("sch_" + std::to_string(i)));
+    ASSERT_TRUE(store_
+                    ->CreateSchedule(schedules.back(), MakeAudit("aud_" + std::to_string(i), "ws_1",
+                                                                 "c", schedules.back().id))
+                    .ok());
+  }
+  // Every other fire is stale (a version another look already moved): it alone loses.
+  std::mutex mu;
+  std::condition_variable cv;
+  int left = kSchedules;
+  std::vector<StatusCode> outcomes(kSchedules, StatusCode::kInternal);
+  for (int i = 0; i < kSchedules; ++i) {
+    ScheduleRecord s = schedules[i];
+    s.version = i % 2 == 0 ? 1 : 7;
+    store_->FireScheduleAsync(FireOf(s, {NewRun("run_" + std::to_string(i))}, kT0 + 2 * kMinute),
+                              [&, i](Result<std::vector<RunRecord>> fired) {
+                                std::lock_guard lock(mu);
+                                outcomes[i] = fired.ok() ? StatusCode::kOk : fired.status().code();
+                                if (--left == 0) {
+                                  cv.notify_all();
+                                }
+                              });
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return left == 0; });
+  }
+  for (int i = 0; i < kSchedules; ++i) {
+    const bool fresh = i % 2 == 0;
+    EXPECT_EQ(outcomes[i], fresh ? StatusCode::kOk : StatusCode::kAborted) << i;
+    EXPECT_EQ(store_->GetRun("run_" + std::to_string(i), false).ok(), fresh) << i;
+    EXPECT_EQ(store_->GetSchedule(schedules[i].id)->version, fresh ? 2 : 1) << i;
+  }
 }
 
 }  // namespace

@@ -50,14 +50,14 @@ TEST(CronTest, EveryMinuteFiresOnEachMinuteStrictlyAfter) {
 
 TEST(CronTest, StepsRangesAndListsCombine) {
   EXPECT_EQ(Fires("*/20 9-10 * * *", "UTC", "2026-03-01T00:00:00.000Z", 7),
-            (std::vector<std::string>{
-                "2026-03-01T09:00:00.000Z", "2026-03-01T09:20:00.000Z", "2026-03-01T09:40:00.000Z",
-                "2026-03-01T10:00:00.000Z", "2026-03-01T10:20:00.000Z", "2026-03-01T10:40:00.000Z",
-                "2026-03-02T09:00:00.000Z"}));
+            (std::vector<std::string>{"2026-03-01T09:00:00.000Z", "2026-03-01T09:20:00.000Z",
+                                      "2026-03-01T09:40:00.000Z", "2026-03-01T10:00:00.000Z",
+                                      "2026-03-01T10:20:00.000Z", "2026-03-01T10:40:00.000Z",
+                                      "2026-03-02T09:00:00.000Z"}));
   EXPECT_EQ(Fires("5,10-12,50-59/5 0 * * *", "UTC", "2026-03-01T00:00:00.000Z", 6),
-            (std::vector<std::string>{
-                "2026-03-01T00:05:00.000Z", "2026-03-01T00:10:00.000Z", "2026-03-01T00:11:00.000Z",
-                "2026-03-01T00:12:00.000Z", "2026-03-01T00:50:00.000Z", "2026-03-01T00:55:00.000Z"}));
+            (std::vector<std::string>{"2026-03-01T00:05:00.000Z", "2026-03-01T00:10:00.000Z",
+                                      "2026-03-01T00:11:00.000Z", "2026-03-01T00:12:00.000Z",
+                                      "2026-03-01T00:50:00.000Z", "2026-03-01T00:55:00.000Z"}));
   // `a/n` is `a-max/n`.
   EXPECT_EQ(Fires("0 20/2 * * *", "UTC", "2026-03-01T00:00:00.000Z", 3),
             (std::vector<std::string>{"2026-03-01T20:00:00.000Z", "2026-03-01T22:00:00.000Z",
@@ -131,8 +131,8 @@ TEST(CronTest, SpringForwardGapFiresFixedTimesOnceWhenTheGapEnds) {
 
 TEST(CronTest, SpringForwardGapIsSkippedByWildcardHours) {
   EXPECT_EQ(Fires("30 * * * *", "America/New_York", "2026-03-08T05:00:00.000Z", 3),
-            (std::vector<std::string>{"2026-03-08T05:30:00.000Z",    // 00:30 EST
-                                      "2026-03-08T06:30:00.000Z",    // 01:30 EST
+            (std::vector<std::string>{"2026-03-08T05:30:00.000Z",     // 00:30 EST
+                                      "2026-03-08T06:30:00.000Z",     // 01:30 EST
                                       "2026-03-08T07:30:00.000Z"}));  // 03:30 EDT
 }
 
@@ -151,10 +151,10 @@ TEST(CronTest, FallBackOverlapFiresFixedTimesOnceAtTheFirstOccurrence) {
 
 TEST(CronTest, FallBackOverlapKeepsWildcardHoursFiringInRealTime) {
   EXPECT_EQ(Fires("*/30 * * * *", "America/New_York", "2026-11-01T05:00:00.000Z", 5),
-            (std::vector<std::string>{"2026-11-01T05:30:00.000Z",    // 01:30 EDT
-                                      "2026-11-01T06:00:00.000Z",    // 01:00 EST
-                                      "2026-11-01T06:30:00.000Z",    // 01:30 EST
-                                      "2026-11-01T07:00:00.000Z",    // 02:00 EST
+            (std::vector<std::string>{"2026-11-01T05:30:00.000Z",  // 01:30 EDT
+                                      "2026-11-01T06:00:00.000Z",  // 01:00 EST
+                                      "2026-11-01T06:30:00.000Z",  // 01:30 EST
+                                      "2026-11-01T07:00:00.000Z",  // 02:00 EST
                                       "2026-11-01T07:30:00.000Z"}));
 }
 
@@ -206,7 +206,7 @@ TEST(CronTest, BadExpressionsNameTheFieldAndTheFault) {
 bool FiresAtByTheRules(const CronSpec& spec, const date::time_zone& zone, int64_t minute_utc) {
   using std::chrono::minutes;
   const date::sys_time<minutes> at{minutes(minute_utc)};
-  const date::local_time<minutes> local = zone.to_local(at);
+  const date::local_time<minutes> local = date::floor<minutes>(zone.to_local(at));
   auto matches = [&](date::local_time<minutes> m) {
     const date::local_days day = date::floor<date::days>(m);
     const date::year_month_day ymd(day);
@@ -223,7 +223,8 @@ bool FiresAtByTheRules(const CronSpec& spec, const date::time_zone& zone, int64_
   const auto previous = zone.get_info(at - minutes(1));
   if (spec.hours_restricted && info.begin == at && previous.offset < info.offset) {
     // Clocks just went forward: the skipped local minutes fire now.
-    for (auto m = zone.to_local(at - minutes(1)) + minutes(1); m < local; m += minutes(1)) {
+    for (auto m = date::floor<minutes>(zone.to_local(at - minutes(1))) + minutes(1); m < local;
+         m += minutes(1)) {
       if (matches(m)) {
         return true;
       }
@@ -240,8 +241,8 @@ bool FiresAtByTheRules(const CronSpec& spec, const date::time_zone& zone, int64_
 }
 
 TEST(CronTest, NextFireTimeAgreesWithTheRulesMinuteByMinuteAroundTransitions) {
-  const char* exprs[] = {"* * * * *",    "*/7 * * * *", "30 2 * * *",   "0,30 1-3 * * *",
-                         "15 * * * *",   "59 23 * * *", "0 0 1 * *",    "0 2 * * SUN",
+  const char* exprs[] = {"* * * * *",    "*/7 * * * *", "30 2 * * *",    "0,30 1-3 * * *",
+                         "15 * * * *",   "59 23 * * *", "0 0 1 * *",     "0 2 * * SUN",
                          "*/20 2 * * *", "0 3 * * *",   "45 1 25-31 * 0"};
   struct Window {
     const char* zone;

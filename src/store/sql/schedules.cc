@@ -167,36 +167,66 @@ Result<std::vector<ScheduleRecord>> SqlStore::DueSchedules(int64_t now, int limi
   });
 }
 
-Result<std::vector<RunRecord>> SqlStore::FireSchedule(const ScheduleFire& fire) {
-  Status status = WriteSync([&](Connection& db, std::vector<std::string>& changed) -> Status {
-    // The compare-and-set first: on PostgreSQL the row stays locked until the commit,
-    // so a second instance's fire of the same tick waits, then finds the version moved.
-    Status consumed = sql::Exec(
+Result<int64_t> SqlStore::EarliestScheduleFire() {
+  return Read([&](Connection& db) {
+    return sql::QueryOne<int64_t>(
         db,
-        "UPDATE schedules SET next_fire_at = ?2, last_fired_at = ?3, last_run_id = ?4, "
-        "version = version + 1, updated_at = ?5 WHERE id = ?1 AND version = ?6 AND paused = 0",
-        [&](Statement& q) {
-          q.Bind(1, fire.schedule_id).Bind(2, fire.next_fire_at).Bind(3, fire.last_fired_at);
-          q.Bind(4, fire.last_run_id).Bind(5, fire.now).Bind(6, fire.expected_version);
-        });
-    if (!consumed.ok()) {
-      return consumed;
+        "SELECT COALESCE(MIN(next_fire_at), 0) FROM schedules WHERE paused = 0 AND "
+        "next_fire_at > 0",
+        [](Statement&) {}, [](Statement& row) { return row.Int(0); }, "no schedules");
+  });
+}
+
+namespace {
+
+// The compare-and-set first: on PostgreSQL the row stays locked until the commit, so a
+// second instance's fire of the same tick waits, then finds the version moved.
+Status ApplyFire(Connection& db, const ScheduleFire& fire, const std::string& self,
+                 std::vector<std::string>& changed) {
+  Status consumed = sql::Exec(
+      db,
+      "UPDATE schedules SET next_fire_at = ?2, last_fired_at = ?3, last_run_id = ?4, "
+      "version = version + 1, updated_at = ?5 WHERE id = ?1 AND version = ?6 AND paused = 0",
+      [&](Statement& q) {
+        q.Bind(1, fire.schedule_id).Bind(2, fire.next_fire_at).Bind(3, fire.last_fired_at);
+        q.Bind(4, fire.last_run_id).Bind(5, fire.now).Bind(6, fire.expected_version);
+      });
+  if (!consumed.ok()) {
+    return consumed;
+  }
+  if (db.Changes() == 0) {
+    return ScheduleChanged();
+  }
+  for (const RunRecord& run : fire.runs) {
+    if (Status inserted = sql::InsertRun(db, run, self); !inserted.ok()) {
+      return inserted;
     }
-    if (db.Changes() == 0) {
-      return ScheduleChanged();
-    }
-    for (const RunRecord& run : fire.runs) {
-      if (Status inserted = sql::InsertRun(db, run, self_); !inserted.ok()) {
-        return inserted;
-      }
-      changed.push_back(run.id);
-    }
-    return Status::Ok();
+    changed.push_back(run.id);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<RunRecord>> SqlStore::FireSchedule(const ScheduleFire& fire) {
+  Status status = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
+    return ApplyFire(db, fire, self_, changed);
   });
   if (!status.ok()) {
     return status;
   }
   return fire.runs;
+}
+
+void SqlStore::FireScheduleAsync(ScheduleFire fire, FireScheduleDone done) {
+  auto shared = std::make_shared<const ScheduleFire>(std::move(fire));
+  queue_.Commit(Queue::Change{[this, shared](Connection& db, std::vector<std::string>& changed) {
+                                return ApplyFire(db, *shared, self_, changed);
+                              },
+                              [shared, done = std::move(done)](Status s) {
+                                done(s.ok() ? Result<std::vector<RunRecord>>(shared->runs)
+                                            : Result<std::vector<RunRecord>>(s));
+                              }});
 }
 
 }  // namespace sw

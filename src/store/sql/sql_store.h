@@ -86,6 +86,8 @@ class SqlStore : public Store {
                         const AuditEntry& audit) override;
   Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now, int limit) override;
   Result<std::vector<RunRecord>> FireSchedule(const ScheduleFire& fire) override;
+  void FireScheduleAsync(ScheduleFire fire, FireScheduleDone done) override;
+  Result<int64_t> EarliestScheduleFire() override;
 
   Result<CreateRunResult> CreateRun(const RunRecord& run,
                                     const std::optional<IdempotencyKey>& key) override;
