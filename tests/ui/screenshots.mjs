@@ -3,7 +3,9 @@
 // approvals inbox, a run awaiting approval, a form with a field error, the bell open;
 // then workflows paused for safety (throughput on the workflow's page, spend on a run's
 // page) and the billing page near its cap; then, with connections in error (so the red banner shows on those alone), the banner,
-// the connections page, a connection's page and a run held for reauth.
+// the connections page, a connection's page and a run held for reauth; then, on a server
+// of its own with a fake clock (so a tick fires when the script says), the schedules, a
+// schedule's page and the New schedule form with the server's error at the cron field.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, newPage, runUrl, setup, signIn, toast, waitFor as waitUntil } from './harness.mjs';
@@ -120,10 +122,11 @@ try {
 
   await safetyScreenshots(env, page);
   await reauthScreenshots(env, page);
-  console.log(`wrote ${OUT}/*.png`);
 } finally {
   await env.close();
 }
+await scheduleScreenshots();
+console.log(`wrote ${OUT}/*.png`);
 
 // A runaway loop held by its throughput limit (the workflow's page); a run held by the
 // spend cap (its page); the cap raised so the spend sits at the soft threshold (billing).
@@ -188,4 +191,58 @@ async function reauthScreenshots({ server, provider }, page) {
   await page.goto(runUrl(held.id));
   await page.locator('.reauth-hold').getByRole('link', { name: 'crm' }).waitFor();
   await page.screenshot({ path: path.join(OUT, 'run-held-reauth.png'), fullPage: true });
+}
+
+// Four schedules (one paused, one that has fired), a schedule's next five fire times, and
+// the New schedule form refusing a cron field out of range.
+async function scheduleScreenshots() {
+  const env = await setup({ fakeClock: true });
+  try {
+    const { server } = env;
+    const noop = (id) => ({ id, kind: 'workflow', steps: [{ id: 'run', type: 'noop', with: { value: { ok: true } } }] });
+    for (const id of ['nightly-report', 'sync-crm', 'rotate-keys', 'digest-email']) {
+      await server.putWorkflow(noop(id));
+    }
+    const create = (body) => server.ok('POST', '/api/v1/schedules', body);
+    await create({ workflow_id: 'rotate-keys', cron: '0 3 1 * *', timezone: 'UTC', catch_up: 'none' });
+    const paused = await create({ workflow_id: 'digest-email', cron: '0 8 * * MON', timezone: 'America/New_York' });
+    await server.ok('POST', `/api/v1/schedules/${paused.id}/pause`, {});
+    const fired = await create({ workflow_id: 'sync-crm', cron: '*/15 * * * *', timezone: 'UTC', overlap: 'cancel_previous' });
+    // The server's clock is 15 minutes ahead now: the page's clock goes with it, so the
+    // tick fired reads as past.
+    const { now } = await server.advanceClock(15 * 60_000);
+    await waitUntil(async () => (await server.ok('GET', `/api/v1/schedules/${fired.id}`)).last_run_id, { desc: 'sync-crm to fire' });
+    const nightly = await create({
+      workflow_id: 'nightly-report',
+      cron: '30 2 * * MON-FRI',
+      timezone: 'Europe/Berlin',
+      input: { region: 'eu', format: 'pdf' },
+      catch_up: 'all',
+      max_catch_up: 3,
+    });
+
+    const page = await newPage(env.browser, server, { viewport: { width: 1280, height: 720 } });
+    await page.clock.setSystemTime(new Date(now));
+    await signIn(page, server.adminToken);
+    await page.goto('/default/schedules');
+    await page.locator(`tr[data-schedule-id="${fired.id}"] td`).nth(6).getByRole('link').waitFor();
+    await page.screenshot({ path: path.join(OUT, 'schedules.png') });
+
+    await page.goto(`/default/schedules/${nightly.id}`);
+    await page.getByRole('region', { name: 'Next fire times' }).locator('li').nth(4).waitFor();
+    await page.screenshot({ path: path.join(OUT, 'schedule.png'), fullPage: true });
+
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto('/default/schedules?new=nightly-report');
+    const dialog = page.getByRole('dialog', { name: 'New schedule' });
+    await dialog.getByLabel('Workflow').locator('option', { hasText: 'nightly-report' }).waitFor({ state: 'attached' });
+    await dialog.getByLabel('Cron').fill('30 25 * * MON-FRI');
+    await dialog.getByLabel('Time zone').fill('Europe/Berlin');
+    await dialog.getByLabel('Input (JSON)').fill('{"region": "eu"}');
+    await dialog.getByRole('button', { name: 'Create schedule' }).click();
+    await dialog.locator('#schedule-cron-error').waitFor();
+    await page.screenshot({ path: path.join(OUT, 'schedule-new.png') });
+  } finally {
+    await env.close();
+  }
 }

@@ -317,6 +317,42 @@ export interface BillingUpdate {
   prices?: Record<string, number | string>;
 }
 
+export type ScheduleOverlap = 'skip' | 'allow' | 'cancel_previous';
+export type ScheduleCatchUp = 'none' | 'latest' | 'all';
+
+// Starts runs of one workflow at the times `cron` names in `timezone` (API.md
+// "Schedules", docs/schedules.md). `next_fire_times` are the next five ticks (empty while
+// paused); `last_fired_at` is the scheduled time of the last run it started.
+export interface Schedule {
+  id: string;
+  workflow_id: string;
+  cron: string;
+  timezone: string;
+  input: unknown;
+  overlap: ScheduleOverlap;
+  catch_up: ScheduleCatchUp;
+  max_catch_up: number;
+  paused: boolean;
+  next_fire_times: string[];
+  last_fired_at: string | null;
+  last_run_id: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+// The body of POST /api/v1/schedules; a value the form could not read as its type is
+// sent as typed, so the server's check (and its message) is the only one.
+export interface ScheduleCreate {
+  workflow_id: string;
+  cron: string;
+  timezone: string;
+  input: unknown;
+  overlap: string;
+  catch_up: string;
+  max_catch_up?: number | string;
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -450,6 +486,14 @@ export const api = {
     request<Workflow>('POST', `/api/v1/workflows/${enc(wf)}/status`, { body: { status } }),
   resumeWorkflow: (wf: string) =>
     request<Workflow>('POST', `/api/v1/workflows/${enc(wf)}/resume`),
+
+  listSchedules: (filters: { limit?: number; cursor?: string }) =>
+    request<Page<Schedule>>('GET', '/api/v1/schedules' + query(filters)),
+  getSchedule: (id: string) => request<Schedule>('GET', `/api/v1/schedules/${enc(id)}`),
+  createSchedule: (body: ScheduleCreate) => request<Schedule>('POST', '/api/v1/schedules', { body }),
+  setSchedulePaused: (id: string, paused: boolean) =>
+    request<Schedule>('POST', `/api/v1/schedules/${enc(id)}/${paused ? 'pause' : 'resume'}`),
+  deleteSchedule: (id: string) => request<void>('DELETE', `/api/v1/schedules/${enc(id)}`),
 
   listApprovals: (filters: { status?: string; run_id?: string; limit?: number; cursor?: string }) =>
     request<Page<Approval>>('GET', '/api/v1/approvals' + query(filters)),

@@ -16,6 +16,8 @@ import { ConnectionsList } from './pages/connections/ConnectionsList';
 import { SignIn } from './pages/SignIn';
 import { RunsList } from './pages/RunsList';
 import { RunDetail } from './pages/run/RunDetail';
+import { ScheduleDetail } from './pages/schedules/ScheduleDetail';
+import { SchedulesList } from './pages/schedules/SchedulesList';
 import { WorkflowsList } from './pages/WorkflowsList';
 import { WorkflowDetail } from './pages/WorkflowDetail';
 
@@ -62,6 +64,7 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
   const { session, path } = props;
   const runsPath = wsPath(session, 'monitoring/workflow-runs');
   const workflowsPath = wsPath(session, 'workflows');
+  const schedulesPath = wsPath(session, 'schedules');
   const approvalsPath = wsPath(session, 'monitoring/approvals');
   const connectionsPath = wsPath(session, 'connections');
   const billingPath = wsPath(session, 'billing');
@@ -96,6 +99,9 @@ function Shell(props: { session: Session; path: string; onSignOut: () => void })
           </NavLink>
           <NavLink href={workflowsPath} current={path.startsWith(workflowsPath)}>
             Workflows
+          </NavLink>
+          <NavLink href={schedulesPath} current={path.startsWith(schedulesPath)}>
+            Schedules
           </NavLink>
           <NavLink href={approvalsPath} current={path.startsWith(approvalsPath)}>
             Approvals
@@ -175,6 +181,12 @@ function Route(props: { session: Session; path: string }) {
   }
   if (rest.length === 2 && rest[0] === 'connections') {
     return <ConnectionDetail key={rest[1]} connectionId={rest[1]} />;
+  }
+  if (route === 'schedules') {
+    return <SchedulesList />;
+  }
+  if (rest.length === 2 && rest[0] === 'schedules') {
+    return <ScheduleDetail key={rest[1]} scheduleId={rest[1]} />;
   }
   if (route === 'billing') {
     return <BillingPage />;

@@ -12,6 +12,8 @@ export function Dialog(props: {
   onClose: () => void;
   children: ComponentChildren;
   describedBy?: string;
+  // More classes of the <dialog> (`dialog--wide` for a form).
+  class?: string;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
 
@@ -51,7 +53,7 @@ export function Dialog(props: {
   return (
     <dialog
       ref={ref}
-      class="dialog"
+      class={props.class ? `dialog ${props.class}` : 'dialog'}
       aria-labelledby="dialog-title"
       aria-describedby={props.describedBy}
       onKeyDown={onKeyDown}

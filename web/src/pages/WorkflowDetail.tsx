@@ -1,7 +1,7 @@
 // One workflow (/{ws}/workflows/{wf}): status (with the safety banner), the admin's
 // disable/enable, version history with each version's definition, and recent runs.
 import { useState } from 'preact/hooks';
-import { api, errorMessage, type Run, type Workflow } from '../api';
+import { api, errorMessage, type Run, type Schedule, type Workflow } from '../api';
 import { StatusBadge, WorkflowStatusBadge } from '../components/Badge';
 import { Breadcrumb } from '../components/Breadcrumb';
 import { Json } from '../components/Json';
@@ -13,7 +13,9 @@ import { Time } from '../components/Time';
 import { showToast } from '../components/Toasts';
 import { useResource } from '../resource';
 import { onLinkClick } from '../router';
+import { schedulePath, schedulesPath, workflowSchedules } from '../schedules';
 import { useSession, wsPath } from '../session';
+import { FireTime, ScheduleStateBadge } from './schedules/ScheduleParts';
 
 const RECENT_RUNS = 10;
 
@@ -22,6 +24,7 @@ export function WorkflowDetail(props: { workflowId: string }) {
   const session = useSession();
   const resource = useResource(() => api.getWorkflow(workflowId), [workflowId]);
   const runs = useResource(() => api.listRuns({ workflow_id: workflowId, limit: RECENT_RUNS }), [workflowId]);
+  const schedules = useResource(() => workflowSchedules(workflowId), [workflowId]);
   const [busy, setBusy] = useState(false);
 
   // An admin's change: the workflow as the server answered, then reloaded.
@@ -102,6 +105,9 @@ export function WorkflowDetail(props: { workflowId: string }) {
         />
       </section>
       <RecentRuns runs={runs.error ? [] : runs.data?.items} workflowId={workflow.id} />
+      {workflow.kind !== 'script' && (
+        <Schedules schedules={schedules.data} error={schedules.error?.message ?? null} workflowId={workflow.id} />
+      )}
       <Versions workflow={workflow} />
     </section>
   );
@@ -130,6 +136,52 @@ function RecentRuns(props: { runs: Run[] | undefined; workflowId: string }) {
         <a href={all} onClick={onLinkClick}>
           All runs of this workflow
         </a>
+      </p>
+    </section>
+  );
+}
+
+// The schedules that start runs of this workflow, each with its next fire time; an admin
+// gets New schedule (the schedules page's form with this workflow chosen).
+function Schedules(props: { schedules: Schedule[] | undefined; error: string | null; workflowId: string }) {
+  const session = useSession();
+  const { schedules } = props;
+  return (
+    <section class="card" aria-labelledby="wf-schedules-title">
+      <h2 id="wf-schedules-title">Schedules</h2>
+      {props.error && <p role="alert">Could not load the schedules: {props.error}</p>}
+      {schedules === undefined && !props.error && <p class="muted">Loading…</p>}
+      {schedules?.length === 0 && <p class="muted">No schedules start this workflow.</p>}
+      {schedules && schedules.length > 0 && (
+        <ul class="plain-list">
+          {schedules.map((s) => (
+            <li key={s.id} data-schedule-id={s.id}>
+              <a href={schedulePath(session, s.id)} onClick={onLinkClick}>
+                <code>{s.cron}</code> {s.timezone}
+              </a>{' '}
+              <ScheduleStateBadge schedule={s} />{' '}
+              {s.next_fire_times.length > 0 && (
+                <span>
+                  next <FireTime at={s.next_fire_times[0]} timezone={s.timezone} />
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <p class="actions actions--links">
+        <a href={schedulesPath(session)} onClick={onLinkClick}>
+          All schedules
+        </a>
+        {session.role === 'admin' && (
+          <a
+            class="button"
+            href={`${schedulesPath(session)}?new=${encodeURIComponent(props.workflowId)}`}
+            onClick={onLinkClick}
+          >
+            New schedule
+          </a>
+        )}
       </p>
     </section>
   );
