@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "api/openapi_document.h"
 #include "api/routes.h"
 
 namespace sw {
@@ -17,6 +18,7 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
   std::vector<Route> table = {
       {"GET", "/healthz", kPublic, &routes::Health},
       {"GET", "/metrics", kPublic, &routes::Metrics},
+      {"GET", "/api/v1/openapi.json", kPublic, &routes::OpenApi},
 
       {"GET", "/api/v1/session", kPublic, &routes::GetSession},
       {"POST", "/api/v1/session", kPublic, &routes::SignIn},

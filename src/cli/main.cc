@@ -1,7 +1,8 @@
-// stepwell: the server (`serve`), offline administration (`workspaces create`, `secrets
-// rotate`) and the client commands that talk to a running server.
+// stepwell: the server (`serve`), administration (`workspaces create`, `secrets rotate`,
+// `backup`, `restore`) and the client commands that talk to a running server.
 #include <CLI/CLI.hpp>
 
+#include "cli/backup_command.h"
 #include "cli/client_commands.h"
 #include "cli/secrets_command.h"
 #include "cli/serve.h"
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sw::cli::AddServerCommands(app);
   sw::cli::AddSecretsCommands(app);
+  sw::cli::AddBackupCommands(app);
   sw::cli::AddClientCommands(app);
   sw::cli::AddAdminCommands(app);
   CLI11_PARSE(app, argc, argv);

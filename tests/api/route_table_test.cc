@@ -27,6 +27,7 @@ const std::vector<Endpoint>& Contract() {
   static const std::vector<Endpoint> endpoints = {
       {"GET", "/healthz", kPublic},
       {"GET", "/metrics", kPublic},
+      {"GET", "/api/v1/openapi.json", kPublic},
       {"GET", "/api/v1/session", kPublic},
       {"POST", "/api/v1/session", kPublic},
       {"DELETE", "/api/v1/session", kPublic},
@@ -84,6 +85,15 @@ const std::vector<Endpoint>& Contract() {
       {"GET", "/api/v1/connections/conn_1/authorize", Role::kAdmin},
       // The authorization-code flow's end: its one-use state is the credential.
       {"GET", "/oauth/callback", kPublic},
+      {"GET", "/api/v1/schedules", Role::kViewer},
+      {"POST", "/api/v1/schedules", Role::kAdmin},
+      {"GET", "/api/v1/schedules/sch_1", Role::kViewer},
+      {"PUT", "/api/v1/schedules/sch_1", Role::kAdmin},
+      {"DELETE", "/api/v1/schedules/sch_1", Role::kAdmin},
+      {"POST", "/api/v1/schedules/sch_1/pause", Role::kAdmin},
+      {"POST", "/api/v1/schedules/sch_1/resume", Role::kAdmin},
+      {"GET", "/api/v1/retention", Role::kAdmin},
+      {"PUT", "/api/v1/retention", Role::kAdmin},
   };
   return endpoints;
 }

@@ -64,6 +64,7 @@ AGENT = {"agent_id": "mx-bot"}
 MATRIX = {
     ("GET", "/healthz"): Row(PUBLIC),
     ("GET", "/metrics"): Row(METRICS),
+    ("GET", "/api/v1/openapi.json"): Row(PUBLIC),
     ("GET", "/api/v1/session"): Row(COOKIE),
     ("POST", "/api/v1/session"): Row(PUBLIC, body={}),
     ("DELETE", "/api/v1/session"): Row(PUBLIC),

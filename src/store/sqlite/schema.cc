@@ -1,5 +1,6 @@
 #include "store/sqlite/schema.h"
 
+#include <iterator>
 #include <string>
 
 #include "store/sql/migrations.h"
@@ -322,6 +323,8 @@ CREATE INDEX schedules_due ON schedules (paused, next_fire_at);
 };
 
 }  // namespace
+
+int64_t SchemaVersion() { return static_cast<int64_t>(std::size(kMigrations)); }
 
 Status Migrate(sql::Connection& db) {
   static constexpr sql::SchemaVersionSql kUserVersion = {

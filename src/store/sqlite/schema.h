@@ -10,4 +10,7 @@ namespace sw::sqlite {
 
 Status Migrate(sql::Connection& db);
 
+// The schema version Migrate brings a database to (the number of migrations).
+int64_t SchemaVersion();
+
 }  // namespace sw::sqlite
