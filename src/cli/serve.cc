@@ -25,12 +25,13 @@
 #include "cli/peers.h"
 #include "control/access.h"
 #include "control/agent_tasks.h"
+#include "control/bulk_operations.h"
 #include "control/definitions.h"
 #include "control/fake_clock.h"
-#include "control/schedules.h"
 #include "control/metrics.h"
 #include "control/notifications.h"
 #include "control/run_watch.h"
+#include "control/schedules.h"
 #include "control/script_invoker.h"
 #include "control/service.h"
 #include "core/duration.h"
@@ -379,6 +380,10 @@ int Serve(const ServeOptions& opt) {
   NotificationService notifications(*store, *clock, ids);
   Connections connections(*store, engine, *clock, ids);
   Schedules schedules(*store, engine, control, *clock, ids);
+  // Every store the server opens is an SQL store, which keeps bulk operations too.
+  auto* operations = dynamic_cast<OperationStore*>(store.get());
+  SW_CHECK(operations != nullptr);
+  BulkOperations bulk(*store, *operations, control, *clock, ids);
   std::optional<FakeClockControl> fake_clock;
   if (manual_clock) {
     // An advance wakes the outbox (its back-offs), the scheduler (ticks come due) and the
@@ -400,10 +405,10 @@ int Serve(const ServeOptions& opt) {
   InstanceRegistry& registry =
       cluster.instance ? static_cast<InstanceRegistry&>(*cluster.instance) : local_instance;
   InstancesView instances(registry);
-  Api api(
-      ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics, watch,
-                  notifications, connections, instances, schedules, fake_clock ? &*fake_clock : nullptr},
-      api_options);
+  Api api(ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics,
+                      watch, notifications, connections, instances, schedules, bulk,
+                      fake_clock ? &*fake_clock : nullptr},
+          api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
       opt.listen, [&api](std::shared_ptr<Exchange> ex) { api.Handle(std::move(ex)); },
       *http_options);
@@ -419,6 +424,7 @@ int Serve(const ServeOptions& opt) {
   agents.Start();
   retention.Start();
   schedules.Start();
+  bulk.Start();
   const std::string address = (*server)->address();
   local_instance.SetAddress(address);
   if (cluster.instance) {
@@ -470,6 +476,7 @@ int Serve(const ServeOptions& opt) {
   outbox_ptr.store(nullptr);
   outbox.Stop();
   schedules.Stop();
+  bulk.Stop();
   agents.Stop();
   if (cluster.instance) {
     // Nothing hands the engine runs or signals from other instances once it stops; the
