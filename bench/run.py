@@ -52,8 +52,8 @@ from procfs import each_process, read_stat
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 TERMINAL = ("completed", "failed", "cancelled")
-ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W2s", "W3a", "W3b", "W4", "W5", "W6", "W7", "W8", "W12",
-                 "W11", "W4x", "W10", "takeover")  # W4x, W10 last of SQLite's: long
+ALL_WORKLOADS = ("W1", "W2", "W2x10k", "W2s", "W3a", "W3b", "W4", "W5", "W6", "W7", "W8", "W9",
+                 "W12", "W11", "W4x", "W10", "takeover")  # W4x, W10 last of SQLite's: long
 # `--store postgres` without --workload: W1-W5 and the takeover of a killed instance.
 PG_DEFAULT_WORKLOADS = ("W1", "W2", "W3a", "W3b", "W4", "W5", "takeover")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -90,6 +90,7 @@ PEERS = [
     ("W4", "10k parked / cancel all", "80 s / 3.4 s", "21.6 s / 2.9 s", "21.5 s / 13.9 s",
      "<= 3 s / <= 2 s"),
     ("W4", "memory added by 10k parked", "+92 MiB", "+145 MiB", "+671 MiB", "<= +30 MiB"),
+    ("W9", "10k parked: one bulk cancel", "-", "-", "-", "<= 0.5 s"),
     ("W5", "lateness p50 / p99 ms", "6,503 / 6,666", "618 / 982", "139 / 386",
      "<= 5 / <= 25, 0 early"),
     ("W6", "decide->completed p50/p99 ms", "-", "-", "-", "<= 2 / <= 10"),
@@ -105,6 +106,8 @@ W_NOMINAL_FDATASYNC_MS = 0.2
 W8_LIMIT = 1000  # max_steps_per_minute of the runaway loop
 W8_ITERATIONS = 100000
 W4X_RESTART_TARGET_S = 5.0
+W9_N = 10000  # parked runs cancelled by the one bulk operation
+W9_TARGET_S = 0.5
 W4X_MIB_PER_100K = 150.0  # memory target for 100,000 parked runs (scaled for --w4x-n)
 W6_PARKED = 10000  # approvals parked for the memory figure
 W6_DECIDED = 1000  # of those, decided one at a time
@@ -1694,6 +1697,71 @@ def w4(server, ctx, n=10000):
     return out
 
 
+def w9(server, ctx, n=W9_N):
+    """W9 bulk cancel: n parked sleep1h runs, then one POST /api/v1/runs/bulk that cancels
+    every waiting run of sleep1h; time from the request until its operation is completed
+    (polled every 5 ms; every run's cancel is committed before its outcome is recorded),
+    and the operation's own created_at -> finished_at."""
+    defs = definitions()
+    apply_definitions(server, {"sleep1h": defs["sleep1h"]})
+    c = server.conn()
+    st = start_many(server, "sleep1h", n, 50, time.monotonic() + 300)
+    ok, _, counts, _ = wait_counts(c, lambda k: k.get("waiting", 0) >= len(st["ids"]),
+                                   timeout=300, interval=0.025)
+    out = {"n": n, "started": len(st["ids"]), "start_errors": error_digest(st["errors"]),
+           "all_parked": ok, "counts_when_parked": counts}
+    if not ok:
+        out["ok"] = False
+        return out
+    _, m1 = metrics(c)
+    body = {"filter": {"status": "waiting", "workflow_id": "sleep1h"}, "action": "cancel",
+            "reason": "W9"}
+    status, preview = c.request("POST", "/api/v1/runs/bulk", dict(body, preview=True))
+    out["preview_count"] = preview.get("count") if isinstance(preview, dict) else preview
+    pc = phase_cpu_start(server.pid)
+    t0 = time.perf_counter()
+    status, resp = c.request("POST", "/api/v1/runs/bulk", body)
+    t_accepted = time.perf_counter()
+    if status != 202:
+        out.update({"ok": False, "error": f"POST /api/v1/runs/bulk -> {status}: {resp}"})
+        return out
+    op = resp["operation"]
+    polls = 0
+    deadline = time.monotonic() + 120
+    while op["status"] != "completed" and time.monotonic() < deadline:
+        check_stop()
+        time.sleep(0.005)
+        status, resp = c.request("GET", f"/api/v1/operations/{op['id']}")
+        polls += 1
+        if status == 200:
+            op = resp["operation"]
+    t_done = time.perf_counter()
+    cpu = phase_cpu_end(pc)
+    _, m2 = metrics(c)
+    ok2, _, counts2, _ = wait_counts(c, lambda k: k.get("cancelled", 0) >= len(st["ids"]),
+                                     timeout=30, interval=0.02)
+    c.close()
+    server_s = None
+    if op.get("finished_at"):
+        server_s = (parse_rfc3339(op["finished_at"]) - parse_rfc3339(op["created_at"]))
+    out.update({
+        "request_to_accepted_s": round(t_accepted - t0, 3),
+        "request_to_all_cancelled_s": round(t_done - t0, 3),
+        "operation_created_to_finished_s": None if server_s is None else round(server_s, 3),
+        "operation": op, "polls": polls, "all_cancelled": ok2, "counts_at_end": counts2,
+        "store_cancel_phase": commit_stats(m1, m2), "cancel_phase_cpu": cpu,
+        "ok": (ok2 and op["status"] == "completed" and op["done"] == len(st["ids"])
+               and op["total"] == len(st["ids"])),
+    })
+    return out
+
+
+def parse_rfc3339(text):
+    """Seconds since the epoch of an API time such as 2026-11-22T10:00:00.000Z."""
+    from datetime import datetime
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def w4x(server, ctx):
     """W4x: N parked sleep1h runs (default 100,000), then restart the server on the same
     data directory: until it answers, until a new noop1 run completes; memory."""
@@ -2348,6 +2416,7 @@ WORKLOADS = {
     "W3b": (w3b, ["--allow-private-targets", "--allow-shell"] + BREAKER_HIGH),
     "W4": (w4, BREAKER_HIGH),
     "W4x": (w4x, BREAKER_HIGH),
+    "W9": (w9, BREAKER_HIGH),
     "W5": (w5, BREAKER_HIGH),
     "W6": (w6, BREAKER_HIGH),
     "W7": (w7, ["--allow-private-targets"] + BREAKER_HIGH),
@@ -2485,6 +2554,12 @@ def headline(workload, r, store="sqlite", disk=None):
         rows.append(("memory added (PSS / RSS)",
                      f"{signed(r.get('pss_added_by_parked_mib'))} / {signed(r.get('rss_added_by_parked_mib'))} MiB",
                      flag(r.get("pss_added_by_parked_mib") is not None and r["pss_added_by_parked_mib"] <= 30)))
+    elif workload == "W9":
+        rows.append((f"{fmt(r.get('n'))} parked: bulk cancel s",
+                     fmt(r.get("request_to_all_cancelled_s")),
+                     flag(r.get("ok") and r["request_to_all_cancelled_s"] <= W9_TARGET_S)))
+        rows.append(("operation created->finished s",
+                     fmt(r.get("operation_created_to_finished_s")), ""))
     elif workload == "W4x":
         n = r.get("n") or 0
         tgt = W4X_MIB_PER_100K * n / 100000

@@ -26,6 +26,8 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
 
       {"GET", "/api/v1/runs", kViewer, &routes::ListRuns},
       {"GET", "/api/v1/runs/{run_id}", kViewer, &routes::GetRun},
+      {"POST", "/api/v1/runs/bulk", kOperator, &routes::BulkRuns},
+      {"GET", "/api/v1/operations/{operation_id}", kViewer, &routes::GetOperation},
       {"POST", "/api/v1/runs/{run_id}/pause", kOperator, &routes::PauseRun},
       {"POST", "/api/v1/runs/{run_id}/resume", kOperator, &routes::ResumeRun},
       {"POST", "/api/v1/runs/{run_id}/cancel", kOperator, &routes::CancelRun},

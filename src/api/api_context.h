@@ -13,6 +13,7 @@
 #include "api/http_server.h"
 #include "control/access.h"
 #include "control/agent_tasks.h"
+#include "control/bulk_operations.h"
 #include "control/connections.h"
 #include "control/definitions.h"
 #include "control/fake_clock.h"
@@ -49,6 +50,7 @@ struct ApiServices {
   Connections& connections;
   InstancesView& instances;
   Schedules& schedules;
+  BulkOperations& bulk;
   FakeClockControl* fake_clock = nullptr;  // set only with --fake-clock (the testing route)
 };
 

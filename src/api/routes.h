@@ -1,10 +1,10 @@
 // The API's handlers, one per route of the table in api.cc, in files by resource:
 // runs_routes.cc, events_routes.cc, approvals_routes.cc, approve_page_routes.cc,
 // workflows_routes.cc, access_routes.cc (session, tokens, audit), agents_routes.cc,
-// connections_routes.cc, schedules_routes.cc, notifications_routes.cc, retention_routes.cc,
-// metrics_routes.cc and server_routes.cc (health, the fake clock). The table decides the route,
-// authenticates and checks the role before a handler runs; a handler reads its input, calls the
-// control layer and answers through the Call.
+// connections_routes.cc, schedules_routes.cc, bulk_routes.cc, notifications_routes.cc,
+// retention_routes.cc, metrics_routes.cc and server_routes.cc (health, the fake clock). The table
+// decides the route, authenticates and checks the role before a handler runs; a handler reads its
+// input, calls the control layer and answers through the Call.
 //
 // Handlers run on HTTP I/O threads and never wait long there (long-polls and streams
 // answer later through the exchange; scripts run on the ScriptInvoker's threads).
@@ -75,6 +75,10 @@ void ListTokens(ApiContext& api, Call& call);
 void CreateToken(ApiContext& api, Call& call);
 void RevokeToken(ApiContext& api, Call& call);
 void ListAudit(ApiContext& api, Call& call);
+
+// bulk_routes.cc
+void BulkRuns(ApiContext& api, Call& call);
+void GetOperation(ApiContext& api, Call& call);
 
 // schedules_routes.cc
 void ListSchedules(ApiContext& api, Call& call);

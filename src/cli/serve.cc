@@ -25,6 +25,7 @@
 #include "cli/peers.h"
 #include "control/access.h"
 #include "control/agent_tasks.h"
+#include "control/bulk_operations.h"
 #include "control/definitions.h"
 #include "control/fake_clock.h"
 #include "control/metrics.h"
@@ -380,6 +381,10 @@ int Serve(const ServeOptions& opt) {
   NotificationService notifications(*store, *clock, ids);
   Connections connections(*store, engine, *clock, ids);
   Schedules schedules(*store, engine, control, *clock, ids);
+  // Every store the server opens is an SQL store, which keeps bulk operations too.
+  auto* operations = dynamic_cast<OperationStore*>(store.get());
+  SW_CHECK(operations != nullptr);
+  BulkOperations bulk(*store, *operations, control, *clock, ids);
   std::optional<FakeClockControl> fake_clock;
   if (manual_clock) {
     // An advance wakes the outbox (its back-offs), the scheduler (ticks come due) and the
@@ -402,7 +407,7 @@ int Serve(const ServeOptions& opt) {
       cluster.instance ? static_cast<InstanceRegistry&>(*cluster.instance) : local_instance;
   InstancesView instances(registry);
   Api api(ApiServices{control, access, agent_tasks, human_tasks, definitions, scripts, metrics,
-                      watch, notifications, connections, instances, schedules,
+                      watch, notifications, connections, instances, schedules, bulk,
                       fake_clock ? &*fake_clock : nullptr},
           api_options);
   Result<std::unique_ptr<HttpServer>> server = MakeHttpServer(
@@ -420,6 +425,7 @@ int Serve(const ServeOptions& opt) {
   agents.Start();
   retention.Start();
   schedules.Start();
+  bulk.Start();
   const std::string address = (*server)->address();
   local_instance.SetAddress(address);
   if (cluster.instance) {
@@ -471,6 +477,7 @@ int Serve(const ServeOptions& opt) {
   outbox_ptr.store(nullptr);
   outbox.Stop();
   schedules.Stop();
+  bulk.Stop();
   agents.Stop();
   if (cluster.instance) {
     // Nothing hands the engine runs or signals from other instances once it stops; the

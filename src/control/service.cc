@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "control/script_runner.h"
 #include "core/cursor.h"
 #include "core/definition.h"
@@ -216,33 +218,59 @@ Result<RunPage> ControlService::ListRuns(const RequestContext& ctx, const RunFil
   return store_.ListRuns(ctx.principal.workspace_id, filter);
 }
 
-Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::string& run_id,
-                                          const ControlRequest& request,
-                                          const std::string& workflow_id) {
-  // Decided on the run as the store has it at the write, so the answer is never a lost
-  // race: a precondition that does not hold is the caller's stale view.
+// One control between its decision, made inside the store's write, and what follows
+// its commit. Shared by the decision and the completion (either may outlive the other).
+struct ControlService::ControlState {
+  RequestContext ctx;
+  std::string run_id;
+  ControlRequest request;
+  std::string workflow_id;
+  int64_t now = 0;
+  std::string connection_checked;
+  // Set by the decision when it changes the run.
   std::optional<RunRecord> before;
   RunStatus next = RunStatus::kPending;
   std::string reason;
-  const int64_t now = clock_.NowMs();
-  std::string connection_checked;
+};
+
+Result<std::shared_ptr<ControlService::ControlState>> ControlService::PrepareControl(
+    const RequestContext& ctx, const std::string& run_id, const ControlRequest& request,
+    const std::string& workflow_id) {
+  auto state = std::make_shared<ControlState>();
+  state->ctx = ctx;
+  state->run_id = run_id;
+  state->request = request;
+  state->workflow_id = workflow_id;
+  state->now = clock_.NowMs();
   if (request.action == RunAction::kResume) {
     Result<std::string> checked = CheckReauthHold(run_id);
     if (!checked.ok()) {
       return checked.status();
     }
-    connection_checked = *checked;
+    state->connection_checked = *checked;
   }
-  auto decide = [&](const RunRecord& run) -> Result<std::optional<RunTransition>> {
-    if (run.workspace_id != ctx.principal.workspace_id ||
-        (!workflow_id.empty() && run.workflow_id != workflow_id)) {
+  return state;
+}
+
+Store::DecideTransition ControlService::DecideControl(std::shared_ptr<ControlState> state) {
+  // Decided on the run as the store has it at the write, so the answer is never a lost
+  // race: a precondition that does not hold is the caller's stale view.
+  return [this, state](const RunRecord& run) -> Result<std::optional<RunTransition>> {
+    const ControlRequest& request = state->request;
+    const std::string& run_id = state->run_id;
+    if (run.workspace_id != state->ctx.principal.workspace_id ||
+        (!state->workflow_id.empty() && run.workflow_id != state->workflow_id)) {
       return NotFound("workflow run " + run_id + " not found");
     }
-    if (request.action == RunAction::kResume && ReauthConnectionOf(run) != connection_checked) {
+    if (request.action == RunAction::kResume &&
+        ReauthConnectionOf(run) != state->connection_checked) {
       return StateChanged(run.status, run.version);  // held again since it was checked
     }
     if ((request.expected_version && *request.expected_version != run.version) ||
-        (request.expected_status && *request.expected_status != run.status)) {
+        (request.expected_status && *request.expected_status != run.status) ||
+        (!request.expected_status_in.empty() &&
+         std::find(request.expected_status_in.begin(), request.expected_status_in.end(),
+                   run.status) == request.expected_status_in.end())) {
       return StateChanged(run.status, run.version);
     }
     Result<ActionOutcome> outcome =
@@ -253,10 +281,12 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
     if (outcome->noop) {
       return std::optional<RunTransition>();
     }
+    const int64_t now = state->now;
     RunTransition t;
     t.next_status = outcome->next;
     t.now = now;
-    const json by = ctx.principal.actor();
+    const json by = state->ctx.principal.actor();
+    std::string reason;
     switch (request.action) {
       case RunAction::kPause:
         t.paused_from = run.status;
@@ -272,41 +302,77 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
                              now);
         break;
     }
-    t.audit = Audit(ctx, "run." + std::string(ToString(request.action)), run_id, reason,
+    t.audit = Audit(state->ctx, "run." + std::string(ToString(request.action)), run_id, reason,
                     std::string(ToString(run.status)), std::string(ToString(outcome->next)));
-    before = run;
-    before->steps.clear();
-    next = outcome->next;
+    state->before = run;
+    state->before->steps.clear();
+    state->next = outcome->next;
+    state->reason = std::move(reason);
     return std::optional<RunTransition>(std::move(t));
   };
-  Result<RunRecord> after =
-      store_.UpdateRun(run_id, decide, {.steps_to_decide = false, .steps_in_answer = true});
+}
+
+Result<RunRecord> ControlService::FinishControl(ControlState& state, Result<RunRecord> after) {
+  const std::string& run_id = state.run_id;
   if (!after.ok()) {
     return after.status().code() == StatusCode::kNotFound
                ? NotFound("workflow run " + run_id + " not found")
                : after.status();
   }
-  if (!before) {
+  if (!state.before) {
     return after;  // nothing to do (e.g. pausing a paused run)
   }
+  const RequestContext& ctx = state.ctx;
+  const RunAction action = state.request.action;
   spdlog::info("event=run.{} run={} workflow={} from={} to={} actor={} request_id={}{}{}",
-               ToString(request.action), run_id, before->workflow_id, ToString(before->status),
-               ToString(next), ctx.principal.actor(), ctx.request_id,
-               reason.empty() ? "" : " reason=", reason);
-  if (request.action == RunAction::kCancel) {
+               ToString(action), run_id, state.before->workflow_id, ToString(state.before->status),
+               ToString(state.next), ctx.principal.actor(), ctx.request_id,
+               state.reason.empty() ? "" : " reason=", state.reason);
+  if (action == RunAction::kCancel) {
     engine_.OnCancelled(run_id);
-    if (MayHaveChildRuns(*before)) {
+    if (MayHaveChildRuns(*state.before)) {
       CancelDescendants(ctx, run_id);
     }
-    engine_.OnRunEnded(*before, now);
-  } else if (request.action == RunAction::kResume) {
+    engine_.OnRunEnded(*state.before, state.now);
+  } else if (action == RunAction::kResume) {
     engine_.Drive(run_id);
-    if (next == RunStatus::kWaiting) {
+    if (state.next == RunStatus::kWaiting) {
       // Back to a retry's back-off: its timer may have come due while paused.
       engine_.PokeTimers();
     }
   }
   return after;
+}
+
+Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::string& run_id,
+                                          const ControlRequest& request,
+                                          const std::string& workflow_id) {
+  Result<std::shared_ptr<ControlState>> state = PrepareControl(ctx, run_id, request, workflow_id);
+  if (!state.ok()) {
+    return state.status();
+  }
+  Result<RunRecord> after = store_.UpdateRun(run_id, DecideControl(*state),
+                                             {.steps_to_decide = false, .steps_in_answer = true});
+  return FinishControl(**state, std::move(after));
+}
+
+void ControlService::ControlAsync(const RequestContext& ctx, const std::string& run_id,
+                                  const ControlRequest& request, Committed committed) {
+  Result<std::shared_ptr<ControlState>> prepared = PrepareControl(ctx, run_id, request, "");
+  if (!prepared.ok()) {
+    Status failed = prepared.status();
+    committed(ControlOutcome{false, [failed] { return Result<RunRecord>(failed); }});
+    return;
+  }
+  std::shared_ptr<ControlState> state = std::move(prepared).value();
+  store_.UpdateRunAsync(
+      run_id, DecideControl(state), {.steps_to_decide = false, .steps_in_answer = false},
+      [this, state, committed = std::move(committed)](Result<RunRecord> after) {
+        const bool changed = after.ok() && state->before.has_value();
+        committed(ControlOutcome{changed, [this, state, after = std::move(after)]() mutable {
+                                   return FinishControl(*state, std::move(after));
+                                 }});
+      });
 }
 
 std::string ControlService::ReauthConnectionOf(const RunRecord& run) {
@@ -407,7 +473,7 @@ Result<bool> ControlService::SendEvent(const RequestContext& ctx, const std::str
   return Status(StatusCode::kUnavailable, "the run kept changing; try again", "unavailable");
 }
 
-Result<RunRecord> ControlService::Replay(const RequestContext& ctx, const std::string& run_id) {
+Result<RunRecord> ControlService::ReplayOf(const RequestContext& ctx, const std::string& run_id) {
   Result<RunRecord> original = LoadRun(ctx, run_id, "", false);
   if (!original.ok()) {
     return original.status();
@@ -428,12 +494,42 @@ Result<RunRecord> ControlService::Replay(const RequestContext& ctx, const std::s
   run.trigger = json{{"kind", "replay"}, {"actor", ctx.principal.actor()}};
   run.replay_of = run_id;
   run.created_at = run.updated_at = now;
-  Result<CreateRunResult> created = store_.CreateRun(run, std::nullopt);
+  return run;
+}
+
+Result<RunRecord> ControlService::Replay(const RequestContext& ctx, const std::string& run_id) {
+  Result<RunRecord> run = ReplayOf(ctx, run_id);
+  if (!run.ok()) {
+    return run.status();
+  }
+  Result<CreateRunResult> created = store_.CreateRun(*run, std::nullopt);
   if (!created.ok()) {
     return created.status();
   }
   engine_.DriveNew(created->run);
   return created->run;
+}
+
+void ControlService::ReplayAsync(const RequestContext& ctx, const std::string& run_id,
+                                 Committed committed) {
+  Result<RunRecord> run = ReplayOf(ctx, run_id);
+  if (!run.ok()) {
+    Status failed = run.status();
+    committed(ControlOutcome{false, [failed] { return Result<RunRecord>(failed); }});
+    return;
+  }
+  auto created_done = [this, committed = std::move(committed)](Result<CreateRunResult> created) {
+    const bool changed = created.ok();
+    auto finish = [this, created = std::move(created)]() -> Result<RunRecord> {
+      if (!created.ok()) {
+        return created.status();
+      }
+      engine_.DriveNew(created->run);
+      return created->run;
+    };
+    committed(ControlOutcome{changed, std::move(finish)});
+  };
+  store_.CreateRunAsync(std::move(run).value(), std::nullopt, std::move(created_done));
 }
 
 // --- tokens, workspaces, audit ---

@@ -8,10 +8,12 @@
 // Thread-safe; blocks on commits, except StartRun.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "control/auth.h"
 #include "core/result.h"
@@ -33,6 +35,18 @@ struct ControlRequest {
   std::optional<int64_t> expected_version;
   std::optional<RunStatus> expected_status;
   std::string reason;  // cancel only; empty means "Cancelled by user"
+  // Not empty: the run must be in one of these (what a bulk operation's filter matched),
+  // else kAborted (state_changed) like a stale expected_status.
+  std::vector<RunStatus> expected_status_in;
+};
+
+// A control or replay committed without waiting (ControlAsync, ReplayAsync). `finish`,
+// called once on a thread that may block (not the store's writer), does what Control
+// and Replay do after their commit (tell the engine, cancel child runs) and answers as
+// they answer. `changed`: the commit changed the run (a replay: created its new run).
+struct ControlOutcome {
+  bool changed = false;
+  std::function<Result<RunRecord>()> finish;
 };
 
 struct StartRunRequest {
@@ -113,6 +127,15 @@ class ControlService {
   Result<bool> SendEvent(const RequestContext& ctx, const std::string& run_id,
                          const std::string& event_type, const nlohmann::json& payload);
   Result<RunRecord> Replay(const RequestContext& ctx, const std::string& run_id);
+  // Control and Replay without waiting for the commit (a bulk operation's many runs
+  // share the store's group commits). `committed` runs once: on this thread when the
+  // request fails before its write or the store is idle, else on the store's writer
+  // (hand the outcome off from there; call its `finish` elsewhere). REQUIRES: this
+  // service outlives `finish`.
+  using Committed = std::function<void(ControlOutcome)>;
+  void ControlAsync(const RequestContext& ctx, const std::string& run_id,
+                    const ControlRequest& request, Committed committed);
+  void ReplayAsync(const RequestContext& ctx, const std::string& run_id, Committed committed);
 
   // Tokens, workspaces, audit.
   Result<CreatedToken> CreateToken(const RequestContext& ctx, Role role, const std::string& name);
@@ -136,6 +159,16 @@ class ControlService {
   Result<std::string> CheckReauthHold(const std::string& run_id);
   Result<RunRecord> LoadRun(const RequestContext& ctx, const std::string& run_id,
                             const std::string& workflow_id, bool with_steps);
+  // A control's steps: checked before the write, decided in it, finished after it.
+  struct ControlState;
+  Result<std::shared_ptr<ControlState>> PrepareControl(const RequestContext& ctx,
+                                                       const std::string& run_id,
+                                                       const ControlRequest& request,
+                                                       const std::string& workflow_id);
+  Store::DecideTransition DecideControl(std::shared_ptr<ControlState> state);
+  Result<RunRecord> FinishControl(ControlState& state, Result<RunRecord> after);
+  // The new run that replays `run_id` (not yet created).
+  Result<RunRecord> ReplayOf(const RequestContext& ctx, const std::string& run_id);
 
   Store& store_;
   Engine& engine_;

@@ -43,6 +43,17 @@ const std::vector<Endpoint>& Contract() {
       {"POST", "/api/v1/runs/r1/events", Role::kOperator},
       {"POST", "/api/v1/runs/r1/replay", Role::kOperator},
       {"GET", "/api/v1/runs/r1/events/stream", Role::kViewer},
+      {"POST", "/api/v1/runs/bulk", Role::kOperator},
+      {"GET", "/api/v1/operations/op_1", Role::kViewer},
+      {"GET", "/api/v1/schedules", Role::kViewer},
+      {"POST", "/api/v1/schedules", Role::kAdmin},
+      {"GET", "/api/v1/schedules/sch_1", Role::kViewer},
+      {"PUT", "/api/v1/schedules/sch_1", Role::kAdmin},
+      {"DELETE", "/api/v1/schedules/sch_1", Role::kAdmin},
+      {"POST", "/api/v1/schedules/sch_1/pause", Role::kAdmin},
+      {"POST", "/api/v1/schedules/sch_1/resume", Role::kAdmin},
+      {"GET", "/api/v1/retention", Role::kAdmin},
+      {"PUT", "/api/v1/retention", Role::kAdmin},
       {"PUT", "/api/v1/workflows/wf", Role::kAdmin},
       {"GET", "/api/v1/workflows", Role::kViewer},
       {"GET", "/api/v1/workflows/wf", Role::kViewer},
@@ -85,15 +96,6 @@ const std::vector<Endpoint>& Contract() {
       {"GET", "/api/v1/connections/conn_1/authorize", Role::kAdmin},
       // The authorization-code flow's end: its one-use state is the credential.
       {"GET", "/oauth/callback", kPublic},
-      {"GET", "/api/v1/schedules", Role::kViewer},
-      {"POST", "/api/v1/schedules", Role::kAdmin},
-      {"GET", "/api/v1/schedules/sch_1", Role::kViewer},
-      {"PUT", "/api/v1/schedules/sch_1", Role::kAdmin},
-      {"DELETE", "/api/v1/schedules/sch_1", Role::kAdmin},
-      {"POST", "/api/v1/schedules/sch_1/pause", Role::kAdmin},
-      {"POST", "/api/v1/schedules/sch_1/resume", Role::kAdmin},
-      {"GET", "/api/v1/retention", Role::kAdmin},
-      {"PUT", "/api/v1/retention", Role::kAdmin},
   };
   return endpoints;
 }
@@ -156,6 +158,8 @@ TEST(RouteTableTest, KnownPathsWithOtherMethodsAreMethodNotAllowed) {
   const Router router = Build(false);
   for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
            {"POST", "/api/v1/runs"},
+           {"PUT", "/api/v1/runs/bulk"},
+           {"POST", "/api/v1/operations/op_1"},
            {"PATCH", "/api/v1/runs/r1"},
            {"GET", "/api/v1/runs/r1/pause"},
            {"DELETE", "/api/v1/runs/r1/cancel"},

@@ -222,6 +222,23 @@ class OpenApiTest(E2ETestCase):
         self.call("DELETE", f"/api/v1/workflows/{PARKED}/runs/{second['id']}",
                   "/api/v1/workflows/{workflow_id}/runs/{run_id}", 200)
 
+    def test_bulk_operations(self):
+        wf = "openapi-bulk"
+        self.server.put_workflow({"id": wf, "steps": [
+            {"id": "w", "type": "wait_for_event", "with": {"event_type": "go"}}]})
+        run = self.server.start_run(wf)
+        self.server.wait_status(run["id"], "waiting")
+        body = {"filter": {"workflow_id": wf, "status": "waiting"}, "action": "cancel"}
+        preview = self.call("POST", "/api/v1/runs/bulk", "/api/v1/runs/bulk", 200,
+                            dict(body, preview=True))
+        self.assertEqual(preview["count"], 1)
+        self.call("POST", "/api/v1/runs/bulk", "/api/v1/runs/bulk", 400,
+                  dict(body, action="explode"))
+        started = self.call("POST", "/api/v1/runs/bulk", "/api/v1/runs/bulk", 202, body)
+        op = started["operation"]["id"]
+        self.call("GET", f"/api/v1/operations/{op}", "/api/v1/operations/{operation_id}", 200)
+        self.call("GET", "/api/v1/operations/op_nope", "/api/v1/operations/{operation_id}", 404)
+
     def test_approvals_and_links(self):
         self.server.put_workflow({"id": APPROVAL, "steps": [
             {"id": "ok", "type": "approval", "with": {"message": "Go?"}}]})

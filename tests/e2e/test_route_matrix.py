@@ -79,6 +79,10 @@ MATRIX = {
         "operator", scoped=True, body={"event_type": "go", "payload": {}}),
     # A run that has ended: its stream sends what happened and closes.
     ("GET", "/api/v1/runs/{run_id}/events/stream"): Row("viewer", scoped=True),
+    ("POST", "/api/v1/runs/bulk"): Row(
+        "operator", body={"filter": {"workflow_id": "mx-none"}, "action": "cancel",
+                          "preview": True}),
+    ("GET", "/api/v1/operations/{operation_id}"): Row("viewer", scoped=True),
 
     ("GET", "/api/v1/workflows"): Row("viewer"),
     ("GET", "/api/v1/workflows/{workflow_id}"): Row("viewer", scoped=True),
@@ -277,6 +281,11 @@ class RouteMatrixTest(E2ETestCase):
             if made.status != 201:
                 raise AssertionError(f"schedule: {made!r}")
             params[name] = made.json["id"]
+        op = s.request("POST", "/api/v1/runs/bulk",
+                       {"filter": {"workflow_id": "mx-none"}, "action": "cancel"})
+        if op.status != 202:
+            raise AssertionError(f"bulk operation: {op!r}")
+        params["operation_id"] = op.json["operation"]["id"]
         return params
 
     @classmethod

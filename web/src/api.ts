@@ -22,12 +22,34 @@ export type StepStatus =
 
 export type RunAction = 'pause' | 'resume' | 'cancel';
 export type Role = 'viewer' | 'operator' | 'admin' | 'agent';
+export type BulkAction = 'pause' | 'resume' | 'cancel' | 'replay';
 
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 
 // The statuses a run leaves without anyone acting on it (a `waiting` run wakes when its
 // timer, event, child or agent comes): pages showing such a run poll it.
 export const MOVING_STATUSES: readonly RunStatus[] = ['pending', 'running', 'waiting'];
+
+export interface BulkPreview {
+  count: number;
+  sample: string[];
+}
+
+// A bulk operation: one control applied to the runs a filter matched when it started.
+export interface Operation {
+  id: string;
+  status: 'running' | 'completed';
+  action: BulkAction;
+  filter: Record<string, unknown>;
+  reason: string | null;
+  actor: string;
+  total: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  created_at: string;
+  finished_at: string | null;
+}
 
 export interface Session {
   workspace: { id: string; slug: string };
@@ -477,6 +499,14 @@ export const api = {
       headers: { 'If-Match': `"${version}"` },
     }),
   replayRun: (id: string) => request<Run>('POST', `/api/v1/runs/${enc(id)}/replay`),
+  // Bulk controls: `filter` is the run list's query as an object (docs/bulk.md).
+  previewBulk: (filter: Record<string, string>, action: BulkAction) =>
+    request<BulkPreview>('POST', '/api/v1/runs/bulk', { body: { filter, action, preview: true } }),
+  startBulk: (filter: Record<string, string>, action: BulkAction, reason: string) =>
+    request<{ operation: Operation }>('POST', '/api/v1/runs/bulk', {
+      body: reason ? { filter, action, reason } : { filter, action },
+    }),
+  getOperation: (id: string) => request<{ operation: Operation }>('GET', `/api/v1/operations/${enc(id)}`),
 
   listWorkflows: () => request<Page<Workflow>>('GET', '/api/v1/workflows?limit=500'),
   getWorkflow: (wf: string) => request<Workflow>('GET', `/api/v1/workflows/${enc(wf)}`),

@@ -327,6 +327,34 @@ CREATE TABLE schedules (
 CREATE INDEX schedules_by_workspace ON schedules (workspace_id, id);
 CREATE INDEX schedules_due ON schedules (paused, next_fire_at);
 )sql",
+    // Bulk operations (API.md "Bulk controls", store/operation_records.h): a control
+    // applied to the runs a filter matched at the start, each run with its own state.
+    R"sql(
+CREATE TABLE operations (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  workspace_id TEXT COLLATE "C" NOT NULL,
+  action TEXT COLLATE "C" NOT NULL,
+  run_filter TEXT COLLATE "C" NOT NULL,
+  reason TEXT COLLATE "C" NOT NULL,
+  actor TEXT COLLATE "C" NOT NULL,
+  status TEXT COLLATE "C" NOT NULL,
+  total BIGINT NOT NULL,
+  done BIGINT NOT NULL,
+  skipped BIGINT NOT NULL,
+  failed BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL
+);
+CREATE INDEX operations_running ON operations (status, id);
+CREATE TABLE operation_runs (
+  operation_id TEXT COLLATE "C" NOT NULL,
+  run_id TEXT COLLATE "C" NOT NULL,
+  state TEXT COLLATE "C" NOT NULL,
+  detail TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (operation_id, run_id)
+);
+CREATE INDEX operation_runs_by_state ON operation_runs (operation_id, state, run_id);
+)sql",
 };
 
 // Any fixed number: the advisory lock instances take to migrate one at a time.

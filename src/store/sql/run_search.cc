@@ -5,6 +5,8 @@
 // Indexes (store/sqlite/schema.cc, store/postgres/schema.cc): by workspace and id (the
 // order and the cursor), created_at, finished_at, error code and actor per workspace.
 // Input and output fields are not indexed: they narrow what the other filters found.
+#include "store/sql/run_search.h"
+
 #include <algorithm>
 #include <variant>
 
@@ -16,33 +18,10 @@ namespace sw {
 
 using sql::Connection;
 using sql::QueryAll;
+using sql::RunQuery;
 using sql::Statement;
 
 namespace {
-
-// The SQL of one ListRuns and its parameters, numbered in the order they were added.
-class RunQuery {
- public:
-  // "?N" for a new parameter `value`.
-  std::string Param(std::variant<int64_t, std::string> value) {
-    params_.push_back(std::move(value));
-    return "?" + std::to_string(params_.size());
-  }
-  void Where(const std::string& condition) { sql_ += " AND " + condition; }
-  void Append(const std::string& text) { sql_ += text; }
-  const std::string& sql() const { return sql_; }
-
-  void Bind(Statement& q) const {
-    for (size_t i = 0; i < params_.size(); ++i) {
-      const int n = static_cast<int>(i + 1);
-      std::visit([&](const auto& v) { q.Bind(n, v); }, params_[i]);
-    }
-  }
-
- private:
-  std::string sql_;
-  std::vector<std::variant<int64_t, std::string>> params_;
-};
 
 void AddTimeRange(RunQuery& query, const char* column, const std::optional<int64_t>& after,
                   const std::optional<int64_t>& before) {
@@ -54,11 +33,13 @@ void AddTimeRange(RunQuery& query, const char* column, const std::optional<int64
   }
 }
 
-RunQuery BuildRunQuery(const sql::Dialect& dialect, const std::string& workspace_id,
-                       const RunFilter& f) {
-  RunQuery query;
-  query.Append(std::string("SELECT ") + sql::kRunColumns +
-               " FROM runs WHERE workspace_id = " + query.Param(workspace_id));
+}  // namespace
+
+namespace sql {
+
+void AppendRunSelection(RunQuery& query, const Dialect& dialect, const std::string& workspace_id,
+                        const RunFilter& f) {
+  query.Append(" FROM runs WHERE workspace_id = " + query.Param(workspace_id));
   if (f.statuses) {
     // The store's own vocabulary, not user input.
     query.Where("status IN " + sql::SqlList(*f.statuses, [](RunStatus s) { return ToString(s); }));
@@ -93,15 +74,31 @@ RunQuery BuildRunQuery(const sql::Dialect& dialect, const std::string& workspace
     query.Where(dialect.json_path_equals(
         m.field == RunJsonMatch::Field::kInput ? "input" : "output", path, value));
   }
-  return query;
 }
 
-}  // namespace
+}  // namespace sql
+
+Result<int64_t> SqlStore::CountRuns(const std::string& workspace_id, const RunFilter& filter) {
+  RunQuery query;
+  query.Append("SELECT COUNT(*)");
+  sql::AppendRunSelection(query, dialect(), workspace_id, filter);
+  return Read([&](Connection& db) -> Result<int64_t> {
+    Result<std::vector<int64_t>> rows = QueryAll<int64_t>(
+        db, query.sql(), [&](Statement& q) { query.Bind(q); },
+        [](const Statement& q) { return q.Int(0); });
+    if (!rows.ok()) {
+      return rows.status();
+    }
+    return rows->empty() ? 0 : rows->front();
+  });
+}
 
 Result<RunPage> SqlStore::ListRuns(const std::string& workspace_id, const RunFilter& filter) {
   constexpr int kMaxPage = 500;
   const int limit = std::clamp(filter.limit, 1, kMaxPage);
-  RunQuery query = BuildRunQuery(dialect(), workspace_id, filter);
+  RunQuery query;
+  query.Append(std::string("SELECT ") + sql::kRunColumns);
+  sql::AppendRunSelection(query, dialect(), workspace_id, filter);
   if (!filter.cursor.empty()) {
     query.Where("id < " + query.Param(filter.cursor));
   }

@@ -1,4 +1,4 @@
-// SqlStore: the Store on an SQL database, written once for every backend
+// SqlStore: the Store (and the OperationStore) on an SQL database, written once for every backend
 // (store/sql/connection.h): SqliteStore, the embedded default, and PostgresStore.
 //
 // Thread-safe. Writes share one connection and go through a CommitQueue (group
@@ -14,8 +14,8 @@
 // workspaces.cc (workspaces, tokens, sessions, workflows, audit), timers_and_tasks.cc (timers,
 // events, agent tasks), human_tasks.cc (approvals, forms, magic links),
 // notifications.cc (notifications, channels, deliveries), connections.cc (connections,
-// OAuth flow states), billing.cc (spend), schedules.cc (schedules); rows.cc reads and writes each
-// record's row.
+// OAuth flow states), billing.cc (spend), schedules.cc (schedules), operations.cc (bulk
+// operations); rows.cc reads and writes each record's row.
 #pragma once
 
 #include <chrono>
@@ -27,13 +27,14 @@
 #include <vector>
 
 #include "store/commit_queue.h"
+#include "store/operation_store.h"
 #include "store/secret_box.h"
 #include "store/sql/connection.h"
 #include "store/store.h"
 
 namespace sw {
 
-class SqlStore : public Store {
+class SqlStore : public Store, public OperationStore {
  public:
   // Connections open, on a migrated database. The store starts its committer.
   SqlStore(std::unique_ptr<sql::Connection> writer,
@@ -75,6 +76,16 @@ class SqlStore : public Store {
                                              const std::string& workflow_id,
                                              const std::string& reason, int64_t now,
                                              const AuditEntry& audit) override;
+
+  Result<int64_t> CountRuns(const std::string& workspace_id, const RunFilter& filter) override;
+  Result<OperationRecord> CreateOperation(const OperationRecord& op, const RunFilter& filter,
+                                          int64_t max_runs, const AuditEntry& audit) override;
+  Result<OperationRecord> GetOperation(const std::string& id) override;
+  Result<std::vector<std::string>> ListRunningOperations() override;
+  Result<std::vector<std::string>> PendingOperationRuns(const std::string& operation_id,
+                                                        const std::string& after,
+                                                        int limit) override;
+  Result<OperationRecord> RecordOperationProgress(const OperationProgress& p) override;
 
   Status CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit) override;
   Result<ScheduleRecord> GetSchedule(const std::string& id) override;

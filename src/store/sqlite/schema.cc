@@ -320,6 +320,34 @@ CREATE TABLE schedules (
 CREATE INDEX schedules_by_workspace ON schedules (workspace_id, id);
 CREATE INDEX schedules_due ON schedules (paused, next_fire_at);
 )sql",
+    // Bulk operations (API.md "Bulk controls", store/operation_records.h): a control
+    // applied to the runs a filter matched at the start, each run with its own state.
+    R"sql(
+CREATE TABLE operations (
+  id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  run_filter TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  status TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  done INTEGER NOT NULL,
+  skipped INTEGER NOT NULL,
+  failed INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX operations_running ON operations (status, id);
+CREATE TABLE operation_runs (
+  operation_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (operation_id, run_id)
+) WITHOUT ROWID;
+CREATE INDEX operation_runs_by_state ON operation_runs (operation_id, state, run_id);
+)sql",
 };
 
 }  // namespace

@@ -1,8 +1,9 @@
 // Runs list (/{ws}/monitoring/workflow-runs): status chips, workflow filter, search by
-// run id, cursor pages, refreshed live. The filters live in the URL (list.ts) so a
+// run id, cursor pages, refreshed live; for operators, bulk actions on every run the
+// filters match (BulkActions). The filters live in the URL (list.ts) so a
 // filtered view can be bookmarked and shared.
 import { useEffect, useRef } from 'preact/hooks';
-import { api, type Run } from '../api';
+import { api, canControl, type Run } from '../api';
 import { RunStatusBadge } from '../components/Badge';
 import { FilterChips } from '../components/Chips';
 import { RefreshIcon } from '../components/Icons';
@@ -13,6 +14,8 @@ import { Time } from '../components/Time';
 import { between } from '../format';
 import { useListQuery } from '../list';
 import { useResource } from '../resource';
+import { useSession } from '../session';
+import { BulkActions } from './BulkActions';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
@@ -61,6 +64,14 @@ export function RunsList() {
   );
   const page = runs.data;
 
+  const controls = canControl(useSession().role);
+  // The list's filters, as a bulk operation's (its page aside).
+  const bulkFilter = Object.fromEntries(
+    (['status', 'pause_reason', 'workflow_id', 'q'] as const)
+      .filter((k) => filters[k] !== '')
+      .map((k) => [k, filters[k]]),
+  );
+
   const chipActive = (c: Chip) =>
     (c.status ?? '') === filters.status && (c.pause_reason ?? '') === filters.pause_reason;
 
@@ -85,6 +96,8 @@ export function RunsList() {
           <RunSearch q={filters.q} onSearch={(q) => go({ q })} />
         </div>
       </div>
+
+      {controls && <BulkActions filter={bulkFilter} />}
 
       <ListTable
         noun="runs"
