@@ -64,6 +64,8 @@ export interface Step {
   output?: unknown;
   error?: RunError | null;
   result_discarded?: boolean;
+  // Carried over by a rerun from a step: the earlier run's output, not executed here.
+  copied?: boolean;
   // Earlier attempts, oldest first.
   attempts?: StepAttempt[];
   // A `workflow` step's child run (of the current attempt).
@@ -167,6 +169,8 @@ export interface Run {
   error: RunError | null;
   trigger?: { kind: string; actor?: string; parent_run_id?: string } | null;
   replay_of?: string | null;
+  // The step path a rerun started from (its earlier steps are copied).
+  replay_from_step?: string | null;
   // The hold of the run's workflow while it is paused for safety (null otherwise).
   workflow_safety?: WorkflowSafety | null;
   // Set on a child run started by a parent's `workflow` step.
@@ -440,7 +444,9 @@ export const api = {
       body,
       headers: { 'If-Match': `"${version}"` },
     }),
-  replayRun: (id: string) => request<Run>('POST', `/api/v1/runs/${enc(id)}/replay`),
+  // `body` is the rerun's ({from_step, input, version, preview}); none: from the start.
+  replayRun: (id: string, body?: { from_step?: string }) =>
+    request<Run>('POST', `/api/v1/runs/${enc(id)}/replay`, body ? { body } : undefined),
 
   listWorkflows: () => request<Page<Workflow>>('GET', '/api/v1/workflows?limit=500'),
   getWorkflow: (wf: string) => request<Workflow>('GET', `/api/v1/workflows/${enc(wf)}`),
