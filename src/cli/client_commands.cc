@@ -434,7 +434,8 @@ void AddReplayCommand(CLI::App& runs) {
   command->add_option("--input", replay->input, "New input as a JSON object (default: the run's)");
   command->add_option("--version", replay->version,
                       "Workflow version: same (default), latest, or a number");
-  command->add_flag("--preview", replay->preview, "Show what would be kept and run; change nothing");
+  command->add_flag("--preview", replay->preview,
+                    "Show what would be kept and run; change nothing");
   command->callback([replay] {
     json body = json::object();
     if (!replay->from_step.empty()) {
@@ -451,8 +452,9 @@ void AddReplayCommand(CLI::App& runs) {
     if (!replay->version.empty()) {
       // A number is sent as one ("3"), a word as a string ("same", "latest").
       const std::string& v = replay->version;
-      const bool number = v.size() <= 9 && !v.empty() &&
-                          std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+      const bool number =
+          v.size() <= 9 && !v.empty() &&
+          std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
       body["version"] = number ? json(std::stoll(v)) : json(v);
     }
     if (replay->preview) {

@@ -205,8 +205,8 @@ Result<std::string> ResolveFromStep(const Definition& definition, const std::str
     const Segment& seg = (*segments)[i];
     std::optional<Place> place = FindIn(lists, seg.id);
     if (!place) {
-      return FromStepError("'from_step': this version of the workflow has no step '" +
-                           from_step + "'");
+      return FromStepError("'from_step': this version of the workflow has no step '" + from_step +
+                           "'");
     }
     const StepDef& step = (*place->list)[place->index];
     const bool loop = step.traits().control == ControlFlow::kLoop;
@@ -253,10 +253,10 @@ Result<RerunPlan> PlanRerun(std::shared_ptr<const Definition> definition, const 
   for (size_t n = 0; n <= completed_leaves; ++n) {
     CursorAction action = cursor.Next();
     if (action.kind != CursorAction::Kind::kExecute) {
-      return FromStepError(
-          "'from_step' '" + from_path + "' is not reached with this input and version: " +
-          (action.kind == CursorAction::Kind::kFail ? action.error.message()
-                                                    : "the run ends before it"));
+      return FromStepError("'from_step' '" + from_path +
+                           "' is not reached with this input and version: " +
+                           (action.kind == CursorAction::Kind::kFail ? action.error.message()
+                                                                     : "the run ends before it"));
     }
     auto it = by_path.find(action.path);
     const bool copy = !Reaches(action, from_path) && it != by_path.end() &&

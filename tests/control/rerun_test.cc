@@ -14,7 +14,8 @@ namespace {
 using nlohmann::json;
 
 json Noop(const std::string& id, json value = nullptr) {
-  return json{{"id", id}, {"type", "noop"}, {"with", {{"value", value.is_null() ? json(id) : value}}}};
+  return json{
+      {"id", id}, {"type", "noop"}, {"with", {{"value", value.is_null() ? json(id) : value}}}};
 }
 
 json Loop(const std::string& id, int max, json steps) {
@@ -75,8 +76,8 @@ TEST(RerunTest, ResolvesIdsAndPaths) {
   EXPECT_EQ(*ResolveFromStep(*def, "l"), "l");
   EXPECT_EQ(*ResolveFromStep(*def, "l[2]"), "l[2]");
   EXPECT_EQ(*ResolveFromStep(*def, "l[1].inner.d"), "l[1].inner.d");
-  for (const char* bad : {"", "x", "c", "d", "l.c", "l[3].c", "a[0]", "a.b", "sw.c", "l[0].x",
-                          "l[", "l[]", "l[x]", ".a", "a.", "l[0]].c"}) {
+  for (const char* bad : {"", "x", "c", "d", "l.c", "l[3].c", "a[0]", "a.b", "sw.c", "l[0].x", "l[",
+                          "l[]", "l[x]", ".a", "a.", "l[0]].c"}) {
     Result<std::string> r = ResolveFromStep(*def, bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;

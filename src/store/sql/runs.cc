@@ -51,8 +51,8 @@ Result<RunRecord> SelectRunAndSteps(Connection& db, const std::string& run_id, b
   return run;
 }
 
-// Inserts `run` (and its steps), owned by `owner`, unless `key` names a run made by the same request in its window
-// (then `out` is that run, replayed).
+// Inserts `run` (and its steps), owned by `owner`, unless `key` names a run made by the same
+// request in its window (then `out` is that run, replayed).
 Status ApplyCreateRun(Connection& db, const RunRecord& run, std::string_view owner,
                       const std::optional<IdempotencyKey>& key, CreateRunResult& out,
                       std::vector<std::string>& changed) {
