@@ -27,6 +27,7 @@ json StepJson(const StepRecord& s) {
             {"output", s.output},
             {"error", s.error},
             {"result_discarded", s.result_discarded},
+            {"copied", s.copied},
             {"attempts", json::array()}};
   // Earlier attempts (each with its error and duration), and the step's child run or
   // agent task.
@@ -70,6 +71,8 @@ json RunJson(const RunRecord& run, bool detail, const Definition* definition,
             {"error", run.error},
             {"trigger", run.trigger},
             {"replay_of", run.replay_of.empty() ? json() : json(run.replay_of)},
+            {"replay_from_step",
+             run.replay_from_step.empty() ? json() : json(run.replay_from_step)},
             {"parent_run_id", run.parent_run_id.empty() ? json() : json(run.parent_run_id)},
             {"workflow_safety", workflow_safety},
             {"created_at", TimeOrNull(run.created_at)},

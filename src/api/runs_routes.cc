@@ -142,6 +142,57 @@ void ControlRun(ApiContext& api, Call& call, RunAction action, const std::string
   call.Reply(200, RunBody(api, *run), ETag(*run));
 }
 
+// The fields of a replay's body (ParseReplay checked that it is an object of them).
+Result<ReplayRequest> ReplayFields(const json& body) {
+  ReplayRequest request;
+  auto given = [&](const char* name) { return body.contains(name) && !body[name].is_null(); };
+  if (given("from_step")) {
+    if (!body["from_step"].is_string()) {
+      return InvalidParameter("from_step", "'from_step' must be a step id or path (a string)");
+    }
+    request.from_step = body["from_step"].get<std::string>();
+  }
+  if (given("input")) {
+    if (!body["input"].is_object()) {
+      return InvalidParameter("input", "'input' must be a JSON object");
+    }
+    request.input = body["input"];
+  }
+  if (given("version")) {
+    const json& v = body["version"];
+    if (v.is_string() && (v == "same" || v == "latest")) {
+      request.latest_version = v == "latest";
+    } else if (v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= INT32_MAX) {
+      request.workflow_version = v.get<int>();
+    } else {
+      return InvalidParameter("version",
+                              "'version' must be \"same\", \"latest\" or an integer from 1");
+    }
+  }
+  if (given("preview")) {
+    if (!body["preview"].is_boolean()) {
+      return InvalidParameter("preview", "'preview' must be true or false");
+    }
+    request.preview = body["preview"].get<bool>();
+  }
+  return request;
+}
+
+// The replay's optional body: {"from_step", "input", "version": "same"|"latest"|N,
+// "preview"}; a null field is as if absent. Answers the request, or nullopt once it has
+// answered the call with the 400.
+std::optional<ReplayRequest> ParseReplay(Call& call) {
+  if (!call.ParseObject({"from_step", "input", "version", "preview"})) {
+    return std::nullopt;
+  }
+  Result<ReplayRequest> request = ReplayFields(call.body);
+  if (!request.ok()) {
+    call.Fail(request.status());
+    return std::nullopt;
+  }
+  return std::move(request).value();
+}
+
 void Start(ApiContext& api, Call& call, bool trigger) {
   StartRunRequest request;
   request.workflow_id = call.Param("workflow_id");
@@ -234,9 +285,22 @@ void CancelWorkflowRun(ApiContext& api, Call& call) {
 }
 
 void ReplayRun(ApiContext& api, Call& call) {
-  if (!call.ParseObject({})) return;
-  Result<RunRecord> run = api.control.Replay(call.ctx, call.Param("run_id"));
-  run.ok() ? call.Reply(201, RunBody(api, *run)) : call.Fail(run.status());
+  std::optional<ReplayRequest> request = ParseReplay(call);
+  if (!request) {
+    return;
+  }
+  Result<ReplayOutcome> out = api.control.Rerun(call.ctx, call.Param("run_id"), *request);
+  if (!out.ok()) {
+    call.Fail(out.status());
+    return;
+  }
+  if (!out->run) {
+    call.Reply(200, json{{"will_run", out->will_run}, {"kept", out->kept}});
+    return;
+  }
+  HttpHeaders headers = ETag(*out->run);
+  headers.emplace_back("Location", "/api/v1/runs/" + out->run->id);
+  call.Reply(201, RunBody(api, *out->run), std::move(headers));
 }
 
 void StartRun(ApiContext& api, Call& call) { Start(api, call, /*trigger=*/false); }

@@ -77,8 +77,13 @@ void PrintSteps(const json& steps) {
   for (const json& step : steps) {
     // `path` is unique (`poll[2].check`) where `id` repeats across loop iterations.
     std::string id = HasField(step, "path") ? FieldText(step, "path") : FieldText(step, "id");
-    rows.push_back({id, FieldText(step, "type"), FieldText(step, "status"),
-                    FieldText(step, "attempt"), StepError(step)});
+    // A rerun's copied step did not execute in this run.
+    std::string status = FieldText(step, "status");
+    if (Field(step, "copied") == true) {
+      status += " (copied)";
+    }
+    rows.push_back(
+        {id, FieldText(step, "type"), status, FieldText(step, "attempt"), StepError(step)});
   }
   PrintTable({"ID", "TYPE", "STATUS", "ATTEMPT", "ERROR"}, rows);
 }
@@ -122,6 +127,9 @@ void PrintRun(const HttpReply&, const json& run) {
   }
   if (HasField(run, "replay_of")) {
     lines.emplace_back("Replay of", FieldText(run, "replay_of"));
+  }
+  if (HasField(run, "replay_from_step")) {
+    lines.emplace_back("Replay from", FieldText(run, "replay_from_step"));
   }
   for (const auto& [key, label] :
        std::vector<std::pair<const char*, const char*>>{{"created_at", "Created"},
@@ -347,6 +355,80 @@ void AddRunsListCommand(CLI::App* runs) {
   });
 }
 
+// "Would keep: a, b" / "Would run: c, d" for a replay's preview.
+void PrintReplayPreview(const HttpReply&, const json& preview) {
+  for (const auto& [key, label] : std::vector<std::pair<const char*, const char*>>{
+           {"kept", "Would keep (copied, not run again)"}, {"will_run", "Would run"}}) {
+    std::string joined;
+    const json& paths = Field(preview, key);
+    for (const json& path : paths.is_array() ? paths : json::array()) {
+      joined += (joined.empty() ? "" : ", ") + Text(path);
+    }
+    std::cout << label << ": " << (joined.empty() ? "none" : joined) << "\n";
+  }
+}
+
+void PrintReplayStarted(const HttpReply&, const json& run) {
+  std::cout << "Run " << FieldText(run, "id") << " started: a replay of "
+            << FieldText(run, "replay_of");
+  if (HasField(run, "replay_from_step")) {
+    std::cout << " from step " << FieldText(run, "replay_from_step");
+  }
+  std::cout << " (workflow version " << FieldText(run, "workflow_version") << ").\n";
+}
+
+// `runs replay RUN_ID [--from-step S] [--input JSON] [--version same|latest|N]
+// [--preview]`: POST /api/v1/runs/{id}/replay.
+void AddReplayCommand(CLI::App& runs) {
+  struct ReplayOptions {
+    ConnectionOptions connection;
+    std::string run_id;
+    std::string from_step;
+    std::string input;
+    std::string version;
+    bool preview = false;
+  };
+  auto replay = std::make_shared<ReplayOptions>();
+  CLI::App* command = runs.add_subcommand(
+      "replay", "Run a finished run again, from the start or from one of its steps");
+  AddConnectionOptions(command, &replay->connection);
+  command->add_option("RUN_ID", replay->run_id, "Run id")->required();
+  command->add_option("--from-step", replay->from_step,
+                      "Step id or path to run from; the steps before it keep their outputs");
+  command->add_option("--input", replay->input, "New input as a JSON object (default: the run's)");
+  command->add_option("--version", replay->version,
+                      "Workflow version: same (default), latest, or a number");
+  command->add_flag("--preview", replay->preview,
+                    "Show what would be kept and run; change nothing");
+  command->callback([replay] {
+    json body = json::object();
+    if (!replay->from_step.empty()) {
+      body["from_step"] = replay->from_step;
+    }
+    if (!replay->input.empty()) {
+      json input = json::parse(replay->input, nullptr, false);
+      if (input.is_discarded()) {
+        std::cerr << "error: --input is not valid JSON: " << replay->input << "\n";
+        Finish(kClientExitNoAnswer);
+      }
+      body["input"] = input;
+    }
+    if (!replay->version.empty()) {
+      // A number is sent as one ("3"), a word as a string ("same", "latest").
+      const std::string& v = replay->version;
+      const bool number =
+          v.size() <= 9 && !v.empty() &&
+          std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+      body["version"] = number ? json(std::stoll(v)) : json(v);
+    }
+    if (replay->preview) {
+      body["preview"] = true;
+    }
+    Finish(Exchange(replay->connection, "POST", RunPath(replay->run_id) + "/replay", Dump(body),
+                    replay->preview ? PrintReplayPreview : PrintReplayStarted));
+  });
+}
+
 // Each leaf command keeps its options in a struct behind a shared_ptr: the copy in the
 // command's callback (stored in the CLI::App) keeps it alive, and CLI11's option
 // bindings point into it.
@@ -389,6 +471,8 @@ void AddRunsCommands(CLI::App& app) {
                       Dump(body), PrintRunTransition));
     });
   }
+
+  AddReplayCommand(*runs);
 }
 
 void AddEventsCommands(CLI::App& app) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "control/auth.h"
@@ -57,6 +58,25 @@ struct StartRunRequest {
   // An earlier (or the current) version of the workflow to run; unset: the current one.
   // A version the workflow never had: kNotFound.
   std::optional<int> workflow_version;
+};
+
+// POST /api/v1/runs/{id}/replay's body (API.md "Rerun from a step"). Empty: a new run
+// of the same version with the same input, from the start (the replay as it always was).
+struct ReplayRequest {
+  // A step id or path of the chosen version; unset: from the start.
+  std::optional<std::string> from_step;
+  std::optional<nlohmann::json> input;  // an object; unset: the earlier run's
+  bool latest_version = false;          // the workflow's current version
+  std::optional<int> workflow_version;  // this version; unset and not latest: the run's
+  bool preview = false;
+};
+
+// What a replay would do (preview) or did: the new run (unset for a preview) and which
+// of its steps are copied and which run.
+struct ReplayOutcome {
+  std::optional<RunRecord> run;
+  std::vector<std::string> kept;
+  std::vector<std::string> will_run;
 };
 
 struct CreatedToken {
@@ -126,6 +146,13 @@ class ControlService {
   // True when a waiting step took the event, false when it was buffered.
   Result<bool> SendEvent(const RequestContext& ctx, const std::string& run_id,
                          const std::string& event_type, const nlohmann::json& payload);
+  // A new run of a finished run's workflow (control/rerun.h): kFailedPrecondition
+  // (invalid_transition) for a run that is not finished, kNotFound for an unknown
+  // version, kInvalidArgument (field from_step or version) for what the version cannot
+  // run. A preview changes nothing and answers no run.
+  Result<ReplayOutcome> Rerun(const RequestContext& ctx, const std::string& run_id,
+                              const ReplayRequest& request);
+  // Rerun with an empty request: the new run.
   Result<RunRecord> Replay(const RequestContext& ctx, const std::string& run_id);
   // Control and Replay without waiting for the commit (a bulk operation's many runs
   // share the store's group commits). `committed` runs once: on this thread when the
@@ -169,6 +196,9 @@ class ControlService {
   Result<RunRecord> FinishControl(ControlState& state, Result<RunRecord> after);
   // The new run that replays `run_id` (not yet created).
   Result<RunRecord> ReplayOf(const RequestContext& ctx, const std::string& run_id);
+  // The version a rerun of `run` runs and its definition (kNotFound: no such version).
+  Result<std::pair<int, std::shared_ptr<const Definition>>> RerunVersion(
+      const RunRecord& run, const ReplayRequest& request);
 
   Store& store_;
   Engine& engine_;

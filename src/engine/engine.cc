@@ -140,8 +140,9 @@ void Engine::Drive(const std::string& run_id) {
 }
 
 void Engine::DriveNew(const RunRecord& run) {
-  // Nothing to read: a new run has no steps. Its first step is planned here and its
-  // commit queued, so the run starts without a hand-off to a worker.
+  // Nothing to read: a new run has no steps but those it was created with (a rerun's
+  // copied steps, in `run.steps`, replayed as after a restart). Its next step is planned
+  // here and its commit queued, so the run starts without a hand-off to a worker.
   if (std::shared_ptr<ActiveRun> ar = Activate(run.id)) {
     Begin(ar, run);
   }

@@ -27,6 +27,10 @@ struct StepRecord {
   nlohmann::json output;
   nlohmann::json error;
   bool result_discarded = false;
+  // Carried over from the run this one reruns (RunRecord::replay_from_step): its output
+  // is the earlier run's, and it did not execute in this run. Written when the row is
+  // first inserted; later upserts keep it.
+  bool copied = false;
   // Object or null: {"attempts": [earlier attempts], "child_run_id", "task_id"}. A null
   // in an upsert keeps what is stored.
   nlohmann::json detail;
@@ -48,6 +52,9 @@ struct RunRecord {
   nlohmann::json error;
   nlohmann::json trigger;
   std::string replay_of;
+  // The step path a rerun started from (its earlier steps are copied rows); "" for a
+  // run that is not a rerun or that replays from the start.
+  std::string replay_from_step;
   std::string parent_run_id;  // set on a child run (a `workflow` step's)
   std::string parent_path;    // the parent's step that started it
   // The instance that drives it, with several instances; "" when none does or with one

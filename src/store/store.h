@@ -331,6 +331,8 @@ class Store {
   virtual Result<std::vector<std::pair<WorkflowRef, std::string>>> ListWorkflowHolds() = 0;
 
   // Runs.
+  // `run.steps`, when given (a rerun's copied steps, in execution order), are inserted
+  // in the run's own transaction.
   virtual Result<CreateRunResult> CreateRun(const RunRecord& run,
                                             const std::optional<IdempotencyKey>& key) = 0;
   // The same, without waiting: `done` runs on this thread when the store is idle,

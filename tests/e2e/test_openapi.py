@@ -182,6 +182,15 @@ class OpenApiTest(E2ETestCase):
         self.call("GET", f"/api/v1/runs?workflow_id={WORKFLOW}&limit=5", "/api/v1/runs", 200)
         self.call("POST", f"/api/v1/runs/{run['id']}/replay", "/api/v1/runs/{run_id}/replay",
                   201, {})
+        first_step = done["steps"][-1]["id"]
+        preview = self.call("POST", f"/api/v1/runs/{run['id']}/replay",
+                            "/api/v1/runs/{run_id}/replay", 200,
+                            {"from_step": first_step, "preview": True})
+        self.assertIn(first_step, preview["will_run"])
+        rerun = self.call("POST", f"/api/v1/runs/{run['id']}/replay",
+                          "/api/v1/runs/{run_id}/replay", 201,
+                          {"from_step": first_step, "version": "same"})
+        self.assertEqual(rerun["replay_from_step"], first_step)
         self.call("POST", f"/api/v1/runs/{run['id']}/pause", "/api/v1/runs/{run_id}/pause", 409,
                   {})
         self.call("POST", f"{wf}/status", "/api/v1/workflows/{workflow_id}/status", 200,

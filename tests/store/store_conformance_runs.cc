@@ -40,6 +40,78 @@ TEST_P(StoreConformanceTest, CreatedRunReadsBackWithAllFields) {
   EXPECT_EQ(store_->GetRun("run_9", false).status().code(), StatusCode::kNotFound);
 }
 
+// A rerun (control/rerun.h) is created with the steps it copies from the run it reruns,
+// in the run's own commit; `copied` is the insert's and later upserts keep it.
+TEST_P(StoreConformanceTest, ARerunIsCreatedWithItsCopiedStepsInOneCommit) {
+  RunRecord r = NewRun("run_2");
+  r.replay_of = "run_1";
+  r.replay_from_step = "l[1].c";
+  auto row = [](std::string path, std::string type, StepStatus status, bool copied) {
+    StepRecord s;
+    s.path = path;
+    s.step_id = path.substr(path.rfind('.') + 1);
+    s.type = std::move(type);
+    s.status = status;
+    s.attempt = 1;
+    s.started_at = kT0 - 10;
+    s.finished_at = status == StepStatus::kCompleted ? kT0 - 5 : 0;
+    s.output = status == StepStatus::kCompleted ? json{{"from", path}} : json();
+    s.detail = json{{"attempts", json::array()}};
+    s.copied = copied;
+    return s;
+  };
+  r.steps = {row("a", "noop", StepStatus::kCompleted, true),
+             row("l", "loop", StepStatus::kRunning, false),
+             row("l[0].c", "http", StepStatus::kCompleted, true)};
+  const uint64_t commits_before = store_->GetStats().commits;
+  Result<CreateRunResult> created = store_->CreateRun(r, std::nullopt);
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  EXPECT_EQ(store_->GetStats().commits, commits_before + 1);
+  Result<RunRecord> got = store_->GetRun("run_2", true);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, RunStatus::kPending);
+  EXPECT_EQ(got->replay_of, "run_1");
+  EXPECT_EQ(got->replay_from_step, "l[1].c");
+  ASSERT_EQ(got->steps.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const StepRecord& s = got->steps[i];
+    EXPECT_EQ(s.seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(s.path, r.steps[i].path);
+    EXPECT_EQ(s.type, r.steps[i].type);
+    EXPECT_EQ(s.status, r.steps[i].status);
+    EXPECT_EQ(s.output, r.steps[i].output);
+    EXPECT_EQ(s.started_at, kT0 - 10);
+    EXPECT_EQ(s.copied, r.steps[i].copied) << s.path;
+  }
+  // A run made without steps has none, and nothing copied.
+  ASSERT_TRUE(store_->CreateRun(NewRun("run_3"), std::nullopt).ok());
+  EXPECT_TRUE(store_->GetRun("run_3", true)->steps.empty());
+  EXPECT_EQ(store_->GetRun("run_3", false)->replay_from_step, "");
+
+  // The driver goes on: it finishes the loop row and adds a step; `copied` stays as
+  // inserted, and a new row is not copied.
+  RunTransition t;
+  t.run_id = "run_2";
+  t.expected_version = 1;
+  t.expected_status = RunStatus::kPending;
+  t.next_status = RunStatus::kRunning;
+  t.started_at = t.now = kT0 + 1;
+  t.from_driver = true;
+  StepRecord loop_done = row("l", "loop", StepStatus::kCompleted, true);
+  t.upsert_steps = {loop_done, row("l[1].c", "http", StepStatus::kCompleted, false)};
+  ASSERT_TRUE(store_->TransitionRun(std::move(t)).ok());
+  got = store_->GetRun("run_2", true);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->steps.size(), 4u);
+  EXPECT_EQ(got->steps[1].path, "l");
+  EXPECT_EQ(got->steps[1].status, StepStatus::kCompleted);
+  EXPECT_FALSE(got->steps[1].copied);
+  EXPECT_EQ(got->steps[3].path, "l[1].c");
+  EXPECT_EQ(got->steps[3].seq, 4);
+  EXPECT_FALSE(got->steps[3].copied);
+  EXPECT_TRUE(got->steps[0].copied);
+}
+
 // CreateRunAsync, waited for (its answer may come on the writer thread).
 Result<CreateRunResult> CreateAndWait(Store& store, RunRecord run,
                                       std::optional<IdempotencyKey> key,

@@ -86,6 +86,8 @@ export interface Step {
   output?: unknown;
   error?: RunError | null;
   result_discarded?: boolean;
+  // Carried over by a rerun from a step: the earlier run's output, not executed here.
+  copied?: boolean;
   // Earlier attempts, oldest first.
   attempts?: StepAttempt[];
   // A `workflow` step's child run (of the current attempt).
@@ -189,6 +191,8 @@ export interface Run {
   error: RunError | null;
   trigger?: { kind: string; actor?: string; parent_run_id?: string } | null;
   replay_of?: string | null;
+  // The step path a rerun started from (its earlier steps are copied).
+  replay_from_step?: string | null;
   // The hold of the run's workflow while it is paused for safety (null otherwise).
   workflow_safety?: WorkflowSafety | null;
   // Set on a child run started by a parent's `workflow` step.
@@ -498,7 +502,9 @@ export const api = {
       body,
       headers: { 'If-Match': `"${version}"` },
     }),
-  replayRun: (id: string) => request<Run>('POST', `/api/v1/runs/${enc(id)}/replay`),
+  // `body` is the rerun's ({from_step, input, version, preview}); none: from the start.
+  replayRun: (id: string, body?: { from_step?: string }) =>
+    request<Run>('POST', `/api/v1/runs/${enc(id)}/replay`, body ? { body } : undefined),
   // Bulk controls: `filter` is the run list's query as an object (docs/bulk.md).
   previewBulk: (filter: Record<string, string>, action: BulkAction) =>
     request<BulkPreview>('POST', '/api/v1/runs/bulk', { body: { filter, action, preview: true } }),

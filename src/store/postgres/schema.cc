@@ -355,6 +355,12 @@ CREATE TABLE operation_runs (
 );
 CREATE INDEX operation_runs_by_state ON operation_runs (operation_id, state, run_id);
 )sql",
+    // Rerun from a step (API.md "Day-two operations"): the step path a rerun started
+    // from, and the steps it copied from the run it reruns rather than executed.
+    R"sql(
+ALTER TABLE runs ADD COLUMN replay_from_step TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE steps ADD COLUMN copied BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 
 // Any fixed number: the advisory lock instances take to migrate one at a time.

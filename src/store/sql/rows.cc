@@ -119,6 +119,7 @@ Result<RunRecord> ReadRun(const Statement& s) {
   r.parent_run_id = row.Text(19);
   r.parent_path = row.Text(20);
   r.owner = row.Text(21);
+  r.replay_from_step = row.Text(22);
   return row.Done(std::move(r));
 }
 
@@ -150,6 +151,7 @@ Result<StepRecord> ReadStep(const Statement& s) {
   st.error = row.Json(10, "error");
   st.result_discarded = row.Int(11) != 0;
   st.detail = row.Json(12, "detail");
+  st.copied = row.Int(13) != 0;
   return row.Done(std::move(st));
 }
 
@@ -309,7 +311,7 @@ Result<ChannelRow> ReadChannelRow(const Statement& s) {
 Status InsertRun(Connection& db, const RunRecord& r, std::string_view owner) {
   static const std::string kSql = std::string("INSERT INTO runs(") + kRunColumns +
                                   ", pause_reason, wait_kind, side_rows) "
-                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','',0)";
+                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','',0)";
   Result<Statement*> st = db.Prepare(kSql);
   if (!st.ok()) {
     return st.status();
@@ -321,6 +323,7 @@ Status InsertRun(Connection& db, const RunRecord& r, std::string_view owner) {
   q.BindJson(12, r.output).BindJson(13, r.error).BindJson(14, r.trigger).Bind(15, r.replay_of);
   q.Bind(16, r.created_at).Bind(17, r.started_at).Bind(18, r.updated_at).Bind(19, r.finished_at);
   q.Bind(20, r.parent_run_id).Bind(21, r.parent_path).Bind(22, owner);
+  q.Bind(23, r.replay_from_step);
   return q.Run();
 }
 
@@ -328,9 +331,9 @@ namespace {
 
 constexpr char kStepInsert[] =
     "INSERT INTO steps(run_id, seq, path, step_id, type, status, attempt, started_at, "
-    "finished_at, output, error, result_discarded, detail) VALUES";
+    "finished_at, output, error, result_discarded, detail, copied) VALUES";
 // A new path gets the run's next seq; an existing one keeps its seq, and its attempt and
-// start unless given, and its detail unless one is given.
+// start unless given, and its detail unless one is given; `copied` is the insert's.
 constexpr char kStepOnConflict[] =
     " ON CONFLICT(run_id, path) DO UPDATE SET status = excluded.status, attempt = CASE WHEN "
     "excluded.attempt = 0 THEN steps.attempt ELSE excluded.attempt END, started_at = CASE WHEN "
@@ -338,7 +341,7 @@ constexpr char kStepOnConflict[] =
     "excluded.finished_at, output = excluded.output, error = excluded.error, "
     "result_discarded = excluded.result_discarded, detail = COALESCE(excluded.detail, "
     "steps.detail)";
-constexpr int kStepParams = 11;  // per row, besides the run id (?1) and the seq
+constexpr int kStepParams = 12;  // per row, besides the run id (?1) and the seq
 
 // "?first, …" for the kStepParams parameters of a row.
 std::string StepParams(int first) {
@@ -356,6 +359,7 @@ void BindStep(Statement& q, int first, const StepRecord& s) {
   q.Bind(b + 3, ToString(s.status)).Bind(b + 4, s.attempt).Bind(b + 5, s.started_at);
   q.Bind(b + 6, s.finished_at).BindJson(b + 7, s.output).BindJson(b + 8, s.error);
   q.Bind(b + 9, s.result_discarded ? 1 : 0).BindJson(b + 10, s.detail);
+  q.Bind(b + 11, s.copied ? 1 : 0);
 }
 
 bool DistinctPaths(std::span<const StepRecord> steps) {

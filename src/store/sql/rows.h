@@ -20,12 +20,12 @@ namespace sw::sql {
 inline constexpr char kRunColumns[] =
     "id, workspace_id, workflow_id, workflow_version, status, version, paused_from, pause, "
     "wait, cancel, input, output, error, trigger, replay_of, created_at, started_at, "
-    "updated_at, finished_at, parent_run_id, parent_path, owner";
+    "updated_at, finished_at, parent_run_id, parent_path, owner, replay_from_step";
 inline constexpr char kRunHeadColumns[] =
     "id, status, version, parent_run_id, parent_path, owner, side_rows";
 inline constexpr char kStepColumns[] =
     "run_id, seq, path, step_id, type, status, attempt, started_at, finished_at, output, "
-    "error, result_discarded, detail";
+    "error, result_discarded, detail, copied";
 inline constexpr char kTaskColumns[] =
     "id, workspace_id, run_id, path, step_id, queue, input, attempt, status, agent_id, "
     "available_at, lease_expires_at, created_at, updated_at";

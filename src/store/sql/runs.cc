@@ -51,8 +51,8 @@ Result<RunRecord> SelectRunAndSteps(Connection& db, const std::string& run_id, b
   return run;
 }
 
-// Inserts `run`, owned by `owner`, unless `key` names a run made by the same request in its window
-// (then `out` is that run, replayed).
+// Inserts `run` (and its steps), owned by `owner`, unless `key` names a run made by the same
+// request in its window (then `out` is that run, replayed).
 Status ApplyCreateRun(Connection& db, const RunRecord& run, std::string_view owner,
                       const std::optional<IdempotencyKey>& key, CreateRunResult& out,
                       std::vector<std::string>& changed) {
@@ -76,7 +76,11 @@ Status ApplyCreateRun(Connection& db, const RunRecord& run, std::string_view own
     }
   }
   changed.push_back(run.id);
-  return sql::InsertRun(db, run, owner);
+  if (Status inserted = sql::InsertRun(db, run, owner); !inserted.ok()) {
+    return inserted;
+  }
+  // A rerun's copied steps (none for any other run).
+  return sql::UpsertSteps(db, run.id, run.steps);
 }
 
 // Reads the run on the writer's connection, in the write's own transaction (pages the

@@ -89,11 +89,12 @@ export function RunDetail(props: { runId: string }) {
     }
   };
 
-  const replay = async () => {
+  // From the start, or (`fromStep`) from a step: the steps before it are copied.
+  const replay = async (fromStep?: string) => {
     setBusy('replay');
     try {
-      const created = await api.replayRun(run.id);
-      showToast('success', 'Workflow run replayed', `New run ${created.id}`);
+      const created = await api.replayRun(run.id, fromStep ? { from_step: fromStep } : undefined);
+      showToast('success', 'Workflow run replayed', fromStep ? `New run ${created.id} from step ${fromStep}` : `New run ${created.id}`);
       navigate(runPath(session, created.id));
     } catch (err) {
       showToast('error', 'Failed to replay workflow run', errorMessage(err));
@@ -152,7 +153,11 @@ export function RunDetail(props: { runId: string }) {
           <Json value={run.output} label="Output as JSON" />
         </section>
       </div>
-      <Timeline run={run} />
+      <Timeline
+        run={run}
+        busy={busy !== null}
+        onRerunFrom={canControl(session.role) && isTerminal(run.status) ? (path) => void replay(path) : undefined}
+      />
       {cancelOpen && (
         <CancelDialog
           busy={busy === 'cancel'}

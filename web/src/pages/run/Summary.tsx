@@ -77,6 +77,9 @@ export function Overview(props: { run: Run }) {
   if (run.replay_of) {
     rows.push(['Replay of', <RunLink id={run.replay_of} />]);
   }
+  if (run.replay_from_step) {
+    rows.push(['Replay from step', <span class="mono">{run.replay_from_step}</span>]);
+  }
   if (run.pause) {
     rows.push([
       'Pause reason',

@@ -1,6 +1,7 @@
 // The steps of a run as a timeline: each step's status, attempt and times, the child run
 // or task it works through, what it waits for, its error, its earlier attempts (folded)
-// and its output (folded).
+// and its output (folded). A step a rerun copied is tagged; on a finished run an
+// operator may rerun from a step (`onRerunFrom`, given only then).
 import type { Run, Step, StepAttempt } from '../../api';
 import { StatusBadge } from '../../components/Badge';
 import { ErrorText } from '../../components/ErrorText';
@@ -10,7 +11,7 @@ import { Time } from '../../components/Time';
 import { between, duration } from '../../format';
 import { StepWaitText } from '../../waits';
 
-export function Timeline(props: { run: Run }) {
+export function Timeline(props: { run: Run; onRerunFrom?: (path: string) => void; busy?: boolean }) {
   const steps = props.run.steps ?? [];
   return (
     <section class="card" aria-labelledby="steps-title">
@@ -20,7 +21,13 @@ export function Timeline(props: { run: Run }) {
       ) : (
         <ol class="timeline">
           {steps.map((s) => (
-            <StepItem key={s.path ?? s.id} step={s} run={props.run} />
+            <StepItem
+              key={s.path ?? s.id}
+              step={s}
+              run={props.run}
+              onRerunFrom={props.onRerunFrom}
+              busy={props.busy ?? false}
+            />
           ))}
         </ol>
       )}
@@ -28,8 +35,9 @@ export function Timeline(props: { run: Run }) {
   );
 }
 
-function StepItem(props: { step: Step; run: Run }) {
-  const { step, run } = props;
+function StepItem(props: { step: Step; run: Run; onRerunFrom?: (path: string) => void; busy: boolean }) {
+  const { step, run, onRerunFrom } = props;
+  const path = step.path ?? step.id;
   const took = between(step.started_at, step.finished_at);
   const wait = run.wait?.step_id === step.id && step.status === 'waiting' ? run.wait : null;
   return (
@@ -42,6 +50,22 @@ function StepItem(props: { step: Step; run: Run }) {
           <span class="tag" title="A result arrived after the run had ended; it was not applied.">
             Result discarded
           </span>
+        )}
+        {step.copied && (
+          <span class="tag" title="Carried over from the run this one reruns; it did not run again.">
+            Copied
+          </span>
+        )}
+        {onRerunFrom && (
+          <button
+            type="button"
+            class="button timeline__rerun"
+            disabled={props.busy}
+            aria-label={`Rerun from step ${path}`}
+            onClick={() => onRerunFrom(path)}
+          >
+            Rerun from here
+          </button>
         )}
       </div>
       <p class="timeline__meta muted">
