@@ -45,6 +45,78 @@ std::string RunAndStoreMetrics(const MetricsSnapshot& m) {
   return out;
 }
 
+// A label value as the exposition format writes it: backslash, quote and newline escaped.
+std::string LabelValue(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// One metric family: `# TYPE` and a sample per labelled value.
+template <typename Map, typename Labels>
+std::string Family(const char* name, const char* type, const char* help, const Map& values,
+                   Labels labels) {
+  std::string out =
+      std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  for (const auto& [key, n] : values) {
+    out += std::string(name) + "{" + labels(key) + "} " + std::to_string(n) + "\n";
+  }
+  return out;
+}
+
+std::string LabelledMetrics(const MetricsSnapshot& m) {
+  auto one = [](const char* label) {
+    return
+        [label](const std::string& v) { return std::string(label) + "=\"" + LabelValue(v) + "\""; };
+  };
+  auto workflow_status = [](const std::pair<std::string, RunStatus>& k) {
+    return "workflow=\"" + LabelValue(k.first) + "\",status=\"" + std::string(ToString(k.second)) +
+           "\"";
+  };
+  std::string out;
+  out += Family("stepwell_runs_ended_total", "counter",
+                "Runs that ended here since the start, by workflow and status.",
+                m.engine.runs_ended, workflow_status);
+  out += Family("stepwell_step_failures_total", "counter",
+                "Step attempts that failed since the start, by error code.", m.engine.step_failures,
+                one("code"));
+  out += Family("stepwell_step_retries_total", "counter",
+                "Retries scheduled after a failed attempt, by error code.", m.engine.step_retries,
+                one("code"));
+  out += Family("stepwell_active_runs_by_workflow", "gauge",
+                "Runs not finished, by workflow and status (at most 5 s old).",
+                m.active_by_workflow, workflow_status);
+  out += Family("stepwell_runs_held", "gauge", "Paused runs by pause reason (at most 5 s old).",
+                m.runs_held, one("reason"));
+  out += Family("stepwell_runs_waiting", "gauge", "Waiting runs by wait kind (at most 5 s old).",
+                m.runs_waiting, one("kind"));
+  out += Family("stepwell_workflows_held", "gauge",
+                "Workflows held for safety by reason (at most 5 s old).", m.workflows_held,
+                one("reason"));
+  out +=
+      "# HELP stepwell_store_queue_depth Changes waiting for the store's writer.\n"
+      "# TYPE stepwell_store_queue_depth gauge\nstepwell_store_queue_depth " +
+      std::to_string(m.store.queued) + "\n";
+  out +=
+      "# HELP stepwell_engine_queue_depth Work waiting for the engine's threads.\n"
+      "# TYPE stepwell_engine_queue_depth gauge\nstepwell_engine_queue_depth " +
+      std::to_string(m.engine_queue) + "\n";
+  out +=
+      "# HELP stepwell_timers_pending Timers held in memory.\n"
+      "# TYPE stepwell_timers_pending gauge\nstepwell_timers_pending " +
+      std::to_string(m.timers_pending) + "\n";
+  return out;
+}
+
 std::string HttpMetrics(const HttpLatencyStats& h) {
   std::string out = "# TYPE stepwell_http_request_duration_seconds histogram\n";
   const char* le[] = {"0.0005", "0.001", "0.002", "0.005", "0.01", "0.05", "0.25", "+Inf"};
@@ -82,7 +154,8 @@ void Metrics(ApiContext& api, Call& call) {
   }
   Response r;
   r.content_type = "text/plain; version=0.0.4";
-  r.body = RunAndStoreMetrics(api.metrics.Snapshot());
+  const MetricsSnapshot snapshot = api.metrics.Snapshot();
+  r.body = RunAndStoreMetrics(snapshot) + LabelledMetrics(snapshot);
   if (const HttpServer* server = api.server.load(); server != nullptr) {
     r.body += HttpMetrics(server->Latency());
   }

@@ -22,6 +22,10 @@ json RunBody(ApiContext& api, const RunRecord& run) {
 namespace routes {
 namespace {
 
+Status InvalidParameter(const std::string& name, const std::string& message) {
+  return InvalidArgument(message, {.field = name});
+}
+
 HttpHeaders ETag(const RunRecord& run) {
   return {{"ETag", "\"" + std::to_string(run.version) + "\""}};
 }

@@ -1,10 +1,14 @@
-// `stepwell tokens …` and `stepwell schedules …` (client_commands.h lists them): the
-// admin routes of API.md "Server, workspaces and tokens" and "Schedules".
+// `stepwell tokens …`, `stepwell schedules …` and `stepwell bulk …` (client_commands.h
+// lists them): the routes of API.md "Server, workspaces and tokens", "Schedules" and
+// "Bulk controls".
 #include <array>
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -204,11 +208,104 @@ void AddSchedulesCommands(CLI::App& app) {
                [](const HttpReply&, const json&) { std::cout << "Schedule deleted.\n"; });
 }
 
+std::string OperationLine(const json& op) {
+  return FieldText(op, "id") + " " + FieldText(op, "action") + " " + FieldText(op, "status") +
+         ": " + FieldText(op, "done") + " done, " + FieldText(op, "skipped") + " skipped, " +
+         FieldText(op, "failed") + " failed of " + FieldText(op, "total");
+}
+
+void PrintOperation(const HttpReply&, const json& body) {
+  std::cout << OperationLine(Field(body, "operation")) << "\n";
+}
+
+// `bulk ACTION`: the runs a filter matches, previewed or changed by one operation
+// (API.md "Bulk controls"); --wait follows the operation to its end.
+void AddBulkCommands(CLI::App& app) {
+  CLI::App* bulk = app.add_subcommand(
+      "bulk", "Pause, resume, cancel or replay every run a filter matches, as one operation");
+  bulk->require_subcommand(1);
+  struct BulkOptions {
+    ConnectionOptions connection;
+    std::string filter = "{}";
+    std::string status;
+    std::string workflow;
+    std::string reason;
+    bool preview = false;
+    bool wait = false;
+  };
+  for (const char* action : {"pause", "resume", "cancel", "replay"}) {
+    auto options = std::make_shared<BulkOptions>();
+    CLI::App* command =
+        bulk->add_subcommand(action, std::string("Bulk ") + action + " of the matching runs");
+    AddConnectionOptions(command, &options->connection);
+    command->add_option("--filter", options->filter,
+                        "The run list's parameters as JSON, e.g. '{\"status\": \"waiting\"}'");
+    command->add_option("--status", options->status, "Shorthand for the filter's status");
+    command->add_option("--workflow", options->workflow, "Shorthand for the filter's workflow_id");
+    command->add_option("--reason", options->reason, "Why (recorded on each run and the audit)");
+    command->add_flag("--preview", options->preview, "Only count the matching runs");
+    command->add_flag("--wait", options->wait, "Follow the operation until it completes");
+    command->callback([options, action = std::string(action)] {
+      json filter = json::parse(options->filter, nullptr, false);
+      if (!filter.is_object()) {
+        std::cerr << "error: --filter is not a JSON object: " << options->filter << "\n";
+        Finish(kClientExitNoAnswer);
+      }
+      if (!options->status.empty()) {
+        filter["status"] = options->status;
+      }
+      if (!options->workflow.empty()) {
+        filter["workflow_id"] = options->workflow;
+      }
+      json body = {{"filter", filter}, {"action", action}, {"preview", options->preview}};
+      if (!options->reason.empty()) {
+        body["reason"] = options->reason;
+      }
+      int code = kExitOk;
+      std::optional<HttpReply> reply =
+          Call(options->connection, "POST", "/api/v1/runs/bulk", Dump(body), code);
+      if (!reply) {
+        Finish(code);
+      }
+      json answer = json::parse(reply->body, nullptr, false);
+      while (options->wait && !options->preview &&
+             FieldText(Field(answer, "operation"), "status") == "running") {
+        std::cerr << OperationLine(Field(answer, "operation")) << "\n";
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        reply = Call(options->connection, "GET",
+                     "/api/v1/operations/" + Encode(FieldText(Field(answer, "operation"), "id")),
+                     "", code);
+        if (!reply) {
+          Finish(code);
+        }
+        answer = json::parse(reply->body, nullptr, false);
+      }
+      if (options->connection.json) {
+        std::cout << nlohmann::ordered_json::parse(reply->body, nullptr, false).dump(2) << "\n";
+      } else if (options->preview) {
+        std::string sample;
+        for (const json& id : Field(answer, "sample")) {
+          sample += (sample.empty() ? "" : ", ") + Text(id);
+        }
+        std::cout << FieldText(answer, "count") << " runs match"
+                  << (sample.empty() ? "" : " (" + sample + ")") << ".\n";
+      } else {
+        PrintOperation(*reply, answer);
+      }
+    });
+  }
+  CLI::App* operations = app.add_subcommand("operations", "Show bulk operations");
+  operations->require_subcommand(1);
+  AddIdCommand(operations, "get", "Show a bulk operation's progress", "GET", "/api/v1/operations/",
+               "", PrintOperation);
+}
+
 }  // namespace
 
 void AddAdminCommands(CLI::App& app) {
   AddTokensCommands(app);
   AddSchedulesCommands(app);
+  AddBulkCommands(app);
 }
 
 }  // namespace sw::cli

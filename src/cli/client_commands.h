@@ -20,6 +20,9 @@
 //   stepwell schedules list | get ID | create --workflow WF --cron EXPR [--timezone Z]
 //                      [--input JSON] [--overlap P] [--catch-up C] [--max-catch-up N]
 //                      | delete ID | pause ID | resume ID
+//   stepwell bulk pause|resume|cancel|replay [--filter JSON] [--status S] [--workflow WF]
+//                      [--reason TEXT] [--preview] [--wait]
+//   stepwell operations get OP_ID
 //
 // Every leaf subcommand takes --server URL (default: env STEPWELL_SERVER, else
 // http://127.0.0.1:8420), --token T (default: env STEPWELL_TOKEN) and --json (print the
@@ -65,7 +68,7 @@ inline constexpr int kClientExitWaitTimedOut = 5;
 
 // Adds the `runs`, `events` and `workflows` subcommands (and their leaves) to `app`.
 void AddClientCommands(CLI::App& app);
-// Adds `tokens` and `schedules` (admin_commands.cc).
+// Adds `tokens`, `schedules`, `bulk` and `operations` (admin_commands.cc).
 void AddAdminCommands(CLI::App& app);
 
 }  // namespace sw::cli

@@ -7,7 +7,10 @@
 // Thread-safe. Borrows the store and the engine, which outlive it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +31,17 @@ struct MetricsSnapshot {
   Store::Stats store;
   TimerLagStats timer_lag;
   size_t active_runs = 0;
+  EngineCounters::Snapshot engine;
+  size_t engine_queue = 0;    // work posted to the engine's threads, not yet taken
+  size_t timers_pending = 0;  // timers held in memory
+  // Read from the store at most every kBreakdownMaxAgeMs (a scrape is cheap then):
+  // runs not finished by workflow (the kMaxWorkflowLabels workflows with the most; the
+  // rest under "_other") and status; paused runs by pause reason; waiting runs by wait
+  // kind; workflows held for safety by reason (every reason listed, 0 included).
+  std::map<std::pair<std::string, RunStatus>, int64_t> active_by_workflow;
+  std::map<std::string, int64_t> runs_held;
+  std::map<std::string, int64_t> runs_waiting;
+  std::map<std::string, int64_t> workflows_held;
 };
 
 // Who may read /metrics. Without a token and not public, nobody may: the counts of
@@ -50,10 +64,19 @@ class ServerMetrics {
   bool Healthy() const { return store_.Healthy(); }
   MetricsSnapshot Snapshot();
 
+  static constexpr int64_t kBreakdownMaxAgeMs = 5000;
+  static constexpr size_t kMaxWorkflowLabels = 100;
+
  private:
+  // Fills the store-read breakdown of `out`, from the cache while it is fresh.
+  void ReadBreakdown(MetricsSnapshot& out);
+
   Store& store_;
   Engine& engine_;
   const MetricsAccess access_;
+  std::mutex breakdown_mu_;
+  MetricsSnapshot breakdown_;                           // guarded by breakdown_mu_
+  std::chrono::steady_clock::time_point breakdown_at_;  // guarded by breakdown_mu_
 };
 
 }  // namespace sw

@@ -312,6 +312,7 @@ void Schedules::FireDue() {
   std::vector<std::pair<const ScheduleRecord*, std::string>> cancels;
   auto fired = std::make_shared<std::vector<bool>>();  // by plan: committed
   WorkflowCache workflows;
+  std::vector<Store::QueuedFire> queued;
   for (const ScheduleRecord& s : *due) {
     std::optional<Plan> plan = PlanFire(s, now, workflows);
     if (!plan) {
@@ -324,26 +325,28 @@ void Schedules::FireDue() {
       std::lock_guard lock(pending->mu);
       ++pending->left;
     }
-    store_.FireScheduleAsync(std::move(plan->fire), [this, pending, fired, index, id = s.id](
-                                                        Result<std::vector<RunRecord>> created) {
-      if (created.ok()) {
-        for (const RunRecord& run : *created) {
-          spdlog::debug("event=run.start run={} workflow={} schedule={}", run.id, run.workflow_id,
-                        id);
-          engine_.DriveNew(run);
-        }
-      } else if (created.status().code() != StatusCode::kAborted) {
-        // kAborted: another instance (or an API change) moved the schedule first.
-        spdlog::warn("event=schedule.fire_failed schedule={} error={}", id,
-                     created.status().message());
-      }
-      std::lock_guard lock(pending->mu);
-      (*fired)[index] = created.ok();
-      if (--pending->left == 0) {
-        pending->cv.notify_all();
-      }
-    });
+    queued.push_back(Store::QueuedFire{
+        std::move(plan->fire),
+        [this, pending, fired, index, id = s.id](Result<std::vector<RunRecord>> created) {
+          if (created.ok()) {
+            for (const RunRecord& run : *created) {
+              spdlog::debug("event=run.start run={} workflow={} schedule={}", run.id,
+                            run.workflow_id, id);
+              engine_.DriveNew(run);
+            }
+          } else if (created.status().code() != StatusCode::kAborted) {
+            // kAborted: another instance (or an API change) moved the schedule first.
+            spdlog::warn("event=schedule.fire_failed schedule={} error={}", id,
+                         created.status().message());
+          }
+          std::lock_guard lock(pending->mu);
+          (*fired)[index] = created.ok();
+          if (--pending->left == 0) {
+            pending->cv.notify_all();
+          }
+        }});
   }
+  store_.FireSchedulesAsync(std::move(queued));
   {
     std::unique_lock lock(pending->mu);
     pending->cv.wait(lock, [&pending] { return pending->left == 0; });

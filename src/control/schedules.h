@@ -7,7 +7,7 @@
 // when the earliest tick comes due (at least once a second of real time) and whenever
 // it is poked (a schedule written, the fake clock advanced). For each it lists the due
 // ticks, decides by `catch_up` and `overlap` which start a run, and commits that
-// decision with Store::FireScheduleAsync: a compare-and-set on the schedule's version
+// decision with Store::FireSchedulesAsync: a compare-and-set on the schedule's version
 // that consumes the ticks and creates the runs in one transaction (the fires of one
 // look share the store's commits). Each (schedule, tick) therefore starts at most one run,
 // across restarts and across instances sharing a PostgreSQL store.

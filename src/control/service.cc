@@ -334,7 +334,7 @@ Result<RunRecord> ControlService::FinishControl(ControlState& state, Result<RunR
     if (MayHaveChildRuns(*state.before)) {
       CancelDescendants(ctx, run_id);
     }
-    engine_.OnRunEnded(*state.before, state.now);
+    engine_.OnRunEnded(*state.before, RunStatus::kCancelled, state.now);
   } else if (action == RunAction::kResume) {
     engine_.Drive(run_id);
     if (state.next == RunStatus::kWaiting) {

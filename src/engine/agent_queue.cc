@@ -224,6 +224,7 @@ Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::str
     t.now = now;
     const bool again =
         retryable && RetriesAfter(step->retry, task.attempt, code, /*http_status=*/0);
+    engine_.counters().StepFailed(code, again);
     if (again) {
       // The same task goes back to the queue as the next attempt, after the back-off.
       const int64_t available_at =
@@ -257,7 +258,7 @@ Result<bool> AgentQueue::FailAttempt(const AgentTaskRecord& task, const std::str
       if (again) {
         Notify(task.workspace_id, task.queue);
       } else {
-        engine_.OnRunEnded(*run, now);
+        engine_.OnRunEnded(*run, RunStatus::kFailed, now);
       }
       spdlog::info("event=agent_task.{} task={} run={} attempt={} code={}",
                    again ? "requeued" : "failed", task.id, task.run_id, task.attempt, code);

@@ -148,7 +148,8 @@ void Engine::DriveNew(const RunRecord& run) {
   }
 }
 
-void Engine::OnRunEnded(const RunRecord& run, int64_t ended_at) {
+void Engine::OnRunEnded(const RunRecord& run, RunStatus status, int64_t ended_at) {
+  counters_.RunEnded(run.workflow_id, status);
   if (!run.parent_run_id.empty()) {
     // The store queued the parent's wake-up in the commit that ended the run.
     timers_.Add(TimerRecord{run.parent_run_id, TimerKind::kChild, run.parent_path, ended_at});

@@ -26,6 +26,7 @@
 #include "core/definition.h"
 #include "engine/clock.h"
 #include "engine/connection_tokens.h"
+#include "engine/engine_counters.h"
 #include "engine/engine_options.h"
 #include "engine/http_client.h"
 #include "engine/human_tasks.h"
@@ -106,8 +107,9 @@ class Engine final : public RunSpawner {
   // and (kConnectionChanged) on the other instances.
   void ConnectionChanged(const std::string& connection_id);
   void OnConnectionChangedElsewhere(const std::string& connection_id);
-  // `run` ended (a commit made it terminal at `ended_at`): a child's parent wakes now.
-  void OnRunEnded(const RunRecord& run, int64_t ended_at);
+  // `run` ended as `status` (a commit made it terminal at `ended_at`): a child's parent
+  // wakes now, and the run is counted.
+  void OnRunEnded(const RunRecord& run, RunStatus status, int64_t ended_at);
   // The clock moved (fake clock): look for due timers and back-offs now.
   void PokeTimers() {
     timers_.Poke();
@@ -165,6 +167,10 @@ class Engine final : public RunSpawner {
   void TaskQueued(const std::string& workspace_id, const std::string& queue) override;
   TimerLagStats GetTimerLag() const;
   size_t ActiveRuns() const;
+  // What /metrics shows of the engine beyond the store's figures.
+  EngineCounters& counters() { return counters_; }
+  size_t QueuedWork() const { return pool_.Depth(); }
+  size_t PendingTimers() const { return timers_.Pending(); }
 
   // Approvals and forms (engine/human_tasks.cc): applies `c` to its task and, in the
   // same compare-and-set, to its run. A resolved task wakes the run waiting at its step
@@ -290,6 +296,7 @@ class Engine final : public RunSpawner {
   TaskListener task_listener_;
   Notifier* peers_ = nullptr;  // set before Start; null with one instance
   EngineOptions options_;
+  EngineCounters counters_;
   WorkerPool pool_;
   TimerService timers_;
   ConnectionTokens connections_;

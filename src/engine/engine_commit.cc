@@ -96,7 +96,7 @@ void Engine::OnCommitted(ActiveRun& ar, const RunTransition& t, int64_t version,
   if (t.next_status) {
     ar.run.status = *t.next_status;
     if (IsTerminal(ar.run.status)) {
-      OnRunEnded(ar.run, t.now);
+      OnRunEnded(ar.run, ar.run.status, t.now);
     }
   }
   ar.pending_effects.erase(ar.pending_effects.begin(),

@@ -150,7 +150,7 @@ void Engine::FireTimer(const TimerRecord& timer) {
           timer_lag_.max_ms = std::max(timer_lag_.max_ms, lag);
         }
         if (IsTerminal(after->status)) {
-          OnRunEnded(**fired, now);
+          OnRunEnded(**fired, after->status, now);
           return;
         }
         if (std::shared_ptr<ActiveRun> ar = Activate(after->id)) {
@@ -182,7 +182,7 @@ void Engine::TimeOutRun(const RunRecord& run) {
   store_.TransitionRunAsync(std::move(t), [this, run, run_id, ended_at](Result<int64_t> r) {
     PendingCallbackDone done_guard(*this);
     if (r.ok()) {
-      OnRunEnded(run, ended_at);
+      OnRunEnded(run, RunStatus::kFailed, ended_at);
       OnCancelled(run_id);  // stops the work in flight; its late result is discarded
       pool_.Post([this, run_id] { CancelDescendants(run_id, "parent run timed out"); });
     } else if (r.status().code() == StatusCode::kAborted) {

@@ -174,6 +174,7 @@ void Engine::FailRun(const std::shared_ptr<ActiveRun>& ar, const StepDef* step,
   t.next_status = RunStatus::kFailed;
   t.finished_at = clock_.NowMs();
   if (step != nullptr) {
+    counters_.StepFailed(error.value("code", ""), /*retried=*/false);
     json step_error = {{"message", error["message"]}};
     if (error.contains("code")) {
       step_error["code"] = error["code"];
@@ -220,6 +221,7 @@ void Engine::FailStep(const std::shared_ptr<ActiveRun>& ar, const StepDef& step,
     return;
   }
   // Another attempt after the back-off; the run waits (durably) meanwhile.
+  counters_.StepFailed(code, /*retried=*/true);
   const int64_t now = clock_.NowMs();
   json step_error = {{"message", error["message"]}, {"code", code}};
   AppendAttempt(*ar, path, step_error, now);

@@ -51,6 +51,11 @@ void TimerService::Poke() {
   cv_.notify_all();
 }
 
+size_t TimerService::Pending() const {
+  std::lock_guard lock(mu_);
+  return heap_.size();
+}
+
 void TimerService::Refresh(int64_t now) {
   Result<std::vector<TimerRecord>> near = store_.DueTimers(now + kHorizonMs, kMaxLoaded);
   if (!near.ok()) {

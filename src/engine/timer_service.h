@@ -45,6 +45,8 @@ class TimerService {
   void Add(const TimerRecord& timer);
   // Wakes the thread: the clock moved (fake clock) or a refresh is wanted.
   void Poke();
+  // Timers held in memory (due within the loaded window).
+  size_t Pending() const;
 
  private:
   struct Later {
@@ -59,7 +61,7 @@ class TimerService {
   const Clock& clock_;
   FireFn fire_;
   std::thread thread_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::priority_queue<TimerRecord, std::vector<TimerRecord>, Later> heap_;  // guarded by mu_
   std::set<std::string> loaded_;  // run_id + "/" + kind held in heap_; guarded by mu_

@@ -36,6 +36,12 @@ class WorkerPool {
     cv_.notify_one();
   }
 
+  // Tasks posted and not yet taken by a thread.
+  size_t Depth() const {
+    std::lock_guard lock(mu_);
+    return tasks_.size();
+  }
+
   void Stop() {
     {
       std::lock_guard lock(mu_);
@@ -70,7 +76,7 @@ class WorkerPool {
     }
   }
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;  // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_

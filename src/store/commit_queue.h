@@ -125,7 +125,7 @@ class CommitQueue {
     return committing_ || QueuedLocked();
   }
   // Changes waiting for the writer, in both lanes.
-  size_t Queued() {
+  size_t Queued() const {
     std::lock_guard lock(mu_);
     return queue_.size() + urgent_.size();
   }
@@ -144,6 +144,9 @@ class CommitQueue {
   // Commits `change` in place when the store is idle (its `done` runs before this
   // returns), else queues it for the writer (its `done` runs there).
   void Commit(Change change);
+  // Queues every change for the writer at once (never in place), so they share its
+  // batches: for many changes made together that nobody waits for one by one.
+  void CommitAll(std::vector<Change> changes);
   // Commits `apply` and waits for it: in place when the store is idle, else through
   // the writer thread with whatever else is queued. Safe to call from a completion.
   Status CommitSync(Apply apply);
@@ -171,7 +174,7 @@ class CommitQueue {
 
   const CommitBatchFn commit_batch_;
   std::thread writer_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;  // the queue grew, or committing_ was released
   std::deque<Change> queue_;    // guarded by mu_
   std::deque<Change> urgent_;   // guarded by mu_: CommitSync's changes, taken first
@@ -218,6 +221,21 @@ void CommitQueue<Txn>::Commit(Change change) {
     committing_ = true;
   }
   CommitInPlace(std::move(change));
+}
+
+template <typename Txn>
+void CommitQueue<Txn>::CommitAll(std::vector<Change> changes) {
+  std::unique_lock lock(mu_);
+  if (stopping_) {
+    lock.unlock();  // a `done` may write again
+    for (Change& change : changes) {
+      change.done(commit_queue::ShuttingDown());
+    }
+    return;
+  }
+  for (Change& change : changes) {
+    PushLocked(std::move(change));
+  }
 }
 
 template <typename Txn>

@@ -230,6 +230,14 @@ struct RunStatusCount {
   int64_t count;
 };
 
+struct ActiveRunCount {
+  std::string workflow_id;
+  RunStatus status = RunStatus::kPending;
+  std::string pause_reason;  // paused runs: operator or reauth
+  std::string wait_kind;     // waiting runs: sleep, event, approval, ...
+  int64_t count = 0;
+};
+
 // The reason of a write that failed because the disk is full. Such a commit was
 // rolled back whole, so it is not sticky: the store tries the next commit again.
 inline constexpr std::string_view kDiskFull = "disk_full";
@@ -292,6 +300,8 @@ class Store {
   // Workflows of every workspace by their shown status (active, disabled,
   // paused_safety: core/workflow_safety.h), for /metrics.
   virtual Result<std::vector<std::pair<std::string, int64_t>>> CountWorkflowsByStatus() = 0;
+  // Workflows held for safety, counted by the hold's reason (throughput_cap, spend_cap).
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> CountWorkflowHolds() = 0;
   virtual Result<nlohmann::json> GetDefinition(const std::string& workspace_id,
                                                const std::string& workflow_id, int version) = 0;
   virtual Result<WorkflowRecord> SetWorkflowStatus(const std::string& workspace_id,
@@ -353,6 +363,8 @@ class Store {
   virtual Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) = 0;
   virtual Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) = 0;
   virtual Result<std::vector<RunStatusCount>> CountRunsByStatus() = 0;
+  // Runs not finished, counted by workflow, status, pause reason and wait kind.
+  virtual Result<std::vector<ActiveRunCount>> CountActiveRuns() = 0;
 
   // Retention (per workspace; none set: keep everything). PutRetention replaces both
   // limits and writes `audit` in the same commit.
@@ -419,10 +431,15 @@ class Store {
   // See ScheduleFire. Answers the runs it created (empty after a lost compare-and-set:
   // kAborted instead).
   virtual Result<std::vector<RunRecord>> FireSchedule(const ScheduleFire& fire) = 0;
-  // The same, without waiting: fires given together share commits. `done` runs on the
+  // Many fires without waiting: queued together, so they share a few transactions
+  // (each still wins or loses its compare-and-set alone). Each `done` runs on the
   // committing thread (as a CreateRunAsync's does).
   using FireScheduleDone = std::function<void(Result<std::vector<RunRecord>>)>;
-  virtual void FireScheduleAsync(ScheduleFire fire, FireScheduleDone done) = 0;
+  struct QueuedFire {
+    ScheduleFire fire;
+    FireScheduleDone done;
+  };
+  virtual void FireSchedulesAsync(std::vector<QueuedFire> fires) = 0;
 
   // Timers and events.
   virtual Result<std::vector<TimerRecord>> DueTimers(int64_t due_before, int limit) = 0;
@@ -547,6 +564,7 @@ class Store {
     uint64_t batch_size_sum = 0;
     uint64_t batch_size_max = 0;
     uint64_t batch_buckets[6] = {};  // <=1, <=4, <=16, <=64, <=256, more
+    uint64_t queued = 0;             // changes waiting for the writer now
   };
   virtual Stats GetStats() const = 0;
 };

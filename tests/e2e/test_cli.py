@@ -1,7 +1,8 @@
 """The client CLI against a real server (client_commands.h lists the commands): runs
 list with the search filters, runs wait (its progress line and its exit codes: 0
 completed, 3 failed, 4 cancelled, 5 timed out), workflows validate/get/disable/enable,
-tokens create/list/revoke, schedules create/list/get/pause/resume/delete, --json, and
+tokens create/list/revoke, schedules create/list/get/pause/resume/delete, bulk with
+a preview and --wait, operations get, --json, and
 the exit codes of a refused request (1) and of no server (2).
 """
 
@@ -176,6 +177,34 @@ class CliTest(E2ETestCase):
         self.assertIn("field: cron", bad.stderr)
         self.assertEqual(self.cli("schedules", "delete", sid).returncode, 0)
         self.assertEqual(self.cli("schedules", "get", sid).returncode, 1)
+
+    def test_bulk(self):
+        s = self.server
+        s.put_workflow({"id": "cli-bulk", "steps": [
+            {"id": "w", "type": "wait_for_event", "with": {"event_type": "go"}}]})
+        runs = [s.start_run("cli-bulk")["id"] for _ in range(3)]
+        for rid in runs:
+            s.wait_status(rid, "waiting")
+        preview = self.cli("bulk", "cancel", "--workflow", "cli-bulk", "--status", "waiting",
+                           "--preview")
+        self.assertEqual(preview.returncode, 0, preview.stderr)
+        self.assertIn("3 runs match", preview.stdout)
+        for rid in runs:
+            self.assertEqual(s.get_run(rid)["status"], "waiting")
+        done = self.cli("bulk", "cancel", "--filter", '{"workflow_id": "cli-bulk"}', "--status",
+                        "waiting", "--reason", "cli bulk", "--wait")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertRegex(done.stdout, r"op_\S+ cancel completed: 3 done, 0 skipped, 0 failed of 3")
+        for rid in runs:
+            self.assertEqual(s.get_run(rid)["status"], "cancelled")
+        op = done.stdout.split()[0]
+        shown = self.cli_json("operations", "get", op)
+        self.assertEqual(shown["operation"]["done"], 3)
+        bad = self.cli("bulk", "cancel", "--filter", "[1]")
+        self.assertEqual(bad.returncode, 2)
+        bad = self.cli("bulk", "pause", "--status", "sideways")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("field:", bad.stderr)
 
     def test_no_server_is_exit_code_2(self):
         out = subprocess.run([self.server.binary, "runs", "list", "--server",

@@ -271,18 +271,21 @@ TEST_P(StoreConformanceTest, FiresQueuedTogetherEachCommitOrLoseAlone) {
   std::condition_variable cv;
   int left = kSchedules;
   std::vector<StatusCode> outcomes(kSchedules, StatusCode::kInternal);
+  std::vector<Store::QueuedFire> fires;
   for (int i = 0; i < kSchedules; ++i) {
     ScheduleRecord s = schedules[i];
     s.version = i % 2 == 0 ? 1 : 7;
-    store_->FireScheduleAsync(FireOf(s, {NewRun("run_" + std::to_string(i))}, kT0 + 2 * kMinute),
-                              [&, i](Result<std::vector<RunRecord>> fired) {
-                                std::lock_guard lock(mu);
-                                outcomes[i] = fired.ok() ? StatusCode::kOk : fired.status().code();
-                                if (--left == 0) {
-                                  cv.notify_all();
-                                }
-                              });
+    fires.push_back(
+        Store::QueuedFire{FireOf(s, {NewRun("run_" + std::to_string(i))}, kT0 + 2 * kMinute),
+                          [&, i](Result<std::vector<RunRecord>> fired) {
+                            std::lock_guard lock(mu);
+                            outcomes[i] = fired.ok() ? StatusCode::kOk : fired.status().code();
+                            if (--left == 0) {
+                              cv.notify_all();
+                            }
+                          }});
   }
+  store_->FireSchedulesAsync(std::move(fires));
   {
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return left == 0; });

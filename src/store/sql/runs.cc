@@ -271,6 +271,28 @@ Result<std::vector<RunStatusCount>> SqlStore::CountRunsByStatus() {
   });
 }
 
+Result<std::vector<ActiveRunCount>> SqlStore::CountActiveRuns() {
+  return Read([&](Connection& db) {
+    const sql::Dialect& d = db.dialect();
+    const std::string reason = "COALESCE(" + d.json_member("pause", "reason") + ", '')";
+    const std::string kind = "COALESCE(" + d.json_member("wait", "kind") + ", '')";
+    return QueryAll<ActiveRunCount>(
+        db,
+        "SELECT workflow_id, status, " + reason + ", " + kind +
+            ", COUNT(*) FROM runs WHERE status IN ('pending', 'running', 'paused', 'waiting') "
+            "GROUP BY workflow_id, status, " +
+            reason + ", " + kind,
+        [](Statement&) {},
+        [](const Statement& q) -> Result<ActiveRunCount> {
+          std::optional<RunStatus> status = ParseRunStatus(q.Text(1));
+          if (!status) {
+            return DataCorruption("runs", "(any)", "status", q.Text(1));
+          }
+          return ActiveRunCount{q.Text(0), *status, q.Text(2), q.Text(3), q.Int(4)};
+        });
+  });
+}
+
 Result<std::vector<std::string>> SqlStore::ActiveChildRuns(const std::string& run_id) {
   // `parent_run_id != ''` lets SQLite use the partial index runs_by_parent.
   static const std::string kSql =

@@ -218,15 +218,21 @@ Result<std::vector<RunRecord>> SqlStore::FireSchedule(const ScheduleFire& fire) 
   return fire.runs;
 }
 
-void SqlStore::FireScheduleAsync(ScheduleFire fire, FireScheduleDone done) {
-  auto shared = std::make_shared<const ScheduleFire>(std::move(fire));
-  queue_.Commit(Queue::Change{[this, shared](Connection& db, std::vector<std::string>& changed) {
-                                return ApplyFire(db, *shared, self_, changed);
-                              },
-                              [shared, done = std::move(done)](Status s) {
-                                done(s.ok() ? Result<std::vector<RunRecord>>(shared->runs)
-                                            : Result<std::vector<RunRecord>>(s));
-                              }});
+void SqlStore::FireSchedulesAsync(std::vector<QueuedFire> fires) {
+  std::vector<Queue::Change> changes;
+  changes.reserve(fires.size());
+  for (QueuedFire& queued : fires) {
+    auto shared = std::make_shared<const ScheduleFire>(std::move(queued.fire));
+    changes.push_back(
+        Queue::Change{[this, shared](Connection& db, std::vector<std::string>& changed) {
+                        return ApplyFire(db, *shared, self_, changed);
+                      },
+                      [shared, done = std::move(queued.done)](Status s) {
+                        done(s.ok() ? Result<std::vector<RunRecord>>(shared->runs)
+                                    : Result<std::vector<RunRecord>>(s));
+                      }});
+  }
+  queue_.CommitAll(std::move(changes));
 }
 
 }  // namespace sw

@@ -97,7 +97,7 @@ class SqlStore : public Store, public OperationStore {
                         const AuditEntry& audit) override;
   Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now, int limit) override;
   Result<std::vector<RunRecord>> FireSchedule(const ScheduleFire& fire) override;
-  void FireScheduleAsync(ScheduleFire fire, FireScheduleDone done) override;
+  void FireSchedulesAsync(std::vector<QueuedFire> fires) override;
   Result<int64_t> EarliestScheduleFire() override;
 
   Result<CreateRunResult> CreateRun(const RunRecord& run,
@@ -113,11 +113,13 @@ class SqlStore : public Store, public OperationStore {
   Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) override;
   Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) override;
   Result<std::vector<RunStatusCount>> CountRunsByStatus() override;
+  Result<std::vector<ActiveRunCount>> CountActiveRuns() override;
   Result<RetentionSettings> GetRetention(const std::string& workspace_id) override;
   Status PutRetention(const std::string& workspace_id, const RetentionSettings& settings,
                       const AuditEntry& audit) override;
   Result<RetentionBatch> DeleteExpiredRuns(int64_t now, int limit) override;
   Result<std::vector<std::pair<std::string, int64_t>>> CountWorkflowsByStatus() override;
+  Result<std::vector<std::pair<std::string, int64_t>>> CountWorkflowHolds() override;
   using Store::TransitionRunAsync;
   void TransitionRunAsync(std::shared_ptr<RunTransition> t, TransitionDone done) override;
   Result<int64_t> TransitionRun(RunTransition t) override;
@@ -195,7 +197,11 @@ class SqlStore : public Store, public OperationStore {
   void SetChangeListener(ChangeListener listener) override {
     queue_.SetListener(std::move(listener));
   }
-  Stats GetStats() const override { return queue_.GetStats(); }
+  Stats GetStats() const override {
+    Stats stats = queue_.GetStats();
+    stats.queued = queue_.Queued();
+    return stats;
+  }
 
  protected:
   // For a backend whose empty commit shows that the database takes commits again (a

@@ -308,6 +308,17 @@ Result<std::vector<std::pair<std::string, int64_t>>> SqlStore::CountWorkflowsByS
   });
 }
 
+Result<std::vector<std::pair<std::string, int64_t>>> SqlStore::CountWorkflowHolds() {
+  return Read([&](Connection& db) {
+    const std::string reason = db.dialect().json_member("safety", "reason");
+    return QueryAll<std::pair<std::string, int64_t>>(
+        db,
+        "SELECT " + reason + ", count(*) FROM workflows WHERE safety IS NOT NULL GROUP BY " +
+            reason,
+        [](Statement&) {}, [](const Statement& q) { return std::pair(q.Text(0), q.Int(1)); });
+  });
+}
+
 Result<bool> SqlStore::TripWorkflowSafety(const WorkflowSafetyTrip& trip) {
   bool tripped = false;
   Status s = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
