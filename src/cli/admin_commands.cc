@@ -180,22 +180,8 @@ void AddSchedulesCommands(CLI::App& app) {
       app.add_subcommand("schedules", "Create, list, pause and resume cron schedules");
   schedules->require_subcommand(1);
 
-  struct ListOptions {
-    ConnectionOptions connection;
-    int limit = 0;
-    std::string cursor;
-  };
-  auto list = std::make_shared<ListOptions>();
-  CLI::App* list_command = schedules->add_subcommand("list", "List schedules, newest first");
-  AddConnectionOptions(list_command, &list->connection);
-  list_command->add_option("--limit", list->limit, "Page size (default 50)")
-      ->check(CLI::Range(1, kMaxListLimit));
-  list_command->add_option("--cursor", list->cursor, "Continue from this cursor");
-  list_command->callback([list] {
-    std::string query = Query(
-        {{"limit", list->limit > 0 ? std::to_string(list->limit) : ""}, {"cursor", list->cursor}});
-    Finish(Exchange(list->connection, "GET", "/api/v1/schedules" + query, "", PrintSchedules));
-  });
+  AddPagedListCommand(schedules, "list", "List schedules, newest first", "/api/v1/schedules",
+                      PrintSchedules);
   AddScheduleCreateCommand(schedules);
   const std::string prefix = "/api/v1/schedules/";
   AddIdCommand(schedules, "get", "Show a schedule and its next fire times", "GET", prefix, "",

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/files.h"
 #include "core/time_format.h"
 #include "store/secret_box.h"
 #include "store/sqlite/backup.h"
@@ -83,39 +84,6 @@ Status ReadFile(const std::string& path, std::string& out) {
     return Status(StatusCode::kUnavailable, "cannot read " + path);
   }
   out = text.str();
-  return Status::Ok();
-}
-
-// Writes `content` to `path` through a synced temporary file and a rename, with `mode`.
-Status WriteFileDurably(const std::string& path, const std::string& content, mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  auto failed = [&](const char* what) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return Status(StatusCode::kUnavailable,
-                  std::string("cannot ") + what + " " + path + ": " + reason);
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    return failed("create");
-  }
-  size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n <= 0) {
-      ::close(fd);
-      return failed("write");
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-    ::close(fd);
-    return failed("sync");
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return failed("rename");
-  }
   return Status::Ok();
 }
 
@@ -250,7 +218,7 @@ int Restore(const RestoreArgs& args) {
                 "or pass --force to replace it");
   }
   for (const sqlite::CarriedFile& f : staged->files) {
-    if (Status s = WriteFileDurably(args.data_dir + "/" + f.name, f.content, f.mode & 0777);
+    if (Status s = WriteFileAtomically(args.data_dir + "/" + f.name, f.content, f.mode & 0777);
         !s.ok()) {
       std::remove(staging.c_str());
       return Fail(s.message());

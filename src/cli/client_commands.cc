@@ -646,22 +646,7 @@ void AddWorkflowsCommands(CLI::App& app) {
     Finish(Exchange(apply->connection, "PUT", target, Dump(*definition), PrintWorkflowApplied));
   });
 
-  struct ListOptions {
-    ConnectionOptions connection;
-    int limit = 0;
-    std::string cursor;
-  };
-  auto list = std::make_shared<ListOptions>();
-  CLI::App* list_command = workflows->add_subcommand("list", "List workflows");
-  AddConnectionOptions(list_command, &list->connection);
-  list_command->add_option("--limit", list->limit, "Page size (default 50)")
-      ->check(CLI::Range(1, kMaxListLimit));
-  list_command->add_option("--cursor", list->cursor, "Continue from this cursor");
-  list_command->callback([list] {
-    std::string query = Query(
-        {{"limit", list->limit > 0 ? std::to_string(list->limit) : ""}, {"cursor", list->cursor}});
-    Finish(Exchange(list->connection, "GET", "/api/v1/workflows" + query, "", PrintWorkflowList));
-  });
+  AddPagedListCommand(workflows, "list", "List workflows", "/api/v1/workflows", PrintWorkflowList);
 
   AddWorkflowStateCommands(workflows);
   AddWorkflowGetCommand(workflows);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "cli/client_commands.h"
@@ -228,6 +229,26 @@ int Exchange(const ConnectionOptions& options, const std::string& method, const 
     Show(options, *reply, print);
   }
   return exit_code;
+}
+
+void AddPagedListCommand(CLI::App* parent, const char* name, const char* help,
+                         const std::string& path, const Printer& print) {
+  struct ListOptions {
+    ConnectionOptions connection;
+    int limit = 0;
+    std::string cursor;
+  };
+  auto list = std::make_shared<ListOptions>();
+  CLI::App* command = parent->add_subcommand(name, help);
+  AddConnectionOptions(command, &list->connection);
+  command->add_option("--limit", list->limit, "Page size (default 50)")
+      ->check(CLI::Range(1, kMaxListLimit));
+  command->add_option("--cursor", list->cursor, "Continue from this cursor");
+  command->callback([list, path, print] {
+    std::string query = Query(
+        {{"limit", list->limit > 0 ? std::to_string(list->limit) : ""}, {"cursor", list->cursor}});
+    Finish(Exchange(list->connection, "GET", path + query, "", print));
+  });
 }
 
 int Watch(const ConnectionOptions& options, const std::string& target, double interval_s,

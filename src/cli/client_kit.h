@@ -76,6 +76,11 @@ using Printer = std::function<void(const HttpReply& reply, const nlohmann::json&
 int Exchange(const ConnectionOptions& options, const std::string& method, const std::string& target,
              const std::string& body, const Printer& print);
 
+// Adds `parent NAME [--limit N] [--cursor C]` that GETs the list route `path` a page at a
+// time and shows it with `print`.
+void AddPagedListCommand(CLI::App* parent, const char* name, const char* help,
+                         const std::string& path, const Printer& print);
+
 // GETs `target` every `interval_s` seconds and shows the reply as Exchange does each
 // time it changed (the screen cleared first on a terminal), until interrupted or a
 // request fails (its exit code).

@@ -19,6 +19,17 @@ using nlohmann::json;
 
 namespace {
 
+// Only a finished run is replayed: kFailedPrecondition (invalid_transition) otherwise.
+Status Replayable(const RunRecord& run) {
+  if (IsTerminal(run.status)) {
+    return Status::Ok();
+  }
+  return Status(
+      StatusCode::kFailedPrecondition,
+      "Cannot replay workflow run " + run.id + " with status " + std::string(ToString(run.status)),
+      "invalid_transition");
+}
+
 // Bound on re-reading a run whose version moved under a control request.
 constexpr int kMaxControlRetries = 32;
 
@@ -507,11 +518,8 @@ Result<ReplayOutcome> ControlService::Rerun(const RequestContext& ctx, const std
   if (!original.ok()) {
     return original.status();
   }
-  if (!IsTerminal(original->status)) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "Cannot replay workflow run " + run_id + " with status " +
-                      std::string(ToString(original->status)),
-                  "invalid_transition");
+  if (Status s = Replayable(*original); !s.ok()) {
+    return s;
   }
   Result<std::pair<int, std::shared_ptr<const Definition>>> version =
       RerunVersion(*original, request);
@@ -566,15 +574,12 @@ Result<ReplayOutcome> ControlService::Rerun(const RequestContext& ctx, const std
 }
 
 Result<RunRecord> ControlService::ReplayOf(const RequestContext& ctx, const std::string& run_id) {
-  Result<RunRecord> original = LoadRun(ctx, run_id, "", false);
+  Result<RunRecord> original = LoadRun(ctx, run_id, "", /*with_steps=*/false);
   if (!original.ok()) {
     return original.status();
   }
-  if (!IsTerminal(original->status)) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "Cannot replay workflow run " + run_id + " with status " +
-                      std::string(ToString(original->status)),
-                  "invalid_transition");
+  if (Status s = Replayable(*original); !s.ok()) {
+    return s;
   }
   const int64_t now = clock_.NowMs();
   RunRecord run;
