@@ -59,26 +59,26 @@ json RunJson(const RunRecord& run, bool detail, const Definition* definition,
   for (RunAction a : AllowedActions(run.status, InRetryBackoff(run))) {
     actions.push_back(ToString(a));
   }
-  json j = {{"id", run.id},
-            {"workflow_id", run.workflow_id},
-            {"workflow_version", run.workflow_version},
-            {"status", ToString(run.status)},
-            {"version", run.version},
-            {"allowed_actions", actions},
-            {"pause", run.pause},
-            {"wait", PublicWait(run.wait)},
-            {"cancel", run.cancel},
-            {"error", run.error},
-            {"trigger", run.trigger},
-            {"replay_of", run.replay_of.empty() ? json() : json(run.replay_of)},
-            {"replay_from_step",
-             run.replay_from_step.empty() ? json() : json(run.replay_from_step)},
-            {"parent_run_id", run.parent_run_id.empty() ? json() : json(run.parent_run_id)},
-            {"workflow_safety", workflow_safety},
-            {"created_at", TimeOrNull(run.created_at)},
-            {"started_at", TimeOrNull(run.started_at)},
-            {"updated_at", TimeOrNull(run.updated_at)},
-            {"finished_at", TimeOrNull(run.finished_at)}};
+  json j = {
+      {"id", run.id},
+      {"workflow_id", run.workflow_id},
+      {"workflow_version", run.workflow_version},
+      {"status", ToString(run.status)},
+      {"version", run.version},
+      {"allowed_actions", actions},
+      {"pause", run.pause},
+      {"wait", PublicWait(run.wait)},
+      {"cancel", run.cancel},
+      {"error", run.error},
+      {"trigger", run.trigger},
+      {"replay_of", run.replay_of.empty() ? json() : json(run.replay_of)},
+      {"replay_from_step", run.replay_from_step.empty() ? json() : json(run.replay_from_step)},
+      {"parent_run_id", run.parent_run_id.empty() ? json() : json(run.parent_run_id)},
+      {"workflow_safety", workflow_safety},
+      {"created_at", TimeOrNull(run.created_at)},
+      {"started_at", TimeOrNull(run.started_at)},
+      {"updated_at", TimeOrNull(run.updated_at)},
+      {"finished_at", TimeOrNull(run.finished_at)}};
   if (!detail) {
     return j;
   }

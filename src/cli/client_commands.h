@@ -68,6 +68,8 @@ inline constexpr int kClientExitWaitTimedOut = 5;
 
 // Adds the `runs`, `events` and `workflows` subcommands (and their leaves) to `app`.
 void AddClientCommands(CLI::App& app);
+// Adds `workflows` (workflow_commands.cc).
+void AddWorkflowsCommands(CLI::App& app);
 // Adds `tokens`, `schedules`, `bulk` and `operations` (admin_commands.cc).
 void AddAdminCommands(CLI::App& app);
 

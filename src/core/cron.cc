@@ -59,8 +59,8 @@ Result<int> ParseValue(const FieldRule& rule, std::string_view text) {
     return FieldError(rule, "'" + std::string(text) + "' is not a number");
   }
   if (value < rule.min || value > rule.max) {
-    return FieldError(rule, std::to_string(value) + " is out of range " +
-                                std::to_string(rule.min) + "-" + std::to_string(rule.max));
+    return FieldError(rule, std::to_string(value) + " is out of range " + std::to_string(rule.min) +
+                                "-" + std::to_string(rule.max));
   }
   return value;
 }
@@ -221,8 +221,8 @@ std::optional<LocalMinute> NextLocalMatch(const CronSpec& spec, LocalMinute afte
   using std::chrono::minutes;
   date::local_time<minutes> t{minutes(after + 1)};
   const date::local_days first_day = date::floor<days>(t);
-  const int last_year = static_cast<int>(date::year_month_day(first_day).year()) +
-                        kCronMaxSearchYears;
+  const int last_year =
+      static_cast<int>(date::year_month_day(first_day).year()) + kCronMaxSearchYears;
   // Each turn moves to the next month, day, hour or minute that may match; a day that
   // does not match costs one turn, so this ends within about 30 * 366 * 2 turns.
   while (true) {
@@ -262,8 +262,7 @@ std::optional<LocalMinute> NextLocalMatch(const CronSpec& spec, LocalMinute afte
 namespace {
 
 // The instants (ms) at which local minute `m` fires in `zone`, by the rules in cron.h.
-std::vector<int64_t> InstantsOf(const CronSpec& spec, const date::time_zone& zone,
-                                LocalMinute m) {
+std::vector<int64_t> InstantsOf(const CronSpec& spec, const date::time_zone& zone, LocalMinute m) {
   using std::chrono::minutes;
   using std::chrono::seconds;
   const date::local_seconds local{minutes(m)};
