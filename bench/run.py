@@ -2298,7 +2298,7 @@ def w10(server, ctx):
             "error_code": lambda i: "error_code=target_not_allowed&limit=50",
             "created range": lambda i: f"created_after={mid}&created_before={mid_end}&limit=100",
             "finished range+status": lambda i: f"status=completed&finished_after={mid}&finished_before={mid_end}&limit=100",
-            "actor": lambda i: "actor=token:bench&limit=50",
+            "actor": lambda i: "actor=token:admin&limit=50",
         }
         out = {"n": n, "seed": seeded, "seed_s": round(seed_s, 1), "queries": {}}
         all_ms, errors = [], []

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "store/operation_store.h"
 #include "store_conformance.h"
 
 namespace sw::store_test {
@@ -135,6 +136,62 @@ TEST_P(StoreConformanceTest, ListRunsFiltersByVersionTimesErrorCodeActorAndField
   EXPECT_EQ(second->next_cursor, "");
 }
 
+// The field index (store/sql/run_fields.h) answers as the runs' JSON would: for an
+// output written by a later transition (and written again), for runs over its limits
+// (searched by their JSON), and for several fields at once.
+TEST_P(StoreConformanceTest, ListRunsFieldFiltersHoldForLaterOutputsAndRunsOverTheIndexLimits) {
+  using V = std::vector<std::string>;
+  CreateRunning("run_1");  // output written by the transition below
+  RunTransition done;
+  done.run_id = "run_1";
+  done.expected_version = 2;
+  done.now = kT0 + 1;
+  done.next_status = RunStatus::kCompleted;
+  done.finished_at = kT0 + 1;
+  done.output = json{{"total", 12.5}, {"lines", {{"count", 3}}}, {"tags", {"a", "b"}}};
+  ASSERT_TRUE(store_->TransitionRun(std::move(done)).ok());
+
+  RunRecord wide = NewRun("run_2");  // more members than the index takes
+  for (int i = 0; i < 40; ++i) {
+    wide.input["k" + std::to_string(i)] = i;
+  }
+  wide.input["region"] = "eu";
+  RunRecord deep = NewRun("run_3");  // a string longer than the index takes
+  deep.input = json{{"note", std::string(1000, 'x')}, {"region", "eu"}, {"k1", 1}};
+  RunRecord plain = NewRun("run_4");
+  plain.input = json{{"region", "eu"}, {"k1", 2}, {"dotted.key", 1}, {"list", {1, 2}}};
+  for (const RunRecord& r : {wide, deep, plain}) {
+    ASSERT_TRUE(store_->CreateRun(r, std::nullopt).ok());
+  }
+
+  RunFilter f;
+  f.json_matches = {Match(kOutput, {"total"}, 12.5)};
+  EXPECT_EQ(Ids(*store_, f), (V{"run_1"}));
+  f.json_matches = {Match(kOutput, {"lines", "count"}, 3.0)};  // 3.0 is 3
+  EXPECT_EQ(Ids(*store_, f), (V{"run_1"}));
+  f.json_matches = {Match(kOutput, {"tags"}, "a")};  // arrays hold no fields
+  EXPECT_EQ(Ids(*store_, f), V{});
+  f.json_matches = {Match(kInput, {"region"}, "eu")};
+  EXPECT_EQ(Ids(*store_, f), (V{"run_4", "run_3", "run_2"}));
+  f.json_matches = {Match(kInput, {"k1"}, 1)};
+  EXPECT_EQ(Ids(*store_, f), (V{"run_3", "run_2"}));
+  f.json_matches = {Match(kInput, {"note"}, std::string(1000, 'x'))};
+  EXPECT_EQ(Ids(*store_, f), (V{"run_3"}));
+  f.json_matches = {Match(kInput, {"k39"}, 39), Match(kInput, {"region"}, "eu")};
+  EXPECT_EQ(Ids(*store_, f), (V{"run_2"}));
+  f.json_matches = {Match(kInput, {"region"}, "eu"), Match(kInput, {"k1"}, 2)};
+  EXPECT_EQ(Ids(*store_, f), (V{"run_4"}));
+  f.json_matches = {Match(kInput, {"region"}, "eu"), Match(kInput, {"k1"}, 3)};
+  EXPECT_EQ(Ids(*store_, f), V{});
+  f.statuses = std::vector<RunStatus>{RunStatus::kPending};
+  f.json_matches = {Match(kInput, {"k1"}, 1), Match(kInput, {"region"}, "eu")};
+  EXPECT_EQ(Ids(*store_, f), (V{"run_3", "run_2"}));
+  EXPECT_EQ(*dynamic_cast<OperationStore&>(*store_).CountRuns("ws_1", f), 2);
+  f = {};
+  f.json_matches = {Match(kInput, {"region"}, "eu")};
+  EXPECT_EQ(Ids(*store_, f, "ws_2"), V{});
+}
+
 TEST_P(StoreConformanceTest, RetentionSettingsReadBackPerWorkspace) {
   Result<RetentionSettings> none = store_->GetRetention("ws_1");
   ASSERT_TRUE(none.ok());
@@ -171,7 +228,9 @@ RunRecord Finished(RunRecord r, int64_t finished_at) {
 TEST_P(StoreConformanceTest, DeleteExpiredRunsByAgeDeletesTheRunAndEverythingItOwns) {
   // run_old: steps, a buffered event and an idempotency key, then completed at kT0 + 10.
   const IdempotencyKey key{"k-1", "hash-a", kT0 - 1000};
-  ASSERT_TRUE(store_->CreateRun(NewRun("run_old"), key).ok());
+  RunRecord old = NewRun("run_old");
+  old.input = json{{"tier", "gold"}};
+  ASSERT_TRUE(store_->CreateRun(old, key).ok());
   RunTransition start;
   start.run_id = "run_old";
   start.expected_version = 1;
@@ -224,6 +283,10 @@ TEST_P(StoreConformanceTest, DeleteExpiredRunsByAgeDeletesTheRunAndEverythingItO
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_FALSE(again->replayed);
   EXPECT_TRUE(store_->GetRun("run_old", true)->steps.empty());
+  // And so did its input's search fields.
+  RunFilter gold;
+  gold.json_matches = {Match(kInput, {"tier"}, "gold")};
+  EXPECT_EQ(Ids(*store_, gold), std::vector<std::string>{});
 }
 
 TEST_P(StoreConformanceTest, DeleteExpiredRunsByCountKeepsTheNewestFinishedInBatches) {

@@ -361,6 +361,23 @@ CREATE INDEX operation_runs_by_state ON operation_runs (operation_id, state, run
 ALTER TABLE runs ADD COLUMN replay_from_step TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE steps ADD COLUMN copied BIGINT NOT NULL DEFAULT 0;
 )sql",
+    // Run search by input and output fields (store/sql/run_fields.h), as on SQLite.
+    R"sql(
+CREATE TABLE run_fields (
+  workspace_id TEXT COLLATE "C" NOT NULL,
+  field TEXT COLLATE "C" NOT NULL,
+  value TEXT COLLATE "C" NOT NULL,
+  run_id TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (workspace_id, field, value, run_id)
+);
+CREATE INDEX run_fields_by_run ON run_fields (run_id);
+ALTER TABLE runs ADD COLUMN fields_indexed BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX runs_unindexed ON runs (workspace_id, fields_indexed, id) WHERE fields_indexed = 0;
+DROP INDEX runs_by_error_code;
+DROP INDEX runs_by_actor;
+CREATE INDEX runs_by_error_code ON runs (workspace_id, (error::json ->> 'code'), id);
+CREATE INDEX runs_by_actor ON runs (workspace_id, (trigger::json ->> 'actor'), id);
+)sql",
 };
 
 // Any fixed number: the advisory lock instances take to migrate one at a time.

@@ -140,6 +140,7 @@ Status DeleteRuns(Connection& db, const std::vector<std::string>& ids, int n,
       "DELETE FROM events WHERE run_id IN ",
       "DELETE FROM agent_tasks WHERE run_id IN ",
       "DELETE FROM idempotency WHERE run_id IN ",
+      "DELETE FROM run_fields WHERE run_id IN ",
   };
   for (const char* owned : kOwned) {
     std::string sql = owned + list;

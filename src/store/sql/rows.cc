@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "store/sql/query.h"
+#include "store/sql/run_fields.h"
 
 namespace sw::sql {
 
@@ -310,8 +311,17 @@ Result<ChannelRow> ReadChannelRow(const Statement& s) {
 
 Status InsertRun(Connection& db, const RunRecord& r, std::string_view owner) {
   static const std::string kSql = std::string("INSERT INTO runs(") + kRunColumns +
-                                  ", pause_reason, wait_kind, side_rows) "
-                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','',0)";
+                                  ", pause_reason, wait_kind, side_rows, fields_indexed) "
+                                  "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','',0,?)";
+  std::optional<std::vector<RunField>> fields = IndexedFields("input", r.input);
+  if (fields && !r.output.is_null()) {
+    std::optional<std::vector<RunField>> output = IndexedFields("output", r.output);
+    if (output) {
+      fields->insert(fields->end(), output->begin(), output->end());
+    } else {
+      fields.reset();
+    }
+  }
   Result<Statement*> st = db.Prepare(kSql);
   if (!st.ok()) {
     return st.status();
@@ -323,8 +333,11 @@ Status InsertRun(Connection& db, const RunRecord& r, std::string_view owner) {
   q.BindJson(12, r.output).BindJson(13, r.error).BindJson(14, r.trigger).Bind(15, r.replay_of);
   q.Bind(16, r.created_at).Bind(17, r.started_at).Bind(18, r.updated_at).Bind(19, r.finished_at);
   q.Bind(20, r.parent_run_id).Bind(21, r.parent_path).Bind(22, owner);
-  q.Bind(23, r.replay_from_step);
-  return q.Run();
+  q.Bind(23, r.replay_from_step).Bind(24, int64_t{fields ? 1 : 0});
+  if (Status s = q.Run(); !s.ok() || !fields) {
+    return s;
+  }
+  return InsertRunFields(db, r.workspace_id, r.id, *fields);
 }
 
 namespace {

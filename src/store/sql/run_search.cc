@@ -3,8 +3,8 @@
 // parameter (never spliced into the SQL); JSON members are read the dialect's way.
 //
 // Indexes (store/sqlite/schema.cc, store/postgres/schema.cc): by workspace and id (the
-// order and the cursor), created_at, finished_at, error code and actor per workspace.
-// Input and output fields are not indexed: they narrow what the other filters found.
+// order and the cursor), created_at, finished_at, error code and actor per workspace,
+// and input and output fields in their own table (store/sql/run_fields.h).
 #include "store/sql/run_search.h"
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 
 #include "store/sql/query.h"
 #include "store/sql/rows.h"
+#include "store/sql/run_fields.h"
 #include "store/sql/sql_store.h"
 
 namespace sw {
@@ -31,6 +32,31 @@ void AddTimeRange(RunQuery& query, const char* column, const std::optional<int64
   if (before) {
     query.Where(std::string(column) + " < " + query.Param(*before));
   }
+}
+
+// A run whose input or output field holds the value, found in run_fields, or, for the
+// runs not indexed there (store/sql/run_fields.h), in its JSON. The first match of a
+// query is a list its runs are read by; the others are checked run by run.
+std::string FieldMatch(RunQuery& query, const sql::Dialect& dialect,
+                       const std::string& workspace_id, const RunJsonMatch& m, bool first) {
+  const std::string column = m.field == RunJsonMatch::Field::kInput ? "input" : "output";
+  std::string field = column;
+  for (const std::string& key : m.keys) {
+    field += "." + key;
+  }
+  const std::string unindexed =
+      "fields_indexed = 0 AND " +
+      dialect.json_path_equals(column, query.Param(dialect.json_path(m.keys)),
+                               query.Param(m.value.dump()));
+  const std::string indexed =
+      "SELECT run_id FROM run_fields WHERE workspace_id = " + query.Param(workspace_id) +
+      " AND field = " + query.Param(field) +
+      " AND value = " + query.Param(sql::IndexedValue(m.value).value_or(""));
+  if (first) {
+    return "id IN (" + indexed + " UNION ALL SELECT id FROM runs WHERE workspace_id = " +
+           query.Param(workspace_id) + " AND " + unindexed + ")";
+  }
+  return "(EXISTS (" + indexed + " AND run_id = runs.id) OR (" + unindexed + "))";
 }
 
 }  // namespace
@@ -68,11 +94,8 @@ void AppendRunSelection(RunQuery& query, const Dialect& dialect, const std::stri
   if (f.actor) {
     query.Where(dialect.json_member("trigger", "actor") + " = " + query.Param(*f.actor));
   }
-  for (const RunJsonMatch& m : f.json_matches) {
-    const std::string path = query.Param(dialect.json_path(m.keys));
-    const std::string value = query.Param(m.value.dump());
-    query.Where(dialect.json_path_equals(
-        m.field == RunJsonMatch::Field::kInput ? "input" : "output", path, value));
+  for (size_t i = 0; i < f.json_matches.size(); ++i) {
+    query.Where(FieldMatch(query, dialect, workspace_id, f.json_matches[i], i == 0));
   }
 }
 

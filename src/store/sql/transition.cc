@@ -2,19 +2,23 @@
 
 #include "store/sql/query.h"
 #include "store/sql/rows.h"
+#include "store/sql/run_fields.h"
 
 namespace sw::sql {
 
 namespace {
 
 Status UpdateRunRow(Connection& db, const std::string& run_id, const RunRowChange& row) {
+  // A new output is indexed for search (store/sql/run_fields.h), or its run is not.
+  std::optional<std::vector<RunField>> output_fields;
+  if (row.output) output_fields = IndexedFields("output", *row.output);
   std::string sql = "UPDATE runs SET version = ?15, updated_at = ?1";
   if (row.status) sql += ", status = ?2";
   if (row.paused_from) sql += ", paused_from = ?3";
   if (row.pause) sql += ", pause = ?4, pause_reason = ?5";
   if (row.wait) sql += ", wait = ?6, wait_kind = ?7";
   if (row.cancel) sql += ", cancel = ?8";
-  if (row.output) sql += ", output = ?9";
+  if (row.output) sql += output_fields ? ", output = ?9" : ", output = ?9, fields_indexed = 0";
   if (row.error) sql += ", error = ?10";
   if (row.started_at) sql += ", started_at = ?11";
   if (row.finished_at) sql += ", finished_at = ?12";
@@ -40,7 +44,10 @@ Status UpdateRunRow(Connection& db, const std::string& run_id, const RunRowChang
   if (s.ok() && db.Changes() == 0) {
     return StateChanged();
   }
-  return s;
+  if (!s.ok() || !row.output) {
+    return s;
+  }
+  return ReplaceOutputFields(db, run_id, output_fields.value_or(std::vector<RunField>{}));
 }
 
 Status CancelStepsInFlight(Connection& db, const TransitionPlan& plan) {

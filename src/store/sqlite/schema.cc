@@ -354,6 +354,26 @@ CREATE INDEX operation_runs_by_state ON operation_runs (operation_id, state, run
 ALTER TABLE runs ADD COLUMN replay_from_step TEXT NOT NULL DEFAULT '';
 ALTER TABLE steps ADD COLUMN copied INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // Run search by input and output fields (store/sql/run_fields.h): their index, and
+    // whether a run is in it (0 for the runs made before: the search reads their JSON,
+    // through runs_unindexed). The error code and actor indexes end in the id, the
+    // order of the run list, so that a page is read from them without a sort.
+    R"sql(
+CREATE TABLE run_fields (
+  workspace_id TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, field, value, run_id)
+) WITHOUT ROWID;
+CREATE INDEX run_fields_by_run ON run_fields (run_id);
+ALTER TABLE runs ADD COLUMN fields_indexed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_unindexed ON runs (workspace_id, fields_indexed, id) WHERE fields_indexed = 0;
+DROP INDEX runs_by_error_code;
+DROP INDEX runs_by_actor;
+CREATE INDEX runs_by_error_code ON runs (workspace_id, json_extract(error, '$.code'), id);
+CREATE INDEX runs_by_actor ON runs (workspace_id, json_extract(trigger, '$.actor'), id);
+)sql",
 };
 
 }  // namespace
