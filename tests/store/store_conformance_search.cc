@@ -190,6 +190,18 @@ TEST_P(StoreConformanceTest, ListRunsFieldFiltersHoldForLaterOutputsAndRunsOverT
   f = {};
   f.json_matches = {Match(kInput, {"region"}, "eu")};
   EXPECT_EQ(Ids(*store_, f, "ws_2"), V{});
+
+  // Paged: the cursor holds for indexed runs (run_4) and the others (run_3, run_2).
+  f.limit = 1;
+  V paged;
+  do {
+    Result<RunPage> page = store_->ListRuns("ws_1", f);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    ASSERT_EQ(page->items.size(), 1u);
+    paged.push_back(page->items[0].id);
+    f.cursor = page->next_cursor;
+  } while (!f.cursor.empty() && paged.size() < 5);
+  EXPECT_EQ(paged, (V{"run_4", "run_3", "run_2"}));
 }
 
 TEST_P(StoreConformanceTest, RetentionSettingsReadBackPerWorkspace) {

@@ -36,9 +36,12 @@ void AddTimeRange(RunQuery& query, const char* column, const std::optional<int64
 
 // A run whose input or output field holds the value, found in run_fields, or, for the
 // runs not indexed there (store/sql/run_fields.h), in its JSON. The first match of a
-// query is a list its runs are read by; the others are checked run by run.
+// query (`cursor` set, empty for none) is a list its runs are read by, and takes the
+// page's cursor: given to the outer query too, it leads SQLite to walk every run below
+// the cursor instead. The others are checked run by run.
 std::string FieldMatch(RunQuery& query, const sql::Dialect& dialect,
-                       const std::string& workspace_id, const RunJsonMatch& m, bool first) {
+                       const std::string& workspace_id, const RunJsonMatch& m,
+                       const std::optional<std::string>& cursor) {
   const std::string column = m.field == RunJsonMatch::Field::kInput ? "input" : "output";
   std::string field = column;
   for (const std::string& key : m.keys) {
@@ -52,9 +55,11 @@ std::string FieldMatch(RunQuery& query, const sql::Dialect& dialect,
       "SELECT run_id FROM run_fields WHERE workspace_id = " + query.Param(workspace_id) +
       " AND field = " + query.Param(field) +
       " AND value = " + query.Param(sql::IndexedValue(m.value).value_or(""));
-  if (first) {
-    return "id IN (" + indexed + " UNION ALL SELECT id FROM runs WHERE workspace_id = " +
-           query.Param(workspace_id) + " AND " + unindexed + ")";
+  if (cursor) {
+    const std::string below = cursor->empty() ? "" : query.Param(*cursor);
+    return "id IN (" + indexed + (below.empty() ? "" : " AND run_id < " + below) +
+           " UNION ALL SELECT id FROM runs WHERE workspace_id = " + query.Param(workspace_id) +
+           " AND " + unindexed + (below.empty() ? "" : " AND id < " + below) + ")";
   }
   return "(EXISTS (" + indexed + " AND run_id = runs.id) OR (" + unindexed + "))";
 }
@@ -84,9 +89,11 @@ void AppendRunSelection(RunQuery& query, const Dialect& dialect, const std::stri
   }
   AddTimeRange(query, "created_at", f.created_after, f.created_before);
   if (f.finished_after || f.finished_before) {
-    // Unfinished runs have finished_at 0; this also lets SQLite use runs_by_finished.
-    query.Where("finished_at > 0");
     AddTimeRange(query, "finished_at", f.finished_after, f.finished_before);
+    // Unfinished runs have finished_at 0; this also lets SQLite use the partial index
+    // runs_by_finished. After the range: of two lower bounds SQLite starts the index
+    // scan at the first it is given, and `> 0` would scan every finished run before it.
+    query.Where("finished_at > 0");
   }
   if (f.error_code) {
     query.Where(dialect.json_member("error", "code") + " = " + query.Param(*f.error_code));
@@ -95,7 +102,11 @@ void AppendRunSelection(RunQuery& query, const Dialect& dialect, const std::stri
     query.Where(dialect.json_member("trigger", "actor") + " = " + query.Param(*f.actor));
   }
   for (size_t i = 0; i < f.json_matches.size(); ++i) {
-    query.Where(FieldMatch(query, dialect, workspace_id, f.json_matches[i], i == 0));
+    query.Where(FieldMatch(query, dialect, workspace_id, f.json_matches[i],
+                           i == 0 ? std::optional<std::string>(f.cursor) : std::nullopt));
+  }
+  if (!f.cursor.empty() && f.json_matches.empty()) {
+    query.Where("id < " + query.Param(f.cursor));
   }
 }
 
@@ -122,9 +133,6 @@ Result<RunPage> SqlStore::ListRuns(const std::string& workspace_id, const RunFil
   RunQuery query;
   query.Append(std::string("SELECT ") + sql::kRunColumns);
   sql::AppendRunSelection(query, dialect(), workspace_id, filter);
-  if (!filter.cursor.empty()) {
-    query.Where("id < " + query.Param(filter.cursor));
-  }
   query.Append(" ORDER BY id DESC LIMIT " + query.Param(int64_t{limit} + 1));
   return Read([&](Connection& db) -> Result<RunPage> {
     Result<std::vector<RunRecord>> rows = QueryAll<RunRecord>(

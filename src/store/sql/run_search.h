@@ -40,8 +40,8 @@ class RunQuery {
   std::vector<std::variant<int64_t, std::string>> params_;
 };
 
-// Appends " FROM runs WHERE …": the runs of `workspace_id` that `f` matches (its
-// cursor and limit aside), each value a bound parameter. The caller wrote the SELECT.
+// Appends " FROM runs WHERE …": the runs of `workspace_id` that `f` matches (below
+// its cursor; its limit aside), each value a bound parameter. The caller wrote the SELECT.
 void AppendRunSelection(RunQuery& query, const Dialect& dialect, const std::string& workspace_id,
                         const RunFilter& f);
 
