@@ -114,9 +114,8 @@ Status InsertRunFields(Connection& db, const std::string& workspace_id, const st
 
 Status ReplaceOutputFields(Connection& db, const std::string& run_id,
                            const std::vector<RunField>& fields) {
-  Status dropped =
-      Exec(db, "DELETE FROM run_fields WHERE run_id = ?1 AND field LIKE 'output.%'",
-           [&](Statement& q) { q.Bind(1, run_id); });
+  Status dropped = Exec(db, "DELETE FROM run_fields WHERE run_id = ?1 AND field LIKE 'output.%'",
+                        [&](Statement& q) { q.Bind(1, run_id); });
   if (!dropped.ok() || fields.empty()) {
     return dropped;
   }

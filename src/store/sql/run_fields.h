@@ -14,12 +14,11 @@
 // Not thread-safe, like the Connection it writes on.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 #include "store/sql/connection.h"

@@ -48,9 +48,9 @@ std::string FieldMatch(RunQuery& query, const sql::Dialect& dialect,
     field += "." + key;
   }
   const std::string unindexed =
-      "fields_indexed = 0 AND " +
-      dialect.json_path_equals(column, query.Param(dialect.json_path(m.keys)),
-                               query.Param(m.value.dump()));
+      "fields_indexed = 0 AND " + dialect.json_path_equals(column,
+                                                           query.Param(dialect.json_path(m.keys)),
+                                                           query.Param(m.value.dump()));
   const std::string indexed =
       "SELECT run_id FROM run_fields WHERE workspace_id = " + query.Param(workspace_id) +
       " AND field = " + query.Param(field) +
