@@ -156,5 +156,37 @@ TEST_F(SqliteStoreTest, ReopenKeepsTheSchemaVersionAndRefusesANewerOne) {
   EXPECT_EQ(store_->FindWorkspaceBySlug("acme")->id, "ws_1");
 }
 
+// A database migrated from before the field index holds runs with no rows in it
+// (fields_indexed = 0): field filters still find them, by their JSON, beside new runs.
+TEST_F(SqliteStoreTest, FieldFiltersFindRunsWrittenBeforeTheFieldIndex) {
+  RunRecord old = NewRun("run_1");
+  old.input = nlohmann::json{{"customer", {{"id", 42}}}};
+  ASSERT_TRUE(store_->CreateRun(old, std::nullopt).ok());
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir_ + "/stepwell.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DELETE FROM run_fields; UPDATE runs SET fields_indexed = 0 WHERE id = "
+                         "'run_1'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Open();
+  RunRecord fresh = NewRun("run_2");
+  fresh.input = old.input;
+  ASSERT_TRUE(store_->CreateRun(fresh, std::nullopt).ok());
+
+  RunFilter f;
+  f.json_matches = {RunJsonMatch{RunJsonMatch::Field::kInput, {"customer", "id"}, 42}};
+  Result<RunPage> page = store_->ListRuns("ws_1", f);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].id, "run_2");
+  EXPECT_EQ(page->items[1].id, "run_1");
+  f.json_matches[0].value = 43;
+  EXPECT_TRUE(store_->ListRuns("ws_1", f)->items.empty());
+}
+
 }  // namespace
 }  // namespace sw
