@@ -4,6 +4,8 @@
 # executions, the seconds it took and the crashes (inputs libFuzzer saved under
 # BUILD/fuzz/artifacts/). Fails when any target saved a crash.
 # Usage: fuzz/run.sh BUILD_DIR SECONDS [RUNS [JOBS]]
+# FUZZ_TIMEOUT: seconds one input may take before it counts as a hang (default 10; raise
+# it on a machine shared with other work, where a starved target waits for a core).
 set -u
 build=$1
 seconds=$2
@@ -20,7 +22,7 @@ run_one() {
   mkdir -p "$work" "$artifacts"
   log="$build/fuzz/$target.log"
   start=$(date +%s)
-  "$bin" -runs="$runs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$bin" -runs="$runs" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "$src/corpus/$target" \
     >"$log" 2>&1
   took=$(($(date +%s) - start))
