@@ -15,9 +15,10 @@ APT_PACKAGES := cmake ninja-build g++ pkg-config libboost1.81-dev libboost-url1.
 NODE_APT_PACKAGES := nodejs npm
 
 # The web UI (web/): `npm ci` when node_modules is missing or older than the lockfile,
-# `npm run build` (typecheck + Vite) when a source is newer than the build.
+# `npm run build` (the contract's types from docs/openapi.json, typecheck, Vite) when a
+# source is newer than the build.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
-  web/vite.config.ts web/tsconfig.json web/package.json
+  web/vite.config.ts web/tsconfig.json web/package.json docs/openapi.json
 
 .PHONY: all deps ui build run test soak sim test-ui test-fuzz fuzz test-sanitize screenshots bench clean format
 
