@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "api/connection_slots.h"
-#include "api/request_target.h"
+#include "api/http_request.h"
 
 namespace sw {
 
@@ -26,7 +26,6 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr size_t kMaxHeaderBytes = 64 * 1024;
 // A request's body may take this long after its headers.
 constexpr auto kBodyTimeout = std::chrono::seconds(60);
 // What the first read of a request asks for; the header read takes more as needed.
@@ -40,26 +39,6 @@ constexpr auto kFullRetry = std::chrono::milliseconds(100);
 constexpr auto kAcceptBackoffMin = std::chrono::milliseconds(10);
 constexpr auto kAcceptBackoffMax = std::chrono::milliseconds(1000);
 constexpr size_t kFdsPerIoContext = 3;
-
-Request ToRequest(const http::request<http::string_body>& msg) {
-  Request req;
-  req.method = std::string(msg.method_string());
-  Result<RequestTarget> target = ParseRequestTarget(msg.target());
-  if (target.ok()) {
-    req.path = std::move(target->path);
-    req.segments = std::move(target->segments);
-    req.query = std::move(target->query);
-  } else {
-    req.target_error = target.status().message();
-  }
-  for (const auto& field : msg) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-    req.headers[name] = std::string(field.value());
-  }
-  req.body = msg.body();
-  return req;
-}
 
 class Server;
 
@@ -96,7 +75,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   Server& server_;
   std::atomic<bool> closed_{false};
   std::deque<std::string> raw_queue_;
@@ -409,8 +388,7 @@ void Session::MarkBusy() {
 
 void Session::DoRead() {
   parser_.emplace();
-  parser_->body_limit(server_.max_body());
-  parser_->header_limit(kMaxHeaderBytes);
+  LimitRequestParser(*parser_, server_.max_body());
   MarkIdle();
   if (buffer_.size() > 0) {
     ReadHeader();  // a pipelined request has begun already
