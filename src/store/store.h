@@ -165,6 +165,7 @@ struct RunFilter {
   std::optional<std::string> wait_kind;
   std::optional<std::string> id_contains;
   std::optional<std::string> parent_run_id;
+  std::optional<std::vector<std::string>> run_ids;  // exactly these runs (at most 500)
   std::optional<int64_t> workflow_version;
   std::optional<int64_t> created_after;
   std::optional<int64_t> created_before;

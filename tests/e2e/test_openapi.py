@@ -180,6 +180,8 @@ class OpenApiTest(E2ETestCase):
         self.call("GET", f"{wf}/runs/{run['id']}", "/api/v1/workflows/{workflow_id}/runs/{run_id}",
                   200)
         self.call("GET", f"/api/v1/runs?workflow_id={WORKFLOW}&limit=5", "/api/v1/runs", 200)
+        self.call("GET", f"/api/v1/runs?run_ids={run['id']}", "/api/v1/runs", 200)
+        self.call("GET", "/api/v1/runs?run_ids=nope", "/api/v1/runs", 400)
         self.call("POST", f"/api/v1/runs/{run['id']}/replay", "/api/v1/runs/{run_id}/replay",
                   201, {})
         first_step = done["steps"][-1]["id"]
