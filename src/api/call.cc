@@ -96,6 +96,34 @@ Status ParsePaging(const Call& call, std::initializer_list<std::string_view> kno
   return Status::Ok();
 }
 
+Result<std::optional<std::string>> IdempotencyKeyOf(const Call& call) {
+  constexpr size_t kMaxIdempotencyKeyChars = 255;
+  std::string key = call.req.Header("idempotency-key");
+  if (key.empty()) {
+    return std::optional<std::string>();
+  }
+  if (key.size() > kMaxIdempotencyKeyChars) {
+    return InvalidArgument("Idempotency-Key is longer than 255 characters");
+  }
+  return std::optional<std::string>(std::move(key));
+}
+
+Result<std::optional<int64_t>> IfMatchVersionOf(const Call& call, std::string_view what) {
+  std::string if_match = call.req.Header("if-match");
+  if (if_match.empty()) {
+    return std::optional<int64_t>();
+  }
+  if (if_match.rfind("W/", 0) == 0) if_match = if_match.substr(2);
+  if (if_match.size() >= 2 && if_match.front() == '"' && if_match.back() == '"') {
+    if_match = if_match.substr(1, if_match.size() - 2);
+  }
+  std::optional<int64_t> v = ParseInt(if_match);
+  if (!v) {
+    return InvalidArgument("If-Match must be " + std::string(what) + " such as \"7\"");
+  }
+  return v;
+}
+
 std::optional<int64_t> ParseInt(const std::string& s) {
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

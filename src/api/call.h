@@ -54,6 +54,12 @@ struct Call {
 Status MethodNotAllowed();
 // A decimal integer filling all of `s`, or nothing.
 std::optional<int64_t> ParseInt(const std::string& s);
+// The request's Idempotency-Key header, if it has one (API.md "Idempotency");
+// kInvalidArgument when it is longer than 255 characters.
+Result<std::optional<std::string>> IdempotencyKeyOf(const Call& call);
+// The version an If-Match header names (`"7"`, `W/"7"` or `7`), if the request has one;
+// kInvalidArgument saying it must be `what` ("a run version") otherwise.
+Result<std::optional<int64_t>> IfMatchVersionOf(const Call& call, std::string_view what);
 // For a list: refuses a query parameter that is not `limit`, `cursor` or in `known`,
 // and reads `limit` (1..500; left as is when absent) and `cursor`.
 Status ParsePaging(const Call& call, std::initializer_list<std::string_view> known, int& limit,

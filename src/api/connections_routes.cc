@@ -72,15 +72,12 @@ void ListConnections(ApiContext& api, Call& call) {
 
 void CreateConnection(ApiContext& api, Call& call) {
   if (!call.ParseObject({"name", "app", "oauth2"}, true)) return;
-  std::optional<std::string> key;
-  if (std::string k = call.req.Header("idempotency-key"); !k.empty()) {
-    if (k.size() > 255) {
-      call.Fail(InvalidArgument("Idempotency-Key is longer than 255 characters"));
-      return;
-    }
-    key = std::move(k);
+  Result<std::optional<std::string>> key = IdempotencyKeyOf(call);
+  if (!key.ok()) {
+    call.Fail(key.status());
+    return;
   }
-  ReplyConnection(call, 201, api.connections.Create(call.ctx, call.body, key));
+  ReplyConnection(call, 201, api.connections.Create(call.ctx, call.body, *key));
 }
 
 void GetConnection(ApiContext& api, Call& call) {
