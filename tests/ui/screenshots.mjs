@@ -1,6 +1,6 @@
 // Writes docs/screenshots/*.png from a real server and Chromium: `make screenshots` (or
-// `npm run screenshots` in web/). The runs list, a paused run, the cancel dialog, the
-// approvals inbox, a run awaiting approval, a form with a field error, the bell open;
+// `npm run screenshots` in web/). The runs list (and two of its runs ticked), a paused
+// run, the cancel dialog, the approvals inbox, a run awaiting approval, a form with a field error, the bell open;
 // then workflows paused for safety (throughput on the workflow's page, spend on a run's
 // page) and the billing page near its cap; then, with connections in error (so the red banner shows on those alone), the banner,
 // the connections page, a connection's page and a run held for reauth; then, on a server
@@ -88,6 +88,12 @@ try {
   await page.goto('/default/monitoring/workflow-runs');
   await page.locator(`tr[data-run-id="${done.id}"]`).waitFor();
   await page.screenshot({ path: path.join(OUT, 'runs-list.png') });
+  for (const run of [failed, waiting]) {
+    await page.getByRole('checkbox', { name: `Select ${run.id}` }).check();
+  }
+  await page.getByRole('group', { name: 'Bulk actions' }).getByText('2 runs selected:').waitFor();
+  await page.locator('body').evaluate(() => document.activeElement?.blur());
+  await page.screenshot({ path: path.join(OUT, 'runs-selected.png') });
 
   await page.goto(runUrl(running.id));
   await page.getByRole('button', { name: 'Cancel' }).click();

@@ -30,6 +30,10 @@ export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', '
 // timer, event, child or agent comes): pages showing such a run poll it.
 export const MOVING_STATUSES: readonly RunStatus[] = ['pending', 'running', 'waiting'];
 
+// A bulk operation's filter: the run list's parameters (docs/bulk.md), `run_ids` (the
+// runs themselves, up to 500) as an array.
+export type BulkFilter = Record<string, string> | { run_ids: string[] };
+
 export interface BulkPreview {
   count: number;
   sample: string[];
@@ -491,6 +495,7 @@ export const api = {
     wait_kind?: string;
     q?: string;
     parent_run_id?: string;
+    run_ids?: string;
     limit?: number;
     cursor?: string;
   }) => request<Page<Run>>('GET', '/api/v1/runs' + query(filters)),
@@ -506,9 +511,9 @@ export const api = {
   replayRun: (id: string, body?: { from_step?: string }) =>
     request<Run>('POST', `/api/v1/runs/${enc(id)}/replay`, body ? { body } : undefined),
   // Bulk controls: `filter` is the run list's query as an object (docs/bulk.md).
-  previewBulk: (filter: Record<string, string>, action: BulkAction) =>
+  previewBulk: (filter: BulkFilter, action: BulkAction) =>
     request<BulkPreview>('POST', '/api/v1/runs/bulk', { body: { filter, action, preview: true } }),
-  startBulk: (filter: Record<string, string>, action: BulkAction, reason: string) =>
+  startBulk: (filter: BulkFilter, action: BulkAction, reason: string) =>
     request<{ operation: Operation }>('POST', '/api/v1/runs/bulk', {
       body: reason ? { filter, action, reason } : { filter, action },
     }),
