@@ -5,7 +5,8 @@
 // page) and the billing page near its cap; then, with connections in error (so the red banner shows on those alone), the banner,
 // the connections page, a connection's page and a run held for reauth; then, on a server
 // of its own with a fake clock (so a tick fires when the script says), the schedules, a
-// schedule's page and the New schedule form with the server's error at the cron field.
+// schedule's page, its Edit form, and the New schedule form with the server's error at
+// the cron field.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, newPage, runUrl, setup, signIn, toast, waitFor as waitUntil } from './harness.mjs';
@@ -237,6 +238,11 @@ async function scheduleScreenshots() {
     await page.goto(`/default/schedules/${nightly.id}`);
     await page.getByRole('region', { name: 'Next fire times' }).locator('li').nth(4).waitFor();
     await page.screenshot({ path: path.join(OUT, 'schedule.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit schedule' });
+    await edit.getByLabel('Cron').fill('0 6 * * MON-FRI');
+    await page.screenshot({ path: path.join(OUT, 'schedule-edit.png') });
+    await page.keyboard.press('Escape');
 
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto('/default/schedules?new=nightly-report');

@@ -383,6 +383,9 @@ export interface ScheduleCreate {
   max_catch_up?: number | string;
 }
 
+// The body of PUT /api/v1/schedules/{id}: the fields it carries replace the stored ones.
+export type ScheduleUpdate = Partial<Omit<ScheduleCreate, 'workflow_id'>>;
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -528,10 +531,14 @@ export const api = {
   resumeWorkflow: (wf: string) =>
     request<Workflow>('POST', `/api/v1/workflows/${enc(wf)}/resume`),
 
-  listSchedules: (filters: { limit?: number; cursor?: string }) =>
+  listSchedules: (filters: { workflow_id?: string; limit?: number; cursor?: string }) =>
     request<Page<Schedule>>('GET', '/api/v1/schedules' + query(filters)),
   getSchedule: (id: string) => request<Schedule>('GET', `/api/v1/schedules/${enc(id)}`),
   createSchedule: (body: ScheduleCreate) => request<Schedule>('POST', '/api/v1/schedules', { body }),
+  // `version` is the schedule's as the form read it: one that changed since is refused
+  // with 409 state_changed instead of overwritten.
+  updateSchedule: (id: string, body: ScheduleUpdate, version: number) =>
+    request<Schedule>('PUT', `/api/v1/schedules/${enc(id)}`, { body, headers: { 'If-Match': `"${version}"` } }),
   setSchedulePaused: (id: string, paused: boolean) =>
     request<Schedule>('POST', `/api/v1/schedules/${enc(id)}/${paused ? 'pause' : 'resume'}`),
   deleteSchedule: (id: string) => request<void>('DELETE', `/api/v1/schedules/${enc(id)}`),
