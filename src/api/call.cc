@@ -75,24 +75,29 @@ Status MethodNotAllowed() {
 }
 
 Status ParsePaging(const Call& call, std::initializer_list<std::string_view> known, int& limit,
-                   std::string& cursor) {
+                   std::string& cursor, std::string_view cursor_prefix) {
+  constexpr int64_t kMaxLimit = 500;
   for (const auto& [key, value] : call.req.query) {
     bool ok = key == "limit" || key == "cursor";
     for (std::string_view k : known) {
       ok = ok || key == k;
     }
     if (!ok) {
-      return InvalidArgument("Unknown query parameter '" + key + "'");
+      return InvalidArgument("Unknown query parameter '" + key + "'", {.field = key});
     }
   }
   if (auto it = call.req.query.find("limit"); it != call.req.query.end()) {
     std::optional<int64_t> v = ParseInt(it->second);
-    if (!v || *v < 1 || *v > 500) {
-      return InvalidArgument("'limit' must be an integer from 1 to 500");
+    if (!v || *v < 1 || *v > kMaxLimit) {
+      return InvalidArgument("'limit' must be an integer from 1 to 500", {.field = "limit"});
     }
     limit = static_cast<int>(*v);
   }
-  cursor = call.Query("cursor");
+  std::string given = call.Query("cursor");
+  if (!given.empty() && !given.starts_with(cursor_prefix)) {
+    return InvalidArgument("'cursor' is not a cursor this list gave out", {.field = "cursor"});
+  }
+  cursor = std::move(given);
   return Status::Ok();
 }
 

@@ -49,12 +49,8 @@ bool ParseScheduleBody(Call& call) {
 void ListSchedules(ApiContext& api, Call& call) {
   int limit = 50;
   std::string cursor;
-  if (Status s = ParsePaging(call, {"workflow_id"}, limit, cursor); !s.ok()) {
+  if (Status s = ParsePaging(call, {"workflow_id"}, limit, cursor, "sch_"); !s.ok()) {
     call.Fail(s);
-    return;
-  }
-  if (!cursor.empty() && !cursor.starts_with("sch_")) {
-    call.Fail(InvalidArgument("'cursor' is not a cursor this list gave out", {.field = "cursor"}));
     return;
   }
   // Empty, as in the runs list, is every workflow; anything else must be a workflow id.
@@ -73,9 +69,7 @@ void ListSchedules(ApiContext& api, Call& call) {
   for (const ScheduleRecord& s : page->items) {
     items.push_back(ScheduleJson(api, s));
   }
-  call.Reply(200, json{{"items", items},
-                       {"next_cursor",
-                        page->next_cursor.empty() ? json(nullptr) : json(page->next_cursor)}});
+  call.Reply(200, json{{"items", items}, {"next_cursor", CursorJson(page->next_cursor)}});
 }
 
 // A repeat under the first request's Idempotency-Key answers as the first did (201, the

@@ -237,14 +237,13 @@ class SchedulesTest(E2ETestCase):
             "GET", "/api/v1/schedules?workflow_id=sch-by-a", token=other), 200)["items"], [])
         for query, field in [("workflow_id=Not%20A%20Slug", "workflow_id"),
                              ("workflow_id=" + "a" * 64, "workflow_id"),
-                             ("workflow=sch-by-a", None),
-                             ("limit=0", None),
+                             ("workflow=sch-by-a", "workflow"),
+                             ("limit=0", "limit"),
                              ("cursor=run_01", "cursor")]:
             with self.subTest(query=query):
                 err = self.assertError(s.request("GET", "/api/v1/schedules?" + query), 400,
                                        "invalid_request")
-                if field is not None:
-                    self.assertEqual(err.get("field"), field, repr(err))
+                self.assertEqual(err.get("field"), field, repr(err))
 
     def test_idempotency_key_answers_the_first_schedule(self):
         s = self.server
