@@ -75,25 +75,58 @@ Status MethodNotAllowed() {
 }
 
 Status ParsePaging(const Call& call, std::initializer_list<std::string_view> known, int& limit,
-                   std::string& cursor) {
+                   std::string& cursor, std::string_view cursor_prefix) {
+  constexpr int64_t kMaxLimit = 500;
   for (const auto& [key, value] : call.req.query) {
     bool ok = key == "limit" || key == "cursor";
     for (std::string_view k : known) {
       ok = ok || key == k;
     }
     if (!ok) {
-      return InvalidArgument("Unknown query parameter '" + key + "'");
+      return InvalidArgument("Unknown query parameter '" + key + "'", {.field = key});
     }
   }
   if (auto it = call.req.query.find("limit"); it != call.req.query.end()) {
     std::optional<int64_t> v = ParseInt(it->second);
-    if (!v || *v < 1 || *v > 500) {
-      return InvalidArgument("'limit' must be an integer from 1 to 500");
+    if (!v || *v < 1 || *v > kMaxLimit) {
+      return InvalidArgument("'limit' must be an integer from 1 to 500", {.field = "limit"});
     }
     limit = static_cast<int>(*v);
   }
-  cursor = call.Query("cursor");
+  std::string given = call.Query("cursor");
+  if (!given.empty() && !given.starts_with(cursor_prefix)) {
+    return InvalidArgument("'cursor' is not a cursor this list gave out", {.field = "cursor"});
+  }
+  cursor = std::move(given);
   return Status::Ok();
+}
+
+Result<std::optional<std::string>> IdempotencyKeyOf(const Call& call) {
+  constexpr size_t kMaxIdempotencyKeyChars = 255;
+  std::string key = call.req.Header("idempotency-key");
+  if (key.empty()) {
+    return std::optional<std::string>();
+  }
+  if (key.size() > kMaxIdempotencyKeyChars) {
+    return InvalidArgument("Idempotency-Key is longer than 255 characters");
+  }
+  return std::optional<std::string>(std::move(key));
+}
+
+Result<std::optional<int64_t>> IfMatchVersionOf(const Call& call, std::string_view what) {
+  std::string if_match = call.req.Header("if-match");
+  if (if_match.empty()) {
+    return std::optional<int64_t>();
+  }
+  if (if_match.rfind("W/", 0) == 0) if_match = if_match.substr(2);
+  if (if_match.size() >= 2 && if_match.front() == '"' && if_match.back() == '"') {
+    if_match = if_match.substr(1, if_match.size() - 2);
+  }
+  std::optional<int64_t> v = ParseInt(if_match);
+  if (!v) {
+    return InvalidArgument("If-Match must be " + std::string(what) + " such as \"7\"");
+  }
+  return v;
 }
 
 std::optional<int64_t> ParseInt(const std::string& s) {

@@ -41,20 +41,16 @@ void ReplyConnection(Call& call, int status, const Result<ConnectionRecord>& c) 
 
 void ListConnections(ApiContext& api, Call& call) {
   ConnectionFilter filter;
-  if (Status s = ParsePaging(call, {"status"}, filter.limit, filter.cursor); !s.ok()) {
+  if (Status s = ParsePaging(call, {"status"}, filter.limit, filter.cursor, "conn_"); !s.ok()) {
     call.Fail(s);
     return;
   }
   if (const std::string status = call.Query("status"); !status.empty()) {
     filter.status = ParseConnectionStatus(status);
     if (!filter.status) {
-      call.Fail(InvalidArgument("'status' must be active or error"));
+      call.Fail(InvalidArgument("'status' must be active or error", {.field = "status"}));
       return;
     }
-  }
-  if (!filter.cursor.empty() && !filter.cursor.starts_with("conn_")) {
-    call.Fail(InvalidArgument("'cursor' is not a cursor this list gave out"));
-    return;
   }
   Result<ConnectionPage> page = api.connections.List(call.ctx, filter);
   if (!page.ok()) {
@@ -65,22 +61,17 @@ void ListConnections(ApiContext& api, Call& call) {
   for (const ConnectionRecord& c : page->items) {
     items.push_back(ConnectionJson(c));
   }
-  call.Reply(200, json{{"items", items},
-                       {"next_cursor",
-                        page->next_cursor.empty() ? json(nullptr) : json(page->next_cursor)}});
+  call.Reply(200, json{{"items", items}, {"next_cursor", CursorJson(page->next_cursor)}});
 }
 
 void CreateConnection(ApiContext& api, Call& call) {
   if (!call.ParseObject({"name", "app", "oauth2"}, true)) return;
-  std::optional<std::string> key;
-  if (std::string k = call.req.Header("idempotency-key"); !k.empty()) {
-    if (k.size() > 255) {
-      call.Fail(InvalidArgument("Idempotency-Key is longer than 255 characters"));
-      return;
-    }
-    key = std::move(k);
+  Result<std::optional<std::string>> key = IdempotencyKeyOf(call);
+  if (!key.ok()) {
+    call.Fail(key.status());
+    return;
   }
-  ReplyConnection(call, 201, api.connections.Create(call.ctx, call.body, key));
+  ReplyConnection(call, 201, api.connections.Create(call.ctx, call.body, *key));
 }
 
 void GetConnection(ApiContext& api, Call& call) {

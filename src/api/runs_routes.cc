@@ -117,19 +117,12 @@ bool ParseControl(Call& call, RunAction action, ControlRequest& request) {
     }
     request.expected_status = s;
   }
-  std::string if_match = call.req.Header("if-match");
-  if (!if_match.empty()) {
-    if (if_match.rfind("W/", 0) == 0) if_match = if_match.substr(2);
-    if (if_match.size() >= 2 && if_match.front() == '"' && if_match.back() == '"') {
-      if_match = if_match.substr(1, if_match.size() - 2);
-    }
-    std::optional<int64_t> v = ParseInt(if_match);
-    if (!v) {
-      call.Fail(InvalidArgument("If-Match must be a run version such as \"7\""));
-      return false;
-    }
-    request.expected_version = v;
+  Result<std::optional<int64_t>> if_match = IfMatchVersionOf(call, "a run version");
+  if (!if_match.ok()) {
+    call.Fail(if_match.status());
+    return false;
   }
+  request.expected_version = *if_match;
   return true;
 }
 

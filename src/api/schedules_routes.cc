@@ -3,6 +3,7 @@
 #include "api/render.h"
 #include "api/routes.h"
 #include "control/schedules.h"
+#include "core/ids.h"
 #include "core/time_format.h"
 
 namespace sw::routes {
@@ -48,15 +49,18 @@ bool ParseScheduleBody(Call& call) {
 void ListSchedules(ApiContext& api, Call& call) {
   int limit = 50;
   std::string cursor;
-  if (Status s = ParsePaging(call, {}, limit, cursor); !s.ok()) {
+  if (Status s = ParsePaging(call, {"workflow_id"}, limit, cursor, "sch_"); !s.ok()) {
     call.Fail(s);
     return;
   }
-  if (!cursor.empty() && !cursor.starts_with("sch_")) {
-    call.Fail(InvalidArgument("'cursor' is not a cursor this list gave out", {.field = "cursor"}));
+  // Empty, as in the runs list, is every workflow; anything else must be a workflow id.
+  const std::string workflow_id = call.Query("workflow_id");
+  if (!workflow_id.empty() && !IsValidSlug(workflow_id)) {
+    call.Fail(InvalidArgument("'workflow_id' must be a workflow id ([a-z0-9][a-z0-9-]{0,62})",
+                              {.field = "workflow_id"}));
     return;
   }
-  Result<SchedulePage> page = api.schedules.List(call.ctx, cursor, limit);
+  Result<SchedulePage> page = api.schedules.List(call.ctx, workflow_id, cursor, limit);
   if (!page.ok()) {
     call.Fail(page.status());
     return;
@@ -65,24 +69,44 @@ void ListSchedules(ApiContext& api, Call& call) {
   for (const ScheduleRecord& s : page->items) {
     items.push_back(ScheduleJson(api, s));
   }
-  call.Reply(200, json{{"items", items},
-                       {"next_cursor",
-                        page->next_cursor.empty() ? json(nullptr) : json(page->next_cursor)}});
+  call.Reply(200, json{{"items", items}, {"next_cursor", CursorJson(page->next_cursor)}});
 }
 
+// A repeat under the first request's Idempotency-Key answers as the first did (201, the
+// schedule as it is now), with Idempotent-Replayed: true as a run's start does.
 void CreateSchedule(ApiContext& api, Call& call) {
   if (!ParseScheduleBody(call)) return;
-  ReplySchedule(api, call, 201, api.schedules.Create(call.ctx, call.body));
+  Result<std::optional<std::string>> key = IdempotencyKeyOf(call);
+  if (!key.ok()) {
+    call.Fail(key.status());
+    return;
+  }
+  Result<CreatedSchedule> created = api.schedules.Create(call.ctx, call.body, *key);
+  if (!created.ok()) {
+    call.Fail(created.status());
+    return;
+  }
+  HttpHeaders headers = {{"Location", "/api/v1/schedules/" + created->schedule.id}};
+  if (created->replayed) {
+    headers.emplace_back("Idempotent-Replayed", "true");
+  }
+  call.Reply(201, ScheduleJson(api, created->schedule), std::move(headers));
 }
 
 void GetSchedule(ApiContext& api, Call& call) {
   ReplySchedule(api, call, 200, api.schedules.Get(call.ctx, call.Param("schedule_id")));
 }
 
+// With If-Match: "<version>", a schedule changed since is not replaced (409 state_changed).
 void PutSchedule(ApiContext& api, Call& call) {
   if (!ParseScheduleBody(call)) return;
+  Result<std::optional<int64_t>> if_match = IfMatchVersionOf(call, "a schedule version");
+  if (!if_match.ok()) {
+    call.Fail(if_match.status());
+    return;
+  }
   ReplySchedule(api, call, 200,
-                api.schedules.Replace(call.ctx, call.Param("schedule_id"), call.body));
+                api.schedules.Replace(call.ctx, call.Param("schedule_id"), call.body, *if_match));
 }
 
 void DeleteSchedule(ApiContext& api, Call& call) {

@@ -215,6 +215,7 @@ void AddBulkCommands(CLI::App& app) {
     std::string filter = "{}";
     std::string status;
     std::string workflow;
+    std::string run_ids;
     std::string reason;
     bool preview = false;
     bool wait = false;
@@ -228,6 +229,8 @@ void AddBulkCommands(CLI::App& app) {
                         "The run list's parameters as JSON, e.g. '{\"status\": \"waiting\"}'");
     command->add_option("--status", options->status, "Shorthand for the filter's status");
     command->add_option("--workflow", options->workflow, "Shorthand for the filter's workflow_id");
+    command->add_option("--run-ids", options->run_ids,
+                        "Shorthand for the filter's run_ids: these runs (comma-separated ids)");
     command->add_option("--reason", options->reason, "Why (recorded on each run and the audit)");
     command->add_flag("--preview", options->preview, "Only count the matching runs");
     command->add_flag("--wait", options->wait, "Follow the operation until it completes");
@@ -242,6 +245,9 @@ void AddBulkCommands(CLI::App& app) {
       }
       if (!options->workflow.empty()) {
         filter["workflow_id"] = options->workflow;
+      }
+      if (!options->run_ids.empty()) {
+        filter["run_ids"] = options->run_ids;
       }
       json body = {{"filter", filter}, {"action", action}, {"preview", options->preview}};
       if (!options->reason.empty()) {

@@ -274,6 +274,7 @@ void AddRunsListCommand(CLI::App* runs) {
       {"--wait-kind", "wait_kind", "Only waiting runs with this wait kind"},
       {"--parent", "parent_run_id", "Only child runs of this run"},
       {"--id-contains", "q", "Only runs whose id contains this text"},
+      {"--run-ids", "run_ids", "Only these runs (run ids, comma-separated, at most 500)"},
   };
   list->filters.resize(kFilters.size());
   for (size_t i = 0; i < kFilters.size(); ++i) {

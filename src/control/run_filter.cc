@@ -23,6 +23,9 @@ std::optional<int64_t> ParseInt(const std::string& s) {
 
 constexpr size_t kMaxJsonMatches = 16;
 constexpr size_t kMaxJsonPathKeys = 16;
+constexpr size_t kMaxRunIds = 500;
+// The most of a refused value a message quotes.
+constexpr size_t kMaxQuotedChars = 64;
 
 Status InvalidParameter(const std::string& name, const std::string& message) {
   return InvalidArgument(message, {.field = name});
@@ -109,13 +112,42 @@ Status ParseStatuses(const std::string& value, RunFilter& filter) {
   return Status::Ok();
 }
 
+// `run_ids`: run ids separated by commas, 1 to kMaxRunIds of them. Empty is refused
+// rather than read as "no filter": a bulk operation on exactly the runs listed must
+// never become one on every run.
+Status ParseRunIds(const std::string& value, RunFilter& filter) {
+  if (value.empty()) {
+    return InvalidParameter("run_ids", "'run_ids' must list 1 to " + std::to_string(kMaxRunIds) +
+                                           " run ids, separated by commas");
+  }
+  std::vector<std::string> ids;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = std::min(value.find(',', start), value.size());
+    std::string id = value.substr(start, comma - start);
+    if (!IsWellFormedId("run", id)) {
+      return InvalidParameter("run_ids", "'run_ids': '" + id.substr(0, kMaxQuotedChars) +
+                                             "' is not a run id (such as run_01JD3…)");
+    }
+    if (ids.size() == kMaxRunIds) {
+      return InvalidParameter(
+          "run_ids", "'run_ids' lists more than " + std::to_string(kMaxRunIds) + " run ids");
+    }
+    ids.push_back(std::move(id));
+    start = comma + 1;
+  }
+  filter.run_ids = std::move(ids);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<RunFilter> ParseRunFilterQuery(const std::map<std::string, std::string>& q) {
   static const std::set<std::string> kKnown = {
       "status",         "workflow_id",    "pause_reason",    "wait_kind",        "q",
       "limit",          "cursor",         "parent_run_id",   "workflow_version", "created_after",
-      "created_before", "finished_after", "finished_before", "error_code",       "actor"};
+      "created_before", "finished_after", "finished_before", "error_code",       "actor",
+      "run_ids"};
   RunFilter filter;
   for (const auto& [key, value] : q) {
     if (kKnown.contains(key)) {
@@ -131,6 +163,11 @@ Result<RunFilter> ParseRunFilterQuery(const std::map<std::string, std::string>& 
   }
   if (auto it = q.find("status"); it != q.end() && !it->second.empty()) {
     if (Status s = ParseStatuses(it->second, filter); !s.ok()) {
+      return s;
+    }
+  }
+  if (auto it = q.find("run_ids"); it != q.end()) {
+    if (Status s = ParseRunIds(it->second, filter); !s.ok()) {
       return s;
     }
   }
@@ -203,6 +240,15 @@ Result<RunFilter> ParseRunFilterJson(const json& filter) {
       q[key] = value.get<std::string>();
     } else if (value.is_number_integer()) {
       q[key] = value.dump();
+    } else if (key == "run_ids" && value.is_array()) {
+      std::string joined;
+      for (const json& id : value) {
+        if (!id.is_string() || id.get<std::string>().find(',') != std::string::npos) {
+          return InvalidParameter(key, "'run_ids' must be an array of run ids (strings)");
+        }
+        joined += (joined.empty() ? "" : ",") + id.get<std::string>();
+      }
+      q[key] = joined;  // empty: refused as a list of no runs
     } else if (key == "status" && value.is_array() && !value.empty()) {
       std::string joined;
       for (const json& s : value) {

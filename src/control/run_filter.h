@@ -16,14 +16,15 @@
 namespace sw {
 
 // The filter of the query parameters `q`: status (comma-separated), workflow_id,
-// pause_reason, wait_kind, q, limit, cursor, parent_run_id, workflow_version, the
-// created_/finished_ after/before times, error_code, actor, input.PATH and output.PATH.
+// pause_reason, wait_kind, q, limit, cursor, parent_run_id, run_ids (comma-separated,
+// 1 to 500), workflow_version, the created_/finished_ after/before times, error_code,
+// actor, input.PATH and output.PATH.
 Result<RunFilter> ParseRunFilterQuery(const std::map<std::string, std::string>& q);
 
 // `filter` (a JSON object of the same parameters, each a string, or a number where the
-// query takes one; `status` also an array of statuses; an input./output. value any JSON
-// scalar, compared with its type) as a filter of every matching run: `limit` and
-// `cursor` (a page's) are refused.
+// query takes one; `status` also an array of statuses, `run_ids` an array of run ids; an
+// input./output. value any JSON scalar, compared with its type) as a filter of every
+// matching run: `limit` and `cursor` (a page's) are refused.
 Result<RunFilter> ParseRunFilterJson(const nlohmann::json& filter);
 
 }  // namespace sw

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "control/auth.h"
 #include "core/cron.h"
 #include "core/time_format.h"
 
@@ -144,7 +145,8 @@ Result<ScheduleRecord> Schedules::Validate(const RequestContext& ctx, ScheduleRe
   return s;
 }
 
-Result<ScheduleRecord> Schedules::Create(const RequestContext& ctx, const json& body) {
+Result<CreatedSchedule> Schedules::Create(const RequestContext& ctx, const json& body,
+                                          const std::optional<std::string>& idempotency_key) {
   ScheduleRecord s;
   s.id = ids_.Next("sch");
   s.workspace_id = ctx.principal.workspace_id;
@@ -157,18 +159,28 @@ Result<ScheduleRecord> Schedules::Create(const RequestContext& ctx, const json& 
   valid->created_at = valid->updated_at = now;
   std::vector<int64_t> next = NextFireTimes(*valid, 1);
   valid->next_fire_at = next.empty() ? 0 : next.front();
-  Status created =
-      store_.CreateSchedule(*valid, ScheduleAudit(ids_, clock_, ctx, "schedule.create", valid->id));
-  if (!created.ok()) {
-    return created;
+  std::optional<IdempotencyKey> key;
+  if (idempotency_key) {
+    // The prefix keeps a schedule's request apart from a run's or a connection's under
+    // the same key (the workspace's keys are one table).
+    key = IdempotencyKey{*idempotency_key, HashToken("schedule:" + body.dump()),
+                         now - ControlService::kIdempotencyWindowMs};
   }
-  Poke();
-  return valid;
+  Result<ScheduleRecord> created = store_.CreateSchedule(
+      *valid, ScheduleAudit(ids_, clock_, ctx, "schedule.create", valid->id), key);
+  if (!created.ok()) {
+    return created.status();
+  }
+  const bool replayed = created->id != valid->id;
+  if (!replayed) {
+    Poke();
+  }
+  return CreatedSchedule{std::move(created).value(), replayed};
 }
 
-Result<SchedulePage> Schedules::List(const RequestContext& ctx, const std::string& cursor,
-                                     int limit) {
-  return store_.ListSchedules(ctx.principal.workspace_id, cursor, limit);
+Result<SchedulePage> Schedules::List(const RequestContext& ctx, const std::string& workflow_id,
+                                     const std::string& cursor, int limit) {
+  return store_.ListSchedules(ctx.principal.workspace_id, workflow_id, cursor, limit);
 }
 
 Result<ScheduleRecord> Schedules::Get(const RequestContext& ctx, const std::string& id) {
@@ -180,10 +192,16 @@ Result<ScheduleRecord> Schedules::Get(const RequestContext& ctx, const std::stri
 }
 
 Result<ScheduleRecord> Schedules::Replace(const RequestContext& ctx, const std::string& id,
-                                          const json& body) {
+                                          const json& body, std::optional<int64_t> if_version) {
   Result<ScheduleRecord> stored = Get(ctx, id);
   if (!stored.ok()) {
     return stored.status();
+  }
+  if (if_version && *if_version != stored->version) {
+    return Status(StatusCode::kAborted,
+                  "Schedule " + id + " changed since version " + std::to_string(*if_version) +
+                      " (it is at version " + std::to_string(stored->version) + "); please refresh",
+                  ErrorDetail{.reason = "state_changed", .version = stored->version});
   }
   const int64_t expected_version = stored->version;
   Result<ScheduleRecord> valid = Validate(ctx, *stored, body);

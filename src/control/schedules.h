@@ -39,6 +39,13 @@
 
 namespace sw {
 
+// What Schedules::Create answers: the schedule, and whether it is the first one made
+// under the request's Idempotency-Key (a repeat) rather than a new one.
+struct CreatedSchedule {
+  ScheduleRecord schedule;
+  bool replayed = false;
+};
+
 class Schedules {
  public:
   // The workflows one look has read, by (workspace, workflow id).
@@ -63,14 +70,21 @@ class Schedules {
       : store_(store), engine_(engine), control_(control), clock_(clock), ids_(ids) {}
   ~Schedules() { Stop(); }
 
-  // `body` as API.md describes; kInvalidArgument naming the field.
-  Result<ScheduleRecord> Create(const RequestContext& ctx, const nlohmann::json& body);
-  Result<SchedulePage> List(const RequestContext& ctx, const std::string& cursor, int limit);
+  // `body` as API.md describes; kInvalidArgument naming the field. `idempotency_key`: a
+  // repeat of the same body within 24 h answers the first schedule; another body under
+  // the key is kAlreadyExists "idempotency_conflict".
+  Result<CreatedSchedule> Create(const RequestContext& ctx, const nlohmann::json& body,
+                                 const std::optional<std::string>& idempotency_key);
+  // `workflow_id` empty: the schedules of every workflow.
+  Result<SchedulePage> List(const RequestContext& ctx, const std::string& workflow_id,
+                            const std::string& cursor, int limit);
   Result<ScheduleRecord> Get(const RequestContext& ctx, const std::string& id);
   // Replaces the fields `body` carries (the others are kept); the next tick is
-  // computed again from now.
+  // computed again from now. `if_version` (a request's If-Match): kAborted
+  // "state_changed" (with the version it is at) when the schedule is at another one.
   Result<ScheduleRecord> Replace(const RequestContext& ctx, const std::string& id,
-                                 const nlohmann::json& body);
+                                 const nlohmann::json& body,
+                                 std::optional<int64_t> if_version = std::nullopt);
   Status Delete(const RequestContext& ctx, const std::string& id);
   // Idempotent: pausing a paused schedule answers it unchanged.
   Result<ScheduleRecord> SetPaused(const RequestContext& ctx, const std::string& id, bool paused);

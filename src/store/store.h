@@ -165,6 +165,7 @@ struct RunFilter {
   std::optional<std::string> wait_kind;
   std::optional<std::string> id_contains;
   std::optional<std::string> parent_run_id;
+  std::optional<std::vector<std::string>> run_ids;  // exactly these runs (at most 500)
   std::optional<int64_t> workflow_version;
   std::optional<int64_t> created_after;
   std::optional<int64_t> created_before;
@@ -414,9 +415,15 @@ class Store {
 
   // Schedules (store/schedule_records.h). Update and Delete are compare-and-sets on the
   // schedule's version (kAborted when it changed; kNotFound for another workspace's).
-  virtual Status CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit) = 0;
+  // CreateSchedule answers `s` as created; with `key`, a repeat of the same request
+  // answers the first schedule instead (kAlreadyExists "idempotency_conflict" for another
+  // request under the key; kNotFound when that schedule was deleted since).
+  virtual Result<ScheduleRecord> CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit,
+                                                const std::optional<IdempotencyKey>& key) = 0;
   virtual Result<ScheduleRecord> GetSchedule(const std::string& id) = 0;
+  // Newest first; `workflow_id` empty: the schedules of every workflow.
   virtual Result<SchedulePage> ListSchedules(const std::string& workspace_id,
+                                             const std::string& workflow_id,
                                              const std::string& cursor, int limit) = 0;
   // Writes every field of `s` but id, workspace and created_at; answers it as written
   // (version bumped).

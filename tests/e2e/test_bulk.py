@@ -1,7 +1,8 @@
 """Bulk controls (API.md "Bulk controls", docs/bulk.md): POST /api/v1/runs/bulk with a
 run filter and an action. A preview counts and samples and changes nothing; an
 operation fixes the matching runs and changes each as its own control would (cancel
-with reason and audit, pause and resume of running runs, replay of failed ones);
+with reason and audit, of exactly the runs `run_ids` names, pause and resume of running
+runs, replay of failed ones);
 runs that no longer allow the action are skipped, not forced; progress counters add
 up; bad bodies are 400 and change nothing; unknown and other workspaces' operations
 are 404; a viewer reads but cannot start one; and an operation interrupted by a
@@ -133,6 +134,41 @@ class BulkTest(E2ETestCase):
         actions = sorted(e["action"] for e in self.audit_of(op["id"]))
         self.assertEqual(actions, ["operation.cancel", "operation.complete"])
 
+    def test_run_ids_cancel_exactly_the_runs_named(self):
+        runs = self.waiting_runs(4, "picked")
+        picked = [runs[0]["id"], runs[2]["id"]]
+        # A string of comma-separated ids is the same filter as an array.
+        preview = self.assertStatus(self.bulk({"filter": {"run_ids": ",".join(picked)},
+                                               "action": "cancel", "preview": True}), 200)
+        self.assertEqual(preview, {"count": 2, "sample": sorted(picked, reverse=True)})
+        # Another workspace names them in vain.
+        other = self.server.create_workspace("bulk-picked-other")
+        elsewhere = self.server.request("POST", "/api/v1/runs/bulk",
+                                        {"filter": {"run_ids": picked}, "action": "cancel",
+                                         "preview": True}, token=other)
+        self.assertEqual(self.assertStatus(elsewhere, 200), {"count": 0, "sample": []})
+
+        op = self.start_op({"filter": {"run_ids": picked}, "action": "cancel",
+                            "reason": "picked by hand"})
+        self.assertEqual(op["filter"], {"run_ids": picked})
+        self.assertEqual(op["total"], 2)
+        done = self.wait_op(op["id"])
+        self.assertEqual((done["done"], done["skipped"], done["failed"]), (2, 0, 0))
+        for r in runs:
+            now = self.server.get_run(r["id"])
+            if r["id"] in picked:
+                self.assertEqual(now["status"], "cancelled")
+                self.assertEqual(now["cancel"]["reason"], "picked by hand")
+            else:
+                self.assertEqual((now["status"], now["version"]), ("waiting", r["version"]))
+        # With a status filter, a named run that is no longer in it is not taken.
+        op = self.start_op({"filter": {"run_ids": [runs[1]["id"], runs[2]["id"]],
+                                       "status": "waiting"}, "action": "cancel"})
+        self.assertEqual(op["total"], 1)
+        self.assertEqual(self.wait_op(op["id"])["done"], 1)
+        self.assertEqual(self.server.get_run(runs[1]["id"])["status"], "cancelled")
+        self.assertEqual(self.server.get_run(runs[3]["id"])["status"], "waiting")
+
     def test_pause_then_resume_of_running_runs(self):
         runs, wf = self.running_runs(3, "pause")
         op = self.start_op({"filter": {"status": "running", "workflow_id": wf},
@@ -228,6 +264,13 @@ class BulkTest(E2ETestCase):
             (dict(good, filter={"input.batch": {"nested": 1}}), "input.batch"),
             (dict(good, filter={"limit": 5}), "limit"),
             (dict(good, filter={"cursor": runs[0]["id"]}), "cursor"),
+            (dict(good, filter={"run_ids": []}), "run_ids"),
+            (dict(good, filter={"run_ids": ""}), "run_ids"),
+            (dict(good, filter={"run_ids": "everything"}), "run_ids"),
+            (dict(good, filter={"run_ids": [runs[0]["id"], 7]}), "run_ids"),
+            (dict(good, filter={"run_ids": [runs[0]["id"] + "," + runs[0]["id"]]}), "run_ids"),
+            (dict(good, filter={"run_ids": {"id": runs[0]["id"]}}), "run_ids"),
+            (dict(good, filter={"run_ids": [runs[0]["id"]] * 501}), "run_ids"),
             (dict(good, reason=7), "reason"),
             (dict(good, action="pause", reason="why"), "reason"),
             (dict(good, reason="x" * 1001), "reason"),

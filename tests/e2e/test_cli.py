@@ -191,6 +191,13 @@ class CliTest(E2ETestCase):
         self.assertIn("3 runs match", preview.stdout)
         for rid in runs:
             self.assertEqual(s.get_run(rid)["status"], "waiting")
+        picked = self.cli("bulk", "cancel", "--run-ids", f"{runs[0]},{runs[2]}", "--preview")
+        self.assertEqual(picked.returncode, 0, picked.stderr)
+        self.assertIn("2 runs match", picked.stdout)
+        self.assertIn(runs[0], picked.stdout)
+        self.assertNotIn(runs[1], picked.stdout)
+        listed = self.cli_json("runs", "list", "--run-ids", f"{runs[1]},{runs[2]}")
+        self.assertEqual(sorted(r["id"] for r in listed["items"]), sorted([runs[1], runs[2]]))
         done = self.cli("bulk", "cancel", "--filter", '{"workflow_id": "cli-bulk"}', "--status",
                         "waiting", "--reason", "cli bulk", "--wait")
         self.assertEqual(done.returncode, 0, done.stderr)
@@ -205,6 +212,9 @@ class CliTest(E2ETestCase):
         bad = self.cli("bulk", "pause", "--status", "sideways")
         self.assertEqual(bad.returncode, 1)
         self.assertIn("field:", bad.stderr)
+        bad = self.cli("bulk", "pause", "--run-ids", "run_nope")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("run_ids", bad.stderr)
 
     def test_no_server_is_exit_code_2(self):
         out = subprocess.run([self.server.binary, "runs", "list", "--server",

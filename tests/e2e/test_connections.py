@@ -196,6 +196,24 @@ class ConnectionsTest(E2ETestCase):
         self.assertEqual(self.ids(), before)
         self.assertEqual(self.provider.stats()["token_requests"], 0)
 
+    def test_list_pages_and_its_400s_name_the_parameter(self):
+        s = self.server
+        older, newer = self.create(), self.create()
+        page = self.assertStatus(s.api("GET", "/api/v1/connections?limit=1"), 200)
+        self.assertEqual([c["id"] for c in page["items"]], [newer["id"]])
+        self.assertEqual(page["next_cursor"], newer["id"])
+        page = self.assertStatus(s.api("GET", f"/api/v1/connections?limit=1&cursor={newer['id']}"),
+                                 200)
+        self.assertEqual([c["id"] for c in page["items"]], [older["id"]])
+        for query, field in [("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"),
+                             ("cursor=sch_01", "cursor"), ("cursor=run_01", "cursor"),
+                             ("status=broken", "status"), ("colour=red", "colour")]:
+            with self.subTest(query=query):
+                err = self.assertError(s.api("GET", "/api/v1/connections?" + query), 400,
+                                       "invalid_request")
+                self.assertEqual(err.get("field"), field, repr(err))
+                self.assertIn(field, err["message"])
+
     def test_idempotency_key(self):
         s = self.server
         body = {"name": unique("idem"), "app": "slack", "oauth2": oauth2(self.provider)}

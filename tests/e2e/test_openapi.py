@@ -180,6 +180,8 @@ class OpenApiTest(E2ETestCase):
         self.call("GET", f"{wf}/runs/{run['id']}", "/api/v1/workflows/{workflow_id}/runs/{run_id}",
                   200)
         self.call("GET", f"/api/v1/runs?workflow_id={WORKFLOW}&limit=5", "/api/v1/runs", 200)
+        self.call("GET", f"/api/v1/runs?run_ids={run['id']}", "/api/v1/runs", 200)
+        self.call("GET", "/api/v1/runs?run_ids=nope", "/api/v1/runs", 400)
         self.call("POST", f"/api/v1/runs/{run['id']}/replay", "/api/v1/runs/{run_id}/replay",
                   201, {})
         first_step = done["steps"][-1]["id"]
@@ -322,6 +324,15 @@ class OpenApiTest(E2ETestCase):
         self.call("GET", path, "/api/v1/schedules/{schedule_id}", 200)
         self.call("PUT", path, "/api/v1/schedules/{schedule_id}", 200,
                   {"workflow_id": "oa-sched", "cron": "0 4 * * *"})
+        self.call("GET", "/api/v1/schedules?workflow_id=oa-sched", "/api/v1/schedules", 200)
+        key = {"Idempotency-Key": "oa-sched-key"}
+        body = {"workflow_id": "oa-sched", "cron": "0 5 * * *"}
+        self.call("POST", "/api/v1/schedules", "/api/v1/schedules", 201, body, headers=key)
+        self.call("POST", "/api/v1/schedules", "/api/v1/schedules", 201, body, headers=key)
+        self.call("POST", "/api/v1/schedules", "/api/v1/schedules", 409,
+                  dict(body, cron="0 6 * * *"), headers=key)
+        self.call("PUT", path, "/api/v1/schedules/{schedule_id}", 409, {"cron": "0 7 * * *"},
+                  headers={"If-Match": f'"{made["version"]}"'})
         self.call("POST", f"{path}/pause", "/api/v1/schedules/{schedule_id}/pause", 200, {})
         self.call("POST", f"{path}/resume", "/api/v1/schedules/{schedule_id}/resume", 200, {})
         self.call("DELETE", path, "/api/v1/schedules/{schedule_id}", 204)

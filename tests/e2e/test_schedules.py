@@ -1,8 +1,9 @@
 """Schedules (API.md "Schedules", docs/schedules.md) on --fake-clock, so ticks come due
 only when the test moves the clock.
 
-- create (defaults, next_fire_times in the zone), list with a cursor, get, put,
-  delete, pause and resume; viewers read, only admins write;
+- create (defaults, next_fire_times in the zone), list with a cursor and by workflow,
+  get, put (with If-Match), delete, pause and resume; viewers read, only admins write;
+- Idempotency-Key on create: a repeat answers the first schedule, another body is 409;
 - a tick starts exactly one run, with the trigger {"kind": "schedule", "schedule_id",
   "scheduled_at"};
 - overlap skip / allow / cancel_previous;
@@ -203,6 +204,110 @@ class SchedulesTest(E2ETestCase):
         self.assertEqual(self.get(created["id"])["timezone"], "UTC")
         self.assertError(s.request("PUT", "/api/v1/schedules/sch_nope", {"cron": "* * * * *"}),
                          404)
+
+    def test_list_filters_by_workflow_id(self):
+        s = self.server
+        s.put_workflow(quick("sch-by-a"))
+        s.put_workflow(quick("sch-by-b"))
+        a1 = self.create({"workflow_id": "sch-by-a", "cron": "0 1 * * *"})
+        b1 = self.create({"workflow_id": "sch-by-b", "cron": "0 2 * * *"})
+        a2 = self.create({"workflow_id": "sch-by-a", "cron": "0 3 * * *"})
+        listed = s.list_all("/api/v1/schedules?workflow_id=sch-by-a", token=self.viewer)
+        self.assertEqual([x["id"] for x in listed], [a2["id"], a1["id"]])
+        self.assertEqual({x["workflow_id"] for x in listed}, {"sch-by-a"})
+        self.assertEqual([x["id"] for x in s.list_all("/api/v1/schedules?workflow_id=sch-by-b")],
+                         [b1["id"]])
+        # Paged: one a page, the cursor keeping to the workflow.
+        page = self.assertStatus(s.request(
+            "GET", "/api/v1/schedules?workflow_id=sch-by-a&limit=1"), 200)
+        self.assertEqual([x["id"] for x in page["items"]], [a2["id"]])
+        self.assertEqual(page["next_cursor"], a2["id"])
+        page = self.assertStatus(s.request(
+            "GET", f"/api/v1/schedules?workflow_id=sch-by-a&limit=1&cursor={a2['id']}"), 200)
+        self.assertEqual([x["id"] for x in page["items"]], [a1["id"]])
+        self.assertIsNone(page["next_cursor"])
+        # A workflow without schedules, or unknown, lists none; empty is every workflow.
+        self.assertEqual(self.assertStatus(
+            s.request("GET", "/api/v1/schedules?workflow_id=no-such-wf"), 200)["items"], [])
+        everything = {x["id"] for x in s.list_all("/api/v1/schedules?workflow_id=")}
+        self.assertTrue({a1["id"], a2["id"], b1["id"]} <= everything)
+        # Another workspace's list of the same workflow id is its own.
+        other = s.create_workspace("sched-by-other")
+        self.assertEqual(self.assertStatus(s.request(
+            "GET", "/api/v1/schedules?workflow_id=sch-by-a", token=other), 200)["items"], [])
+        for query, field in [("workflow_id=Not%20A%20Slug", "workflow_id"),
+                             ("workflow_id=" + "a" * 64, "workflow_id"),
+                             ("workflow=sch-by-a", "workflow"),
+                             ("limit=0", "limit"),
+                             ("cursor=run_01", "cursor")]:
+            with self.subTest(query=query):
+                err = self.assertError(s.request("GET", "/api/v1/schedules?" + query), 400,
+                                       "invalid_request")
+                self.assertEqual(err.get("field"), field, repr(err))
+
+    def test_idempotency_key_answers_the_first_schedule(self):
+        s = self.server
+        s.put_workflow(quick("sch-idem"))
+        body = {"workflow_id": "sch-idem", "cron": "15 4 * * *", "input": {"n": 1}}
+        key = {"Idempotency-Key": "sch-idem-key-1"}
+        first = s.request("POST", "/api/v1/schedules", body, headers=key)
+        created = self.assertStatus(first, 201)
+        self.assertIsNone(first.headers.get("Idempotent-Replayed"))
+        self.assertEqual(first.headers.get("Location"), f"/api/v1/schedules/{created['id']}")
+        # The same request again (keys in another order are the same body): the first
+        # schedule, no second one.
+        again = s.request("POST", "/api/v1/schedules",
+                          {"input": {"n": 1}, "cron": "15 4 * * *", "workflow_id": "sch-idem"},
+                          headers=key)
+        self.assertEqual(self.assertStatus(again, 201)["id"], created["id"])
+        self.assertEqual(again.headers.get("Idempotent-Replayed"), "true")
+        self.assertEqual(len(s.list_all("/api/v1/schedules?workflow_id=sch-idem")), 1)
+        # Another body under the key: 409, nothing made.
+        for other in ({**body, "cron": "16 4 * * *"}, {**body, "input": {"n": 2}}):
+            with self.subTest(body=other):
+                self.assertError(s.request("POST", "/api/v1/schedules", other, headers=key),
+                                 409, "idempotency_conflict")
+        # The workspace's keys are one set: a run's start under it is another request.
+        self.assertError(s.request("POST", "/api/v1/workflows/sch-idem/runs", {"input": {}},
+                                   headers=key), 409, "idempotency_conflict")
+        self.assertEqual(len(s.list_all("/api/v1/schedules?workflow_id=sch-idem")), 1)
+        # A key too long is refused before anything is made.
+        self.assertError(s.request("POST", "/api/v1/schedules", {**body, "cron": "17 4 * * *"},
+                                   headers={"Idempotency-Key": "k" * 256}), 400,
+                         "invalid_request")
+        # Without a key every request makes a schedule.
+        self.create(body)
+        self.assertEqual(len(s.list_all("/api/v1/schedules?workflow_id=sch-idem")), 2)
+        # The first schedule deleted, its key answers 404, not a new schedule.
+        self.assertEqual(s.request("DELETE", f"/api/v1/schedules/{created['id']}").status, 204)
+        self.assertError(s.request("POST", "/api/v1/schedules", body, headers=key), 404,
+                         "not_found")
+        self.assertEqual(len(s.list_all("/api/v1/schedules?workflow_id=sch-idem")), 1)
+
+    def test_put_with_if_match_replaces_only_the_version_it_names(self):
+        s = self.server
+        s.put_workflow(quick("sch-ifm"))
+        created = self.create({"workflow_id": "sch-ifm", "cron": "0 5 * * *"})
+        path = f"/api/v1/schedules/{created['id']}"
+        put = self.assertStatus(s.request("PUT", path, {"cron": "0 6 * * *"},
+                                          headers={"If-Match": f'"{created["version"]}"'}), 200)
+        self.assertEqual(put["cron"], "0 6 * * *")
+        self.assertGreater(put["version"], created["version"])
+        # The version it named is gone: 409 with the version it is at; nothing changes.
+        err = self.assertError(s.request("PUT", path, {"cron": "0 7 * * *"},
+                                         headers={"If-Match": f'"{created["version"]}"'}),
+                               409, "state_changed")
+        self.assertEqual(err["version"], put["version"])
+        self.assertEqual(self.get(created["id"])["cron"], "0 6 * * *")
+        self.assertEqual(self.get(created["id"])["version"], put["version"])
+        err = self.assertError(s.request("PUT", path, {"cron": "0 7 * * *"},
+                                         headers={"If-Match": "yesterday"}), 400,
+                               "invalid_request")
+        self.assertIn("If-Match", err["message"])
+        self.assertEqual(self.get(created["id"])["cron"], "0 6 * * *")
+        # Without If-Match, as before: the schedule as it is now is replaced.
+        self.assertEqual(self.assertStatus(s.request("PUT", path, {"cron": "0 8 * * *"}),
+                                           200)["cron"], "0 8 * * *")
 
     # Firing.
 

@@ -1,5 +1,5 @@
 """Run search (GET /api/v1/runs by version, time, error code, actor, input and output
-fields, combined and paged, and its 400s), starting a run on a chosen workflow version,
+fields, run ids, combined and paged, and its 400s), starting a run on a chosen workflow version,
 and retention of finished runs (GET/PUT /api/v1/retention, deletion by age on the fake
 clock and by count, unfinished runs kept, deleted runs 404)."""
 
@@ -129,6 +129,45 @@ class SearchTest(E2ETestCase):
         page = self.assertStatus(s.api("GET", "/api/v1/runs?" + urlencode(
             {"actor": "token:bob", "limit": 1, "cursor": page["next_cursor"]})), 200)
         self.assertEqual(ids(page["items"]), [self.a2["id"]])
+
+    def test_run_ids_select_exactly_those_runs(self):
+        a1, a2, f1, old = (r["id"] for r in self.mine)
+        self.assertEqual(self.search(run_ids=f"{a1},{f1}"), self.expect([self.a1, self.f1]))
+        self.assertEqual(self.search(run_ids=old), [old])
+        # Combined with the other filters, and paged.
+        self.assertEqual(self.search(run_ids=f"{a1},{a2},{f1}", status="completed"),
+                         self.expect([self.a1, self.a2]))
+        self.assertEqual(self.search(run_ids=f"{a1},{f1}", actor="token:bob"), [])
+        self.assertEqual(self.search(run_ids=f"{a1},{a2},{f1},{old}", limit=1),
+                         self.expect(self.mine))
+        # Only the workspace's runs: another workspace's token finds none of them, and an
+        # id no run has matches nothing.
+        s = self.server
+        other = s.create_workspace("srch-other")
+        page = self.assertStatus(s.api("GET", f"/api/v1/runs?run_ids={a1},{a2}", token=other),
+                                 200)
+        self.assertEqual(page["items"], [])
+        self.assertEqual(self.search(run_ids="run_" + "0" * 26), [])
+        # 500 ids are taken; the one of ours among them is found.
+        many = ",".join(["run_" + f"{i:026d}" for i in range(499)] + [a2])
+        self.assertEqual(self.search(run_ids=many), [a2])
+
+        bad = [
+            "",
+            "nope",
+            f"{a1},",
+            f"{a1}, {a2}",
+            f"{a1};{a2}",
+            a1.lower(),
+            "wf_" + a1[4:],
+            ",".join(["run_" + f"{i:026d}" for i in range(501)]),
+        ]
+        for value in bad:
+            with self.subTest(run_ids=value[:80]):
+                resp = s.api("GET", "/api/v1/runs?" + urlencode({"run_ids": value}))
+                err = self.assertError(resp, 400, "invalid_request")
+                self.assertEqual(err.get("field"), "run_ids", resp)
+                self.assertIn("run_ids", err["message"])
 
     def test_bad_parameters_are_400_naming_the_parameter(self):
         s = self.server

@@ -1,8 +1,8 @@
-// Store conformance: schedules (store/schedule_records.h): create, read, list newest
-// first by workspace, replace and delete as compare-and-sets, the due query, and
-// FireSchedule, which consumes a schedule's ticks and creates its runs in one
-// compare-and-set, so each tick starts at most one run even when two writers race
-// and across a reopen. See store_conformance.h.
+// Store conformance: schedules (store/schedule_records.h): create (once per
+// idempotency key), read, list newest first by workspace (and by workflow), replace and
+// delete as compare-and-sets, the due query, and FireSchedule, which consumes a
+// schedule's ticks and creates its runs in one compare-and-set, so each tick starts at
+// most one run even when two writers race and across a reopen. See store_conformance.h.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -53,15 +53,18 @@ ScheduleFire FireOf(const ScheduleRecord& s, std::vector<RunRecord> runs, int64_
 TEST_P(StoreConformanceTest, SchedulesAreKeptWholeAndListedNewestFirstPerWorkspace) {
   ASSERT_TRUE(store_
                   ->CreateSchedule(MakeSchedule("sch_1"),
-                                   MakeAudit("aud_1", "ws_1", "schedule.create", "sch_1"))
+                                   MakeAudit("aud_1", "ws_1", "schedule.create", "sch_1"),
+                                   std::nullopt)
                   .ok());
   ASSERT_TRUE(store_
                   ->CreateSchedule(MakeSchedule("sch_2"),
-                                   MakeAudit("aud_2", "ws_1", "schedule.create", "sch_2"))
+                                   MakeAudit("aud_2", "ws_1", "schedule.create", "sch_2"),
+                                   std::nullopt)
                   .ok());
   ASSERT_TRUE(store_
                   ->CreateSchedule(MakeSchedule("sch_3", "ws_2"),
-                                   MakeAudit("aud_3", "ws_2", "schedule.create", "sch_3"))
+                                   MakeAudit("aud_3", "ws_2", "schedule.create", "sch_3"),
+                                   std::nullopt)
                   .ok());
   Result<ScheduleRecord> got = store_->GetSchedule("sch_1");
   ASSERT_TRUE(got.ok()) << got.status().message();
@@ -80,16 +83,16 @@ TEST_P(StoreConformanceTest, SchedulesAreKeptWholeAndListedNewestFirstPerWorkspa
   EXPECT_EQ(got->version, 1);
   EXPECT_EQ(store_->GetSchedule("sch_9").status().code(), StatusCode::kNotFound);
 
-  Result<SchedulePage> page = store_->ListSchedules("ws_1", "", 1);
+  Result<SchedulePage> page = store_->ListSchedules("ws_1", "", "", 1);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->items.size(), 1u);
   EXPECT_EQ(page->items[0].id, "sch_2");
   EXPECT_EQ(page->next_cursor, "sch_2");
-  page = store_->ListSchedules("ws_1", page->next_cursor, 1);
+  page = store_->ListSchedules("ws_1", "", page->next_cursor, 1);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->items.size(), 1u);
   EXPECT_EQ(page->items[0].id, "sch_1");
-  page = store_->ListSchedules("ws_1", "sch_1", 10);
+  page = store_->ListSchedules("ws_1", "", "sch_1", 10);
   ASSERT_TRUE(page.ok());
   EXPECT_TRUE(page->items.empty());
   EXPECT_EQ(page->next_cursor, "");
@@ -100,10 +103,98 @@ TEST_P(StoreConformanceTest, SchedulesAreKeptWholeAndListedNewestFirstPerWorkspa
   EXPECT_EQ(got->workspace_id, "ws_2");
 }
 
+TEST_P(StoreConformanceTest, SchedulesAreListedForOneWorkflowWhenAsked) {
+  for (const auto& [id, workflow] : {std::pair{"sch_1", "charge"}, std::pair{"sch_2", "refund"},
+                                     std::pair{"sch_3", "charge"}, std::pair{"sch_4", "charge"}}) {
+    ScheduleRecord s = MakeSchedule(id);
+    s.workflow_id = workflow;
+    ASSERT_TRUE(
+        store_
+            ->CreateSchedule(s, MakeAudit(std::string("aud_") + id, "ws_1", "c", id), std::nullopt)
+            .ok());
+  }
+  ScheduleRecord elsewhere = MakeSchedule("sch_5", "ws_2");  // workflow "charge" of ws_2
+  ASSERT_TRUE(
+      store_->CreateSchedule(elsewhere, MakeAudit("aud_5", "ws_2", "c", "sch_5"), std::nullopt)
+          .ok());
+  auto ids = [](const SchedulePage& page) {
+    std::vector<std::string> out;
+    for (const ScheduleRecord& s : page.items) out.push_back(s.id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  Result<SchedulePage> page = store_->ListSchedules("ws_1", "charge", "", 10);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  EXPECT_EQ(ids(*page), (V{"sch_4", "sch_3", "sch_1"}));
+  EXPECT_EQ(page->next_cursor, "");
+  // Paged: the cursor and the workflow together.
+  page = store_->ListSchedules("ws_1", "charge", "", 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(ids(*page), (V{"sch_4", "sch_3"}));
+  EXPECT_EQ(page->next_cursor, "sch_3");
+  page = store_->ListSchedules("ws_1", "charge", page->next_cursor, 2);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(ids(*page), (V{"sch_1"}));
+  EXPECT_EQ(page->next_cursor, "");
+  page = store_->ListSchedules("ws_1", "refund", "", 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(ids(*page), (V{"sch_2"}));
+  page = store_->ListSchedules("ws_1", "nightly", "", 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(ids(*page), V{});
+  page = store_->ListSchedules("ws_1", "", "", 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(ids(*page), (V{"sch_4", "sch_3", "sch_2", "sch_1"}));
+}
+
+TEST_P(StoreConformanceTest, AnIdempotencyKeyAnswersTheFirstSchedule) {
+  IdempotencyKey key{"k1", "hash-a", kT0 - 1};
+  Result<ScheduleRecord> first =
+      store_->CreateSchedule(MakeSchedule("sch_1"), MakeAudit("aud_1", "ws_1", "c", "sch_1"), key);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->id, "sch_1");
+  ScheduleRecord again = MakeSchedule("sch_2");
+  again.cron = "0 * * * *";
+  Result<ScheduleRecord> repeat =
+      store_->CreateSchedule(again, MakeAudit("aud_2", "ws_1", "c", "sch_2"), key);
+  ASSERT_TRUE(repeat.ok()) << repeat.status().message();
+  EXPECT_EQ(repeat->id, "sch_1");
+  EXPECT_EQ(repeat->cron, "* * * * *");  // the first schedule, as stored
+  EXPECT_EQ(store_->GetSchedule("sch_2").status().code(), StatusCode::kNotFound);
+  // Another request under the key: a conflict, and nothing written.
+  key.request_hash = "hash-b";
+  Result<ScheduleRecord> other =
+      store_->CreateSchedule(MakeSchedule("sch_3"), MakeAudit("aud_3", "ws_1", "c", "sch_3"), key);
+  EXPECT_EQ(other.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(other.status().reason(), "idempotency_conflict");
+  EXPECT_EQ(store_->GetSchedule("sch_3").status().code(), StatusCode::kNotFound);
+  // The same key in another workspace is another key.
+  Result<ScheduleRecord> elsewhere = store_->CreateSchedule(
+      MakeSchedule("sch_4", "ws_2"), MakeAudit("aud_4", "ws_2", "c", "sch_4"), key);
+  ASSERT_TRUE(elsewhere.ok()) << elsewhere.status().message();
+  EXPECT_EQ(elsewhere->id, "sch_4");
+  // Once the first schedule is deleted, a repeat is not found (not a second schedule).
+  ASSERT_TRUE(
+      store_->DeleteSchedule("ws_1", "sch_1", MakeAudit("aud_5", "ws_1", "d", "sch_1")).ok());
+  key.request_hash = "hash-a";
+  Result<ScheduleRecord> gone =
+      store_->CreateSchedule(MakeSchedule("sch_6"), MakeAudit("aud_6", "ws_1", "c", "sch_6"), key);
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetSchedule("sch_6").status().code(), StatusCode::kNotFound);
+  // A key past its window is forgotten: the request makes a schedule of its own.
+  key.expires_before = kT0 + 1;
+  Result<ScheduleRecord> fresh =
+      store_->CreateSchedule(MakeSchedule("sch_7"), MakeAudit("aud_7", "ws_1", "c", "sch_7"), key);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  EXPECT_EQ(fresh->id, "sch_7");
+}
+
 TEST_P(StoreConformanceTest, ScheduleUpdateIsACompareAndSetOnItsVersion) {
   ScheduleRecord s = MakeSchedule("sch_1");
   ASSERT_TRUE(
-      store_->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "schedule.create", "sch_1")).ok());
+      store_
+          ->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "schedule.create", "sch_1"), std::nullopt)
+          .ok());
   s.paused = true;
   s.cron = "0 9 * * MON";
   s.updated_at = kT0 + 5;
@@ -152,7 +243,8 @@ TEST_P(StoreConformanceTest, DueSchedulesAreTheUnpausedOnesWithATickAtOrBeforeNo
   ScheduleRecord future = MakeSchedule("sch_5", "ws_1", kT0 + 10 * kMinute);
   for (const ScheduleRecord& s : {later, early, paused, never, future}) {
     ASSERT_TRUE(
-        store_->CreateSchedule(s, MakeAudit("aud_" + s.id, s.workspace_id, "c", s.id)).ok());
+        store_->CreateSchedule(s, MakeAudit("aud_" + s.id, s.workspace_id, "c", s.id), std::nullopt)
+            .ok());
   }
   Result<std::vector<ScheduleRecord>> due = store_->DueSchedules(kT0 + 2 * kMinute, 10);
   ASSERT_TRUE(due.ok()) << due.status().message();
@@ -169,7 +261,8 @@ TEST_P(StoreConformanceTest, DueSchedulesAreTheUnpausedOnesWithATickAtOrBeforeNo
 
 TEST_P(StoreConformanceTest, FireScheduleConsumesTicksAndCreatesItsRunsInOneCommit) {
   ScheduleRecord s = MakeSchedule("sch_1");
-  ASSERT_TRUE(store_->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "c", "sch_1")).ok());
+  ASSERT_TRUE(
+      store_->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "c", "sch_1"), std::nullopt).ok());
   RunRecord a = NewRun("run_a");
   a.trigger = json{{"kind", "schedule"}, {"schedule_id", "sch_1"}, {"scheduled_at", "x"}};
   RunRecord b = NewRun("run_b");
@@ -200,7 +293,8 @@ TEST_P(StoreConformanceTest, FireScheduleConsumesTicksAndCreatesItsRunsInOneComm
 
 TEST_P(StoreConformanceTest, FireOfAPausedScheduleWritesNothing) {
   ScheduleRecord s = MakeSchedule("sch_1");
-  ASSERT_TRUE(store_->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "c", "sch_1")).ok());
+  ASSERT_TRUE(
+      store_->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "c", "sch_1"), std::nullopt).ok());
   ScheduleRecord paused = s;
   paused.paused = true;
   ASSERT_TRUE(store_->UpdateSchedule(paused, 1, MakeAudit("aud_2", "ws_1", "p", "sch_1")).ok());
@@ -212,7 +306,8 @@ TEST_P(StoreConformanceTest, FireOfAPausedScheduleWritesNothing) {
 
 TEST_P(StoreConformanceTest, RacingFiresOfOneTickStartOneRun) {
   ScheduleRecord s = MakeSchedule("sch_1");
-  ASSERT_TRUE(store_->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "c", "sch_1")).ok());
+  ASSERT_TRUE(
+      store_->CreateSchedule(s, MakeAudit("aud_1", "ws_1", "c", "sch_1"), std::nullopt).ok());
   constexpr int kRacers = 8;
   std::atomic<int> won{0};
   std::atomic<int> lost{0};
@@ -251,7 +346,8 @@ TEST_P(StoreConformanceTest, EarliestScheduleFireIsTheFirstTickOfAnUnpausedSched
   ScheduleRecord early = MakeSchedule("sch_4", "ws_1", kT0 + 2 * kMinute);
   for (const ScheduleRecord& s : {paused, never, later, early}) {
     ASSERT_TRUE(
-        store_->CreateSchedule(s, MakeAudit("aud_" + s.id, s.workspace_id, "c", s.id)).ok());
+        store_->CreateSchedule(s, MakeAudit("aud_" + s.id, s.workspace_id, "c", s.id), std::nullopt)
+            .ok());
   }
   EXPECT_EQ(*store_->EarliestScheduleFire(), kT0 + 2 * kMinute);
 }
@@ -262,8 +358,10 @@ TEST_P(StoreConformanceTest, FiresQueuedTogetherEachCommitOrLoseAlone) {
   for (int i = 0; i < kSchedules; ++i) {
     schedules.push_back(MakeSchedule("sch_" + std::to_string(i)));
     ASSERT_TRUE(store_
-                    ->CreateSchedule(schedules.back(), MakeAudit("aud_" + std::to_string(i), "ws_1",
-                                                                 "c", schedules.back().id))
+                    ->CreateSchedule(
+                        schedules.back(),
+                        MakeAudit("aud_" + std::to_string(i), "ws_1", "c", schedules.back().id),
+                        std::nullopt)
                     .ok());
   }
   // Every other fire is stale (a version another look already moved): it alone loses.

@@ -1,7 +1,7 @@
 // Store conformance: run search (the filters of ListRuns by version, time, error code,
-// actor and input/output fields, combined and paged) and retention (its settings, and
-// DeleteExpiredRuns by age and count with every row of a deleted run, sparing
-// unfinished runs and the runs tied to them). See store_conformance.h.
+// actor, input/output fields and run ids, combined and paged) and retention (its
+// settings, and DeleteExpiredRuns by age and count with every row of a deleted run,
+// sparing unfinished runs and the runs tied to them). See store_conformance.h.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -202,6 +202,45 @@ TEST_P(StoreConformanceTest, ListRunsFieldFiltersHoldForLaterOutputsAndRunsOverT
     f.cursor = page->next_cursor;
   } while (!f.cursor.empty() && paged.size() < 5);
   EXPECT_EQ(paged, (V{"run_4", "run_3", "run_2"}));
+}
+
+TEST_P(StoreConformanceTest, ListRunsByRunIdsAnswersExactlyThoseOfTheWorkspace) {
+  for (const char* id : {"run_1", "run_2", "run_3"}) {
+    ASSERT_TRUE(store_->CreateRun(NewRun(id), std::nullopt).ok());
+  }
+  ASSERT_TRUE(store_->CreateRun(NewRun("run_4", "ws_2"), std::nullopt).ok());
+  using V = std::vector<std::string>;
+  RunFilter f;
+  // Another workspace's run and an id no run has are not answered; order is the list's.
+  f.run_ids = V{"run_1", "run_4", "run_9", "run_3"};
+  EXPECT_EQ(Ids(*store_, f), (V{"run_3", "run_1"}));
+  EXPECT_EQ(Ids(*store_, f, "ws_2"), (V{"run_4"}));
+  f.run_ids = V{"run_2"};
+  EXPECT_EQ(Ids(*store_, f), (V{"run_2"}));
+  f.run_ids = V{};
+  EXPECT_EQ(Ids(*store_, f), V{});
+  // Combined with the other filters and paged.
+  f.run_ids = V{"run_1", "run_2", "run_3"};
+  f.statuses = std::vector<RunStatus>{RunStatus::kPending};
+  f.limit = 2;
+  Result<RunPage> first = store_->ListRuns("ws_1", f);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_EQ(first->items.size(), 2u);
+  EXPECT_EQ(first->next_cursor, "run_2");
+  f.cursor = first->next_cursor;
+  EXPECT_EQ(Ids(*store_, f), (V{"run_1"}));
+  f = {};
+  f.run_ids = V{"run_1"};
+  f.statuses = std::vector<RunStatus>{RunStatus::kCompleted};
+  EXPECT_EQ(Ids(*store_, f), V{});
+  // A long list (the most the API takes), whose one match is its last id.
+  f = {};
+  f.run_ids = V{};
+  for (int i = 0; i < 499; ++i) {
+    f.run_ids->push_back("run_x" + std::to_string(i));
+  }
+  f.run_ids->push_back("run_2");
+  EXPECT_EQ(Ids(*store_, f), (V{"run_2"}));
 }
 
 TEST_P(StoreConformanceTest, RetentionSettingsReadBackPerWorkspace) {

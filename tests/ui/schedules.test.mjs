@@ -3,8 +3,10 @@
 // the list, on its page (the next five fire times, as the API gives them) and on its
 // workflow's page; the server's 400 shows beside the field it names (cron, time zone,
 // input, workflow) and nothing is stored; pause and resume from the list; delete after a
-// confirmation (Keep schedule and Escape keep it); a tick that fires shows as the last
-// tick and its run; a viewer and an operator read without a button.
+// confirmation (Keep schedule and Escape keep it); an admin edits one on its page (the
+// server's 400 beside the field, then the new next fire times; an edit of a schedule
+// changed meanwhile is refused); a tick that fires shows as the last tick and its run; a
+// viewer and an operator read without a button.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { newPage, quickWorkflow, runUrl, setup, signIn, toast, waitFor } from './harness.mjs';
@@ -265,6 +267,90 @@ test('delete asks first; Keep schedule and Escape keep it', async () => {
   await page.context().close();
 });
 
+test("an admin edits a schedule on its page: the API's error beside the field, then the new next fire times", async () => {
+  const created = await createSchedule({ workflow_id: 'sync-crm', cron: '0 9 * * *', input: { region: 'eu' }, overlap: 'allow' });
+  const page = await pageAs('admin');
+  await page.goto(`/default/schedules/${created.id}`);
+  const nextTimes = page.getByRole('region', { name: 'Next fire times' });
+  const shownTimes = () => nextTimes.locator('time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime')));
+  await nextTimes.locator('li').nth(4).waitFor();
+  assert.deepEqual(await shownTimes(), created.next_fire_times);
+
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit schedule' });
+  await dialog.waitFor();
+  // Filled with the schedule; its workflow is shown, not chosen.
+  assert.equal(await dialog.getByLabel('Cron').inputValue(), '0 9 * * *');
+  assert.equal(await dialog.getByLabel('Time zone').inputValue(), 'UTC');
+  assert.deepEqual(JSON.parse(await dialog.getByLabel('Input (JSON)').inputValue()), { region: 'eu' });
+  assert.equal(await dialog.getByLabel('Overlap').inputValue(), 'allow');
+  assert.equal(await dialog.getByLabel('Catch-up', { exact: true }).inputValue(), 'latest');
+  assert.equal(await dialog.getByLabel('Max catch-up').inputValue(), '100');
+  assert.equal(await dialog.locator('select#schedule-workflow-id').count(), 0);
+  await dialog.getByText('sync-crm').waitFor();
+
+  // A cron out of range: the server's own message beside Cron, and nothing changes.
+  await dialog.getByLabel('Cron').fill('0 25 * * *');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await toast(page, 'Failed to save schedule').waitFor();
+  const refused = await env.server.api('PUT', `/api/v1/schedules/${created.id}`, { cron: '0 25 * * *' });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.json.error.field, 'cron');
+  const cronError = dialog.locator('#schedule-cron-error');
+  await cronError.waitFor();
+  assert.equal(await cronError.innerText(), refused.json.error.message);
+  assert.equal(await dialog.getByLabel('Cron').getAttribute('aria-invalid'), 'true');
+  const unchanged = await env.server.ok('GET', `/api/v1/schedules/${created.id}`);
+  assert.equal(unchanged.cron, '0 9 * * *');
+  assert.equal(unchanged.version, created.version);
+
+  // A good cron and another zone: saved, and the page shows the new next fire times.
+  await dialog.getByLabel('Cron').fill('*/20 * * * *');
+  await dialog.getByLabel('Time zone').fill('Asia/Tokyo');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await toast(page, 'Schedule saved').waitFor();
+  await dialog.waitFor({ state: 'detached' });
+  const saved = await env.server.ok('GET', `/api/v1/schedules/${created.id}`);
+  assert.equal(saved.cron, '*/20 * * * *');
+  assert.equal(saved.timezone, 'Asia/Tokyo');
+  assert.deepEqual(saved.input, { region: 'eu' });
+  assert.equal(saved.overlap, 'allow');
+  assert.ok(saved.version > created.version);
+  assert.notDeepEqual(saved.next_fire_times, created.next_fire_times);
+  for (const at of saved.next_fire_times) {
+    assert.equal(new Date(at).getUTCMinutes() % 20, 0, at);
+  }
+  await waitFor(async () => JSON.stringify(await shownTimes()) === JSON.stringify(saved.next_fire_times), {
+    desc: 'the new next fire times on the page',
+  });
+  for (const text of await nextTimes.locator('li').allInnerTexts()) {
+    assert.match(text, /:(00|20|40) Asia\/Tokyo$/);
+  }
+  await page.getByRole('region', { name: 'Overview' }).getByText('*/20 * * * *').waitFor();
+  assert.deepEqual(page.pageErrors, []);
+  await page.context().close();
+});
+
+test('an edit of a schedule changed meanwhile overwrites nothing and says so', async () => {
+  const created = await createSchedule({ workflow_id: 'sync-crm', cron: '0 9 * * *' });
+  const page = await pageAs('admin');
+  await page.goto(`/default/schedules/${created.id}`);
+  await page.getByRole('region', { name: 'Next fire times' }).locator('li').nth(4).waitFor();
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit schedule' });
+  await dialog.waitFor();
+  // Someone else changes it while the form is open.
+  await env.server.ok('PUT', `/api/v1/schedules/${created.id}`, { cron: '0 10 * * *' });
+  await dialog.getByLabel('Cron').fill('0 11 * * *');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await toast(page, 'Failed to save schedule').waitFor();
+  await dialog.getByRole('alert').getByText(`changed since version ${created.version}`, { exact: false }).waitFor();
+  assert.equal((await env.server.ok('GET', `/api/v1/schedules/${created.id}`)).cron, '0 10 * * *');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  await page.context().close();
+});
+
 test('a tick that fires shows as the last tick fired and its run', async () => {
   const created = await createSchedule({ workflow_id: 'nightly-report', cron: '* * * * *', input: { tick: true } });
   await env.server.advanceClock(61_000);
@@ -300,7 +386,7 @@ test('a viewer and an operator read schedules without a button', async () => {
 
     await page.goto(`/default/schedules/${created.id}`);
     await page.getByRole('region', { name: 'Next fire times' }).locator('li').nth(4).waitFor();
-    assert.equal(await page.locator('main').getByRole('button', { name: /Pause|Resume|Delete/ }).count(), 0, role);
+    assert.equal(await page.locator('main').getByRole('button', { name: /Edit|Pause|Resume|Delete/ }).count(), 0, role);
 
     await page.goto('/default/workflows/nightly-report');
     await page.getByRole('region', { name: 'Schedules' }).locator(`li[data-schedule-id="${created.id}"]`).waitFor();

@@ -1,11 +1,12 @@
 // Writes docs/screenshots/*.png from a real server and Chromium: `make screenshots` (or
-// `npm run screenshots` in web/). The runs list, a paused run, the cancel dialog, the
-// approvals inbox, a run awaiting approval, a form with a field error, the bell open;
+// `npm run screenshots` in web/). The runs list (and two of its runs ticked), a paused
+// run, the cancel dialog, the approvals inbox, a run awaiting approval, a form with a field error, the bell open;
 // then workflows paused for safety (throughput on the workflow's page, spend on a run's
 // page) and the billing page near its cap; then, with connections in error (so the red banner shows on those alone), the banner,
 // the connections page, a connection's page and a run held for reauth; then, on a server
 // of its own with a fake clock (so a tick fires when the script says), the schedules, a
-// schedule's page and the New schedule form with the server's error at the cron field.
+// schedule's page, its Edit form, and the New schedule form with the server's error at
+// the cron field.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, newPage, runUrl, setup, signIn, toast, waitFor as waitUntil } from './harness.mjs';
@@ -88,6 +89,12 @@ try {
   await page.goto('/default/monitoring/workflow-runs');
   await page.locator(`tr[data-run-id="${done.id}"]`).waitFor();
   await page.screenshot({ path: path.join(OUT, 'runs-list.png') });
+  for (const run of [failed, waiting]) {
+    await page.getByRole('checkbox', { name: `Select ${run.id}` }).check();
+  }
+  await page.getByRole('group', { name: 'Bulk actions' }).getByText('2 runs selected:').waitFor();
+  await page.locator('body').evaluate(() => document.activeElement?.blur());
+  await page.screenshot({ path: path.join(OUT, 'runs-selected.png') });
 
   await page.goto(runUrl(running.id));
   await page.getByRole('button', { name: 'Cancel' }).click();
@@ -231,6 +238,11 @@ async function scheduleScreenshots() {
     await page.goto(`/default/schedules/${nightly.id}`);
     await page.getByRole('region', { name: 'Next fire times' }).locator('li').nth(4).waitFor();
     await page.screenshot({ path: path.join(OUT, 'schedule.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit schedule' });
+    await edit.getByLabel('Cron').fill('0 6 * * MON-FRI');
+    await page.screenshot({ path: path.join(OUT, 'schedule-edit.png') });
+    await page.keyboard.press('Escape');
 
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto('/default/schedules?new=nightly-report');

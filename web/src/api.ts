@@ -30,6 +30,10 @@ export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', '
 // timer, event, child or agent comes): pages showing such a run poll it.
 export const MOVING_STATUSES: readonly RunStatus[] = ['pending', 'running', 'waiting'];
 
+// A bulk operation's filter: the run list's parameters (docs/bulk.md), `run_ids` (the
+// runs themselves, up to 500) as an array.
+export type BulkFilter = Record<string, string> | { run_ids: string[] };
+
 export interface BulkPreview {
   count: number;
   sample: string[];
@@ -379,6 +383,9 @@ export interface ScheduleCreate {
   max_catch_up?: number | string;
 }
 
+// The body of PUT /api/v1/schedules/{id}: the fields it carries replace the stored ones.
+export type ScheduleUpdate = Partial<Omit<ScheduleCreate, 'workflow_id'>>;
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -491,6 +498,7 @@ export const api = {
     wait_kind?: string;
     q?: string;
     parent_run_id?: string;
+    run_ids?: string;
     limit?: number;
     cursor?: string;
   }) => request<Page<Run>>('GET', '/api/v1/runs' + query(filters)),
@@ -506,9 +514,9 @@ export const api = {
   replayRun: (id: string, body?: { from_step?: string }) =>
     request<Run>('POST', `/api/v1/runs/${enc(id)}/replay`, body ? { body } : undefined),
   // Bulk controls: `filter` is the run list's query as an object (docs/bulk.md).
-  previewBulk: (filter: Record<string, string>, action: BulkAction) =>
+  previewBulk: (filter: BulkFilter, action: BulkAction) =>
     request<BulkPreview>('POST', '/api/v1/runs/bulk', { body: { filter, action, preview: true } }),
-  startBulk: (filter: Record<string, string>, action: BulkAction, reason: string) =>
+  startBulk: (filter: BulkFilter, action: BulkAction, reason: string) =>
     request<{ operation: Operation }>('POST', '/api/v1/runs/bulk', {
       body: reason ? { filter, action, reason } : { filter, action },
     }),
@@ -523,10 +531,14 @@ export const api = {
   resumeWorkflow: (wf: string) =>
     request<Workflow>('POST', `/api/v1/workflows/${enc(wf)}/resume`),
 
-  listSchedules: (filters: { limit?: number; cursor?: string }) =>
+  listSchedules: (filters: { workflow_id?: string; limit?: number; cursor?: string }) =>
     request<Page<Schedule>>('GET', '/api/v1/schedules' + query(filters)),
   getSchedule: (id: string) => request<Schedule>('GET', `/api/v1/schedules/${enc(id)}`),
   createSchedule: (body: ScheduleCreate) => request<Schedule>('POST', '/api/v1/schedules', { body }),
+  // `version` is the schedule's as the form read it: one that changed since is refused
+  // with 409 state_changed instead of overwritten.
+  updateSchedule: (id: string, body: ScheduleUpdate, version: number) =>
+    request<Schedule>('PUT', `/api/v1/schedules/${enc(id)}`, { body, headers: { 'If-Match': `"${version}"` } }),
   setSchedulePaused: (id: string, paused: boolean) =>
     request<Schedule>('POST', `/api/v1/schedules/${enc(id)}/${paused ? 'pause' : 'resume'}`),
   deleteSchedule: (id: string) => request<void>('DELETE', `/api/v1/schedules/${enc(id)}`),

@@ -1,6 +1,6 @@
 // What several pages say about schedules: a schedule's page, a fire time as the
 // schedule's own zone reads it, the words for its policies, and the schedules of one
-// workflow (the API lists a workspace's schedules, not a workflow's).
+// workflow.
 import { api, type Schedule, type ScheduleCatchUp, type ScheduleOverlap, type Session } from './api';
 import { wsPath } from './session';
 
@@ -53,18 +53,17 @@ export const CATCH_UP_TEXT: Record<ScheduleCatchUp, string> = {
   all: 'All: every missed tick fires (up to the maximum)',
 };
 
-// Pages of the whole list read for one workflow's schedules, at most (500 each).
+// Pages of one workflow's schedules read, at most (500 each).
 const MAX_PAGES = 10;
 const PAGE_SIZE = 500;
 
-// The schedules of `workflowId`, newest first, from the first MAX_PAGES pages of the
-// workspace's list.
+// The schedules of `workflowId`, newest first (the first MAX_PAGES pages of them).
 export async function workflowSchedules(workflowId: string): Promise<Schedule[]> {
   const found: Schedule[] = [];
   let cursor: string | undefined;
   for (let i = 0; i < MAX_PAGES; i++) {
-    const page = await api.listSchedules({ limit: PAGE_SIZE, cursor });
-    found.push(...page.items.filter((s) => s.workflow_id === workflowId));
+    const page = await api.listSchedules({ workflow_id: workflowId, limit: PAGE_SIZE, cursor });
+    found.push(...page.items);
     if (!page.next_cursor) {
       break;
     }

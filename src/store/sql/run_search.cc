@@ -87,6 +87,19 @@ void AppendRunSelection(RunQuery& query, const Dialect& dialect, const std::stri
     // `parent_run_id != ''` lets SQLite use the partial index runs_by_parent.
     query.Where("parent_run_id = " + query.Param(*f.parent_run_id) + " AND parent_run_id != ''");
   }
+  if (f.run_ids) {
+    // The list is padded to a power of two with its last id, so that the statements a
+    // connection prepares and caches come in a few sizes, not one per count. An empty
+    // list matches no run (and `IN ()` is no SQL PostgreSQL takes).
+    const std::vector<std::string>& run_ids = *f.run_ids;
+    size_t padded = 1;
+    while (padded < run_ids.size()) padded *= 2;
+    std::string ids;
+    for (size_t i = 0; i < padded && !run_ids.empty(); ++i) {
+      ids += (ids.empty() ? "" : ", ") + query.Param(run_ids[std::min(i, run_ids.size() - 1)]);
+    }
+    query.Where(ids.empty() ? "1 = 0" : "id IN (" + ids + ")");
+  }
   AddTimeRange(query, "created_at", f.created_after, f.created_before);
   if (f.finished_after || f.finished_before) {
     AddTimeRange(query, "finished_at", f.finished_after, f.finished_before);

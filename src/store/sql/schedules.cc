@@ -67,8 +67,32 @@ Status ScheduleChanged() {
 
 }  // namespace
 
-Status SqlStore::CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit) {
-  return WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+Result<ScheduleRecord> SqlStore::CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit,
+                                                const std::optional<IdempotencyKey>& key) {
+  ScheduleRecord created = s;
+  Status status = WriteSync([&](Connection& db, std::vector<std::string>&) -> Status {
+    if (key) {
+      Result<std::optional<std::string>> existing = sql::FindIdempotent(db, s.workspace_id, *key);
+      if (!existing.ok()) {
+        return existing.status();
+      }
+      if (*existing) {
+        Result<ScheduleRecord> first = SelectSchedule(db, **existing);
+        if (!first.ok() && first.status().code() == StatusCode::kNotFound) {
+          return NotFound("schedule " + **existing +
+                          ", made under this Idempotency-Key, was deleted since");
+        }
+        if (!first.ok()) {
+          return first.status();
+        }
+        created = std::move(first).value();
+        return Status::Ok();
+      }
+      if (Status kept = sql::KeepIdempotent(db, s.workspace_id, *key, s.id, s.created_at);
+          !kept.ok()) {
+        return kept;
+      }
+    }
     Status inserted = sql::Exec(db,
                                 std::string("INSERT INTO schedules(") + kScheduleColumns +
                                     ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
@@ -76,6 +100,10 @@ Status SqlStore::CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit
                                 [&](Statement& q) { BindSchedule(q, s); });
     return inserted.ok() ? sql::InsertAudit(db, audit) : inserted;
   });
+  if (!status.ok()) {
+    return status;
+  }
+  return created;
 }
 
 Result<ScheduleRecord> SqlStore::GetSchedule(const std::string& id) {
@@ -83,10 +111,13 @@ Result<ScheduleRecord> SqlStore::GetSchedule(const std::string& id) {
 }
 
 Result<SchedulePage> SqlStore::ListSchedules(const std::string& workspace_id,
+                                             const std::string& workflow_id,
                                              const std::string& cursor, int limit) {
   std::string sql =
       std::string("SELECT ") + kScheduleColumns + " FROM schedules WHERE workspace_id = ?1";
   if (!cursor.empty()) sql += " AND id < ?2";
+  // No index of its own: a workspace's schedules are few, walked by schedules_by_workspace.
+  if (!workflow_id.empty()) sql += " AND workflow_id = ?4";
   sql += " ORDER BY id DESC LIMIT ?3";
   Result<std::vector<ScheduleRecord>> rows = Read([&](Connection& db) {
     return sql::QueryAll<ScheduleRecord>(
@@ -95,6 +126,7 @@ Result<SchedulePage> SqlStore::ListSchedules(const std::string& workspace_id,
           q.Bind(1, workspace_id);
           if (!cursor.empty()) q.Bind(2, cursor);
           q.Bind(3, limit + 1);
+          if (!workflow_id.empty()) q.Bind(4, workflow_id);
         },
         ReadSchedule);
   });

@@ -87,9 +87,11 @@ class SqlStore : public Store, public OperationStore {
                                                         int limit) override;
   Result<OperationRecord> RecordOperationProgress(const OperationProgress& p) override;
 
-  Status CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit) override;
+  Result<ScheduleRecord> CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit,
+                                        const std::optional<IdempotencyKey>& key) override;
   Result<ScheduleRecord> GetSchedule(const std::string& id) override;
-  Result<SchedulePage> ListSchedules(const std::string& workspace_id, const std::string& cursor,
+  Result<SchedulePage> ListSchedules(const std::string& workspace_id,
+                                     const std::string& workflow_id, const std::string& cursor,
                                      int limit) override;
   Result<ScheduleRecord> UpdateSchedule(const ScheduleRecord& s, int64_t expected_version,
                                         const AuditEntry& audit) override;

@@ -5,7 +5,13 @@ import type { ComponentChildren } from 'preact';
 import type { ApiError } from '../api';
 
 export interface Column<T> {
+  // The column's name (and key).
   header: string;
+  // What its header cell shows instead of the name (a control such as a select-all box,
+  // which then carries the name as its label).
+  headerCell?: ComponentChildren;
+  // A class of its cells, header included.
+  class?: string;
   // Left out at a phone's width.
   hideNarrow?: boolean;
   cell: (row: T) => ComponentChildren;
@@ -25,7 +31,7 @@ export function ListTable<T>(props: {
   rowAttributes?: (row: T) => Record<string, string>;
 }) {
   const { rows, columns } = props;
-  const narrow = (c: Column<T>) => (c.hideNarrow ? 'hide-narrow' : undefined);
+  const cellClass = (c: Column<T>) => [c.class, c.hideNarrow && 'hide-narrow'].filter(Boolean).join(' ') || undefined;
   return (
     <>
       {props.error && (
@@ -42,8 +48,8 @@ export function ListTable<T>(props: {
             <thead>
               <tr>
                 {columns.map((c) => (
-                  <th scope="col" class={narrow(c)} key={c.header}>
-                    {c.header}
+                  <th scope="col" class={cellClass(c)} key={c.header}>
+                    {c.headerCell ?? c.header}
                   </th>
                 ))}
               </tr>
@@ -52,7 +58,7 @@ export function ListTable<T>(props: {
               {rows.map((row) => (
                 <tr key={props.rowKey(row)} {...props.rowAttributes?.(row)}>
                   {columns.map((c) => (
-                    <td class={narrow(c)} key={c.header}>
+                    <td class={cellClass(c)} key={c.header}>
                       {c.cell(row)}
                     </td>
                   ))}

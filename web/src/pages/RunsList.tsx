@@ -1,8 +1,10 @@
 // Runs list (/{ws}/monitoring/workflow-runs): status chips, workflow filter, search by
-// run id, cursor pages, refreshed live; for operators, bulk actions on every run the
-// filters match (BulkActions). The filters live in the URL (list.ts) so a
-// filtered view can be bookmarked and shared.
-import { useEffect, useRef } from 'preact/hooks';
+// run id, cursor pages, refreshed live; for operators, a checkbox on each row (and one
+// for the whole page) and bulk actions on the runs ticked, or on every run the filters
+// match when none is (BulkActions). The filters live in the URL (list.ts) so a
+// filtered view can be bookmarked and shared; the selection is of runs on the page shown
+// (a run that leaves it, by a refresh or another page, leaves the selection).
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, canControl, type Run } from '../api';
 import { RunStatusBadge } from '../components/Badge';
 import { FilterChips } from '../components/Chips';
@@ -65,6 +67,37 @@ export function RunsList() {
   const page = runs.data;
 
   const controls = canControl(useSession().role);
+  const [selected, setSelected] = useState<string[]>([]);
+  const pageIds = page?.items.map((r) => r.id) ?? [];
+  const pageKey = pageIds.join(',');
+  useEffect(() => {
+    const shown = new Set(pageKey.split(','));
+    setSelected((s) => (s.every((id) => shown.has(id)) ? s : s.filter((id) => shown.has(id))));
+  }, [pageKey]);
+  const toggle = (id: string, on: boolean) =>
+    setSelected((s) => (on ? (s.includes(id) ? s : [...s, id]) : s.filter((x) => x !== id)));
+  const allOnPage = pageIds.length > 0 && pageIds.every((id) => selected.includes(id));
+  const selectColumn: Column<Run> = {
+    header: 'Select',
+    class: 'runs-table__select',
+    headerCell: (
+      <input
+        type="checkbox"
+        aria-label="Select all runs on this page"
+        checked={allOnPage}
+        indeterminate={selected.length > 0 && !allOnPage}
+        onChange={(e) => setSelected((e.target as HTMLInputElement).checked ? pageIds : [])}
+      />
+    ),
+    cell: (r) => (
+      <input
+        type="checkbox"
+        aria-label={`Select ${r.id}`}
+        checked={selected.includes(r.id)}
+        onChange={(e) => toggle(r.id, (e.target as HTMLInputElement).checked)}
+      />
+    ),
+  };
   // The list's filters, as a bulk operation's (its page aside).
   const bulkFilter = Object.fromEntries(
     (['status', 'pause_reason', 'workflow_id', 'q'] as const)
@@ -97,7 +130,7 @@ export function RunsList() {
         </div>
       </div>
 
-      {controls && <BulkActions filter={bulkFilter} />}
+      {controls && <BulkActions filter={bulkFilter} selected={selected} onClearSelection={() => setSelected([])} />}
 
       <ListTable
         noun="runs"
@@ -106,9 +139,9 @@ export function RunsList() {
         empty="No workflow runs match these filters."
         caption="Workflow runs, newest first"
         class="runs-table"
-        columns={RUN_COLUMNS}
+        columns={controls ? [selectColumn, ...RUN_COLUMNS] : RUN_COLUMNS}
         rowKey={(r) => r.id}
-        rowAttributes={(r) => ({ 'data-run-id': r.id })}
+        rowAttributes={(r) => ({ 'data-run-id': r.id, ...(selected.includes(r.id) ? { 'data-selected': 'true' } : {}) })}
       />
       <Pager onNewer={newer} onOlder={page?.next_cursor ? () => older(page.next_cursor!) : undefined} />
     </section>

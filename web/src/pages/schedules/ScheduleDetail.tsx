@@ -1,7 +1,8 @@
-// One schedule (/{ws}/schedules/{id}): its state, an admin's Pause / Resume / Delete,
-// the overview (workflow, cron and zone, policies, the last tick fired and its run), the
-// next five fire times and the input of the runs it starts. Reloads every 10 s.
-import { useEffect } from 'preact/hooks';
+// One schedule (/{ws}/schedules/{id}): its state, an admin's Edit (a form of its cron,
+// zone, input and policies) and Pause / Resume / Delete, the overview (workflow, cron and
+// zone, policies, the last tick fired and its run), the next five fire times and the
+// input of the runs it starts. Reloads every 10 s.
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api';
 import { Breadcrumb } from '../../components/Breadcrumb';
 import { RefreshIcon } from '../../components/Icons';
@@ -15,6 +16,7 @@ import { navigate } from '../../router';
 import { CATCH_UP_TEXT, OVERLAP_TEXT, schedulesPath } from '../../schedules';
 import { useSession } from '../../session';
 import { ScheduleControls } from './ScheduleControls';
+import { EditScheduleDialog } from './ScheduleFormDialog';
 import { CronText, FireTime, ScheduleStateBadge } from './ScheduleParts';
 
 export function ScheduleDetail(props: { scheduleId: string }) {
@@ -22,6 +24,8 @@ export function ScheduleDetail(props: { scheduleId: string }) {
   const session = useSession();
   const resource = useResource(() => api.getSchedule(scheduleId), [scheduleId], { poll: true });
   const schedule = resource.data;
+  // The schedule as the Edit form was opened on (its version is what the save names).
+  const [editing, setEditing] = useState<typeof schedule | null>(null);
 
   useEffect(() => {
     document.title = `${scheduleId} · Stepwell`;
@@ -54,6 +58,11 @@ export function ScheduleDetail(props: { scheduleId: string }) {
         </div>
         <div class="actions">
           {session.role === 'admin' && (
+            <button type="button" class="button" onClick={() => setEditing(schedule)}>
+              Edit
+            </button>
+          )}
+          {session.role === 'admin' && (
             <ScheduleControls
               schedule={schedule}
               onChanged={(updated) => resource.set(() => updated)}
@@ -69,6 +78,16 @@ export function ScheduleDetail(props: { scheduleId: string }) {
         <p class="banner banner--error" role="alert">
           Could not reload the schedule: {resource.error.message}
         </p>
+      )}
+      {editing && (
+        <EditScheduleDialog
+          schedule={editing}
+          onClose={() => setEditing(null)}
+          onSaved={(saved) => {
+            setEditing(null);
+            resource.set(() => saved);
+          }}
+        />
       )}
       <section class="card" aria-labelledby="schedule-overview-title">
         <h2 id="schedule-overview-title">Overview</h2>

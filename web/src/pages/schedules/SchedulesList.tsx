@@ -15,7 +15,7 @@ import { useResource } from '../../resource';
 import { navigate, onLinkClick, useLocation } from '../../router';
 import { schedulePath } from '../../schedules';
 import { useSession } from '../../session';
-import { NewScheduleDialog } from './NewScheduleDialog';
+import { NewScheduleDialog } from './ScheduleFormDialog';
 import { CronText, FireTime, ScheduleStateBadge } from './ScheduleParts';
 import { ScheduleControls } from './ScheduleControls';
 

@@ -1,11 +1,12 @@
-// The admin's "New schedule" form, in a modal dialog: the workflow (from the workflows
-// list), the cron expression, the time zone, the input as JSON, the overlap and catch-up
-// policies and the most missed ticks to catch up. The server's check is the only one: an
-// input that is not JSON and a maximum that is not an integer are sent as typed, and a
-// 400's message shows beside the field it names (`cron`, `timezone`, …; else above the
-// fields).
+// An admin's schedule form, in a modal dialog: "New schedule" (NewScheduleDialog) and
+// "Edit schedule" (EditScheduleDialog). The workflow (from the workflows list; shown, not
+// chosen, in an edit), the cron expression, the time zone, the input as JSON, the overlap
+// and catch-up policies and the most missed ticks to catch up. The server's check is the
+// only one: an input that is not JSON and a maximum that is not an integer are sent as
+// typed, and an error's message shows beside the field it names (`cron`, `timezone`, …;
+// else above the fields, as a 409 of an edit whose schedule changed meanwhile).
 import { useEffect, useState } from 'preact/hooks';
-import { api, asApiError, type Schedule, type ScheduleCreate } from '../../api';
+import { api, asApiError, type Schedule, type ScheduleCreate, type ScheduleUpdate } from '../../api';
 import { Dialog } from '../../components/Dialog';
 import { showToast } from '../../components/Toasts';
 import { useResource } from '../../resource';
@@ -40,7 +41,7 @@ const fieldId = (field: keyof Values) => `schedule-${field.replace(/_/g, '-')}`;
 
 // What the form sends: the input parsed as JSON when it parses (else the text, which the
 // server refuses as not an object), the maximum as a number when it is an integer.
-function body(v: Values): ScheduleCreate {
+function body(v: Values): ScheduleCreate & ScheduleUpdate {
   let input: unknown = {};
   if (v.input.trim() !== '') {
     try {
@@ -62,16 +63,95 @@ function body(v: Values): ScheduleCreate {
 }
 
 export function NewScheduleDialog(props: { workflowId: string; onClose: () => void; onCreated: (schedule: Schedule) => void }) {
-  const workflows = useResource(() => api.listWorkflows(), []).data?.items;
-  const [values, setValues] = useState<Values>({
-    workflow_id: props.workflowId,
-    cron: '',
-    timezone: 'UTC',
-    input: '{}',
-    overlap: 'skip',
-    catch_up: 'latest',
-    max_catch_up: '100',
-  });
+  return (
+    <ScheduleFormDialog
+      title="New schedule"
+      initial={{
+        workflow_id: props.workflowId,
+        cron: '',
+        timezone: 'UTC',
+        input: '{}',
+        overlap: 'skip',
+        catch_up: 'latest',
+        max_catch_up: '100',
+      }}
+      submitLabel="Create schedule"
+      busyLabel="Creating…"
+      succeeded="Schedule created"
+      failed="Failed to create schedule"
+      submit={(b) => api.createSchedule(b)}
+      onClose={props.onClose}
+      onDone={props.onCreated}
+    />
+  );
+}
+
+// The schedule's values in the form: its input as indented JSON.
+function scheduleValues(s: Schedule): Values {
+  return {
+    workflow_id: s.workflow_id,
+    cron: s.cron,
+    timezone: s.timezone,
+    input: JSON.stringify(s.input ?? {}, null, 2),
+    overlap: s.overlap,
+    catch_up: s.catch_up,
+    max_catch_up: String(s.max_catch_up),
+  };
+}
+
+// Sends PUT /api/v1/schedules/{id} with If-Match of the version the form was opened on:
+// a schedule that changed meanwhile is not overwritten (the 409's message shows).
+export function EditScheduleDialog(props: { schedule: Schedule; onClose: () => void; onSaved: (schedule: Schedule) => void }) {
+  const { schedule } = props;
+  return (
+    <ScheduleFormDialog
+      title="Edit schedule"
+      initial={scheduleValues(schedule)}
+      fixedWorkflow
+      submitLabel="Save changes"
+      busyLabel="Saving…"
+      succeeded="Schedule saved"
+      failed="Failed to save schedule"
+      submit={(b) =>
+        api.updateSchedule(
+          schedule.id,
+          {
+            cron: b.cron,
+            timezone: b.timezone,
+            input: b.input,
+            overlap: b.overlap,
+            catch_up: b.catch_up,
+            ...(b.max_catch_up === undefined ? {} : { max_catch_up: b.max_catch_up }),
+          },
+          schedule.version,
+        )
+      }
+      onClose={props.onClose}
+      onDone={props.onSaved}
+    />
+  );
+}
+
+function ScheduleFormDialog(props: {
+  title: string;
+  initial: Values;
+  // An edit's: the workflow is shown, not chosen (nor sent).
+  fixedWorkflow?: boolean;
+  submitLabel: string;
+  busyLabel: string;
+  // The toasts' titles.
+  succeeded: string;
+  failed: string;
+  submit: (body: ScheduleCreate & ScheduleUpdate) => Promise<Schedule>;
+  onClose: () => void;
+  onDone: (schedule: Schedule) => void;
+}) {
+  const fixedWorkflow = props.fixedWorkflow ?? false;
+  const workflows = useResource(
+    () => (fixedWorkflow ? Promise.resolve(null) : api.listWorkflows()),
+    [fixedWorkflow],
+  ).data?.items;
+  const [values, setValues] = useState<Values>(props.initial);
   const [busy, setBusy] = useState(false);
   // The server's refusal: the field it names (null: the form as a whole) and why.
   const [error, setError] = useState<{ field: keyof Values | null; message: string } | null>(null);
@@ -79,19 +159,19 @@ export function NewScheduleDialog(props: { workflowId: string; onClose: () => vo
   const set = (field: keyof Values) => (e: Event) =>
     setValues((v) => ({ ...v, [field]: (e.target as HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement).value }));
 
-  const create = async (e: Event) => {
+  const send = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const created = await api.createSchedule(body(values));
-      showToast('success', 'Schedule created');
-      props.onCreated(created);
+      const done = await props.submit(body(values));
+      showToast('success', props.succeeded);
+      props.onDone(done);
     } catch (err) {
       const apiError = asApiError(err);
       const field = FIELDS.find((f) => f === apiError.field) ?? null;
       setError({ field, message: apiError.message });
-      showToast('error', 'Failed to create schedule', apiError.message);
+      showToast('error', props.failed, apiError.message);
       setBusy(false);
     }
   };
@@ -135,29 +215,35 @@ export function NewScheduleDialog(props: { workflowId: string; onClose: () => vo
   const max = describe('max_catch_up', 'With catch-up All: at most this many (1 to 1000).');
 
   return (
-    <Dialog title="New schedule" onClose={props.onClose} class="dialog--wide">
-      <form class="schedule-form" noValidate onSubmit={(e) => void create(e)}>
+    <Dialog title={props.title} onClose={props.onClose} class="dialog--wide">
+      <form class="schedule-form" noValidate onSubmit={(e) => void send(e)}>
         {error && error.field === null && (
           <p class="banner banner--error" role="alert">
             {error.message}
           </p>
         )}
-        <div class="field">
-          <label for={workflow.attrs.id}>
-            Workflow <span class="required" aria-hidden="true" title="Required">
-              *
-            </span>
-          </label>
-          <select {...workflow.attrs} aria-required="true" value={values.workflow_id} onChange={set('workflow_id')}>
-            <option value="">{workflows ? 'Choose a workflow' : 'Loading…'}</option>
-            {workflows?.map((w) => (
-              <option value={w.id} key={w.id}>
-                {w.id}
-              </option>
-            ))}
-          </select>
-          {workflow.after}
-        </div>
+        {fixedWorkflow ? (
+          <p class="schedule-form__workflow">
+            Workflow <span class="mono">{values.workflow_id}</span>
+          </p>
+        ) : (
+          <div class="field">
+            <label for={workflow.attrs.id}>
+              Workflow <span class="required" aria-hidden="true" title="Required">
+                *
+              </span>
+            </label>
+            <select {...workflow.attrs} aria-required="true" value={values.workflow_id} onChange={set('workflow_id')}>
+              <option value="">{workflows ? 'Choose a workflow' : 'Loading…'}</option>
+              {workflows?.map((w) => (
+                <option value={w.id} key={w.id}>
+                  {w.id}
+                </option>
+              ))}
+            </select>
+            {workflow.after}
+          </div>
+        )}
         <div class="schedule-form__row">
           <div class="field">
             <label for={cron.attrs.id}>
@@ -218,7 +304,7 @@ export function NewScheduleDialog(props: { workflowId: string; onClose: () => vo
             Cancel
           </button>
           <button type="submit" class="button button--primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create schedule'}
+            {busy ? props.busyLabel : props.submitLabel}
           </button>
         </div>
       </form>
