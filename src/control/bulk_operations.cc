@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
-#include <thread>
+#include <memory>
+#include <unordered_map>
 
 #include "control/run_filter.h"
 
@@ -16,8 +18,6 @@ namespace {
 // How long the thread waits before it looks at an operation again after the store
 // failed it (an unhealthy store, a database out of reach).
 constexpr auto kRetryAfterStoreError = std::chrono::seconds(1);
-// How long Issue waits for the kicker's change to hold the store's writer.
-constexpr auto kMaxKickWait = std::chrono::milliseconds(5);
 
 std::optional<RunAction> ControlActionOf(const std::string& action) {
   if (action == "pause") return RunAction::kPause;
@@ -66,23 +66,6 @@ AuditEntry OperationAudit(IdSource& ids, const OperationRecord& op, int64_t at,
   a.status_before = std::move(before);
   a.status_after = std::move(after);
   return a;
-}
-
-// What one run's answer counts as.
-OperationRunOutcome OutcomeOf(const std::string& run_id, bool changed,
-                              const Result<RunRecord>& answer) {
-  if (answer.ok()) {
-    // A replay's detail is the new run; a control that changed nothing was skipped.
-    return changed
-               ? OperationRunOutcome{run_id, "done", answer->replay_of.empty() ? "" : answer->id}
-               : OperationRunOutcome{run_id, "skipped", "unchanged"};
-  }
-  const Status& s = answer.status();
-  const std::string why = s.reason().empty() ? s.message() : std::string(s.reason());
-  if (s.code() == StatusCode::kFailedPrecondition || s.code() == StatusCode::kAborted) {
-    return {run_id, "skipped", why};  // the status no longer allows it: not forced
-  }
-  return {run_id, "failed", why};
 }
 
 }  // namespace
@@ -229,9 +212,11 @@ void BulkOperations::Run(const std::string& operation_id) {
       request.expected_status_in = *filter->statuses;
     }
   }
-  std::vector<OperationRunOutcome> outcomes;
   std::string after;
   bool store_failed = false;
+  // Batches in the next group: one at first, so the writer starts while the next are
+  // prepared, then twice as many each time up to kBatchesPerGroup.
+  size_t batches = 1;
   while (!Stopping()) {
     Result<std::vector<std::string>> page =
         operations_.PendingOperationRuns(operation_id, after, kPageSize);
@@ -244,28 +229,25 @@ void BulkOperations::Run(const std::string& operation_id) {
     if (page->empty()) {
       break;
     }
-    for (const std::string& run_id : *page) {
-      while (in_flight_ >= kMaxInFlight) {
-        TakeAnswers(/*wait=*/true, outcomes);
+    const std::span<const std::string> runs(*page);
+    for (size_t i = 0; i < runs.size() && !Stopping();) {
+      while (in_flight_ + batches > kMaxBatchesInFlight) {
+        store_failed = !TakeAnswers(/*wait=*/true) || store_failed;
       }
-      Issue(*op, ctx, request, run_id);
-      TakeAnswers(/*wait=*/false, outcomes);
-      if (outcomes.size() >= kProgressBatch) {
-        Record(*op, outcomes, /*finish=*/false);
-      }
+      const size_t n = std::min(kRunsPerBatch * batches, runs.size() - i);
+      Issue(*op, ctx, request, runs.subspan(i, n));
+      i += n;
+      batches = std::min(2 * batches, kBatchesPerGroup);
+      store_failed = !TakeAnswers(/*wait=*/false) || store_failed;
     }
     after = page->back();
   }
   while (in_flight_ > 0) {
-    TakeAnswers(/*wait=*/true, outcomes);
-  }
-  if (kicker_.joinable()) {
-    kicker_.join();
+    store_failed = !TakeAnswers(/*wait=*/true) || store_failed;
   }
   const bool finish = !store_failed && !Stopping();
-  const bool completed = Record(*op, outcomes, finish);
-  if (finish && !completed) {
-    store_failed = true;  // outcomes not recorded: their runs are pending still
+  if (finish && !Finish(*op)) {
+    store_failed = true;  // not completed: runs are pending still
   }
   if (store_failed && !Stopping()) {
     std::unique_lock lock(mu_);
@@ -275,41 +257,73 @@ void BulkOperations::Run(const std::string& operation_id) {
 }
 
 void BulkOperations::Issue(const OperationRecord& op, const RequestContext& ctx,
-                           const ControlRequest& request, const std::string& run_id) {
-  ++in_flight_;
-  // May run at once on the sending thread (an idle store), else on the store's writer:
-  // only hand the outcome over; it is finished on this thread.
-  auto committed = [this, run_id](ControlOutcome outcome) {
-    {
-      std::lock_guard lock(mu_);
-      answers_.push_back(Answer{run_id, std::move(outcome)});
-    }
-    cv_.notify_all();
-  };
-  auto send = [this, replay = op.action == "replay", ctx, request, run_id,
-               committed = std::move(committed)]() mutable {
-    if (replay) {
-      control_.ReplayAsync(ctx, run_id, std::move(committed));
-    } else {
-      control_.ControlAsync(ctx, run_id, request, std::move(committed));
-    }
-  };
-  if (store_.WriterBusy()) {
-    send();  // queued behind what the writer commits
-    return;
+                           const ControlRequest& request, std::span<const std::string> run_ids) {
+  std::vector<OperationBatch> batches;
+  auto finishes = std::make_shared<std::vector<std::vector<std::function<void()>>>>();
+  for (size_t i = 0; i < run_ids.size(); i += kRunsPerBatch) {
+    finishes->emplace_back();
+    batches.push_back(PrepareBatch(op, ctx, request,
+                                   run_ids.subspan(i, std::min(kRunsPerBatch, run_ids.size() - i)),
+                                   finishes->back()));
   }
-  if (kicker_.joinable()) {
-    kicker_.join();
-  }
-  kicker_ = std::thread(std::move(send));
-  // Until its commit holds the writer (bounded: a commit may also be over before).
-  const auto deadline = std::chrono::steady_clock::now() + kMaxKickWait;
-  while (!store_.WriterBusy() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
+  in_flight_ += batches.size();
+  // Answered on the store's writer: only hand the answer over; the runs are finished on
+  // this thread.
+  operations_.ApplyOperationBatchesAsync(
+      std::move(batches), [this, finishes](size_t index, Result<OperationBatchResult> written) {
+        {
+          std::lock_guard lock(mu_);
+          answers_.push_back(Answer{std::move((*finishes)[index]), std::move(written)});
+        }
+        cv_.notify_all();
+      });
 }
 
-void BulkOperations::TakeAnswers(bool wait, std::vector<OperationRunOutcome>& outcomes) {
+OperationBatch BulkOperations::PrepareBatch(const OperationRecord& op, const RequestContext& ctx,
+                                            const ControlRequest& request,
+                                            std::span<const std::string> run_ids,
+                                            std::vector<std::function<void()>>& finishes) {
+  const bool replay = op.action == "replay";
+  // The runs as they are now, for the early decisions (a run not read is decided in the
+  // write; so is every run if the read fails).
+  std::unordered_map<std::string, RunRecord> read;
+  if (!replay) {
+    Result<std::vector<RunRecord>> runs =
+        store_.GetRuns(std::vector<std::string>(run_ids.begin(), run_ids.end()));
+    if (runs.ok()) {
+      for (RunRecord& run : *runs) {
+        std::string id = run.id;
+        read.emplace(std::move(id), std::move(run));
+      }
+    }
+  }
+  OperationBatch batch;
+  batch.operation_id = op.id;
+  batch.runs.reserve(run_ids.size());
+  finishes.reserve(run_ids.size());
+  for (const std::string& run_id : run_ids) {
+    Result<PreparedChange> prepared = replay ? control_.PrepareBatchReplay(ctx, run_id)
+                                             : control_.PrepareBatchControl(ctx, run_id, request);
+    OperationRunChange change;
+    change.run_id = run_id;
+    if (!prepared.ok()) {
+      change.refused = prepared.status();
+      finishes.push_back(nullptr);
+      batch.runs.push_back(std::move(change));
+      continue;
+    }
+    if (auto it = read.find(run_id); it != read.end()) {
+      change.decided = EarlyDecision{it->second.version, prepared->decide(it->second)};
+    }
+    change.decide = std::move(prepared->decide);
+    change.create = std::move(prepared->create);
+    finishes.push_back(std::move(prepared->finish));
+    batch.runs.push_back(std::move(change));
+  }
+  return batch;
+}
+
+bool BulkOperations::TakeAnswers(bool wait) {
   std::vector<Answer> taken;
   {
     std::unique_lock lock(mu_);
@@ -318,43 +332,45 @@ void BulkOperations::TakeAnswers(bool wait, std::vector<OperationRunOutcome>& ou
     }
     taken.swap(answers_);
   }
+  bool all_written = true;
   for (Answer& a : taken) {
     --in_flight_;
-    Result<RunRecord> answer = a.outcome.finish();
-    outcomes.push_back(OutcomeOf(a.run_id, a.outcome.changed, answer));
+    if (!a.written.ok()) {
+      // Nothing of the batch was written: its runs are done again later.
+      spdlog::error("a bulk operation's batch of {} runs failed: {}", a.finishes.size(),
+                    a.written.status().message());
+      all_written = false;
+      continue;
+    }
+    const std::vector<OperationRunOutcome>& outcomes = a.written->outcomes;
+    SW_CHECK(outcomes.size() == a.finishes.size());
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      if (outcomes[i].state == "done" && a.finishes[i]) {
+        a.finishes[i]();
+      }
+    }
   }
+  return all_written;
 }
 
-bool BulkOperations::Record(const OperationRecord& op, std::vector<OperationRunOutcome>& outcomes,
-                            bool finish) {
-  if (outcomes.empty() && !finish) {
-    return false;
-  }
+bool BulkOperations::Finish(const OperationRecord& op) {
   OperationProgress progress;
   progress.operation_id = op.id;
-  progress.outcomes.swap(outcomes);
-  const size_t recorded = progress.outcomes.size();
-  if (finish) {
-    const int64_t now = clock_.NowMs();
-    progress.finish_at = now;
-    progress.finish_audit =
-        OperationAudit(ids_, op, now, op.id, "operation.complete", "", "running", "completed");
-  }
+  const int64_t now = clock_.NowMs();
+  progress.finish_at = now;
+  progress.finish_audit =
+      OperationAudit(ids_, op, now, op.id, "operation.complete", "", "running", "completed");
   Result<OperationRecord> after = operations_.RecordOperationProgress(progress);
   if (!after.ok()) {
-    // The runs stay pending: done again after a restart, they then count as skipped.
-    spdlog::error("operation {}: cannot record {} outcome(s): {}", op.id, recorded,
-                  after.status().message());
+    spdlog::error("operation {}: cannot complete it: {}", op.id, after.status().message());
     return false;
   }
   if (after->status != "completed") {
     return false;
   }
-  if (finish) {
-    spdlog::info(
-        "event=operation.complete operation={} action={} total={} done={} skipped={} failed={}",
-        after->id, after->action, after->total, after->done, after->skipped, after->failed);
-  }
+  spdlog::info(
+      "event=operation.complete operation={} action={} total={} done={} skipped={} failed={}",
+      after->id, after->action, after->total, after->done, after->skipped, after->failed);
   return true;
 }
 

@@ -3,18 +3,21 @@
 //
 // Create fixes the matching runs with the operation in one commit (each pending), then
 // the operations thread applies the control to each run as its own control request
-// would (ControlService::ControlAsync / ReplayAsync: the same compare-and-set, audit
-// entry and stop of the work in flight). The requests are issued without waiting, up
-// to kMaxInFlight at once, so the store's writer commits hundreds of them per
-// transaction; their outcomes are recorded kProgressBatch at a time. A run whose status
-// no longer allows the action — or no longer matches the filter's statuses — counts as
-// skipped, never forced; any other error counts as failed. When every run has its
-// outcome the operation is completed (and audited, as its creation was).
+// would (ControlService::PrepareBatchControl / PrepareBatchReplay: the same
+// compare-and-set, audit entry and stop of the work in flight). It hands the runs to
+// the store in batches of kRunsPerBatch, kBatchesPerGroup batches queued together
+// (OperationStore::ApplyOperationBatchesAsync), so one transaction of the writer
+// carries a group's runs with their outcomes; the next group is prepared while one
+// commits (the first groups are smaller, so the writer starts early). Each control is decided early
+// on the run as read with its batch, and the write takes that decision only if the run is still at
+// the version it was decided on (else it decides again on the run as it finds it). A run whose
+// status no longer allows the action — or no longer matches the filter's statuses — counts as
+// skipped, never forced; any other error counts as failed. When every run has its outcome (and each
+// changed run's stop of work was sent) the operation is completed, and audited as its creation was.
 //
 // An operation interrupted by a stop or a crash is still `running` in the store with
-// its remaining runs pending: Start resumes it. A run changed before the crash whose
-// outcome was not yet recorded is counted again, as skipped (its status no longer
-// allows the action), so every run is counted once.
+// its remaining runs pending: Start resumes it. A run's change and its outcome commit
+// together, so every run is changed at most once and counted once.
 //
 // Thread-safe. Borrows the stores, control service, clock and id source, which outlive
 // it. One thread works through the operations one at a time, oldest first.
@@ -23,8 +26,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,12 +56,14 @@ class BulkOperations {
  public:
   static constexpr int64_t kMaxRuns = 100000;
   static constexpr int kSampleSize = 20;
-  // Control requests committed or waiting for their commit at once.
-  static constexpr size_t kMaxInFlight = 1024;
+  // Runs changed in one change of the store's writer.
+  static constexpr size_t kRunsPerBatch = 128;
+  // Batches queued for the writer at once: one transaction's worth (1,024 runs).
+  static constexpr size_t kBatchesPerGroup = 8;
+  // Batches queued or being committed at once: the group being committed and the next.
+  static constexpr size_t kMaxBatchesInFlight = 2 * kBatchesPerGroup;
   // Pending runs read from the store at a time.
   static constexpr int kPageSize = 4096;
-  // Outcomes recorded per commit.
-  static constexpr size_t kProgressBatch = 2048;
   static constexpr size_t kMaxReasonBytes = 1000;
 
   BulkOperations(Store& store, OperationStore& operations, ControlService& control,
@@ -78,23 +85,27 @@ class BulkOperations {
   void Stop();
 
  private:
+  // A batch's write, answered: its runs' finishes (empty for a run refused before the
+  // write) in the batch's order.
   struct Answer {
-    std::string run_id;
-    ControlOutcome outcome;
+    std::vector<std::function<void()>> finishes;
+    Result<OperationBatchResult> written;
   };
   void Loop();
   void Run(const std::string& operation_id);
-  // Issues the control of `op` on `run_id` without waiting. On an idle store a change
-  // is committed in place by the thread that asks, alone; so the first of a run of them
-  // is sent from kicker_, and the next ones, issued here while it commits, queue up for
-  // the writer and share its batches.
+  // Prepares the changes of `op` on `run_ids` as batches, each control decided early on
+  // the run as read now, and queues them together without waiting.
   void Issue(const OperationRecord& op, const RequestContext& ctx, const ControlRequest& request,
-             const std::string& run_id);
-  // Finishes the answers that came (waiting for one when `wait`), adding their outcomes.
-  void TakeAnswers(bool wait, std::vector<OperationRunOutcome>& outcomes);
-  // Records `outcomes` (and, with `finish`, completes the operation); empties them.
-  // True when the operation is completed after.
-  bool Record(const OperationRecord& op, std::vector<OperationRunOutcome>& outcomes, bool finish);
+             std::span<const std::string> run_ids);
+  // One batch of `run_ids` (at most kRunsPerBatch); its runs' finishes go to `finishes`.
+  OperationBatch PrepareBatch(const OperationRecord& op, const RequestContext& ctx,
+                              const ControlRequest& request, std::span<const std::string> run_ids,
+                              std::vector<std::function<void()>>& finishes);
+  // Takes the batches answered (waiting for one when `wait`) and finishes their changed
+  // runs. False when a batch's write failed (its runs are pending still).
+  bool TakeAnswers(bool wait);
+  // Completes the operation if none of its runs is pending. True when it is completed.
+  bool Finish(const OperationRecord& op);
   bool Stopping();
 
   Store& store_;
@@ -108,10 +119,8 @@ class BulkOperations {
   std::deque<std::string> queue_;  // operations to run; guarded by mu_
   std::vector<Answer> answers_;    // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
-  size_t in_flight_ = 0;           // touched only by the thread
+  size_t in_flight_ = 0;           // batches; touched only by the thread
   std::thread thread_;             // started and joined by the owner's thread
-  // Sends a control when the store is idle (Issue); started and joined by the thread.
-  std::thread kicker_;
 };
 
 }  // namespace sw

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <future>
 #include <optional>
 #include <stdexcept>
 
@@ -319,60 +320,74 @@ void Schedules::FireDue() {
     spdlog::warn("event=schedule.look_failed error={}", due.status().message());
     return;
   }
-  // Every fire of the look is queued at once, so the store commits them together; the
-  // look ends when each has its outcome.
+  // The fires are queued kFiresPerQueue at a time as they are planned, so the writer
+  // commits the first while the next are planned, and the fires queued meanwhile share
+  // its next transaction; the look ends when each has its outcome.
   struct Pending {
     std::mutex mu;
     std::condition_variable cv;
     size_t left = 0;
   };
   auto pending = std::make_shared<Pending>();
-  std::vector<std::pair<const ScheduleRecord*, std::string>> cancels;
-  auto fired = std::make_shared<std::vector<bool>>();  // by plan: committed
+  std::vector<std::string> cancels(due->size());  // by schedule: the run to cancel
+  // By schedule: the fire committed. Sized before the first fire is queued: completions
+  // write it while later fires are planned.
+  auto fired = std::make_shared<std::vector<bool>>(due->size(), false);
   WorkflowCache workflows;
-  std::vector<Store::QueuedFire> queued;
-  for (const ScheduleRecord& s : *due) {
-    std::optional<Plan> plan = PlanFire(s, now, workflows);
-    if (!plan) {
-      continue;
-    }
-    const size_t index = cancels.size();
-    cancels.emplace_back(&s, std::move(plan->cancel_previous));
-    fired->push_back(false);
-    {
-      std::lock_guard lock(pending->mu);
-      ++pending->left;
-    }
-    queued.push_back(Store::QueuedFire{
-        std::move(plan->fire),
-        [this, pending, fired, index, id = s.id](Result<std::vector<RunRecord>> created) {
-          if (created.ok()) {
-            for (const RunRecord& run : *created) {
-              spdlog::debug("event=run.start run={} workflow={} schedule={}", run.id,
-                            run.workflow_id, id);
-              engine_.DriveNew(run);
+  const std::span<const ScheduleRecord> schedules(*due);
+  for (size_t first = 0; first < schedules.size(); first += kFiresPerQueue) {
+    const std::span<const ScheduleRecord> part =
+        schedules.subspan(first, std::min(kFiresPerQueue, schedules.size() - first));
+    const LastRunStatuses last_runs = ReadLastRuns(part);
+    std::vector<Store::QueuedFire> queued;
+    for (size_t index = first; index < first + part.size(); ++index) {
+      const ScheduleRecord& s = schedules[index];
+      std::optional<Plan> plan = PlanFire(s, now, workflows, last_runs);
+      if (!plan) {
+        continue;
+      }
+      cancels[index] = std::move(plan->cancel_previous);
+      {
+        std::lock_guard lock(pending->mu);
+        ++pending->left;
+      }
+      queued.push_back(Store::QueuedFire{
+          std::move(plan->fire),
+          [this, pending, fired, index, id = s.id](Result<std::vector<RunRecord>> created) {
+            if (created.ok()) {
+              for (const RunRecord& run : *created) {
+                spdlog::debug("event=run.start run={} workflow={} schedule={}", run.id,
+                              run.workflow_id, id);
+                engine_.DriveNew(run);
+              }
+            } else if (created.status().code() != StatusCode::kAborted) {
+              // kAborted: another instance (or an API change) moved the schedule first.
+              spdlog::warn("event=schedule.fire_failed schedule={} error={}", id,
+                           created.status().message());
             }
-          } else if (created.status().code() != StatusCode::kAborted) {
-            // kAborted: another instance (or an API change) moved the schedule first.
-            spdlog::warn("event=schedule.fire_failed schedule={} error={}", id,
-                         created.status().message());
-          }
-          std::lock_guard lock(pending->mu);
-          (*fired)[index] = created.ok();
-          if (--pending->left == 0) {
-            pending->cv.notify_all();
-          }
-        }});
+            std::lock_guard lock(pending->mu);
+            (*fired)[index] = created.ok();
+            if (--pending->left == 0) {
+              pending->cv.notify_all();
+            }
+          }});
+    }
+    store_.FireSchedulesAsync(std::move(queued));
   }
-  store_.FireSchedulesAsync(std::move(queued));
   {
     std::unique_lock lock(pending->mu);
     pending->cv.wait(lock, [&pending] { return pending->left == 0; });
   }
+  // The fires' completions queued the new runs' first commits: the look ends once they
+  // are committed too, so the next look sees these runs as they went on (a run of pure
+  // steps has ended) rather than pending, when it decides on overlap.
+  std::promise<void> drained;
+  store_.WhenQueuedWritesCommitted([&drained] { drained.set_value(); });
+  drained.get_future().wait();
   // Cancels commit and wait: not on the store's committing thread.
   for (size_t i = 0; i < cancels.size(); ++i) {
-    if ((*fired)[i] && !cancels[i].second.empty()) {
-      CancelPrevious(*cancels[i].first, cancels[i].second);
+    if ((*fired)[i] && !cancels[i].empty()) {
+      CancelPrevious((*due)[i], cancels[i]);
     }
   }
   if (static_cast<int>(due->size()) == kMaxDuePerLook) {
@@ -418,8 +433,30 @@ DueTicks ListDueTicks(const CronSpec& spec, const date::time_zone& zone, int64_t
 
 }  // namespace
 
+Schedules::LastRunStatuses Schedules::ReadLastRuns(std::span<const ScheduleRecord> schedules) {
+  std::vector<std::string> ids;
+  for (const ScheduleRecord& s : schedules) {
+    if (!s.last_run_id.empty() && s.overlap != "allow") {
+      ids.push_back(s.last_run_id);
+    }
+  }
+  LastRunStatuses out;
+  if (ids.empty()) {
+    return out;
+  }
+  Result<std::vector<std::pair<std::string, RunStatus>>> read = store_.GetRunStatuses(ids);
+  if (!read.ok()) {
+    // As when the previous run is gone: the tick fires.
+    spdlog::warn("event=schedule.last_runs_unread error={}", read.status().message());
+    return out;
+  }
+  out.insert(read->begin(), read->end());
+  return out;
+}
+
 std::optional<Schedules::Plan> Schedules::PlanFire(const ScheduleRecord& s, int64_t now,
-                                                   WorkflowCache& workflows) {
+                                                   WorkflowCache& workflows,
+                                                   const LastRunStatuses& last_runs) {
   Result<CronSpec> spec = ParseCron(s.cron);
   const date::time_zone* zone = FindZone(s.timezone);
   if (!spec.ok() || zone == nullptr) {
@@ -472,8 +509,8 @@ std::optional<Schedules::Plan> Schedules::PlanFire(const ScheduleRecord& s, int6
   }
   bool previous_active = false;
   if (!fire.empty() && !s.last_run_id.empty() && s.overlap != "allow") {
-    Result<RunRecord> previous = store_.GetRun(s.last_run_id, false);
-    previous_active = previous.ok() && !IsTerminal(previous->status);
+    auto previous = last_runs.find(s.last_run_id);
+    previous_active = previous != last_runs.end() && !IsTerminal(previous->second);
   }
   for (int64_t tick : fire) {
     if (previous_active && s.overlap == "skip") {

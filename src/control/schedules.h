@@ -29,6 +29,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,9 @@ class Schedules {
  public:
   // The workflows one look has read, by (workspace, workflow id).
   using WorkflowCache = std::map<std::pair<std::string, std::string>, Result<WorkflowRecord>>;
+  // The statuses of the runs schedules started last, read for a part of a look; a run
+  // not there (gone, or not read) does not count as active.
+  using LastRunStatuses = std::map<std::string, RunStatus>;
 
   // A tick seen this late is still on time (not "missed").
   static constexpr int64_t kOnTimeGraceMs = 60 * 1000;
@@ -60,7 +64,10 @@ class Schedules {
   static constexpr int kNextFireTimesShown = 5;
   // Due schedules one look handles (their fires share commits); the rest wait for the
   // next look, which follows at once.
-  static constexpr int kMaxDuePerLook = 500;
+  static constexpr int kMaxDuePerLook = 2000;
+  // Fires planned and queued for the store's writer at a time during a look: the writer
+  // commits the first while the next are planned.
+  static constexpr size_t kFiresPerQueue = 64;
   // The longest the thread sleeps between looks (it notices another instance's new
   // schedule at the latest after this).
   static constexpr int64_t kMaxSleepMs = 1000;
@@ -108,7 +115,10 @@ class Schedules {
     ScheduleFire fire;
     std::string cancel_previous;
   };
-  std::optional<Plan> PlanFire(const ScheduleRecord& s, int64_t now, WorkflowCache& workflows);
+  std::optional<Plan> PlanFire(const ScheduleRecord& s, int64_t now, WorkflowCache& workflows,
+                               const LastRunStatuses& last_runs);
+  // The statuses of the last runs of `schedules` whose overlap policy looks at them.
+  LastRunStatuses ReadLastRuns(std::span<const ScheduleRecord> schedules);
   void CancelPrevious(const ScheduleRecord& s, const std::string& run_id);
   // How long the thread may sleep before the next tick comes due (kMaxSleepMs at most).
   std::chrono::milliseconds SleepUntilNextTick();

@@ -21,6 +21,20 @@ namespace {
 // Bound on re-reading a run whose version moved under a control request.
 constexpr int kMaxControlRetries = 32;
 
+// `run`'s identity, workflow, status and parent, without its steps and documents.
+RunRecord IdentityOf(const RunRecord& run) {
+  RunRecord out;
+  out.id = run.id;
+  out.workspace_id = run.workspace_id;
+  out.workflow_id = run.workflow_id;
+  out.workflow_version = run.workflow_version;
+  out.status = run.status;
+  out.version = run.version;
+  out.parent_run_id = run.parent_run_id;
+  out.parent_path = run.parent_path;
+  return out;
+}
+
 }  // namespace
 
 ControlService::ControlService(Store& store, Engine& engine, const Clock& clock, IdSource& ids)
@@ -227,7 +241,9 @@ struct ControlService::ControlState {
   std::string workflow_id;
   int64_t now = 0;
   std::string connection_checked;
-  // Set by the decision when it changes the run.
+  // Set by the decision when it changes the run: the run as decided on, without its
+  // steps and documents (what follows the commit reads only its identity, workflow,
+  // status and parent).
   std::optional<RunRecord> before;
   RunStatus next = RunStatus::kPending;
   std::string reason;
@@ -304,8 +320,7 @@ Store::DecideTransition ControlService::DecideControl(std::shared_ptr<ControlSta
     }
     t.audit = Audit(state->ctx, "run." + std::string(ToString(request.action)), run_id, reason,
                     std::string(ToString(run.status)), std::string(ToString(outcome->next)));
-    state->before = run;
-    state->before->steps.clear();
+    state->before = IdentityOf(run);
     state->next = outcome->next;
     state->reason = std::move(reason);
     return std::optional<RunTransition>(std::move(t));
@@ -322,6 +337,12 @@ Result<RunRecord> ControlService::FinishControl(ControlState& state, Result<RunR
   if (!state.before) {
     return after;  // nothing to do (e.g. pausing a paused run)
   }
+  AfterControl(state);
+  return after;
+}
+
+void ControlService::AfterControl(ControlState& state) {
+  const std::string& run_id = state.run_id;
   const RequestContext& ctx = state.ctx;
   const RunAction action = state.request.action;
   spdlog::info("event=run.{} run={} workflow={} from={} to={} actor={} request_id={}{}{}",
@@ -341,7 +362,6 @@ Result<RunRecord> ControlService::FinishControl(ControlState& state, Result<RunR
       engine_.PokeTimers();
     }
   }
-  return after;
 }
 
 Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::string& run_id,
@@ -356,23 +376,21 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
   return FinishControl(**state, std::move(after));
 }
 
-void ControlService::ControlAsync(const RequestContext& ctx, const std::string& run_id,
-                                  const ControlRequest& request, Committed committed) {
+Result<PreparedChange> ControlService::PrepareBatchControl(const RequestContext& ctx,
+                                                           const std::string& run_id,
+                                                           const ControlRequest& request) {
   Result<std::shared_ptr<ControlState>> prepared = PrepareControl(ctx, run_id, request, "");
   if (!prepared.ok()) {
-    Status failed = prepared.status();
-    committed(ControlOutcome{false, [failed] { return Result<RunRecord>(failed); }});
-    return;
+    return prepared.status();
   }
   std::shared_ptr<ControlState> state = std::move(prepared).value();
-  store_.UpdateRunAsync(
-      run_id, DecideControl(state), {.steps_to_decide = false, .steps_in_answer = false},
-      [this, state, committed = std::move(committed)](Result<RunRecord> after) {
-        const bool changed = after.ok() && state->before.has_value();
-        committed(ControlOutcome{changed, [this, state, after = std::move(after)]() mutable {
-                                   return FinishControl(*state, std::move(after));
-                                 }});
-      });
+  // The write decides once more if it is applied again: `before` is then the run it
+  // last decided on, which is the one committed.
+  return PreparedChange{DecideControl(state), std::nullopt, [this, state] {
+                          if (state->before) {
+                            AfterControl(*state);
+                          }
+                        }};
 }
 
 std::string ControlService::ReauthConnectionOf(const RunRecord& run) {

@@ -41,13 +41,16 @@ struct ControlRequest {
   std::vector<RunStatus> expected_status_in;
 };
 
-// A control or replay committed without waiting (ControlAsync, ReplayAsync). `finish`,
-// called once on a thread that may block (not the store's writer), does what Control
-// and Replay do after their commit (tell the engine, cancel child runs) and answers as
-// they answer. `changed`: the commit changed the run (a replay: created its new run).
-struct ControlOutcome {
-  bool changed = false;
-  std::function<Result<RunRecord>()> finish;
+// One run's control or replay prepared to be written together with other runs' (a bulk
+// operation's batch, OperationStore::ApplyOperationBatchesAsync): a control's `decide`,
+// called in the write on the run as it is then, as Control's is, or a replay's new run
+// to `create`. `finish`, called once the write committed having changed the run (or
+// created the new run), on a thread that may block (not the store's writer), does what
+// Control and Replay do after their commit: tell the engine, cancel child runs.
+struct PreparedChange {
+  Store::DecideTransition decide;
+  std::optional<RunRecord> create;
+  std::function<void()> finish;
 };
 
 struct StartRunRequest {
@@ -154,15 +157,13 @@ class ControlService {
                               const ReplayRequest& request);
   // Rerun with an empty request: the new run.
   Result<RunRecord> Replay(const RequestContext& ctx, const std::string& run_id);
-  // Control and Replay without waiting for the commit (a bulk operation's many runs
-  // share the store's group commits). `committed` runs once: on this thread when the
-  // request fails before its write or the store is idle, else on the store's writer
-  // (hand the outcome off from there; call its `finish` elsewhere). REQUIRES: this
-  // service outlives `finish`.
-  using Committed = std::function<void(ControlOutcome)>;
-  void ControlAsync(const RequestContext& ctx, const std::string& run_id,
-                    const ControlRequest& request, Committed committed);
-  void ReplayAsync(const RequestContext& ctx, const std::string& run_id, Committed committed);
+  // Control and Replay prepared for a write of many runs (a bulk operation's batch),
+  // which the caller commits. An error is the request's own, found before any write (a
+  // replay of a run that is not finished). REQUIRES: this service outlives `decide` and
+  // `finish`.
+  Result<PreparedChange> PrepareBatchControl(const RequestContext& ctx, const std::string& run_id,
+                                             const ControlRequest& request);
+  Result<PreparedChange> PrepareBatchReplay(const RequestContext& ctx, const std::string& run_id);
 
   // Tokens, workspaces, audit.
   Result<CreatedToken> CreateToken(const RequestContext& ctx, Role role, const std::string& name);
@@ -194,6 +195,8 @@ class ControlService {
                                                        const std::string& workflow_id);
   Store::DecideTransition DecideControl(std::shared_ptr<ControlState> state);
   Result<RunRecord> FinishControl(ControlState& state, Result<RunRecord> after);
+  // What follows a control's commit that changed the run (logs, tells the engine).
+  void AfterControl(ControlState& state);
   // The new run that replays `run_id` (not yet created).
   Result<RunRecord> ReplayOf(const RequestContext& ctx, const std::string& run_id);
   // The version a rerun of `run` runs and its definition (kNotFound: no such version).

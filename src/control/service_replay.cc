@@ -1,6 +1,6 @@
 // ControlService's replays (API.md "Rerun from a step", docs/rerun.md): a finished run
 // run again, from the start or from one of its steps, now or queued for a bulk
-// operation (ReplayAsync).
+// operation (PrepareBatchReplay).
 #include <spdlog/spdlog.h>
 
 #include "control/rerun.h"
@@ -148,26 +148,13 @@ Result<RunRecord> ControlService::Replay(const RequestContext& ctx, const std::s
   return created->run;
 }
 
-void ControlService::ReplayAsync(const RequestContext& ctx, const std::string& run_id,
-                                 Committed committed) {
+Result<PreparedChange> ControlService::PrepareBatchReplay(const RequestContext& ctx,
+                                                          const std::string& run_id) {
   Result<RunRecord> run = ReplayOf(ctx, run_id);
   if (!run.ok()) {
-    Status failed = run.status();
-    committed(ControlOutcome{false, [failed] { return Result<RunRecord>(failed); }});
-    return;
+    return run.status();
   }
-  auto created_done = [this, committed = std::move(committed)](Result<CreateRunResult> created) {
-    const bool changed = created.ok();
-    auto finish = [this, created = std::move(created)]() -> Result<RunRecord> {
-      if (!created.ok()) {
-        return created.status();
-      }
-      engine_.DriveNew(created->run);
-      return created->run;
-    };
-    committed(ControlOutcome{changed, std::move(finish)});
-  };
-  store_.CreateRunAsync(std::move(run).value(), std::nullopt, std::move(created_done));
+  return PreparedChange{nullptr, *run, [this, created = *run] { engine_.DriveNew(created); }};
 }
 
 }  // namespace sw

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,39 @@
 #include "store/store.h"
 
 namespace sw {
+
+// What a control's `decide` answered on a run read before the write, at `version`.
+struct EarlyDecision {
+  int64_t version = 0;
+  Result<std::optional<RunTransition>> answer = std::optional<RunTransition>();
+};
+
+// One run of an operation's batch (ApplyOperationBatchesAsync): a control decided in the
+// batch's write on the run as it is then, a replay's new run to create, or neither when
+// the change was refused before the write (`refused`, the run's outcome). A control may
+// come `decided` on the run as read before: the write takes that answer when it finds
+// the run still at that version (every change of a run moves its version, so it would
+// decide the same), and calls `decide` on the run as it finds it otherwise.
+struct OperationRunChange {
+  std::string run_id;
+  Store::DecideTransition decide;
+  std::optional<EarlyDecision> decided;
+  std::optional<RunRecord> create;
+  Status refused;
+};
+
+// Runs of one operation changed in one write, each with its outcome.
+struct OperationBatch {
+  std::string operation_id;
+  std::vector<OperationRunChange> runs;
+};
+
+// What a batch's write did: each run's outcome, in the batch's order, and the operation
+// as it is after the write.
+struct OperationBatchResult {
+  std::vector<OperationRunOutcome> outcomes;
+  OperationRecord operation;
+};
 
 class OperationStore {
  public:
@@ -40,6 +75,22 @@ class OperationStore {
                                                                 int limit) = 0;
   // See OperationProgress. Answers the operation as it is after.
   virtual Result<OperationRecord> RecordOperationProgress(const OperationProgress& p) = 0;
+
+  // Queues `batches` for the store's writer together, one change each, never committed
+  // in place on the calling thread, so that one transaction of the writer takes them
+  // all; calls `done` with each batch's index once it committed or failed, on the
+  // writer. For each run, in the write: its change, then its outcome, which it takes
+  // only if still pending (counted once, as RecordOperationProgress counts). Outcomes:
+  // a change applied is `done` (a replay's detail is its new run's id); a control that
+  // left the run as it was is `skipped` ("unchanged"); kFailedPrecondition or kAborted
+  // (the status no longer allows it, or it is no longer one of the expected statuses)
+  // is `skipped` with the error's reason; any other error is `failed`, with the run's
+  // change rolled back alone. A failure of the write as a whole (the disk full, the
+  // database out of reach) fails the batch: nothing of it is written and its runs stay
+  // pending.
+  using OperationBatchDone = std::function<void(size_t index, Result<OperationBatchResult>)>;
+  virtual void ApplyOperationBatchesAsync(std::vector<OperationBatch> batches,
+                                          OperationBatchDone done) = 0;
 };
 
 }  // namespace sw

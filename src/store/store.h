@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -269,6 +270,10 @@ class Store {
   // The writer is committing or has changes waiting: a change asked for now is batched
   // with others rather than committed at once (what a caller may trade latency for).
   virtual bool WriterBusy() = 0;
+  // Calls `then` once every write queued before this call is committed (or has
+  // failed): on the store's writer, or at once on this thread when none is queued.
+  // Writes queued later are not waited for.
+  virtual void WhenQueuedWritesCommitted(std::function<void()> then) = 0;
 
   // Several instances on one database: this instance's id, which the store writes as
   // the owner of the runs it creates, wakes or drives (store/transition_plan.h). Set
@@ -361,6 +366,14 @@ class Store {
     CreateRunAsync(std::move(run), std::move(key), nullptr, std::move(done));
   }
   virtual Result<RunRecord> GetRun(const std::string& run_id, bool with_steps) = 0;
+  // The runs of `run_ids` that exist (without their steps), or only their statuses, as
+  // they are now, read in one query beside the writer, in no particular order: for code
+  // that looks at many runs at once (a bulk operation's batch, a scheduler's look).
+  // REQUIRES: at most kMaxRunsRead ids.
+  static constexpr size_t kMaxRunsRead = 1000;
+  virtual Result<std::vector<RunRecord>> GetRuns(const std::vector<std::string>& run_ids) = 0;
+  virtual Result<std::vector<std::pair<std::string, RunStatus>>> GetRunStatuses(
+      const std::vector<std::string>& run_ids) = 0;
   virtual Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) = 0;
   virtual Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) = 0;
   virtual Result<std::vector<RunStatusCount>> CountRunsByStatus() = 0;

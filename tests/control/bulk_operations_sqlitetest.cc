@@ -5,7 +5,9 @@
 // Start; previews and bad filters change nothing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "control/bulk_operations.h"
 #include "control_fixture.h"
@@ -80,6 +82,42 @@ TEST_F(BulkOperationsTest, ARunThatLeftTheFiltersStatusesIsSkippedEvenWhenTheAct
   EXPECT_EQ(done.skipped, 1);
   EXPECT_EQ(done.done, 0);
   EXPECT_EQ(Run(id).status, RunStatus::kWaiting);
+}
+
+TEST_F(BulkOperationsTest, AnOperationOfManyBatchesChangesEachRunOnceWithOneAuditEntry) {
+  const size_t n = BulkOperations::kRunsPerBatch * 2 + 5;
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < n; ++i) {
+    ids.push_back(WaitingRun());
+  }
+  std::unique_ptr<BulkOperations> bulk = MakeBulk();
+  Result<OperationRecord> op = bulk->Create(
+      ctx_, BulkRequest{"cancel", json{{"status", "waiting"}, {"workflow_id", "gate"}}, ""});
+  ASSERT_TRUE(op.ok()) << op.status().message();
+  ASSERT_EQ(op->total, static_cast<int64_t>(n));
+  // Runs of the first, second and last batch complete meanwhile.
+  const std::vector<size_t> completed = {0, BulkOperations::kRunsPerBatch + 1, n - 1};
+  for (size_t i : completed) {
+    ASSERT_TRUE(control_->SendEvent(ctx_, ids[i], "go", json::object()).ok());
+    WaitStatus(ids[i], RunStatus::kCompleted);
+  }
+  bulk->Start();
+  OperationRecord done = WaitCompleted(*bulk, op->id);
+  EXPECT_EQ(done.done, static_cast<int64_t>(n - completed.size()));
+  EXPECT_EQ(done.skipped, static_cast<int64_t>(completed.size()));
+  EXPECT_EQ(done.failed, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const bool skipped = std::find(completed.begin(), completed.end(), i) != completed.end();
+    EXPECT_EQ(Run(ids[i]).status, skipped ? RunStatus::kCompleted : RunStatus::kCancelled) << i;
+    size_t cancels = 0;
+    for (const AuditEntry& a : AuditOf(ids[i])) {
+      if (a.action == "run.cancel") {
+        ++cancels;
+        EXPECT_EQ(a.request_id, op->id);
+      }
+    }
+    EXPECT_EQ(cancels, skipped ? 0u : 1u) << i;
+  }
 }
 
 TEST_F(BulkOperationsTest, AnOperationLeftRunningIsResumedByTheNextStart) {

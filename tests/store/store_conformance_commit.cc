@@ -1,5 +1,6 @@
 // Store conformance: group commit: changes queued while a commit is in progress share
-// the next one, and each keeps its own outcome. See store_conformance.h.
+// the next one, and each keeps its own outcome; WhenQueuedWritesCommitted waits for
+// what was queued before it. See store_conformance.h.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -143,6 +144,75 @@ TEST_P(StoreConformanceTest, ConcurrentTransitionsCommitAsOneGroup) {
     EXPECT_EQ(run->version, 2);
     EXPECT_EQ(run->steps.size(), 1u);
   }
+}
+
+TEST_P(StoreConformanceTest, WhenQueuedWritesCommittedFollowsTheWritesQueuedBefore) {
+  for (const char* id : {"run_blocker", "run_a", "run_b", "run_c"}) {
+    ASSERT_TRUE(store_->CreateRun(NewRun(id), std::nullopt).ok());
+  }
+  // Nothing queued: at once, on this thread.
+  const std::thread::id here = std::this_thread::get_id();
+  std::optional<std::thread::id> called_on;
+  store_->WhenQueuedWritesCommitted([&] { called_on = std::this_thread::get_id(); });
+  ASSERT_TRUE(called_on.has_value());
+  EXPECT_EQ(*called_on, here);
+
+  // The writer held after the blocker's commit; a and b queued, then the call, then c.
+  gate_.Arm("run_blocker");
+  std::thread blocking([this] {
+    RunTransition blocker;
+    blocker.run_id = "run_blocker";
+    blocker.expected_version = 1;
+    blocker.now = kT0;
+    store_->TransitionRunAsync(std::move(blocker), [](Result<int64_t>) {});
+  });
+  struct ReleaseAndJoin {
+    WriterGate& gate;
+    std::thread& t;
+    ~ReleaseAndJoin() {
+      gate.Release();
+      t.join();
+    }
+  } release_and_join{gate_, blocking};
+  ASSERT_TRUE(gate_.WaitEntered());
+  struct Seen {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::set<std::string> committed;               // guarded by mu
+    std::optional<std::set<std::string>> at_call;  // guarded by mu: committed when called
+  };
+  auto seen = std::make_shared<Seen>();
+  auto transition = [&](const std::string& id) {
+    RunTransition t;
+    t.run_id = id;
+    t.expected_version = 1;
+    t.next_status = RunStatus::kRunning;
+    t.now = kT0 + 1;
+    store_->TransitionRunAsync(std::move(t), [seen, id](Result<int64_t> r) {
+      EXPECT_TRUE(r.ok()) << id;
+      std::lock_guard lock(seen->mu);
+      seen->committed.insert(id);
+      seen->cv.notify_all();
+    });
+  };
+  transition("run_a");
+  transition("run_b");
+  store_->WhenQueuedWritesCommitted([seen] {
+    std::lock_guard lock(seen->mu);
+    seen->at_call = seen->committed;
+    seen->cv.notify_all();
+  });
+  transition("run_c");
+  {
+    std::lock_guard lock(seen->mu);
+    EXPECT_FALSE(seen->at_call.has_value());  // the writer is held
+  }
+  gate_.Release();
+  std::unique_lock lock(seen->mu);
+  ASSERT_TRUE(seen->cv.wait_for(lock, std::chrono::seconds(10), [&] {
+    return seen->at_call.has_value() && seen->committed.size() == 3;
+  }));
+  EXPECT_EQ(*seen->at_call, (std::set<std::string>{"run_a", "run_b"}));
 }
 
 }  // namespace

@@ -3,9 +3,13 @@
 // pending) with the operation and its audit entry, or writes nothing when too many
 // match; PendingOperationRuns pages through what is left; RecordOperationProgress
 // counts each run's outcome once and completes the operation only when no run is
-// pending; a running operation is found again after a reopen. See store_conformance.h.
+// pending; a running operation is found again after a reopen; ApplyOperationBatchesAsync
+// writes each run's change with its outcome, decided on the run as the write finds it,
+// and a failed change rolls back alone. See store_conformance.h.
 #include <gtest/gtest.h>
 
+#include <future>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -207,6 +211,184 @@ TEST_P(StoreConformanceTest, OperationWithNoMatchingRunCompletesAtOnce) {
   Result<OperationRecord> after = Ops(store_).RecordOperationProgress(p);
   ASSERT_TRUE(after.ok()) << after.status().message();
   EXPECT_EQ(after->status, "completed");
+}
+
+// A bulk cancel's decision: runs that are waiting are cancelled (audited), any other
+// status does not allow it.
+Result<std::optional<RunTransition>> CancelIfWaiting(const RunRecord& run) {
+  if (run.status != RunStatus::kWaiting) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "cannot cancel a " + std::string(ToString(run.status)) + " run",
+                  "invalid_transition");
+  }
+  RunTransition t = CancelTransition(run, json{{"reason", "incident 7"}}, kT0 + 10);
+  t.audit = MakeAudit("aud_cancel_" + run.id, run.workspace_id, "run.cancel", run.id);
+  return std::optional<RunTransition>(std::move(t));
+}
+
+OperationRunChange ControlOf(const std::string& run_id, Store::DecideTransition decide,
+                             std::optional<EarlyDecision> decided = std::nullopt) {
+  OperationRunChange change;
+  change.run_id = run_id;
+  change.decide = std::move(decide);
+  change.decided = std::move(decided);
+  return change;
+}
+
+Result<OperationBatchResult> ApplyBatch(OperationStore& ops, OperationBatch batch) {
+  std::promise<Result<OperationBatchResult>> written;
+  std::vector<OperationBatch> batches;
+  batches.push_back(std::move(batch));
+  ops.ApplyOperationBatchesAsync(
+      std::move(batches),
+      [&written](size_t, Result<OperationBatchResult> r) { written.set_value(std::move(r)); });
+  return written.get_future().get();
+}
+
+TEST_P(StoreConformanceTest, AnOperationBatchWritesEachRunsChangeWithItsOutcome) {
+  CreateRuns(*store_, 6,
+             [this](const std::string& id, const std::string& ws) { return NewRun(id, ws); });
+  ASSERT_TRUE(Ops(store_)
+                  .CreateOperation(MakeOperation("op_1"), WaitingFor42(), 100,
+                                   MakeAudit("aud_1", "ws_1", "operation.cancel", "op_1"))
+                  .ok());
+  // run_02 is cancelled by someone else after the operation started.
+  Result<RunRecord> run_02 = store_->GetRun("run_02", false);
+  ASSERT_TRUE(run_02.ok());
+  RunTransition elsewhere = CancelTransition(*run_02, json{{"reason", "by hand"}}, kT0 + 8);
+  ASSERT_TRUE(store_->TransitionRun(elsewhere).ok());
+
+  auto make_batch = [this] {
+    OperationBatch batch;
+    batch.operation_id = "op_1";
+    batch.runs.push_back(ControlOf("run_01", CancelIfWaiting));
+    batch.runs.push_back(ControlOf("run_02", CancelIfWaiting));
+    // Leaves the run as it is (pausing a paused run).
+    batch.runs.push_back(
+        ControlOf("run_03", [](const RunRecord&) -> Result<std::optional<RunTransition>> {
+          return std::optional<RunTransition>();
+        }));
+    // Fails in the write after its first statement: rolled back alone.
+    batch.runs.push_back(
+        ControlOf("run_04", [](const RunRecord& run) -> Result<std::optional<RunTransition>> {
+          RunTransition t = CancelTransition(run, json::object(), kT0 + 10);
+          AgentTaskUpdate missing;
+          missing.task_id = "task_nope";
+          missing.status = "queued";
+          missing.expect_status = "leased";
+          t.update_task = missing;
+          return std::optional<RunTransition>(std::move(t));
+        }));
+    // Refused before the write.
+    OperationRunChange refused;
+    refused.run_id = "run_05";
+    refused.refused = Status(StatusCode::kUnavailable, "the connection is gone");
+    batch.runs.push_back(std::move(refused));
+    // A replay: its new run.
+    OperationRunChange replay;
+    replay.run_id = "run_06";
+    replay.create = NewRun("run_replay");
+    replay.create->replay_of = "run_06";
+    batch.runs.push_back(std::move(replay));
+    return batch;
+  };
+  {
+    std::lock_guard lock(changed_mu_);
+    changed_.clear();  // the runs' creations
+  }
+  Result<OperationBatchResult> written = ApplyBatch(Ops(store_), make_batch());
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  ASSERT_EQ(written->outcomes.size(), 6u);
+  auto state_of = [&](size_t i) {
+    return written->outcomes[i].run_id + ":" + written->outcomes[i].state + ":" +
+           written->outcomes[i].detail;
+  };
+  EXPECT_EQ(state_of(0), "run_01:done:");
+  EXPECT_EQ(state_of(1), "run_02:skipped:invalid_transition");
+  EXPECT_EQ(state_of(2), "run_03:skipped:unchanged");
+  EXPECT_EQ(written->outcomes[3].state, "skipped");  // the lost compare-and-set on the task
+  EXPECT_EQ(state_of(4), "run_05:failed:the connection is gone");
+  EXPECT_EQ(state_of(5), "run_06:done:run_replay");
+  EXPECT_EQ(written->operation.done, 2);
+  EXPECT_EQ(written->operation.skipped, 3);
+  EXPECT_EQ(written->operation.failed, 1);
+  EXPECT_EQ(written->operation.status, "running");  // completed by RecordOperationProgress
+
+  EXPECT_EQ(store_->GetRun("run_01", false)->status, RunStatus::kCancelled);
+  EXPECT_EQ(store_->GetRun("run_01", false)->cancel["reason"], "incident 7");
+  EXPECT_EQ(store_->GetRun("run_02", false)->cancel["reason"], "by hand");
+  EXPECT_EQ(store_->GetRun("run_03", false)->status, RunStatus::kWaiting);
+  Result<RunRecord> run_04 = store_->GetRun("run_04", false);
+  EXPECT_EQ(run_04->status, RunStatus::kWaiting);  // nothing of its change written
+  EXPECT_EQ(run_04->version, 1);
+  EXPECT_EQ(store_->GetRun("run_replay", false)->replay_of, "run_06");
+  ASSERT_EQ(store_->ListAudit("ws_1", "run_01", "", 10)->size(), 1u);
+  EXPECT_TRUE(store_->ListAudit("ws_1", "run_04", "", 10)->empty());
+  EXPECT_TRUE(Ops(store_).PendingOperationRuns("op_1", "", 10)->empty());
+  EXPECT_TRUE(Changed().contains("run_01"));
+  EXPECT_FALSE(Changed().contains("run_04"));
+
+  // The same batch again (an operation resumed by a second instance): nothing is
+  // changed twice (run_01 is cancelled now) nor counted twice. The replay's new run
+  // exists already: that change fails and is not counted either.
+  written = ApplyBatch(Ops(store_), make_batch());
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  EXPECT_EQ(state_of(0), "run_01:skipped:invalid_transition");
+  EXPECT_EQ(written->outcomes[5].state, "failed");
+  EXPECT_EQ(written->operation.done, 2);
+  EXPECT_EQ(written->operation.skipped, 3);
+  EXPECT_EQ(written->operation.failed, 1);
+  EXPECT_EQ(store_->ListAudit("ws_1", "run_01", "", 10)->size(), 1u);
+  EXPECT_EQ(store_->GetRun("run_01", false)->version, 2);
+}
+
+TEST_P(StoreConformanceTest, AnEarlyDecisionHoldsOnlyWhileTheRunIsAtItsVersion) {
+  CreateRuns(*store_, 3,
+             [this](const std::string& id, const std::string& ws) { return NewRun(id, ws); });
+  ASSERT_TRUE(Ops(store_)
+                  .CreateOperation(MakeOperation("op_1"), WaitingFor42(), 100,
+                                   MakeAudit("aud_1", "ws_1", "operation.cancel", "op_1"))
+                  .ok());
+  Result<std::vector<RunRecord>> read = store_->GetRuns({"run_01", "run_02", "run_03", "run_nope"});
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  ASSERT_EQ(read->size(), 3u);
+  std::map<std::string, RunRecord> before;
+  for (const RunRecord& run : *read) {
+    before[run.id] = run;
+  }
+  // run_02 moves on after it was read: waiting at another step (same status, next version).
+  RunTransition moved;
+  moved.run_id = "run_02";
+  moved.expected_version = before["run_02"].version;
+  moved.expected_status = RunStatus::kWaiting;
+  moved.now = kT0 + 9;
+  moved.wait = json{{"kind", "event"}, {"event_type", "next"}};
+  ASSERT_TRUE(store_->TransitionRun(moved).ok());
+
+  // Each decided early to cancel, while `decide` would refuse: the early decision is
+  // taken where the run did not move (run_01, run_03), `decide` where it did (run_02).
+  auto refuse = [](const RunRecord&) -> Result<std::optional<RunTransition>> {
+    return Status(StatusCode::kFailedPrecondition, "decided again", "decided_again");
+  };
+  OperationBatch batch;
+  batch.operation_id = "op_1";
+  for (const std::string id : {"run_01", "run_02", "run_03"}) {
+    batch.runs.push_back(
+        ControlOf(id, refuse, EarlyDecision{before[id].version, CancelIfWaiting(before[id])}));
+  }
+  Result<OperationBatchResult> written = ApplyBatch(Ops(store_), std::move(batch));
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  ASSERT_EQ(written->outcomes.size(), 3u);
+  EXPECT_EQ(written->outcomes[0].state, "done");
+  EXPECT_EQ(written->outcomes[1].state, "skipped");
+  EXPECT_EQ(written->outcomes[1].detail, "decided_again");
+  EXPECT_EQ(written->outcomes[2].state, "done");
+  EXPECT_EQ(store_->GetRun("run_01", false)->status, RunStatus::kCancelled);
+  EXPECT_EQ(store_->GetRun("run_02", false)->status, RunStatus::kWaiting);
+  EXPECT_EQ(store_->GetRun("run_02", false)->wait["event_type"], "next");
+  EXPECT_EQ(store_->GetRun("run_03", false)->status, RunStatus::kCancelled);
+  EXPECT_EQ(written->operation.done, 2);
+  EXPECT_EQ(written->operation.skipped, 1);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // Store conformance: runs: creation with every field, idempotency keys, ListRuns filters
-// and pages, and durability across a reopen. See store_conformance.h.
+// and pages, many runs read at once, and durability across a reopen. See
+// store_conformance.h.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -346,6 +348,50 @@ TEST_P(StoreConformanceTest, ListRunsPagesNewestFirstWithoutDuplicates) {
   EXPECT_EQ(last->items.front().id, "run_004");
   EXPECT_EQ(last->items.back().id, "run_000");
   EXPECT_TRUE(last->next_cursor.empty());
+}
+
+TEST_P(StoreConformanceTest, ManyRunsAreReadAtOnceWithoutTheMissingOnes) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    RunRecord run = NewRun("run_" + std::to_string(i));
+    run.input = json{{"n", i}};
+    ASSERT_TRUE(store_->CreateRun(run, std::nullopt).ok());
+    ids.push_back(run.id);
+  }
+  RunTransition started;
+  started.run_id = "run_3";
+  started.expected_version = 1;
+  started.next_status = RunStatus::kRunning;
+  started.now = kT0 + 1;
+  ASSERT_TRUE(store_->TransitionRun(started).ok());  // running, version 2
+  // Five of them (not a power of two), one twice, one that does not exist.
+  std::vector<std::string> asked = ids;
+  asked.push_back("run_1");
+  asked.push_back("run_nope");
+  Result<std::vector<RunRecord>> runs = store_->GetRuns(asked);
+  ASSERT_TRUE(runs.ok()) << runs.status().message();
+  std::map<std::string, RunRecord> by_id;
+  for (const RunRecord& run : *runs) {
+    by_id[run.id] = run;
+  }
+  EXPECT_EQ(runs->size(), 5u);
+  ASSERT_EQ(by_id.size(), 5u);
+  EXPECT_EQ(by_id["run_2"].input, (json{{"n", 2}}));
+  EXPECT_EQ(by_id["run_3"].status, RunStatus::kRunning);
+  EXPECT_EQ(by_id["run_3"].version, 2);
+  EXPECT_EQ(by_id["run_0"].status, RunStatus::kPending);
+
+  Result<std::vector<std::pair<std::string, RunStatus>>> statuses = store_->GetRunStatuses(asked);
+  ASSERT_TRUE(statuses.ok()) << statuses.status().message();
+  std::map<std::string, RunStatus> status_of(statuses->begin(), statuses->end());
+  EXPECT_EQ(statuses->size(), 5u);
+  EXPECT_EQ(status_of, (std::map<std::string, RunStatus>{{"run_0", RunStatus::kPending},
+                                                         {"run_1", RunStatus::kPending},
+                                                         {"run_2", RunStatus::kPending},
+                                                         {"run_3", RunStatus::kRunning},
+                                                         {"run_4", RunStatus::kPending}}));
+  EXPECT_TRUE(store_->GetRuns({})->empty());
+  EXPECT_TRUE(store_->GetRunStatuses({"run_nope"})->empty());
 }
 
 TEST_P(StoreConformanceTest, EverythingSurvivesReopen) {

@@ -3,13 +3,17 @@
 // in the transaction that creates it, so the runs are exactly those that matched at
 // that commit. Each run's state moves from pending once (RecordOperationProgress's
 // `state = 'pending'` guard), which keeps the counters right when an operation resumed
-// after a restart records a run again.
+// after a restart records a run again. ApplyOperationBatchesAsync writes runs' changes and
+// their outcomes in one transaction, so a restart finds each run either pending and
+// unchanged or changed with its outcome.
 #include <nlohmann/json.hpp>
 
 #include "store/sql/query.h"
 #include "store/sql/rows.h"
 #include "store/sql/run_search.h"
+#include "store/sql/run_writes.h"
 #include "store/sql/sql_store.h"
+#include "store/sql/transition.h"
 
 namespace sw {
 
@@ -103,6 +107,188 @@ Status FinishIfDone(Connection& db, const OperationProgress& p) {
     return s;
   }
   return sql::InsertAudit(db, *p.finish_audit);
+}
+
+// A run's outcome from its change's answer (see OperationStore::ApplyOperationBatchesAsync).
+OperationRunOutcome OutcomeOf(const std::string& run_id, const Status& s, bool applied,
+                              std::string detail) {
+  if (s.ok()) {
+    return applied ? OperationRunOutcome{run_id, "done", std::move(detail)}
+                   : OperationRunOutcome{run_id, "skipped", "unchanged"};
+  }
+  std::string why = s.reason().empty() ? s.message() : std::string(s.reason());
+  if (s.code() == StatusCode::kFailedPrecondition || s.code() == StatusCode::kAborted) {
+    return {run_id, "skipped", std::move(why)};  // the status no longer allows it: not forced
+  }
+  return {run_id, "failed", std::move(why)};
+}
+
+// The reason ApplyRunChange answers when a run's write failed without a savepoint of its
+// own: the batch is rolled back and applied again with one around each run.
+constexpr char kRunWriteFailed[] = "run_write_failed";
+
+// A control's decision on the run as this write finds it: its early decision if the run
+// is still at that version, else `decide`'s on the run read now.
+struct Decision {
+  RunHead head;                          // the run's head as this write read it
+  const RunTransition* early = nullptr;  // the early decision's transition, as it is
+  std::optional<RunTransition> now;      // or the one decided now
+  // The decision leaves the run as it is: why (ok when unchanged).
+  Status refused;
+  bool Changes() const { return early != nullptr || now.has_value(); }
+  const RunTransition& Transition() const { return early != nullptr ? *early : *now; }
+};
+
+Result<Decision> DecideRunChange(Connection& db, const OperationRunChange& change) {
+  Decision out;
+  if (change.decided) {
+    Result<RunHead> head = sql::ReadRunHeadLocked(db, change.run_id);
+    if (!head.ok()) {
+      return head.status();
+    }
+    if (head->version == change.decided->version) {
+      out.head = std::move(head).value();
+      const Result<std::optional<RunTransition>>& answer = change.decided->answer;
+      if (!answer.ok() || !answer->has_value()) {
+        out.refused = answer.status();
+      } else {
+        out.early = &**answer;
+      }
+      return out;
+    }
+  }
+  Result<RunRecord> run = sql::ReadRunToDecide(db, change.run_id, /*with_steps=*/false);
+  if (!run.ok()) {
+    return run.status();
+  }
+  out.head = HeadOf(*run);
+  Result<std::optional<RunTransition>> answer = change.decide(*run);
+  if (!answer.ok() || !answer->has_value()) {
+    out.refused = answer.status();
+    return out;
+  }
+  out.now = std::move(**answer);
+  out.now->run_id = run->id;
+  out.now->expected_version = run->version;
+  out.now->expected_status = run->status;
+  return out;
+}
+
+// Applies one run's change and answers its outcome. With `alone`, the change is in a
+// savepoint of its own and a write that fails is rolled back alone; without, a write
+// that fails answers kRunWriteFailed. Any error answered stops the batch; one other
+// than kRunWriteFailed fails its write as a whole: the transaction is in doubt
+// (SqlStore::ApplyBatch).
+Result<OperationRunOutcome> ApplyRunChange(Connection& db, const OperationRunChange& change,
+                                           std::string_view self, bool alone,
+                                           std::vector<std::string>& changed) {
+  static const std::string kSavepoint = "SAVEPOINT run", kRelease = "RELEASE run",
+                           kRollbackTo = "ROLLBACK TO run";
+  if (!change.decide && !change.create) {
+    return OutcomeOf(change.run_id, change.refused, false, "");
+  }
+  std::optional<Decision> decision;
+  if (change.decide) {
+    Result<Decision> decided = DecideRunChange(db, change);
+    if (IsTransientWriteFailure(decided.status())) {
+      return decided.status();
+    }
+    // Decided before anything of the run is written: a refusal needs no rollback.
+    if (!decided.ok() || !decided->Changes()) {
+      return OutcomeOf(change.run_id, decided.ok() ? decided->refused : decided.status(), false,
+                       "");
+    }
+    decision = std::move(decided).value();
+  }
+  if (alone) {
+    if (Status opened = db.ExecCached(kSavepoint); !opened.ok()) {
+      return opened;
+    }
+  }
+  std::vector<std::string> run_changed;
+  Status s;
+  if (change.create) {
+    CreateRunResult created{*change.create, false};
+    s = sql::ApplyCreateRun(db, *change.create, self, std::nullopt, created, run_changed);
+  } else {
+    s = sql::ApplyDecidedTransition(db, decision->Transition(), decision->head, self, run_changed);
+  }
+  if (IsTransientWriteFailure(s)) {
+    return s;
+  }
+  if (!s.ok() && !alone) {
+    return Status(StatusCode::kAborted, "run " + change.run_id + ": " + s.message(),
+                  kRunWriteFailed);
+  }
+  if (alone) {
+    Status undone = s.ok() ? Status::Ok() : db.ExecCached(kRollbackTo);
+    Status released = db.ExecCached(kRelease);
+    // The savepoint is gone when the database rolled the whole transaction back.
+    if (!undone.ok() || !released.ok()) {
+      return !undone.ok() ? undone : released;
+    }
+  }
+  changed.insert(changed.end(), run_changed.begin(), run_changed.end());
+  return OutcomeOf(change.run_id, s, s.ok(), s.ok() && change.create ? change.create->id : "");
+}
+
+// The batch's runs, each run's change `alone` or not (ApplyRunChange), and their
+// outcomes; the operation as it is after.
+Result<OperationBatchResult> ApplyOperationBatchOnce(Connection& db, const OperationBatch& batch,
+                                                     std::string_view self, bool alone,
+                                                     std::vector<std::string>& changed) {
+  OperationProgress progress;
+  progress.operation_id = batch.operation_id;
+  progress.outcomes.reserve(batch.runs.size());
+  for (const OperationRunChange& change : batch.runs) {
+    Result<OperationRunOutcome> outcome = ApplyRunChange(db, change, self, alone, changed);
+    if (!outcome.ok()) {
+      return outcome.status();
+    }
+    progress.outcomes.push_back(std::move(outcome).value());
+  }
+  if (Status s = ApplyOutcomes(db, progress); !s.ok()) {
+    return s;
+  }
+  Result<OperationRecord> op = SelectOperation(db, batch.operation_id);
+  if (!op.ok()) {
+    return op.status();
+  }
+  return OperationBatchResult{std::move(progress.outcomes), std::move(op).value()};
+}
+
+// The batch in a savepoint, first with no savepoint around each run: in SQLite a
+// savepoint copies each page its changes touch to the statement journal, so one per run
+// made the savepoints a tenth of a bulk cancel's time (performance.md, W9). A run's
+// write fails only on an unusual error (its decision was made on the run as read in
+// this transaction); then the batch is rolled back and applied again with one savepoint
+// per run, so that run's change alone is undone.
+Result<OperationBatchResult> ApplyOperationBatch(Connection& db, const OperationBatch& batch,
+                                                 std::string_view self,
+                                                 std::vector<std::string>& changed) {
+  static const std::string kSavepoint = "SAVEPOINT runs", kRelease = "RELEASE runs",
+                           kRollbackTo = "ROLLBACK TO runs";
+  if (Status opened = db.ExecCached(kSavepoint); !opened.ok()) {
+    return opened;
+  }
+  std::vector<std::string> batch_changed;
+  Result<OperationBatchResult> out =
+      ApplyOperationBatchOnce(db, batch, self, /*alone=*/false, batch_changed);
+  if (!out.ok() && out.status().reason() == kRunWriteFailed) {
+    if (Status undone = db.ExecCached(kRollbackTo); !undone.ok()) {
+      return undone;
+    }
+    batch_changed.clear();
+    out = ApplyOperationBatchOnce(db, batch, self, /*alone=*/true, batch_changed);
+  }
+  if (!out.ok()) {
+    return out;  // the queue rolls the change back
+  }
+  if (Status released = db.ExecCached(kRelease); !released.ok()) {
+    return released;
+  }
+  changed.insert(changed.end(), batch_changed.begin(), batch_changed.end());
+  return out;
 }
 
 }  // namespace
@@ -199,6 +385,51 @@ Result<OperationRecord> SqlStore::RecordOperationProgress(const OperationProgres
     return status;
   }
   return std::move(*after);
+}
+
+void SqlStore::ApplyOperationBatchesAsync(std::vector<OperationBatch> batches,
+                                          OperationBatchDone done) {
+  auto shared_done = std::make_shared<OperationBatchDone>(std::move(done));
+  std::vector<Queue::Change> changes;
+  changes.reserve(batches.size());
+  for (size_t i = 0; i < batches.size(); ++i) {
+    // An early decision was made without NotingNotifications: the batch tells the outbox
+    // if one of them may queue a notification (at worst it looks for nothing).
+    bool early_notes = false;
+    for (OperationRunChange& change : batches[i].runs) {
+      if (change.decide) {
+        change.decide = NotingNotifications(std::move(change.decide));
+      }
+      if (change.decided && change.decided->answer.ok() && change.decided->answer->has_value()) {
+        // Taken only while the run is at that version: a compare-and-set on it.
+        RunTransition& t = **change.decided->answer;
+        t.run_id = change.run_id;
+        t.expected_version = change.decided->version;
+        early_notes = early_notes || !t.notify.empty() || t.charge.has_value();
+      }
+    }
+    auto batch = std::make_shared<const OperationBatch>(std::move(batches[i]));
+    // Written by each application of the change (a batch may be applied again); the
+    // last is what committed.
+    auto result = std::make_shared<OperationBatchResult>();
+    changes.push_back(Queue::Change{
+        [this, batch, result, early_notes](Connection& db,
+                                           std::vector<std::string>& changed) -> Status {
+          Result<OperationBatchResult> applied = ApplyOperationBatch(db, *batch, self_, changed);
+          if (!applied.ok()) {
+            return applied.status();
+          }
+          *result = std::move(applied).value();
+          outbox_signal_ = outbox_signal_ || early_notes;
+          return Status::Ok();
+        },
+        [i, result, shared_done](Status s) {
+          (*shared_done)(i, s.ok() ? Result<OperationBatchResult>(std::move(*result))
+                                   : Result<OperationBatchResult>(s));
+        }});
+  }
+  // Never in place: the caller goes on preparing the next batches while the writer commits.
+  queue_.CommitAll(std::move(changes));
 }
 
 }  // namespace sw

@@ -5,6 +5,7 @@
 #include "store/sql/billing.h"
 #include "store/sql/query.h"
 #include "store/sql/rows.h"
+#include "store/sql/run_writes.h"
 #include "store/sql/sql_store.h"
 #include "store/sql/transition.h"
 
@@ -51,71 +52,20 @@ Result<RunRecord> SelectRunAndSteps(Connection& db, const std::string& run_id, b
   return run;
 }
 
-// Inserts `run` (and its steps), owned by `owner`, unless `key` names a run made by the same
-// request in its window (then `out` is that run, replayed).
-Status ApplyCreateRun(Connection& db, const RunRecord& run, std::string_view owner,
-                      const std::optional<IdempotencyKey>& key, CreateRunResult& out,
-                      std::vector<std::string>& changed) {
-  if (key) {
-    Result<std::optional<std::string>> existing = sql::FindIdempotent(db, run.workspace_id, *key);
-    if (!existing.ok()) {
-      return existing.status();
-    }
-    if (*existing) {
-      Result<RunRecord> first = SelectRun(db, **existing);
-      if (!first.ok()) {
-        return first.status();
-      }
-      out.run = std::move(first).value();
-      out.replayed = true;
-      return Status::Ok();
-    }
-    if (Status kept = sql::KeepIdempotent(db, run.workspace_id, *key, run.id, run.created_at);
-        !kept.ok()) {
-      return kept;
-    }
-  }
-  changed.push_back(run.id);
-  if (Status inserted = sql::InsertRun(db, run, owner); !inserted.ok()) {
-    return inserted;
-  }
-  // A rerun's copied steps (none for any other run).
-  return sql::UpsertSteps(db, run.id, run.steps);
-}
-
-// Reads the run on the writer's connection, in the write's own transaction (pages the
-// writer has cached; nothing can change the run in between), has `decide` make the
-// transition and applies it. `after` is the run as it is then, unless `read_after` is
-// false.
+// ApplyDecision, then the run as it is after, unless `read_after` is false (a write
+// that decided no transition answers the run as it read it when that has the steps
+// asked for).
 Status ApplyDecided(Connection& db, const std::string& run_id, std::string_view self,
                     const Store::DecideTransition& decide, Store::UpdateReads reads,
                     bool read_after, std::optional<RunRecord>& after,
                     std::vector<std::string>& changed) {
-  Result<RunRecord> run = SelectRunAndSteps(db, run_id, reads.steps_to_decide, /*lock=*/true);
-  if (!run.ok()) {
-    return run.status();
+  Result<sql::DecidedChange> decided =
+      sql::ApplyDecision(db, run_id, self, decide, reads.steps_to_decide, changed);
+  if (!decided.ok()) {
+    return decided.status();
   }
-  Result<std::optional<RunTransition>> t = decide(*run);
-  if (!t.ok()) {
-    return t.status();
-  }
-  if (t->has_value()) {
-    RunTransition& transition = **t;
-    transition.run_id = run_id;
-    transition.expected_version = run->version;
-    transition.expected_status = run->status;
-    Status applied = sql::ApplyTransitionFrom(db, transition, HeadOf(*run), self, changed);
-    if (!applied.ok()) {
-      return applied;
-    }
-    if (transition.charge) {
-      Result<bool> charged = sql::ChargeSpend(db, *transition.charge, transition.now);
-      if (!charged.ok()) {
-        return charged.status();
-      }
-    }
-  } else if (reads.steps_to_decide == reads.steps_in_answer) {
-    after = std::move(run).value();
+  if (!decided->applied && reads.steps_to_decide == reads.steps_in_answer) {
+    after = std::move(decided->read);
     return Status::Ok();
   }
   if (!read_after) {
@@ -152,11 +102,85 @@ Status ApplyFirstChange(Connection& db, const RunTransition& first, std::string_
 
 }  // namespace
 
+namespace sql {
+
+Status ApplyCreateRun(Connection& db, const RunRecord& run, std::string_view owner,
+                      const std::optional<IdempotencyKey>& key, CreateRunResult& out,
+                      std::vector<std::string>& changed) {
+  if (key) {
+    Result<std::optional<std::string>> existing = sql::FindIdempotent(db, run.workspace_id, *key);
+    if (!existing.ok()) {
+      return existing.status();
+    }
+    if (*existing) {
+      Result<RunRecord> first = SelectRun(db, **existing);
+      if (!first.ok()) {
+        return first.status();
+      }
+      out.run = std::move(first).value();
+      out.replayed = true;
+      return Status::Ok();
+    }
+    if (Status kept = sql::KeepIdempotent(db, run.workspace_id, *key, run.id, run.created_at);
+        !kept.ok()) {
+      return kept;
+    }
+  }
+  changed.push_back(run.id);
+  if (Status inserted = sql::InsertRun(db, run, owner); !inserted.ok()) {
+    return inserted;
+  }
+  // A rerun's copied steps (none for any other run).
+  return sql::UpsertSteps(db, run.id, run.steps);
+}
+
+Result<RunRecord> ReadRunToDecide(Connection& db, const std::string& run_id, bool with_steps) {
+  return SelectRunAndSteps(db, run_id, with_steps, /*lock=*/true);
+}
+
+Status ApplyDecidedTransition(Connection& db, const RunTransition& t, const RunHead& head,
+                              std::string_view self, std::vector<std::string>& changed) {
+  SW_CHECK(t.run_id == head.id);
+  Status applied = ApplyTransitionFrom(db, t, head, self, changed);
+  if (!applied.ok() || !t.charge) {
+    return applied;
+  }
+  return ChargeSpend(db, *t.charge, t.now).status();
+}
+
+Result<DecidedChange> ApplyDecision(Connection& db, const std::string& run_id,
+                                    std::string_view self, const Store::DecideTransition& decide,
+                                    bool steps_to_decide, std::vector<std::string>& changed) {
+  Result<RunRecord> run = ReadRunToDecide(db, run_id, steps_to_decide);
+  if (!run.ok()) {
+    return run.status();
+  }
+  Result<std::optional<RunTransition>> t = decide(*run);
+  if (!t.ok()) {
+    return t.status();
+  }
+  DecidedChange out;
+  out.applied = t->has_value();
+  if (out.applied) {
+    RunTransition& transition = **t;
+    transition.run_id = run_id;
+    transition.expected_version = run->version;
+    transition.expected_status = run->status;
+    if (Status s = ApplyDecidedTransition(db, transition, HeadOf(*run), self, changed); !s.ok()) {
+      return s;
+    }
+  }
+  out.read = std::move(run).value();
+  return out;
+}
+
+}  // namespace sql
+
 Result<CreateRunResult> SqlStore::CreateRun(const RunRecord& run,
                                             const std::optional<IdempotencyKey>& key) {
   CreateRunResult out{run, false};
   Status s = WriteSync([&](Connection& db, std::vector<std::string>& changed) {
-    return ApplyCreateRun(db, run, self_, key, out, changed);
+    return sql::ApplyCreateRun(db, run, self_, key, out, changed);
   });
   if (!s.ok()) {
     return s;
@@ -171,7 +195,7 @@ void SqlStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
   auto shared_key = std::make_shared<const std::optional<IdempotencyKey>>(std::move(key));
   queue_.Commit(Queue::Change{
       [this, out, shared_key, first](Connection& db, std::vector<std::string>& changed) {
-        Status created = ApplyCreateRun(db, out->run, self_, *shared_key, *out, changed);
+        Status created = sql::ApplyCreateRun(db, out->run, self_, *shared_key, *out, changed);
         if (!created.ok() || first == nullptr || out->replayed) {
           return created;
         }
@@ -202,6 +226,60 @@ Result<RunRecord> SqlStore::GetRun(const std::string& run_id, bool with_steps) {
     Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
     db.ExecCached(kCommit);
     return run;
+  });
+}
+
+namespace {
+
+// `SELECT <columns> FROM runs WHERE id IN (...)` with as many parameters as the next
+// power of two of `ids`, bound with `ids` and the last id repeated: few statements for
+// the connections to keep prepared.
+template <typename T, typename Reader>
+Result<std::vector<T>> SelectRunsById(Connection& db, const char* columns,
+                                      const std::vector<std::string>& ids, Reader&& read) {
+  SW_CHECK(ids.size() <= Store::kMaxRunsRead);
+  if (ids.empty()) {
+    return std::vector<T>();
+  }
+  size_t params = 1;
+  while (params < ids.size()) {
+    params *= 2;
+  }
+  std::string query = std::string("SELECT ") + columns + " FROM runs WHERE id IN (?";
+  for (size_t i = 1; i < params; ++i) {
+    query += ", ?";
+  }
+  query += ")";
+  return QueryAll<T>(
+      db, query,
+      [&](Statement& q) {
+        for (size_t i = 0; i < params; ++i) {
+          q.Bind(static_cast<int>(i) + 1, ids[std::min(i, ids.size() - 1)]);
+        }
+      },
+      std::forward<Reader>(read));
+}
+
+}  // namespace
+
+Result<std::vector<RunRecord>> SqlStore::GetRuns(const std::vector<std::string>& run_ids) {
+  return Read([&](Connection& db) {
+    return SelectRunsById<RunRecord>(db, sql::kRunColumns, run_ids, sql::ReadRun);
+  });
+}
+
+Result<std::vector<std::pair<std::string, RunStatus>>> SqlStore::GetRunStatuses(
+    const std::vector<std::string>& run_ids) {
+  using IdAndStatus = std::pair<std::string, RunStatus>;
+  return Read([&](Connection& db) {
+    return SelectRunsById<IdAndStatus>(
+        db, "id, status", run_ids, [](const Statement& q) -> Result<IdAndStatus> {
+          std::optional<RunStatus> status = ParseRunStatus(q.Text(1));
+          if (!status) {
+            return DataCorruption("runs", q.Text(0), "status", q.Text(1));
+          }
+          return IdAndStatus{q.Text(0), *status};
+        });
   });
 }
 

@@ -23,6 +23,19 @@ SqlStore::~SqlStore() {
   queue_.Stop();
 }
 
+void SqlStore::WhenQueuedWritesCommitted(std::function<void()> then) {
+  if (!queue_.Busy()) {
+    then();
+    return;
+  }
+  // An empty change behind them: its batch commits after theirs, or with them.
+  std::vector<Queue::Change> marker;
+  marker.push_back(
+      Queue::Change{[](Connection&, std::vector<std::string>&) { return Status::Ok(); },
+                    [then = std::move(then)](Status) { then(); }});
+  queue_.CommitAll(std::move(marker));
+}
+
 SqlStore::Queue::Outcome SqlStore::CommitBatch(std::vector<Queue::Change>& batch) {
   Queue::Outcome out = ApplyBatchOnce(batch);
   if (out.commit.reason() == kWriteConflict) {
@@ -70,13 +83,12 @@ SqlStore::Queue::Outcome SqlStore::CommitOneByOne(std::vector<Queue::Change>& ba
 }
 
 SqlStore::Queue::Outcome SqlStore::ApplyBatchOnce(std::vector<Queue::Change>& batch) {
-  // Where each statement is a round trip, a savepoint around each change costs two: the
-  // batch goes first without them, and only when one of its changes fails is it rolled
-  // back and applied again with them (a batch of one needs none: its rollback is the
-  // change's).
-  if (!writer_conn_->dialect().round_trips) {
-    return ApplyBatch(batch, /*savepoints=*/true);
-  }
+  // A savepoint around each change is not free: where each statement is a round trip it
+  // costs two, and SQLite copies each page a savepoint's changes touch to its statement
+  // journal (about a tenth of a schedule fire's or a cancel's write, performance.md).
+  // Changes rarely fail, so the batch goes first without them, and only when one of its
+  // changes fails is it rolled back and applied again with them (a batch of one needs
+  // none: its rollback is the change's).
   bool change_failed = false;
   Queue::Outcome out = ApplyBatch(batch, /*savepoints=*/false, &change_failed);
   if (change_failed && batch.size() > 1) {

@@ -44,6 +44,7 @@ class SqlStore : public Store, public OperationStore {
 
   bool Healthy() const override { return queue_.Healthy(); }
   bool WriterBusy() override { return queue_.Busy(); }
+  void WhenQueuedWritesCommitted(std::function<void()> then) override;
   void SetInstance(std::string id) override { self_ = std::move(id); }
   // The database's SQL dialect (constant, so any thread may read it).
   const sql::Dialect& dialect() const { return writer_conn_->dialect(); }
@@ -86,6 +87,8 @@ class SqlStore : public Store, public OperationStore {
                                                         const std::string& after,
                                                         int limit) override;
   Result<OperationRecord> RecordOperationProgress(const OperationProgress& p) override;
+  void ApplyOperationBatchesAsync(std::vector<OperationBatch> batches,
+                                  OperationBatchDone done) override;
 
   Result<ScheduleRecord> CreateSchedule(const ScheduleRecord& s, const AuditEntry& audit,
                                         const std::optional<IdempotencyKey>& key) override;
@@ -108,6 +111,9 @@ class SqlStore : public Store, public OperationStore {
   void CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
                       std::shared_ptr<RunTransition> first, CreateRunDone done) override;
   Result<RunRecord> GetRun(const std::string& run_id, bool with_steps) override;
+  Result<std::vector<RunRecord>> GetRuns(const std::vector<std::string>& run_ids) override;
+  Result<std::vector<std::pair<std::string, RunStatus>>> GetRunStatuses(
+      const std::vector<std::string>& run_ids) override;
   Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
                               UpdateReads reads) override;
   void UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,

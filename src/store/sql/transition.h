@@ -16,6 +16,11 @@
 
 namespace sw::sql {
 
+// The head of run `run_id` as the write's transaction sees it, locked (so that another
+// instance's writer cannot change the run before this commit). kNotFound without the
+// run.
+Result<RunHead> ReadRunHeadLocked(Connection& db, const std::string& run_id);
+
 // Applies `t`, committed by instance `self` ("" for one process), and appends the runs
 // it changed to `changed`. kAborted (nothing written) when the run is not at t's
 // expected version and status or another instance owns it (PlanTransition);
