@@ -2345,10 +2345,25 @@ def w11_visible(c, base, n, t0, timeout):
     return seen
 
 
+def w11_settle(c, runs, timeout):
+    """Waits until `runs` runs exist and none is active: what a minute of real time
+    between two ticks gives (the tick's runs have ended before the next comes due)."""
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        check_stop()
+        counts, _ = metrics(c)
+        active = sum(counts.get(s, 0) for s in ("pending", "running", "waiting", "paused"))
+        if sum(counts.values()) >= runs and active == 0:
+            return
+        time.sleep(0.01)
+    raise RuntimeError(f"W11: the tick's runs did not end within {timeout} s")
+
+
 def w11(server, ctx):
     """W11: schedules ("* * * * *") firing every minute over `ticks` minutes of fake-clock
     time. Lateness: from sending the clock advance that made a tick due to the run being
-    seen (polled every ~2 ms, so an upper bound). Then every schedule must have exactly one
+    seen (polled every ~2 ms, so an upper bound). The next tick is advanced to once the
+    tick's runs have ended, as they have a minute later in real time. Then every schedule must have exactly one
     run per tick (missed and doubled ticks counted from the runs' triggers)."""
     n = int(ctx.get("w11_n") or 1000)
     ticks = int(ctx.get("w11_ticks") or 10)
@@ -2379,6 +2394,7 @@ def w11(server, ctx):
             expected.add(tick)
             seen = w11_visible(c, base, n, t0, timeout=30)
             lateness += seen
+            w11_settle(c, base + n, timeout=30)
             per_tick.append({"tick": utc_iso(tick / 1000), "fired": len(seen),
                              "all_seen_ms": round(seen[-1], 1) if seen else None})
             step = 60000

@@ -327,6 +327,11 @@ void Schedules::FireDue() {
     std::mutex mu;
     std::condition_variable cv;
     size_t left = 0;
+    // The new runs of the fires committed so far, started once no fire is left: on the
+    // store's writer (their first commits then queue rather than commit one by one), after
+    // the look's fires, so planning and committing the runs does not delay the next fires.
+    std::vector<RunRecord> started;
+    int starting = 0;  // completions starting runs
   };
   auto pending = std::make_shared<Pending>();
   std::vector<std::string> cancels(due->size());  // by schedule: the run to cancel
@@ -354,20 +359,29 @@ void Schedules::FireDue() {
       queued.push_back(Store::QueuedFire{
           std::move(plan->fire),
           [this, pending, fired, index, id = s.id](Result<std::vector<RunRecord>> created) {
+            std::unique_lock lock(pending->mu);
             if (created.ok()) {
               for (const RunRecord& run : *created) {
                 spdlog::debug("event=run.start run={} workflow={} schedule={}", run.id,
                               run.workflow_id, id);
-                engine_.DriveNew(run);
+                pending->started.push_back(run);
               }
             } else if (created.status().code() != StatusCode::kAborted) {
               // kAborted: another instance (or an API change) moved the schedule first.
               spdlog::warn("event=schedule.fire_failed schedule={} error={}", id,
                            created.status().message());
             }
-            std::lock_guard lock(pending->mu);
             (*fired)[index] = created.ok();
             if (--pending->left == 0) {
+              std::vector<RunRecord> started;
+              started.swap(pending->started);
+              ++pending->starting;
+              lock.unlock();
+              for (const RunRecord& run : started) {
+                engine_.DriveNew(run);
+              }
+              lock.lock();
+              --pending->starting;
               pending->cv.notify_all();
             }
           }});
@@ -376,7 +390,7 @@ void Schedules::FireDue() {
   }
   {
     std::unique_lock lock(pending->mu);
-    pending->cv.wait(lock, [&pending] { return pending->left == 0; });
+    pending->cv.wait(lock, [&pending] { return pending->left == 0 && pending->starting == 0; });
   }
   // The fires' completions queued the new runs' first commits: the look ends once they
   // are committed too, so the next look sees these runs as they went on (a run of pure
