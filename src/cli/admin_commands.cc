@@ -181,7 +181,7 @@ void AddSchedulesCommands(CLI::App& app) {
   schedules->require_subcommand(1);
 
   AddPagedListCommand(schedules, "list", "List schedules, newest first", "/api/v1/schedules",
-                      PrintSchedules);
+                      PrintSchedules, {{"--workflow", "workflow_id", "Only this workflow's"}});
   AddScheduleCreateCommand(schedules);
   const std::string prefix = "/api/v1/schedules/";
   AddIdCommand(schedules, "get", "Show a schedule and its next fire times", "GET", prefix, "",

@@ -232,22 +232,31 @@ int Exchange(const ConnectionOptions& options, const std::string& method, const 
 }
 
 void AddPagedListCommand(CLI::App* parent, const char* name, const char* help,
-                         const std::string& path, const Printer& print) {
+                         const std::string& path, const Printer& print,
+                         const std::vector<ListFilter>& filters) {
   struct ListOptions {
     ConnectionOptions connection;
     int limit = 0;
     std::string cursor;
+    std::vector<std::string> values;  // by filter
   };
   auto list = std::make_shared<ListOptions>();
+  list->values.resize(filters.size());
   CLI::App* command = parent->add_subcommand(name, help);
   AddConnectionOptions(command, &list->connection);
   command->add_option("--limit", list->limit, "Page size (default 50)")
       ->check(CLI::Range(1, kMaxListLimit));
   command->add_option("--cursor", list->cursor, "Continue from this cursor");
-  command->callback([list, path, print] {
-    std::string query = Query(
-        {{"limit", list->limit > 0 ? std::to_string(list->limit) : ""}, {"cursor", list->cursor}});
-    Finish(Exchange(list->connection, "GET", path + query, "", print));
+  for (size_t i = 0; i < filters.size(); ++i) {
+    command->add_option(filters[i].flag, list->values[i], filters[i].help);
+  }
+  command->callback([list, path, print, filters] {
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"limit", list->limit > 0 ? std::to_string(list->limit) : ""}, {"cursor", list->cursor}};
+    for (size_t i = 0; i < filters.size(); ++i) {
+      params.emplace_back(filters[i].param, list->values[i]);
+    }
+    Finish(Exchange(list->connection, "GET", path + Query(params), "", print));
   });
 }
 

@@ -76,10 +76,18 @@ using Printer = std::function<void(const HttpReply& reply, const nlohmann::json&
 int Exchange(const ConnectionOptions& options, const std::string& method, const std::string& target,
              const std::string& body, const Printer& print);
 
-// Adds `parent NAME [--limit N] [--cursor C]` that GETs the list route `path` a page at a
-// time and shows it with `print`.
+// A list route's filter as a command's option: `--flag VALUE` sends `param=VALUE`.
+struct ListFilter {
+  std::string flag;
+  std::string param;
+  std::string help;
+};
+
+// Adds `parent NAME [--limit N] [--cursor C] [filters]` that GETs the list route `path` a
+// page at a time and shows it with `print`.
 void AddPagedListCommand(CLI::App* parent, const char* name, const char* help,
-                         const std::string& path, const Printer& print);
+                         const std::string& path, const Printer& print,
+                         const std::vector<ListFilter>& filters = {});
 
 // GETs `target` every `interval_s` seconds and shows the reply as Exchange does each
 // time it changed (the screen cleared first on a terminal), until interrupted or a

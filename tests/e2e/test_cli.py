@@ -167,6 +167,15 @@ class CliTest(E2ETestCase):
         self.assertEqual(table.returncode, 0, table.stderr)
         self.assertIn(sid, table.stdout)
         self.assertIn(made["next_fire_times"][0], table.stdout)
+        # --workflow keeps that workflow's schedules only.
+        self.server.put_workflow({"id": "cli-sched-other", "steps": [noop("a", 1)]})
+        other = self.cli_json("schedules", "create", "--workflow", "cli-sched-other", "--cron",
+                              "0 * * * *")["id"]
+        mine = self.cli_json("schedules", "list", "--workflow", "cli-sched")["items"]
+        self.assertEqual([x["id"] for x in mine], [sid])
+        theirs = self.cli_json("schedules", "list", "--workflow", "cli-sched-other")["items"]
+        self.assertEqual([x["id"] for x in theirs], [other])
+        self.assertEqual(self.cli("schedules", "delete", other).returncode, 0)
         paused = self.cli("schedules", "pause", sid)
         self.assertEqual(paused.returncode, 0, paused.stderr)
         self.assertIn("paused", paused.stdout)

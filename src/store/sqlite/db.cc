@@ -123,6 +123,17 @@ SqliteConnection::~SqliteConnection() {
 
 const sql::Dialect& SqliteConnection::dialect() const { return kDialect; }
 
+void SqliteConnection::SetWalHook(WalHook hook) {
+  wal_hook_ = std::move(hook);
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3* db, const char*, int pages) {
+        static_cast<SqliteConnection*>(self)->wal_hook_(db, pages);
+        return SQLITE_OK;
+      },
+      this);
+}
+
 Status SqliteConnection::Exec(std::string_view sql) {
   char* error = nullptr;
   int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &error);

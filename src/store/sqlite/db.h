@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -48,9 +49,17 @@ class SqliteConnection final : public sql::Connection {
   Result<sql::Statement*> Prepare(const std::string& sql) override;
   int64_t Changes() const override { return sqlite3_changes64(db_); }
 
+  // Called after each commit of this connection with the WAL's size in pages, on the
+  // committing thread; replaces SQLite's automatic checkpoints (wal_checkpointer.h).
+  using WalHook = std::function<void(sqlite3* db, int wal_pages)>;
+  void SetWalHook(WalHook hook);
+  // For what the SQL layer does not wrap (a checkpoint).
+  sqlite3* handle() const { return db_; }
+
  private:
   explicit SqliteConnection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  WalHook wal_hook_;
   std::unordered_map<std::string, std::unique_ptr<SqliteStatement>> cache_;
 };
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "store/sqlite/schema.h"
+#include "store/sqlite/wal_checkpointer.h"
 
 namespace sw {
 
@@ -20,7 +21,7 @@ using sqlite::SqliteConnection;
 namespace {
 
 // The WAL's working size: it is checkpointed (and written from its start again) at
-// about 4,000 pages.
+// about 4,000 pages (WalCheckpointer::Marks::in_place_pages).
 constexpr size_t kWalPresize = 20 << 20;
 
 // A WAL that grows makes each commit's fsync also commit the file's new size (an ext4
@@ -94,9 +95,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
   if (!writer.ok()) {
     return writer.status();
   }
-  for (const char* pragma :
-       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA wal_autocheckpoint=4000",
-        "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536"}) {
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536"}) {
     if (Status s = (*writer)->Exec(pragma); !s.ok()) {
       return s;
     }
@@ -105,6 +105,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
     return s;
   }
   PresizeWal(path + "-wal");  // nothing else writes yet
+  // The WAL is checkpointed at about kWalPresize, mostly on a thread of its own.
+  Result<std::unique_ptr<sqlite::WalCheckpointer>> checkpointer =
+      sqlite::WalCheckpointer::Start(path, sqlite::WalCheckpointer::Marks{});
+  if (!checkpointer.ok()) {
+    return checkpointer.status();
+  }
+  (*checkpointer)->Attach(**writer);
   std::vector<std::unique_ptr<sql::Connection>> readers;
   for (size_t i = 0; i < kReaders; ++i) {
     Result<std::unique_ptr<SqliteConnection>> reader =
@@ -115,8 +122,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
     (*reader)->Exec("PRAGMA cache_size=-16384");
     readers.push_back(std::move(reader).value());
   }
-  return std::unique_ptr<SqliteStore>(
+  auto store = std::unique_ptr<SqliteStore>(
       new SqliteStore(std::move(writer).value(), std::move(readers), std::move(secrets)));
+  store->checkpointer_ = std::move(checkpointer).value();
+  return store;
 }
 
 }  // namespace sw
