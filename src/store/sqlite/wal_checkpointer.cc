@@ -9,8 +9,8 @@ namespace sw::sqlite {
 
 namespace {
 
-// How soon the thread checkpoints again when the last one did not leave every frame
-// copied.
+// How long the writer must pause before the thread checkpoints again when the last
+// checkpoint did not leave every frame copied.
 constexpr auto kLookAgainAfter = std::chrono::milliseconds(50);
 
 }  // namespace
@@ -108,7 +108,13 @@ void WalCheckpointer::Loop() {
   while (true) {
     auto asked = [this] { return shared_->wanted || shared_->stopping; };
     if (behind) {
-      shared_->cv.wait_for(lock, kLookAgainAfter, asked);
+      // Caught up once the writer pauses: beside a busy writer a checkpoint competes
+      // with its commits for the disk, and the WAL could not start over anyway.
+      const int seen = shared_->counts.wal_pages;
+      if (!shared_->cv.wait_for(lock, kLookAgainAfter, asked) &&
+          shared_->counts.wal_pages != seen) {
+        continue;
+      }
     } else {
       shared_->cv.wait(lock, asked);
     }

@@ -5,13 +5,15 @@
 // commit that takes the WAL past its mark: every ~4,000 pages one commit's caller waited
 // ~20 ms more (a schedule tick's fires, a request's answer). Here the writer's WAL hook
 // (AfterCommit, on the committing thread) wakes the thread once the WAL holds
-// kBackgroundPages pages, and again each kStepPages more; the thread checkpoints
-// (PASSIVE: it never blocks the writer or a reader, and copies what no reader still
-// needs). Once every frame is copied, the writer's next transaction writes the WAL from
-// its start again, as after an automatic checkpoint. Under a load that never lets the
-// thread catch up, the commit that takes the WAL to kInPlacePages checkpoints in place,
-// as SQLite's automatic checkpoint did, copying only what the thread had not: the WAL
-// stays within its pre-allocated size (sqlite_store.cc).
+// Marks::background_pages pages, and again each Marks::step_pages more; the thread
+// checkpoints (PASSIVE: it never blocks the writer or a reader, and copies what no
+// reader still needs). When frames are left (the writer went on, or a reader's snapshot
+// held them) it checkpoints again once the writer has paused for a moment. Once every
+// frame is copied, the writer's next transaction writes the WAL from its start again, as
+// after an automatic checkpoint. Under a load that never lets the thread catch up, the
+// commit that takes the WAL to Marks::in_place_pages checkpoints in place, as SQLite's
+// automatic checkpoint did, copying only what the thread had not: the WAL stays within
+// its pre-allocated size (sqlite_store.cc).
 //
 // A checkpoint changes nothing a reader sees, and a crash in the middle of one is
 // recovered from the WAL as SQLite always does.
@@ -38,7 +40,7 @@ class WalCheckpointer {
  public:
   struct Marks {
     int background_pages = 1000;  // the thread starts checkpointing
-    int step_pages = 256;         // and again each time the WAL grew this much
+    int step_pages = 1000;        // and again each time the WAL grew this much
     int in_place_pages = 4000;    // the committing connection checkpoints itself
   };
   struct Counts {
