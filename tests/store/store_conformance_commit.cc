@@ -19,6 +19,34 @@ namespace {
 
 using nlohmann::json;
 
+// Holds the store's writer in the listener after run_blocker's commit (made in place by
+// a thread of its own, which the gate then holds), from construction until the gate is
+// released; however the test ends, the thread is let go and joined. REQUIRES:
+// run_blocker exists at version 1.
+class HeldWriter {
+ public:
+  HeldWriter(Store& store, WriterGate& gate) : gate_(gate) {
+    gate_.Arm("run_blocker");
+    thread_ = std::thread([&store] {
+      RunTransition blocker;
+      blocker.run_id = "run_blocker";
+      blocker.expected_version = 1;
+      blocker.now = kT0;
+      store.TransitionRunAsync(std::move(blocker), [](Result<int64_t>) {});
+    });
+  }
+  ~HeldWriter() {
+    gate_.Release();
+    thread_.join();
+  }
+  HeldWriter(const HeldWriter&) = delete;
+  HeldWriter& operator=(const HeldWriter&) = delete;
+
+ private:
+  WriterGate& gate_;
+  std::thread thread_;
+};
+
 TEST_P(StoreConformanceTest, ConcurrentTransitionsCommitAsOneGroup) {
   constexpr int kRuns = 200;
   constexpr int kThreads = 4;
@@ -45,26 +73,8 @@ TEST_P(StoreConformanceTest, ConcurrentTransitionsCommitAsOneGroup) {
     }
   }
 
-  // Hold the writer in the listener after the blocker's commit (made in place by the
-  // thread that asks for it, which the gate then holds), queue everything, then let it
-  // go: the whole queue is one batch.
-  gate_.Arm("run_blocker");
-  std::thread blocking([this] {
-    RunTransition blocker;
-    blocker.run_id = "run_blocker";
-    blocker.expected_version = 1;
-    blocker.now = kT0;
-    store_->TransitionRunAsync(std::move(blocker), [](Result<int64_t>) {});
-  });
-  // However this test ends, the blocking thread is let go and joined.
-  struct ReleaseAndJoin {
-    WriterGate& gate;
-    std::thread& t;
-    ~ReleaseAndJoin() {
-      gate.Release();
-      t.join();
-    }
-  } release_and_join{gate_, blocking};
+  // Hold the writer, queue everything, then let it go: the whole queue is one batch.
+  HeldWriter held(*store_, gate_);
   ASSERT_TRUE(gate_.WaitEntered());
   const Store::Stats before = store_->GetStats();
 
@@ -158,22 +168,7 @@ TEST_P(StoreConformanceTest, WhenQueuedWritesCommittedFollowsTheWritesQueuedBefo
   EXPECT_EQ(*called_on, here);
 
   // The writer held after the blocker's commit; a and b queued, then the call, then c.
-  gate_.Arm("run_blocker");
-  std::thread blocking([this] {
-    RunTransition blocker;
-    blocker.run_id = "run_blocker";
-    blocker.expected_version = 1;
-    blocker.now = kT0;
-    store_->TransitionRunAsync(std::move(blocker), [](Result<int64_t>) {});
-  });
-  struct ReleaseAndJoin {
-    WriterGate& gate;
-    std::thread& t;
-    ~ReleaseAndJoin() {
-      gate.Release();
-      t.join();
-    }
-  } release_and_join{gate_, blocking};
+  HeldWriter held(*store_, gate_);
   ASSERT_TRUE(gate_.WaitEntered());
   struct Seen {
     std::mutex mu;
