@@ -150,6 +150,22 @@ class CommitQueue {
   // Commits `apply` and waits for it: in place when the store is idle, else through
   // the writer thread with whatever else is queued. Safe to call from a completion.
   Status CommitSync(Apply apply);
+  // Runs `read` on this thread holding the writer, when the store is idle (nothing
+  // queued, nobody committing) and answers true; else answers false and runs nothing.
+  // For a short read that gains from the writer's own connection; changes that come
+  // meanwhile wait for it, as for an in-place commit.
+  bool ReadIfIdle(const std::function<void()>& read) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || committing_ || QueuedLocked() || tl_writer_of_ == this) {
+        return false;
+      }
+      committing_ = true;
+    }
+    read();
+    ReleaseWriter();
+    return true;
+  }
 
  private:
   // Queues `change` (in the lane of waited-for changes when `urgent`) and wakes the

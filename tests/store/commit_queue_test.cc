@@ -195,6 +195,38 @@ TEST_F(CommitQueueTest, AnIdleQueueCommitsInPlaceAndCompletesBeforeCommitReturns
   EXPECT_EQ(stats.batch_buckets[0], 2u);
 }
 
+// A read takes the idle writer on the caller's thread; a change that comes meanwhile
+// waits for it and goes to the writer thread. While another thread commits, the read is
+// refused at once (the caller reads elsewhere).
+TEST_F(CommitQueueTest, ARunsReadTakesTheIdleWriterAndIsRefusedWhileAnotherCommits) {
+  auto during = std::make_shared<Seen>();
+  std::thread other;
+  bool read = queue_->ReadIfIdle([&] {
+    other = std::thread([&] { queue_->Commit(Noting(during)); });
+    // The change cannot commit in place while the read holds the writer: it is queued.
+    ASSERT_TRUE(test::WaitUntil([&] { return queue_->Queued() == 1; }));
+    std::lock_guard lock(mu_);
+    EXPECT_FALSE(during->done);
+  });
+  EXPECT_TRUE(read);
+  ASSERT_TRUE(WaitDone({during}));
+  other.join();
+  EXPECT_NE(during->applied_on, std::this_thread::get_id());
+  EXPECT_TRUE(during->status.ok());
+
+  backend_.HoldNextBatch();
+  auto held = std::make_shared<Seen>();
+  std::thread committer([&] { queue_->Commit(Noting(held)); });
+  ASSERT_TRUE(backend_.WaitHeld());
+  bool ran = false;
+  EXPECT_FALSE(queue_->ReadIfIdle([&] { ran = true; }));
+  EXPECT_FALSE(ran);
+  backend_.Release();
+  committer.join();
+  EXPECT_TRUE(queue_->ReadIfIdle([&] { ran = true; }));
+  EXPECT_TRUE(ran);
+}
+
 TEST_F(CommitQueueTest, ChangesQueuedDuringACommitShareTheWritersNextBatch) {
   backend_.HoldNextBatch();
   auto first = std::make_shared<Seen>();

@@ -42,8 +42,8 @@ class SqliteBackend final : public store_test::StoreBackend {
   }
 
   Status ExecRaw(const std::string& sql) override {
-    Result<std::unique_ptr<sqlite::SqliteConnection>> conn =
-        sqlite::SqliteConnection::Open(dir_ + "/stepwell.db", /*read_only=*/false);
+    Result<std::unique_ptr<sqlite::SqliteConnection>> conn = sqlite::SqliteConnection::Open(
+        dir_ + "/stepwell.db", sqlite::SqliteConnection::Mode::kWrite);
     if (!conn.ok()) {
       return conn.status();
     }

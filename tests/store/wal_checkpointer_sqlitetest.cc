@@ -23,10 +23,12 @@ class WalCheckpointerTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     path_ = dir_ + "/test.db";
-    Result<std::unique_ptr<SqliteConnection>> writer = SqliteConnection::Open(path_, false);
+    Result<std::unique_ptr<SqliteConnection>> writer =
+        SqliteConnection::Open(path_, SqliteConnection::Mode::kWriteFullSync);
     ASSERT_TRUE(writer.ok()) << writer.status().message();
     writer_ = std::move(writer).value();
     ASSERT_TRUE(writer_->Exec("PRAGMA journal_mode=WAL").ok());
+    ASSERT_TRUE(writer_->Exec("PRAGMA synchronous=FULL").ok());
     ASSERT_TRUE(writer_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)").ok());
   }
   void TearDown() override {
@@ -98,7 +100,8 @@ TEST_F(WalCheckpointerTest, WhatTheThreadCopiedReadsBackAfterAReopen) {
   }
   Commit(1);  // after the checkpointer is gone: the writer still commits
   writer_.reset();
-  Result<std::unique_ptr<SqliteConnection>> reader = SqliteConnection::Open(path_, true);
+  Result<std::unique_ptr<SqliteConnection>> reader =
+      SqliteConnection::Open(path_, SqliteConnection::Mode::kRead);
   ASSERT_TRUE(reader.ok());
   Result<sql::Statement*> count = (*reader)->Prepare("SELECT COUNT(*) FROM t");
   ASSERT_TRUE(count.ok());

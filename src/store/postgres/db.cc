@@ -52,6 +52,7 @@ constexpr sql::Dialect kDialect{
     .json_path_equals = JsonPathEquals,
     .position_function = "strpos",
     .round_trips = true,
+    .warm_writer = false,
 };
 
 // Whether `sql` ends the transaction a lost connection took (or starts a new one).

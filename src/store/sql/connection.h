@@ -48,6 +48,10 @@ struct Dialect {
   // Whether each statement is a round trip to a server (PostgreSQL), not a call into a
   // library (SQLite): then statements that only guard against a rare case cost.
   bool round_trips;
+  // Whether a commit makes every other connection read the database afresh (SQLite
+  // drops a reader's page cache whenever the database changed): then a short read is
+  // cheaper on the writer's own connection, whose cache stays warm, while it is idle.
+  bool warm_writer;
 };
 
 class Statement {

@@ -1,6 +1,7 @@
 // SqlStore's runs and their steps: create (with an idempotency key), read, count,
 // and change them through transitions. See sql_store.h; ListRuns is in run_search.cc.
 #include <algorithm>
+#include <optional>
 
 #include "store/sql/billing.h"
 #include "store/sql/query.h"
@@ -220,13 +221,19 @@ void SqlStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
 
 Result<RunRecord> SqlStore::GetRun(const std::string& run_id, bool with_steps) {
   static const std::string kCommit = "COMMIT";
-  return Read([&](Connection& db) -> Result<RunRecord> {
+  auto read = [&](Connection& db) -> Result<RunRecord> {
     // One read transaction so the run and its steps are one snapshot.
     db.ExecCached(db.dialect().begin_read);
     Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
     db.ExecCached(kCommit);
     return run;
-  });
+  };
+  // The await of a run (GET ?wait_ms=) reads it right after its commit.
+  std::optional<Result<RunRecord>> out;
+  if (dialect().warm_writer && queue_.ReadIfIdle([&] { out = read(*writer_conn_); })) {
+    return std::move(*out);
+  }
+  return Read(read);
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #include "store/sqlite/db.h"
 
+#include "store/sqlite/wal_batching_vfs.h"
 #include "store/store.h"
 
 namespace sw::sqlite {
@@ -54,6 +55,7 @@ constexpr sql::Dialect kDialect{
     .json_path_equals = JsonPathEquals,
     .position_function = "instr",
     .round_trips = false,
+    .warm_writer = true,
 };
 
 }  // namespace
@@ -102,11 +104,13 @@ std::string SqliteStatement::Text(int col) const {
 }
 
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::string& path,
-                                                                 bool read_only) {
+                                                                 Mode mode) {
   sqlite3* db = nullptr;
-  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int flags =
+      mode == Mode::kRead ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const char* vfs = mode == Mode::kWriteFullSync ? WalBatchingVfs() : nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);

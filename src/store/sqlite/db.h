@@ -39,7 +39,14 @@ class SqliteStatement final : public sql::Statement {
 
 class SqliteConnection final : public sql::Connection {
  public:
-  static Result<std::unique_ptr<SqliteConnection>> Open(const std::string& path, bool read_only);
+  enum class Mode {
+    kRead,
+    kWrite,
+    // Writes, and commits only with synchronous=FULL: its WAL writes are gathered into
+    // one per commit (wal_batching_vfs.h). The store's writer.
+    kWriteFullSync,
+  };
+  static Result<std::unique_ptr<SqliteConnection>> Open(const std::string& path, Mode mode);
   ~SqliteConnection() override;
   SqliteConnection(const SqliteConnection&) = delete;
   SqliteConnection& operator=(const SqliteConnection&) = delete;

@@ -91,7 +91,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
     secrets = std::move(box).value();
   }
   Result<std::unique_ptr<SqliteConnection>> writer =
-      SqliteConnection::Open(path, /*read_only=*/false);
+      SqliteConnection::Open(path, SqliteConnection::Mode::kWriteFullSync);
   if (!writer.ok()) {
     return writer.status();
   }
@@ -115,7 +115,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
   std::vector<std::unique_ptr<sql::Connection>> readers;
   for (size_t i = 0; i < kReaders; ++i) {
     Result<std::unique_ptr<SqliteConnection>> reader =
-        SqliteConnection::Open(path, /*read_only=*/true);
+        SqliteConnection::Open(path, SqliteConnection::Mode::kRead);
     if (!reader.ok()) {
       return reader.status();
     }

@@ -62,7 +62,8 @@ struct WalCheckpointer::Shared {
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
                                                                 Marks marks) {
-  Result<std::unique_ptr<SqliteConnection>> conn = SqliteConnection::Open(path, false);
+  Result<std::unique_ptr<SqliteConnection>> conn =
+      SqliteConnection::Open(path, SqliteConnection::Mode::kWrite);
   if (!conn.ok()) {
     return conn.status();
   }
