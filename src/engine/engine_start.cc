@@ -2,20 +2,17 @@
 // is planned before it exists in the store (ActiveRun::create holds its create) until
 // its first commit, which is the create; a run whose steps are all pure is then one
 // commit. The start answers the run as created (pending), as the contract has it.
-// Only when the store's writer is idle: under load a run is created alone first.
+// While the store's writer is busy only a few steps ride in the create
+// (kMaxCarriedWhenBusy, engine_commit.cc): a longer run is created alone first.
 #include "engine/active_run.h"
 #include "engine/engine.h"
 
 namespace sw {
 
 void Engine::StartNew(RunRecord run, std::optional<IdempotencyKey> key, StartDone done) {
-  if (key || store_.WriterBusy()) {
+  if (key) {
     // A repeat answers the first run and must have planned (and counted) nothing: a run
-    // with a key is created first, then driven. So is any run while the writer is busy:
-    // under load the start is answered after its small create, and the run's steps
-    // join later batches; carried in the create, they would hold the answer until the
-    // whole run is committed and keep the batches as small as the clients' starts in
-    // flight (W2: batches of 13-15 changes instead of 53-65).
+    // with a key is created first, then driven.
     store_.CreateRunAsync(std::move(run), std::move(key),
                           [this, done = std::move(done)](Result<CreateRunResult> created) {
                             if (!created.ok() || created->replayed) {

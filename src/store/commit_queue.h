@@ -5,10 +5,10 @@
 //
 // - Under load a writer thread takes up to kMaxBatch queued changes and commits them
 //   as one batch: one transaction, one fsync for all of them.
-// - A change someone waits for on a thread of theirs (CommitSync: a control, a decision
-//   answered over HTTP) goes in a lane of its own, taken first, and the batch that takes
-//   it is cut at kMaxUrgentBatch: it waits for the batch being committed, not behind
-//   every change queued, nor for the work of a big batch.
+// - A change a client waits for (CommitSync: a control, a decision answered over HTTP;
+//   a run's create, Lane::kUrgent) goes in a lane of its own, taken first, in a batch of
+//   such changes alone, cut at kMaxUrgentBatch: it waits for the batch being committed,
+//   not behind every change queued, nor for the work of a big batch.
 // - On an idle store (nothing queued, nobody committing) the thread that asks commits
 //   its change in place and runs its completion there: a hand-off to the writer thread
 //   and back costs more than the commit's own work.
@@ -56,9 +56,15 @@ namespace commit_queue {
 
 // Largest number of queued changes committed in one transaction.
 inline constexpr size_t kMaxBatch = 512;
-// Largest batch that carries a CommitSync change (its waiter's latency is the batch's
-// work plus its fsync).
+// Largest batch of the urgent lane (its waiters' latency is the batch's work plus its
+// fsync).
 inline constexpr size_t kMaxUrgentBatch = 32;
+
+// Which lane a queued change waits in.
+enum class Lane {
+  kNormal,  // the engine's progress: batched as large as kMaxBatch
+  kUrgent,  // a client waits for it: taken first, in small batches of its own
+};
 // How deep one thread goes in completions of in-place commits before a chained change
 // goes to the writer instead (a started run's first step still commits in place).
 inline constexpr int kMaxInPlaceDepth = 2;
@@ -142,8 +148,8 @@ class CommitQueue {
   }
 
   // Commits `change` in place when the store is idle (its `done` runs before this
-  // returns), else queues it for the writer (its `done` runs there).
-  void Commit(Change change);
+  // returns), else queues it for the writer in `lane` (its `done` runs there).
+  void Commit(Change change, commit_queue::Lane lane = commit_queue::Lane::kNormal);
   // Queues every change for the writer at once (never in place), so they share its
   // batches: for many changes made together that nobody waits for one by one.
   void CommitAll(std::vector<Change> changes);
@@ -168,9 +174,9 @@ class CommitQueue {
   }
 
  private:
-  // Queues `change` (in the lane of waited-for changes when `urgent`) and wakes the
-  // writer if needed. REQUIRES: mu_ held, not stopping.
-  void PushLocked(Change change, bool urgent = false);
+  // Queues `change` in `lane` and wakes the writer if needed. REQUIRES: mu_ held, not
+  // stopping.
+  void PushLocked(Change change, commit_queue::Lane lane = commit_queue::Lane::kNormal);
   // Something is queued. REQUIRES: mu_ held.
   bool QueuedLocked() const { return !queue_.empty() || !urgent_.empty(); }
   // Commits `change` alone on this thread, which holds the writer (`committing_`).
@@ -193,7 +199,7 @@ class CommitQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;  // the queue grew, or committing_ was released
   std::deque<Change> queue_;    // guarded by mu_
-  std::deque<Change> urgent_;   // guarded by mu_: CommitSync's changes, taken first
+  std::deque<Change> urgent_;   // guarded by mu_: Lane::kUrgent, taken first
   bool committing_ = false;     // guarded by mu_: a thread holds the writer
   int waiting_to_commit_ = 0;   // guarded by mu_: threads waiting to commit in place
   bool stopping_ = false;       // guarded by mu_
@@ -209,8 +215,8 @@ class CommitQueue {
 };
 
 template <typename Txn>
-void CommitQueue<Txn>::PushLocked(Change change, bool urgent) {
-  (urgent ? urgent_ : queue_).push_back(std::move(change));
+void CommitQueue<Txn>::PushLocked(Change change, commit_queue::Lane lane) {
+  (lane == commit_queue::Lane::kUrgent ? urgent_ : queue_).push_back(std::move(change));
   // A committer wakes the writer when it lets go; the writer itself looks before it
   // sleeps.
   if (!committing_ && tl_writer_of_ != this) {
@@ -219,7 +225,7 @@ void CommitQueue<Txn>::PushLocked(Change change, bool urgent) {
 }
 
 template <typename Txn>
-void CommitQueue<Txn>::Commit(Change change) {
+void CommitQueue<Txn>::Commit(Change change, commit_queue::Lane lane) {
   {
     std::unique_lock lock(mu_);
     if (stopping_) {
@@ -231,7 +237,7 @@ void CommitQueue<Txn>::Commit(Change change) {
         committing_ || QueuedLocked()) {
       // Busy, or chained from a commit's completion (which would recurse): the writer
       // takes it.
-      PushLocked(std::move(change));
+      PushLocked(std::move(change), lane);
       return;
     }
     committing_ = true;
@@ -291,7 +297,7 @@ Status CommitQueue<Txn>::CommitSync(Apply apply) {
         done = true;
         done_cv.notify_one();
       };
-      PushLocked(std::move(change), /*urgent=*/true);
+      PushLocked(std::move(change), commit_queue::Lane::kUrgent);
       lock.unlock();
       std::unique_lock done_lock(done_mu);
       done_cv.wait(done_lock, [&] { return done; });
@@ -348,15 +354,13 @@ void CommitQueue<Txn>::WriterLoop() {
       if (!QueuedLocked() && !probe) {
         return;  // stopping and drained
       }
-      while (!urgent_.empty() && batch.size() < commit_queue::kMaxBatch) {
-        batch.push_back(std::move(urgent_.front()));
-        urgent_.pop_front();
-      }
-      const size_t limit = batch.empty() ? commit_queue::kMaxBatch
-                                         : std::max(batch.size(), commit_queue::kMaxUrgentBatch);
-      while (!queue_.empty() && batch.size() < limit) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      // The urgent lane first, in a batch of its own; else a batch of the normal lane.
+      std::deque<Change>& lane = urgent_.empty() ? queue_ : urgent_;
+      const size_t limit =
+          urgent_.empty() ? commit_queue::kMaxBatch : commit_queue::kMaxUrgentBatch;
+      while (!lane.empty() && batch.size() < limit) {
+        batch.push_back(std::move(lane.front()));
+        lane.pop_front();
       }
       committing_ = true;
     }

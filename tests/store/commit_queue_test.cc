@@ -233,7 +233,6 @@ TEST_F(CommitQueueTest, ChangesQueuedDuringACommitShareTheWritersNextBatch) {
   std::thread committer([&] { queue_->Commit(Noting(first, "run_first")); });
   const std::thread::id committer_id = committer.get_id();
   ASSERT_TRUE(backend_.WaitHeld());
-  // Fewer than kMaxUrgentBatch: the synchronous change below may share their batch.
   constexpr int kChanges = 31;
   std::vector<std::shared_ptr<Seen>> queued;
   for (int i = 0; i < kChanges; ++i) {
@@ -269,13 +268,14 @@ TEST_F(CommitQueueTest, ChangesQueuedDuringACommitShareTheWritersNextBatch) {
     after_first += sizes[i];
   }
   EXPECT_EQ(after_first, size_t{kChanges + 1});
-  // The waiting synchronous change may have been queued after the writer took the
-  // others: at most two batches.
-  EXPECT_LE(sizes.size(), 3u);
-  EXPECT_GE(sizes[1], size_t{kChanges});
+  // Theirs is one batch; the synchronous change has one of its own, before it or (when
+  // it came after the writer took them) after.
+  ASSERT_EQ(sizes.size(), 3u);
+  EXPECT_EQ(std::max(sizes[1], sizes[2]), size_t{kChanges});
+  EXPECT_EQ(std::min(sizes[1], sizes[2]), 1u);
 }
 
-TEST_F(CommitQueueTest, AWaitedForChangeGoesFirstInABatchCutShort) {
+TEST_F(CommitQueueTest, AWaitedForChangeGoesFirstInABatchOfItsOwn) {
   backend_.HoldNextBatch();
   auto first = std::make_shared<Seen>();
   std::thread committer([&] { queue_->Commit(Noting(first, "run_first")); });
@@ -302,13 +302,41 @@ TEST_F(CommitQueueTest, AWaitedForChangeGoesFirstInABatchCutShort) {
   EXPECT_TRUE(sync.ok());
   // Queued last, committed first: only the held batch's change was applied before it.
   EXPECT_EQ(applied_before_sync, 1);
-  // Its batch is cut at kMaxUrgentBatch; the rest follow in the next.
-  EXPECT_EQ(backend_.BatchSizes(),
-            (std::vector<size_t>{1, commit_queue::kMaxUrgentBatch,
-                                 size_t{kChanges} + 1 - commit_queue::kMaxUrgentBatch}));
+  // Alone: none of the engine's work rides with it. The rest follow in the next batch.
+  EXPECT_EQ(backend_.BatchSizes(), (std::vector<size_t>{1, 1, size_t{kChanges}}));
   for (const auto& s : queued) {
     EXPECT_TRUE(s->status.ok());
   }
+}
+
+// Urgent changes queued behind normal ones are committed first, in batches of their own
+// cut at kMaxUrgentBatch; then the normal lane, in one batch.
+TEST_F(CommitQueueTest, UrgentChangesGoFirstInBatchesOfTheirOwnCutShort) {
+  backend_.HoldNextBatch();
+  auto first = std::make_shared<Seen>();
+  std::thread committer([&] { queue_->Commit(Noting(first, "run_first")); });
+  ASSERT_TRUE(backend_.WaitHeld());
+  constexpr size_t kNormal = 10;
+  constexpr size_t kUrgent = commit_queue::kMaxUrgentBatch + 5;
+  std::vector<std::shared_ptr<Seen>> all;
+  for (size_t i = 0; i < kNormal; ++i) {
+    all.push_back(std::make_shared<Seen>());
+    queue_->Commit(Noting(all.back(), "normal_" + std::to_string(i)));
+  }
+  for (size_t i = 0; i < kUrgent; ++i) {
+    all.push_back(std::make_shared<Seen>());
+    queue_->Commit(Noting(all.back(), "urgent_" + std::to_string(i)), commit_queue::Lane::kUrgent);
+  }
+  backend_.Release();
+  committer.join();
+  ASSERT_TRUE(WaitDone(all));
+  EXPECT_EQ(backend_.BatchSizes(),
+            (std::vector<size_t>{1, commit_queue::kMaxUrgentBatch, 5, kNormal}));
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(heard_.size(), 1 + kNormal + kUrgent);
+  EXPECT_EQ(heard_[1], "urgent_0");
+  EXPECT_EQ(heard_[kUrgent], "urgent_" + std::to_string(kUrgent - 1));
+  EXPECT_EQ(heard_[kUrgent + 1], "normal_0");
 }
 
 TEST_F(CommitQueueTest, AChainFromInPlaceCompletionsCommitsInPlaceTwiceThenGoesToTheWriter) {

@@ -194,29 +194,32 @@ void SqlStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
   SW_CHECK(first == nullptr || !first->charge);
   auto out = std::make_shared<CreateRunResult>(CreateRunResult{std::move(run), false});
   auto shared_key = std::make_shared<const std::optional<IdempotencyKey>>(std::move(key));
-  queue_.Commit(Queue::Change{
-      [this, out, shared_key, first](Connection& db, std::vector<std::string>& changed) {
-        Status created = sql::ApplyCreateRun(db, out->run, self_, *shared_key, *out, changed);
-        if (!created.ok() || first == nullptr || out->replayed) {
-          return created;
-        }
-        Status applied = ApplyFirstChange(db, *first, self_, out->run, changed);
-        outbox_signal_ = outbox_signal_ || (applied.ok() && !first->notify.empty());
-        return applied;
-      },
-      [this, out, first, done = std::move(done)](Status s) {
-        if (s.ok() && first != nullptr && !out->replayed) {
-          // Answered as created (pending, version 1), as the contract has a start answer.
-          uint64_t completed = 0;
-          for (const StepRecord& step : first->upsert_steps) {
-            completed += step.status == StepStatus::kCompleted ? 1 : 0;
-          }
-          if (completed > 0) {
-            queue_.CountCompletedSteps(completed);
-          }
-        }
-        done(s.ok() ? Result<CreateRunResult>(std::move(*out)) : Result<CreateRunResult>(s));
-      }});
+  queue_.Commit(
+      Queue::Change{
+          [this, out, shared_key, first](Connection& db, std::vector<std::string>& changed) {
+            Status created = sql::ApplyCreateRun(db, out->run, self_, *shared_key, *out, changed);
+            if (!created.ok() || first == nullptr || out->replayed) {
+              return created;
+            }
+            Status applied = ApplyFirstChange(db, *first, self_, out->run, changed);
+            outbox_signal_ = outbox_signal_ || (applied.ok() && !first->notify.empty());
+            return applied;
+          },
+          [this, out, first, done = std::move(done)](Status s) {
+            if (s.ok() && first != nullptr && !out->replayed) {
+              // Answered as created (pending, version 1), as the contract has a start answer.
+              uint64_t completed = 0;
+              for (const StepRecord& step : first->upsert_steps) {
+                completed += step.status == StepStatus::kCompleted ? 1 : 0;
+              }
+              if (completed > 0) {
+                queue_.CountCompletedSteps(completed);
+              }
+            }
+            done(s.ok() ? Result<CreateRunResult>(std::move(*out)) : Result<CreateRunResult>(s));
+          }},
+      // A start's client waits for its create: it goes before the engine's progress.
+      commit_queue::Lane::kUrgent);
 }
 
 Result<RunRecord> SqlStore::GetRun(const std::string& run_id, bool with_steps) {
