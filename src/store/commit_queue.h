@@ -8,7 +8,8 @@
 // - A change a client waits for (CommitSync: a control, a decision answered over HTTP;
 //   a run's create, Lane::kUrgent) goes in a lane of its own, taken first, in a batch of
 //   such changes alone, cut at kMaxUrgentBatch: it waits for the batch being committed,
-//   not behind every change queued, nor for the work of a big batch.
+//   not behind every change queued, nor for the work of a big batch. While the normal
+//   lane waits, the lanes take turns, so neither starves.
 // - On an idle store (nothing queued, nobody committing) the thread that asks commits
 //   its change in place and runs its completion there: a hand-off to the writer thread
 //   and back costs more than the commit's own work.
@@ -330,6 +331,7 @@ template <typename Txn>
 void CommitQueue<Txn>::WriterLoop() {
   tl_writer_of_ = this;
   std::vector<Change> batch;
+  bool urgent_turn = false;  // the last batch was the urgent lane's
   while (true) {
     {
       std::unique_lock lock(mu_);
@@ -354,10 +356,12 @@ void CommitQueue<Txn>::WriterLoop() {
       if (!QueuedLocked() && !probe) {
         return;  // stopping and drained
       }
-      // The urgent lane first, in a batch of its own; else a batch of the normal lane.
-      std::deque<Change>& lane = urgent_.empty() ? queue_ : urgent_;
-      const size_t limit =
-          urgent_.empty() ? commit_queue::kMaxBatch : commit_queue::kMaxUrgentBatch;
+      // The urgent lane first, in a batch of its own; but never two urgent batches in
+      // a row while the normal lane waits, so a stream of starts cannot starve the
+      // engine's progress (the runs it started would pile up in memory).
+      urgent_turn = !urgent_.empty() && (queue_.empty() || !urgent_turn);
+      std::deque<Change>& lane = urgent_turn ? urgent_ : queue_;
+      const size_t limit = urgent_turn ? commit_queue::kMaxUrgentBatch : commit_queue::kMaxBatch;
       while (!lane.empty() && batch.size() < limit) {
         batch.push_back(std::move(lane.front()));
         lane.pop_front();

@@ -310,8 +310,8 @@ TEST_F(CommitQueueTest, AWaitedForChangeGoesFirstInABatchOfItsOwn) {
 }
 
 // Urgent changes queued behind normal ones are committed first, in batches of their own
-// cut at kMaxUrgentBatch; then the normal lane, in one batch.
-TEST_F(CommitQueueTest, UrgentChangesGoFirstInBatchesOfTheirOwnCutShort) {
+// cut at kMaxUrgentBatch; while normal ones wait, the lanes take turns.
+TEST_F(CommitQueueTest, UrgentChangesGoFirstInBatchesOfTheirOwnAndTheLanesTakeTurns) {
   backend_.HoldNextBatch();
   auto first = std::make_shared<Seen>();
   std::thread committer([&] { queue_->Commit(Noting(first, "run_first")); });
@@ -330,13 +330,14 @@ TEST_F(CommitQueueTest, UrgentChangesGoFirstInBatchesOfTheirOwnCutShort) {
   backend_.Release();
   committer.join();
   ASSERT_TRUE(WaitDone(all));
-  EXPECT_EQ(backend_.BatchSizes(),
-            (std::vector<size_t>{1, commit_queue::kMaxUrgentBatch, 5, kNormal}));
+  constexpr size_t kCut = commit_queue::kMaxUrgentBatch;
+  EXPECT_EQ(backend_.BatchSizes(), (std::vector<size_t>{1, kCut, kNormal, kUrgent - kCut}));
   std::lock_guard lock(mu_);
   ASSERT_EQ(heard_.size(), 1 + kNormal + kUrgent);
   EXPECT_EQ(heard_[1], "urgent_0");
-  EXPECT_EQ(heard_[kUrgent], "urgent_" + std::to_string(kUrgent - 1));
-  EXPECT_EQ(heard_[kUrgent + 1], "normal_0");
+  EXPECT_EQ(heard_[kCut], "urgent_" + std::to_string(kCut - 1));
+  EXPECT_EQ(heard_[kCut + 1], "normal_0");
+  EXPECT_EQ(heard_[kCut + kNormal + 1], "urgent_" + std::to_string(kCut));
 }
 
 TEST_F(CommitQueueTest, AChainFromInPlaceCompletionsCommitsInPlaceTwiceThenGoesToTheWriter) {
