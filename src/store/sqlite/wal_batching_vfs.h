@@ -21,7 +21,8 @@
 namespace sw::sqlite {
 
 // Registers the VFS (once, not as the default) and answers its name, for
-// sqlite3_open_v2. It wraps the VFS that is the default when it is first called.
+// sqlite3_open_v2. Each file is opened through the VFS that is the process's default at
+// that moment (the "unix" one, or a test's fault-injecting one registered later).
 const char* WalBatchingVfs();
 
 }  // namespace sw::sqlite
