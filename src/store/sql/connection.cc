@@ -21,6 +21,22 @@ Status Statement::Run() {
   }
 }
 
+Savepoint::Savepoint(std::string_view name)
+    : open_("SAVEPOINT " + std::string(name)),
+      release_("RELEASE " + std::string(name)),
+      rollback_to_("ROLLBACK TO " + std::string(name)) {}
+
+Status Savepoint::Run(Connection& db, const std::function<Status()>& write, Status& written) const {
+  written = Status::Ok();
+  if (Status opened = db.ExecCached(open_); !opened.ok()) {
+    return opened;
+  }
+  written = write();
+  Status undone = written.ok() ? Status::Ok() : db.ExecCached(rollback_to_);
+  Status released = db.ExecCached(release_);
+  return !undone.ok() ? undone : released;
+}
+
 nlohmann::json Statement::Json(int col) const {
   if (IsNull(col)) {
     return nullptr;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -99,6 +100,24 @@ class Connection {
   virtual Result<Statement*> Prepare(const std::string& sql) = 0;
   // The rows the last write statement changed.
   virtual int64_t Changes() const = 0;
+};
+
+// A named savepoint of the writer's transaction, around one write that may fail alone.
+// Its statements go through the statement cache.
+class Savepoint {
+ public:
+  explicit Savepoint(std::string_view name);
+
+  // Runs `write` in the savepoint and puts its status in `written`: a failed write's
+  // changes are undone and the transaction goes on. Answers the savepoint's own failure
+  // (it could not be opened, rolled back to or released): the database rolled the whole
+  // transaction back (SQLite does after an I/O error, a full disk or running out of
+  // memory in a statement), so a later write would commit alone, outside it. The
+  // transaction is then in doubt, and the caller fails it as a whole.
+  Status Run(Connection& db, const std::function<Status()>& write, Status& written) const;
+
+ private:
+  const std::string open_, release_, rollback_to_;
 };
 
 }  // namespace sw::sql

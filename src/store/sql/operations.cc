@@ -18,6 +18,7 @@
 namespace sw {
 
 using sql::Connection;
+using sql::Savepoint;
 using sql::Statement;
 
 namespace {
@@ -182,8 +183,7 @@ Result<Decision> DecideRunChange(Connection& db, const OperationRunChange& chang
 Result<OperationRunOutcome> ApplyRunChange(Connection& db, const OperationRunChange& change,
                                            std::string_view self, bool alone,
                                            std::vector<std::string>& changed) {
-  static const std::string kSavepoint = "SAVEPOINT run", kRelease = "RELEASE run",
-                           kRollbackTo = "ROLLBACK TO run";
+  static const Savepoint kRun("run");
   if (!change.decide && !change.create) {
     return OutcomeOf(change.run_id, change.refused, false, "");
   }
@@ -200,33 +200,31 @@ Result<OperationRunOutcome> ApplyRunChange(Connection& db, const OperationRunCha
     }
     decision = std::move(decided).value();
   }
-  if (alone) {
-    if (Status opened = db.ExecCached(kSavepoint); !opened.ok()) {
-      return opened;
-    }
-  }
   std::vector<std::string> run_changed;
+  auto write = [&] {
+    if (change.create) {
+      CreateRunResult created{*change.create, false};
+      return sql::ApplyCreateRun(db, *change.create, self, std::nullopt, created, run_changed);
+    }
+    return sql::ApplyDecidedTransition(db, decision->Transition(), decision->head, self,
+                                       run_changed);
+  };
   Status s;
-  if (change.create) {
-    CreateRunResult created{*change.create, false};
-    s = sql::ApplyCreateRun(db, *change.create, self, std::nullopt, created, run_changed);
+  Status kept;
+  if (alone) {
+    kept = kRun.Run(db, write, s);
   } else {
-    s = sql::ApplyDecidedTransition(db, decision->Transition(), decision->head, self, run_changed);
+    s = write();
   }
   if (IsTransientWriteFailure(s)) {
     return s;
   }
+  if (!kept.ok()) {
+    return kept;
+  }
   if (!s.ok() && !alone) {
     return Status(StatusCode::kAborted, "run " + change.run_id + ": " + s.message(),
                   kRunWriteFailed);
-  }
-  if (alone) {
-    Status undone = s.ok() ? Status::Ok() : db.ExecCached(kRollbackTo);
-    Status released = db.ExecCached(kRelease);
-    // The savepoint is gone when the database rolled the whole transaction back.
-    if (!undone.ok() || !released.ok()) {
-      return !undone.ok() ? undone : released;
-    }
   }
   changed.insert(changed.end(), run_changed.begin(), run_changed.end());
   return OutcomeOf(change.run_id, s, s.ok(), s.ok() && change.create ? change.create->id : "");
@@ -266,26 +264,27 @@ Result<OperationBatchResult> ApplyOperationBatchOnce(Connection& db, const Opera
 Result<OperationBatchResult> ApplyOperationBatch(Connection& db, const OperationBatch& batch,
                                                  std::string_view self,
                                                  std::vector<std::string>& changed) {
-  static const std::string kSavepoint = "SAVEPOINT runs", kRelease = "RELEASE runs",
-                           kRollbackTo = "ROLLBACK TO runs";
-  if (Status opened = db.ExecCached(kSavepoint); !opened.ok()) {
-    return opened;
-  }
+  static const Savepoint kRuns("runs");
   std::vector<std::string> batch_changed;
-  Result<OperationBatchResult> out =
-      ApplyOperationBatchOnce(db, batch, self, /*alone=*/false, batch_changed);
-  if (!out.ok() && out.status().reason() == kRunWriteFailed) {
-    if (Status undone = db.ExecCached(kRollbackTo); !undone.ok()) {
-      return undone;
-    }
+  Result<OperationBatchResult> out = Internal("not applied");  // set by the first write
+  Status written;
+  Status kept = kRuns.Run(
+      db,
+      [&] {
+        out = ApplyOperationBatchOnce(db, batch, self, /*alone=*/false, batch_changed);
+        return out.status();
+      },
+      written);
+  if (!kept.ok()) {
+    return kept;
+  }
+  if (written.reason() == kRunWriteFailed) {
+    // Undone: again, each run in a savepoint of its own.
     batch_changed.clear();
     out = ApplyOperationBatchOnce(db, batch, self, /*alone=*/true, batch_changed);
   }
   if (!out.ok()) {
     return out;  // the queue rolls the change back
-  }
-  if (Status released = db.ExecCached(kRelease); !released.ok()) {
-    return released;
   }
   changed.insert(changed.end(), batch_changed.begin(), batch_changed.end());
   return out;

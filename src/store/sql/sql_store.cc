@@ -99,8 +99,8 @@ SqlStore::Queue::Outcome SqlStore::ApplyBatchOnce(std::vector<Queue::Change>& ba
 
 SqlStore::Queue::Outcome SqlStore::ApplyBatch(std::vector<Queue::Change>& batch, bool savepoints,
                                               bool* change_failed) {
-  static const std::string kCommit = "COMMIT", kSavepoint = "SAVEPOINT op", kRelease = "RELEASE op",
-                           kRollbackTo = "ROLLBACK TO op";
+  static const std::string kCommit = "COMMIT";
+  static const sql::Savepoint kChange("op");
   Queue::Outcome out;
   out.results.resize(batch.size());
   Connection& db = *writer_conn_;
@@ -129,27 +129,16 @@ SqlStore::Queue::Outcome SqlStore::ApplyBatch(std::vector<Queue::Change>& batch,
       db.Exec("ROLLBACK");
       return out;
     }
-    if (Status opened = db.ExecCached(kSavepoint); !opened.ok()) {
-      out.commit = opened;
-      break;
-    }
     change_changed.clear();
-    out.results[i] = batch[i].apply(db, change_changed);
-    Status undone;
+    Status kept = kChange.Run(
+        db, [&] { return batch[i].apply(db, change_changed); }, out.results[i]);
     if (out.results[i].ok()) {
       out.changed.insert(out.changed.end(), change_changed.begin(), change_changed.end());
-    } else {
-      undone = db.ExecCached(kRollbackTo);
     }
-    Status released = db.ExecCached(kRelease);
-    // The savepoint is gone when the database rolled the whole transaction back (SQLite
-    // does after an I/O error, a full disk or running out of memory in a statement).
-    // The changes after it would each commit alone, outside the batch's transaction, and
-    // a failed commit of one could pass for a success: the batch fails as a whole.
-    if (!undone.ok() || !released.ok()) {
-      out.commit = IsTransientWriteFailure(out.results[i]) ? out.results[i]
-                   : !undone.ok()                          ? undone
-                                                           : released;
+    // The transaction is in doubt (a failed commit of a later change alone could pass
+    // for a success): the batch fails as a whole.
+    if (!kept.ok()) {
+      out.commit = IsTransientWriteFailure(out.results[i]) ? out.results[i] : kept;
     }
   }
   // A change that ran out of disk, lost the database or a deadlock leaves the
