@@ -34,6 +34,18 @@ def cpu_share_over_one_second(pid):
     return (cpu_seconds(pid) - before) / (time.monotonic() - start)
 
 
+def settled_cpu_share(pid, samples=3):
+    """The lowest share of a core over up to `samples` one-second windows, stopping at the
+    first under MAX_CPU_SHARE: a server still busy with the flood's last connections
+    (seconds under a sanitizer) settles, one that spins never does."""
+    lowest = 1.0
+    for _ in range(samples):
+        lowest = min(lowest, cpu_share_over_one_second(pid))
+        if lowest < MAX_CPU_SHARE:
+            break
+    return lowest
+
+
 def descriptors(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -75,7 +87,7 @@ class ConnectionFloodTest(E2ETestCase):
         # The server takes what the cap allows and leaves the rest in the backlog.
         wait_until(lambda: descriptors(s.proc.pid) > 64, timeout=10,
                    desc="the server to accept the flood")
-        share = cpu_share_over_one_second(s.proc.pid)
+        share = settled_cpu_share(s.proc.pid)
         self.assertLess(share, MAX_CPU_SHARE, f"the server used {share:.0%} of a core")
         self.assert_still_serving(s)
         # Room is left below the limit for the store and step work.
@@ -93,7 +105,7 @@ class ConnectionFloodTest(E2ETestCase):
         self.flood(s, 3 * cap)
         self.assert_still_serving(s)
         self.assertTrue(closed_by_server(first, 10), "the oldest idle connection stayed open")
-        share = cpu_share_over_one_second(s.proc.pid)
+        share = settled_cpu_share(s.proc.pid)
         self.assertLess(share, MAX_CPU_SHARE, f"the server used {share:.0%} of a core")
         # Every I/O thread may have opened its poller (3 descriptors) meanwhile.
         self.assertLessEqual(descriptors(s.proc.pid), base + cap + 3 * 33)
