@@ -1,5 +1,7 @@
 #include "store/sql/connection.h"
 
+#include "store/store.h"
+
 namespace sw::sql {
 
 Statement& Statement::BindJson(int i, const nlohmann::json& v) {
@@ -34,7 +36,11 @@ Status Savepoint::Run(Connection& db, const std::function<Status()>& write, Stat
   written = write();
   Status undone = written.ok() ? Status::Ok() : db.ExecCached(rollback_to_);
   Status released = db.ExecCached(release_);
-  return !undone.ok() ? undone : released;
+  if (undone.ok() && released.ok()) {
+    return Status::Ok();
+  }
+  // A write that ran out of disk or lost the database says best why.
+  return IsTransientWriteFailure(written) ? written : !undone.ok() ? undone : released;
 }
 
 nlohmann::json Statement::Json(int col) const {

@@ -113,7 +113,9 @@ class Savepoint {
   // (it could not be opened, rolled back to or released): the database rolled the whole
   // transaction back (SQLite does after an I/O error, a full disk or running out of
   // memory in a statement), so a later write would commit alone, outside it. The
-  // transaction is then in doubt, and the caller fails it as a whole.
+  // transaction is then in doubt, and the caller fails it as a whole: for the write's
+  // own reason when that passes (IsTransientWriteFailure: a full disk, a lost database),
+  // so that the store recovers once it is back.
   Status Run(Connection& db, const std::function<Status()>& write, Status& written) const;
 
  private:

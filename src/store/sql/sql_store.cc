@@ -138,7 +138,7 @@ SqlStore::Queue::Outcome SqlStore::ApplyBatch(std::vector<Queue::Change>& batch,
     // The transaction is in doubt (a failed commit of a later change alone could pass
     // for a success): the batch fails as a whole.
     if (!kept.ok()) {
-      out.commit = IsTransientWriteFailure(out.results[i]) ? out.results[i] : kept;
+      out.commit = kept;
     }
   }
   // A change that ran out of disk, lost the database or a deadlock leaves the
