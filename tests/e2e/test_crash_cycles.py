@@ -21,6 +21,7 @@ STEPWELL_CRASH_CYCLES sets the number of kill -9 cycles (default 4, in `make tes
 `make soak` runs SOAK_CYCLES (default 1000). The figures are printed at the end.
 """
 
+import collections
 import http.client
 import http.server
 import json
@@ -328,9 +329,7 @@ class CrashCyclesTest(E2ETestCase):
                 break
             time.sleep(0 if not open_runs else 1)
         if open_runs:
-            by_status = {}
-            for r in open_runs:
-                by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+            by_status = dict(collections.Counter(r["status"] for r in open_runs))
             workflow = s.request("GET", f"/api/v1/workflows/{WORKFLOW}").json
             print(f"open runs by status: {by_status}; the workflow: "
                   f"{workflow.get('status')} {workflow.get('safety')}; e.g. {open_runs[:3]}",
