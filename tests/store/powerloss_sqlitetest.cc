@@ -23,6 +23,7 @@
 
 #include "powerloss_cycles.h"
 #include "powerloss_script.h"
+#include "store/operation_store.h"
 
 namespace sw {
 namespace {
@@ -163,6 +164,65 @@ TEST_F(DiskFaultTest, AFullDiskFailsCommitsUntilThereIsSpaceAgain) {
   EXPECT_EQ(run->steps.size(), 1u);
   EXPECT_EQ(store_->GetBilling("ws_a", 1'700'000'100'000)->state.spend,
             powerloss::ExpectedAt(2).spend);
+  EXPECT_EQ(VersionAfterPowerLoss(), 2);
+}
+
+// A bulk operation's batch that meets a full disk fails whole
+// (OperationStore::ApplyOperationBatchesAsync): its run stays pending, the store is not
+// stopped for good (a full disk passes), and the batch applied again once there is space
+// writes the run's change with its outcome. (When the disk fills inside a run's
+// savepoint, sql::Savepoint answers the write's failure: savepoint_sqlitetest.cc.)
+TEST_F(DiskFaultTest, ABulkOperationsBatchOnAFullDiskFailsWholeUntilThereIsSpaceAgain) {
+  OperationStore& ops = *store_;
+  OperationRecord op;
+  op.id = "op_1";
+  op.workspace_id = "ws_a";
+  op.action = "resume";
+  op.filter = nlohmann::json::object();
+  op.actor = "token:admin";
+  AuditEntry audit;
+  audit.id = "aud_op_1";
+  audit.workspace_id = "ws_a";
+  audit.actor = "token:admin";
+  audit.action = "operation.resume";
+  audit.target = "op_1";
+  ASSERT_TRUE(ops.CreateOperation(op, RunFilter{}, 10, audit).ok());
+  auto batch = [] {
+    OperationRunChange change;
+    change.run_id = "run_1";
+    change.decide = [](const RunRecord& run) -> Result<std::optional<RunTransition>> {
+      return std::optional<RunTransition>(powerloss::TransitionTo(run.id, run.workspace_id, 2));
+    };
+    std::vector<OperationBatch> batches(1);
+    batches[0].operation_id = "op_1";
+    batches[0].runs.push_back(std::move(change));
+    return batches;
+  };
+  auto apply = [&ops](std::vector<OperationBatch> batches) {
+    std::promise<Result<OperationBatchResult>> written;
+    ops.ApplyOperationBatchesAsync(
+        std::move(batches),
+        [&written](size_t, Result<OperationBatchResult> r) { written.set_value(std::move(r)); });
+    return written.get_future().get();
+  };
+
+  vfs_.SetDiskFull(true);
+  Result<OperationBatchResult> full = apply(batch());
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(full.status().message().find("full"), std::string::npos) << full.status().message();
+  EXPECT_FALSE(store_->Healthy());
+  vfs_.SetDiskFull(false);
+  EXPECT_EQ(*ops.PendingOperationRuns("op_1", "", 10), std::vector<std::string>{"run_1"});
+  EXPECT_EQ(store_->GetRun("run_1", false)->version, 1);
+
+  Result<OperationBatchResult> written = apply(batch());
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  ASSERT_EQ(written->outcomes.size(), 1u);
+  EXPECT_EQ(written->outcomes[0].state, "done");
+  EXPECT_EQ(written->operation.done, 1);
+  EXPECT_TRUE(store_->Healthy());
+  EXPECT_TRUE(ops.PendingOperationRuns("op_1", "", 10)->empty());
   EXPECT_EQ(VersionAfterPowerLoss(), 2);
 }
 
