@@ -11,6 +11,7 @@
 //   expect <name> <status> [wait=<kind>] [attempt=<n>]
 //                                               the run reaches <status> (and its wait)
 //   expect <name> step <step id> <status>       a step's row has <status>
+//   child <name> <parent>                       names the child run <parent> waits for
 //
 // `#` starts a comment. An expectation waits (bounded) for the engine, which runs on
 // its own threads; time only moves with `advance`.
@@ -101,6 +102,12 @@ class ScenarioTest : public test::EngineFixture,
       engine_->PokeTimers();
     } else if (verb == "expect") {
       Expect(line);
+    } else if (verb == "child") {
+      Result<RunRecord> parent = store_->GetRun(runs_.at(line.words.at(2)), false);
+      ASSERT_TRUE(parent.ok()) << parent.status().message();
+      ASSERT_TRUE(parent->wait.is_object() && parent->wait.contains("child_run_id"))
+          << "the run waits for no child: " << parent->wait.dump();
+      runs_[line.words.at(1)] = parent->wait["child_run_id"].get<std::string>();
     } else {
       FAIL() << "unknown verb '" << verb << "'";
     }
