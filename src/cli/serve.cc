@@ -212,7 +212,7 @@ Result<Cluster> JoinCluster(const ServeOptions& opt, const Clock& clock) {
     ::gethostname(host, sizeof(host) - 1);
     options.id = "ins_" + std::string(host) + "_" + std::to_string(::getpid()) + "_" +
                  std::to_string(clock.NowMs());
-    if (Status s = WriteFileAtomically(id_file, options.id + "\n", 0644); !s.ok()) {
+    if (Status s = WriteFileAtomically(id_file, options.id + "\n", 0600); !s.ok()) {
       return s;
     }
   }
@@ -413,7 +413,7 @@ int Serve(const ServeOptions& opt) {
       outbox_options);
   outbox.Start();
   outbox_ptr.store(&outbox);
-  if (Status written = WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0644);
+  if (Status written = WriteFileAtomically(opt.data_dir + "/listen-address", address + "\n", 0600);
       !written.ok()) {
     std::cerr << "error: " << written.message() << "\n";
     outbox_ptr.store(nullptr);

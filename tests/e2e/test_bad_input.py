@@ -292,10 +292,17 @@ class BadInputTest(E2ETestCase):
         import stat
         s = self.server
         self.assertEqual(stat.S_IMODE(os.stat(s.data_dir).st_mode) & 0o077, 0)
-        for name in ("stepwell.db", "stepwell.db-wal", "admin-token"):
-            path = os.path.join(s.data_dir, name)
-            if os.path.exists(path):
-                self.assertEqual(stat.S_IMODE(os.stat(path).st_mode) & 0o077, 0, name)
+        seen = set()
+        for root, dirs, files in os.walk(s.data_dir):
+            for name in dirs + files:
+                if root == s.data_dir and name == "server.log":
+                    continue  # the harness's, not the server's
+                path = os.path.join(root, name)
+                seen.add(os.path.relpath(path, s.data_dir))
+                self.assertEqual(stat.S_IMODE(os.stat(path).st_mode) & 0o077, 0, path)
+        for name in ("stepwell.db", "stepwell.db-wal", "admin-token", "listen-address",
+                     "secret.key"):
+            self.assertIn(name, seen)
 
     def test_deep_nesting_does_not_crash(self):
         s = self.server
