@@ -5,7 +5,7 @@ stored and the server is healthy; every error body has the contract's shape."""
 import json
 import unittest
 
-from harness import E2ETestCase, TERMINAL, noop
+from harness import E2ETestCase, TERMINAL, noop, on_postgres
 
 MiB = 1024 * 1024
 BOGUS_RUN = "run_00000000000000000000000000"
@@ -300,8 +300,8 @@ class BadInputTest(E2ETestCase):
                 path = os.path.join(root, name)
                 seen.add(os.path.relpath(path, s.data_dir))
                 self.assertEqual(stat.S_IMODE(os.stat(path).st_mode) & 0o077, 0, path)
-        for name in ("stepwell.db", "stepwell.db-wal", "admin-token", "listen-address",
-                     "secret.key"):
+        store_files = ("instance-id",) if on_postgres() else ("stepwell.db", "stepwell.db-wal")
+        for name in ("admin-token", "listen-address", "secret.key") + store_files:
             self.assertIn(name, seen)
 
     def test_deep_nesting_does_not_crash(self):
