@@ -1,5 +1,6 @@
 #include "core/json_schema.h"
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <string_view>
@@ -14,6 +15,45 @@ namespace {
 
 using nlohmann::json;
 using schema_internal::PointerChild;
+
+// Whether `pattern` holds a number that std::regex reads as a repetition count (after
+// `{`, outside a bracket expression) or a back-reference (after `\`) above
+// kMaxPatternCount. The numbers are read saturated, so none overflows here.
+bool HasCountAboveLimit(std::string_view pattern) {
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  // The digits from `i` on, as a number; `i` ends past them.
+  auto number_at = [&](size_t& i) {
+    int64_t value = 0;
+    for (; i < pattern.size() && is_digit(pattern[i]); ++i) {
+      value = std::min<int64_t>(value * 10 + (pattern[i] - '0'), kMaxPatternCount + 1);
+    }
+    return value;
+  };
+  bool in_bracket = false;
+  for (size_t i = 0; i < pattern.size();) {
+    const char c = pattern[i++];
+    if (c == '\\') {
+      if (i < pattern.size() && is_digit(pattern[i]) && number_at(i) > kMaxPatternCount) {
+        return true;
+      }
+      if (i < pattern.size() && !is_digit(pattern[i])) {
+        ++i;  // the escaped character
+      }
+    } else if (in_bracket) {
+      in_bracket = c != ']';
+    } else if (c == '[') {
+      in_bracket = true;
+    } else if (c == '{') {
+      if (number_at(i) > kMaxPatternCount) {
+        return true;
+      }
+      if (i < pattern.size() && pattern[i] == ',' && number_at(++i) > kMaxPatternCount) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
 
 // Keywords whose value is one subschema, or (the *Map ones) an object of them, or (the
 // *Array ones) an array of them. `items` is either; `dependencies` values are either a
@@ -162,6 +202,11 @@ Status SchemaStructure::CheckNode(const json& node, const std::string& pointer) 
     }
   }
   for (const auto& [place, pattern] : patterns) {
+    if (HasCountAboveLimit(pattern)) {
+      return SchemaFault(place, "has a repetition count or back-reference above " +
+                                    std::to_string(kMaxPatternCount) +
+                                    ", more than std::regex can compile");
+    }
     try {
       std::regex compiled(pattern);
     } catch (const std::regex_error& e) {

@@ -38,6 +38,11 @@ namespace sw {
 inline constexpr size_t kMaxSchemaErrors = 100;
 inline constexpr size_t kMaxPatternSubjectLength = 1000;
 inline constexpr int kMaxSchemaWalkDepth = 256;
+// The largest repetition count (`a{n}`, `a{n,m}`) or back-reference number (`\n`) a
+// pattern may hold: libstdc++ reads them into a `long` unchecked (a longer one overflows,
+// which is undefined behaviour), and its automaton stops at 100,000 states, so no larger
+// count compiles anyway.
+inline constexpr int64_t kMaxPatternCount = 100000;
 
 // One reason the data does not match: `path` is a JSON Pointer into the data ("" for
 // the data itself, "/items/0/name"); for a missing required property it names the

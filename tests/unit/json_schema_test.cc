@@ -432,6 +432,28 @@ TEST(CheckSchema, RefusesPatternsStdRegexCannotCompile) {
             std::string::npos);
 }
 
+// libstdc++ reads a repetition count or a back-reference into a `long` unchecked: the
+// json_schema fuzzer found the overflow (undefined behaviour) with a 40-digit count.
+TEST(CheckSchema, RefusesCountsAndBackReferencesAboveTheLimit) {
+  const std::string why =
+      "has a repetition count or back-reference above 100000, more than std::regex can compile";
+  EXPECT_EQ(RefusalOf(R"({"pattern": "a{221118888888888888888888888888888888811111}"})"),
+            "schema: /pattern: " + why);
+  EXPECT_EQ(RefusalOf(R"({"pattern": "a{2,99999999999999999999999}"})"),
+            "schema: /pattern: " + why);
+  EXPECT_EQ(RefusalOf(R"({"pattern": "a{100001}"})"), "schema: /pattern: " + why);
+  EXPECT_EQ(RefusalOf(R"({"pattern": "(a)\\99999999999999999999999"})"),
+            "schema: /pattern: " + why);
+  EXPECT_EQ(RefusalOf(R"({"patternProperties": {"^x{1,123456789012}$": {}}})"),
+            "schema: /patternProperties/^x{1,123456789012}$: " + why);
+  // Digits that are no count: literal, in a bracket expression, after an escaped brace.
+  EXPECT_TRUE(CheckSchema(json::parse(R"({"pattern": "^12345678901234567890123$"})")).ok());
+  EXPECT_TRUE(CheckSchema(json::parse(R"({"pattern": "[{]99999999999999999999"})")).ok());
+  EXPECT_TRUE(CheckSchema(json::parse(R"({"pattern": "[\\]{]9999999999999999"})")).ok());
+  EXPECT_TRUE(CheckSchema(json::parse(R"({"pattern": "^[a-z]{1,64}(-[0-9]{2,3})?$"})")).ok());
+  EXPECT_TRUE(CheckSchema(json::parse(R"({"pattern": "(a)\\1"})")).ok());
+}
+
 TEST(CheckSchema, AcceptsIdOnlyAtTheRoot) {
   EXPECT_TRUE(CheckSchema(json::parse(R"({"$id": "https://example.com/form.json"})")).ok());
   EXPECT_EQ(RefusalOf(R"({"definitions": {"a": {"$id": "#a"}}})"),
