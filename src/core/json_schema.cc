@@ -32,12 +32,11 @@ bool HasCountAboveLimit(std::string_view pattern) {
   bool in_bracket = false;
   for (size_t i = 0; i < pattern.size();) {
     const char c = pattern[i++];
-    if (c == '\\') {
-      if (i < pattern.size() && is_digit(pattern[i]) && number_at(i) > kMaxPatternCount) {
-        return true;
-      }
-      if (i < pattern.size() && !is_digit(pattern[i])) {
+    if (c == '\\' && i < pattern.size()) {
+      if (!is_digit(pattern[i])) {
         ++i;  // the escaped character
+      } else if (number_at(i) > kMaxPatternCount) {
+        return true;
       }
     } else if (in_bracket) {
       in_bracket = c != ']';
