@@ -1,8 +1,8 @@
 // Bytes as a connection's first request (api/http_request.h): Beast's parser with the
-// server's limits, fed in two reads (the first byte picks where the rest splits, as a
-// request arrives in pieces), then the Request the handlers are given.
+// server's limits, fed as the connection feeds it (FeedRequestParser) in two reads (the first byte
+// picks where the rest splits, as a request arrives in pieces), then the Request the handlers are
+// given.
 #include <algorithm>
-#include <boost/asio/buffer.hpp>
 #include <string>
 #include <string_view>
 
@@ -23,23 +23,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text = sw::fuzz::Text(data + 1, size - 1);
   const size_t split = data[0] % (text.size() + 1);
   sw::RequestParser parser;
-  parser.eager(true);
   sw::LimitRequestParser(parser, kMaxBody);
-  // As the connection's buffer: bytes read and not used yet (an unfinished header is
-  // offered again, whole, with the next read's bytes).
+  // As the connection's buffer: bytes read and not used yet.
   std::string buffer;
   for (std::string_view read : {text.substr(0, split), text.substr(split)}) {
     buffer.append(read);
-    while (!buffer.empty() && !parser.is_done()) {
-      boost::beast::error_code ec;
-      const size_t used = parser.put(boost::asio::buffer(buffer.data(), buffer.size()), ec);
-      buffer.erase(0, used);
-      if (ec == boost::beast::http::error::need_more) {
-        break;
-      }
-      if (ec) {
-        return 0;  // the server answers 400 or 413 and closes
-      }
+    boost::beast::error_code ec;
+    buffer.erase(0, sw::FeedRequestParser(parser, buffer, ec));
+    if (ec) {
+      return 0;  // the server answers 400 or 413 and closes
     }
   }
   if (!parser.is_done()) {

@@ -11,6 +11,9 @@
 #include <chrono>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -28,8 +31,9 @@ namespace {
 
 // A request's body may take this long after its headers.
 constexpr auto kBodyTimeout = std::chrono::seconds(60);
-// What the first read of a request asks for; the header read takes more as needed.
-constexpr size_t kFirstReadBytes = 4096;
+// What a read of a request asks for; the buffer grows by this much while a request is
+// longer (the parser's limits bound it).
+constexpr size_t kReadBytes = 4096;
 // The acceptor's pauses. At the cap it evicts the oldest idle connection and waits for a
 // slot to free, looking again after kFullRetry at the latest (when no connection was
 // idle). When accept fails (out of descriptors or memory, mostly) it waits
@@ -47,10 +51,10 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Server& server);
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
   }
 
-  auto executor() { return stream_.get_executor(); }
+  auto executor() { return socket_.get_executor(); }
   void WriteResponse(Response r, bool keep_alive, std::chrono::steady_clock::time_point start);
   void WriteRaw(std::string data, bool end_after);
   void Close();
@@ -62,20 +66,38 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session();
 
  private:
-  // A request is read in three steps, each with its own time limit: its first byte
+  using Clock = std::chrono::steady_clock;
+
+  // A request is read in three phases, each with its own time limit: its first byte
   // (the idle timeout between requests; the header timeout on a new connection), its
   // headers (the header timeout), its body (kBodyTimeout). Until the request is whole the
-  // connection is idle, i.e. it may be evicted for a new one at the cap.
+  // connection is idle, i.e. it may be evicted for a new one at the cap. A request that
+  // arrives whole in one read (the usual) is parsed from the buffer at once.
+  enum class Phase { kFirstByte, kHeader, kBody };
   void DoRead();
-  void ReadHeader();
+  void ReadMore();
+  void OnBytes();
+  void OnReadFailed(beast::error_code ec);
   void OnRead(beast::error_code ec);
+  void AfterResponse(bool keep_alive, Clock::time_point start);
   void FlushRaw();
   void MarkIdle();
   void MarkBusy();
 
-  beast::tcp_stream stream_;
+  // The phase's time limit: one timer per connection, moved lazily. Setting a deadline
+  // is a store; the timer, armed for the earliest it may be due, looks at the deadline
+  // when it fires and arms itself again for a later one. So a busy connection sets no
+  // timer per request (a timer set or cancelled per request is a timerfd update and a
+  // completion to run).
+  void SetDeadline(Clock::duration from_now);
+  void ClearDeadline() { deadline_ = Clock::time_point::max(); }
+  void ArmTimer(Clock::time_point at);
+  void OnTimer();
+
+  tcp::socket socket_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
+  Phase phase_ = Phase::kFirstByte;
   Server& server_;
   std::atomic<bool> closed_{false};
   std::deque<std::string> raw_queue_;
@@ -84,6 +106,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::shared_ptr<net::steady_timer>> timers_;
   bool watching_ = false;
   bool first_request_ = true;
+  net::steady_timer deadline_timer_;
+  Clock::time_point deadline_ = Clock::time_point::max();  // max: none (a request in hand)
+  std::optional<Clock::time_point> timer_at_;  // when the armed timer fires; none: not armed
+  uint64_t timer_arming_ = 0;                  // which arming a firing belongs to
   // While idle: the ticket in the server's ConnectionSlots, and which idle spell it is
   // (an eviction meant for an earlier spell closes nothing).
   std::optional<ConnectionSlots::IdleTicket> idle_ticket_;
@@ -357,7 +383,11 @@ class Server final : public HttpServer {
 };
 
 Session::Session(tcp::socket socket, Server& server)
-    : stream_(std::move(socket)), server_(server) {}
+    : socket_(std::move(socket)), server_(server), deadline_timer_(socket_.get_executor()) {
+  // Answers are written at once where the socket takes them; only the rest waits.
+  beast::error_code ec;
+  socket_.non_blocking(true, ec);
+}
 
 Session::~Session() {
   if (!closed_) {
@@ -369,7 +399,7 @@ Session::~Session() {
 void Session::MarkIdle() {
   const uint64_t spell = ++idle_spell_;
   std::weak_ptr<Session> weak = weak_from_this();
-  idle_ticket_ = server_.slots().MarkIdle([weak, spell, executor = stream_.get_executor()] {
+  idle_ticket_ = server_.slots().MarkIdle([weak, spell, executor = socket_.get_executor()] {
     net::post(executor, [weak, spell] {
       std::shared_ptr<Session> self = weak.lock();
       if (self != nullptr && self->idle_ticket_ && self->idle_spell_ == spell) {
@@ -386,64 +416,111 @@ void Session::MarkBusy() {
   }
 }
 
+void Session::SetDeadline(Clock::duration from_now) {
+  deadline_ = Clock::now() + from_now;
+  if (!timer_at_ || deadline_ < *timer_at_) {
+    ArmTimer(deadline_);
+  }
+}
+
+void Session::ArmTimer(Clock::time_point at) {
+  timer_at_ = at;
+  const uint64_t arming = ++timer_arming_;
+  deadline_timer_.expires_at(at);  // cancels the wait of an earlier arming
+  deadline_timer_.async_wait([weak = weak_from_this(), arming](beast::error_code) {
+    std::shared_ptr<Session> self = weak.lock();
+    if (self != nullptr && self->timer_arming_ == arming) {
+      self->OnTimer();
+    }
+  });
+}
+
+void Session::OnTimer() {
+  timer_at_.reset();
+  if (closed_ || deadline_ == Clock::time_point::max()) {
+    return;  // armed again by the next deadline
+  }
+  if (Clock::now() >= deadline_) {
+    Close();  // the client stayed silent, or too slow, too long
+    return;
+  }
+  ArmTimer(deadline_);
+}
+
 void Session::DoRead() {
   parser_.emplace();
   LimitRequestParser(*parser_, server_.max_body());
+  phase_ = Phase::kFirstByte;
   MarkIdle();
   if (buffer_.size() > 0) {
-    ReadHeader();  // a pipelined request has begun already
+    OnBytes();  // a pipelined request has begun already
     return;
   }
-  stream_.expires_after(first_request_ ? server_.header_timeout() : server_.idle_timeout());
-  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+  SetDeadline(first_request_ ? server_.header_timeout() : server_.idle_timeout());
+  ReadMore();
+}
+
+void Session::ReadMore() {
+  socket_.async_read_some(buffer_.prepare(kReadBytes),
                           [self = shared_from_this()](beast::error_code ec, size_t n) {
                             self->buffer_.commit(n);
                             if (ec) {
-                              self->Close();  // the client left, or stayed silent too long
+                              self->OnReadFailed(ec);
                               return;
                             }
-                            self->ReadHeader();
+                            self->OnBytes();
                           });
 }
 
-void Session::ReadHeader() {
+void Session::OnBytes() {
   first_request_ = false;
-  stream_.expires_after(server_.header_timeout());
-  http::async_read_header(
-      stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-        if (ec || self->parser_->is_done()) {
-          self->OnRead(ec);
-          return;
-        }
-        self->stream_.expires_after(kBodyTimeout);
-        http::async_read(self->stream_, self->buffer_, *self->parser_,
-                         [self](beast::error_code ec, size_t) { self->OnRead(ec); });
-      });
+  beast::error_code ec;
+  const auto bytes = buffer_.data();
+  buffer_.consume(FeedRequestParser(
+      *parser_, std::string_view(static_cast<const char*>(bytes.data()), bytes.size()), ec));
+  if (ec || parser_->is_done()) {
+    OnRead(ec);
+    return;
+  }
+  // The rest of the request is on its way: the header timeout runs from its first
+  // bytes, the body's from the end of its headers.
+  if (!parser_->is_header_done() && phase_ != Phase::kHeader) {
+    phase_ = Phase::kHeader;
+    SetDeadline(server_.header_timeout());
+  } else if (parser_->is_header_done() && phase_ != Phase::kBody) {
+    phase_ = Phase::kBody;
+    SetDeadline(kBodyTimeout);
+  }
+  ReadMore();
+}
+
+void Session::OnReadFailed(beast::error_code ec) {
+  if (ec == net::error::eof && parser_->got_some()) {
+    parser_->put_eof(ec);  // a request cut short: http::error::partial_message
+    OnRead(ec);
+    return;
+  }
+  Close();  // the client left, or the connection was closed (its time ran out)
 }
 
 void Session::OnRead(beast::error_code ec) {
   MarkBusy();
+  ClearDeadline();
   if (ec == http::error::body_limit) {
     Response r;
     r.status = 413;
     r.body = R"({"error":{"code":"payload_too_large","message":"Request body exceeds )" +
              std::to_string(server_.max_body()) + R"( bytes"}})";
-    WriteResponse(std::move(r), /*keep_alive=*/false, std::chrono::steady_clock::now());
+    WriteResponse(std::move(r), /*keep_alive=*/false, Clock::now());
     return;
   }
   if (ec) {
-    if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-        ec != net::error::operation_aborted && ec != net::error::connection_reset) {
-      Response r;
-      r.status = 400;
-      r.body = R"({"error":{"code":"invalid_request","message":"Malformed HTTP request"}})";
-      WriteResponse(std::move(r), false, std::chrono::steady_clock::now());
-      return;
-    }
-    Close();
+    Response r;
+    r.status = 400;
+    r.body = R"({"error":{"code":"invalid_request","message":"Malformed HTTP request"}})";
+    WriteResponse(std::move(r), false, Clock::now());
     return;
   }
-  stream_.expires_never();
   auto msg = parser_->release();
   auto exchange =
       std::make_shared<ExchangeImpl>(shared_from_this(), ToRequest(msg), msg.keep_alive());
@@ -458,33 +535,52 @@ void Session::OnRead(beast::error_code ec) {
   }
 }
 
-void Session::WriteResponse(Response r, bool keep_alive,
-                            std::chrono::steady_clock::time_point start) {
+void Session::WriteResponse(Response r, bool keep_alive, Clock::time_point start) {
   if (closed_) {
     return;
   }
-  auto msg = std::make_shared<http::response<http::string_body>>();
-  msg->version(11);
-  msg->result(static_cast<unsigned>(r.status));
-  if (!r.body.empty() || r.status != 204) {
-    msg->set(http::field::content_type, r.content_type);
+  // One write of the answer's bytes, prepared once; the socket's buffer takes a usual
+  // answer whole, and only what it did not take is written when it can.
+  std::string bytes = ResponseBytes(r, keep_alive);
+  beast::error_code ec;
+  size_t written = socket_.write_some(net::buffer(bytes), ec);
+  if (ec == net::error::would_block || ec == net::error::try_again) {
+    ec = {};
+    written = 0;
   }
-  for (const auto& [k, v] : r.headers) {
-    msg->insert(k, v);
+  if (ec) {
+    Close();
+    return;
   }
-  msg->body() = std::move(r.body);
-  msg->keep_alive(keep_alive);
-  msg->prepare_payload();
-  http::async_write(
-      stream_, *msg,
-      [self = shared_from_this(), msg, keep_alive, start](beast::error_code ec, size_t) {
-        self->server_.Record(std::chrono::steady_clock::now() - start);
-        if (ec || !keep_alive) {
+  if (written == bytes.size()) {
+    AfterResponse(keep_alive, start);
+    return;
+  }
+  auto rest = std::make_shared<std::string>(std::move(bytes));
+  net::async_write(
+      socket_, net::buffer(*rest) + written,
+      [self = shared_from_this(), rest, keep_alive, start](beast::error_code ec, size_t) {
+        if (ec) {
           self->Close();
           return;
         }
-        self->DoRead();
+        self->AfterResponse(keep_alive, start);
       });
+}
+
+void Session::AfterResponse(bool keep_alive, Clock::time_point start) {
+  server_.Record(Clock::now() - start);
+  if (!keep_alive) {
+    Close();
+    return;
+  }
+  if (buffer_.size() > 0) {
+    // A pipelined request: read on the next turn, so that a long pipeline does not
+    // answer request after request deeper on this stack.
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+    return;
+  }
+  DoRead();
 }
 
 void Session::WriteRaw(std::string data, bool end_after) {
@@ -511,7 +607,7 @@ void Session::FlushRaw() {
   raw_writing_ = true;
   auto data = std::make_shared<std::string>(std::move(raw_queue_.front()));
   raw_queue_.pop_front();
-  net::async_write(stream_.socket(), net::buffer(*data),
+  net::async_write(socket_, net::buffer(*data),
                    [self = shared_from_this(), data](beast::error_code ec, size_t) {
                      if (ec) {
                        self->Close();
@@ -535,15 +631,14 @@ void Session::WatchForHangup() {
     // (it stays in the socket for the next read), or a spurious wake-up (watch again).
     // Never a blocking read: that would stall every connection on this thread.
     char byte;
-    const ssize_t n =
-        ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = ::recv(self->socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
       self->Close();
     } else if (n < 0) {
       self->WatchForHangup();
     }
   };
-  stream_.socket().async_wait(tcp::socket::wait_read, std::move(on_readable));
+  socket_.async_wait(tcp::socket::wait_read, std::move(on_readable));
 }
 
 void Session::Close() {
@@ -555,9 +650,10 @@ void Session::Close() {
     t->cancel();
   }
   timers_.clear();
+  deadline_timer_.cancel();
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.socket().close(ec);
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
   server_.slots().Release();
 }
 

@@ -508,7 +508,10 @@ std::optional<Schedules::Plan> Schedules::PlanFire(const ScheduleRecord& s, int6
   auto key = std::make_pair(s.workspace_id, s.workflow_id);
   auto cached = workflows.find(key);
   if (cached == workflows.end()) {
-    cached = workflows.emplace(key, store_.GetWorkflow(s.workspace_id, s.workflow_id)).first;
+    cached = workflows
+                 .emplace(key, store_.GetWorkflow(s.workspace_id, s.workflow_id,
+                                                  /*with_definition=*/false))
+                 .first;
   }
   const Result<WorkflowRecord>& wf = cached->second;
   const char* held = !wf.ok()                   ? "workflow not found"

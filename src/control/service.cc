@@ -142,7 +142,8 @@ Result<json> ControlService::Invoke(const RequestContext& ctx, const std::string
 
 void ControlService::StartRun(const RequestContext& ctx, const StartRunRequest& request,
                               StartRunDone done) {
-  Result<WorkflowRecord> wf = store_.GetWorkflow(ctx.principal.workspace_id, request.workflow_id);
+  Result<WorkflowRecord> wf = store_.GetWorkflow(ctx.principal.workspace_id, request.workflow_id,
+                                                 /*with_definition=*/false);
   if (!wf.ok()) {
     return done(wf.status());
   }

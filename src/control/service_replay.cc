@@ -30,7 +30,8 @@ Result<std::pair<int, std::shared_ptr<const Definition>>> ControlService::RerunV
     const RunRecord& run, const ReplayRequest& request) {
   int version = request.workflow_version.value_or(run.workflow_version);
   if (request.latest_version) {
-    Result<WorkflowRecord> wf = store_.GetWorkflow(run.workspace_id, run.workflow_id);
+    Result<WorkflowRecord> wf = store_.GetWorkflow(run.workspace_id, run.workflow_id,
+                                                   /*with_definition=*/false);
     if (!wf.ok()) {
       return wf.status();
     }

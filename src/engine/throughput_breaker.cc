@@ -101,7 +101,8 @@ Result<std::shared_ptr<WorkflowBreaker>> ThroughputBreakers::For(const std::stri
     return found;
   }
   // Read outside mu_; a breaker made meanwhile by another caller wins.
-  Result<WorkflowRecord> wf = store_.GetWorkflow(workspace_id, workflow_id);
+  Result<WorkflowRecord> wf =
+      store_.GetWorkflow(workspace_id, workflow_id, /*with_definition=*/false);
   if (!wf.ok()) {
     return wf.status();
   }

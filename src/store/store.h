@@ -300,8 +300,15 @@ class Store {
   // Workflows. PutWorkflow stores a new version unless identical to the current one.
   virtual Result<PutWorkflowResult> PutWorkflow(const WorkflowRecord& wf,
                                                 const AuditEntry& audit) = 0;
+  // The workflow with its current definition, or its row alone (kind, mode, status,
+  // version, safety): all a start needs, the engine caching definitions by version.
   virtual Result<WorkflowRecord> GetWorkflow(const std::string& workspace_id,
-                                             const std::string& workflow_id) = 0;
+                                             const std::string& workflow_id,
+                                             bool with_definition) = 0;
+  Result<WorkflowRecord> GetWorkflow(const std::string& workspace_id,
+                                     const std::string& workflow_id) {
+    return GetWorkflow(workspace_id, workflow_id, /*with_definition=*/true);
+  }
   virtual Result<std::vector<WorkflowRecord>> ListWorkflows(const std::string& workspace_id) = 0;
   // Workflows of every workspace by their shown status (active, disabled,
   // paused_safety: core/workflow_safety.h), for /metrics.

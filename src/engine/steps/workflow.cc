@@ -62,7 +62,8 @@ class WorkflowExecutor final : public StepExecutor {
     StepServices services = ctx->services();
     const RunRecord& run = ctx->run();
     const std::string workflow_id = with["workflow"].get<std::string>();
-    Result<WorkflowRecord> wf = services.store.GetWorkflow(run.workspace_id, workflow_id);
+    Result<WorkflowRecord> wf = services.store.GetWorkflow(run.workspace_id, workflow_id,
+                                                           /*with_definition=*/false);
     if (std::string refused = Refusal(wf, workflow_id); !refused.empty()) {
       ctx->FailRun(StepError(refused, "child_not_startable", ctx->step().id));
       return;

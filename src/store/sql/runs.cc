@@ -232,11 +232,7 @@ Result<RunRecord> SqlStore::GetRun(const std::string& run_id, bool with_steps) {
     return run;
   };
   // The await of a run (GET ?wait_ms=) reads it right after its commit.
-  std::optional<Result<RunRecord>> out;
-  if (dialect().warm_writer && queue_.ReadIfIdle([&] { out = read(*writer_conn_); })) {
-    return std::move(*out);
-  }
-  return Read(read);
+  return ReadWarm(read);
 }
 
 namespace {

@@ -63,8 +63,9 @@ class SqlStore : public Store, public OperationStore {
   Status DeleteSession(const std::string& hash) override;
 
   Result<PutWorkflowResult> PutWorkflow(const WorkflowRecord& wf, const AuditEntry& audit) override;
+  using Store::GetWorkflow;
   Result<WorkflowRecord> GetWorkflow(const std::string& workspace_id,
-                                     const std::string& workflow_id) override;
+                                     const std::string& workflow_id, bool with_definition) override;
   Result<std::vector<WorkflowRecord>> ListWorkflows(const std::string& workspace_id) override;
   Result<nlohmann::json> GetDefinition(const std::string& workspace_id,
                                        const std::string& workflow_id, int version) override;
@@ -238,6 +239,18 @@ class SqlStore : public Store, public OperationStore {
   // `decide`, noting a transition that carries notifications (the outbox listener is
   // told after the commit).
   DecideTransition NotingNotifications(DecideTransition decide);
+
+  // A short read on the writer's connection while the store is idle, where the pages
+  // just committed are cached (SQLite drops a reader's cache at every commit); else as
+  // Read.
+  template <typename Fn>
+  auto ReadWarm(Fn&& fn) -> decltype(fn(std::declval<sql::Connection&>())) {
+    std::optional<decltype(fn(std::declval<sql::Connection&>()))> out;
+    if (dialect().warm_writer && queue_.ReadIfIdle([&] { out = fn(*writer_conn_); })) {
+      return std::move(*out);
+    }
+    return Read(fn);
+  }
 
   // Borrows a read connection for the duration of `fn`.
   template <typename Fn>

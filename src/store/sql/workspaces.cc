@@ -218,13 +218,19 @@ Result<PutWorkflowResult> SqlStore::PutWorkflow(const WorkflowRecord& wf, const 
 }
 
 Result<WorkflowRecord> SqlStore::GetWorkflow(const std::string& workspace_id,
-                                             const std::string& workflow_id) {
-  return Read([&](Connection& db) -> Result<WorkflowRecord> {
-    Result<WorkflowRecord> wf = SelectWorkflow(db, workspace_id, workflow_id);
-    if (!wf.ok()) {
-      return wf;
+                                             const std::string& workflow_id, bool with_definition) {
+  static const std::string kCommit = "COMMIT";
+  // A start reads its workflow's row and nothing else before its create.
+  return ReadWarm([&](Connection& db) -> Result<WorkflowRecord> {
+    if (!with_definition) {
+      return SelectWorkflow(db, workspace_id, workflow_id);
     }
-    Result<json> def = SelectDefinition(db, workspace_id, workflow_id, wf->version);
+    // One read transaction: the definition is the row's version.
+    db.ExecCached(db.dialect().begin_read);
+    Result<WorkflowRecord> wf = SelectWorkflow(db, workspace_id, workflow_id);
+    Result<json> def = wf.ok() ? SelectDefinition(db, workspace_id, workflow_id, wf->version)
+                               : Result<json>(wf.status());
+    db.ExecCached(kCommit);
     if (!def.ok()) {
       return def.status();
     }
