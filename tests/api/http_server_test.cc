@@ -216,6 +216,7 @@ TEST_F(LoopbackServerTest, ReadsARequestThatArrivesInPieces) {
   for (std::string_view piece : {"PO", "ST /pieces HTTP/1.1\r\nHo", "st: x\r\nContent-Len",
                                  "gth: 11\r\n\r\n", "hello", " world"}) {
     Send(fd, piece);
+    // So that each piece is most likely a read of its own; the answer is the same if not.
     std::this_thread::sleep_for(milliseconds(20));
   }
   const std::string expected = Answer("POST /pieces hello world");
@@ -226,7 +227,7 @@ TEST_F(LoopbackServerTest, ReadsAChunkedBody) {
   Start();
   const int fd = Connect();
   Send(fd, "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
-  std::this_thread::sleep_for(milliseconds(20));
+  std::this_thread::sleep_for(milliseconds(20));  // the rest most likely a read of its own
   Send(fd, "lo\r\n6\r\n world\r\n0\r\n\r\n");
   const std::string expected = Answer("POST /chunked hello world");
   EXPECT_EQ(Receive(fd, expected.size()), expected);
@@ -270,7 +271,7 @@ TEST_F(LoopbackServerTest, WritesAnAnswerLargerThanTheSocketTakesAtOnce) {
   Start();
   const int fd = Connect(/*receive_buffer=*/4096);
   Send(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::this_thread::sleep_for(milliseconds(100));  // the server's write finds the socket full
+  // 8 MiB is more than a loopback socket's buffers take: the server's first write is partial.
   const std::string expected = Answer(big_body_) + Answer("GET /after ");
   const std::string got = Receive(fd, expected.size(), milliseconds(30000));
   EXPECT_EQ(got.size(), expected.size());
@@ -299,7 +300,8 @@ TEST_F(LoopbackServerTest, ClosesSlowHeadersAfterTheHeaderTimeout) {
 TEST_F(LoopbackServerTest, KeepsABusyConnectionAndClosesItOnceIdleTooLong) {
   Start(Timeouts(milliseconds(200), milliseconds(400)));
   const int fd = Connect();
-  // Requests 100 ms apart for twice the idle timeout: each resets it.
+  // Requests 100 ms apart for twice the idle timeout: each resets it. (Real time: the
+  // server's time limits run on the steady clock, which no fake clock drives.)
   for (int i = 0; i < 8; ++i) {
     Send(fd, "GET /busy HTTP/1.1\r\nHost: x\r\n\r\n");
     const std::string expected = Answer("GET /busy ");

@@ -122,4 +122,15 @@ class Savepoint {
   const std::string open_, release_, rollback_to_;
 };
 
+// `read` (statements on `db`) in one read transaction, so that they see one snapshot
+// (a run and its steps, a workflow and its current definition).
+template <typename Read>
+auto InSnapshot(Connection& db, Read&& read) -> decltype(read()) {
+  static const std::string kCommit = "COMMIT";
+  db.ExecCached(db.dialect().begin_read);
+  auto result = read();
+  db.ExecCached(kCommit);
+  return result;
+}
+
 }  // namespace sw::sql

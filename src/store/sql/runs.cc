@@ -223,16 +223,10 @@ void SqlStore::CreateRunAsync(RunRecord run, std::optional<IdempotencyKey> key,
 }
 
 Result<RunRecord> SqlStore::GetRun(const std::string& run_id, bool with_steps) {
-  static const std::string kCommit = "COMMIT";
-  auto read = [&](Connection& db) -> Result<RunRecord> {
-    // One read transaction so the run and its steps are one snapshot.
-    db.ExecCached(db.dialect().begin_read);
-    Result<RunRecord> run = SelectRunAndSteps(db, run_id, with_steps);
-    db.ExecCached(kCommit);
-    return run;
-  };
   // The await of a run (GET ?wait_ms=) reads it right after its commit.
-  return ReadWarm(read);
+  return ReadWarm([&](Connection& db) {
+    return sql::InSnapshot(db, [&] { return SelectRunAndSteps(db, run_id, with_steps); });
+  });
 }
 
 namespace {

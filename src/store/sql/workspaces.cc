@@ -219,23 +219,24 @@ Result<PutWorkflowResult> SqlStore::PutWorkflow(const WorkflowRecord& wf, const 
 
 Result<WorkflowRecord> SqlStore::GetWorkflow(const std::string& workspace_id,
                                              const std::string& workflow_id, bool with_definition) {
-  static const std::string kCommit = "COMMIT";
-  // A start reads its workflow's row and nothing else before its create.
+  // On the warm writer: a start reads its workflow (the row alone) just before its create.
   return ReadWarm([&](Connection& db) -> Result<WorkflowRecord> {
     if (!with_definition) {
       return SelectWorkflow(db, workspace_id, workflow_id);
     }
-    // One read transaction: the definition is the row's version.
-    db.ExecCached(db.dialect().begin_read);
-    Result<WorkflowRecord> wf = SelectWorkflow(db, workspace_id, workflow_id);
-    Result<json> def = wf.ok() ? SelectDefinition(db, workspace_id, workflow_id, wf->version)
-                               : Result<json>(wf.status());
-    db.ExecCached(kCommit);
-    if (!def.ok()) {
-      return def.status();
-    }
-    wf->definition = std::move(def).value();
-    return wf;
+    // The definition of the row's version, from the same snapshot.
+    return sql::InSnapshot(db, [&]() -> Result<WorkflowRecord> {
+      Result<WorkflowRecord> wf = SelectWorkflow(db, workspace_id, workflow_id);
+      if (!wf.ok()) {
+        return wf;
+      }
+      Result<json> def = SelectDefinition(db, workspace_id, workflow_id, wf->version);
+      if (!def.ok()) {
+        return def.status();
+      }
+      wf->definition = std::move(def).value();
+      return wf;
+    });
   });
 }
 
