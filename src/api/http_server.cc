@@ -19,6 +19,7 @@
 
 #include "api/connection_slots.h"
 #include "api/http_request.h"
+#include "core/thread_name.h"
 
 namespace sw {
 
@@ -276,7 +277,10 @@ class Server final : public HttpServer {
     std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
     for (auto& ioc : contexts_) {
       keep_running.push_back(net::make_work_guard(*ioc));
-      pool.emplace_back([&ioc] { ioc->run(); });
+      pool.emplace_back([&ioc, n = "sw-http-" + std::to_string(pool.size() + 1)] {
+        NameThisThread(n);
+        ioc->run();
+      });
     }
     accept_context_.run();
     for (auto& t : pool) {

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "control/run_filter.h"
+#include "core/thread_name.h"
 
 namespace sw {
 
@@ -158,7 +159,10 @@ void BulkOperations::Start() {
   if (running.ok() && !running->empty()) {
     spdlog::info("resuming {} bulk operation(s) left running", running->size());
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sw-bulk");
+    Loop();
+  });
 }
 
 void BulkOperations::Stop() {

@@ -12,6 +12,7 @@
 
 #include "control/auth.h"
 #include "core/cron.h"
+#include "core/thread_name.h"
 #include "core/time_format.h"
 
 namespace sw {
@@ -263,7 +264,10 @@ std::vector<int64_t> Schedules::NextFireTimes(const ScheduleRecord& s, int count
 }
 
 void Schedules::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sw-schedules");
+    Loop();
+  });
 }
 
 void Schedules::Stop() {

@@ -34,7 +34,7 @@ class ScriptInvoker {
 
  private:
   ControlService& control_;
-  WorkerPool pool_{kThreads};
+  WorkerPool pool_{kThreads, "sw-script"};
 };
 
 }  // namespace sw

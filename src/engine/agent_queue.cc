@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "core/retry.h"
+#include "core/thread_name.h"
 #include "core/time_format.h"
 #include "engine/attempts.h"
 
@@ -60,7 +61,10 @@ AgentQueue::AgentQueue(Store& store, Engine& engine, const Clock& clock, AgentQu
 AgentQueue::~AgentQueue() { Stop(); }
 
 void AgentQueue::Start() {
-  sweeper_ = std::thread([this] { Loop(); });
+  sweeper_ = std::thread([this] {
+    NameThisThread("sw-agents");
+    Loop();
+  });
 }
 
 void AgentQueue::Stop() {

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <future>
 
+#include "core/thread_name.h"
 #include "engine/system_audit.h"
 
 namespace sw {
@@ -49,7 +50,10 @@ Status ConnectionNeedsReauth(const std::string& connection_id) {
 
 ConnectionTokens::ConnectionTokens(Store& store, const Clock& clock, HttpClient& http,
                                    IdSource& ids)
-    : store_(store), clock_(clock), http_(http), ids_(ids), thread_([this] { Loop(); }) {}
+    : store_(store), clock_(clock), http_(http), ids_(ids), thread_([this] {
+        NameThisThread("sw-tokens");
+        Loop();
+      }) {}
 
 ConnectionTokens::~ConnectionTokens() { Stop(); }
 

@@ -42,7 +42,7 @@ Engine::Engine(Store& store, const Clock& clock, HttpClient& http, ProcessRunner
       processes_(processes),
       ids_(ids),
       options_(options),
-      pool_(options.workers),
+      pool_(options.workers, "sw-worker"),
       timers_(store, clock,
               [this](const TimerRecord& t) { pool_.Post([this, t] { FireTimer(t); }); }),
       connections_(store, clock, http, ids),

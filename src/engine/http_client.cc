@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/thread_name.h"
 #include "engine/http_url.h"
 
 namespace sw {
@@ -528,7 +529,10 @@ class BeastHttpClient final : public HttpClient {
     ssl_ctx_.set_default_verify_paths(ignored);
     ssl_ctx_.set_verify_mode(ssl::verify_peer, ignored);
     for (int i = 0; i < std::max(threads, 1); ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
+      threads_.emplace_back([this] {
+        NameThisThread("sw-http-out");
+        ioc_.run();
+      });
     }
   }
 

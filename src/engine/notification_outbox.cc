@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/retry.h"
+#include "core/thread_name.h"
 
 namespace sw {
 
@@ -65,7 +66,10 @@ NotificationOutbox::NotificationOutbox(Store& store, const Clock& clock, HttpCli
 NotificationOutbox::~NotificationOutbox() { Stop(); }
 
 void NotificationOutbox::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sw-outbox");
+    Loop();
+  });
 }
 
 void NotificationOutbox::Stop() {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "core/thread_name.h"
+
 namespace sw {
 
 RetentionSweeper::RetentionSweeper(Store& store, const Clock& clock, RetentionOptions options)
@@ -12,7 +14,10 @@ RetentionSweeper::RetentionSweeper(Store& store, const Clock& clock, RetentionOp
 RetentionSweeper::~RetentionSweeper() { Stop(); }
 
 void RetentionSweeper::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sw-retention");
+    Loop();
+  });
 }
 
 void RetentionSweeper::Stop() {

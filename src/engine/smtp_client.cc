@@ -10,6 +10,8 @@
 #include <thread>
 #include <utility>
 
+#include "core/thread_name.h"
+
 namespace sw {
 
 namespace {
@@ -53,7 +55,10 @@ int AbortWhenStopping(void* stopping, curl_off_t, curl_off_t, curl_off_t, curl_o
 class CurlSmtpClient final : public SmtpClient {
  public:
   explicit CurlSmtpClient(SmtpOptions options) : options_(std::move(options)) {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      NameThisThread("sw-smtp");
+      Loop();
+    });
   }
 
   ~CurlSmtpClient() override {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "core/thread_name.h"
+
 namespace sw {
 
 namespace {
@@ -56,7 +58,10 @@ bool PriceBook::Tight(const std::string& workspace_id) {
 }
 
 PeriodWatch::PeriodWatch(const Clock& clock, std::function<void()> settle)
-    : clock_(clock), settle_(std::move(settle)), thread_([this] { Loop(); }) {}
+    : clock_(clock), settle_(std::move(settle)), thread_([this] {
+        NameThisThread("sw-spend");
+        Loop();
+      }) {}
 
 PeriodWatch::~PeriodWatch() { Stop(); }
 

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "core/thread_name.h"
+
 namespace sw {
 
 namespace {
@@ -14,7 +16,10 @@ TimerService::TimerService(Store& store, const Clock& clock, FireFn fire)
 TimerService::~TimerService() { Stop(); }
 
 void TimerService::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sw-timers");
+    Loop();
+  });
 }
 
 void TimerService::Stop() {

@@ -12,13 +12,19 @@
 #include <thread>
 #include <vector>
 
+#include "core/thread_name.h"
+
 namespace sw {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(int threads) {
+  // `name` names the threads ("sw-worker" gives "sw-worker-1", "sw-worker-2", ...).
+  WorkerPool(int threads, const std::string& name) {
     for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([this] { Loop(); });
+      threads_.emplace_back([this, n = name + "-" + std::to_string(i + 1)] {
+        NameThisThread(n);
+        Loop();
+      });
     }
   }
   ~WorkerPool() { Stop(); }

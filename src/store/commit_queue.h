@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/thread_name.h"
 #include "store/store.h"
 
 namespace sw {
@@ -106,7 +107,10 @@ class CommitQueue {
 
   // Starts the writer thread. REQUIRES: the backend is ready to commit.
   void Start() {
-    writer_ = std::thread([this] { WriterLoop(); });
+    writer_ = std::thread([this] {
+      NameThisThread("sw-writer");
+      WriterLoop();
+    });
   }
   // Refuses new changes, commits those queued and joins the writer thread.
   void Stop() {

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <utility>
 
+#include "core/thread_name.h"
+
 namespace sw::sqlite {
 
 namespace {
@@ -79,7 +81,10 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::strin
 WalCheckpointer::WalCheckpointer(std::unique_ptr<SqliteConnection> conn,
                                  std::shared_ptr<Shared> shared)
     : conn_(std::move(conn)), shared_(std::move(shared)) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sw-checkpoint");
+    Loop();
+  });
 }
 
 WalCheckpointer::~WalCheckpointer() {
