@@ -9,7 +9,7 @@ JOBS ?= 2
 APT_PACKAGES := cmake ninja-build g++ pkg-config libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev \
   libsqlite3-dev libpq-dev postgresql libssl-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libgtest-dev \
   libgmock-dev libbenchmark-dev libcurl4-openssl-dev python3 python3-aiosmtpd python3-jsonschema curl ca-certificates \
-  chromium libvalijson-dev json-schema-test-suite libsodium-dev libhowardhinnant-date-dev tzdata clang libclang-rt-14-dev
+  chromium libvalijson-dev json-schema-test-suite libsodium-dev libjemalloc-dev libhowardhinnant-date-dev tzdata clang libclang-rt-14-dev
 # Node.js and npm build the web UI; installed from Debian only when `node`/`npm` are
 # missing (a Node.js from elsewhere, which ships its own npm, is used as it is).
 NODE_APT_PACKAGES := nodejs npm
