@@ -131,13 +131,12 @@ void ControlRun(ApiContext& api, Call& call, RunAction action, const std::string
   if (!ParseControl(call, action, request)) {
     return;
   }
-  // Answered once committed, before the control's log line and the engine's part.
-  Result<RunRecord> run = api.control.Control(
-      call.ctx, call.Param("run_id"), request, workflow_id,
-      [&](const RunRecord& after) { call.Reply(200, RunBody(api, after), ETag(after)); });
+  Result<RunRecord> run = api.control.Control(call.ctx, call.Param("run_id"), request, workflow_id);
   if (!run.ok()) {
     call.Fail(run.status());
+    return;
   }
+  call.Reply(200, RunBody(api, *run), ETag(*run));
 }
 
 // The fields of a replay's body (ParseReplay checked that it is an object of them).

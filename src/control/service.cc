@@ -328,30 +328,18 @@ Store::DecideTransition ControlService::DecideControl(std::shared_ptr<ControlSta
   };
 }
 
-Result<RunRecord> ControlService::FinishControl(ControlState& state, Result<RunRecord> after,
-                                                const ControlAnswer& answer) {
+Result<RunRecord> ControlService::FinishControl(ControlState& state, Result<RunRecord> after) {
   const std::string& run_id = state.run_id;
   if (!after.ok()) {
     return after.status().code() == StatusCode::kNotFound
                ? NotFound("workflow run " + run_id + " not found")
                : after.status();
   }
-  if (state.before) {
-    CancelChildRuns(state);  // before the answer: a child read next is cancelled
+  if (!state.before) {
+    return after;  // nothing to do (e.g. pausing a paused run)
   }
-  if (answer) {
-    answer(*after);
-  }
-  if (state.before) {  // else nothing was done (e.g. pausing a paused run)
-    AfterControl(state);
-  }
+  AfterControl(state);
   return after;
-}
-
-void ControlService::CancelChildRuns(ControlState& state) {
-  if (state.request.action == RunAction::kCancel && MayHaveChildRuns(*state.before)) {
-    CancelDescendants(state.ctx, state.run_id);
-  }
 }
 
 void ControlService::AfterControl(ControlState& state) {
@@ -364,6 +352,9 @@ void ControlService::AfterControl(ControlState& state) {
                state.reason.empty() ? "" : " reason=", state.reason);
   if (action == RunAction::kCancel) {
     engine_.OnCancelled(run_id);
+    if (MayHaveChildRuns(*state.before)) {
+      CancelDescendants(ctx, run_id);
+    }
     engine_.OnRunEnded(*state.before, RunStatus::kCancelled, state.now);
   } else if (action == RunAction::kResume) {
     engine_.Drive(run_id);
@@ -376,15 +367,14 @@ void ControlService::AfterControl(ControlState& state) {
 
 Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::string& run_id,
                                           const ControlRequest& request,
-                                          const std::string& workflow_id,
-                                          const ControlAnswer& answer) {
+                                          const std::string& workflow_id) {
   Result<std::shared_ptr<ControlState>> state = PrepareControl(ctx, run_id, request, workflow_id);
   if (!state.ok()) {
     return state.status();
   }
   Result<RunRecord> after = store_.UpdateRun(run_id, DecideControl(*state),
                                              {.steps_to_decide = false, .steps_in_answer = true});
-  return FinishControl(**state, std::move(after), answer);
+  return FinishControl(**state, std::move(after));
 }
 
 Result<PreparedChange> ControlService::PrepareBatchControl(const RequestContext& ctx,
@@ -399,7 +389,6 @@ Result<PreparedChange> ControlService::PrepareBatchControl(const RequestContext&
   // last decided on, which is the one committed.
   return PreparedChange{DecideControl(state), std::nullopt, [this, state] {
                           if (state->before) {
-                            CancelChildRuns(*state);
                             AfterControl(*state);
                           }
                         }};

@@ -144,13 +144,8 @@ class ControlService {
   Result<RunRecord> GetRun(const RequestContext& ctx, const std::string& run_id,
                            const std::string& workflow_id = "");
   Result<RunPage> ListRuns(const RequestContext& ctx, const RunFilter& filter);
-  // `answer`, when given, gets the run as soon as the change is committed, before the
-  // work that follows it (the log line, the engine told of a cancel): a caller answers
-  // its client there.
-  using ControlAnswer = std::function<void(const RunRecord&)>;
   Result<RunRecord> Control(const RequestContext& ctx, const std::string& run_id,
-                            const ControlRequest& request, const std::string& workflow_id = "",
-                            const ControlAnswer& answer = {});
+                            const ControlRequest& request, const std::string& workflow_id = "");
   // True when a waiting step took the event, false when it was buffered.
   Result<bool> SendEvent(const RequestContext& ctx, const std::string& run_id,
                          const std::string& event_type, const nlohmann::json& payload);
@@ -199,12 +194,8 @@ class ControlService {
                                                        const ControlRequest& request,
                                                        const std::string& workflow_id);
   Store::DecideTransition DecideControl(std::shared_ptr<ControlState> state);
-  Result<RunRecord> FinishControl(ControlState& state, Result<RunRecord> after,
-                                  const ControlAnswer& answer);
-  // A cancel's descendants, cancelled after the cancel's commit and before its answer.
-  void CancelChildRuns(ControlState& state);
-  // What follows a control's commit that changed the run, after the answer (logs, tells
-  // the engine).
+  Result<RunRecord> FinishControl(ControlState& state, Result<RunRecord> after);
+  // What follows a control's commit that changed the run (logs, tells the engine).
   void AfterControl(ControlState& state);
   // The new run that replays `run_id` (not yet created).
   Result<RunRecord> ReplayOf(const RequestContext& ctx, const std::string& run_id);

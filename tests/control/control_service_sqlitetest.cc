@@ -177,47 +177,6 @@ TEST_F(ControlServiceTest, ACancelWithoutAReasonIsCancelledByUser) {
   EXPECT_EQ(entries[0].reason, ControlService::kDefaultCancelReason);
 }
 
-TEST_F(ControlServiceTest, TheAnswerGetsTheCommittedRunOnceWithItsChildRunsCancelled) {
-  Apply("gate", json::array({WaitForEvent("wait", "go")}));
-  Apply(
-      "parent",
-      json::array({json{{"id", "child"}, {"type", "workflow"}, {"with", {{"workflow", "gate"}}}}}));
-  const std::string parent = StartRun("parent");
-  WaitStatus(parent, RunStatus::kWaiting);
-  RunFilter children;
-  children.parent_run_id = parent;
-  std::string child;
-  ASSERT_TRUE(WaitUntil([&] {
-    Result<RunPage> page = control_->ListRuns(ctx_, children);
-    if (!page.ok() || page->items.empty()) return false;
-    child = page->items[0].id;
-    return Run(child).status == RunStatus::kWaiting;
-  }));
-
-  ControlRequest cancel;
-  cancel.action = RunAction::kCancel;
-  int answers = 0;
-  RunStatus child_when_answered = RunStatus::kPending;
-  Result<RunRecord> cancelled =
-      control_->Control(ctx_, parent, cancel, "", [&](const RunRecord& r) {
-        ++answers;
-        EXPECT_EQ(r.status, RunStatus::kCancelled);
-        EXPECT_EQ(r.id, parent);
-        child_when_answered = Run(child).status;  // a client reading the child next
-      });
-  ASSERT_TRUE(cancelled.ok()) << cancelled.status().message();
-  EXPECT_EQ(answers, 1);
-  EXPECT_EQ(child_when_answered, RunStatus::kCancelled);
-
-  // A refused control answers nothing: the caller reports the error.
-  ControlRequest pause;
-  pause.action = RunAction::kPause;
-  Result<RunRecord> refused =
-      control_->Control(ctx_, parent, pause, "", [&](const RunRecord&) { ++answers; });
-  EXPECT_FALSE(refused.ok());
-  EXPECT_EQ(answers, 1);
-}
-
 // --- StartRun() ---
 
 TEST_F(ControlServiceTest, ADisabledWorkflowAcceptsNoNewRuns) {
