@@ -131,12 +131,20 @@ void ControlRun(ApiContext& api, Call& call, RunAction action, const std::string
   if (!ParseControl(call, action, request)) {
     return;
   }
-  Result<RunRecord> run = api.control.Control(call.ctx, call.Param("run_id"), request, workflow_id);
-  if (!run.ok()) {
-    call.Fail(run.status());
-    return;
-  }
-  call.Reply(200, RunBody(api, *run), ETag(*run));
+  // Answered once committed and followed up (the log line, the engine told, child runs
+  // cancelled); the I/O thread is not held while the change waits for the store's writer.
+  api.control.ControlAsync(call.ctx, call.Param("run_id"), request, workflow_id,
+                           [&api, call](Result<RunRecord> run) mutable {
+                             // Rendered on the connection's thread (now, when the store committed
+                             // in place).
+                             call.ex->Dispatch([&api, call, run = std::move(run)]() mutable {
+                               if (!run.ok()) {
+                                 call.Fail(run.status());
+                                 return;
+                               }
+                               call.Reply(200, RunBody(api, *run), ETag(*run));
+                             });
+                           });
 }
 
 // The fields of a replay's body (ParseReplay checked that it is an object of them).

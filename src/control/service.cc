@@ -377,6 +377,23 @@ Result<RunRecord> ControlService::Control(const RequestContext& ctx, const std::
   return FinishControl(**state, std::move(after));
 }
 
+void ControlService::ControlAsync(const RequestContext& ctx, const std::string& run_id,
+                                  const ControlRequest& request, const std::string& workflow_id,
+                                  ControlDone done) {
+  Result<std::shared_ptr<ControlState>> prepared =
+      PrepareControl(ctx, run_id, request, workflow_id);
+  if (!prepared.ok()) {
+    done(prepared.status());
+    return;
+  }
+  std::shared_ptr<ControlState> state = std::move(prepared).value();
+  store_.UpdateRunAsync(run_id, DecideControl(state),
+                        {.steps_to_decide = false, .steps_in_answer = true, .awaited = true},
+                        [this, state, done = std::move(done)](Result<RunRecord> after) {
+                          done(FinishControl(*state, std::move(after)));
+                        });
+}
+
 Result<PreparedChange> ControlService::PrepareBatchControl(const RequestContext& ctx,
                                                            const std::string& run_id,
                                                            const ControlRequest& request) {

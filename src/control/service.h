@@ -146,6 +146,14 @@ class ControlService {
   Result<RunPage> ListRuns(const RequestContext& ctx, const RunFilter& filter);
   Result<RunRecord> Control(const RequestContext& ctx, const std::string& run_id,
                             const ControlRequest& request, const std::string& workflow_id = "");
+  // Control without holding the caller's thread while the change waits for the store's
+  // writer: `done` gets the run once committed, or the error, on the committing thread
+  // (the caller's own when the store is idle, else the writer's: hand the answer off
+  // from there). `done` follows what follows the commit (as Control's return does).
+  using ControlDone = std::function<void(Result<RunRecord>)>;
+  void ControlAsync(const RequestContext& ctx, const std::string& run_id,
+                    const ControlRequest& request, const std::string& workflow_id,
+                    ControlDone done);
   // True when a waiting step took the event, false when it was buffered.
   Result<bool> SendEvent(const RequestContext& ctx, const std::string& run_id,
                          const std::string& event_type, const nlohmann::json& payload);

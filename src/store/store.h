@@ -425,6 +425,9 @@ class Store {
   struct UpdateReads {
     bool steps_to_decide = false;
     bool steps_in_answer = true;
+    // A client waits for the answer (UpdateRunAsync): the change goes in the lane of
+    // such changes, taken before the engine's (UpdateRun's always does).
+    bool awaited = false;
   };
   virtual Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
                                       UpdateReads reads) = 0;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -175,6 +176,77 @@ TEST_F(ControlServiceTest, ACancelWithoutAReasonIsCancelledByUser) {
   std::vector<AuditEntry> entries = AuditOf(id);
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].reason, ControlService::kDefaultCancelReason);
+}
+
+TEST_F(ControlServiceTest, AnAsyncCancelIsAnsweredOnceWithItsChildRunsCancelled) {
+  Apply("gate", json::array({WaitForEvent("wait", "go")}));
+  Apply(
+      "parent",
+      json::array({json{{"id", "child"}, {"type", "workflow"}, {"with", {{"workflow", "gate"}}}}}));
+  const std::string parent = StartRun("parent");
+  WaitStatus(parent, RunStatus::kWaiting);
+  RunFilter children;
+  children.parent_run_id = parent;
+  std::string child;
+  ASSERT_TRUE(WaitUntil([&] {
+    Result<RunPage> page = control_->ListRuns(ctx_, children);
+    if (!page.ok() || page->items.empty()) return false;
+    child = page->items[0].id;
+    return Run(child).status == RunStatus::kWaiting;
+  }));
+
+  ControlRequest cancel;
+  cancel.action = RunAction::kCancel;
+  int answers = 0;
+  RunStatus child_when_answered = RunStatus::kPending;
+  std::promise<Result<RunRecord>> answered;
+  control_->ControlAsync(ctx_, parent, cancel, "", [&](Result<RunRecord> r) {
+    ++answers;
+    child_when_answered = Run(child).status;  // a client reading the child next
+    answered.set_value(std::move(r));
+  });
+  Result<RunRecord> cancelled = answered.get_future().get();
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().message();
+  EXPECT_EQ(cancelled->id, parent);
+  EXPECT_EQ(cancelled->status, RunStatus::kCancelled);
+  EXPECT_EQ(answers, 1);
+  EXPECT_EQ(child_when_answered, RunStatus::kCancelled);
+}
+
+TEST_F(ControlServiceTest, ControlAsyncAnswersWhatControlWould) {
+  auto control_async = [&](const std::string& run_id, RunAction action) {
+    ControlRequest request;
+    request.action = action;
+    std::promise<Result<RunRecord>> answered;
+    int calls = 0;
+    control_->ControlAsync(ctx_, run_id, request, "", [&](Result<RunRecord> run) {
+      ++calls;
+      answered.set_value(std::move(run));
+    });
+    Result<RunRecord> run = answered.get_future().get();
+    EXPECT_EQ(calls, 1);
+    return run;
+  };
+  const std::string id = WaitingRun();
+  Result<RunRecord> paused = control_async(id, RunAction::kPause);
+  ASSERT_FALSE(paused.ok());
+  EXPECT_EQ(paused.status().reason(), "invalid_transition");
+  EXPECT_EQ(paused.status().message(), "Cannot pause workflow run " + id + " with status waiting");
+
+  Result<RunRecord> cancelled = control_async(id, RunAction::kCancel);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().message();
+  EXPECT_EQ(cancelled->status, RunStatus::kCancelled);
+  EXPECT_FALSE(cancelled->steps.empty());  // the answer has the steps
+  EXPECT_EQ(Run(id).status, RunStatus::kCancelled);
+  EXPECT_EQ(AuditOf(id).size(), 1u);
+
+  Result<RunRecord> again = control_async(id, RunAction::kCancel);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->version, cancelled->version);  // the second changed nothing
+
+  Result<RunRecord> unknown = control_async("run_nope", RunAction::kCancel);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
 }
 
 // --- StartRun() ---

@@ -315,14 +315,19 @@ Result<RunRecord> SqlStore::UpdateRun(const std::string& run_id, DecideTransitio
 void SqlStore::UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
                               UpdateRunDone done) {
   auto after = std::make_shared<std::optional<RunRecord>>();
-  queue_.Commit(Queue::Change{
-      [this, after, run_id = std::move(run_id), decide = NotingNotifications(std::move(decide)),
-       reads](Connection& db, std::vector<std::string>& changed) {
-        return ApplyDecided(db, run_id, self_, decide, reads, /*read_after=*/true, *after, changed);
-      },
-      [after, done = std::move(done)](Status s) {
-        done(s.ok() ? Result<RunRecord>(std::move(**after)) : Result<RunRecord>(s));
-      }});
+  const commit_queue::Lane lane =
+      reads.awaited ? commit_queue::Lane::kUrgent : commit_queue::Lane::kNormal;
+  queue_.Commit(
+      Queue::Change{
+          [this, after, run_id = std::move(run_id), decide = NotingNotifications(std::move(decide)),
+           reads](Connection& db, std::vector<std::string>& changed) {
+            return ApplyDecided(db, run_id, self_, decide, reads, /*read_after=*/true, *after,
+                                changed);
+          },
+          [after, done = std::move(done)](Status s) {
+            done(s.ok() ? Result<RunRecord>(std::move(**after)) : Result<RunRecord>(s));
+          }},
+      lane);
 }
 
 Result<std::vector<std::string>> SqlStore::ListRunIdsByStatus(RunStatus status) {
