@@ -64,10 +64,12 @@ struct ServeOptions {
   int64_t max_runs_per_minute = 0;  // 0: no limit
   bool fake_clock = false;
   LogFormat log_format = LogFormat::kText;
-  // A request that waits for a commit (a control, a token) holds its thread, and the
-  // connections dealt to that thread wait with it: enough threads that a burst of such
-  // requests overlaps in one group commit. Idle threads cost nothing.
-  int http_threads = 32;
+  // Starts, controls and long-polls answer from a commit's completion without holding
+  // their thread, so a few threads serve many connections; more of them only add
+  // context switches on a small machine (docs/performance.md, "Stop 34"). A request
+  // that still commits synchronously (an event, a decision, a token) holds its thread,
+  // and the connections dealt to that thread wait with it.
+  int http_threads = 4;
   int workers = 4;
   // The web UI's production build; by default the source tree's web/dist.
   std::string ui_dir = STEPWELL_DEFAULT_UI_DIR;
