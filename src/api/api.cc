@@ -15,6 +15,9 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
   const Role kOperator = Role::kOperator;
   const Role kAdmin = Role::kAdmin;
   const Role kAgent = Role::kAgent;
+  // Starts and controls commit without holding their thread; an invocation and a
+  // connection's refresh wait on the script invoker's threads.
+  const bool kAnswersWithoutWaiting = true;
   std::vector<Route> table = {
       {"GET", "/healthz", kPublic, &routes::Health},
       {"GET", "/metrics", kPublic, &routes::Metrics},
@@ -28,9 +31,9 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
       {"GET", "/api/v1/runs/{run_id}", kViewer, &routes::GetRun},
       {"POST", "/api/v1/runs/bulk", kOperator, &routes::BulkRuns},
       {"GET", "/api/v1/operations/{operation_id}", kViewer, &routes::GetOperation},
-      {"POST", "/api/v1/runs/{run_id}/pause", kOperator, &routes::PauseRun},
-      {"POST", "/api/v1/runs/{run_id}/resume", kOperator, &routes::ResumeRun},
-      {"POST", "/api/v1/runs/{run_id}/cancel", kOperator, &routes::CancelRun},
+      {"POST", "/api/v1/runs/{run_id}/pause", kOperator, &routes::PauseRun, kAnswersWithoutWaiting},
+      {"POST", "/api/v1/runs/{run_id}/resume", kOperator, &routes::ResumeRun, kAnswersWithoutWaiting},
+      {"POST", "/api/v1/runs/{run_id}/cancel", kOperator, &routes::CancelRun, kAnswersWithoutWaiting},
       {"POST", "/api/v1/runs/{run_id}/replay", kOperator, &routes::ReplayRun},
       {"POST", "/api/v1/runs/{run_id}/events", kOperator, &routes::SendEvent},
       {"GET", "/api/v1/runs/{run_id}/events/stream", kViewer, &routes::StreamRun},
@@ -42,12 +45,12 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
        &routes::GetWorkflowVersion},
       {"POST", "/api/v1/workflows/{workflow_id}/status", kAdmin, &routes::SetWorkflowStatus},
       {"POST", "/api/v1/workflows/{workflow_id}/resume", kAdmin, &routes::ResumeWorkflow},
-      {"POST", "/api/v1/workflows/{workflow_id}/invoke", kOperator, &routes::InvokeWorkflow},
-      {"POST", "/api/v1/workflows/{workflow_id}/runs", kOperator, &routes::StartRun},
-      {"POST", "/api/v1/workflows/{workflow_id}/trigger", kOperator, &routes::TriggerRun},
+      {"POST", "/api/v1/workflows/{workflow_id}/invoke", kOperator, &routes::InvokeWorkflow, kAnswersWithoutWaiting},
+      {"POST", "/api/v1/workflows/{workflow_id}/runs", kOperator, &routes::StartRun, kAnswersWithoutWaiting},
+      {"POST", "/api/v1/workflows/{workflow_id}/trigger", kOperator, &routes::TriggerRun, kAnswersWithoutWaiting},
       {"GET", "/api/v1/workflows/{workflow_id}/runs/{run_id}", kViewer, &routes::GetWorkflowRun},
       {"DELETE", "/api/v1/workflows/{workflow_id}/runs/{run_id}", kOperator,
-       &routes::CancelWorkflowRun},
+       &routes::CancelWorkflowRun, kAnswersWithoutWaiting},
 
       {"POST", "/api/v1/agents/claim", kAgent, &routes::ClaimTask},
       {"POST", "/api/v1/agent-tasks/{task_id}/heartbeat", kAgent, &routes::HeartbeatTask},
@@ -73,7 +76,7 @@ std::vector<Route> ApiRoutes(bool fake_clock) {
       {"POST", "/api/v1/connections", kAdmin, &routes::CreateConnection},
       {"GET", "/api/v1/connections/{connection_id}", kViewer, &routes::GetConnection},
       {"DELETE", "/api/v1/connections/{connection_id}", kAdmin, &routes::DeleteConnection},
-      {"POST", "/api/v1/connections/{connection_id}/refresh", kAdmin, &routes::RefreshConnection},
+      {"POST", "/api/v1/connections/{connection_id}/refresh", kAdmin, &routes::RefreshConnection, kAnswersWithoutWaiting},
       {"POST", "/api/v1/connections/{connection_id}/reconnect", kAdmin,
        &routes::ReconnectConnection},
       {"GET", "/api/v1/connections/{connection_id}/authorize", kAdmin,
@@ -149,7 +152,7 @@ void Api::Dispatch(Call& call) {
       return;
     }
     call.params = std::move(match.params);
-    match.route->handler(api_, call);
+    Run(*match.route, call);
     return;
   }
   if (req.segments.empty() || req.segments[0] != "api") {
@@ -181,7 +184,16 @@ void Api::Dispatch(Call& call) {
     return;
   }
   call.params = std::move(match.params);
-  match.route->handler(api_, call);
+  Run(*match.route, call);
+}
+
+void Api::Run(const Route& route, Call& call) {
+  if (route.method == "GET" || route.answers_without_waiting) {
+    route.handler(api_, call);
+    return;
+  }
+  // The handler answers from the pool's thread (Exchange::Respond hands it over).
+  waiting_.Post([this, &route, call]() mutable { route.handler(api_, call); });
 }
 
 bool Api::Authenticate(Call& call) {

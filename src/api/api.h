@@ -18,6 +18,7 @@
 #include "api/http_types.h"
 #include "api/router.h"
 #include "api/static_files.h"
+#include "engine/worker_pool.h"
 
 namespace sw {
 
@@ -33,9 +34,18 @@ class Api {
   void Handle(std::shared_ptr<Exchange> ex);
   // Where /metrics reads the HTTP latency from; set once the server exists.
   void SetServer(const HttpServer* server) { api_.server.store(server); }
+  // Waits for the handlers running on the pool and drops those not started: after the
+  // HTTP server stopped, before the services go.
+  void Stop() { waiting_.Stop(); }
+
+  // Handlers that wait for a commit at once, at most (a burst of them overlaps in one
+  // group commit, as when each had an I/O thread of its own).
+  static constexpr int kWaitingThreads = 32;
 
  private:
   void Dispatch(Call& call);
+  // Runs the route's handler where Route::answers_without_waiting says.
+  void Run(const Route& route, Call& call);
   // Sets the caller's principal; false when it answered 401 or 403.
   bool Authenticate(Call& call);
   void ServeUi(Call& call);
@@ -43,6 +53,7 @@ class Api {
   ApiContext api_;
   Router router_;
   StaticFiles ui_;
+  WorkerPool waiting_{kWaitingThreads, "sw-api"};
 };
 
 }  // namespace sw

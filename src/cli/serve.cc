@@ -435,6 +435,7 @@ int Serve(const ServeOptions& opt) {
   (*server)->Run();
   g_server.store(nullptr);
   spdlog::info("stopping");
+  api.Stop();  // the handlers that wait for a commit, while the store still takes them
   // Stop in dependency order: the engine first (its pool drops late callbacks), then
   // the HTTP client (requests in flight answer "shutting down"), then the script
   // invocations (their http steps have just ended), then the store (its writer drains

@@ -148,6 +148,31 @@ TEST(RouteTableTest, NothingElseIsRouted) {
   EXPECT_EQ(ApiRoutes(true).size(), all.size());
 }
 
+// A change's handler holds an I/O thread only when it answers from a completion (a
+// start, a control) or hands its wait to the script invoker; every other change runs
+// on the API's pool, so one waiting for its commit never stalls the connections dealt
+// to its thread.
+TEST(RouteTableTest, OnlyChangesThatAnswerWithoutWaitingRunOnTheIoThread) {
+  const std::set<std::pair<std::string, std::string>> expected = {
+      {"POST", "/api/v1/workflows/{workflow_id}/runs"},
+      {"POST", "/api/v1/workflows/{workflow_id}/trigger"},
+      {"POST", "/api/v1/runs/{run_id}/pause"},
+      {"POST", "/api/v1/runs/{run_id}/resume"},
+      {"POST", "/api/v1/runs/{run_id}/cancel"},
+      {"DELETE", "/api/v1/workflows/{workflow_id}/runs/{run_id}"},
+      {"POST", "/api/v1/workflows/{workflow_id}/invoke"},
+      {"POST", "/api/v1/connections/{connection_id}/refresh"},
+  };
+  std::set<std::pair<std::string, std::string>> marked;
+  for (const Route& route : ApiRoutes(true)) {
+    if (route.answers_without_waiting) {
+      EXPECT_NE(route.method, "GET") << route.pattern << ": a read runs on its thread anyway";
+      marked.emplace(route.method, route.pattern);
+    }
+  }
+  EXPECT_EQ(marked, expected);
+}
+
 TEST(RouteTableTest, TheTestingClockIsRoutedOnlyOnAFakeClock) {
   ExpectRouted(Build(true), kAdvanceClock);
   EXPECT_EQ(Build(false).Match(kAdvanceClock.method, Segments(kAdvanceClock.path)).outcome,
