@@ -36,8 +36,9 @@ struct Route {
   RouteHandler handler = nullptr;
   // Where the handler runs (Api::Run). A GET reads and runs on the connection's I/O
   // thread; so does a change whose handler answers from a completion without waiting
-  // (true here). Any other change waits for its commit, on the API's pool of threads
-  // that may wait, so the I/O thread serves its other connections meanwhile.
+  // (true here). Any other change waits for its commit: while the store's writer is
+  // busy, on the API's pool of threads that may wait, so the I/O thread serves its
+  // other connections meanwhile.
   bool answers_without_waiting = false;
 };
 

@@ -154,6 +154,9 @@ class ControlService {
   void ControlAsync(const RequestContext& ctx, const std::string& run_id,
                     const ControlRequest& request, const std::string& workflow_id,
                     ControlDone done);
+  // A change asked for now would wait for others' commits (Store::WriterBusy); when
+  // false it commits at once, on the caller's thread.
+  bool WriterBusy() { return store_.WriterBusy(); }
   // True when a waiting step took the event, false when it was buffered.
   Result<bool> SendEvent(const RequestContext& ctx, const std::string& run_id,
                          const std::string& event_type, const nlohmann::json& payload);
