@@ -66,9 +66,9 @@ struct ServeOptions {
   LogFormat log_format = LogFormat::kText;
   // Starts, controls and long-polls answer from a commit's completion without holding
   // their thread, so a few threads serve many connections; more of them only add
-  // context switches on a small machine (docs/performance.md, "Stop 34"). A request
-  // that still commits synchronously (an event, a decision, a token) holds its thread,
-  // and the connections dealt to that thread wait with it.
+  // context switches on a small machine (docs/performance.md, "Stop 34"). A change
+  // that waits for its commit (an event, a decision, a token) holds its I/O thread only
+  // on an idle store, for one fsync; else it waits on the API's pool (Api::Run).
   int http_threads = 4;
   int workers = 4;
   // The web UI's production build; by default the source tree's web/dist.
