@@ -387,11 +387,11 @@ void ControlService::ControlAsync(const RequestContext& ctx, const std::string& 
     return;
   }
   std::shared_ptr<ControlState> state = std::move(prepared).value();
-  store_.UpdateRunAsync(run_id, DecideControl(state),
-                        {.steps_to_decide = false, .steps_in_answer = true, .awaited = true},
-                        [this, state, done = std::move(done)](Result<RunRecord> after) {
-                          done(FinishControl(*state, std::move(after)));
-                        });
+  store_.UpdateRunAsync(
+      run_id, DecideControl(state), {.steps_to_decide = false, .steps_in_answer = true},
+      Store::Waiter::kControl, [this, state, done = std::move(done)](Result<RunRecord> after) {
+        done(FinishControl(*state, std::move(after)));
+      });
 }
 
 Result<PreparedChange> ControlService::PrepareBatchControl(const RequestContext& ctx,

@@ -137,7 +137,7 @@ void Engine::FireTimer(const TimerRecord& timer) {
   store_.UpdateRunAsync(
       timer.run_id, std::move(decide),
       {.steps_to_decide = kind == TimerKind::kStepTimeout, .steps_in_answer = true},
-      [this, timer, now, fired](Result<RunRecord> after) {
+      Store::Waiter::kEngine, [this, timer, now, fired](Result<RunRecord> after) {
         PendingCallbackDone done_guard(*this);
         if (!after.ok() || !fired->has_value() || stopping_) {
           return;

@@ -5,11 +5,16 @@
 //
 // - Under load a writer thread takes up to kMaxBatch queued changes and commits them
 //   as one batch: one transaction, one fsync for all of them.
-// - A change a client waits for (CommitSync: a control, a decision answered over HTTP;
-//   a run's create, Lane::kUrgent) goes in a lane of its own, taken first, in a batch of
-//   such changes alone, cut at kMaxUrgentBatch: it waits for the batch being committed,
-//   not behind every change queued, nor for the work of a big batch. While the normal
-//   lane waits, the lanes take turns, so neither starves.
+// - A change a client waits for (CommitSync: a decision answered over HTTP; a run's
+//   create, Lane::kUrgent) goes in a lane of its own, taken before the engine's, in a
+//   batch of such changes alone, cut at kMaxUrgentBatch: it waits for the batch being
+//   committed, not behind every change queued, nor for the work of a big batch.
+// - A control (pause, resume, cancel: Lane::kControl) goes in a lane before that one:
+//   under a stream of starts it waits neither for the starts queued before it nor for
+//   their work in its batch.
+// - The lanes take turns (NextTurnLocked), so none starves: never two batches of
+//   controls in a row while another lane waits, nor two of the urgent lane (whatever
+//   controls between) while the engine's waits.
 // - On an idle store (nothing queued, nobody committing) the thread that asks commits
 //   its change in place and runs its completion there: a hand-off to the writer thread
 //   and back costs more than the commit's own work.
@@ -62,11 +67,13 @@ inline constexpr size_t kMaxBatch = 512;
 // fsync).
 inline constexpr size_t kMaxUrgentBatch = 32;
 
-// Which lane a queued change waits in.
+// Which lane a queued change waits in, lowest first.
 enum class Lane {
-  kNormal,  // the engine's progress: batched as large as kMaxBatch
-  kUrgent,  // a client waits for it: taken first, in small batches of its own
+  kNormal,   // the engine's progress: batched as large as kMaxBatch
+  kUrgent,   // a client waits for it: before the engine's, in small batches of its own
+  kControl,  // a client's control: before all, in small batches of its own
 };
+inline constexpr size_t kLanes = 3;
 // How deep one thread goes in completions of in-place commits before a chained change
 // goes to the writer instead (a started run's first step still commits in place).
 inline constexpr int kMaxInPlaceDepth = 2;
@@ -135,10 +142,10 @@ class CommitQueue {
     std::lock_guard lock(mu_);
     return committing_ || QueuedLocked();
   }
-  // Changes waiting for the writer, in both lanes.
+  // Changes waiting for the writer, in every lane.
   size_t Queued() const {
     std::lock_guard lock(mu_);
-    return queue_.size() + urgent_.size();
+    return QueuedCountLocked();
   }
   // True on the writer thread (where a change applied now would be in a batch others
   // wait for).
@@ -183,7 +190,19 @@ class CommitQueue {
   // stopping.
   void PushLocked(Change change, commit_queue::Lane lane = commit_queue::Lane::kNormal);
   // Something is queued. REQUIRES: mu_ held.
-  bool QueuedLocked() const { return !queue_.empty() || !urgent_.empty(); }
+  bool QueuedLocked() const { return QueuedCountLocked() > 0; }
+  size_t QueuedCountLocked() const {
+    size_t n = 0;
+    for (const std::deque<Change>& lane : lanes_) {
+      n += lane.size();
+    }
+    return n;
+  }
+  // The lane whose turn it is, after a batch of `last` and, of the two other lanes, one
+  // of `last_other`: controls first, but not twice in a row while another lane waits;
+  // then the urgent lane, but not twice in a row (controls between) while the normal
+  // one waits. REQUIRES: mu_ held, something queued.
+  commit_queue::Lane NextTurnLocked(commit_queue::Lane last, commit_queue::Lane last_other) const;
   // Commits `change` alone on this thread, which holds the writer (`committing_`).
   void CommitInPlace(Change change);
   void WriterLoop();
@@ -203,11 +222,11 @@ class CommitQueue {
   std::thread writer_;
   mutable std::mutex mu_;
   std::condition_variable cv_;  // the queue grew, or committing_ was released
-  std::deque<Change> queue_;    // guarded by mu_
-  std::deque<Change> urgent_;   // guarded by mu_: Lane::kUrgent, taken first
-  bool committing_ = false;     // guarded by mu_: a thread holds the writer
-  int waiting_to_commit_ = 0;   // guarded by mu_: threads waiting to commit in place
-  bool stopping_ = false;       // guarded by mu_
+  // guarded by mu_: the changes waiting, one deque per commit_queue::Lane
+  std::deque<Change> lanes_[commit_queue::kLanes];
+  bool committing_ = false;    // guarded by mu_: a thread holds the writer
+  int waiting_to_commit_ = 0;  // guarded by mu_: threads waiting to commit in place
+  bool stopping_ = false;      // guarded by mu_
   std::atomic<bool> healthy_{true};
   // Set while commits fail for a passing reason (not sticky); only the writer changes it.
   std::atomic<bool> transient_failure_{false};
@@ -221,7 +240,7 @@ class CommitQueue {
 
 template <typename Txn>
 void CommitQueue<Txn>::PushLocked(Change change, commit_queue::Lane lane) {
-  (lane == commit_queue::Lane::kUrgent ? urgent_ : queue_).push_back(std::move(change));
+  lanes_[static_cast<size_t>(lane)].push_back(std::move(change));
   // A committer wakes the writer when it lets go; the writer itself looks before it
   // sleeps.
   if (!committing_ && tl_writer_of_ != this) {
@@ -332,10 +351,29 @@ void CommitQueue<Txn>::ReleaseWriter() {
 }
 
 template <typename Txn>
+commit_queue::Lane CommitQueue<Txn>::NextTurnLocked(commit_queue::Lane last,
+                                                    commit_queue::Lane last_other) const {
+  using commit_queue::Lane;
+  auto waits = [this](Lane lane) { return !lanes_[static_cast<size_t>(lane)].empty(); };
+  const bool others_wait = waits(Lane::kUrgent) || waits(Lane::kNormal);
+  if (waits(Lane::kControl) && (last != Lane::kControl || !others_wait)) {
+    return Lane::kControl;
+  }
+  if (waits(Lane::kUrgent) && (last_other != Lane::kUrgent || !waits(Lane::kNormal))) {
+    return Lane::kUrgent;
+  }
+  return Lane::kNormal;
+}
+
+template <typename Txn>
 void CommitQueue<Txn>::WriterLoop() {
   tl_writer_of_ = this;
   std::vector<Change> batch;
-  bool urgent_turn = false;  // the last batch was the urgent lane's
+  // The lanes of the last batch and of the last batch not of controls: lanes take turns
+  // (NextTurnLocked), so a stream of starts cannot starve the engine's progress (the runs
+  // it started would pile up in memory), nor a stream of controls either.
+  commit_queue::Lane last = commit_queue::Lane::kNormal;
+  commit_queue::Lane last_other = commit_queue::Lane::kNormal;
   while (true) {
     {
       std::unique_lock lock(mu_);
@@ -360,15 +398,16 @@ void CommitQueue<Txn>::WriterLoop() {
       if (!QueuedLocked() && !probe) {
         return;  // stopping and drained
       }
-      // The urgent lane first, in a batch of its own; but never two urgent batches in
-      // a row while the normal lane waits, so a stream of starts cannot starve the
-      // engine's progress (the runs it started would pile up in memory).
-      urgent_turn = !urgent_.empty() && (queue_.empty() || !urgent_turn);
-      std::deque<Change>& lane = urgent_turn ? urgent_ : queue_;
-      const size_t limit = urgent_turn ? commit_queue::kMaxUrgentBatch : commit_queue::kMaxBatch;
-      while (!lane.empty() && batch.size() < limit) {
-        batch.push_back(std::move(lane.front()));
-        lane.pop_front();
+      if (!probe) {
+        last = NextTurnLocked(last, last_other);
+        last_other = last == commit_queue::Lane::kControl ? last_other : last;
+        std::deque<Change>& lane = lanes_[static_cast<size_t>(last)];
+        const size_t limit = last == commit_queue::Lane::kNormal ? commit_queue::kMaxBatch
+                                                                 : commit_queue::kMaxUrgentBatch;
+        while (!lane.empty() && batch.size() < limit) {
+          batch.push_back(std::move(lane.front()));
+          lane.pop_front();
+        }
       }
       committing_ = true;
     }

@@ -425,16 +425,19 @@ class Store {
   struct UpdateReads {
     bool steps_to_decide = false;
     bool steps_in_answer = true;
-    // A client waits for the answer (UpdateRunAsync): the change goes in the lane of
-    // such changes, taken before the engine's (UpdateRun's always does).
-    bool awaited = false;
   };
   virtual Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
                                       UpdateReads reads) = 0;
-  // The same, without waiting; `done` runs as a TransitionRunAsync's does.
+  // The same, without waiting; `done` runs as a TransitionRunAsync's does. `waiter`
+  // says who waits for `done`, which decides how soon the store's writer takes the change
+  // (UpdateRun's is taken before the engine's progress).
+  enum class Waiter {
+    kEngine,   // the engine: the change is batched with the rest of its progress
+    kControl,  // a client's pause, resume or cancel: taken before any other change
+  };
   using UpdateRunDone = std::function<void(Result<RunRecord>)>;
   virtual void UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
-                              UpdateRunDone done) = 0;
+                              Waiter waiter, UpdateRunDone done) = 0;
 
   // Schedules (store/schedule_records.h). Update and Delete are compare-and-sets on the
   // schedule's version (kAborted when it changed; kNotFound for another workspace's).

@@ -340,6 +340,44 @@ TEST_F(CommitQueueTest, UrgentChangesGoFirstInBatchesOfTheirOwnAndTheLanesTakeTu
   EXPECT_EQ(heard_[kCut + kNormal + 1], "urgent_" + std::to_string(kCut));
 }
 
+// Controls queued behind starts and the engine's changes are committed first, in
+// batches of their own; the lanes take turns, so neither the starts nor the engine's
+// progress wait for every control.
+TEST_F(CommitQueueTest, ControlsGoBeforeStartsAndTheEnginesChangesAndTheLanesTakeTurns) {
+  backend_.HoldNextBatch();
+  auto first = std::make_shared<Seen>();
+  std::thread committer([&] { queue_->Commit(Noting(first, "run_first")); });
+  ASSERT_TRUE(backend_.WaitHeld());
+  constexpr size_t kCut = commit_queue::kMaxUrgentBatch;
+  constexpr size_t kNormal = 10;
+  constexpr size_t kUrgent = kCut + 5;
+  constexpr size_t kControl = kCut + 3;
+  std::vector<std::shared_ptr<Seen>> all;
+  auto queue = [&](const std::string& name, size_t n, commit_queue::Lane lane) {
+    for (size_t i = 0; i < n; ++i) {
+      all.push_back(std::make_shared<Seen>());
+      queue_->Commit(Noting(all.back(), name + std::to_string(i)), lane);
+    }
+  };
+  queue("normal_", kNormal, commit_queue::Lane::kNormal);
+  queue("urgent_", kUrgent, commit_queue::Lane::kUrgent);
+  queue("control_", kControl, commit_queue::Lane::kControl);
+  backend_.Release();
+  committer.join();
+  ASSERT_TRUE(WaitDone(all));
+  // Controls, starts, the last controls, the engine's (whose turn it was over the
+  // starts'), the last starts.
+  EXPECT_EQ(backend_.BatchSizes(),
+            (std::vector<size_t>{1, kCut, kCut, kControl - kCut, kNormal, kUrgent - kCut}));
+  std::lock_guard lock(mu_);
+  ASSERT_EQ(heard_.size(), 1 + kNormal + kUrgent + kControl);
+  EXPECT_EQ(heard_[1], "control_0");
+  EXPECT_EQ(heard_[kCut + 1], "urgent_0");
+  EXPECT_EQ(heard_[2 * kCut + 1], "control_" + std::to_string(kCut));
+  EXPECT_EQ(heard_[kCut + kControl + 1], "normal_0");
+  EXPECT_EQ(heard_.back(), "urgent_" + std::to_string(kUrgent - 1));
+}
+
 TEST_F(CommitQueueTest, AChainFromInPlaceCompletionsCommitsInPlaceTwiceThenGoesToTheWriter) {
   auto first = std::make_shared<Seen>();
   auto second = std::make_shared<Seen>();

@@ -196,9 +196,10 @@ bool LossCycles::Step(Run& run, std::mt19937_64& rng) {
     } else {
       std::promise<Status> done;
       // Only the outcome is kept: the run answered is not read.
-      store_->UpdateRunAsync(run.id, decide, reads, [&](const Result<RunRecord>& r) {
-        done.set_value(r.ok() ? Status::Ok() : Status(r.status().code(), r.status().message()));
-      });
+      store_->UpdateRunAsync(
+          run.id, decide, reads, Store::Waiter::kEngine, [&](const Result<RunRecord>& r) {
+            done.set_value(r.ok() ? Status::Ok() : Status(r.status().code(), r.status().message()));
+          });
       s = done.get_future().get();
     }
   }

@@ -313,10 +313,10 @@ Result<RunRecord> SqlStore::UpdateRun(const std::string& run_id, DecideTransitio
 }
 
 void SqlStore::UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
-                              UpdateRunDone done) {
+                              Waiter waiter, UpdateRunDone done) {
   auto after = std::make_shared<std::optional<RunRecord>>();
   const commit_queue::Lane lane =
-      reads.awaited ? commit_queue::Lane::kUrgent : commit_queue::Lane::kNormal;
+      waiter == Waiter::kControl ? commit_queue::Lane::kControl : commit_queue::Lane::kNormal;
   queue_.Commit(
       Queue::Change{
           [this, after, run_id = std::move(run_id), decide = NotingNotifications(std::move(decide)),

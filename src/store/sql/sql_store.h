@@ -117,7 +117,7 @@ class SqlStore : public Store, public OperationStore {
       const std::vector<std::string>& run_ids) override;
   Result<RunRecord> UpdateRun(const std::string& run_id, DecideTransition decide,
                               UpdateReads reads) override;
-  void UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads,
+  void UpdateRunAsync(std::string run_id, DecideTransition decide, UpdateReads reads, Waiter waiter,
                       UpdateRunDone done) override;
   Result<RunPage> ListRuns(const std::string& workspace_id, const RunFilter& filter) override;
   Result<std::vector<std::string>> ListRunIdsByStatus(RunStatus status) override;
