@@ -115,9 +115,11 @@ void LongPollClaim(ApiContext& api, Call& call, std::vector<std::string> queues,
     if (!again) {
       return;
     }
-    poll->waiter = api.agents.Wait(poll->call.ctx, queues,
-                                   [poll, again] { poll->ex->Post([again] { (*again)(); }); });
-    poll->ex->After(std::min<int64_t>(left, kClaimRecheckMs), [again] { (*again)(); });
+    // The next attempt commits its claim: off the I/O thread while the writer is busy.
+    auto retry = [&api, again] { RunMayWait(api, [again] { (*again)(); }); };
+    poll->waiter =
+        api.agents.Wait(poll->call.ctx, queues, [poll, retry] { poll->ex->Post(retry); });
+    poll->ex->After(std::min<int64_t>(left, kClaimRecheckMs), retry);
   };
   (*attempt)();
 }

@@ -1,7 +1,9 @@
 #include "api/api.h"
 
 #include <atomic>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "api/openapi_document.h"
@@ -122,6 +124,7 @@ bool UnderApiV1(const std::vector<std::string>& segments) {
 
 Api::Api(ApiServices services, ApiOptions options)
     : api_{services, std::move(options)}, ui_(api_.options.ui_dir) {
+  api_.waiting = &waiting_;
   for (Route& route : ApiRoutes(api_.fake_clock != nullptr)) {
     router_.Add(std::move(route));
   }
@@ -193,15 +196,23 @@ void Api::Dispatch(Call& call) {
   Run(*match.route, call);
 }
 
-void Api::Run(const Route& route, Call& call) {
+void RunMayWait(ApiContext& api, std::function<void()> work) {
   // An idle store commits a change at once on the asking thread, for about one fsync
   // (as a start's create): no hand-off to the pool and back then.
-  if (route.method == "GET" || route.answers_without_waiting || !api_.control.WriterBusy()) {
+  if (!api.control.WriterBusy()) {
+    work();
+    return;
+  }
+  // A handler answers from the pool's thread (Exchange::Respond hands it over).
+  api.waiting->Post(std::move(work));
+}
+
+void Api::Run(const Route& route, Call& call) {
+  if (route.method == "GET" || route.answers_without_waiting) {
     route.handler(api_, call);
     return;
   }
-  // The handler answers from the pool's thread (Exchange::Respond hands it over).
-  waiting_.Post([this, &route, call]() mutable { route.handler(api_, call); });
+  RunMayWait(api_, [this, &route, call]() mutable { route.handler(api_, call); });
 }
 
 bool Api::Authenticate(Call& call) {

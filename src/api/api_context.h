@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "api/http_server.h"
@@ -27,6 +28,8 @@
 #include "control/service.h"
 
 namespace sw {
+
+class WorkerPool;
 
 struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
@@ -57,6 +60,12 @@ struct ApiServices {
 struct ApiContext : ApiServices {
   ApiOptions options;
   std::atomic<const HttpServer*> server{nullptr};
+  WorkerPool* waiting = nullptr;  // the Api's threads that may wait (RunMayWait); set once
 };
+
+// Runs `work`, which may wait for a commit: at once on this thread while the store's
+// writer is idle (an idle store commits in place, in about one fsync), else on the API's
+// pool, so that an HTTP I/O thread never waits behind the writer's batches.
+void RunMayWait(ApiContext& api, std::function<void()> work);
 
 }  // namespace sw
