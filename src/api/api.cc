@@ -196,13 +196,7 @@ void Api::Dispatch(Call& call) {
   Run(*match.route, call);
 }
 
-void RunMayWait(ApiContext& api, std::function<void()> work) {
-  // An idle store commits a change at once on the asking thread, for about one fsync
-  // (as a start's create): no hand-off to the pool and back then.
-  if (!api.control.WriterBusy()) {
-    work();
-    return;
-  }
+void PostToWaitingPool(ApiContext& api, std::function<void()> work) {
   // A handler answers from the pool's thread (Exchange::Respond hands it over).
   api.waiting->Post(std::move(work));
 }
@@ -212,7 +206,8 @@ void Api::Run(const Route& route, Call& call) {
     route.handler(api_, call);
     return;
   }
-  RunMayWait(api_, [this, &route, call]() mutable { route.handler(api_, call); });
+  // The request is the handler's from here: its Call moves with it (Dispatch is done).
+  RunMayWait(api_, [this, &route, call = std::move(call)]() mutable { route.handler(api_, call); });
 }
 
 bool Api::Authenticate(Call& call) {

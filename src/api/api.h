@@ -44,7 +44,8 @@ class Api {
 
  private:
   void Dispatch(Call& call);
-  // Runs the route's handler where Route::answers_without_waiting says.
+  // Runs the route's handler where Route::answers_without_waiting says; takes `call`
+  // over.
   void Run(const Route& route, Call& call);
   // Sets the caller's principal; false when it answered 401 or 403.
   bool Authenticate(Call& call);

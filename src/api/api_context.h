@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "api/http_server.h"
 #include "control/access.h"
@@ -63,9 +64,20 @@ struct ApiContext : ApiServices {
   WorkerPool* waiting = nullptr;  // the Api's threads that may wait (RunMayWait); set once
 };
 
+// Posts `work` to the API's pool of threads that may wait (RunMayWait).
+void PostToWaitingPool(ApiContext& api, std::function<void()> work);
+
 // Runs `work`, which may wait for a commit: at once on this thread while the store's
 // writer is idle (an idle store commits in place, in about one fsync), else on the API's
-// pool, so that an HTTP I/O thread never waits behind the writer's batches.
-void RunMayWait(ApiContext& api, std::function<void()> work);
+// pool, so that an HTTP I/O thread never waits behind the writer's batches. `work` is
+// copied to the heap only for the pool.
+template <typename Work>
+void RunMayWait(ApiContext& api, Work&& work) {
+  if (!api.control.WriterBusy()) {
+    work();
+    return;
+  }
+  PostToWaitingPool(api, std::forward<Work>(work));
+}
 
 }  // namespace sw
